@@ -1,0 +1,193 @@
+"""BatchedDSA: B independent DSA episodes stepped at once with numpy (the fast core).
+
+The PettingZoo :class:`~dsa_pettingzoo.env.DSAParallelEnv` is a dict wrapper around a
+``BatchedDSA(num_envs=1)``, so both give the same trajectories for the same seeds by
+construction (and ``tests/test_batched.py`` checks it).
+
+Randomness: every episode b owns a ``np.random.Generator``. ``reset(seeds=[s_0, ...])`` builds
+episode b's generator as ``np.random.default_rng(s_b)``, exactly as ``parallel_env().reset(seed=s_b)``
+does; ``reset(seed=s)`` means ``seeds=[s, s+1, ..., s+B-1]``; ``reset()`` continues each
+episode's own generator (fresh OS entropy the very first time). All randomness of an episode
+(the SNR matrix and the T x K uniforms behind the PU occupancy) is drawn at reset by
+:func:`dsa_pettingzoo.physics.draw_episode`, so ``step`` is fully vectorised.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import physics
+from .config import DSAConfig, make_config
+from .metrics import episode_summary
+
+
+def _check_seed(name: str, s) -> int:
+    if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {s!r}")
+    return int(s)
+
+
+class BatchedDSA:
+    """B synchronous episodes of the DSA system (all in lockstep, same config).
+
+    Args:
+        num_envs: B, the number of episodes stepped together.
+        **env_kwargs: the same keyword arguments (and presets) as ``dsa_pettingzoo.parallel_env``.
+
+    Attributes:
+        config: the validated :class:`~dsa_pettingzoo.config.DSAConfig`.
+        t: slots already played in the current episodes.
+        beta: float64 [B, N, K] linear SNR of the current episodes (privileged).
+        pu_busy_next: bool [B, K] PU occupancy of the slot the next ``step`` resolves
+            (privileged; all False without primary users or once the episode is over).
+        pu_occupancy: bool [B, T, K] PU occupancy of every slot of the episodes (privileged).
+        obs_dim / state_dim: lengths of one user's observation and of the global state.
+    """
+
+    def __init__(self, num_envs: int, **env_kwargs):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, numbers.Integral) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.num_envs = int(num_envs)
+        cfg = env_kwargs.pop("config", None)
+        if cfg is not None:
+            if env_kwargs:
+                raise ValueError("give either config=DSAConfig or keyword arguments, not both")
+            if not isinstance(cfg, DSAConfig):
+                raise ValueError(f"config must be a DSAConfig, got {type(cfg).__name__}")
+            self.config = cfg
+        else:
+            self.config = make_config(**env_kwargs)
+        c = self.config
+        self.num_users, self.num_channels, self.horizon = c.num_users, c.num_channels, c.horizon
+        self.with_rate = c.observation == "last_action_feedback_rate"
+        self.obs_dim = physics.observation_dim(c.num_channels, self.with_rate)
+        self.state_dim = physics.state_dim(c.num_users, c.num_channels)
+        self._max_rate = c.max_rate
+        self._rngs: list[np.random.Generator] | None = None
+        self.t = 0
+
+    # ------------------------------------------------------------------ reset
+    def _make_rngs(self, seed, seeds) -> list[np.random.Generator]:
+        B = self.num_envs
+        if seed is not None and seeds is not None:
+            raise ValueError("give seed or seeds, not both")
+        if seeds is not None:
+            seeds = list(seeds)
+            if len(seeds) != B:
+                raise ValueError(f"seeds must hold num_envs={B} seeds, got {len(seeds)}")
+            return [np.random.default_rng(_check_seed("seeds[i]", s)) for s in seeds]
+        if seed is not None:
+            s = _check_seed("seed", seed)
+            return [np.random.default_rng(s + b) for b in range(B)]
+        if self._rngs is None:
+            return [np.random.default_rng(ss) for ss in np.random.SeedSequence().spawn(B)]
+        return self._rngs
+
+    def reset(self, seed: int | None = None, seeds=None) -> np.ndarray:
+        """Start B new episodes; returns the first observations float32 [B, N, obs_dim]."""
+        self._rngs = self._make_rngs(seed, seeds)
+        c, B, N, K, T = self.config, self.num_envs, self.num_users, self.num_channels, self.horizon
+        draws = [physics.draw_episode(rng, c) for rng in self._rngs]
+        self.beta = np.stack([d[0] for d in draws])
+        self._table = physics.rate_table(self.beta)                       # [B, N, K+1]
+        self._rate_norm = self._table[..., 1:] / self._max_rate
+        self._busy = np.zeros((B, T + 1, K), dtype=bool)                  # row T: after the end
+        if c.has_pu:
+            self._busy[:, :T] = physics.pu_occupancy(np.stack([d[1] for d in draws]), c)
+        adt = np.int16 if K < np.iinfo(np.int16).max else np.int32
+        self._a_hist = np.zeros((B, T, N), dtype=adt)
+        self._o_hist = np.zeros((B, T, N), dtype=np.int8)
+        self._r_hist = np.zeros((B, T, N))
+        self._last_a = np.zeros((B, N), dtype=np.intp)                   # a_0 = idle
+        self._last_o = np.zeros((B, N), dtype=np.int8)                    # o_0 = 0 (dummy)
+        self._last_r = np.zeros((B, N))
+        self._throughput = np.zeros((B, N))
+        self.t = 0
+        return self._observe()
+
+    # ------------------------------------------------------------------ step
+    def validate_actions(self, actions) -> np.ndarray:
+        """Check actions (int [B, N] in 0..K) and return them as intp; ValueError otherwise."""
+        B, N, K = self.num_envs, self.num_users, self.num_channels
+        a = np.asarray(actions)
+        if a.shape != (B, N):
+            raise ValueError(f"actions must have shape (num_envs, num_users) = ({B}, {N}), "
+                             f"got {a.shape}")
+        if a.dtype.kind not in "iu":
+            raise ValueError(f"actions must be integers in 0..{K} (0 idle, k channel k), "
+                             f"got dtype {a.dtype}")
+        bad = (a < 0) | (a > K)
+        if bad.any():
+            b, n = np.argwhere(bad)[0]
+            raise ValueError(f"actions must lie in 0..{K} (0 idle, k channel k); "
+                             f"actions[{b}, {n}] = {a[b, n]}")
+        return a.astype(np.intp)  # a copy: the caller may reuse its buffer
+
+    def step(self, actions):
+        """Play one slot in every episode.
+
+        Returns (obs float32 [B, N, obs_dim], rewards float64 [B, N], done bool, info) with
+        info["feedback"] int8 [B, N], info["rates"] float64 [B, N] (own achieved rates),
+        info["actions"] int [B, N]; when done, info["episode"] holds the episode metrics of
+        :func:`dsa_pettingzoo.metrics.episode_summary` (arrays with leading dimension B).
+        """
+        if self._rngs is None:
+            raise RuntimeError("call reset() before step()")
+        if self.t >= self.horizon:
+            raise RuntimeError(f"the episodes are over (horizon={self.horizon}); call reset()")
+        a = self.validate_actions(actions)
+        t, c, K = self.t, self.config, self.num_channels
+        busy = self._busy[:, t] if c.has_pu else None
+        fb = physics.feedback(a, busy, K)
+        rates = physics.own_rates(a, fb, self._table)
+        rewards, self._throughput = physics.compute_rewards(c.reward, rates, self._throughput)
+        self._a_hist[:, t] = a
+        self._o_hist[:, t] = fb
+        self._r_hist[:, t] = rates
+        self._last_a, self._last_o, self._last_r = a, fb, rates
+        self.t = t + 1
+        done = self.t == self.horizon
+        info = {"feedback": fb.copy(), "rates": rates.copy(), "actions": a.copy()}
+        if done:
+            info["episode"] = self.episode_metrics()
+        return self._observe(), rewards, done, info
+
+    # ------------------------------------------------------------------ views
+    def _observe(self) -> np.ndarray:
+        return physics.encode_observation(self._last_a, self._last_o,
+                                          self._last_r / self._max_rate, self.num_channels,
+                                          self.with_rate)
+
+    def state(self) -> np.ndarray:
+        """Global states float32 [B, state_dim] (layout: :func:`physics.encode_state`)."""
+        t = self.t
+        last = self._busy[:, t - 1] if t > 0 else np.zeros_like(self._busy[:, 0])
+        return physics.encode_state(self._last_a, self._last_o, self._last_r / self._max_rate,
+                                    last, self._busy[:, t], self._rate_norm, t / self.horizon,
+                                    self.num_channels)
+
+    def episode_metrics(self) -> dict:
+        """Metrics of the slots played so far (see :mod:`dsa_pettingzoo.metrics`), leading dim B."""
+        t = self.t
+        return episode_summary(self._o_hist[:, :t], self._r_hist[:, :t],
+                               self._busy[:, :t] if self.config.has_pu else None,
+                               self.num_channels)
+
+    @property
+    def pu_busy_next(self) -> np.ndarray:
+        """bool [B, K]: PU occupancy of the slot the next step() resolves (privileged)."""
+        return self._busy[:, self.t].copy()
+
+    @property
+    def pu_occupancy(self) -> np.ndarray:
+        """bool [B, T, K]: PU occupancy of every slot of the current episodes (privileged)."""
+        return self._busy[:, : self.horizon].copy()
+
+    @property
+    def history(self) -> dict:
+        """Played slots so far: actions, feedback, rates [B, t, N] and pu_busy [B, t, K]."""
+        t = self.t
+        return {"actions": self._a_hist[:, :t], "feedback": self._o_hist[:, :t],
+                "rates": self._r_hist[:, :t], "pu_busy": self._busy[:, :t]}

@@ -1,0 +1,204 @@
+"""Pure, vectorised physics of the DSA system (Section II of the paper).
+
+Every function works on arrays with any leading batch dimensions ``...`` (for instance
+``[B]`` episodes) followed by the user axis ``N`` and/or the channel axis ``K``. Nothing here
+holds state or touches a global random generator: random draws take an explicit
+``np.random.Generator``.
+
+Conventions
+-----------
+* action a in {0, ..., K}: 0 = stay idle, k = transmit on channel k (1-based, as in the paper).
+* feedback o in {-2, -1, 0, 1}: 0 idle, 1 ACK (alone on a PU-free channel), -1 NACK (two or more
+  users on the channel), -2 the channel is occupied by a primary user (whatever the others do).
+* beta[n, k-1] is the linear SNR of user n on channel k; the own rate is log2(1 + beta) on ACK.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PU_BLOCKED, NACK, IDLE, ACK = -2, -1, 0, 1
+#: Feedback values in the order of their one-hot encoding.
+FEEDBACK_VALUES = (PU_BLOCKED, NACK, IDLE, ACK)
+NUM_FEEDBACK = len(FEEDBACK_VALUES)
+
+
+# ----------------------------------------------------------------------------- collisions
+def channel_load(actions: np.ndarray, num_channels: int) -> np.ndarray:
+    """Number of users choosing each action value: int [..., K+1] (column 0 counts idle users)."""
+    a = np.asarray(actions)
+    return (a[..., :, None] == np.arange(num_channels + 1)).sum(axis=-2)
+
+
+def feedback(actions: np.ndarray, pu_busy: np.ndarray | None, num_channels: int) -> np.ndarray:
+    """Feedback o_t^n (Section II) for actions int [..., N] and PU occupancy bool [..., K] or None.
+
+    o = 0 if a = 0; -2 if channel a is PU-occupied; 1 if user n is alone on channel a; else -1.
+    Returns int8 [..., N].
+    """
+    a = np.asarray(actions)
+    load = channel_load(a, num_channels)                              # [..., K+1]
+    users_on_mine = np.take_along_axis(load, a, axis=-1)              # [..., N]
+    o = np.where(users_on_mine == 1, ACK, NACK).astype(np.int8)
+    if pu_busy is not None:
+        busy = np.concatenate([np.zeros(pu_busy.shape[:-1] + (1,), bool), pu_busy], axis=-1)
+        o[np.take_along_axis(busy, a, axis=-1)] = PU_BLOCKED
+    o[a == 0] = IDLE
+    return o
+
+
+# ----------------------------------------------------------------------------- rates
+def rate_table(beta: np.ndarray) -> np.ndarray:
+    """log2(1 + beta) with a zero column for the idle action: float64 [..., N, K+1]."""
+    beta = np.asarray(beta, dtype=np.float64)
+    table = np.zeros(beta.shape[:-1] + (beta.shape[-1] + 1,))
+    table[..., 1:] = np.log2(1.0 + beta)
+    return table
+
+
+def own_rates(actions: np.ndarray, fb: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Own achieved rate log2(1 + beta^n(t)) with beta^n(t) = beta_{a}^n 1{o = 1} (eq. 1): [..., N]."""
+    r = np.take_along_axis(table, np.asarray(actions)[..., None], axis=-1)[..., 0]
+    return np.where(fb == ACK, r, 0.0)
+
+
+# ----------------------------------------------------------------------------- rewards
+def reward_sum_rate(rates: np.ndarray) -> np.ndarray:
+    """The paper's reward r_t^n = sum_m log2(1 + beta^m(t)), the same for every user: [..., N]."""
+    total = rates.sum(axis=-1, keepdims=True)
+    return np.broadcast_to(total, rates.shape).copy()
+
+
+def reward_individual(rates: np.ndarray) -> np.ndarray:
+    """r_t^n = log2(1 + beta^n(t)), each user its own rate: [..., N]."""
+    return np.array(rates, dtype=np.float64, copy=True)
+
+
+def reward_proportional_fair(rates: np.ndarray, throughput_before: np.ndarray):
+    """Shared proportional-fairness reward; returns (rewards [..., N], throughput_after [..., N]).
+
+    With S_t^m = sum_{tau <= t} rate_tau^m the cumulative throughput of user m,
+    r_t^n = sum_m [ln(1 + S_t^m) - ln(1 + S_{t-1}^m)], so the episode return telescopes to
+    sum_m ln(1 + S_T^m): the proportional-fairness utility of the users' throughputs. A unit of
+    rate is worth about 1 / (1 + S^m) to user m, so starving users weigh most.
+    """
+    after = throughput_before + rates
+    gain = (np.log1p(after) - np.log1p(throughput_before)).sum(axis=-1, keepdims=True)
+    return np.broadcast_to(gain, rates.shape).copy(), after
+
+
+def compute_rewards(reward: str, rates: np.ndarray, throughput_before: np.ndarray):
+    """Dispatch on the reward name; returns (rewards [..., N], throughput_after [..., N])."""
+    after = throughput_before + rates
+    if reward == "sum_rate":
+        return reward_sum_rate(rates), after
+    if reward == "individual":
+        return reward_individual(rates), after
+    if reward == "proportional_fair":
+        return reward_proportional_fair(rates, throughput_before)
+    raise ValueError(f"unknown reward {reward!r}")
+
+
+# ----------------------------------------------------------------------------- primary users
+def markov_transition_probs(pu_prob: np.ndarray, mean_busy: np.ndarray):
+    """Transition probabilities (p_busy_to_free, p_free_to_busy) of the on/off PU chain, each [K].
+
+    A busy run lasts Geometric(p_bf) slots, mean D = 1 / p_bf. The stationary occupancy
+    p_fb / (p_fb + p_bf) equals pi when p_fb = pi / (D (1 - pi)) (needs D >= pi / (1 - pi)).
+    pi = 1 gives an always-busy channel (p_bf = 0), pi = 0 a never-busy one.
+    """
+    pi = np.asarray(pu_prob, dtype=np.float64)
+    D = np.asarray(mean_busy, dtype=np.float64)
+    always = pi >= 1.0
+    p_bf = np.where(always, 0.0, 1.0 / D)
+    p_fb = np.where(always, 1.0, pi / (D * np.where(always, 1.0, 1.0 - pi)))
+    return p_bf, np.clip(p_fb, 0.0, 1.0)
+
+
+def pu_occupancy_iid(u: np.ndarray, pu_prob: np.ndarray) -> np.ndarray:
+    """Occupancy bool [..., T, K] from uniforms u in [0, 1): busy = u < pi_k, independent per slot."""
+    return u < np.asarray(pu_prob)
+
+
+def pu_occupancy_markov(u: np.ndarray, pu_prob: np.ndarray, mean_busy: np.ndarray) -> np.ndarray:
+    """Occupancy bool [..., T, K] of the stationary two-state chain driven by uniforms u [..., T, K].
+
+    Slot 1 is drawn from the stationary law (busy = u < pi); afterwards a busy channel stays busy
+    when u >= p_bf and a free channel becomes busy when u < p_fb.
+    """
+    p_bf, p_fb = markov_transition_probs(pu_prob, mean_busy)
+    busy = np.empty(u.shape, dtype=bool)
+    busy[..., 0, :] = u[..., 0, :] < np.asarray(pu_prob)
+    for t in range(1, u.shape[-2]):
+        busy[..., t, :] = np.where(busy[..., t - 1, :], u[..., t, :] >= p_bf, u[..., t, :] < p_fb)
+    return busy
+
+
+def pu_occupancy(u: np.ndarray, config) -> np.ndarray:
+    """Occupancy bool [..., T, K] for a config's PU model from uniforms u [..., T, K]."""
+    if config.pu_model == "markov":
+        return pu_occupancy_markov(u, config.pu_prob_array, np.asarray(config.pu_mean_busy))
+    return pu_occupancy_iid(u, config.pu_prob_array)
+
+
+# ----------------------------------------------------------------------------- randomness of one episode
+def draw_episode(rng: np.random.Generator, config):
+    """All the randomness of one episode, drawn at reset in a fixed order.
+
+    Returns (beta float64 [N, K], u float64 [T, K] or None): beta ~ U[snr_range] (or the fixed
+    matrix, which draws nothing), then the T x K uniforms that drive the PU occupancy (only when
+    primary users are simulated). The ParallelEnv and the batched simulator both call this, so a
+    seed gives the same episode in both.
+    """
+    N, K, T = config.num_users, config.num_channels, config.horizon
+    if config.snr is None:
+        low, high = config.snr_range
+        beta = rng.uniform(low, high, size=(N, K))
+    else:
+        beta = config.snr_matrix.copy()
+    u = rng.random((T, K)) if config.has_pu else None
+    return beta, u
+
+
+# ----------------------------------------------------------------------------- encodings
+def observation_dim(num_channels: int, with_rate: bool) -> int:
+    """Length of an observation: (K+1) one-hot action + 4 one-hot feedback (+1 rate)."""
+    return num_channels + 1 + NUM_FEEDBACK + int(with_rate)
+
+
+def encode_observation(last_action, last_feedback, last_rate_norm, num_channels: int,
+                       with_rate: bool) -> np.ndarray:
+    """y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) as float32 [..., N, D] of one-hots (+ rate in [0, 1])."""
+    a_hot = np.eye(num_channels + 1, dtype=np.float32)[last_action]
+    o_hot = np.eye(NUM_FEEDBACK, dtype=np.float32)[np.asarray(last_feedback) + 2]
+    parts = [a_hot, o_hot]
+    if with_rate:
+        parts.append(np.asarray(last_rate_norm, dtype=np.float32)[..., None])
+    return np.concatenate(parts, axis=-1)
+
+
+def state_dim(num_users: int, num_channels: int) -> int:
+    """Length of the global state (see :func:`encode_state`)."""
+    N, K = num_users, num_channels
+    return N * (K + 1) + N * NUM_FEEDBACK + N + 2 * K + N * K + 1
+
+
+def encode_state(last_action, last_feedback, last_rate_norm, pu_busy_last, pu_busy_next,
+                 rate_norm, t_frac, num_channels: int) -> np.ndarray:
+    """Global state for centralised critics, float32 [..., S] with every entry in [0, 1].
+
+    Concatenation of: all users' one-hot last actions [N*(K+1)], one-hot last feedback [N*4],
+    normalised last rates [N], PU occupancy of the last played slot [K] and of the next slot [K],
+    normalised rate table log2(1 + beta) / max_rate [N*K], and the elapsed fraction t / T [1].
+    """
+    lead = np.asarray(last_action).shape[:-1]
+    parts = [
+        np.eye(num_channels + 1, dtype=np.float32)[last_action].reshape(lead + (-1,)),
+        np.eye(NUM_FEEDBACK, dtype=np.float32)[np.asarray(last_feedback) + 2].reshape(lead + (-1,)),
+        np.asarray(last_rate_norm, dtype=np.float32),
+        np.asarray(pu_busy_last, dtype=np.float32),
+        np.asarray(pu_busy_next, dtype=np.float32),
+        np.asarray(rate_norm, dtype=np.float32).reshape(lead + (-1,)),
+        np.broadcast_to(np.asarray(t_frac, dtype=np.float32), lead)[..., None],
+    ]
+    return np.concatenate(parts, axis=-1)
