@@ -1,0 +1,47 @@
+"""Baseline policies for the DSA environment, batched over episodes.
+
+Every policy follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`:
+``reset(config, num_envs, rng)``, ``act(sim_or_None) -> int [B, N]``,
+``update(actions, feedback, rates)``. Definitions: docs/baselines.md.
+
+>>> from dsa_pettingzoo.baselines import make_policy
+>>> policy = make_policy("aloha", p=0.5)
+"""
+
+from __future__ import annotations
+
+from .aloha import AlohaPolicy, aloha_expected_successes
+from .base import ACK, IDLE, NACK, PU_BUSY, BatchedPolicy
+from .musical_chairs import MusicalChairsPolicy
+from .oca import OCAPolicy
+from .oracle import OraclePolicy
+from .random_policy import RandomPolicy
+
+#: name -> policy class, the choices of ``dsa-evaluate --policy``.
+POLICIES = {
+    cls.name: cls for cls in (RandomPolicy, AlohaPolicy, OCAPolicy, MusicalChairsPolicy, OraclePolicy)
+}
+
+
+def make_policy(name: str, **params) -> BatchedPolicy:
+    """Build the baseline ``name`` with its parameters (ValueError on an unknown name)."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)}")
+    return POLICIES[name](**params)
+
+
+__all__ = [
+    "ACK",
+    "IDLE",
+    "NACK",
+    "PU_BUSY",
+    "POLICIES",
+    "AlohaPolicy",
+    "BatchedPolicy",
+    "MusicalChairsPolicy",
+    "OCAPolicy",
+    "OraclePolicy",
+    "RandomPolicy",
+    "aloha_expected_successes",
+    "make_policy",
+]

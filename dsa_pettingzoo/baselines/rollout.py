@@ -1,0 +1,153 @@
+"""Play baseline policies on the batched simulator and collect episode statistics.
+
+:func:`evaluate_policy` runs ``episodes`` episodes in chunks of ``chunk_size``
+(memory stays O(chunk_size * N * K)) and returns an :class:`EpisodeStats` with
+one row per episode. Episode ``i`` always gets the environment seed
+``episode_seeds(seed, episodes)[i]`` (the first seeds do not depend on
+``episodes``), so two policies evaluated with the same ``seed`` face the same
+SNR matrices and the same PU sequences (PU occupancy is drawn at reset,
+independently of the actions). The policies' own randomness comes from a
+generator seeded by (seed, first episode of the chunk), so results depend on
+``seed`` and ``chunk_size`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..metrics import jain_index
+from .base import BatchedPolicy
+
+DEFAULT_CHUNK_SIZE = 256
+
+
+def episode_seeds(seed: int, episodes: int) -> list[int]:
+    """Environment seeds of episodes 0..episodes-1 for a run seed (prefix-stable)."""
+    return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(int(episodes))]
+
+
+@dataclass
+class EpisodeStats:
+    """Per-episode statistics; arrays have one row per episode (E episodes, N users)."""
+
+    reward: np.ndarray
+    """[E] the paper's unit: sum_t sum_n rate_t^n (= (1/N) sum_t sum_n r_t^n under sum_rate)."""
+    throughput: np.ndarray
+    """[E, N] each user's summed own rate over the episode."""
+    successes: np.ndarray
+    """[E, N] ACK counts."""
+    collisions: np.ndarray
+    """[E, N] NACK counts (two or more users on a PU-free channel)."""
+    idle: np.ndarray
+    """[E, N] idle slots."""
+    pu_blocked: np.ndarray
+    """[E, N] transmissions onto a PU-occupied channel."""
+    free_channel_slots: np.ndarray
+    """[E] number of (channel, slot) pairs not occupied by a PU."""
+    num_channels: int
+    horizon: int
+
+    @classmethod
+    def concatenate(cls, parts: list["EpisodeStats"]) -> "EpisodeStats":
+        """Stack the rows of several chunks."""
+        first = parts[0]
+        kwargs = {}
+        for f in fields(cls):
+            values = [getattr(p, f.name) for p in parts]
+            kwargs[f.name] = np.concatenate(values) if isinstance(values[0], np.ndarray) else values[0]
+        return cls(**kwargs)
+
+    def summary(self) -> dict:
+        """Means over episodes of the evaluation metrics (plain floats, JSON-ready).
+
+        * mean_reward / std_reward: mean and standard deviation over episodes of ``reward``;
+        * collision_rate: collisions / transmission attempts (attempts include PU-blocked ones);
+        * idle_rate: idle user-slots / (N T);
+        * pu_blocked_rate: PU-blocked attempts / attempts;
+        * utilisation: successful channel-slots / (K T) (PU-busy slots stay in the denominator);
+        * utilisation_free: successful channel-slots / PU-free channel-slots;
+        * jain_fairness: Jain's index (sum x)^2 / (N sum x^2) of the users' episode throughputs
+          (1 when every user got nothing), averaged over episodes.
+        All ratios are pooled over all episodes except Jain's index.
+        """
+        E, N = self.throughput.shape
+        attempts = self.successes + self.collisions + self.pu_blocked
+        total_attempts = max(int(attempts.sum()), 1)
+        succ = float(self.successes.sum())
+        return {
+            "episodes": int(E),
+            "mean_reward": float(self.reward.mean()),
+            "std_reward": float(self.reward.std(ddof=1)) if E > 1 else 0.0,
+            "sem_reward": float(self.reward.std(ddof=1) / np.sqrt(E)) if E > 1 else 0.0,
+            "successes_per_slot": succ / (E * self.horizon),
+            "collision_rate": float(self.collisions.sum()) / total_attempts,
+            "idle_rate": float(self.idle.sum()) / (E * N * self.horizon),
+            "pu_blocked_rate": float(self.pu_blocked.sum()) / total_attempts,
+            "utilisation": succ / (E * self.num_channels * self.horizon),
+            "utilisation_free": succ / max(float(self.free_channel_slots.sum()), 1.0),
+            "jain_fairness": float(jain_index(self.throughput).mean()),
+        }
+
+
+def play_episodes(policy: BatchedPolicy, sim, seeds: list[int], rng: np.random.Generator) -> EpisodeStats:
+    """Play one episode per seed (B = len(seeds) = sim.num_envs) and return their statistics."""
+    B = len(seeds)
+    sim.reset(seeds=list(seeds))
+    config = sim.config
+    K, T = config.num_channels, config.horizon
+    policy.reset(config, B, rng)
+    free_slots = np.zeros(B, dtype=np.int64)
+    info = {}
+    for _ in range(T):
+        free_slots += K - np.asarray(sim.pu_busy_next, dtype=bool).reshape(B, K).sum(axis=1)
+        actions = np.asarray(policy.act(sim if policy.privileged else None))
+        _, _, _, info = sim.step(actions)
+        policy.update(actions, info["feedback"], info["rates"])
+    episode = info["episode"]  # the simulator's end-of-episode metrics (dsa_pettingzoo.metrics)
+    return EpisodeStats(
+        reward=np.asarray(episode["system_throughput"], dtype=np.float64),
+        throughput=np.asarray(episode["throughput"], dtype=np.float64),
+        successes=np.asarray(episode["successes"]),
+        collisions=np.asarray(episode["collisions"]),
+        idle=np.asarray(episode["idle"]),
+        pu_blocked=np.asarray(episode["pu_blocked"]),
+        free_channel_slots=free_slots,
+        num_channels=K,
+        horizon=T,
+    )
+
+
+def evaluate_policy(
+    policy: BatchedPolicy,
+    episodes: int,
+    seed: int = 0,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress=None,
+    simulator_cls=None,
+    **env_kwargs,
+) -> EpisodeStats:
+    """Run ``episodes`` episodes of ``policy`` on the batched simulator, in chunks.
+
+    ``env_kwargs`` are the environment's keyword arguments (``setup``,
+    ``num_users``, ...). ``progress(done, total)`` is called after every chunk.
+    """
+    if simulator_cls is None:
+        from ..batched import BatchedDSA as simulator_cls
+    if int(episodes) < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    seeds = episode_seeds(seed, episodes)
+    parts = []
+    sims = {}
+    for start in range(0, episodes, chunk_size):
+        chunk = seeds[start : start + chunk_size]
+        if len(chunk) not in sims:
+            sims[len(chunk)] = simulator_cls(num_envs=len(chunk), **env_kwargs)
+        rng = np.random.default_rng([int(seed), start, 0x706F6C])  # the policy's randomness
+        parts.append(play_episodes(policy, sims[len(chunk)], chunk, rng))
+        if progress is not None:
+            progress(start + len(chunk), episodes)
+    return EpisodeStats.concatenate(parts)
