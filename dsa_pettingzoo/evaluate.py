@@ -1,0 +1,311 @@
+"""``dsa-evaluate``: evaluate a baseline policy on the batched DSA simulator.
+
+Example (the paper's setup A, 1000 episodes)::
+
+    dsa-evaluate --policy aloha --setup A --episodes 1000 --seed 0
+    python -m dsa_pettingzoo.evaluate --policy oca --setup B --episodes 200 --json
+
+Prints mean +- std of the episode reward in the paper's unit (the episode sum
+of the system throughput, sum_t sum_n log2(1 + beta^n(t)) = (1/N) sum_t sum_n
+r_t^n), collision rate, idle rate, channel utilisation, Jain's fairness, and
+the ratio to the oracle on the same episodes (same seeds: same SNR matrices and
+PU sequences). Needs only numpy, gymnasium and pettingzoo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from .baselines import POLICIES, make_policy
+from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
+from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, make_config
+
+#: Policy-parameter flags: flag dest -> (policy name, keyword of the policy class).
+POLICY_PARAMS = {
+    "aloha_p": ("aloha", "p"),
+    "oca_p_tx": ("oca", "p_tx"),
+    "oca_epsilon": ("oca", "epsilon"),
+    "oca_eta": ("oca", "eta"),
+    "oca_theta0": ("oca", "theta0"),
+    "mc_backoff": ("musical_chairs", "backoff"),
+    "mc_q_min": ("musical_chairs", "q_min"),
+    "mc_patience": ("musical_chairs", "patience"),
+}
+
+#: Environment flags: flag dest -> make_config keyword.
+ENV_PARAMS = {
+    "setup": "setup",
+    "num_users": "num_users",
+    "num_channels": "num_channels",
+    "horizon": "horizon",
+    "snr_range": "snr_range",
+    "pu_prob": "pu_prob",
+    "pu_model": "pu_model",
+    "pu_mean_busy": "pu_mean_busy",
+    "reward": "reward",
+    "observation": "observation",
+}
+
+
+# ----------------------------------------------------------------------------- argument types
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``dsa-evaluate`` (every flag documented in --help)."""
+    p = argparse.ArgumentParser(
+        prog="dsa-evaluate",
+        description="Evaluate a baseline policy on the batched DSA simulator and compare it with "
+        "the oracle on the same episodes. Reward unit: the episode sum of the system throughput, "
+        "sum_t sum_n log2(1 + beta^n(t)) (the paper's (1/N) sum_t sum_n r_t^n).",
+    )
+    p.add_argument("--policy", required=True, choices=list(POLICIES),
+                   help="baseline to evaluate (definitions: docs/baselines.md)")
+    p.add_argument("--episodes", type=_positive_int, default=1000,
+                   help="number of episodes (default 1000)")
+    p.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="run seed: fixes the episodes' seeds (SNRs, PUs) and the policy's randomness "
+                   "(default 0)")
+    p.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE,
+                   help=f"episodes simulated at once (memory ~ chunk*N*K; default {DEFAULT_CHUNK_SIZE})")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--no-oracle", action="store_true",
+                   help="skip the oracle run (no ratio to the oracle)")
+    p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+
+    env = p.add_argument_group("environment (defaults: the preset given by --setup)")
+    env.add_argument("--setup", choices=list(SETUPS), default="A",
+                     help="paper preset: A = N 10, K 5, T 100, no PUs; B = A plus iid PUs with "
+                     "pi_k = 0.2 (default A)")
+    env.add_argument("--num-users", type=_positive_int, metavar="N", help="number of users N")
+    env.add_argument("--num-channels", type=_positive_int, metavar="K", help="number of channels K")
+    env.add_argument("--horizon", type=_positive_int, metavar="T", help="slots per episode T")
+    env.add_argument("--snr-range", type=_positive_float, nargs=2, metavar=("LOW", "HIGH"),
+                     help="linear SNR range of the uniform draw of beta (default 30 40)")
+    env.add_argument("--pu-prob", type=_probability, nargs="+", metavar="PI",
+                     help="PU occupancy: one probability for every channel or K values "
+                     "(0 disables PUs in effect)")
+    env.add_argument("--no-pu", action="store_true", help="no primary users (overrides the preset)")
+    env.add_argument("--pu-model", choices=list(PU_MODELS),
+                     help="PU process: iid (every slot independent) or markov (on/off chain)")
+    env.add_argument("--pu-mean-busy", type=_positive_float, nargs="+", metavar="D",
+                     help="markov only: mean busy duration in slots (one value or K values)")
+    env.add_argument("--reward", choices=list(REWARDS),
+                     help="env reward (does not change the reported unit, which is always the sum rate)")
+    env.add_argument("--observation", choices=list(OBSERVATIONS),
+                     help="env observation (baselines do not read observations)")
+
+    pol = p.add_argument_group("policy parameters (only with the matching --policy)")
+    pol.add_argument("--aloha-p", type=_probability, metavar="P",
+                     help="aloha: transmission probability (default K/N, capped at 1)")
+    pol.add_argument("--oca-p-tx", type=_probability, metavar="P",
+                     help="oca: transmission probability (default K/N, capped at 1)")
+    pol.add_argument("--oca-epsilon", type=_probability, metavar="EPS",
+                     help="oca: exploration probability when transmitting (default 0.05)")
+    pol.add_argument("--oca-eta", type=_probability, metavar="ETA",
+                     help="oca: step size of the success-frequency average, in (0, 1] (default 0.1)")
+    pol.add_argument("--oca-theta0", type=_probability, metavar="TH",
+                     help="oca: initial success-frequency estimate (default 0.5)")
+    pol.add_argument("--mc-backoff", type=_probability, metavar="F",
+                     help="musical_chairs: factor applied to q after a collision while searching "
+                     "(default 0.5)")
+    pol.add_argument("--mc-q-min", type=_probability, metavar="Q",
+                     help="musical_chairs: floor of the searching transmission probability "
+                     "(default 0.02)")
+    pol.add_argument("--mc-patience", type=_positive_int, metavar="C",
+                     help="musical_chairs: consecutive collisions before a seated user leaves "
+                     "(default 3)")
+    return p
+
+
+def _env_kwargs(args, parser) -> dict:
+    kwargs = {}
+    for dest, key in ENV_PARAMS.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        if dest in ("pu_prob", "pu_mean_busy"):
+            value = value[0] if len(value) == 1 else tuple(value)
+        if dest == "snr_range":
+            value = tuple(value)
+        kwargs[key] = value
+    if args.no_pu:
+        if args.pu_prob is not None:
+            parser.error("argument --no-pu: not allowed with --pu-prob")
+        kwargs["pu_prob"] = None
+        kwargs.setdefault("pu_model", "iid")
+    try:
+        make_config(**kwargs)
+    except ValueError as err:
+        message = str(err)
+        named = [k for k in kwargs if k in message]
+        first = min(named, key=message.index) if named else "setup"  # messages start with the argument
+        flag = "--" + first.replace("_", "-")
+        parser.error(f"argument {flag}: {message}")
+    return kwargs
+
+
+def _policy_params(args, parser) -> dict:
+    params = {}
+    for dest, (policy, key) in POLICY_PARAMS.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        if policy != args.policy:
+            parser.error(f"argument {flag}: applies only to --policy {policy}, not {args.policy}")
+        try:
+            make_policy(policy, **{key: value})
+        except ValueError as err:
+            parser.error(f"argument {flag}: {err}")
+        params[key] = value
+    return params
+
+
+class _Progress:
+    """A one-line progress indicator on stderr (no dependency on tqdm).
+
+    Silent for runs shorter than ``delay`` seconds; then redrawn at most every 0.5 s.
+    """
+
+    def __init__(self, label: str, enabled: bool, delay: float = 1.0):
+        self.label, self.enabled, self.delay = label, enabled, delay
+        self.start = time.perf_counter()
+        self.last_draw = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        finished = done >= total
+        if self.last_draw is None and (now - self.start < self.delay):
+            return
+        if not finished and self.last_draw is not None and now - self.last_draw < 0.5:
+            return
+        self.last_draw = now
+        sys.stderr.write(f"\r[dsa-evaluate] {self.label}: {done}/{total} episodes "
+                         f"({100 * done / total:3.0f}%) {now - self.start:6.1f} s"
+                         + ("\n" if finished else ""))
+        sys.stderr.flush()
+
+
+def run(args, env_kwargs: dict, policy_params: dict) -> dict:
+    """Evaluate the policy (and the oracle on the same episodes); return the result dict."""
+    show = not args.quiet
+
+    def evaluate(name: str, params: dict) -> tuple[EpisodeStats, float]:
+        t0 = time.perf_counter()
+        stats = evaluate_policy(make_policy(name, **params), args.episodes, seed=args.seed,
+                                chunk_size=args.chunk_size, progress=_Progress(name, show),
+                                **env_kwargs)
+        return stats, time.perf_counter() - t0
+
+    stats, seconds = evaluate(args.policy, policy_params)
+    config = make_config(**env_kwargs)
+    result = {"policy": args.policy, "policy_params": policy_params, **stats.summary(),
+              "seed": args.seed, "chunk_size": args.chunk_size,
+              "env": {k: v for k, v in config.to_kwargs().items() if k != "render_mode"},
+              "seconds": seconds}
+    if args.policy == "oracle":
+        oracle = stats
+    elif not args.no_oracle:
+        oracle, _ = evaluate("oracle", {})
+    else:
+        oracle = None
+    if oracle is not None:
+        result["oracle_mean_reward"] = float(oracle.reward.mean())
+        result["oracle_ratio"] = float(stats.reward.mean() / oracle.reward.mean())
+        result["oracle_ratio_episode_mean"] = float(np.mean(stats.reward / oracle.reward))
+    return result
+
+
+def format_table(result: dict) -> str:
+    """Human-readable table of a result dict."""
+    env = result["env"]
+    pu = "none" if env["pu_prob"] is None else f"{env['pu_model']} pi={list(env['pu_prob'])}"
+    params = ", ".join(f"{k}={v}" for k, v in result["policy_params"].items()) or "defaults"
+    lines = [
+        f"policy {result['policy']} ({params}); N={env['num_users']} K={env['num_channels']} "
+        f"T={env['horizon']} snr_range={list(env['snr_range'])} PUs: {pu}",
+        f"{result['episodes']} episodes, seed {result['seed']}, chunk {result['chunk_size']}, "
+        f"{result['seconds']:.1f} s",
+        "",
+        f"{'episode reward (sum_t sum_n rate)':36s} {result['mean_reward']:10.2f} "
+        f"+- {result['std_reward']:.2f} (std; s.e.m. {result['sem_reward']:.2f})",
+    ]
+    if "oracle_ratio" in result:
+        lines += [
+            f"{'oracle reward, same episodes':36s} {result['oracle_mean_reward']:10.2f}",
+            f"{'ratio to oracle':36s} {result['oracle_ratio']:10.3f}",
+        ]
+    rows = [
+        ("successes per slot", "successes_per_slot"),
+        ("collision rate (per attempt)", "collision_rate"),
+        ("PU-blocked rate (per attempt)", "pu_blocked_rate"),
+        ("idle rate (per user-slot)", "idle_rate"),
+        ("utilisation (of K*T channel-slots)", "utilisation"),
+        ("utilisation (of PU-free slots)", "utilisation_free"),
+        ("Jain's fairness (mean over episodes)", "jain_fairness"),
+    ]
+    lines += [f"{label:36s} {result[key]:10.3f}" for label, key in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``dsa-evaluate``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    env_kwargs = _env_kwargs(args, parser)
+    policy_params = _policy_params(args, parser)
+    result = run(args, env_kwargs, policy_params)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
