@@ -147,10 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--oca-eta", type=_probability, metavar="ETA",
                      help="oca: step size of the success-frequency average, in (0, 1] (default 0.1)")
     pol.add_argument("--oca-theta0", type=_probability, metavar="TH",
-                     help="oca: initial success-frequency estimate (default 0.5)")
+                     help="oca: initial success-frequency estimate (default 0.25)")
     pol.add_argument("--mc-backoff", type=_probability, metavar="F",
-                     help="musical_chairs: factor applied to q after a collision while searching "
-                     "(default 0.5)")
+                     help="musical_chairs: factor applied to a searcher's q each time it has "
+                     "collided on every channel (default 0.25)")
     pol.add_argument("--mc-q-min", type=_probability, metavar="Q",
                      help="musical_chairs: floor of the searching transmission probability "
                      "(default 0.02)")
