@@ -93,13 +93,15 @@ class BatchedDSA:
         self.beta = np.stack([d[0] for d in draws])
         self._table = physics.rate_table(self.beta)                       # [B, N, K+1]
         self._rate_norm = self._table[..., 1:] / self._max_rate
-        self._busy = np.zeros((B, T + 1, K), dtype=bool)                  # row T: after the end
+        # time-major buffers [T, B, ...]: the slot written by step() is contiguous
+        self._busy = np.zeros((T + 1, B, K), dtype=bool)                  # row T: after the end
         if c.has_pu:
-            self._busy[:, :T] = physics.pu_occupancy(np.stack([d[1] for d in draws]), c)
+            u = np.stack([d[1] for d in draws], axis=1)                    # [T, B, K]
+            self._busy[:T] = physics.pu_occupancy(np.moveaxis(u, 0, 1), c).transpose(1, 0, 2)
         adt = np.int16 if K < np.iinfo(np.int16).max else np.int32
-        self._a_hist = np.zeros((B, T, N), dtype=adt)
-        self._o_hist = np.zeros((B, T, N), dtype=np.int8)
-        self._r_hist = np.zeros((B, T, N))
+        self._a_hist = np.zeros((T, B, N), dtype=adt)
+        self._o_hist = np.zeros((T, B, N), dtype=np.int8)
+        self._r_hist = np.zeros((T, B, N))
         self._last_a = np.zeros((B, N), dtype=np.intp)                   # a_0 = idle
         self._last_o = np.zeros((B, N), dtype=np.int8)                    # o_0 = 0 (dummy)
         self._last_r = np.zeros((B, N))
@@ -139,13 +141,13 @@ class BatchedDSA:
             raise RuntimeError(f"the episodes are over (horizon={self.horizon}); call reset()")
         a = self.validate_actions(actions)
         t, c, K = self.t, self.config, self.num_channels
-        busy = self._busy[:, t] if c.has_pu else None
+        busy = self._busy[t] if c.has_pu else None
         fb = physics.feedback(a, busy, K)
         rates = physics.own_rates(a, fb, self._table)
         rewards, self._throughput = physics.compute_rewards(c.reward, rates, self._throughput)
-        self._a_hist[:, t] = a
-        self._o_hist[:, t] = fb
-        self._r_hist[:, t] = rates
+        self._a_hist[t] = a
+        self._o_hist[t] = fb
+        self._r_hist[t] = rates
         self._last_a, self._last_o, self._last_r = a, fb, rates
         self.t = t + 1
         done = self.t == self.horizon
@@ -163,31 +165,36 @@ class BatchedDSA:
     def state(self) -> np.ndarray:
         """Global states float32 [B, state_dim] (layout: :func:`physics.encode_state`)."""
         t = self.t
-        last = self._busy[:, t - 1] if t > 0 else np.zeros_like(self._busy[:, 0])
+        last = self._busy[t - 1] if t > 0 else np.zeros_like(self._busy[0])
         return physics.encode_state(self._last_a, self._last_o, self._last_r / self._max_rate,
-                                    last, self._busy[:, t], self._rate_norm, t / self.horizon,
+                                    last, self._busy[t], self._rate_norm, t / self.horizon,
                                     self.num_channels)
 
     def episode_metrics(self) -> dict:
         """Metrics of the slots played so far (see :mod:`dsa_pettingzoo.metrics`), leading dim B."""
-        t = self.t
-        return episode_summary(self._o_hist[:, :t], self._r_hist[:, :t],
-                               self._busy[:, :t] if self.config.has_pu else None,
-                               self.num_channels)
+        h = self.history
+        return episode_summary(h["feedback"], h["rates"],
+                               h["pu_busy"] if self.config.has_pu else None, self.num_channels)
 
     @property
     def pu_busy_next(self) -> np.ndarray:
         """bool [B, K]: PU occupancy of the slot the next step() resolves (privileged)."""
-        return self._busy[:, self.t].copy()
+        return self._busy[self.t].copy()
 
     @property
     def pu_occupancy(self) -> np.ndarray:
         """bool [B, T, K]: PU occupancy of every slot of the current episodes (privileged)."""
-        return self._busy[:, : self.horizon].copy()
+        return self._busy[: self.horizon].transpose(1, 0, 2).copy()
 
     @property
     def history(self) -> dict:
-        """Played slots so far: actions, feedback, rates [B, t, N] and pu_busy [B, t, K]."""
+        """Played slots so far (read-only views): actions, feedback, rates [B, t, N], pu_busy [B, t, K]."""
         t = self.t
-        return {"actions": self._a_hist[:, :t], "feedback": self._o_hist[:, :t],
-                "rates": self._r_hist[:, :t], "pu_busy": self._busy[:, :t]}
+        views = {"actions": self._a_hist[:t], "feedback": self._o_hist[:t],
+                 "rates": self._r_hist[:t], "pu_busy": self._busy[:t]}
+        out = {}
+        for k, v in views.items():
+            v = v.transpose(1, 0, 2)
+            v.flags.writeable = False
+            out[k] = v
+        return out

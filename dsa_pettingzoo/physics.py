@@ -15,6 +15,8 @@ Conventions
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 PU_BLOCKED, NACK, IDLE, ACK = -2, -1, 0, 1
@@ -24,10 +26,21 @@ NUM_FEEDBACK = len(FEEDBACK_VALUES)
 
 
 # ----------------------------------------------------------------------------- collisions
+# Inputs are assumed valid (actions in 0..K); the simulators validate before calling.
+def _flat_index(a: np.ndarray, width: int) -> np.ndarray:
+    """a [..., N] with values in 0..width-1 -> indices into a flattened [prod(...), width] array."""
+    lead = a.shape[:-1]
+    rows = np.arange(int(np.prod(lead, dtype=np.int64))).reshape(lead + (1,))
+    return a + rows * width
+
+
 def channel_load(actions: np.ndarray, num_channels: int) -> np.ndarray:
     """Number of users choosing each action value: int [..., K+1] (column 0 counts idle users)."""
     a = np.asarray(actions)
-    return (a[..., :, None] == np.arange(num_channels + 1)).sum(axis=-2)
+    width = num_channels + 1
+    idx = _flat_index(a, width)
+    M = int(np.prod(a.shape[:-1], dtype=np.int64))
+    return np.bincount(idx.ravel(), minlength=M * width).reshape(a.shape[:-1] + (width,))
 
 
 def feedback(actions: np.ndarray, pu_busy: np.ndarray | None, num_channels: int) -> np.ndarray:
@@ -37,14 +50,12 @@ def feedback(actions: np.ndarray, pu_busy: np.ndarray | None, num_channels: int)
     Returns int8 [..., N].
     """
     a = np.asarray(actions)
-    load = channel_load(a, num_channels)                              # [..., K+1]
-    users_on_mine = np.take_along_axis(load, a, axis=-1)              # [..., N]
-    o = np.where(users_on_mine == 1, ACK, NACK).astype(np.int8)
+    load = channel_load(a, num_channels)                               # [..., K+1]
+    code = np.where(load == 1, ACK, NACK).astype(np.int8)              # outcome of each channel
     if pu_busy is not None:
-        busy = np.concatenate([np.zeros(pu_busy.shape[:-1] + (1,), bool), pu_busy], axis=-1)
-        o[np.take_along_axis(busy, a, axis=-1)] = PU_BLOCKED
-    o[a == 0] = IDLE
-    return o
+        code[..., 1:][np.asarray(pu_busy, dtype=bool)] = PU_BLOCKED
+    code[..., 0] = IDLE
+    return np.take(code.reshape(-1), _flat_index(a, num_channels + 1))
 
 
 # ----------------------------------------------------------------------------- rates
@@ -58,8 +69,10 @@ def rate_table(beta: np.ndarray) -> np.ndarray:
 
 def own_rates(actions: np.ndarray, fb: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Own achieved rate log2(1 + beta^n(t)) with beta^n(t) = beta_{a}^n 1{o = 1} (eq. 1): [..., N]."""
-    r = np.take_along_axis(table, np.asarray(actions)[..., None], axis=-1)[..., 0]
-    return np.where(fb == ACK, r, 0.0)
+    a = np.asarray(actions)
+    r = np.take(np.ascontiguousarray(table).reshape(-1),
+                _flat_index(a[..., None], table.shape[-1])[..., 0])
+    return np.where(np.asarray(fb) == ACK, r, 0.0)
 
 
 # ----------------------------------------------------------------------------- rewards
@@ -143,20 +156,24 @@ def pu_occupancy(u: np.ndarray, config) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- randomness of one episode
 def draw_episode(rng: np.random.Generator, config):
-    """All the randomness of one episode, drawn at reset in a fixed order.
+    """All the randomness of one episode, drawn at reset with ONE call ``rng.random(n)``.
 
-    Returns (beta float64 [N, K], u float64 [T, K] or None): beta ~ U[snr_range] (or the fixed
-    matrix, which draws nothing), then the T x K uniforms that drive the PU occupancy (only when
-    primary users are simulated). The ParallelEnv and the batched simulator both call this, so a
-    seed gives the same episode in both.
+    Returns (beta float64 [N, K], u float64 [T, K] or None). The first N*K uniforms give
+    beta = low + (high - low) * u, i.e. beta ~ U[snr_range] (skipped when a fixed ``snr`` matrix is
+    configured); the next T*K uniforms drive the PU occupancy (only when primary users are
+    simulated). The ParallelEnv and the batched simulator both call this, so a seed gives the
+    same episode in both.
     """
     N, K, T = config.num_users, config.num_channels, config.horizon
+    n_snr = N * K if config.snr is None else 0
+    n_pu = T * K if config.has_pu else 0
+    x = rng.random(n_snr + n_pu)
     if config.snr is None:
         low, high = config.snr_range
-        beta = rng.uniform(low, high, size=(N, K))
+        beta = low + (high - low) * x[:n_snr].reshape(N, K)
     else:
         beta = config.snr_matrix.copy()
-    u = rng.random((T, K)) if config.has_pu else None
+    u = x[n_snr:].reshape(T, K) if config.has_pu else None
     return beta, u
 
 
@@ -166,15 +183,31 @@ def observation_dim(num_channels: int, with_rate: bool) -> int:
     return num_channels + 1 + NUM_FEEDBACK + int(with_rate)
 
 
+@functools.lru_cache(maxsize=64)
+def _observation_table(num_channels: int, with_rate: bool) -> np.ndarray:
+    """One-hot code of every (action, feedback) pair: row a * 4 + (o + 2), float32 [(K+1)*4, D]."""
+    D = observation_dim(num_channels, with_rate)
+    table = np.zeros((num_channels + 1, NUM_FEEDBACK, D), dtype=np.float32)
+    for a in range(num_channels + 1):
+        table[a, :, a] = 1.0
+        for j in range(NUM_FEEDBACK):
+            table[a, j, num_channels + 1 + j] = 1.0
+    table.setflags(write=False)
+    return table.reshape(-1, D)
+
+
 def encode_observation(last_action, last_feedback, last_rate_norm, num_channels: int,
                        with_rate: bool) -> np.ndarray:
-    """y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) as float32 [..., N, D] of one-hots (+ rate in [0, 1])."""
-    a_hot = np.eye(num_channels + 1, dtype=np.float32)[last_action]
-    o_hot = np.eye(NUM_FEEDBACK, dtype=np.float32)[np.asarray(last_feedback) + 2]
-    parts = [a_hot, o_hot]
+    """y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) as float32 [..., N, D] of one-hots (+ rate in [0, 1]).
+
+    D = (K+1) one-hot action (index 0 idle) + 4 one-hot feedback in the order (-2, -1, 0, 1)
+    (+ 1: the last own rate normalised into [0, 1], when ``with_rate``).
+    """
+    code = np.asarray(last_action) * NUM_FEEDBACK + (np.asarray(last_feedback) + 2)
+    obs = np.take(_observation_table(num_channels, with_rate), code, axis=0)
     if with_rate:
-        parts.append(np.asarray(last_rate_norm, dtype=np.float32)[..., None])
-    return np.concatenate(parts, axis=-1)
+        obs[..., -1] = last_rate_norm
+    return obs
 
 
 def state_dim(num_users: int, num_channels: int) -> int:
