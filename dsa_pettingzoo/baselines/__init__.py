@@ -6,16 +6,22 @@ Every policy follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`:
 
 >>> from dsa_pettingzoo.baselines import make_policy
 >>> policy = make_policy("aloha", p=0.5)
+>>> stats = evaluate_policy(policy, episodes=100, seed=0, setup="A")   # on BatchedDSA
+>>> stats.summary()["mean_reward"]                                      # about 1000
+
+For the dict-based ParallelEnv see :mod:`dsa_pettingzoo.baselines.adapter`.
 """
 
 from __future__ import annotations
 
+from .adapter import ParallelPolicy, play_parallel_episode
 from .aloha import AlohaPolicy, aloha_expected_successes
 from .base import ACK, IDLE, NACK, PU_BUSY, BatchedPolicy
 from .musical_chairs import MusicalChairsPolicy
 from .oca import OCAPolicy
 from .oracle import OraclePolicy
 from .random_policy import RandomPolicy
+from .rollout import EpisodeStats, evaluate_policy, play_episodes
 
 #: name -> policy class, the choices of ``dsa-evaluate --policy``.
 POLICIES = {
@@ -38,10 +44,15 @@ __all__ = [
     "POLICIES",
     "AlohaPolicy",
     "BatchedPolicy",
+    "EpisodeStats",
     "MusicalChairsPolicy",
     "OCAPolicy",
     "OraclePolicy",
+    "ParallelPolicy",
     "RandomPolicy",
     "aloha_expected_successes",
+    "evaluate_policy",
     "make_policy",
+    "play_episodes",
+    "play_parallel_episode",
 ]

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Feedback values o_t^n (paper, Sec. II): ACK, idle, collision (NACK), PU occupied.
-ACK, IDLE, NACK, PU_BUSY = 1, 0, -1, -2
+# Feedback values o_t^n (paper, Sec. II): ACK 1, idle 0, collision (NACK) -1, PU occupied -2.
+from ..physics import ACK, IDLE, NACK
+from ..physics import PU_BLOCKED as PU_BUSY
 
 
 class BatchedPolicy:
