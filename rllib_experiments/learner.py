@@ -1,0 +1,144 @@
+"""IAGC-PPO learner: independent clipped actor losses plus one shared critic loss.
+
+:class:`IAGCTorchLearner` extends RLlib's ``PPOTorchLearner`` (new API stack):
+
+* Its learner connector is :class:`~rllib_experiments.connectors.IAGCEpisodesToBatch`
+  alone (whole episodes, critic values, GAE, reward normalisation).
+* Actor loss of user n (eqs. 6-8, no value term):
+  L_n = -mean_{b,t} min(rho A, clip(eps, A)) - c_ent * entropy, with
+  rho = g(a|y,h;theta^n) / g(a|y,h;theta^n_{i-1}) and clip(eps, A) = (1+eps)A
+  if A >= 0 else (1-eps)A. It depends only on actor n's parameters and user n's
+  data, so each actor is updated only from its own user's experience.
+* Critic loss (eq. 9): sum over users n of mean_{b,t} (V_t^n - R_t^n)^2 -- one
+  least-squares loss, summed over users, averaged over episodes and slots.
+* One Adam optimizer per module: actors at ``config.lr`` (1e-4 in the paper),
+  the critic at ``learner_config_dict["critic_lr"]`` (5e-5).
+* Epochs and minibatches run over whole episodes: RLlib hands the learner the
+  full batch once; :meth:`_update` runs ``iagc_num_epochs`` passes over
+  (optionally shuffled) minibatches of ``iagc_minibatch_episodes`` episodes.
+  Every optimizer step goes through ``apply_gradients``, where a pruning
+  mixin (``pruning_callbacks``) can re-apply its masks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import torch
+
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
+from ray.rllib.evaluation.postprocessing import Postprocessing
+
+from rllib_experiments.connectors import IAGCEpisodesToBatch
+from rllib_experiments.modules import CRITIC_ID, VALUES
+
+
+def clip_objective(ratio: torch.Tensor, advantages: torch.Tensor, eps: float) -> torch.Tensor:
+    """Per-sample clip objective min(rho A, clip(eps, A)), eqs. (6)-(7)."""
+    clipped = torch.where(advantages >= 0, (1 + eps) * advantages, (1 - eps) * advantages)
+    return torch.min(ratio * advantages, clipped)
+
+
+class IAGCTorchLearner(PPOTorchLearner):
+    """PPO learner for Independent Actors with one Global Critic (see module doc)."""
+
+    @classmethod
+    def rl_module_required_apis(cls) -> list:
+        return []  # actors have no value head; the critic is a separate module
+
+    def build(self) -> None:
+        if self.config.add_default_connectors_to_learner_pipeline:
+            raise ValueError(
+                "IAGCTorchLearner builds its own batches: set "
+                "training(add_default_connectors_to_learner_pipeline=False)"
+            )
+        super().build()
+        opts = self.config.learner_config_dict
+        self._iagc_num_epochs = int(opts.get("iagc_num_epochs", 1))
+        self._iagc_minibatch_episodes = opts.get("iagc_minibatch_episodes")
+        self._iagc_shuffle = bool(opts.get("iagc_shuffle", True))
+        if self._learner_connector is not None and not any(
+            isinstance(c, IAGCEpisodesToBatch) for c in self._learner_connector.connectors
+        ):
+            self._learner_connector.append(IAGCEpisodesToBatch(
+                gamma=self.config.gamma,
+                lambda_=self.config.lambda_,
+                normalize_rewards=opts.get("normalize_rewards", True),
+                standardize_advantages=opts.get("standardize_advantages", True),
+            ))
+
+    # ---- optimizers: one Adam per module, critic with its own learning rate --------
+    def configure_optimizers_for_module(self, module_id, config=None) -> None:
+        module = self._module[module_id]
+        params = self.get_parameters(module)
+        lr = (self.config.learner_config_dict["critic_lr"] if module_id == CRITIC_ID
+              else config.lr)
+        self.register_optimizer(
+            module_id=module_id,
+            optimizer=torch.optim.Adam(params),
+            params=params,
+            lr_or_lr_schedule=lr,
+        )
+
+    # ---- epochs / minibatches over whole episodes --------------------------------
+    def _update(self, batch: Dict[str, Any]):
+        num_episodes = int(batch[CRITIC_ID][Columns.OBS].shape[0])
+        size = int(self._iagc_minibatch_episodes or num_episodes)
+        result = None
+        for _ in range(self._iagc_num_epochs):
+            order = (torch.randperm(num_episodes) if self._iagc_shuffle and size < num_episodes
+                     else torch.arange(num_episodes))
+            for start in range(0, num_episodes, size):
+                idx = order[start:start + size]
+                if size == num_episodes:
+                    minibatch = batch
+                else:
+                    minibatch = {
+                        mid: {k: v[idx.to(v.device)] for k, v in module_batch.items()}
+                        for mid, module_batch in batch.items()
+                    }
+                result = super()._update(minibatch)
+        return result
+
+    # ---- losses -----------------------------------------------------------------------
+    def compute_losses(self, *, fwd_out: Dict[str, Any], batch: Dict[str, Any]) -> Dict[str, Any]:
+        losses = {}
+        for module_id in fwd_out:
+            if module_id == CRITIC_ID:
+                losses[module_id] = self.compute_critic_loss(batch[module_id], fwd_out[module_id])
+            else:
+                losses[module_id] = self.compute_loss_for_module(
+                    module_id=module_id,
+                    config=self.config.get_config_for_module(module_id),
+                    batch=batch[module_id],
+                    fwd_out=fwd_out[module_id],
+                )
+        return losses
+
+    def compute_critic_loss(self, batch: Dict[str, Any], fwd_out: Dict[str, Any]) -> torch.Tensor:
+        """Eq. (9) summed over users: sum_n mean_{b,t} (V_t^n - R_t^n)^2."""
+        values, targets = fwd_out[VALUES], batch[Postprocessing.VALUE_TARGETS]  # [B, N, T]
+        loss = (values - targets).pow(2).mean(dim=(0, 2)).sum()
+        self.metrics.log_dict(
+            {VF_LOSS_KEY: loss, "vf_loss_per_user": loss / values.shape[1]},
+            key=CRITIC_ID, window=1,
+        )
+        return loss
+
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out) -> torch.Tensor:
+        """Actor loss of one user: clip objective (eqs. 6-8), no value term."""
+        module = self.module[module_id].unwrapped()
+        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        ratio = torch.exp(dist.logp(batch[Columns.ACTIONS]) - batch[Columns.ACTION_LOGP])
+        surrogate = clip_objective(ratio, batch[Postprocessing.ADVANTAGES], config.clip_param)
+        entropy = dist.entropy().mean()
+        entropy_coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
+        loss = -surrogate.mean() - entropy_coeff * entropy
+        self.metrics.log_dict(
+            {POLICY_LOSS_KEY: -surrogate.mean(), ENTROPY_KEY: entropy,
+             "clip_fraction": ((ratio - 1).abs() > config.clip_param).float().mean()},
+            key=module_id, window=1,
+        )
+        return loss
