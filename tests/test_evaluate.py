@@ -1,0 +1,146 @@
+"""Tests of the dsa-evaluate CLI (dsa_pettingzoo.evaluate)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsa_pettingzoo import evaluate
+from dsa_pettingzoo.baselines import evaluate_policy, make_policy
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``python -m dsa_pettingzoo.evaluate ARGS`` in a subprocess (repo importable)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "dsa_pettingzoo.evaluate", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def run_json(capsys, *args: str) -> dict:
+    assert evaluate.main([*args, "--json", "--quiet"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cli_subprocess_json_parses():
+    proc = run_cli("--policy", "aloha", "--setup", "A", "--episodes", "40", "--seed", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)  # stdout is exactly one JSON object
+    assert result["episodes"] == 40 and result["policy"] == "aloha"
+    for key in ("mean_reward", "std_reward", "collision_rate", "idle_rate", "utilisation",
+                "jain_fairness", "oracle_ratio"):
+        assert isinstance(result[key], float)
+    assert 700 < result["mean_reward"] < 1300  # ~1000 (hand-derived, see test_baselines)
+    assert 0 < result["oracle_ratio"] < 1
+    assert result["idle_rate"] == pytest.approx(0.5, abs=0.05)  # p = K/N = 0.5
+
+
+def test_cli_table_output():
+    proc = run_cli("--policy", "musical_chairs", "--episodes", "10", "--setup", "B")
+    assert proc.returncode == 0, proc.stderr
+    for label in ("episode reward", "ratio to oracle", "collision rate", "idle rate",
+                  "utilisation", "Jain's fairness"):
+        assert label in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--policy", "greedy"], "--policy"),
+        (["--policy", "aloha", "--aloha-p", "1.5"], "--aloha-p"),
+        (["--policy", "aloha", "--oca-eta", "0.2"], "--oca-eta"),
+        (["--policy", "oca", "--oca-eta", "0"], "--oca-eta"),
+        (["--policy", "aloha", "--episodes", "0"], "--episodes"),
+        (["--policy", "aloha", "--num-users", "0"], "--num-users"),
+        (["--policy", "aloha", "--pu-prob", "0.1", "0.2"], "--pu-prob"),
+        (["--policy", "aloha", "--snr-range", "40", "30"], "--snr-range"),
+        (["--policy", "aloha", "--pu-model", "bursty"], "--pu-model"),
+        (["--policy", "aloha", "--pu-mean-busy", "4"], "--pu-mean-busy"),
+        (["--policy", "aloha", "--setup", "C"], "--setup"),
+        (["--episodes", "3"], "--policy"),
+    ],
+)
+def test_bad_flags_exit_nonzero_naming_the_flag(capsys, args, flag):
+    with pytest.raises(SystemExit) as exc:
+        evaluate.main(args)
+    assert exc.value.code != 0
+    assert flag in capsys.readouterr().err
+
+
+def test_bad_flag_in_a_subprocess():
+    proc = run_cli("--policy", "aloha", "--aloha-p", "2")
+    assert proc.returncode == 2
+    assert "--aloha-p" in proc.stderr and "[0, 1]" in proc.stderr
+
+
+def test_env_flags_reach_the_simulator(capsys):
+    result = run_json(capsys, "--policy", "random", "--episodes", "5", "--num-users", "3",
+                      "--num-channels", "4", "--horizon", "7", "--pu-prob", "0.5",
+                      "--pu-model", "markov", "--pu-mean-busy", "3", "--snr-range", "10", "20",
+                      "--reward", "individual")
+    env = result["env"]
+    assert (env["num_users"], env["num_channels"], env["horizon"]) == (3, 4, 7)
+    assert env["pu_prob"] == [0.5] * 4 and env["pu_model"] == "markov"
+    assert env["pu_mean_busy"] == [3.0] * 4 and env["snr_range"] == [10.0, 20.0]
+    assert env["reward"] == "individual"
+    assert result["pu_blocked_rate"] > 0
+
+
+def test_no_pu_overrides_setup_b(capsys):
+    result = run_json(capsys, "--policy", "aloha", "--episodes", "5", "--setup", "B", "--no-pu")
+    assert result["env"]["pu_prob"] is None and result["pu_blocked_rate"] == 0.0
+
+
+def test_policy_flags_change_the_policy(capsys):
+    always = run_json(capsys, "--policy", "aloha", "--aloha-p", "1", "--episodes", "5", "--no-oracle")
+    assert always["idle_rate"] == 0.0 and always["policy_params"] == {"p": 1.0}
+    assert "oracle_ratio" not in always
+
+
+def test_cli_matches_library_and_oracle_on_same_episodes(capsys):
+    """The CLI reports what evaluate_policy measures, and its oracle ratio uses the same seeds."""
+    result = run_json(capsys, "--policy", "oca", "--episodes", "30", "--seed", "3", "--setup", "B",
+                      "--chunk-size", "16")
+    stats = evaluate_policy(make_policy("oca"), 30, seed=3, chunk_size=16, setup="B")
+    oracle = evaluate_policy(make_policy("oracle"), 30, seed=3, chunk_size=16, setup="B")
+    assert result["mean_reward"] == pytest.approx(stats.reward.mean(), rel=1e-12)
+    assert result["std_reward"] == pytest.approx(stats.reward.std(ddof=1), rel=1e-12)
+    assert result["oracle_ratio"] == pytest.approx(stats.reward.mean() / oracle.reward.mean())
+    again = run_json(capsys, "--policy", "oca", "--episodes", "30", "--seed", "3", "--setup", "B",
+                     "--chunk-size", "16")
+    assert again["mean_reward"] == result["mean_reward"]  # deterministic given seed and chunk
+
+
+def test_oracle_policy_ratio_is_one(capsys):
+    result = run_json(capsys, "--policy", "oracle", "--episodes", "8")
+    assert result["oracle_ratio"] == 1.0 and result["collision_rate"] == 0.0
+
+
+def test_first_episodes_do_not_depend_on_the_episode_count():
+    """Episode i's environment seed depends only on (seed, i): the oracle (no randomness of its
+    own) scores the first 10 episodes identically in a 10- and a 30-episode run."""
+    short = evaluate_policy(make_policy("oracle"), 10, seed=1, setup="B")
+    long = evaluate_policy(make_policy("oracle"), 30, seed=1, setup="B")
+    assert list(short.reward) == list(long.reward[:10])
+
+
+def test_progress_line_goes_to_stderr(capsys, monkeypatch):
+    progress = evaluate._Progress("aloha", enabled=True, delay=0.0)
+    progress(5, 10)
+    progress(10, 10)
+    err = capsys.readouterr().err
+    assert "aloha: 10/10 episodes" in err and err.endswith("\n")
+
+
+def test_help_documents_every_flag():
+    text = evaluate.build_parser().format_help()
+    for action in evaluate.build_parser()._actions:
+        for opt in action.option_strings:
+            assert opt in text
+        assert action.help
