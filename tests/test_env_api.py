@@ -1,0 +1,253 @@
+"""The ParallelEnv / AEC env against PettingZoo's own test suite and our API promises."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from pettingzoo.test import (api_test, max_cycles_test, parallel_api_test, parallel_seed_test,
+                             seed_test, state_test)
+
+import dsa_pettingzoo
+from dsa_pettingzoo import InvalidActionError, dsa_v0, parallel_env
+
+# A small grid covering every value of each argument (short horizons keep it fast).
+GRID = [
+    dict(setup="A", horizon=12),
+    dict(setup="B", horizon=12),
+    dict(num_users=1, num_channels=1, horizon=6),
+    dict(num_users=3, num_channels=2, horizon=10, pu_prob=0.5, pu_model="markov",
+         pu_mean_busy=2, reward="individual"),
+    dict(num_users=4, num_channels=3, horizon=10, pu_prob=[0.1, 0.5, 0.9], reward="proportional_fair",
+         observation="last_action_feedback_rate"),
+    dict(num_users=2, num_channels=4, horizon=8, snr=np.arange(1, 9.0).reshape(2, 4),
+         observation="last_action_feedback_rate"),
+    dict(setup="B", horizon=10, pu_model="markov", reward="proportional_fair"),
+]
+IDS = [f"cfg{i}" for i in range(len(GRID))]
+
+
+@pytest.mark.parametrize("kw", GRID, ids=IDS)
+def test_pettingzoo_suite(kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PettingZoo's soft checks are warnings: treat as failures
+        parallel_api_test(parallel_env(**kw), num_cycles=50)
+        api_test(dsa_pettingzoo.env(**kw), num_cycles=50)
+        parallel_seed_test(lambda: parallel_env(**kw), num_cycles=50)
+        seed_test(lambda: dsa_pettingzoo.env(**kw), num_cycles=50)
+        state_test(dsa_pettingzoo.env(**kw), parallel_env(**kw), num_cycles=10)
+
+
+def test_max_cycles_test_through_the_versioned_module():
+    max_cycles_test(dsa_v0)  # uses max_cycles=4, an alias of horizon
+
+
+def test_metadata_and_versioned_module():
+    env = dsa_v0.parallel_env()
+    assert env.metadata["name"] == "dsa_v0" and str(env) == "dsa_v0"
+    assert set(env.metadata["render_modes"]) == {"ansi", "rgb_array", "human"}
+    assert dsa_v0.raw_env is dsa_pettingzoo.DSAParallelEnv
+    assert isinstance(dsa_v0.env(), dsa_pettingzoo.env().__class__)
+
+
+def test_spaces_agents_and_first_observation():
+    env = parallel_env(setup="B", horizon=3)
+    assert env.possible_agents == [f"user_{n}" for n in range(10)]
+    a0 = env.possible_agents[0]
+    assert env.observation_space(a0) is env.observation_space(a0)
+    assert env.action_space(a0) is env.action_space(a0)
+    assert env.action_space(a0).n == 6
+    box = env.observation_space(a0)
+    assert box.dtype == np.float32 and np.all(np.isfinite(box.low)) and np.all(np.isfinite(box.high))
+    obs, infos = env.reset(seed=0)
+    expected = np.zeros(10, np.float32)
+    expected[0] = 1.0          # a_0 = idle
+    expected[6 + 2] = 1.0      # o_0 = 0 (dummy)
+    for a in env.agents:
+        assert obs[a].dtype == np.float32 and box.contains(obs[a])
+        np.testing.assert_array_equal(obs[a], expected)
+        assert infos[a] == {}
+    with pytest.raises(KeyError, match="user_0"):
+        env.observation_space("user_99")
+
+
+def test_episode_end_empties_agents_and_reports_metrics():
+    env = parallel_env(setup="B", horizon=5)
+    env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    total = {a: 0.0 for a in env.possible_agents}
+    for t in range(5):
+        acts = {a: int(rng.integers(0, 6)) for a in env.agents}
+        obs, rew, term, trunc, infos = env.step(acts)
+        assert "__all__" not in obs and "__all__" not in rew and "__all__" not in term
+        assert all(v == (t == 4) for v in term.values()) and not any(trunc.values())
+        for a in rew:
+            total[a] += infos[a]["rate"]
+    assert env.agents == []
+    tp = [infos[a]["throughput"] for a in env.possible_agents]
+    np.testing.assert_allclose(tp, [total[a] for a in env.possible_agents])
+    i0 = infos["user_0"]
+    for k in ("successes", "collisions", "idle", "pu_blocked", "channel_utilisation",
+              "jain_fairness", "system_throughput", "collision_rate", "idle_rate"):
+        assert k in i0
+    assert i0["successes"] + i0["collisions"] + i0["idle"] + i0["pu_blocked"] == 5
+    assert i0["system_throughput"] == pytest.approx(sum(tp))
+    # with "sum_rate" every user's episode reward is the system throughput (paper unit x N)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({})
+
+
+def test_sum_rate_reward_is_shared_and_equals_sum_of_rates():
+    env = parallel_env(setup="A", horizon=20)
+    env.reset(seed=2)
+    rng = np.random.default_rng(2)
+    while env.agents:
+        _, rew, _, _, infos = env.step({a: int(rng.integers(0, 6)) for a in env.agents})
+        s = sum(i["rate"] for i in infos.values())
+        assert all(r == pytest.approx(s) for r in rew.values())
+
+
+def _play(env, seed, action_seed, episodes=2):
+    """Trajectory (obs, rewards, infos) of ``episodes`` episodes: seeded once, then plain resets."""
+    traj = []
+    rng = np.random.default_rng(action_seed)
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed if e == 0 else None)
+        traj.append(({a: o.copy() for a, o in obs.items()}, env.state().copy()))
+        while env.agents:
+            acts = {a: int(rng.integers(0, env.action_space(a).n)) for a in env.agents}
+            obs, rew, term, trunc, infos = env.step(acts)
+            traj.append((obs, rew, term, infos, env.state().copy()))
+    return traj
+
+
+@pytest.mark.parametrize("kw", [GRID[1], GRID[3], GRID[4]], ids=["B", "markov", "fair"])
+def test_multi_step_determinism(kw):
+    t1 = _play(parallel_env(**kw), 7, 0)
+    t2 = _play(parallel_env(**kw), 7, 0)
+    assert len(t1) == len(t2)
+    for x, y in zip(t1, t2):
+        assert _equal(x, y)
+    t3 = _play(parallel_env(**kw), 8, 0)
+    assert not all(_equal(x, y) for x, y in zip(t1, t3))
+
+
+def _equal(x, y):
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(_equal(x[k], y[k]) for k in x)
+    if isinstance(x, (tuple, list)):
+        return len(x) == len(y) and all(_equal(a, b) for a, b in zip(x, y))
+    if isinstance(x, np.ndarray):
+        return x.dtype == y.dtype and np.array_equal(x, y)
+    return x == y
+
+
+def test_unseeded_reset_continues_the_generator_and_pickle_roundtrip():
+    env = parallel_env(setup="B", horizon=4)
+    env.reset(seed=3)
+    env.step({a: 1 for a in env.agents})
+    clone = pickle.loads(pickle.dumps(env))
+    acts = {a: (i % 6) for i, a in enumerate(env.agents)}
+    assert _equal(env.step(acts), clone.step(acts))
+    assert _equal(env.reset(), clone.reset())                  # same generator state
+    np.testing.assert_array_equal(env.simulator.beta, clone.simulator.beta)
+    fresh = parallel_env(setup="B", horizon=4)
+    fresh.reset(seed=3)                                         # the seeded episode again...
+    assert not np.array_equal(env.simulator.beta, fresh.simulator.beta)  # ...differs from the next
+
+
+BAD_ACTIONS = [
+    ({"user_0": 6}, "0..5"),                 # out of range
+    ({"user_0": -1}, "0..5"),
+    ({"user_0": 1.0}, "integer"),            # not an integer
+    ({"user_0": "1"}, "integer"),
+    ({"user_0": True}, "integer"),
+    ({"user_0": np.array([1, 2])}, "integer"),
+    ({"user_42": 1}, "unknown agent"),       # unknown key
+    ({"__all__": 1}, "unknown agent"),
+]
+
+
+@pytest.mark.parametrize("patch,msg", BAD_ACTIONS, ids=[m + str(i) for i, (_, m) in
+                                                       enumerate(BAD_ACTIONS)])
+def test_invalid_actions_raise_before_any_state_change(patch, msg):
+    env = parallel_env(setup="B", horizon=6)
+    ref = parallel_env(setup="B", horizon=6)
+    env.reset(seed=4)
+    ref.reset(seed=4)
+    good = {a: 1 + i % 5 for i, a in enumerate(env.agents)}
+    env.step(good), ref.step(good)
+    bad = {**good, **patch}
+    with pytest.raises(InvalidActionError, match=msg):
+        env.step(bad)
+    # nothing changed: the env continues exactly like an untouched twin
+    assert env.simulator.t == 1 and env.agents == ref.agents
+    assert _equal(env.step(good), ref.step(good))
+
+
+def test_missing_user_and_non_dict_are_refused():
+    env = parallel_env(setup="A", horizon=3)
+    env.reset(seed=0)
+    acts = {a: 0 for a in env.agents}
+    del acts["user_3"]
+    with pytest.raises(InvalidActionError, match="user_3"):
+        env.step(acts)
+    with pytest.raises(InvalidActionError, match="dict"):
+        env.step([0] * 10)
+    assert env.simulator.t == 0
+    env.step({a: 0 for a in env.agents})          # still usable
+    assert env.simulator.t == 1
+
+
+def test_numpy_integer_actions_accepted():
+    env = parallel_env(num_users=3, num_channels=2, horizon=2)
+    env.reset(seed=0)
+    _, _, _, _, infos = env.step({"user_0": np.int64(1), "user_1": np.array(2, dtype=np.int32),
+                                  "user_2": np.array([0], dtype=np.uint8)})
+    assert [infos[a]["feedback"] for a in env.possible_agents] == [1, 1, 0]
+
+
+def test_step_and_state_before_reset_raise():
+    env = parallel_env()
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({a: 0 for a in env.possible_agents})
+    with pytest.raises(RuntimeError, match="reset"):
+        env.state()
+
+
+def test_state_layout_and_contents():
+    env = parallel_env(num_users=2, num_channels=2, horizon=3, pu_prob=[1.0, 0.0],
+                       snr=[[1.0, 3.0], [7.0, 15.0]])
+    env.reset(seed=0)
+    s0 = env.state()
+    assert env.state_space.contains(s0) and s0.shape == (2 * 3 + 2 * 4 + 2 + 2 * 2 + 2 * 2 + 1,)
+    env.step({"user_0": 1, "user_1": 2})           # user_0 on PU channel 1, user_1 alone on 2
+    s = env.state()
+    np.testing.assert_array_equal(s[:6], [0, 1, 0, 0, 0, 1])                 # actions one-hot
+    np.testing.assert_array_equal(s[6:14], [1, 0, 0, 0, 0, 0, 0, 1])         # feedback -2 and 1
+    np.testing.assert_allclose(s[14:16], [0, 1.0])              # rates / log2(1 + 15): log2(16)
+    np.testing.assert_array_equal(s[16:18], [1, 0])                          # PU last slot
+    np.testing.assert_array_equal(s[18:20], [1, 0])                          # PU next slot
+    np.testing.assert_allclose(s[20:24], np.log2([2, 4, 8, 16]) / 4)         # rate table
+    assert s[24] == pytest.approx(1 / 3)                                     # t / T
+
+
+def test_aec_env_plays_a_full_episode():
+    aec = dsa_pettingzoo.env(setup="B", horizon=3)
+    aec.reset(seed=0)
+    steps = 0
+    for agent in aec.agent_iter():
+        _, _, term, trunc, _ = aec.last()
+        aec.step(None if term or trunc else aec.action_space(agent).sample())
+        steps += 1
+    assert steps == 10 * 3 + 10     # T cycles of N agents, then one "dead" step each
+
+
+def test_import_does_not_pull_torch_or_ray():
+    code = ("import sys, dsa_pettingzoo, dsa_pettingzoo.dsa_v0, dsa_pettingzoo.benchmark;"
+            "bad = [m for m in ('torch', 'ray', 'matplotlib') if m in sys.modules];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
