@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,18 @@ def test_help_documents_every_flag():
         for opt in action.option_strings:
             assert opt in text
         assert action.help
+
+
+@pytest.mark.skipif(shutil.which("dsa-evaluate") is None, reason="package not installed (pip install -e .)")
+def test_console_script_is_installed():
+    proc = subprocess.run(["dsa-evaluate", "--policy", "random", "--episodes", "3", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["episodes"] == 3
+
+
+def test_library_rejects_bad_budgets():
+    with pytest.raises(ValueError, match="episodes"):
+        evaluate_policy(make_policy("random"), 0, setup="A")
+    with pytest.raises(ValueError, match="chunk_size"):
+        evaluate_policy(make_policy("random"), 5, chunk_size=2.5, setup="A")

@@ -13,6 +13,7 @@ generator seeded by (seed, first episode of the chunk), so results depend on
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -135,10 +136,10 @@ def evaluate_policy(
     """
     if simulator_cls is None:
         from ..batched import BatchedDSA as simulator_cls
-    if int(episodes) < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    for name, value in (("episodes", episodes), ("chunk_size", chunk_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    episodes, chunk_size = int(episodes), int(chunk_size)
     seeds = episode_seeds(seed, episodes)
     parts = []
     sims = {}
