@@ -44,6 +44,7 @@ ENV_PARAMS = {
     "num_channels": "num_channels",
     "horizon": "horizon",
     "snr_range": "snr_range",
+    "snr": "snr",
     "pu_prob": "pu_prob",
     "pu_model": "pu_model",
     "pu_mean_busy": "pu_mean_busy",
@@ -93,6 +94,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _snr_matrix(text: str):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON N x K matrix of positive linear SNRs, e.g. [[30, 35], [32, 38]], got {text!r}"
+        ) from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dsa-evaluate`` (every flag documented in --help)."""
     p = argparse.ArgumentParser(
@@ -124,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--horizon", type=_positive_int, metavar="T", help="slots per episode T")
     env.add_argument("--snr-range", type=_positive_float, nargs=2, metavar=("LOW", "HIGH"),
                      help="linear SNR range of the uniform draw of beta (default 30 40)")
+    env.add_argument("--snr", type=_snr_matrix, metavar="JSON",
+                     help="fixed N x K linear SNR matrix as JSON (instead of the random draw), "
+                     "e.g. '[[30, 35], [32, 38]]' with --num-users 2 --num-channels 2")
     env.add_argument("--pu-prob", type=_probability, nargs="+", metavar="PI",
                      help="PU occupancy: one probability for every channel or K values "
                      "(0 disables PUs in effect)")

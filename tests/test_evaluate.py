@@ -64,6 +64,8 @@ def test_cli_table_output():
         (["--policy", "aloha", "--pu-model", "bursty"], "--pu-model"),
         (["--policy", "aloha", "--pu-mean-busy", "4"], "--pu-mean-busy"),
         (["--policy", "aloha", "--setup", "C"], "--setup"),
+        (["--policy", "aloha", "--snr", "[[1, 2]]"], "--snr"),
+        (["--policy", "aloha", "--snr", "not json"], "--snr"),
         (["--episodes", "3"], "--policy"),
     ],
 )
@@ -91,6 +93,14 @@ def test_env_flags_reach_the_simulator(capsys):
     assert env["pu_mean_busy"] == [3.0] * 4 and env["snr_range"] == [10.0, 20.0]
     assert env["reward"] == "individual"
     assert result["pu_blocked_rate"] > 0
+
+
+def test_fixed_snr_matrix_flag(capsys):
+    """Two users, two channels, a fixed SNR matrix: the oracle gets log2(1+15) + log2(1+7) = 7 a slot."""
+    result = run_json(capsys, "--policy", "oracle", "--episodes", "2", "--num-users", "2",
+                      "--num-channels", "2", "--horizon", "10", "--snr", "[[15, 1], [3, 7]]")
+    assert result["env"]["snr"] == [[15.0, 1.0], [3.0, 7.0]]
+    assert result["mean_reward"] == pytest.approx(70.0)
 
 
 def test_no_pu_overrides_setup_b(capsys):
