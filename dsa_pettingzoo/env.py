@@ -132,6 +132,8 @@ class DSAParallelEnv(ParallelEnv):
     def reset(self, seed: int | None = None, options: dict | None = None):
         """Start an episode. ``seed`` seeds it (and later unseeded resets); ``options`` is unused."""
         if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+                raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
             obs = self.simulator.reset(seeds=[seed])
         else:
             obs = self.simulator.reset()

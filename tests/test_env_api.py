@@ -248,6 +248,14 @@ def test_aec_env_plays_a_full_episode():
 def test_import_does_not_pull_torch_or_ray():
     code = ("import sys, dsa_pettingzoo, dsa_pettingzoo.dsa_v0, dsa_pettingzoo.benchmark;"
             "bad = [m for m in ('torch', 'ray', 'matplotlib') if m in sys.modules];"
+            "import dsa_pettingzoo.baselines, dsa_pettingzoo.evaluate;"
+            "bad += [m for m in ('torch', 'ray') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+def test_bad_seed_is_refused(seed):
+    with pytest.raises(ValueError, match="seed"):
+        parallel_env().reset(seed=seed)
