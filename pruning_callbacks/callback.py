@@ -1,0 +1,78 @@
+"""RLlib callback that keeps the Learner's pruning in step with the training iteration.
+
+The callback never touches weights itself (pruning outside ``Learner.update`` would not
+reach the env runners, see docs/pruning.md). It tells every Learner the index i of the
+next training iteration (``algorithm.iteration``: iterations completed so far) at
+algorithm start, after every ``train()`` and after a checkpoint load; the Learner
+(:class:`~pruning_callbacks.learner.PruningLearnerMixin`) computes each actor's target
+p_i from its schedule and prunes inside its next update, so the normal post-update
+weight sync ships the pruned actors to every env runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+from pruning_callbacks.learner import PruningLearnerMixin
+
+
+def _results(remote_call_results) -> list:
+    out = []
+    for r in remote_call_results:
+        if not r.ok:
+            raise r.get()
+        out.append(r.get())
+    return out
+
+
+def _is_pruning_learner(learner) -> bool:
+    return isinstance(learner, PruningLearnerMixin) and bool(getattr(learner, "_pruners", None))
+
+
+def push_iteration(algorithm) -> Dict[str, float]:
+    """Tell every Learner the index of the next training iteration; returns its targets."""
+    i = int(algorithm.iteration)
+    targets = _results(algorithm.learner_group.foreach_learner(lambda learner: learner.set_pruning_iteration(i)))
+    return targets[0] if targets else {}
+
+
+def finalize_pruning(algorithm) -> Dict[str, float]:
+    """Prune every actor to exactly its final sparsity now and sync all env runners.
+
+    Use it when training ends before ``PruningConfig.final_iteration`` (or when that is
+    None). Returns the learner's actual sparsity by module id.
+    """
+    sparsity = _results(algorithm.learner_group.foreach_learner(lambda learner: learner.finalize_pruning()))
+    for group in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None)):
+        if group is not None:
+            group.sync_weights(from_worker_or_learner_group=algorithm.learner_group, inference_only=True)
+    return sparsity[0] if sparsity else {}
+
+
+class PruningCallback(RLlibCallback):
+    """Use with ``config.callbacks(PruningCallback)`` (or :func:`~pruning_callbacks.config.add_pruning`).
+
+    The learner class must include ``PruningLearnerMixin`` and the config must carry
+    ``learner_config_dict["pruning"]``; otherwise the algorithm's start fails with an
+    error saying so (instead of silently training dense actors).
+    """
+
+    def on_algorithm_init(self, *, algorithm, metrics_logger=None, **kwargs: Any) -> None:
+        ok = _results(algorithm.learner_group.foreach_learner(_is_pruning_learner))
+        if not ok or not all(ok):
+            raise ValueError(
+                "PruningCallback needs a learner class with PruningLearnerMixin (e.g. "
+                "config.learners(learner_class=PrunedPPOTorchLearner)) and "
+                "config.learners(learner_config_dict={'pruning': {...}}) naming at least one module; "
+                f"got learner class {algorithm.config.learner_class.__name__} and "
+                f"learner_config_dict keys {sorted(algorithm.config.learner_config_dict or {})}"
+            )
+        push_iteration(algorithm)
+
+    def on_train_result(self, *, algorithm, metrics_logger=None, result=None, **kwargs: Any) -> None:
+        push_iteration(algorithm)
+
+    def on_checkpoint_loaded(self, *, algorithm, **kwargs: Any) -> None:
+        push_iteration(algorithm)

@@ -1,0 +1,194 @@
+"""Learner-side pruning for RLlib's new API stack: a mixin for any ``TorchLearner``.
+
+Why inside the Learner (see docs/pruning.md): env runners only accept weights whose
+sequence number is newer than theirs, and ``Learner.update`` bumps that number. Masks
+applied inside ``update`` (after every optimizer step, and the iteration's pruning step
+in ``after_gradient_based_update``) are part of the weights that the algorithm's normal
+post-update sync ships, so learner and env runners act with the same pruned actors.
+
+Combine the mixin with a learner class by listing it FIRST::
+
+    class MyPrunedLearner(PruningLearnerMixin, MyTorchLearner): ...
+
+It overrides ``build``, ``apply_gradients``, ``after_gradient_based_update``,
+``get_state`` and ``set_state``, always calling ``super()``, so the learner's own
+overrides of these run unchanged. It touches only the module ids of
+``PruningConfig.modules`` (default: the non-learner-only modules).
+
+Per iteration i (0-based, told by :class:`~pruning_callbacks.callback.PruningCallback`,
+else counted by the learner): the update trains with the current masks held (hold mode)
+or with none (regrow mode); then the actors are pruned to p_i (hold mode: every
+iteration; regrow: after iterations with (i + 1) % prune_every == 0; at
+``final_iteration - 1``: finalized to p_final). Logged per module, the same iteration, in
+``result["learners"][module_id]``: ``sparsity`` (actual zero fraction of the prunable
+weights after this iteration), ``target_sparsity`` (p_i) and ``pruning_event`` (1 if
+the masks were recomputed); in ``result["learners"]["__all_modules__"]``:
+``mean_sparsity``, ``mean_target_sparsity`` and ``pruning_iteration`` (i).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional
+
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.core import ALL_MODULES
+
+from pruning_callbacks.config import LEARNER_CONFIG_KEY, PruningConfig
+from pruning_callbacks.masks import MagnitudePruner
+
+logger = logging.getLogger(__name__)
+
+PRUNING_STATE_KEY = "pruning"
+"""Key of the pruning state (masks, schedule position) inside the Learner's state."""
+
+
+class PruningLearnerMixin:
+    """Adds magnitude pruning of actor modules to a ``TorchLearner`` subclass.
+
+    Settings come from ``config.learner_config_dict["pruning"]`` (a
+    :class:`~pruning_callbacks.config.PruningConfig` as dict); without that key the
+    mixin does nothing. Public methods (call them on the learner, e.g. through
+    ``learner_group.foreach_learner``): :meth:`set_pruning_iteration`,
+    :meth:`finalize_pruning`, :meth:`pruning_summary`.
+    """
+
+    # ----------------------------------------------------------------- set-up
+    def build(self, *args, **kwargs) -> None:
+        super().build(*args, **kwargs)
+        self._pruning_config: Optional[PruningConfig] = None
+        self._pruners: Dict[str, MagnitudePruner] = {}
+        self._pruning_iteration = 0
+        self._pruning_grad_refs: Dict[Any, tuple] = {}
+        raw = (self.config.learner_config_dict or {}).get(LEARNER_CONFIG_KEY)
+        if raw is None:
+            return
+        cfg = PruningConfig.from_dict(raw)
+        if cfg.modules is None:
+            module_ids = sorted(mid for mid, m in self.module.items() if not getattr(m, "learner_only", False))
+        else:
+            missing = [mid for mid in cfg.modules if mid not in self.module]
+            if missing:
+                raise ValueError(
+                    f"pruning.modules {missing} are not in the learner's MultiRLModule "
+                    f"(it has {sorted(self.module.keys())})"
+                )
+            module_ids = list(cfg.modules)
+        self._pruning_config = cfg
+        self._pruning_schedules = cfg.schedules(module_ids)
+        for mid in module_ids:
+            module = self.module[mid]
+            module = module.unwrapped() if hasattr(module, "unwrapped") else module
+            pruner = MagnitudePruner(module, **cfg.masks_kwargs())
+            self._pruners[mid] = pruner
+            for name, p in pruner.params.items():
+                self._pruning_grad_refs[self.get_param_ref(p)] = (mid, name)
+        logger.info("pruning %s: %s", module_ids, cfg.to_dict())
+
+    # ------------------------------------------------------------ per step
+    def apply_gradients(self, gradients_dict, *args, **kwargs) -> None:
+        """Mask the pruned entries' gradients, step the optimizers, re-apply held masks."""
+        if self._pruners:
+            for ref, (mid, name) in self._pruning_grad_refs.items():
+                g = gradients_dict.get(ref)
+                if g is not None:
+                    gradients_dict[ref] = self._pruners[mid].masked_gradient(name, g)
+        super().apply_gradients(gradients_dict, *args, **kwargs)
+        for pruner in self._pruners.values():
+            pruner.after_optimizer_step()
+
+    # ------------------------------------------------------- per iteration
+    def after_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
+        """Step 3 of the paper's iteration: prune the updated actors to p_i, log sparsity."""
+        super().after_gradient_based_update(timesteps=timesteps)
+        if not self._pruners:
+            return
+        cfg = self._pruning_config
+        i = self._pruning_iteration
+        finalize_now = cfg.final_iteration is not None and i >= cfg.final_iteration - 1
+        sparsities, targets = [], []
+        for mid, pruner in self._pruners.items():
+            schedule = self._pruning_schedules[mid]
+            target = schedule(i)
+            event = False
+            if finalize_now or pruner.finalized:
+                target = schedule.final_sparsity
+                if not pruner.finalized:
+                    pruner.finalize(target)
+                    event = True
+            elif cfg.mode == "hold" or cfg.is_pruning_event(i):
+                pruner.prune_to(target)
+                event = True
+            actual = pruner.sparsity()
+            sparsities.append(actual)
+            targets.append(target)
+            self.metrics.log_value((mid, "sparsity"), actual, window=1)
+            self.metrics.log_value((mid, "target_sparsity"), target, window=1)
+            self.metrics.log_value((mid, "pruning_event"), int(event), window=1)
+        self.metrics.log_value((ALL_MODULES, "mean_sparsity"), sum(sparsities) / len(sparsities), window=1)
+        self.metrics.log_value((ALL_MODULES, "mean_target_sparsity"), sum(targets) / len(targets), window=1)
+        self.metrics.log_value((ALL_MODULES, "pruning_iteration"), i, window=1)
+        self._pruning_iteration = i + 1
+
+    # -------------------------------------------------------- public API
+    def set_pruning_iteration(self, iteration: int) -> Dict[str, float]:
+        """Tell the learner that its next update belongs to training iteration ``iteration``.
+
+        Returns the targets p_i the next pruning step will use, by module id.
+        """
+        if int(iteration) != iteration or iteration < 0:
+            raise ValueError(f"iteration must be an integer >= 0, got {iteration!r}")
+        self._pruning_iteration = int(iteration)
+        return {mid: s(iteration) for mid, s in getattr(self, "_pruning_schedules", {}).items()}
+
+    def finalize_pruning(self) -> Dict[str, float]:
+        """Prune every actor to exactly its final sparsity now and hold the masks.
+
+        Also bumps the weights' sequence number, so the next
+        ``env_runner_group.sync_weights(from_worker_or_learner_group=learner_group)``
+        ships the finalized weights (without the bump the env runners ignore them).
+        Returns the actual sparsity by module id.
+        """
+        for mid, pruner in self._pruners.items():
+            pruner.finalize(self._pruning_schedules[mid].final_sparsity)
+        self._weights_seq_no += 1
+        return {mid: p.sparsity() for mid, p in self._pruners.items()}
+
+    def pruning_summary(self) -> Dict[str, Any]:
+        """``{"iteration": i, "modules": {mid: {"sparsity", "target_sparsity", "finalized"}}}``."""
+        return {
+            "iteration": self._pruning_iteration,
+            "modules": {
+                mid: {"sparsity": p.sparsity(), "target_sparsity": p.target_sparsity, "finalized": p.finalized}
+                for mid, p in self._pruners.items()
+            },
+        }
+
+    # ------------------------------------------------------------ state
+    def get_state(self, components=None, *, not_components=None, **kwargs):
+        """The Learner's state plus ``"pruning"``: masks and schedule position."""
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if getattr(self, "_pruners", None) and self._check_component(PRUNING_STATE_KEY, components, not_components):
+            state[PRUNING_STATE_KEY] = {
+                "iteration": self._pruning_iteration,
+                "modules": {mid: p.get_state() for mid, p in self._pruners.items()},
+            }
+        return state
+
+    def set_state(self, state) -> None:
+        """Restore the Learner's state and, if present, the pruning state (masks, position)."""
+        super().set_state(state)
+        saved = state.get(PRUNING_STATE_KEY)
+        if saved is None or not getattr(self, "_pruners", None):
+            return
+        if set(saved["modules"]) != set(self._pruners):
+            raise ValueError(
+                f"checkpoint prunes modules {sorted(saved['modules'])}, this learner prunes {sorted(self._pruners)}"
+            )
+        for mid, pstate in saved["modules"].items():
+            self._pruners[mid].set_state(pstate)
+        self._pruning_iteration = int(saved["iteration"])
+
+
+class PrunedPPOTorchLearner(PruningLearnerMixin, PPOTorchLearner):
+    """RLlib's PPO torch learner with actor pruning: ``config.learners(learner_class=...)``."""

@@ -1,0 +1,222 @@
+"""RLlib glue: learner and env runners act with the same pruned LSTM actors; checkpoints.
+
+Tiny PPO (new API stack) on RLlib's MultiAgentCartPole with three recurrent modules:
+p0 and p1 are pruned (different p_final), p2 is not listed and must stay dense (a
+stand-in for a critic, Remark 1). The env runners' weights are read from the env
+runners themselves, with 0 and with 1 remote env runner.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+ray = pytest.importorskip("ray")
+
+from ray.rllib.algorithms.ppo import PPOConfig  # noqa: E402
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner  # noqa: E402
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig  # noqa: E402
+from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec  # noqa: E402
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec  # noqa: E402
+from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole  # noqa: E402
+from ray.rllib.utils.numpy import convert_to_numpy  # noqa: E402
+
+from pruning_callbacks.callback import PruningCallback, finalize_pruning  # noqa: E402
+from pruning_callbacks.config import PruningConfig, add_pruning  # noqa: E402
+from pruning_callbacks.learner import PrunedPPOTorchLearner  # noqa: E402
+from pruning_callbacks.masks import num_to_prune  # noqa: E402
+
+pytestmark = pytest.mark.rllib
+
+MODULES = ("p0", "p1", "p2")
+PRUNED = ("p0", "p1")
+FINAL = {"p0": 0.8, "p1": 0.5}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    if started:
+        ray.shutdown()
+
+
+def _config(num_env_runners=0, learner_class=PrunedPPOTorchLearner, **pruning):
+    mc = DefaultModelConfig(use_lstm=True, lstm_cell_size=8, fcnet_hiddens=[8], max_seq_len=8)
+    cfg = (
+        PPOConfig()
+        .environment(MultiAgentCartPole, env_config={"num_agents": len(MODULES)})
+        .env_runners(num_env_runners=num_env_runners, rollout_fragment_length=64)
+        .multi_agent(policies=set(MODULES), policy_mapping_fn=lambda aid, ep, **kw: f"p{aid}")
+        .rl_module(rl_module_spec=MultiRLModuleSpec(
+            rl_module_specs={m: RLModuleSpec(model_config=mc) for m in MODULES}))
+        .training(train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1)
+        .learners(learner_class=learner_class)
+        .debugging(seed=0)
+    )
+    params = dict(modules=list(PRUNED),
+                  schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 3})
+    params.update(pruning)
+    return add_pruning(cfg, PruningConfig(**params))
+
+
+def _is_matrix(name):
+    return name.rsplit(".", 1)[-1].startswith("weight")
+
+
+def _runner_weights(algo):
+    """Weights of every env runner's modules, read on the env runners."""
+    def get(runner):
+        if runner.module is None:
+            return None
+        return {m: convert_to_numpy(runner.module[m].get_state()) for m in MODULES}
+
+    out = [w for w in algo.env_runner_group.foreach_env_runner(get, local_env_runner=True) if w is not None]
+    assert out, "no env runner with a module"
+    return out
+
+
+def _learner_weights(algo):
+    return convert_to_numpy(algo.learner_group.get_weights())
+
+
+def _pruning_state(algo):
+    (res,) = list(algo.learner_group.foreach_learner(lambda l: l.get_state(components="pruning")))
+    return res.get()["pruning"]
+
+
+def _assert_runners_match_learner(algo, targets):
+    """Every env runner holds the learner's weights; pruned matrices at their target."""
+    lw = _learner_weights(algo)
+    for rw in _runner_weights(algo):
+        for m in MODULES:
+            for k, v in rw[m].items():
+                if not _is_matrix(k) or k.startswith("vf."):
+                    continue  # RLlib does not sync the value head to (inference-only) env runners
+                np.testing.assert_array_equal(v, lw[m][k], err_msg=f"{m}/{k}")
+                zeros = int((v == 0).sum())
+                if m in targets:
+                    assert zeros == num_to_prune(v.size, targets[m]), (m, k, zeros, v.size)
+                else:  # p2 is not pruned
+                    assert zeros == 0, (m, k)
+        for m in MODULES:  # the value heads stay dense (Remark 1)
+            assert all((v != 0).all() for k, v in lw[m].items() if k.startswith("vf.") and _is_matrix(k))
+
+
+@pytest.mark.parametrize("num_env_runners", [0, 1])
+def test_env_runners_act_with_pruned_weights(num_env_runners):
+    algo = _config(num_env_runners).build()
+    try:
+        previous = None
+        for i in range(4):  # linear, end=3: p_i = p_final * i / 3, then held
+            r = algo.train()
+            targets = {m: FINAL[m] * min(i, 3) / 3 for m in PRUNED}
+            for m in PRUNED:
+                assert r["learners"][m]["target_sparsity"] == pytest.approx(targets[m])
+                assert abs(r["learners"][m]["sparsity"] - targets[m]) < 0.02
+            assert "sparsity" not in r["learners"].get("p2", {})
+            assert r["learners"]["__all_modules__"]["pruning_iteration"] == i
+            _assert_runners_match_learner(algo, targets)
+            # hold mode: masks are nested while the schedule grows
+            zeros = {m: {k: v == 0 for k, v in _learner_weights(algo)[m].items() if _is_matrix(k)} for m in PRUNED}
+            if previous is not None:
+                for m in PRUNED:
+                    for k in zeros[m]:
+                        assert (previous[m][k] <= zeros[m][k]).all()
+            previous = zeros
+        # finalize outside an update still reaches the env runners (sequence number bumped)
+        assert set(finalize_pruning(algo)) == set(PRUNED)
+        _assert_runners_match_learner(algo, FINAL)
+    finally:
+        algo.stop()
+
+
+def test_regrow_mode_and_automatic_finalize():
+    algo = _config(0, mode="regrow", prune_every=2, final_iteration=5,
+                   schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 4,
+                             "amplitude": 0.1, "period": 4}).build()
+    try:
+        sched = PruningConfig(modules=list(PRUNED), schedule={"name": "harmonic", "final_sparsity": dict(FINAL),
+                              "end": 4, "amplitude": 0.1, "period": 4}).schedules(PRUNED)
+        for i in range(5):
+            r = algo.train()
+            event = (i + 1) % 2 == 0
+            for m in PRUNED:
+                lm = r["learners"][m]
+                if i == 4:  # final_iteration - 1: finalized at p_final
+                    assert lm["target_sparsity"] == FINAL[m] and lm["pruning_event"] == 1
+                else:
+                    assert lm["target_sparsity"] == pytest.approx(sched[m](i))
+                    assert lm["pruning_event"] == int(event)
+                if i == 2:  # between events the weights pruned at i = 1 regrew
+                    assert lm["sparsity"] < sched[m](1) - 0.1
+            if i == 1:
+                _assert_runners_match_learner(algo, {m: sched[m](1) for m in PRUNED})
+        _assert_runners_match_learner(algo, FINAL)
+        state = _pruning_state(algo)
+        assert all(state["modules"][m]["finalized"] for m in PRUNED)
+    finally:
+        algo.stop()
+
+
+def test_checkpoint_restore_resumes_masks_and_schedule(tmp_path):
+    pruning = dict(schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 6, "period": 6})
+    algo = _config(0, **pruning).build()
+    fresh = _config(0, **pruning).build()
+    try:
+        for _ in range(3):
+            algo.train()
+        algo.save_to_path(str(tmp_path / "ckpt"))
+        fresh.restore_from_path(str(tmp_path / "ckpt"))
+        saved, restored = _pruning_state(algo), _pruning_state(fresh)
+        assert restored["iteration"] == saved["iteration"] == 3
+        for m in PRUNED:
+            for k, mask in saved["modules"][m]["masks"].items():
+                np.testing.assert_array_equal(restored["modules"][m]["masks"][k], mask)
+            assert restored["modules"][m]["target_sparsity"] == saved["modules"][m]["target_sparsity"]
+        w_a, w_f = _learner_weights(algo), _learner_weights(fresh)
+        for m in MODULES:
+            for k in w_a[m]:
+                np.testing.assert_array_equal(w_f[m][k], w_a[m][k])
+        # the restored env runners act with the restored (pruned) weights
+        targets = {m: saved["modules"][m]["target_sparsity"] for m in PRUNED}
+        _assert_runners_match_learner(fresh, targets)
+        # both continue at the same schedule position
+        ra, rf = algo.train(), fresh.train()
+        for m in PRUNED:
+            assert rf["learners"][m]["target_sparsity"] == ra["learners"][m]["target_sparsity"]
+        assert rf["learners"]["__all_modules__"]["pruning_iteration"] == 3
+        assert fresh.iteration == algo.iteration == 4
+    finally:
+        algo.stop()
+        fresh.stop()
+
+
+def test_callback_without_pruning_learner_fails_clearly():
+    cfg = _config(0, learner_class=PPOTorchLearner)
+    with pytest.raises(Exception, match="PruningLearnerMixin"):
+        cfg.build()
+
+
+def test_add_pruning_keeps_other_callbacks_and_validates():
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    class Other(RLlibCallback):
+        pass
+
+    cfg = PPOConfig().callbacks(Other)
+    add_pruning(cfg, {"modules": ["a"], "schedule": {"name": "linear", "final_sparsity": 0.5, "end": 10}})
+    assert cfg.callbacks_class == [Other, PruningCallback]
+    assert cfg.learner_config_dict["pruning"]["mode"] == "hold"
+    with pytest.raises(ValueError, match="pruning.mode"):
+        add_pruning(cfg, {"mode": "soft"})
+    with pytest.raises(ValueError, match="unknown keys"):
+        add_pruning(cfg, {"p_final": 0.9})
+    with pytest.raises(ValueError, match="needs pruning.modules"):
+        PruningConfig(schedule={"final_sparsity": [0.9, 0.8]})
+    with pytest.raises(ValueError, match="no value for agent 'b'"):
+        PruningConfig(modules=["a", "b"], schedule={"final_sparsity": {"a": 0.9}})
