@@ -80,6 +80,8 @@ class Settings:
     """Vectorised envs per env runner (None: episodes_per_iteration / max(1, num_env_runners))."""
     seed: int = 0
     """Seed of torch, numpy and the environments."""
+    fast_sampling: bool = True
+    """Sample on the batched simulator (BatchedDSAEnvRunner) instead of RLlib's per-step runner."""
     # --- pruning (III-d), wired through pruning_callbacks --------------------------
     schedule: str = "none"
     """Sparsity schedule: "none" (dense), "linear", "polynomial" (cubic) or "harmonic"."""
@@ -92,7 +94,9 @@ class Settings:
     prune_end: Optional[int] = None
     """i_P: iteration where the schedule reaches p_final (None: iterations)."""
     prune_interval: int = 5
-    """i_prune: iterations between pruning events (Remark 2)."""
+    """i_prune: iterations between pruning events in "regrow" mode (Remark 2; paper: 5)."""
+    prune_mode: str = "regrow"
+    """"regrow" (prune every prune_interval iterations, weights train freely between; the paper) or "hold" (masks held every step)."""
     # --- evaluation (IV-C) -------------------------------------------------------
     eval_interval: int = 10
     """Evaluate every this many iterations."""
@@ -179,7 +183,7 @@ class Settings:
         real("clip_eps", 0, 1, low_open=True)
         real("entropy_coeff", 0, 1)
         real("grad_clip", 0, float("inf"), low_open=True, allow_none=True)
-        for name in ("normalize_rewards", "standardize_advantages"):
+        for name in ("normalize_rewards", "standardize_advantages", "fast_sampling"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"setting {name} must be true or false, got {getattr(self, name)!r}")
         if self.schedule not in SCHEDULES:
@@ -191,6 +195,8 @@ class Settings:
                                  or not 0 <= x < 1 for x in values):
                 raise ValueError(f"setting {name} must be a number in [0, 1) or a list of them "
                                  f"(one per user), got {v!r}")
+        if self.prune_mode not in ("hold", "regrow"):
+            raise ValueError(f"setting prune_mode must be 'hold' or 'regrow', got {self.prune_mode!r}")
         end = self.prune_end if self.prune_end is not None else self.iterations
         if self.schedule != "none" and end <= self.prune_start:
             raise ValueError(f"setting prune_end ({end}) must be greater than prune_start "
@@ -291,6 +297,7 @@ def build_algo_config(settings: Settings):
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.tune.registry import register_env
 
+    from rllib_experiments.env_runner import BatchedDSAEnvRunner
     from rllib_experiments.learner import IAGCTorchLearner
     from rllib_experiments.modules import policy_mapping_fn
 
@@ -307,6 +314,7 @@ def build_algo_config(settings: Settings):
             num_envs_per_env_runner=settings.envs_per_runner,
             batch_mode="complete_episodes",
             rollout_fragment_length="auto",
+            **({"env_runner_cls": BatchedDSAEnvRunner} if settings.fast_sampling else {}),
         )
         .multi_agent(policies=set(agents), policy_mapping_fn=policy_mapping_fn)
         .rl_module(rl_module_spec=module_specs(settings, agents, info["obs_space"],
@@ -345,11 +353,42 @@ def build_algo_config(settings: Settings):
     return config
 
 
+def pruning_config(settings: Settings, agents):
+    """pruning_callbacks.PruningConfig of the settings: one schedule per user, critic never pruned."""
+    from pruning_callbacks.config import PruningConfig
+
+    def per_user(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    for name in ("final_sparsity", "initial_sparsity"):
+        value = getattr(settings, name)
+        if isinstance(value, (list, tuple)) and len(value) != len(agents):
+            raise ValueError(f"setting {name} has {len(value)} values but there are "
+                             f"{len(agents)} users")
+    schedule = dict(
+        name=settings.schedule,
+        final_sparsity=per_user(settings.final_sparsity),
+        start=settings.prune_start,
+        end=settings.prune_end if settings.prune_end is not None else settings.iterations,
+    )
+    if settings.schedule == "harmonic":
+        schedule["initial_sparsity"] = per_user(settings.initial_sparsity)
+    return PruningConfig(
+        modules=list(agents),  # the actors only: the shared critic stays dense (Remark 1)
+        schedule=schedule,
+        mode=settings.prune_mode,
+        prune_every=settings.prune_interval,
+        final_iteration=settings.iterations,
+    )
+
+
 def _wire_pruning(config, settings: Settings, agents) -> None:
-    """Hook for pruning_callbacks (issue 3): per-user schedules, critic never pruned."""
+    """Per-user magnitude pruning from pruning_callbacks (issue 3) when a schedule is set."""
     if settings.schedule == "none":
         return
-    raise NotImplementedError(
-        "pruning is not wired yet (waiting for pruning_callbacks' RLlib glue); "
-        "use schedule='none'"
-    )
+    from pruning_callbacks.config import add_pruning
+
+    from rllib_experiments.learner import PrunedIAGCTorchLearner
+
+    config.learners(learner_class=PrunedIAGCTorchLearner)
+    add_pruning(config, pruning_config(settings, agents))

@@ -31,6 +31,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
+from pruning_callbacks.learner import PruningLearnerMixin
 from rllib_experiments.connectors import IAGCEpisodesToBatch
 from rllib_experiments.modules import CRITIC_ID, VALUES
 
@@ -142,3 +143,14 @@ class IAGCTorchLearner(PPOTorchLearner):
             key=module_id, window=1,
         )
         return loss
+
+
+
+class PrunedIAGCTorchLearner(PruningLearnerMixin, IAGCTorchLearner):
+    """IAGC learner whose actors are magnitude-pruned (pruning_callbacks, issue 3).
+
+    The mixin re-applies masks after every optimizer step (``apply_gradients``,
+    called once per minibatch by :meth:`IAGCTorchLearner._update`) and prunes to
+    the scheduled sparsity at the end of each iteration's update; the shared
+    critic is never pruned (Remark 1).
+    """

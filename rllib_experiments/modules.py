@@ -126,6 +126,17 @@ class IAGCActor(TorchRLModule):
             Columns.STATE_OUT: {"h": h.transpose(0, 1), "c": c.transpose(0, 1)},
         }
 
+    def step(self, obs, state=None):
+        """One slot for a batch of users' episodes (fast sampling / evaluation path).
+
+        obs: [B, obs_dim] tensor; state: (h, c) each [lstm_layers, B, lstm_size]
+        or None (zero, start of the episodes). Returns (logits [B, K+1], state).
+        """
+        if state is None:
+            state = self.trunk.zero_state(obs.shape[0], obs.device)
+        features, state = self.trunk(obs.unsqueeze(1), state)
+        return self.logits(features[:, 0]), state
+
 
 class SharedCritic(TorchRLModule):
     """The one global critic V(. | h^{n,c}; phi) shared by all users (eq. 9).

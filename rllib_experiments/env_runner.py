@@ -1,0 +1,130 @@
+"""A fast multi-agent env runner for the DSA environment (RLlib new API stack).
+
+RLlib's ``MultiAgentEnvRunner`` steps every sub-environment through per-agent
+dicts, connector pipelines and episode bookkeeping at every slot, which costs
+milliseconds per env step. :class:`BatchedDSAEnvRunner` keeps everything of
+the standard runner (the RLModule, weight sync, metrics, checkpoints, the
+ParallelPettingZooEnv used for spaces) but replaces the sampling loop: it
+plays ``num_envs_per_env_runner`` whole episodes in lockstep on the batched
+simulator :class:`dsa_pettingzoo.BatchedDSA` (the same dynamics as the
+ParallelEnv, by the env package's contract), each actor acting on its B
+episodes in one forward pass per slot (:func:`rllib_experiments.rollout.rollout`),
+and only then builds the :class:`MultiAgentEpisode` objects the learner
+expects (observations, actions, rewards, ``action_logp``).
+
+Differences from the standard runner, by design: it always samples whole
+episodes (the IAGC learner needs them); ``on_episode_*`` callbacks are not
+called (``on_sample_end`` is); episodes carry ``action_logp`` but no
+``action_dist_inputs`` or recurrent states (the learner re-runs the actors from
+zero states). Episode seeds come from ``np.random.SeedSequence([seed,
+worker_index, in_evaluation])``, so env runners never share episodes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List
+
+import numpy as np
+import torch
+
+from ray.rllib.core.columns import Columns
+from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+from ray.rllib.utils.metrics import (
+    NUM_AGENT_STEPS_SAMPLED,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_SAMPLED,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_EPISODES,
+    NUM_EPISODES_LIFETIME,
+    NUM_MODULE_STEPS_SAMPLED,
+    NUM_MODULE_STEPS_SAMPLED_LIFETIME,
+)
+
+from rllib_experiments.connectors import user_order
+from rllib_experiments.rollout import rollout
+
+
+class BatchedDSAEnvRunner(MultiAgentEnvRunner):
+    """MultiAgentEnvRunner whose sampling runs on ``BatchedDSA`` (see module doc)."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config=config, **kwargs)
+        self._sim = None
+        self._sim_seeded = False
+
+    def _make_sim(self):
+        from dsa_pettingzoo import BatchedDSA
+
+        self._sim = BatchedDSA(num_envs=self.num_envs, **dict(self.config.env_config))
+        agents = [f"user_{n}" for n in range(self._sim.num_users)]
+        self._agent_ids = user_order(agents)
+
+    def _sample(self, *, num_timesteps=None, num_episodes=None, explore=True,
+                random_actions=False, force_reset=False) -> List[MultiAgentEpisode]:
+        if self._sim is None:
+            self._make_sim()
+        per_round = self.num_envs
+        if num_episodes is not None:
+            rounds = math.ceil(num_episodes / per_round)
+        else:
+            rounds = math.ceil((num_timesteps or 1) / (per_round * self._sim.horizon))
+        mode = "random" if random_actions else ("sample" if explore else "greedy")
+        episodes = []
+        for _ in range(max(1, rounds)):
+            episodes.extend(self._play_round(mode))
+        self._done_episodes_for_metrics.extend(episodes)
+        return episodes
+
+    def _play_round(self, mode: str) -> List[MultiAgentEpisode]:
+        seeds = None
+        if not self._sim_seeded:
+            seq = np.random.SeedSequence([int(self.config.seed or 0), int(self.worker_index or 0),
+                                          int(bool(self.config.in_evaluation))])
+            seeds = [int(s) for s in seq.generate_state(self.num_envs)]
+            self._sim_seeded = True
+        actors = [self.module[aid].unwrapped() for aid in self._agent_ids]
+        for actor in actors:
+            actor.eval()
+        data = rollout(actors, self._sim, mode=mode, seeds=seeds)
+        episodes = [self._to_episode(data, b) for b in range(self.num_envs)]
+        self._log_sampled(len(episodes), self._sim.horizon)
+        return episodes
+
+    def _to_episode(self, data, b: int) -> MultiAgentEpisode:
+        ids = self._agent_ids
+        T = data["actions"].shape[1]
+        obs, act, rew, logp = data["obs"][b], data["actions"][b], data["rewards"][b], data["logp"][b]
+        done = {aid: True for aid in ids}
+        done["__all__"] = True
+        episode = MultiAgentEpisode(
+            observations=[dict(zip(ids, obs[t])) for t in range(T + 1)],
+            actions=[dict(zip(ids, act[t].tolist())) for t in range(T)],
+            rewards=[dict(zip(ids, rew[t].tolist())) for t in range(T)],
+            extra_model_outputs=[
+                {aid: {Columns.ACTION_LOGP: logp[t, n]} for n, aid in enumerate(ids)}
+                for t in range(T)
+            ],
+            terminateds=done,
+            len_lookback_buffer=0,
+            agent_to_module_mapping_fn=self.config.policy_mapping_fn,
+        )
+        return episode.to_numpy()
+
+    def _log_sampled(self, num_episodes: int, horizon: int) -> None:
+        steps = num_episodes * horizon
+        self.num_env_steps_sampled_lifetime += steps
+        m = self.metrics
+        m.log_value(NUM_ENV_STEPS_SAMPLED, steps, reduce="sum")
+        m.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, steps, reduce="lifetime_sum",
+                    with_throughput=True)
+        m.log_value(NUM_EPISODES, num_episodes, reduce="sum")
+        m.log_value(NUM_EPISODES_LIFETIME, num_episodes, reduce="lifetime_sum")
+        for aid in self._agent_ids:
+            module_id = self.config.policy_mapping_fn(aid, None)
+            m.log_value((NUM_AGENT_STEPS_SAMPLED, aid), steps, reduce="sum")
+            m.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, aid), steps, reduce="lifetime_sum")
+            m.log_value((NUM_MODULE_STEPS_SAMPLED, module_id), steps, reduce="sum")
+            m.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module_id), steps,
+                        reduce="lifetime_sum")
