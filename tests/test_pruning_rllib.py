@@ -109,12 +109,12 @@ def _assert_runners_match_learner(algo, targets):
 
 @pytest.mark.parametrize("num_env_runners", [0, 1])
 def test_env_runners_act_with_pruned_weights(num_env_runners):
-    algo = _config(num_env_runners).build()
+    algo = _config(num_env_runners, schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 5}).build()
     try:
         previous = None
-        for i in range(4):  # linear, end=3: p_i = p_final * i / 3, then held
+        for i in range(4):  # linear, end=5: p_i = p_final * i / 5
             r = algo.train()
-            targets = {m: FINAL[m] * min(i, 3) / 3 for m in PRUNED}
+            targets = {m: FINAL[m] * i / 5 for m in PRUNED}
             for m in PRUNED:
                 assert r["learners"][m]["target_sparsity"] == pytest.approx(targets[m])
                 assert abs(r["learners"][m]["sparsity"] - targets[m]) < 0.02
@@ -128,7 +128,8 @@ def test_env_runners_act_with_pruned_weights(num_env_runners):
                     for k in zeros[m]:
                         assert (previous[m][k] <= zeros[m][k]).all()
             previous = zeros
-        # finalize outside an update still reaches the env runners (sequence number bumped)
+        # finalize outside an update (p = 0.6 p_final -> p_final) still reaches the env
+        # runners: finalize_pruning bumps the weights' sequence number
         assert set(finalize_pruning(algo)) == set(PRUNED)
         _assert_runners_match_learner(algo, FINAL)
     finally:
