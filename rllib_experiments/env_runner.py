@@ -53,6 +53,9 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         super().__init__(config=config, **kwargs)
         self._sim = None
         self._sim_seeded = False
+        #: Seeds of the episodes of the last round when they were seeded (the first
+        #: round), else None (later rounds continue each episode slot's RNG).
+        self.last_round_seeds = None
 
     def _make_sim(self):
         from dsa_pettingzoo import BatchedDSA
@@ -87,6 +90,7 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         actors = [self.module[aid].unwrapped() for aid in self._agent_ids]
         for actor in actors:
             actor.eval()
+        self.last_round_seeds = seeds
         data = rollout(actors, self._sim, mode=mode, seeds=seeds)
         episodes = [self._to_episode(data, b) for b in range(self.num_envs)]
         self._log_sampled(len(episodes), self._sim.horizon)

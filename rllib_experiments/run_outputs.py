@@ -1,0 +1,245 @@
+"""Files of one training run's output folder, written so that nothing already written is lost.
+
+Layout of ``OUTPUT/``::
+
+    run.json          the settings and run options (written once, read by --resume)
+    progress.csv      one row per training iteration 0..n-1, flushed after every row
+    tensorboard/      TensorBoard event files (tensorboardX), step = iteration
+    checkpoints/iter_000050/   RLlib checkpoint (algo.save_to_path) + run_state.json
+    result.json       final evaluation, sparsity, budget, wall time, ALOHA reference
+
+Every whole-file write goes to a temporary name first and is renamed into place
+(atomic on POSIX), so a run killed at any moment leaves either the old or the new
+file, never a half-written one. A checkpoint directory only appears under its final
+name once complete. On resume, :func:`truncate_progress` keeps exactly the rows of
+the iterations the checkpoint contains (rows of later iterations, including a
+half-written last line, are dropped) and TensorBoard is reopened with
+``purge_step`` so its later events are hidden.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+RUN_FILE = "run.json"
+PROGRESS_FILE = "progress.csv"
+RESULT_FILE = "result.json"
+TENSORBOARD_DIR = "tensorboard"
+CHECKPOINT_DIR = "checkpoints"
+RUN_STATE_FILE = "run_state.json"
+_CKPT_RE = re.compile(r"^iter_(\d{6,})$")
+
+#: Entries whose presence means "this folder holds results".
+RESULT_ENTRIES = (RUN_FILE, PROGRESS_FILE, RESULT_FILE, CHECKPOINT_DIR, TENSORBOARD_DIR)
+
+
+class OutputExistsError(ValueError):
+    """The output folder already holds results and neither resume nor overwrite was asked."""
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=_json_default)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def has_results(output: Path) -> bool:
+    """Does the folder exist and hold any run file?"""
+    output = Path(output)
+    return output.is_dir() and any((output / name).exists() for name in RESULT_ENTRIES)
+
+
+def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[Path]:
+    """Check (and create) the output folder; returns where old results were moved, if anywhere.
+
+    * new or empty folder: created;
+    * holds results, ``resume``: kept as it is (the run continues in it);
+    * holds results, ``overwrite``: the old folder is renamed to ``NAME.old-YYYYmmdd-HHMMSS``
+      (nothing is deleted) and a fresh one is created;
+    * holds results otherwise: :class:`OutputExistsError`.
+    """
+    output = Path(output)
+    if resume and overwrite:
+        raise ValueError("give --resume or --overwrite, not both")
+    if output.exists() and not output.is_dir():
+        raise OutputExistsError(f"output {str(output)!r} exists and is not a folder")
+    moved = None
+    if has_results(output):
+        if resume:
+            return None
+        if not overwrite:
+            raise OutputExistsError(
+                f"output folder {str(output)!r} already holds results; pass --resume to continue "
+                "that run or --overwrite to start again (the old folder is then kept as "
+                f"{output.name}.old-<time>), or choose another --output")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        moved = output.with_name(f"{output.name}.old-{stamp}")
+        n = 1
+        while moved.exists():
+            moved = output.with_name(f"{output.name}.old-{stamp}-{n}")
+            n += 1
+        os.rename(output, moved)
+    output.mkdir(parents=True, exist_ok=True)
+    return moved
+
+
+# ------------------------------------------------------------------ checkpoints
+def checkpoint_path(output: Path, iterations_done: int) -> Path:
+    """Folder of the checkpoint taken after ``iterations_done`` iterations."""
+    return Path(output) / CHECKPOINT_DIR / f"iter_{iterations_done:06d}"
+
+
+def list_checkpoints(output: Path) -> List[Path]:
+    """Complete checkpoints (with their run_state.json), oldest first."""
+    root = Path(output) / CHECKPOINT_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for p in root.iterdir():
+        m = _CKPT_RE.match(p.name)
+        if m and p.is_dir() and (p / RUN_STATE_FILE).is_file():
+            found.append((int(m.group(1)), p))
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(output: Path) -> Optional[Path]:
+    """The newest complete checkpoint, or None."""
+    found = list_checkpoints(output)
+    return found[-1] if found else None
+
+
+def save_checkpoint(algo, output: Path, iterations_done: int, run_state: Dict[str, Any]) -> Path:
+    """Save the algorithm and the run state; the folder appears under its name only when complete."""
+    final = checkpoint_path(output, iterations_done)
+    tmp = final.with_name(f".{final.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    algo.save_to_path(str(tmp.resolve()))
+    write_json_atomic(tmp / RUN_STATE_FILE, run_state)
+    if final.exists():  # the same iteration saved again (e.g. the final one): replace it
+        old = final.with_name(f".{final.name}.replaced")
+        if old.exists():
+            shutil.rmtree(old)
+        os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, final)
+    return final
+
+
+def remove_partial_checkpoints(output: Path) -> None:
+    """Delete leftovers of checkpoints interrupted while being written (never a complete one)."""
+    root = Path(output) / CHECKPOINT_DIR
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.name.startswith(".") and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def read_run_state(checkpoint: Path) -> Dict[str, Any]:
+    with open(Path(checkpoint) / RUN_STATE_FILE) as f:
+        return json.load(f)
+
+
+# ------------------------------------------------------------------ progress.csv
+class ProgressWriter:
+    """Appends one row per iteration to progress.csv and flushes it.
+
+    The columns are fixed by the first row written (or read from an existing
+    file's header when continuing); later rows may leave columns empty.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str]):
+        self.path = Path(path)
+        self.columns = list(columns)
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        self._file = open(self.path, "a", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
+        if new:
+            self._writer.writeheader()
+            self._file.flush()
+
+    def write(self, row: Dict[str, Any]) -> None:
+        self._writer.writerow({k: _csv_value(row.get(k)) for k in self.columns})
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return value
+
+
+def read_progress(path: Path) -> tuple:
+    """(header, rows) of a progress.csv; a half-written last line is dropped."""
+    path = Path(path)
+    if not path.exists():
+        return [], []
+    with open(path, newline="") as f:
+        text = f.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # the last row was being written when the run died
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    rows = [r for r in reader if len(r) == len(header) and None not in r.values()]
+    return header, rows
+
+
+def truncate_progress(path: Path, iterations_done: int) -> tuple:
+    """Keep exactly the rows of iterations 0..iterations_done-1 (atomically); returns (header, rows)."""
+    header, rows = read_progress(path)
+    kept = [r for r in rows if r.get("iteration", "").isdigit() and int(r["iteration"]) < iterations_done]
+    seen = [int(r["iteration"]) for r in kept]
+    if seen != list(range(iterations_done)):
+        raise RuntimeError(
+            f"{path} does not hold iterations 0..{iterations_done - 1} exactly once "
+            f"(found {len(seen)} rows); refusing to resume over it")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        if header:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(kept)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return header, kept
+
+
+def open_tensorboard(output: Path, purge_step: Optional[int] = None):
+    """tensorboardX SummaryWriter in OUTPUT/tensorboard (purge_step hides later events on resume)."""
+    from tensorboardX import SummaryWriter
+
+    return SummaryWriter(logdir=str(Path(output) / TENSORBOARD_DIR), purge_step=purge_step,
+                         flush_secs=10)

@@ -1,0 +1,365 @@
+"""IAGC-PPO on RLlib (rllib_experiments): modules, learner, connector, env runner, settings.
+
+Tiny configurations only (N <= 3 users, short horizons, small networks); the whole file
+runs in well under a minute on 2 cores.
+"""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+ray = pytest.importorskip("ray")
+
+import dsa_pettingzoo  # noqa: E402
+from ray.rllib.core.columns import Columns  # noqa: E402
+from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch  # noqa: E402
+
+from rllib_experiments.config import Settings, build_algo_config, load_preset, preset_names  # noqa: E402
+from rllib_experiments.connectors import discounted_returns, gae, user_order  # noqa: E402
+from rllib_experiments.evaluation import actor_modules, evaluate_actors  # noqa: E402
+from rllib_experiments.learner import clip_objective  # noqa: E402
+from rllib_experiments.modules import CRITIC_ID, IAGCActor, SharedCritic  # noqa: E402
+from rllib_experiments.rollout import StackedActors  # noqa: E402
+
+pytestmark = pytest.mark.rllib
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+    started = not ray.is_initialized()
+    if started:
+        path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})
+    yield
+    if started:
+        ray.shutdown()
+
+
+def _algo(**overrides):
+    return build_algo_config(load_preset("tiny", **overrides)).build_algo()
+
+
+def _params(module):
+    return torch.cat([p.detach().flatten().clone() for p in module.parameters()])
+
+
+# ----------------------------------------------------------------- pure pieces
+def test_gae_and_returns_match_hand_computation():
+    # rewards (1, 1), values (0.5, 0.2), gamma 0.9, lambda 0.8, episode ends after slot 2:
+    # delta_2 = 1 - 0.2 = 0.8, A_2 = 0.8; delta_1 = 1 + 0.9*0.2 - 0.5 = 0.68,
+    # A_1 = 0.68 + 0.9*0.8*0.8 = 1.256. Returns: G_2 = 1, G_1 = 1 + 0.9 = 1.9.
+    r = np.array([[1.0, 1.0]])
+    v = np.array([[0.5, 0.2]])
+    np.testing.assert_allclose(gae(r, v, 0.9, 0.8), [[1.256, 0.8]])
+    np.testing.assert_allclose(discounted_returns(r, 0.9), [[1.9, 1.0]])
+    # lambda = 1: A + V is the discounted reward-to-go of eq. (9).
+    np.testing.assert_allclose(gae(r, v, 0.9, 1.0) + v, discounted_returns(r, 0.9))
+
+
+def test_clip_objective_is_eqs_6_7():
+    eps = 0.2
+    ratio = torch.tensor([1.5, 0.5, 1.5, 0.5, 1.0])
+    adv = torch.tensor([2.0, 2.0, -2.0, -2.0, 0.0])
+    # min(rho A, (1+eps)A) for A >= 0, min(rho A, (1-eps)A) for A < 0.
+    expected = torch.tensor([min(3.0, 2.4), min(1.0, 2.4), min(-3.0, -1.6), min(-1.0, -1.6), 0.0])
+    torch.testing.assert_close(clip_objective(ratio, adv, eps), expected)
+
+
+def test_return_statistics_merge_like_one_pass():
+    critic = SharedCritic(observation_space=_obs_space(4), action_space=_act_space(3),
+                          model_config=dict(num_users=2, obs_dim=4, hidden_sizes=[4], lstm_size=4))
+    assert critic.return_std() == 1.0  # nothing seen yet
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(3, 2, size=50), rng.normal(-1, 5, size=(7, 3))
+    critic.update_return_stats(a)
+    critic.update_return_stats(b)
+    assert critic.return_std() == pytest.approx(np.concatenate([a, b.ravel()]).std(ddof=1), rel=1e-9)
+
+
+def test_user_order_is_natural():
+    assert user_order(["user_10", "user_2", "user_0", "user_1"]) == ["user_0", "user_1", "user_2", "user_10"]
+
+
+def _obs_space(d):
+    import gymnasium as gym
+    return gym.spaces.Box(0.0, 1.0, (d,), np.float32)
+
+
+def _act_space(n):
+    import gymnasium as gym
+    return gym.spaces.Discrete(n)
+
+
+@pytest.mark.parametrize("net", [dict(hidden_sizes=[16, 16], lstm_size=8),
+                                 dict(hidden_sizes=[], lstm_size=8, lstm_layers=2)])
+def test_stacked_actors_equal_each_actor(net):
+    torch.manual_seed(0)
+    actors = [IAGCActor(observation_space=_obs_space(6), action_space=_act_space(4), model_config=net)
+              for _ in range(3)]
+    stacked = StackedActors(actors)
+    x = torch.rand(5, 3, 4, 6)  # [T, N, B, d]
+    state, states = None, [None] * 3
+    for t in range(5):
+        logits, state = stacked.step(x[t], state)
+        for n, actor in enumerate(actors):
+            own, states[n] = actor.step(x[t, n], states[n])
+            torch.testing.assert_close(logits[n], own, atol=1e-5, rtol=1e-5)
+
+
+def test_actor_network_reading_of_iv_a():
+    actor = IAGCActor(observation_space=_obs_space(10), action_space=_act_space(6), model_config={})
+    linears = [m for m in actor.trunk.dense if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(10, 128), (128, 128)]
+    assert sum(isinstance(m, torch.nn.ReLU) for m in actor.trunk.dense) == 2
+    lstm = actor.trunk.lstm
+    assert (lstm.input_size, lstm.hidden_size, lstm.num_layers) == (128, 128, 1)
+    assert (actor.logits.in_features, actor.logits.out_features) == (128, 6)
+
+
+@pytest.mark.parametrize("mode", ["paper", "centralized"])
+def test_critic_modes_shapes_and_inputs(mode):
+    torch.manual_seed(0)
+    critic = SharedCritic(observation_space=_obs_space(5), action_space=_act_space(3),
+                          model_config=dict(critic_mode=mode, num_users=3, obs_dim=5,
+                                            hidden_sizes=[8], lstm_size=8))
+    obs = torch.rand(2, 3, 7, 5)  # [B, N, T, d]
+    values = critic.compute_values(obs)
+    assert values.shape == (2, 3, 7)
+    changed = obs.clone()
+    changed[:, 1] += 1.0  # change user 1's observations only
+    delta = (critic.compute_values(changed) - values).abs().amax(dim=(0, 2))
+    if mode == "paper":  # eq. 9: V^n reads only user n's own history
+        assert delta[0] == 0 and delta[2] == 0 and delta[1] > 0
+    else:  # the global view: every user's value reads every user's observations
+        assert (delta > 0).all()
+    assert critic.trunk.dense[0].in_features == (5 if mode == "paper" else 15)
+
+
+# ------------------------------------------------------------- RLlib wiring
+def test_one_critic_only_on_the_learner_and_independent_actors():
+    algo = _algo()
+    try:
+        learner_module = algo.learner_group._learner.module
+        critics = [mid for mid, m in learner_module.items() if isinstance(m.unwrapped(), SharedCritic)]
+        assert critics == [CRITIC_ID]
+        runner_module = algo.env_runner.module
+        assert CRITIC_ID not in runner_module.keys()
+        assert not any(isinstance(m.unwrapped(), SharedCritic) for m in runner_module.values())
+        actors = actor_modules(algo)
+        assert list(actors) == ["user_0", "user_1", "user_2"]
+        assert sorted(runner_module.keys()) == sorted(actors)
+        # Independent actors: separate parameter tensors with different values.
+        flat = [_params(m) for m in actors.values()]
+        ptrs = [{p.data_ptr() for p in m.parameters()} for m in actors.values()]
+        assert not (ptrs[0] & ptrs[1]) and not (ptrs[1] & ptrs[2])
+        assert not torch.equal(flat[0], flat[1]) and not torch.equal(flat[1], flat[2])
+        # One Adam per module, critic at its own learning rate.
+        learner = algo.learner_group._learner
+        lrs = {name: opt.param_groups[0]["lr"] for name, opt in learner._named_optimizers.items()}
+        assert lrs[f"{CRITIC_ID}_default_optimizer"] == pytest.approx(1e-3)  # tiny preset
+        algo_paper = load_preset("paper_A")
+        assert (algo_paper.actor_lr, algo_paper.critic_lr) == (1e-4, 5e-5)
+    finally:
+        algo.stop()
+
+
+def test_actor_changes_only_from_its_own_users_data():
+    """A batch where user_1's advantages are all zero leaves user_1's actor unchanged."""
+    algo = _algo()
+    try:
+        learner = algo.learner_group._learner
+        episodes = algo.env_runner.sample()
+        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
+                                           shared_data={}, metrics=None)
+        batch["user_1"][Postprocessing.ADVANTAGES] = torch.zeros_like(
+            batch["user_1"][Postprocessing.ADVANTAGES])
+        before = {mid: _params(m) for mid, m in learner.module.items()}
+        ma_batch = MultiAgentBatch({mid: SampleBatch(b) for mid, b in batch.items()},
+                                   env_steps=sum(len(e) for e in episodes))
+        learner.update(batch=ma_batch, timesteps={"num_env_steps_sampled_lifetime": 0})
+        after = {mid: _params(m) for mid, m in learner.module.items()}
+        assert torch.equal(before["user_1"], after["user_1"])
+        for mid in ("user_0", "user_2", CRITIC_ID):
+            assert not torch.equal(before[mid], after[mid]), mid
+    finally:
+        algo.stop()
+
+
+def test_learner_reproduces_the_samplers_log_probs():
+    """Whole episodes from zero states: the learner's log-probs equal the env runner's."""
+    algo = _algo()
+    try:
+        learner = algo.learner_group._learner
+        episodes = algo.env_runner.sample()
+        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
+                                           shared_data={}, metrics=None)
+        for mid in ("user_0", "user_1", "user_2"):
+            out = learner.module[mid].forward_train(batch[mid])
+            logp = torch.log_softmax(out[Columns.ACTION_DIST_INPUTS], -1).gather(
+                -1, batch[mid][Columns.ACTIONS][..., None])[..., 0]
+            torch.testing.assert_close(logp, batch[mid][Columns.ACTION_LOGP], atol=1e-5, rtol=0)
+        assert batch[CRITIC_ID][Columns.OBS].shape == (4, 3, 20, 7)  # [B, N, T, d]: K=2 -> d=3+4
+    finally:
+        algo.stop()
+
+
+def test_fast_env_runner_episodes_replay_in_the_parallel_env():
+    """The batched runner's episodes are real DSA episodes: replaying their actions in the
+    PettingZoo ParallelEnv with the same seed gives the same observations and rewards."""
+    algo = _algo()
+    try:
+        runner = algo.env_runner
+        episodes = runner.sample()
+        seeds = runner.last_round_seeds
+        assert seeds is not None and len(seeds) == len(episodes) == 4
+        env_kwargs = dict(algo.config.env_config)
+        for episode, seed in zip(episodes[:2], seeds[:2]):
+            env = dsa_pettingzoo.parallel_env(**env_kwargs)
+            obs, _ = env.reset(seed=seed)
+            agents = list(env.possible_agents)
+            sa = {aid: episode.agent_episodes[aid] for aid in agents}
+            actions = {aid: sa[aid].get_actions() for aid in agents}
+            rewards = {aid: sa[aid].get_rewards() for aid in agents}
+            for t in range(len(episode)):
+                for aid in agents:
+                    np.testing.assert_array_equal(obs[aid], sa[aid].get_observations(t))
+                obs, rew, term, trunc, _ = env.step({aid: int(actions[aid][t]) for aid in agents})
+                for aid in agents:
+                    assert rew[aid] == pytest.approx(rewards[aid][t])
+            assert all(term.values()) or all(trunc.values())
+    finally:
+        algo.stop()
+
+
+@pytest.mark.parametrize("critic_mode", ["paper", "centralized"])
+def test_tiny_training_runs_end_to_end(critic_mode):
+    algo = _algo(critic_mode=critic_mode)
+    try:
+        learner = algo.learner_group._learner
+        before = {mid: _params(m) for mid, m in learner.module.items()}
+        for _ in range(3):
+            result = algo.train()
+        for mid in ("user_0", "user_1", "user_2", CRITIC_ID):
+            assert math.isfinite(result["learners"][mid]["total_loss"]), mid
+            assert not torch.equal(before[mid], _params(learner.module[mid])), mid
+        assert result["env_runners"]["num_env_steps_sampled"] == 4 * 20
+        assert learner.module[CRITIC_ID].return_stats[0].item() == 3 * 4 * 3 * 20  # returns seen
+    finally:
+        algo.stop()
+
+
+def test_training_raises_the_reward_on_a_small_system():
+    """N=2 users, K=3 channels, T=10. A uniform random policy succeeds in a slot with
+    probability 3/4 (transmit) * 3/4 (the other user not on that channel) = 9/16, so it
+    scores about 2 * 10 * 9/16 * E[log2(1+beta)] = 58 (E[log2(1+beta)] = 5.17 for
+    beta ~ U[30, 40]); two users on different channels score 2 * 10 * 5.17 = 103."""
+    algo = _algo(env={"num_users": 2, "num_channels": 3, "horizon": 10}, episodes_per_iteration=8,
+                 actor_lr=0.01, critic_lr=0.01)
+    try:
+        before = evaluate_actors(algo, episodes=50, seed=0)["mean"]
+        for _ in range(30):
+            algo.train()
+        after = evaluate_actors(algo, episodes=50, seed=0)["mean"]
+        assert 45 < before < 70
+        assert after > 85, (before, after)
+    finally:
+        algo.stop()
+
+
+def test_pruned_training_env_runner_acts_with_pruned_actors():
+    algo = _algo(schedule="linear", final_sparsity=0.9, iterations=3, prune_mode="hold")
+    try:
+        for _ in range(3):
+            result = algo.train()
+        learner_module = algo.learner_group._learner.module
+        for mid in ("user_0", "user_1", "user_2"):
+            assert result["learners"][mid]["sparsity"] == pytest.approx(0.9, abs=0.01)
+            for name, p in algo.env_runner.module[mid].named_parameters():
+                mine = dict(learner_module[mid].named_parameters())[name]
+                assert torch.equal(p.detach(), mine.detach()), (mid, name)
+            weights = [p for n, p in algo.env_runner.module[mid].named_parameters() if p.dim() > 1]
+            zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+            assert zeros == pytest.approx(0.9, abs=0.01)
+        assert (_params(learner_module[CRITIC_ID]) != 0).all()  # critic never pruned
+    finally:
+        algo.stop()
+
+
+def test_critic_not_built_on_a_remote_env_runner():
+    algo = _algo(num_env_runners=1)
+    try:
+        keys = algo.env_runner_group.foreach_env_runner(
+            lambda er: sorted(er.module.keys()), local_env_runner=False)
+        assert keys == [["user_0", "user_1", "user_2"]]
+        algo.train()
+    finally:
+        algo.stop()
+
+
+# ----------------------------------------------------------- evaluation
+def test_evaluate_actors_is_reproducible_and_in_the_papers_unit():
+    algo = _algo()
+    try:
+        a = evaluate_actors(algo, episodes=6, seed=3)
+        assert evaluate_actors(algo, episodes=6, seed=3)["episodes"] == a["episodes"]
+        # Greedy actors are deterministic: episode b (seed 3 + b) scores the same
+        # whatever the simulation batch size.
+        g1 = evaluate_actors(algo, episodes=6, seed=3, greedy=True)
+        g2 = evaluate_actors(algo, episodes=6, seed=3, greedy=True, batch_size=4)
+        assert g1["episodes"] == pytest.approx(g2["episodes"])
+        assert a["mean"] == pytest.approx(np.mean(a["episodes"]))
+        assert sum(a["per_user_mean"]) == pytest.approx(a["mean"])
+        # Upper bound: at most K=2 successful users per slot, rate <= log2(1 + 40) each.
+        assert max(a["episodes"]) <= 2 * 20 * math.log2(41) + 1e-9
+        assert g1["greedy"] and len(g1["episodes"]) == 6
+        with pytest.raises(ValueError, match="episodes"):
+            evaluate_actors(algo, episodes=0)
+    finally:
+        algo.stop()
+
+
+# ----------------------------------------------------------- settings
+def test_presets_load_and_paper_values():
+    assert {"paper_A", "paper_B", "tiny"} <= set(preset_names())
+    a, b = load_preset("paper_A"), load_preset("paper_B")
+    assert (a.setup, b.setup) == ("A", "B")
+    assert a.hidden_sizes == (128, 128) and a.lstm_size == 128
+    assert (a.gamma, a.clip_eps, a.iterations, a.prune_interval) == (0.99, 0.2, 1000, 5)
+    assert Settings.from_dict(a.to_dict()) == a
+
+
+@pytest.mark.parametrize("overrides, match", [
+    (dict(critic_mode="global"), "critic_mode"),
+    (dict(actor_lr=0.0), "actor_lr"),
+    (dict(gamma=1.5), "gamma"),
+    (dict(num_epochs=0), "num_epochs"),
+    (dict(episodes_per_iteration=3, num_envs_per_env_runner=2), "episodes_per_iteration"),
+    (dict(schedule="cosine"), "schedule"),
+    (dict(final_sparsity=1.0), "final_sparsity"),
+    (dict(setup="C"), "setup"),
+    (dict(minibatch_episodes=8), "minibatch_episodes"),
+    (dict(hidden_sizes=[0]), "hidden_sizes"),
+    (dict(prune_mode="sometimes"), "prune_mode"),
+    (dict(bogus=1), "bogus"),
+])
+def test_bad_settings_fail_fast_naming_the_setting(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        load_preset("tiny", **overrides)
+
+
+def test_bad_env_kwargs_and_presets_fail_fast():
+    with pytest.raises(ValueError, match="num_users"):
+        build_algo_config(load_preset("tiny", env={"num_users": 0}))
+    with pytest.raises(ValueError, match="unknown preset"):
+        load_preset("paper_C")
+    with pytest.raises(ValueError, match="final_sparsity"):
+        build_algo_config(load_preset("tiny", schedule="linear", final_sparsity=[0.5, 0.5]))
