@@ -347,6 +347,11 @@ def _fmt_time(seconds: float) -> str:
 
 
 # ---------------------------------------------------------------------- Tune
+#: Progress columns reported to Tune every iteration (per-user columns stay in progress.csv).
+TUNE_METRICS = ("iteration", "train_reward", "eval_stochastic_mean", "eval_greedy_mean",
+                "mean_sparsity", "mean_target_sparsity", "env_steps_per_s", "wall_time_s")
+
+
 def tune_trainable(config: Dict[str, Any]) -> None:
     """Tune function trainable: one :class:`TrainingRun` per trial, reporting every progress row.
 
@@ -355,8 +360,10 @@ def tune_trainable(config: Dict[str, Any]) -> None:
     ``critic_mode`` (the grid axes, overriding ``settings``), ``checkpoint_every``,
     ``eval_seed``. A trial restarted by Tune continues from its own last checkpoint.
     """
+    import torch
     from ray import tune
 
+    torch.set_num_threads(1)
     overrides = {k: config[k] for k in ("schedule", "seed", "final_sparsity", "critic_mode") if k in config}
     settings = Settings.from_dict({**config["settings"], **overrides}).validate()
     output = Path(config["output_root"]) / trial_name(settings)
@@ -367,10 +374,11 @@ def tune_trainable(config: Dict[str, Any]) -> None:
     last_row = {}
 
     def report(row):
+        row = {k: v for k, v in row.items() if k in TUNE_METRICS and v is not None}
         last_row.clear()
         last_row.update(row)
         if row["iteration"] < settings.iterations - 1:
-            tune.report({k: v for k, v in row.items() if v is not None})
+            tune.report(row)
 
     result = run.run(on_iteration=report)
     final = {k: v for k, v in last_row.items() if v is not None}
@@ -387,6 +395,8 @@ def tune_trainable(config: Dict[str, Any]) -> None:
 
 def trial_name(settings: Settings) -> str:
     """Folder name of a Tune trial: schedule, final sparsity, critic mode, seed."""
+    if settings.schedule == "none":
+        return f"none_dense_{settings.critic_mode}_seed{settings.seed}"
     p = settings.final_sparsity
     p = "-".join(f"{x:g}" for x in p) if isinstance(p, (list, tuple)) else f"{p:g}"
     return f"{settings.schedule}_p{p}_{settings.critic_mode}_seed{settings.seed}"
