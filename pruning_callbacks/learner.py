@@ -29,7 +29,7 @@ the masks were recomputed); in ``result["learners"]["__all_modules__"]``:
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.core import ALL_MODULES
@@ -65,7 +65,10 @@ class PruningLearnerMixin:
             return
         cfg = PruningConfig.from_dict(raw)
         if cfg.modules is None:
-            module_ids = sorted(mid for mid, m in self.module.items() if not getattr(m, "learner_only", False))
+            learner_only = self._learner_only_module_ids()
+            module_ids = sorted(mid for mid in self.module.keys() if mid not in learner_only)
+            if not module_ids:
+                raise ValueError("pruning.modules is None but every module is learner_only: list the actors")
         else:
             missing = [mid for mid in cfg.modules if mid not in self.module]
             if missing:
@@ -84,6 +87,24 @@ class PruningLearnerMixin:
             for name, p in pruner.params.items():
                 self._pruning_grad_refs[self.get_param_ref(p)] = (mid, name)
         logger.info("pruning %s: %s", module_ids, cfg.to_dict())
+
+    def _learner_only_module_ids(self) -> set:
+        """Ids of learner-only modules, from the modules and from the module specs.
+
+        Ray 2.60's ``RLModuleSpec.build`` does not pass ``learner_only`` to the module,
+        so the built module says False; the spec keeps the truth.
+        """
+        ids = {mid for mid, m in self.module.items() if getattr(m, "learner_only", False)}
+        specs = [getattr(self, "_module_spec", None)]
+        try:
+            specs.append(self.config.rl_module_spec)
+        except Exception:  # noqa: BLE001 - a config without a usable spec: rely on the rest
+            pass
+        for spec in specs:
+            per_module = getattr(spec, "rl_module_specs", None)
+            if isinstance(per_module, Mapping):
+                ids |= {mid for mid, s in per_module.items() if getattr(s, "learner_only", False)}
+        return ids
 
     # ------------------------------------------------------------ per step
     def apply_gradients(self, gradients_dict, *args, **kwargs) -> None:

@@ -45,7 +45,7 @@ def ray_session():
         ray.shutdown()
 
 
-def _config(num_env_runners=0, learner_class=PrunedPPOTorchLearner, **pruning):
+def _config(num_env_runners=0, learner_class=PrunedPPOTorchLearner, num_learners=0, **pruning):
     mc = DefaultModelConfig(use_lstm=True, lstm_cell_size=8, fcnet_hiddens=[8], max_seq_len=8)
     cfg = (
         PPOConfig()
@@ -55,7 +55,7 @@ def _config(num_env_runners=0, learner_class=PrunedPPOTorchLearner, **pruning):
         .rl_module(rl_module_spec=MultiRLModuleSpec(
             rl_module_specs={m: RLModuleSpec(model_config=mc) for m in MODULES}))
         .training(train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1)
-        .learners(learner_class=learner_class)
+        .learners(learner_class=learner_class, num_learners=num_learners)
         .debugging(seed=0)
     )
     params = dict(modules=list(PRUNED),
@@ -107,9 +107,10 @@ def _assert_runners_match_learner(algo, targets):
             assert all((v != 0).all() for k, v in lw[m].items() if k.startswith("vf.") and _is_matrix(k))
 
 
-@pytest.mark.parametrize("num_env_runners", [0, 1])
-def test_env_runners_act_with_pruned_weights(num_env_runners):
-    algo = _config(num_env_runners, schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 5}).build()
+@pytest.mark.parametrize("num_env_runners, num_learners", [(0, 0), (1, 0), (0, 1)])
+def test_env_runners_act_with_pruned_weights(num_env_runners, num_learners):
+    algo = _config(num_env_runners, num_learners=num_learners,
+                   schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 5}).build()
     try:
         previous = None
         for i in range(4):  # linear, end=5: p_i = p_final * i / 5
@@ -195,6 +196,19 @@ def test_checkpoint_restore_resumes_masks_and_schedule(tmp_path):
     finally:
         algo.stop()
         fresh.stop()
+    # Algorithm.from_checkpoint (config and custom classes re-imported) restores them too
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    loaded = Algorithm.from_checkpoint(str(tmp_path / "ckpt"))
+    try:
+        state = _pruning_state(loaded)
+        assert state["iteration"] == 3
+        for m in PRUNED:
+            for k, mask in saved["modules"][m]["masks"].items():
+                np.testing.assert_array_equal(state["modules"][m]["masks"][k], mask)
+        assert loaded.train()["learners"]["__all_modules__"]["pruning_iteration"] == 3
+    finally:
+        loaded.stop()
 
 
 def test_callback_without_pruning_learner_fails_clearly():
@@ -221,3 +235,27 @@ def test_add_pruning_keeps_other_callbacks_and_validates():
         PruningConfig(schedule={"final_sparsity": [0.9, 0.8]})
     with pytest.raises(ValueError, match="no value for agent 'b'"):
         PruningConfig(modules=["a", "b"], schedule={"final_sparsity": {"a": 0.9}})
+
+
+def test_default_modules_skip_learner_only_and_missing_ids_fail():
+    import gymnasium as gym
+
+    mc = DefaultModelConfig(use_lstm=True, lstm_cell_size=8, fcnet_hiddens=[8], max_seq_len=8)
+    obs, act = gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2)
+    specs = {m: RLModuleSpec(model_config=mc, observation_space=obs, action_space=act) for m in ("a0", "a1")}
+    specs["critic"] = RLModuleSpec(model_config=mc, observation_space=obs, action_space=act, learner_only=True)
+    cfg = (PPOConfig().multi_agent(policies={"a0", "a1", "critic"}, policy_mapping_fn=lambda aid, ep, **kw: aid)
+           .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+           .learners(learner_class=PrunedPPOTorchLearner))
+    add_pruning(cfg, PruningConfig(schedule={"name": "linear", "final_sparsity": 0.5, "end": 2}))
+    spaces = {m: (obs, act) for m in specs}
+    learner = cfg.build_learner(spaces=spaces)
+    assert sorted(learner._pruners) == ["a0", "a1"]  # the learner-only critic is never touched
+    assert set(learner.set_pruning_iteration(1)) == {"a0", "a1"}
+    critic_before = {k: v.clone() for k, v in learner.module["critic"].state_dict().items()}
+    learner.finalize_pruning()
+    assert all(v.equal(critic_before[k]) for k, v in learner.module["critic"].state_dict().items())
+    assert all(abs(p.sparsity() - 0.5) < 0.01 for p in learner._pruners.values())
+    add_pruning(cfg, PruningConfig(modules=["a0", "nope"]))
+    with pytest.raises(ValueError, match=r"pruning.modules \['nope'\] are not in the learner"):
+        cfg.build_learner(spaces=spaces)
