@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .baselines import POLICIES, make_policy
+from .baselines import EXPORTED_PREFIX, POLICIES, make_policy
 from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
 from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, make_config
 
@@ -104,6 +104,14 @@ def _snr_matrix(text: str):
     return value
 
 
+def _policy_name(text: str) -> str:
+    """A baseline name, or ``exported:DIR`` (a directory of exported actors)."""
+    if text in POLICIES or (text.startswith(EXPORTED_PREFIX) and len(text) > len(EXPORTED_PREFIX)):
+        return text
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(POLICIES)} or {EXPORTED_PREFIX}DIR, "
+                                     f"got {text!r}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dsa-evaluate`` (every flag documented in --help)."""
     p = argparse.ArgumentParser(
@@ -112,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the oracle on the same episodes. Reward unit: the episode sum of the system throughput, "
         "sum_t sum_n log2(1 + beta^n(t)) (the paper's (1/N) sum_t sum_n r_t^n).",
     )
-    p.add_argument("--policy", required=True, choices=list(POLICIES),
-                   help="baseline to evaluate (definitions: docs/baselines.md)")
+    p.add_argument("--policy", required=True, type=_policy_name, metavar="POLICY",
+                   help=f"baseline to evaluate: {', '.join(POLICIES)} (definitions: "
+                   f"docs/baselines.md), or {EXPORTED_PREFIX}DIR, the users' actors exported "
+                   "to DIR by rllib_experiments.export (docs/deployment.md)")
     p.add_argument("--episodes", type=_positive_int, default=1000,
                    help="number of episodes (default 1000)")
     p.add_argument("--seed", type=_nonneg_int, default=0,
@@ -171,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--mc-patience", type=_positive_int, metavar="C",
                      help="musical_chairs: consecutive collisions before a seated user leaves "
                      "(default 3)")
+    pol.add_argument("--exported-sample", action="store_true",
+                     help=f"{EXPORTED_PREFIX}DIR: sample actions from the actors' softmax "
+                     "instead of taking the greedy (argmax) action")
     return p
 
 
@@ -199,6 +212,20 @@ def _env_kwargs(args, parser) -> dict:
         flag = "--" + first.replace("_", "-")
         parser.error(f"argument {flag}: {message}")
     return kwargs
+
+
+def _exported_params(args, parser, env_kwargs: dict) -> dict:
+    """Parameters of ``--policy exported:DIR``; the actors must fit the env (N, K, observation)."""
+    if not args.policy.startswith(EXPORTED_PREFIX):
+        if args.exported_sample:
+            parser.error(f"argument --exported-sample: applies only to --policy {EXPORTED_PREFIX}DIR")
+        return {}
+    params = {"greedy": not args.exported_sample}
+    try:
+        make_policy(args.policy, **params).check_config(make_config(**env_kwargs))
+    except ValueError as err:
+        parser.error(f"argument --policy: {err}")
+    return params
 
 
 def _policy_params(args, parser) -> dict:
@@ -312,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     env_kwargs = _env_kwargs(args, parser)
-    policy_params = _policy_params(args, parser)
+    policy_params = {**_policy_params(args, parser), **_exported_params(args, parser, env_kwargs)}
     result = run(args, env_kwargs, policy_params)
     if args.json:
         print(json.dumps(result))

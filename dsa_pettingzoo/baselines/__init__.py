@@ -29,15 +29,29 @@ POLICIES = {
 }
 
 
+#: ``make_policy("exported:DIR")``: the users' exported actors in DIR (dsa_pettingzoo.deploy).
+EXPORTED_PREFIX = "exported:"
+
+
 def make_policy(name: str, **params) -> BatchedPolicy:
-    """Build the baseline ``name`` with its parameters (ValueError on an unknown name)."""
+    """Build the baseline ``name`` with its parameters (ValueError on an unknown name).
+
+    ``exported:DIR`` loads the exported actors of DIR
+    (:class:`dsa_pettingzoo.deploy.exported.ExportedPolicy`; params ``greedy``, ``compute``).
+    """
+    if isinstance(name, str) and name.startswith(EXPORTED_PREFIX):
+        from ..deploy.exported import ExportedPolicy  # lazy: avoids an import cycle
+
+        return ExportedPolicy(name[len(EXPORTED_PREFIX):], **params)
     if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)}")
+        raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)} "
+                         f"or {EXPORTED_PREFIX}DIR")
     return POLICIES[name](**params)
 
 
 __all__ = [
     "ACK",
+    "EXPORTED_PREFIX",
     "IDLE",
     "NACK",
     "PU_BUSY",

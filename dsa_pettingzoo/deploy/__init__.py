@@ -1,0 +1,23 @@
+"""Run exported (pruned) actors on a small device: numpy only, no torch, no ray.
+
+``python -m rllib_experiments.export --checkpoint runs/NAME/... --output actors/``
+writes one file per user (format: :mod:`dsa_pettingzoo.deploy.format`,
+docs/deployment.md). Here they are loaded and run step by step:
+
+>>> from dsa_pettingzoo.deploy import load_actors
+>>> actors = load_actors("actors/")          # one SparseRecurrentPolicy per user
+>>> actors[0].reset(); a = actors[0].act(obs)
+
+``dsa-evaluate --policy exported:actors/`` evaluates them like any baseline
+(:class:`~dsa_pettingzoo.deploy.exported.ExportedPolicy`), and
+``python -m dsa_pettingzoo.deploy.benchmark`` measures file size, memory and
+step time at several sparsities.
+"""
+
+from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, read_actor_file,
+                     write_actor_file)
+from .policy import COMPUTE_MODES, SparseRecurrentPolicy, actor_files, load_actors, load_policy
+
+__all__ = ["COMPUTE_MODES", "FORMAT_VERSION", "SUFFIX", "ActorFileError", "Architecture",
+           "SparseRecurrentPolicy", "actor_files", "load_actors", "load_policy", "read_actor_file",
+           "write_actor_file"]

@@ -1,0 +1,201 @@
+"""Benchmark exported actors: file size, resident memory and step time at several sparsities.
+
+    python -m dsa_pettingzoo.deploy.benchmark                  # paper's actor, 0 / 50 / 95 %
+    python -m dsa_pettingzoo.deploy.benchmark --sparsities 0.95 0.98 --json
+    python -m dsa_pettingzoo.deploy.benchmark --actors actors/  # real exported actors
+
+Without ``--actors`` it builds random actors of the paper's architecture (obs
+10 = K+1+4 for K = 5, two dense ReLU layers of 128, an LSTM of 128, 6 actions;
+weights drawn like torch's default init) and prunes each weight matrix to the
+sparsity by magnitude, as ``pruning_callbacks`` does with layer ranking. For
+each actor it prints:
+
+* file bytes (float32 and float16 values) versus the dense float32 parameters;
+* resident memory of the loaded policy: the bytes of every array it holds
+  (``nbytes``) and what ``tracemalloc`` sees retained after loading;
+* microseconds per step (batch 1, one slot) of the same file loaded with
+  ``compute="sparse"``, ``"dense"`` and ``"auto"``; the modes are timed in
+  turn inside every repeat and the median over repeats is printed, so a
+  machine shared with other jobs slows all of them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from ..physics import encode_observation
+from .format import Architecture, write_actor_file
+from .policy import COMPUTE_MODES, load_policy
+
+#: The paper's actor for setup A/B (K = 5): IV-A, our reading in rllib_experiments/modules.py.
+PAPER_ARCH = Architecture(obs_dim=10, num_actions=6, hidden_sizes=(128, 128), lstm_size=128)
+
+
+def random_params(arch: Architecture, sparsity: float, rng: np.random.Generator) -> dict:
+    """Canonical parameters with torch's default init, each weight matrix magnitude-pruned.
+
+    Every matrix keeps all but round(sparsity * entries) of its largest-magnitude weights.
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    params = {}
+    for name, shape in arch.shapes().items():
+        fan_in = shape[1] if len(shape) == 2 else (arch.lstm_size if name.startswith("lstm") else None)
+        if fan_in is None:  # dense / head bias: fan_in of the matching weight
+            fan_in = arch.shapes()[name.replace("bias", "weight")][1]
+        bound = 1.0 / np.sqrt(fan_in)
+        w = rng.uniform(-bound, bound, size=shape).astype(np.float32)
+        if name.startswith("lstm") and name.endswith("bias"):
+            w = w + rng.uniform(-bound, bound, size=shape).astype(np.float32)  # b_ih + b_hh
+        if len(shape) == 2:
+            k = int(np.floor(sparsity * w.size + 0.5))
+            if k:
+                order = np.argsort(np.abs(w), axis=None, kind="stable")[:k]
+                w.reshape(-1)[order] = 0.0
+        params[name] = w
+    return params
+
+
+def observation_sequence(arch: Architecture, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """float32 [steps, obs_dim]: one-hot (last action, last feedback) as the env encodes them."""
+    K = arch.num_actions - 1
+    with_rate = arch.obs_dim == K + 6
+    a = rng.integers(0, K + 1, size=(steps, 1))
+    o = rng.integers(-2, 2, size=(steps, 1))
+    return encode_observation(a, o, rng.random((steps, 1)), K, with_rate)[:, 0]
+
+
+def time_steps(policy, obs: np.ndarray) -> float:
+    """Microseconds per greedy step over the sequence (one episode from a zero state)."""
+    policy.reset()
+    act = policy.act
+    t0 = time.perf_counter()
+    for y in obs:
+        act(y)
+    return (time.perf_counter() - t0) / len(obs) * 1e6
+
+
+def loaded_bytes(path, compute: str) -> tuple:
+    """(policy.nbytes, bytes tracemalloc sees retained by the loaded policy)."""
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    policy = load_policy(path, compute=compute)
+    retained = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return policy.nbytes, retained
+
+
+def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes: int,
+                   file16: int | None = None) -> dict:
+    """Every figure for one actor file."""
+    policies = {mode: load_policy(path, compute=mode) for mode in COMPUTE_MODES}
+    times = {mode: [] for mode in COMPUTE_MODES}
+    for _ in range(repeats):
+        for mode, policy in policies.items():
+            times[mode].append(time_steps(policy, obs))
+    row = {
+        "actor": label,
+        "sparsity": policies["dense"].header["sparsity"]["prunable"],
+        "file_bytes": Path(path).stat().st_size,
+        "file_bytes_float16": file16,
+        "dense_float32_bytes": dense_bytes,
+    }
+    row["file_ratio"] = row["file_bytes"] / dense_bytes
+    if file16 is not None:
+        row["file_ratio_float16"] = file16 / dense_bytes
+    for mode in COMPUTE_MODES:
+        nbytes, traced = loaded_bytes(path, mode)
+        row[f"nbytes_{mode}"] = nbytes
+        row[f"tracemalloc_{mode}"] = traced
+        row[f"us_per_step_{mode}"] = statistics.median(times[mode])
+        row[f"kernels_{mode}"] = policies[mode].kernel_kinds
+    row["step_ratio_sparse_to_dense"] = row["us_per_step_sparse"] / row["us_per_step_dense"]
+    row["step_ratio_auto_to_dense"] = row["us_per_step_auto"] / row["us_per_step_dense"]
+    return row
+
+
+def format_rows(rows: list) -> str:
+    """A human-readable table of benchmark rows."""
+    lines = []
+    for r in rows:
+        f16 = (f", float16 {r['file_bytes_float16']} B ({100 * r['file_ratio_float16']:.1f}%)"
+               if r.get("file_bytes_float16") else "")
+        lines += [
+            f"{r['actor']}: sparsity {100 * r['sparsity']:.1f}% of weights",
+            f"  file      float32 {r['file_bytes']} B = {100 * r['file_ratio']:.1f}% of dense "
+            f"float32 params {r['dense_float32_bytes']} B{f16}",
+            "  memory    " + ", ".join(f"{m} {r[f'nbytes_{m}']} B arrays / "
+                                       f"{r[f'tracemalloc_{m}']} B traced" for m in COMPUTE_MODES),
+            "  step      " + ", ".join(f"{m} {r[f'us_per_step_{m}']:.1f} us" for m in COMPUTE_MODES)
+            + f"; sparse/dense {r['step_ratio_sparse_to_dense']:.2f}, "
+              f"auto/dense {r['step_ratio_auto_to_dense']:.2f} (auto kernels: "
+              f"{'/'.join(r['kernels_auto'])})",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """Entry point."""
+    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.deploy.benchmark",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.5, 0.95],
+                   help="sparsities of the random paper-sized actors (default 0 0.5 0.95)")
+    p.add_argument("--actors", metavar="DIR",
+                   help="benchmark the exported actors in DIR instead of random ones")
+    p.add_argument("--steps", type=int, default=1000, help="steps per timing (default 1000)")
+    p.add_argument("--repeats", type=int, default=9,
+                   help="timings per actor and mode; the median is printed (default 9)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights and observations")
+    p.add_argument("--json", action="store_true", help="print a JSON list of rows instead")
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.repeats < 1:
+        p.error("argument --steps/--repeats: must be >= 1")
+    for s in args.sparsities:
+        if not 0.0 <= s < 1.0:
+            p.error(f"argument --sparsities: each must be in [0, 1), got {s}")
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.actors:
+            from .policy import actor_files
+
+            try:
+                files = actor_files(args.actors)
+            except ValueError as err:
+                p.error(f"argument --actors: {err}")
+            for f in files:
+                policy = load_policy(f)
+                obs = observation_sequence(policy.arch, args.steps, rng)
+                rows.append(benchmark_file(f, obs, args.repeats, f.name,
+                                           policy.header["dense_float32_bytes"]))
+                print(format_rows(rows[-1:]), file=sys.stderr) if not args.json else None
+        else:
+            obs = observation_sequence(PAPER_ARCH, args.steps, rng)
+            for s in args.sparsities:
+                params = random_params(PAPER_ARCH, s, rng)
+                f32, f16 = Path(tmp) / f"a{s}.dsaactor", Path(tmp) / f"a{s}_16.dsaactor"
+                write_actor_file(f32, params, PAPER_ARCH)
+                write_actor_file(f16, params, PAPER_ARCH, dtype="float16")
+                rows.append(benchmark_file(f32, obs, args.repeats, f"paper actor @ {100 * s:g}%",
+                                           4 * PAPER_ARCH.num_params(), f16.stat().st_size))
+                if not args.json:
+                    print(format_rows(rows[-1:]), flush=True)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print(f"\n(batch 1, {args.steps} steps x {args.repeats} repeats per mode, median; "
+              f"numpy {np.__version__})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Exported actors as a batched baseline: ``dsa-evaluate --policy exported:DIR``.
+
+:class:`ExportedPolicy` follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`:
+it is a decentralized policy (never handed the simulator). Each user's actor
+rebuilds its own observation y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) from its own
+action, feedback and rate with the environment's encoder
+(:func:`dsa_pettingzoo.physics.encode_observation`), exactly as the
+environment would hand it, and runs B copies of its recurrent state (one per
+episode of the batch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import physics
+from ..baselines.base import BatchedPolicy
+from .policy import load_actors
+
+#: ``--policy`` prefix naming a directory of exported actors.
+EXPORTED_PREFIX = "exported:"
+
+
+class ExportedPolicy(BatchedPolicy):
+    """The N users' exported actors, greedy (argmax) or sampled from their softmax."""
+
+    name = "exported"
+
+    def __init__(self, directory, greedy: bool = True, compute: str = "auto"):
+        if not isinstance(greedy, bool):
+            raise ValueError(f"greedy must be true or false, got {greedy!r}")
+        self.directory = str(directory)
+        self.greedy = greedy
+        self.actors = load_actors(directory, compute=compute)  # checks every file now
+
+    def check_config(self, config) -> None:
+        """ValueError naming the file unless the actors fit the env's N, K and observation."""
+        if len(self.actors) != config.num_users:
+            trained = self.actors[0].header.get("env") or {}
+            hint = ""
+            if trained:
+                hint = (f" (the actors were trained with num_users={trained.get('num_users')}, "
+                        f"num_channels={trained.get('num_channels')}, "
+                        f"observation={trained.get('observation')!r})")
+            raise ValueError(f"{self.directory}: {len(self.actors)} exported users but the "
+                             f"environment has N = {config.num_users} users{hint}")
+        for actor in self.actors:
+            actor.check_env(config.num_channels, config.observation, config.num_users)
+
+    def _reset(self) -> None:
+        self.check_config(self.config)
+        c = self.config
+        self._with_rate = c.observation == "last_action_feedback_rate"
+        self._max_rate = c.max_rate
+        for actor in self.actors:
+            actor.reset(self.num_envs)
+        zeros = np.zeros(self.shape, dtype=np.intp)  # a_0 = idle, o_0 = 0: the env's first y
+        self._obs = physics.encode_observation(zeros, zeros, np.zeros(self.shape),
+                                               self.num_channels, self._with_rate)
+
+    def act(self, sim=None) -> np.ndarray:
+        actions = np.empty(self.shape, dtype=np.int64)
+        for n, actor in enumerate(self.actors):
+            actions[:, n] = actor.act(self._obs[:, n], rng=self.rng, greedy=self.greedy)
+        return actions
+
+    def update(self, actions, feedback, rates) -> None:
+        self._obs = physics.encode_observation(np.asarray(actions), np.asarray(feedback),
+                                               np.asarray(rates) / self._max_rate,
+                                               self.num_channels, self._with_rate)
