@@ -21,8 +21,8 @@ or with none (regrow mode); then the actors are pruned to p_i (hold mode: every
 iteration; regrow: after iterations with (i + 1) % prune_every == 0; at
 ``final_iteration - 1``: finalized to p_final). Logged per module, the same iteration, in
 ``result["learners"][module_id]``: ``sparsity`` (actual zero fraction of the prunable
-weights after this iteration), ``target_sparsity`` (p_i) and ``pruning_event`` (1 if
-the masks were recomputed); in ``result["learners"]["__all_modules__"]``:
+weights after this iteration), ``target_sparsity`` (p_i), ``mask_sparsity`` (fraction
+the current masks prune) and ``pruning_event`` (1 if the masks were recomputed); in ``result["learners"]["__all_modules__"]``:
 ``mean_sparsity``, ``mean_target_sparsity`` and ``pruning_iteration`` (i).
 """
 
@@ -145,6 +145,7 @@ class PruningLearnerMixin:
             targets.append(target)
             self.metrics.log_value((mid, "sparsity"), actual, window=1)
             self.metrics.log_value((mid, "target_sparsity"), target, window=1)
+            self.metrics.log_value((mid, "mask_sparsity"), pruner.mask_sparsity(), window=1)
             self.metrics.log_value((mid, "pruning_event"), int(event), window=1)
         self.metrics.log_value((ALL_MODULES, "mean_sparsity"), sum(sparsities) / len(sparsities), window=1)
         self.metrics.log_value((ALL_MODULES, "mean_target_sparsity"), sum(targets) / len(targets), window=1)

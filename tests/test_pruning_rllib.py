@@ -119,6 +119,7 @@ def test_env_runners_act_with_pruned_weights(num_env_runners, num_learners):
             for m in PRUNED:
                 assert r["learners"][m]["target_sparsity"] == pytest.approx(targets[m])
                 assert abs(r["learners"][m]["sparsity"] - targets[m]) < 0.02
+                assert r["learners"][m]["mask_sparsity"] == pytest.approx(r["learners"][m]["sparsity"])
             assert "sparsity" not in r["learners"].get("p2", {})
             assert r["learners"]["__all_modules__"]["pruning_iteration"] == i
             _assert_runners_match_learner(algo, targets)
