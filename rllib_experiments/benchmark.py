@@ -1,0 +1,167 @@
+"""Env steps per second of the whole training loop: our IAGC configuration vs a naive one.
+
+    python -m rllib_experiments.benchmark [--setup A] [--episodes-per-iteration 16]
+        [--iterations 3] [--warmup 1] [--num-epochs 4] [--only ours|naive] [--json]
+
+Both run in one process, one after the other, on the same environment (setup A: 10 users,
+5 channels, 100-slot episodes), with the same batch (``--episodes-per-iteration`` whole
+episodes per training iteration) and the same number of passes over it (``--num-epochs``,
+one minibatch per pass):
+
+* ours: :func:`rllib_experiments.config.build_algo_config` with the paper preset: the
+  paper's actors (2x128 ReLU + LSTM 128) and shared critic, the batched env runner
+  (``BatchedDSAEnvRunner``, one vectorised simulator for all episodes of an iteration)
+  and the whole-episode learner connector.
+* naive: RLlib's default PPO (new API stack) with one default LSTM module per user
+  (``DefaultModelConfig(use_lstm=True, lstm_cell_size=128)``, each with its own value
+  branch), the standard ``MultiAgentEnvRunner`` over the PettingZoo env, one env per
+  env runner, no remote env runners.
+
+Each measurement runs ``--warmup`` untimed iterations, then times ``--iterations``
+``algo.train()`` calls: env steps/s = env steps sampled / wall time. It also reports the
+mean seconds per iteration spent sampling and in the learner update (RLlib's timers),
+which says where the time goes. Set OMP_NUM_THREADS=1 on shared machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, Optional, Sequence
+
+
+def _naive_config(settings, info):
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.tune.registry import register_env
+
+    from rllib_experiments.config import ENV_NAME, _rllib_env_creator
+    from rllib_experiments.modules import policy_mapping_fn
+
+    register_env(ENV_NAME, _rllib_env_creator)
+    batch = settings.episodes_per_iteration * info["horizon"]
+    model = DefaultModelConfig(use_lstm=True, lstm_cell_size=settings.lstm_size)
+    return (
+        PPOConfig()
+        .environment(ENV_NAME, env_config=settings.env_kwargs())
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+        .multi_agent(policies=set(info["agents"]), policy_mapping_fn=policy_mapping_fn)
+        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
+            aid: RLModuleSpec(model_config=model) for aid in info["agents"]}))
+        .training(train_batch_size_per_learner=batch, minibatch_size=batch,
+                  num_epochs=settings.num_epochs, lr=settings.actor_lr, gamma=settings.gamma)
+        .debugging(seed=settings.seed)
+    )
+
+
+def measure(algo_config, iterations: int, warmup: int, label: str,
+            progress: bool = True) -> Dict[str, Any]:
+    """Build the algorithm, train ``warmup`` then ``iterations`` iterations; time the latter."""
+    algo = algo_config.build_algo()
+    try:
+        for _ in range(warmup):
+            algo.train()
+        steps, sample_s, learn_s = 0, 0.0, 0.0
+        start = time.perf_counter()
+        for i in range(iterations):
+            t0 = time.perf_counter()
+            result = algo.train()
+            steps += int(result["env_runners"]["num_env_steps_sampled"])
+            timers = result.get("timers", {})
+            sample_s += float(timers.get("env_runner_sampling_timer", float("nan")))
+            learn_s += float(timers.get("learner_update_timer", float("nan")))
+            if progress:
+                print(f"  {label}: iteration {i + 1}/{iterations} "
+                      f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        wall = time.perf_counter() - start
+    finally:
+        algo.stop()
+    return {
+        "env_steps": steps,
+        "wall_s": wall,
+        "env_steps_per_s": steps / wall,
+        "sampling_s_per_iter": sample_s / iterations,
+        "learner_s_per_iter": learn_s / iterations,
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m rllib_experiments.benchmark",
+        description="Env steps/s of the full RLlib training loop: ours vs a naive configuration "
+                    "(same environment, same batch), printed side by side with their ratio.")
+    p.add_argument("--setup", choices=["A", "B"], default="A", help="paper system setup (default A)")
+    p.add_argument("--episodes-per-iteration", type=int, default=16,
+                   help="whole episodes per training iteration, both configurations (default 16)")
+    p.add_argument("--iterations", type=int, default=3, help="timed iterations each (default 3)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed iterations first (default 1)")
+    p.add_argument("--num-epochs", type=int, default=None,
+                   help="passes over each batch, both configurations (default: the preset's, 4)")
+    p.add_argument("--critic", choices=["paper", "centralized"], default="paper",
+                   help="our critic mode (default paper)")
+    p.add_argument("--only", choices=["ours", "naive"], default=None,
+                   help="measure one configuration only (no ratio)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    for name in ("episodes_per_iteration", "iterations"):
+        if getattr(args, name) < 1:
+            _parser().error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.warmup < 0:
+        _parser().error("--warmup must be >= 0")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import ray
+    import torch
+
+    from rllib_experiments.config import build_algo_config, load_preset, probe_env
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    overrides = dict(episodes_per_iteration=args.episodes_per_iteration, critic_mode=args.critic)
+    if args.num_epochs is not None:
+        overrides["num_epochs"] = args.num_epochs
+    settings = load_preset(f"paper_{args.setup}", **overrides)
+    info = probe_env(settings)
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    out: Dict[str, Any] = {
+        "setup": args.setup,
+        "episodes_per_iteration": args.episodes_per_iteration,
+        "env_steps_per_iteration": args.episodes_per_iteration * info["horizon"],
+        "num_epochs": settings.num_epochs,
+        "iterations": args.iterations,
+        "warmup": args.warmup,
+        "torch_threads": torch.get_num_threads(),
+    }
+    if args.only in (None, "ours"):
+        out["ours"] = measure(build_algo_config(settings), args.iterations, args.warmup, "ours")
+    if args.only in (None, "naive"):
+        out["naive"] = measure(_naive_config(settings, info), args.iterations, args.warmup, "naive")
+    if "ours" in out and "naive" in out:
+        out["ratio"] = out["ours"]["env_steps_per_s"] / out["naive"]["env_steps_per_s"]
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"setup {args.setup}, {out['env_steps_per_iteration']} env steps per iteration, "
+              f"{settings.num_epochs} epochs, {args.iterations} timed iterations "
+              f"(after {args.warmup} warm-up), torch threads {out['torch_threads']}")
+        for name in ("ours", "naive"):
+            if name in out:
+                r = out[name]
+                print(f"{name:>6}: {r['env_steps_per_s']:8.1f} env steps/s   "
+                      f"(per iteration: sampling {r['sampling_s_per_iter']:.2f} s, "
+                      f"learner {r['learner_s_per_iter']:.2f} s)")
+        if "ratio" in out:
+            print(f" ratio: {out['ratio']:.1f}x (target >= 10x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
