@@ -1,0 +1,120 @@
+"""Tests of ``python -m rllib_experiments.tune_schedules``.
+
+Fast: the summary (mean +- std over seeds, best seed) on hand-made rows; bad flags name the
+flag before Ray starts; an existing grid is not overwritten. RLlib: a real 2-trial Tune grid
+(tiny preset) writes every trial's run folder and the summary as CSV and Markdown.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rllib_experiments import tune_schedules as ts
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _row(schedule, seed, reward, greedy, status="ok"):
+    return {"schedule": schedule, "final_sparsity": 0.95, "critic_mode": "paper", "seed": seed,
+            "status": status, "mean_reward": reward, "greedy_mean_reward": greedy,
+            "aloha_mean_reward": 1000.0, "mean_final_sparsity": 0.95}
+
+
+def test_summary_mean_std_and_best_seed():
+    rows = [_row("harmonic", 0, 1100.0, 1500.0), _row("harmonic", 1, 1300.0, 1700.0),
+            _row("harmonic", 2, 1200.0, 1600.0), _row("linear", 0, 900.0, 950.0),
+            _row("linear", 1, 0.0, 0.0, status="missing")]
+    table = {e["schedule"]: e for e in ts.summarize(rows)}
+    h = table["harmonic"]
+    assert h["seeds"] == 3 and h["failed"] == 0
+    assert h["stochastic_mean"] == pytest.approx(1200.0)
+    assert h["stochastic_std"] == pytest.approx(100.0)  # sample std of 1100, 1300, 1200
+    assert h["greedy_mean"] == pytest.approx(1600.0) and h["greedy_std"] == pytest.approx(100.0)
+    assert (h["best_seed"], h["best_stochastic"]) == (1, 1300.0)
+    assert h["ratio_to_aloha"] == pytest.approx(1.2)
+    lin = table["linear"]
+    assert lin["seeds"] == 1 and lin["failed"] == 1 and lin["stochastic_std"] == 0.0
+    md = ts.to_markdown(ts.summarize(rows), "t")
+    assert "| harmonic | 0.95 | paper | 3 | 1200.0 ± 100.0 | 1600.0 ± 100.0 | 1 (1300.0) |" in md
+    assert "| linear | 0.95 | paper | 1 (1 failed) |" in md
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--schedules", "cubic"], "--schedules"),
+    (["--seeds", "-1"], "--seeds"),
+    (["--final-sparsities", "1.5"], "--final-sparsities"),
+    (["--critic", "global"], "--critic"),
+    (["--iterations", "0"], "--iterations"),
+    (["--preset", "tiny", "--env", "num_channels=0"], "--env num_channels"),
+    (["--preset", "tiny", "--set", "seed=3"], "--set seed"),
+    (["--preset", "tiny", "--set", "gamma=2"], "--set gamma"),
+    (["--preset", "nope"], "--preset"),
+])
+def test_bad_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        ts.resolve([*argv, "--output", str(tmp_path / "grid")])
+    assert exc.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+    assert not (tmp_path / "grid").exists()
+
+
+def test_existing_grid_is_not_overwritten(tmp_path, capsys):
+    grid = tmp_path / "grid"
+    grid.mkdir()
+    (grid / ts.SUMMARY_CSV).write_text("old\n")
+    with pytest.raises(SystemExit):
+        ts.resolve(["--preset", "tiny", "--output", str(grid)])
+    assert "argument --output" in capsys.readouterr().err
+    assert (grid / ts.SUMMARY_CSV).read_text() == "old\n"
+
+
+def test_grid_axes_from_flags(tmp_path):
+    args, base, grid, output = ts.resolve([
+        "--preset", "tiny", "--schedules", "harmonic", "linear", "--seeds", "0", "1", "2",
+        "--final-sparsities", "0.9", "0.95", "--critic", "paper", "centralized",
+        "--iterations", "7", "--env", "num_users=4", "--output", str(tmp_path / "g")])
+    assert grid == {"schedule": ["harmonic", "linear"], "seed": [0, 1, 2],
+                    "final_sparsity": [0.9, 0.95], "critic_mode": ["paper", "centralized"]}
+    assert base["iterations"] == 7 and base["env"]["num_users"] == 4
+    assert output == (tmp_path / "g").resolve()
+
+
+@pytest.mark.rllib
+@pytest.mark.slow
+def test_two_trial_grid_writes_the_summary(tmp_path):
+    output = tmp_path / "grid"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
+         "--schedules", "harmonic", "linear", "--seeds", "0", "--iterations", "2",
+         "--eval-episodes", "4", "--output", str(output)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "2 trials" in proc.stdout
+    with open(output / ts.TRIALS_CSV, newline="") as f:
+        trials = list(csv.DictReader(f))
+    assert sorted(t["schedule"] for t in trials) == ["harmonic", "linear"]
+    assert all(t["status"] == "ok" for t in trials)
+    results = {}
+    for t in trials:
+        folder = Path(t["folder"])
+        results[t["schedule"]] = json.loads((folder / "result.json").read_text())
+        assert (folder / "progress.csv").is_file() and (folder / "checkpoints").is_dir()
+        assert results[t["schedule"]]["settings"]["schedule"] == t["schedule"]
+        assert results[t["schedule"]]["mean_final_sparsity"] == pytest.approx(0.95, abs=0.01)
+    with open(output / ts.SUMMARY_CSV, newline="") as f:
+        summary = {r["schedule"]: r for r in csv.DictReader(f)}
+    for schedule, r in results.items():
+        assert float(summary[schedule]["stochastic_mean"]) == pytest.approx(r["mean_reward"])
+        assert summary[schedule]["best_seed"] == "0"
+    md = (output / ts.SUMMARY_MD).read_text()
+    assert "| harmonic |" in md and "| linear |" in md and md in proc.stdout
