@@ -58,6 +58,7 @@ class PruningLearnerMixin:
         super().build(*args, **kwargs)
         self._pruning_config: Optional[PruningConfig] = None
         self._pruners: Dict[str, MagnitudePruner] = {}
+        self._pruning_schedules = {}
         self._pruning_iteration = 0
         self._pruning_grad_refs: Dict[Any, tuple] = {}
         raw = (self.config.learner_config_dict or {}).get(LEARNER_CONFIG_KEY)
@@ -161,7 +162,7 @@ class PruningLearnerMixin:
         if int(iteration) != iteration or iteration < 0:
             raise ValueError(f"iteration must be an integer >= 0, got {iteration!r}")
         self._pruning_iteration = int(iteration)
-        return {mid: s(iteration) for mid, s in getattr(self, "_pruning_schedules", {}).items()}
+        return {mid: s(iteration) for mid, s in self._pruning_schedules.items()}
 
     def finalize_pruning(self) -> Dict[str, float]:
         """Prune every actor to exactly its final sparsity now and hold the masks.
