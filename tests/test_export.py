@@ -1,0 +1,214 @@
+"""Tests of rllib_experiments.export: torch actors -> exported files -> numpy policy, identical actions.
+
+Needs torch (and ray for the checkpoint tests): every test is marked ``rllib``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+gym = pytest.importorskip("gymnasium")
+
+from dsa_pettingzoo import BatchedDSA  # noqa: E402
+from dsa_pettingzoo.baselines.rollout import play_episodes  # noqa: E402
+from dsa_pettingzoo.deploy import Architecture, load_actors, load_policy, read_actor_file  # noqa: E402
+from dsa_pettingzoo.deploy.exported import ExportedPolicy  # noqa: E402
+
+pytestmark = pytest.mark.rllib
+
+PAPER = dict(hidden_sizes=[128, 128], lstm_size=128, lstm_layers=1)
+
+
+def make_actor(seed: int, sparsity: float = 0.0, obs_dim: int = 10, num_actions: int = 6,
+               model_config=PAPER):
+    """A fresh IAGCActor (torch's default init), magnitude-pruned like in training."""
+    from pruning_callbacks.masks import MagnitudePruner
+    from rllib_experiments.modules import IAGCActor
+
+    torch.manual_seed(seed)
+    actor = IAGCActor(observation_space=gym.spaces.Box(0.0, 1.0, (obs_dim,), np.float32),
+                      action_space=gym.spaces.Discrete(num_actions), model_config=dict(model_config))
+    if sparsity:
+        MagnitudePruner(actor).finalize(sparsity)
+    return actor
+
+
+def torch_sequence(actor, obs: np.ndarray):
+    """(logits, probs) of the torch actor over one episode [T, d] from a zero state."""
+    with torch.no_grad():
+        out = actor.forward_inference({"obs": torch.from_numpy(obs)[None]})
+        logits = out["action_dist_inputs"][0]
+    return logits.numpy(), torch.softmax(logits, dim=-1).numpy()
+
+
+@pytest.mark.parametrize("sparsity, compute", [(0.0, "dense"), (0.95, "sparse"), (0.95, "dense")])
+def test_numpy_policy_equals_torch_actor_over_10000_steps(tmp_path, sparsity, compute):
+    """Setup A, user 0 of 10: 100 episodes x 100 slots, step by step (batch 1) in numpy.
+
+    The numpy policy drives user 0 by sampling from its own probabilities (so the
+    observations visit collisions, ACKs and idles; the other users play ALOHA with
+    p = 0.5); every slot its greedy action must equal the torch actor's argmax and its
+    probabilities must match torch's softmax within 1e-5.
+    """
+    from rllib_experiments.export import export_actor
+
+    actor = make_actor(seed=1, sparsity=sparsity)
+    path = tmp_path / "user_0.dsaactor"
+    header = export_actor(actor, None, path, agent="user_0", env={"setup": "A"})
+    assert header["sparsity"]["prunable"] == pytest.approx(sparsity, abs=1e-4)
+    policy = load_policy(path, compute=compute)
+    assert set(policy.kernel_kinds) == {compute}
+    sim, rng = BatchedDSA(1, setup="A"), np.random.default_rng(0)
+    steps, worst = 0, 0.0
+    for episode in range(100):
+        obs = sim.reset(seed=episode)
+        policy.reset()
+        seen, greedy, probs = [], [], []
+        for _ in range(sim.horizon):
+            y = obs[0, 0]
+            seen.append(y)
+            greedy.append(policy.act(y))
+            p = policy.last_probs[0]
+            probs.append(p)
+            others = np.where(rng.random(10) < 0.5, rng.integers(1, 6, 10), 0)
+            others[0] = rng.choice(6, p=p)
+            obs, _, _, _ = sim.step(others[None])
+        logits, torch_probs = torch_sequence(actor, np.stack(seen))
+        np.testing.assert_array_equal(greedy, logits.argmax(axis=1), err_msg=f"episode {episode}")
+        worst = max(worst, float(np.abs(np.stack(probs) - torch_probs).max()))
+        steps += len(seen)
+    assert steps == 10_000
+    assert worst < 1e-5, worst
+    assert len({tuple(o) for o in seen}) > 3  # the observations did vary
+
+
+def test_batched_exported_users_equal_torch_rollout(tmp_path):
+    """dsa-evaluate's path (B = 50 copies of the state, 10 users) == rllib_experiments' torch rollout."""
+    from rllib_experiments.export import export_actor
+    from rllib_experiments.rollout import rollout
+
+    actors = [make_actor(seed=10 + n, sparsity=0.95 if n % 2 else 0.0) for n in range(10)]
+    out = tmp_path / "actors"
+    out.mkdir()
+    for n, actor in enumerate(actors):
+        export_actor(actor, None, out / f"user_{n}.dsaactor", agent=f"user_{n}", env={"setup": "A"})
+    seeds = list(range(100, 150))
+    torch_run = rollout(actors, BatchedDSA(50, setup="A"), mode="greedy", seeds=seeds)
+    stats = play_episodes(ExportedPolicy(out), BatchedDSA(50, setup="A"), seeds,
+                          np.random.default_rng(0))
+    np.testing.assert_allclose(stats.reward, torch_run["rates"].sum(axis=(1, 2)), rtol=1e-12)
+    assert [a.header["user_index"] for a in load_actors(out)] == list(range(10))
+
+
+def test_float16_export_matches_the_rounded_actor(tmp_path):
+    from rllib_experiments.export import export_actor
+
+    actor = make_actor(seed=2, sparsity=0.9)
+    path = tmp_path / "user_0.dsaactor"
+    export_actor(actor, None, path, dtype="float16")
+    with torch.no_grad():
+        for p in actor.parameters():
+            p.copy_(p.half().float())
+    policy = load_policy(path)
+    obs = np.random.default_rng(0).random((1000, 10)).astype(np.float32)
+    for start in range(0, 1000, 100):
+        policy.reset()
+        greedy = [policy.act(y) for y in obs[start:start + 100]]
+        logits, _ = torch_sequence(actor, obs[start:start + 100])
+        np.testing.assert_array_equal(greedy, logits.argmax(axis=1))
+
+
+def test_export_actor_from_state_dict_and_arch_check(tmp_path):
+    from rllib_experiments.export import export_actor
+
+    small = dict(hidden_sizes=[8], lstm_size=4, lstm_layers=2)
+    actor = make_actor(seed=3, obs_dim=7, num_actions=3, model_config=small)
+    arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(8,), lstm_size=4, lstm_layers=2)
+    state = {k: v.numpy() for k, v in actor.state_dict().items()}
+    export_actor(state, arch, tmp_path / "a.dsaactor")
+    header, got, params = read_actor_file(tmp_path / "a.dsaactor")
+    assert got == arch and header["observation"]["encoding"] == "last_action_feedback"
+    np.testing.assert_array_equal(params["lstm.1.weight_hh"], state["trunk.lstm.weight_hh_l1"])
+    np.testing.assert_array_equal(params["lstm.1.bias"],
+                                  state["trunk.lstm.bias_ih_l1"] + state["trunk.lstm.bias_hh_l1"])
+    with pytest.raises(ValueError, match="architecture"):
+        export_actor(actor, Architecture(obs_dim=7, num_actions=3), tmp_path / "b.dsaactor")
+    with pytest.raises(ValueError, match="does not fit the environment"):
+        export_actor(actor, None, tmp_path / "c.dsaactor", env={"setup": "A"})  # K = 5, not 2
+    with pytest.raises(ValueError, match="not an IAGCActor state dict"):
+        export_actor({"w": np.zeros((2, 2))}, None, tmp_path / "d.dsaactor")
+
+
+# ----------------------------------------------------------------------------- checkpoints
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny IAGC-PPO run (N=3, K=2) pruned to 90% in one iteration, saved with save_to_path."""
+    from rllib_experiments.config import build_algo_config, load_preset
+
+    settings = load_preset("tiny", schedule="linear", final_sparsity=0.9, prune_end=1,
+                           prune_mode="hold", iterations=2)
+    algo = build_algo_config(settings).build_algo()
+    try:
+        for _ in range(2):  # the schedule's target reaches the learner from the second iteration
+            algo.train()
+        path = tmp_path_factory.mktemp("ckpt") / "checkpoint"
+        algo.save_to_path(str(path))
+    finally:
+        algo.stop()
+    return path, settings
+
+
+@pytest.mark.slow
+def test_export_cli_from_algorithm_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    from rllib_experiments import export
+
+    ckpt, settings = tiny_checkpoint
+    out = tmp_path / "actors"
+    assert export.main(["--checkpoint", str(ckpt), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "user_2" in printed and "% of weights zero" in printed
+    actors = load_actors(out)
+    assert len(actors) == 3
+    module_dir = ckpt / "learner_group" / "learner" / "rl_module"
+    for n, policy in enumerate(actors):
+        with open(module_dir / f"user_{n}" / "module_state.pkl", "rb") as f:
+            state = pickle.load(f)
+        params = read_actor_file(out / f"user_{n}.dsaactor")[2]
+        np.testing.assert_array_equal(params["lstm.0.weight_hh"], state["trunk.lstm.weight_hh_l0"])
+        assert policy.header["env"]["num_users"] == 3 and policy.header["env"]["num_channels"] == 2
+        assert policy.header["sparsity"]["prunable"] == pytest.approx(0.9, abs=0.01)
+        assert policy.header["agent"] == f"user_{n}"
+    # the critic is never exported; existing files are never overwritten silently
+    assert sorted(p.name for p in out.iterdir()) == [f"user_{n}.dsaactor" for n in range(3)]
+    with pytest.raises(SystemExit):
+        export.main(["--checkpoint", str(ckpt), "--output", str(out)])
+    assert "--overwrite" in capsys.readouterr().err
+    assert export.main(["--checkpoint", str(ckpt), "--output", str(out), "--overwrite",
+                        "--dtype", "float16"]) == 0
+    assert read_actor_file(out / "user_0.dsaactor")[0]["dtype"] == "float16"
+
+
+@pytest.mark.slow
+def test_export_single_module_dir_and_bad_checkpoints(tiny_checkpoint, tmp_path, capsys):
+    from rllib_experiments import export
+
+    ckpt, _ = tiny_checkpoint
+    one = ckpt / "learner_group" / "learner" / "rl_module" / "user_1"
+    assert export.main(["--checkpoint", str(one), "--output", str(tmp_path / "one")]) == 0
+    header = read_actor_file(tmp_path / "one" / "user_1.dsaactor")[0]
+    assert header["env"]["num_users"] == 3  # found in the enclosing Algorithm checkpoint
+    for argv, message in (
+        (["--checkpoint", str(tmp_path / "nowhere")], "no such directory"),
+        (["--checkpoint", str(tmp_path)], "no actor module found"),
+        (["--checkpoint", str(one.parent / "shared_critic")], "critic is never exported"),
+        (["--checkpoint", str(one), "--env", "{bad"], "not valid JSON"),
+        (["--checkpoint", str(one), "--env", json.dumps({"setup": "A"})], "does not fit"),
+    ):
+        with pytest.raises(SystemExit):
+            export.main([*argv, "--output", str(tmp_path / "x")])
+        assert message in capsys.readouterr().err
