@@ -308,7 +308,8 @@ def build_algo_config(settings: Settings):
     config = (
         PPOConfig()
         .environment(ENV_NAME, env_config=settings.env_kwargs())
-        .framework("torch")
+        # IAGCTorchLearner checks the gradients' finiteness itself, once per step.
+        .framework("torch", torch_skip_nan_gradients=True)
         .env_runners(
             num_env_runners=settings.num_env_runners,
             num_envs_per_env_runner=settings.envs_per_runner,

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict
 
 import torch
@@ -34,6 +35,8 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 from pruning_callbacks.learner import PruningLearnerMixin
 from rllib_experiments.connectors import IAGCEpisodesToBatch
 from rllib_experiments.modules import CRITIC_ID, VALUES
+
+logger = logging.getLogger(__name__)
 
 
 def clip_objective(ratio: torch.Tensor, advantages: torch.Tensor, eps: float) -> torch.Tensor:
@@ -78,10 +81,24 @@ class IAGCTorchLearner(PPOTorchLearner):
               else config.lr)
         self.register_optimizer(
             module_id=module_id,
-            optimizer=torch.optim.Adam(params),
+            optimizer=torch.optim.Adam(params, foreach=True),  # multi-tensor: fewer small ops
             params=params,
             lr_or_lr_schedule=lr,
         )
+
+    def apply_gradients(self, gradients_dict) -> None:
+        """Step every optimizer; skip the whole step if any gradient is not finite.
+
+        One fused finiteness check replaces RLlib's two per-parameter checks (the
+        config sets ``torch_skip_nan_gradients=True`` to switch those off).
+        """
+        grads = [g for g in gradients_dict.values() if g is not None]
+        if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
+            logger.warning("non-finite gradients: optimizer step skipped")
+            for param in self._params.values():
+                param.grad = None
+            return
+        super().apply_gradients(gradients_dict)
 
     # ---- epochs / minibatches over whole episodes --------------------------------
     def _update(self, batch: Dict[str, Any]):

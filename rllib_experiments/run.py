@@ -360,6 +360,7 @@ def tune_trainable(config: Dict[str, Any]) -> None:
     ``critic_mode`` (the grid axes, overriding ``settings``), ``checkpoint_every``,
     ``eval_seed``. A trial restarted by Tune continues from its own last checkpoint.
     """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
     from ray import tune
 

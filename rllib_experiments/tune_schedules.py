@@ -246,10 +246,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     output.mkdir(parents=True, exist_ok=True)
     out.write_json_atomic(output / GRID_FILE, {"settings": base, "grid": grid})
-    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False,
-                  runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
     if args.address is None and not os.environ.get("RAY_ADDRESS"):
-        kwargs["include_dashboard"] = False
+        # A new local instance. (On a cluster or inside `ray job submit`, the job's runtime
+        # environment, e.g. its --working-dir, must not be replaced.)
+        kwargs.update(include_dashboard=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
     ray.init(address=args.address, **kwargs)
     runners = int(base.get("num_env_runners", 0))
     bundle = [{"CPU": 1}] + [{"CPU": 1}] * runners

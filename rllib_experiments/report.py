@@ -1,0 +1,260 @@
+"""Table I and Fig. 2 from the reproduction's raw results.
+
+``build_report(raw_dir, table_path, figures_dir)``:
+
+1. rebuilds ``RAW/trials.csv`` (one row per trial: final evaluation reward, its
+   std over the evaluation episodes, sparsity, budget, wall time) and
+   ``RAW/curves.csv`` (one row per evaluation point) from ``RAW/trials/*.json``
+   when that folder exists (the CSVs alone are enough otherwise);
+2. from the CSVs only, writes the Markdown table (per setup and row: the best
+   seed's final reward, the paper's statistic; mean ± std over seeds; the paper's
+   value; ratios to the oracle row on the same evaluation episodes; sparsity of
+   the prunable weights; episodes trained) and the Fig. 2 curves
+   ``training_curves_<setup>.png`` (mean evaluation reward over seeds every
+   evaluation point, shaded ± std over seeds, one line per learning row, the
+   non-learning rows as horizontal lines).
+
+Command line: ``python -m rllib_experiments.report [RAW] [--table PATH] [--figures DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+TRIAL_COLUMNS = ["setup", "row", "label", "seed", "kind", "budget", "iterations", "episodes_trained",
+                 "eval_mode", "eval_episodes", "final_reward", "final_reward_std", "final_stochastic",
+                 "final_greedy", "sparsity_prunable", "sparsity_all", "num_params_per_actor",
+                 "wall_s", "finished_at"]
+CURVE_COLUMNS = ["setup", "row", "seed", "iteration", "episodes", "reward", "reward_stochastic",
+                 "reward_greedy", "sparsity_prunable", "wall_s"]
+
+
+def _write_csv(path: Path, columns: List[str], rows: List[Dict]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+    tmp.replace(path)
+
+
+def collect(raw_dir: Path) -> None:
+    """RAW/trials/*.json -> RAW/trials.csv and RAW/curves.csv (sorted, atomic)."""
+    raw_dir = Path(raw_dir)
+    files = sorted((raw_dir / "trials").glob("*.json"))
+    if not files:
+        return
+    trials, curves = [], []
+    for p in files:
+        with open(p) as f:
+            rec = json.load(f)
+        trials.append(rec)
+        for point in rec.get("curve", []):
+            curves.append({**point, "setup": rec["setup"], "row": rec["row"], "seed": rec["seed"]})
+    key = lambda r: (r["setup"], r["row"], int(r["seed"]))
+    trials.sort(key=key)
+    curves.sort(key=lambda r: (*key(r), int(r["iteration"])))
+    _write_csv(raw_dir / "trials.csv", TRIAL_COLUMNS, trials)
+    _write_csv(raw_dir / "curves.csv", CURVE_COLUMNS, curves)
+
+
+def _read_csv(path: Path) -> List[Dict[str, str]]:
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _f(x) -> Optional[float]:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _mean_std(values: Sequence[float]):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, std
+
+
+def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
+    """{setup: {row: {best, best_seed, mean, std, n, sparsity, episodes, ...}}}."""
+    out: Dict[str, Dict[str, Dict]] = {}
+    for t in trials:
+        out.setdefault(t["setup"], {}).setdefault(t["row"], []).append(t)
+    summary: Dict[str, Dict[str, Dict]] = {}
+    for setup, rows in out.items():
+        summary[setup] = {}
+        for row, ts in rows.items():
+            rewards = [_f(t["final_reward"]) for t in ts]
+            best = max(range(len(ts)), key=lambda i: rewards[i])
+            mean, std = _mean_std(rewards)
+            sp = [_f(t["sparsity_prunable"]) for t in ts if _f(t["sparsity_prunable"]) is not None]
+            summary[setup][row] = dict(
+                kind=ts[0]["kind"], label=ts[0]["label"], best=rewards[best],
+                best_seed=int(ts[best]["seed"]), mean=mean, std=std, n=len(ts),
+                seeds=sorted(int(t["seed"]) for t in ts),
+                episode_std=_f(ts[0]["final_reward_std"]),
+                sparsity=(sum(sp) / len(sp)) if sp else None,
+                sparsity_all=_f(ts[0]["sparsity_all"]),
+                episodes=int(float(ts[0]["episodes_trained"] or 0)),
+                iterations=int(float(ts[0]["iterations"] or 0)),
+                eval_episodes=int(float(ts[0]["eval_episodes"])),
+                wall_s=sum(_f(t["wall_s"]) or 0.0 for t in ts), budget=ts[0]["budget"])
+    return summary
+
+
+def _fmt(x, digits=2) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
+    """Markdown of Table I (see the module doc)."""
+    from rllib_experiments.methods import ROWS
+
+    lines = ["# Table I, reproduced", "",
+             "Generated by `python -m rllib_experiments.reproduce` (or `--report-only`) from the raw "
+             "results next to this file (`raw/trials.csv`, `raw/curves.csv`); do not edit by hand. "
+             "Discussion: [../results.md](../results.md).", ""]
+    if runs:
+        lines += ["## Runs", ""]
+        for r in runs:
+            b = r.get("budget", {})
+            lines.append(f"- `{r['command']}`: budget **{b.get('name')}** ({b.get('iterations')} "
+                         f"iterations per trial, seeds {b.get('seeds')}, {b.get('eval_episodes')} "
+                         f"evaluation episodes), {r.get('trials_run')} trials run, "
+                         f"{len(r.get('failed') or [])} failed, wall time {r.get('wall_s', 0) / 60:.1f} min, "
+                         f"finished {r.get('finished_at')}, machine {r.get('machine')}")
+        lines.append("")
+    lines += [
+        "Columns: **best seed** = final evaluation reward of the best training seed (the paper's "
+        "statistic); **mean ± std** over training seeds (sample std); rewards are the mean over the "
+        "evaluation episodes (the same episodes for every row) of sum_t sum_n log2(1 + beta^n(t)). "
+        "Non-learning rows have no training seed: their ± is the std over evaluation episodes. "
+        "**/ oracle** divides by the oracle row of the same table. **sparsity** = zero fraction of "
+        "the actors' prunable weights (weight matrices; biases stay dense) at the end.", ""]
+    for setup in sorted(summary):
+        rows = summary[setup]
+        oracle = rows.get("oracle", {}).get("best")
+        lines += [f"## Setup {setup}", "",
+                  "| Row | Paper (best seed) | Best seed | Mean ± std | Seeds | Best / oracle | "
+                  "Mean / oracle | Paper / oracle | Sparsity | Episodes trained | Trial time (s, sum) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in row_order:
+            if key not in rows:
+                continue
+            s = rows[key]
+            paper = ROWS[key].paper.get(setup) if key in ROWS else None
+            ratio = lambda v: _fmt(v / oracle, 3) if (oracle and v is not None) else "–"
+            if s["kind"] == "baseline":
+                best, spread, seeds = _fmt(s["best"]), f"{_fmt(s['mean'])} ± {_fmt(s['episode_std'])} (episodes)", "–"
+            else:
+                best = f"{_fmt(s['best'])} (seed {s['best_seed']})"
+                spread = f"{_fmt(s['mean'])} ± {_fmt(s['std'])}"
+                seeds = str(s["n"])
+            lines.append(
+                f"| {s['label']} | {_fmt(paper)} | {best} | {spread} | {seeds} | {ratio(s['best'])} | "
+                f"{ratio(s['mean']) if s['kind'] == 'learning' else '–'} | {ratio(paper)} | "
+                f"{_fmt(s['sparsity'], 3) if s['sparsity'] is not None else '–'} | "
+                f"{s['episodes'] if s['kind'] == 'learning' else '–'} | {s['wall_s']:.0f} |")
+        lines.append("")
+    lines += ["Figures: [training_curves_A.png](../figures/training_curves_A.png), "
+              "[training_curves_B.png](../figures/training_curves_B.png) (Fig. 2), "
+              "[sparsity_schedules.png](../figures/sparsity_schedules.png) (Fig. 1, "
+              "`python -m pruning_callbacks.plot_schedules`).", ""]
+    return "\n".join(lines)
+
+
+def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
+                row_order: Sequence[str]) -> None:
+    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. episodes trained."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from rllib_experiments.methods import ROWS
+
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    colors = plt.get_cmap("tab10")
+    k = 0
+    for key in row_order:
+        pts = [c for c in curves if c["setup"] == setup and c["row"] == key]
+        if not pts or ROWS.get(key) is None or ROWS[key].kind != "learning":
+            continue
+        by_seed: Dict[int, Dict[int, float]] = {}
+        for c in pts:
+            by_seed.setdefault(int(c["seed"]), {})[int(float(c["episodes"]))] = float(c["reward"])
+        common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
+        if not common:
+            continue
+        vals = np.array([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
+        mean, std = vals.mean(0), (vals.std(0, ddof=1) if len(vals) > 1 else np.zeros(len(common)))
+        color = colors(k % 10)
+        k += 1
+        ax.plot(common, mean, color=color, lw=1.6,
+                label=f"{ROWS[key].label} ({len(vals)} seed{'s' if len(vals) > 1 else ''})")
+        ax.fill_between(common, mean - std, mean + std, color=color, alpha=0.18)
+    styles = {"aloha": ":", "oca": "-.", "musical_chairs": "--", "oracle": "-"}
+    for key, style in styles.items():
+        s = summary.get(setup, {}).get(key)
+        if s is not None:
+            ax.axhline(s["best"], color="black", ls=style, lw=1.0, label=f"{s['label']}: {s['best']:.0f}")
+    ax.set_xlabel("training episodes")
+    ax.set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
+    budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
+    ax.set_title(f"Setup {setup}: training curves (mean ± std over seeds), budget '{budget}'")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def build_report(raw_dir, table_path, figures_dir) -> Dict:
+    """Rebuild the CSVs (from JSON if present), the table and the Fig. 2 PNGs; returns the summary."""
+    from rllib_experiments.methods import ROWS
+
+    raw_dir, table_path, figures_dir = Path(raw_dir), Path(table_path), Path(figures_dir)
+    collect(raw_dir)
+    trials = _read_csv(raw_dir / "trials.csv")
+    if not trials:
+        raise ValueError(f"no raw results in {raw_dir} (trials.csv or trials/*.json)")
+    curves = _read_csv(raw_dir / "curves.csv")
+    runs = []
+    if (raw_dir / "runs.jsonl").is_file():
+        with open(raw_dir / "runs.jsonl") as f:
+            runs = [json.loads(line) for line in f if line.strip()]
+    order = list(ROWS)
+    summary = summarize(trials)
+    table_path.parent.mkdir(parents=True, exist_ok=True)
+    table_path.write_text(render_table(summary, runs, order))
+    for setup in sorted(summary):
+        plot_curves(curves, summary, setup, figures_dir / f"training_curves_{setup}.png", order)
+    return summary
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m rllib_experiments.report",
+                                description="Rebuild Table I and Fig. 2 from raw reproduction results.")
+    p.add_argument("raw", nargs="?", default="docs/results/raw", help="raw results folder")
+    p.add_argument("--table", default="docs/results/table1.md", help="Markdown table to write")
+    p.add_argument("--figures", default="docs/figures", help="folder of training_curves_<setup>.png")
+    a = p.parse_args(argv)
+    build_report(a.raw, a.table, a.figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
