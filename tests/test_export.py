@@ -148,8 +148,12 @@ def test_export_actor_from_state_dict_and_arch_check(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A tiny IAGC-PPO run (N=3, K=2) pruned to 90% in one iteration, saved with save_to_path."""
+    ray = pytest.importorskip("ray")
     from rllib_experiments.config import build_algo_config, load_preset
 
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     settings = load_preset("tiny", schedule="linear", final_sparsity=0.9, prune_end=1,
                            prune_mode="hold", iterations=2)
     algo = build_algo_config(settings).build_algo()
@@ -160,6 +164,8 @@ def tiny_checkpoint(tmp_path_factory):
         algo.save_to_path(str(path))
     finally:
         algo.stop()
+        if started:
+            ray.shutdown()
     return path, settings
 
 
