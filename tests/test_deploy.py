@@ -451,8 +451,10 @@ def test_benchmark_cli_runs(capsys):
     from dsa_pettingzoo.deploy import benchmark
 
     assert benchmark.main(["--sparsities", "0", "0.95", "--steps", "20", "--repeats", "1",
-                           "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+                           "--kernel-sparsities", "0.99", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = out["actors"]
+    assert out["kernels"][0]["sparsity"] == 0.99 and out["kernels"][0]["us_dense"] > 0
     assert [round(r["sparsity"], 3) for r in rows] == [0.0, 0.95]
     assert rows[1]["file_ratio"] <= 0.10 and rows[1]["nbytes_sparse"] < rows[1]["nbytes_dense"]
     assert all(r["us_per_step_dense"] > 0 for r in rows)

@@ -123,6 +123,30 @@ def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes:
     return row
 
 
+def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator) -> list:
+    """Sparse vs dense kernel alone on the paper's fused LSTM matrix [4H, in + H] = [512, 256]."""
+    from .policy import DenseKernel, SparseKernel, fill_of
+
+    rows = []
+    x = rng.random((1, 256)).astype(np.float32)
+    for s in sparsities:
+        w = random_params(Architecture(obs_dim=128, num_actions=2, hidden_sizes=(), lstm_size=128),
+                          s, rng)
+        fused = np.concatenate([w["lstm.0.weight_ih"], w["lstm.0.weight_hh"]], axis=1)
+        kernels = {"sparse": SparseKernel(fused), "dense": DenseKernel(fused)}
+        times = {k: [] for k in kernels}
+        for _ in range(repeats):
+            for name, kernel in kernels.items():
+                t0 = time.perf_counter()
+                for _ in range(200):
+                    kernel(x)
+                times[name].append((time.perf_counter() - t0) / 200 * 1e6)
+        rows.append({"sparsity": s, "fill": fill_of(fused),
+                     "us_sparse": statistics.median(times["sparse"]),
+                     "us_dense": statistics.median(times["dense"])})
+    return rows
+
+
 def format_rows(rows: list) -> str:
     """A human-readable table of benchmark rows."""
     lines = []
@@ -155,11 +179,16 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=9,
                    help="timings per actor and mode; the median is printed (default 9)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and observations")
-    p.add_argument("--json", action="store_true", help="print a JSON list of rows instead")
+    p.add_argument("--kernel-sparsities", type=float, nargs="*", default=[0.95, 0.98, 0.99, 0.995],
+                   help="also time the sparse and dense kernels alone on the paper's fused LSTM "
+                   "matrix (512 x 256) at these sparsities (default 0.95 0.98 0.99 0.995; "
+                   "none to skip)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object {actors: [...], kernels: [...]} instead")
     args = p.parse_args(argv)
     if args.steps < 1 or args.repeats < 1:
         p.error("argument --steps/--repeats: must be >= 1")
-    for s in args.sparsities:
+    for s in [*args.sparsities, *args.kernel_sparsities]:
         if not 0.0 <= s < 1.0:
             p.error(f"argument --sparsities: each must be in [0, 1), got {s}")
     rng = np.random.default_rng(args.seed)
@@ -177,7 +206,8 @@ def main(argv=None) -> int:
                 obs = observation_sequence(policy.arch, args.steps, rng)
                 rows.append(benchmark_file(f, obs, args.repeats, f.name,
                                            policy.header["dense_float32_bytes"]))
-                print(format_rows(rows[-1:]), file=sys.stderr) if not args.json else None
+                if not args.json:
+                    print(format_rows(rows[-1:]), flush=True)
         else:
             obs = observation_sequence(PAPER_ARCH, args.steps, rng)
             for s in args.sparsities:
@@ -189,9 +219,14 @@ def main(argv=None) -> int:
                                            4 * PAPER_ARCH.num_params(), f16.stat().st_size))
                 if not args.json:
                     print(format_rows(rows[-1:]), flush=True)
+    kernels = kernel_crossover(args.kernel_sparsities, args.repeats, rng)
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"actors": rows, "kernels": kernels}))
     else:
+        if kernels:
+            print("\nfused LSTM matrix 512 x 256 alone (batch 1): " + "; ".join(
+                f"{100 * k['sparsity']:g}% (fill {k['fill']:.3f}): sparse {k['us_sparse']:.1f} us, "
+                f"dense {k['us_dense']:.1f} us" for k in kernels))
         print(f"\n(batch 1, {args.steps} steps x {args.repeats} repeats per mode, median; "
               f"numpy {np.__version__})")
     return 0

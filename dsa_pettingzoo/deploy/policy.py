@@ -38,9 +38,10 @@ from .format import ActorFileError, Architecture, read_actor_file
 
 COMPUTE_MODES = ("auto", "sparse", "dense")
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
-#: Measured crossover on this machine (docs/deployment.md): numpy's gather costs about
-#: 25 times a BLAS multiply-add per weight, so sparse wins only at very high sparsity.
-AUTO_MAX_FILL = 0.04
+#: Measured on this machine (docs/deployment.md): a gathered weight costs numpy about 20-40
+#: times a BLAS multiply-add, so for the paper's 512 x 256 LSTM matrix the sparse kernel
+#: only wins at about 99.5% sparsity (fill 0.02); at 95% (fill about 0.1) dense is 2-4x faster.
+AUTO_MAX_FILL = 0.02
 
 
 class DenseKernel:
@@ -76,7 +77,7 @@ class SparseKernel:
         counts = np.bincount(r, minlength=rows)
         m = max(int(counts.max(initial=0)), 1)
         slot = np.arange(r.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        self.cols = np.zeros((m, rows), np.intp)
+        self.cols = np.zeros((m, rows), np.intp)  # intp: np.take is ~25% slower with int32/uint8
         self.vals = np.zeros((m, rows), np.float32)
         self.cols[slot, r] = c
         self.vals[slot, r] = w[r, c]
