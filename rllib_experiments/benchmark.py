@@ -38,17 +38,14 @@ def _naive_config(settings, info):
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-    from ray.tune.registry import register_env
-
-    from rllib_experiments.config import ENV_NAME, _rllib_env_creator
+    from rllib_experiments.envs import DSAMultiAgentEnv
     from rllib_experiments.modules import policy_mapping_fn
 
-    register_env(ENV_NAME, _rllib_env_creator)
     batch = settings.episodes_per_iteration * info["horizon"]
     model = DefaultModelConfig(use_lstm=True, lstm_cell_size=settings.lstm_size)
     return (
         PPOConfig()
-        .environment(ENV_NAME, env_config=settings.env_kwargs())
+        .environment(DSAMultiAgentEnv, env_config=settings.env_kwargs())
         .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
         .multi_agent(policies=set(info["agents"]), policy_mapping_fn=policy_mapping_fn)
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 PRESET_DIR = Path(__file__).parent / "presets"
-ENV_NAME = "dsa_iagc"
 SCHEDULES = ("none", "linear", "polynomial", "harmonic")
 
 
@@ -235,21 +234,10 @@ def load_preset(name_or_path: str, **overrides) -> Settings:
     return Settings.from_dict(d).validate()
 
 
-def make_parallel_env(env_config: Dict[str, Any]):
-    """PettingZoo ParallelEnv of the DSA system (module-level so it can be replaced in tests)."""
-    import dsa_pettingzoo
-
-    return dsa_pettingzoo.parallel_env(**env_config)
-
-
-def _rllib_env_creator(env_config):
-    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
-
-    return ParallelPettingZooEnv(make_parallel_env(dict(env_config)))
-
-
 def probe_env(settings: Settings) -> Dict[str, Any]:
     """Agent ids, spaces and horizon of the configured environment (validates env kwargs)."""
+    from rllib_experiments.envs import make_parallel_env
+
     env = make_parallel_env(settings.env_kwargs())
     try:
         agents = list(env.possible_agents)
@@ -289,25 +277,23 @@ def module_specs(settings: Settings, agents, obs_space, act_space):
 def build_algo_config(settings: Settings):
     """PPOConfig (new API stack) for IAGC-PPO with the given settings.
 
-    Wires: the DSA env (ParallelPettingZooEnv, registered as ``dsa_iagc``),
+    Wires: the DSA env (:class:`~rllib_experiments.envs.DSAMultiAgentEnv`),
     one actor per user (policy_mapping_fn agent -> module of the same id), the
     shared learner-only critic, IAGCTorchLearner and its connector, and the
     pruning callback when ``settings.schedule != "none"``.
     """
     from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.tune.registry import register_env
-
     from rllib_experiments.env_runner import BatchedDSAEnvRunner
+    from rllib_experiments.envs import DSAMultiAgentEnv
     from rllib_experiments.learner import IAGCTorchLearner
     from rllib_experiments.modules import policy_mapping_fn
 
     settings.validate()
     info = probe_env(settings)
-    register_env(ENV_NAME, _rllib_env_creator)
     agents = info["agents"]
     config = (
         PPOConfig()
-        .environment(ENV_NAME, env_config=settings.env_kwargs())
+        .environment(DSAMultiAgentEnv, env_config=settings.env_kwargs())
         # IAGCTorchLearner checks the gradients' finiteness itself, once per step.
         .framework("torch", torch_skip_nan_gradients=True)
         .env_runners(

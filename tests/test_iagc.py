@@ -363,3 +363,46 @@ def test_bad_env_kwargs_and_presets_fail_fast():
         load_preset("paper_C")
     with pytest.raises(ValueError, match="final_sparsity"):
         build_algo_config(load_preset("tiny", schedule="linear", final_sparsity=[0.5, 0.5]))
+
+
+# ----------------------------------------------------------- robustness
+def test_checkpoint_restores_actors_critic_statistics_and_pruning(tmp_path):
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    algo = _algo(schedule="harmonic", prune_mode="regrow", iterations=10)
+    try:
+        for _ in range(3):
+            algo.train()
+        algo.save_to_path(str(tmp_path))
+        saved = {mid: _params(m) for mid, m in algo.learner_group._learner.module.items()}
+        stats = algo.learner_group._learner.module[CRITIC_ID].return_stats.clone()
+    finally:
+        algo.stop()
+    restored = Algorithm.from_checkpoint(str(tmp_path))
+    try:
+        module = restored.learner_group._learner.module
+        for mid, params in saved.items():
+            assert torch.equal(params, _params(module[mid])), mid
+        # RLlib's state loading passes tensors through float32: equal to ~1e-7 relative.
+        torch.testing.assert_close(stats, module[CRITIC_ID].return_stats, rtol=1e-6, atol=0)
+        assert restored.iteration == 3
+        result = restored.train()
+        assert result["learners"]["__all_modules__"]["pruning_iteration"] == 3
+    finally:
+        restored.stop()
+
+
+def test_non_finite_gradients_skip_the_step():
+    algo = _algo()
+    try:
+        learner = algo.learner_group._learner
+        before = {mid: _params(m) for mid, m in learner.module.items()}
+        grads = {ref: torch.ones_like(p) for ref, p in learner._params.items()}
+        grads[next(iter(grads))] = torch.full_like(grads[next(iter(grads))], float("nan"))
+        learner.apply_gradients(grads)
+        for mid, m in learner.module.items():
+            assert torch.equal(before[mid], _params(m)), mid
+        learner.apply_gradients({ref: torch.ones_like(p) for ref, p in learner._params.items()})
+        assert not torch.equal(before["user_0"], _params(learner.module["user_0"]))
+    finally:
+        algo.stop()
