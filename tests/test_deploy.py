@@ -335,6 +335,10 @@ def test_check_env_names_file_and_mismatch(good_file):
     assert str(good_file) in str(err.value)
     with pytest.raises(ValueError, match="size 7 .* has size 8"):
         policy.check_env(2, "last_action_feedback_rate")
+    load_policy(good_file, env={"num_users": 3, "num_channels": 2})
+    with pytest.raises(ValueError, match=r"K = 5 channels") as err:
+        load_policy(good_file, env={"setup": "A"})
+    assert str(good_file) in str(err.value)
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -271,10 +271,22 @@ class SparseRecurrentPolicy:
                              f"N = {num_users} users")
 
 
-def load_policy(path, compute: str = "auto") -> SparseRecurrentPolicy:
-    """Read and check one exported-actor file (:class:`ActorFileError` on a bad file)."""
+def load_policy(path, compute: str = "auto", env=None) -> SparseRecurrentPolicy:
+    """Read and check one exported-actor file (:class:`ActorFileError` on a bad file).
+
+    ``env``: the environment it will act in, a ``DSAConfig`` or a dict of
+    ``make_config`` keyword arguments (e.g. ``{"setup": "A"}``); when given, an
+    actor built for another K or observation encoding is refused
+    (:meth:`SparseRecurrentPolicy.check_env`).
+    """
     header, arch, params = read_actor_file(path)
-    return SparseRecurrentPolicy(header, arch, params, path=path, compute=compute)
+    policy = SparseRecurrentPolicy(header, arch, params, path=path, compute=compute)
+    if env is not None:
+        from ..config import DSAConfig, make_config
+
+        config = env if isinstance(env, DSAConfig) else make_config(**dict(env))
+        policy.check_env(config.num_channels, config.observation, config.num_users)
+    return policy
 
 
 def actor_files(directory) -> list:
