@@ -72,7 +72,7 @@ ROWS: Dict[str, Row] = {r.key: r for r in [
     Row("polynomial200", "IAGC PPO (95%), polynomial (i_start = 200)", "learning",
         {"A": 1496.46, "B": 1048.51},
         settings=iagc_ppo.pruned_settings("polynomial", start_fraction=0.2), build=iagc_ppo.build_config),
-    Row("ours", "IAGC PPO (95%, ours)", "learning", {},
+    Row("ours", "IAGC PPO (95%, ours)", "learning", {}, eval_mode="greedy",
         settings=iagc_ppo.ours_settings, build=iagc_ppo.build_config),
 ]}
 

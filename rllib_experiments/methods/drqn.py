@@ -36,7 +36,6 @@ the other rows (PPO's ``training_step`` only as the sample -> ``Learner.update``
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any, Dict, List
 
 import numpy as np
@@ -57,6 +56,23 @@ DRQN_KEY = "drqn"
 DEFAULTS = dict(replay_episodes=200, batch_sequences=32, updates_per_iteration=1,
                 target_update=10, eps_start=1.0, eps_end=0.05, eps_decay_episodes=500,
                 double_q=True, huber_delta=1.0)
+
+
+def double_q_targets(rewards: torch.Tensor, q_online: torch.Tensor, q_target: torch.Tensor,
+                     gamma: float, double_q: bool = True) -> torch.Tensor:
+    """TD targets over whole sequences [M, T]: y_t = r_t + gamma Q_tgt(y_{t+1}, a*), y_T = r_T.
+
+    a* = argmax_a Q_online(y_{t+1}, a) (double DQN) or argmax of Q_tgt itself.
+    q_online, q_target: [M, T, A] values of the same sequences (t = 0..T-1).
+    """
+    if double_q:
+        best = q_online.argmax(-1, keepdim=True)
+        next_q = q_target.gather(-1, best)[..., 0]
+    else:
+        next_q = q_target.max(-1).values
+    target = rewards.clone()
+    target[:, :-1] += gamma * next_q[:, 1:]
+    return target
 
 
 class DRQNEpisodesToBatch(ConnectorV2):
@@ -131,13 +147,8 @@ class DRQNLearner(SharedActorsMixin, IAGCTorchLearner):
         q_taken = q.gather(-1, actions[..., None])[..., 0]
         with torch.no_grad():
             q_tgt = self._target._forward({Columns.OBS: b[Columns.OBS]})[Columns.ACTION_DIST_INPUTS]
-            if self._drqn["double_q"]:
-                best = q.detach().argmax(-1, keepdim=True)
-                next_q = q_tgt.gather(-1, best)[..., 0]
-            else:
-                next_q = q_tgt.max(-1).values
-            target = rewards.clone()
-            target[:, :-1] += self.config.gamma * next_q[:, 1:]
+            target = double_q_targets(rewards, q.detach(), q_tgt, self.config.gamma,
+                                      bool(self._drqn["double_q"]))
         loss = torch.nn.functional.huber_loss(q_taken, target, delta=self._drqn["huber_delta"])
         self.metrics.log_dict({"td_loss": loss, "q_mean": q_taken.mean()}, key=mid, window=1)
         return {mid: loss}
