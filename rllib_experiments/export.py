@@ -6,8 +6,9 @@ Usage::
     python -m rllib_experiments.export --checkpoint ... --output actors16/ --dtype float16
 
 ``--checkpoint`` is an Algorithm checkpoint directory (``algo.save_to_path``),
-a MultiRLModule directory (``.../learner_group/learner/rl_module``) or one
-RLModule directory (``.../rl_module/user_0``). Every actor module ``user_<n>``
+a MultiRLModule directory (``.../learner_group/learner/rl_module``), one
+RLModule directory (``.../rl_module/user_0``), or a run directory holding
+checkpoints (the last one in name order is used, e.g. ``checkpoints/iter_000150``). Every actor module ``user_<n>``
 found (the learner's copy; the shared critic is never exported) is written to
 ``OUTPUT/user_<n>.dsaactor`` in the format of
 :mod:`dsa_pettingzoo.deploy.format` (docs/deployment.md), with the environment
@@ -161,6 +162,37 @@ def _load_module_state(d: Path) -> Dict[str, Any]:
         return pickle.load(f)
 
 
+def _is_algorithm_checkpoint(d: Path) -> bool:
+    meta = d / "rllib_checkpoint.json"
+    try:
+        return meta.is_file() and json.loads(meta.read_text()).get("state_file") == "algorithm_state"
+    except (OSError, ValueError):
+        return False
+
+
+def resolve_checkpoint(path) -> Path:
+    """``path`` itself if it holds modules, else the latest Algorithm checkpoint below it.
+
+    A run directory (``runs/NAME`` with ``checkpoints/iter_000150`` ...) resolves to
+    its last checkpoint in name order; checkpoints of several runs below ``path`` are
+    ambiguous (ValueError listing them).
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ValueError(f"--checkpoint {root}: no such directory")
+    if _is_module_dir(root) or _is_algorithm_checkpoint(root) or (root / "learner_group").is_dir() \
+            or any(_is_module_dir(d) for d in root.iterdir() if d.is_dir()):
+        return root
+    found = sorted(d for pattern in ("*", "*/*", "*/*/*", "*/*/*/*") for d in root.glob(pattern)
+                   if d.is_dir() and _is_algorithm_checkpoint(d))
+    parents = sorted({d.parent for d in found})
+    if len(parents) > 1:
+        raise ValueError(f"--checkpoint {root}: checkpoints of {len(parents)} runs below it "
+                         f"({', '.join(str(p) for p in parents[:4])}{', ...' if len(parents) > 4 else ''}); "
+                         "give one run's directory or one checkpoint")
+    return found[-1] if found else root
+
+
 def find_actor_modules(checkpoint) -> Dict[str, Path]:
     """module id -> RLModule directory of every actor (``user_<n>``) in a checkpoint."""
     root = Path(checkpoint)
@@ -178,8 +210,8 @@ def find_actor_modules(checkpoint) -> Dict[str, Path]:
             if found:
                 return dict(sorted(found.items(), key=lambda kv: int(kv[0].split("_")[1])))
     raise ValueError(f"--checkpoint {root}: no actor module found; give an Algorithm checkpoint "
-                     "directory, its learner_group/learner/rl_module directory, or one "
-                     "rl_module/user_<n> directory")
+                     "directory, its learner_group/learner/rl_module directory, one "
+                     "rl_module/user_<n> directory, or a run directory holding checkpoints")
 
 
 def find_env_config(checkpoint) -> Optional[Dict[str, Any]]:
@@ -205,7 +237,14 @@ def find_env_config(checkpoint) -> Optional[Dict[str, Any]]:
 def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: str = "auto",
                       env: Optional[Mapping[str, Any]] = None, overwrite: bool = False,
                       log=print) -> Dict[str, Tuple[Path, Dict[str, Any]]]:
-    """Export every actor of a checkpoint into ``output``; module id -> (file, header)."""
+    """Export every actor of a checkpoint into ``output``; module id -> (file, header).
+
+    ``checkpoint`` may also be a run directory: its latest checkpoint is used (and named).
+    """
+    resolved = resolve_checkpoint(checkpoint)
+    if resolved != Path(checkpoint):
+        log(f"using the latest checkpoint below {checkpoint}: {resolved}")
+    checkpoint = resolved
     modules = find_actor_modules(checkpoint)
     if env is None:
         env = find_env_config(checkpoint)
@@ -243,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
         "compact sparse file that dsa_pettingzoo.deploy runs with numpy only (docs/deployment.md).")
     p.add_argument("--checkpoint", required=True,
                    help="Algorithm checkpoint directory (algo.save_to_path), its "
-                   "learner_group/learner/rl_module directory, or one rl_module/user_<n> directory")
+                   "learner_group/learner/rl_module directory, one rl_module/user_<n> directory, "
+                   "or a run directory (its latest checkpoint, e.g. runs/NAME/checkpoints/iter_*)")
     p.add_argument("--output", required=True, help="directory for the actor files (created)")
     p.add_argument("--dtype", choices=DTYPES, default="float32",
                    help="storage type of the weights (default float32; float16 halves the values)")

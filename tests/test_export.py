@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -218,3 +219,20 @@ def test_export_single_module_dir_and_bad_checkpoints(tiny_checkpoint, tmp_path,
         with pytest.raises(SystemExit):
             export.main([*argv, "--output", str(tmp_path / "x")])
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_export_from_a_run_directory_takes_its_latest_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    from rllib_experiments import export
+
+    ckpt, _ = tiny_checkpoint
+    for run in ("run_a", "run_b"):
+        for it in ("iter_000001", "iter_000002"):
+            shutil.copytree(ckpt, tmp_path / "runs" / run / "checkpoints" / it)
+    assert export.main(["--checkpoint", str(tmp_path / "runs" / "run_a"),
+                        "--output", str(tmp_path / "out")]) == 0
+    assert f"{tmp_path / 'runs' / 'run_a' / 'checkpoints' / 'iter_000002'}" in capsys.readouterr().out
+    assert len(load_actors(tmp_path / "out")) == 3
+    with pytest.raises(SystemExit):
+        export.main(["--checkpoint", str(tmp_path / "runs"), "--output", str(tmp_path / "x")])
+    assert "checkpoints of 2 runs" in capsys.readouterr().err
