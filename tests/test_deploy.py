@@ -79,6 +79,15 @@ def test_round_trip_is_exact_float32(tmp_path, sparsity, encoding):
         assert back[name].dtype == np.float32
 
 
+@pytest.mark.parametrize("encoding", ["auto", "dense", "bitmask", "csr"])
+def test_all_zero_matrices_round_trip(tmp_path, encoding):
+    params = {name: np.zeros(shape, np.float32) for name, shape in SMALL.shapes().items()}
+    params["head.bias"] = np.float32([0.0, 2.0, 1.0])
+    policy = load_policy(write(tmp_path, params, encoding=encoding))
+    assert policy.header["sparsity"]["prunable"] == 1.0
+    assert policy.act(np.zeros(SMALL.obs_dim)) == 1
+
+
 def test_round_trip_float16_rounds_values_only(tmp_path):
     params = random_params(SMALL, 0.9, np.random.default_rng(2))
     _, _, back = read_actor_file(write(tmp_path, params, dtype="float16"))

@@ -14,10 +14,10 @@ docs/deployment.md). Here they are loaded and run step by step:
 step time at several sparsities.
 """
 
-from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, read_actor_file,
-                     write_actor_file)
+from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, SparseMatrix,
+                     read_actor_file, read_actor_tensors, write_actor_file)
 from .policy import COMPUTE_MODES, SparseRecurrentPolicy, actor_files, load_actors, load_policy
 
 __all__ = ["COMPUTE_MODES", "FORMAT_VERSION", "SUFFIX", "ActorFileError", "Architecture",
-           "SparseRecurrentPolicy", "actor_files", "load_actors", "load_policy", "read_actor_file",
-           "write_actor_file"]
+           "SparseMatrix", "SparseRecurrentPolicy", "actor_files", "load_actors", "load_policy",
+           "read_actor_file", "read_actor_tensors", "write_actor_file"]

@@ -12,7 +12,8 @@ each actor it prints:
 
 * file bytes (float32 and float16 values) versus the dense float32 parameters;
 * resident memory of the loaded policy: the bytes of every array it holds
-  (``nbytes``) and what ``tracemalloc`` sees retained after loading;
+  (``nbytes``) and what ``tracemalloc`` sees retained after loading, and the
+  peak while loading (this loader decodes every tensor to dense float32 first);
 * microseconds per step (batch 1, one slot) of the same file loaded with
   ``compute="sparse"``, ``"dense"`` and ``"auto"``; the modes are timed in
   turn inside every repeat. The best (minimum) over repeats is printed, as
@@ -86,13 +87,13 @@ def time_steps(policy, obs: np.ndarray) -> float:
 
 
 def loaded_bytes(path, compute: str) -> tuple:
-    """(policy.nbytes, bytes tracemalloc sees retained by the loaded policy)."""
+    """(policy.nbytes, bytes tracemalloc sees retained by the loaded policy, peak while loading)."""
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     policy = load_policy(path, compute=compute)
-    retained = tracemalloc.get_traced_memory()[0] - before
+    current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return policy.nbytes, retained
+    return policy.nbytes, current - before, peak - before
 
 
 def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes: int,
@@ -114,9 +115,10 @@ def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes:
     if file16 is not None:
         row["file_ratio_float16"] = file16 / dense_bytes
     for mode in COMPUTE_MODES:
-        nbytes, traced = loaded_bytes(path, mode)
+        nbytes, traced, peak = loaded_bytes(path, mode)
         row[f"nbytes_{mode}"] = nbytes
         row[f"tracemalloc_{mode}"] = traced
+        row[f"load_peak_{mode}"] = peak
         row[f"us_per_step_{mode}"] = min(times[mode])
         row[f"us_per_step_{mode}_median"] = statistics.median(times[mode])
         row[f"kernels_{mode}"] = policies[mode].kernel_kinds
@@ -162,6 +164,7 @@ def format_rows(rows: list) -> str:
             f"float32 params {r['dense_float32_bytes']} B{f16}",
             "  memory    " + ", ".join(f"{m} {r[f'nbytes_{m}']} B arrays / "
                                        f"{r[f'tracemalloc_{m}']} B traced" for m in COMPUTE_MODES),
+            "  load peak " + ", ".join(f"{m} {r[f'load_peak_{m}']} B" for m in COMPUTE_MODES),
             "  step      " + ", ".join(f"{m} {r[f'us_per_step_{m}']:.1f} us" for m in COMPUTE_MODES)
             + f"; sparse/dense {r['step_ratio_sparse_to_dense']:.2f}, "
               f"auto/dense {r['step_ratio_auto_to_dense']:.2f} (auto kernels: "

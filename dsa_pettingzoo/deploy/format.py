@@ -204,14 +204,17 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
             enc, parts = _encode_matrix(w, np_dtype, encoding)
         else:
             enc, parts = "dense", {"values": w.astype(np_dtype)}
-        entry = {"name": name, "shape": list(shape), "encoding": enc,
-                 "nnz": int((w != 0).sum()), "parts": {}}
+        # nnz: stored entries of a bitmask / CSR matrix; non-zero stored values when dense
+        # (a float16 value may round to 0).
+        nnz = int(np.count_nonzero(parts["values"]) if enc == "dense" else np.count_nonzero(w))
+        entry = {"name": name, "shape": list(shape), "encoding": enc, "nnz": nnz, "parts": {}}
         for part, arr in parts.items():
             pad = (-offset) % ALIGN
             blobs.append(b"\0" * pad)
             offset += pad
-            entry["parts"][part] = {"offset": offset, "count": int(arr.size), "dtype": arr.dtype.str}
-            raw = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+            little = arr.dtype.newbyteorder("<")  # the file is little-endian on every host
+            entry["parts"][part] = {"offset": offset, "count": int(arr.size), "dtype": little.str}
+            raw = np.ascontiguousarray(arr, dtype=little).tobytes()
             blobs.append(raw)
             offset += len(raw)
         table.append(entry)
@@ -289,49 +292,87 @@ def _part(path, payload: memoryview, entry: dict, part: str, count: int, kinds: 
     return np.frombuffer(payload, dtype=dt, count=count, offset=info["offset"])
 
 
-def _decode_tensor(path, payload: memoryview, entry: dict, shape: Tuple[int, ...]) -> np.ndarray:
-    """Dense float32 array of one table entry, with structural checks."""
+@dataclass(frozen=True)
+class SparseMatrix:
+    """A matrix as its non-zeros in row-major order (COO): W[rows[j], cols[j]] = values[j]."""
+
+    shape: Tuple[int, int]
+    rows: np.ndarray
+    """intp [nnz], non-decreasing."""
+    cols: np.ndarray
+    """intp [nnz], increasing within a row."""
+    values: np.ndarray
+    """float32 [nnz]."""
+
+    def to_dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, np.float32)
+        out[self.rows, self.cols] = self.values
+        return out
+
+    @property
+    def row_counts(self) -> np.ndarray:
+        """Non-zeros per row, int [rows]."""
+        return np.bincount(self.rows, minlength=self.shape[0])
+
+    def hstack(self, other: "SparseMatrix") -> "SparseMatrix":
+        """[self, other] side by side (same number of rows), still row-major."""
+        rows = np.concatenate([self.rows, other.rows])
+        cols = np.concatenate([self.cols, other.cols + self.shape[1]])
+        order = np.lexsort((cols, rows))
+        return SparseMatrix((self.shape[0], self.shape[1] + other.shape[1]), rows[order],
+                            cols[order], np.concatenate([self.values, other.values])[order])
+
+
+def _decode_tensor(path, payload: memoryview, entry: dict, shape: Tuple[int, ...]):
+    """One table entry, with structural checks: a float32 array (dense encoding) or a SparseMatrix.
+
+    Bitmask and CSR matrices are never expanded to dense here, so a sparse
+    file decodes in memory proportional to its non-zeros.
+    """
     name, enc, nnz = entry["name"], entry.get("encoding"), entry.get("nnz")
     size = int(np.prod(shape))
-    if not isinstance(nnz, int) or not 0 <= nnz <= size:
+    if isinstance(nnz, bool) or not isinstance(nnz, int) or not 0 <= nnz <= size:
         raise ActorFileError(path, f"tensor {name}: bad non-zero count {nnz!r}")
-    if enc == "dense":
+    if enc == "dense":  # stays a dense array (vectors, and matrices stored dense)
         out = _part(path, payload, entry, "values", size, "f").astype(np.float32).reshape(shape)
-    elif enc == "bitmask" and len(shape) == 2:
-        mask = np.unpackbits(_part(path, payload, entry, "mask", (size + 7) // 8, "u"),
-                             count=size).astype(bool)
-        if int(mask.sum()) != nnz:
-            raise ActorFileError(path, f"tensor {name}: bitmask has {int(mask.sum())} ones, "
+        if not np.all(np.isfinite(out)):
+            raise ActorFileError(path, f"tensor {name}: non-finite values")
+        if np.count_nonzero(out) != nnz:
+            raise ActorFileError(path, f"tensor {name}: {np.count_nonzero(out)} non-zero values, "
+                                 f"the table says {nnz}")
+        return out
+    if enc == "bitmask" and len(shape) == 2:
+        mask = np.unpackbits(_part(path, payload, entry, "mask", (size + 7) // 8, "u"), count=size)
+        flat = np.flatnonzero(mask)
+        if flat.size != nnz:
+            raise ActorFileError(path, f"tensor {name}: bitmask has {flat.size} ones, "
                                  f"the table says {nnz} non-zeros")
-        out = np.zeros(size, np.float32)
-        out[mask] = _part(path, payload, entry, "values", nnz, "f")
-        out = out.reshape(shape)
+        values = _part(path, payload, entry, "values", nnz, "f")
     elif enc == "csr" and len(shape) == 2:
         rows, cols = shape
-        indptr = _part(path, payload, entry, "indptr", rows + 1, "u").astype(np.int64)
-        indices = _part(path, payload, entry, "indices", nnz, "u").astype(np.int64)
+        indptr = _part(path, payload, entry, "indptr", rows + 1, "u").astype(np.intp)
+        indices = _part(path, payload, entry, "indices", nnz, "u").astype(np.intp)
         if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
             raise ActorFileError(path, f"tensor {name}: CSR row pointers are not a non-decreasing "
                                  f"sequence from 0 to {nnz}")
         if nnz and indices.max() >= cols:
             raise ActorFileError(path, f"tensor {name}: CSR column index {indices.max()} >= {cols}")
-        row_of = np.repeat(np.arange(rows), np.diff(indptr))
-        flat = row_of * cols + indices  # row-major positions: must strictly increase
+        flat = np.repeat(np.arange(rows), np.diff(indptr)) * cols + indices
         if nnz > 1 and np.any(np.diff(flat) <= 0):
             raise ActorFileError(path, f"tensor {name}: CSR column indices are not strictly "
                                  "increasing within each row")
-        out = np.zeros(size, np.float32)
-        out[flat] = _part(path, payload, entry, "values", nnz, "f")
-        out = out.reshape(shape)
+        values = _part(path, payload, entry, "values", nnz, "f")
     else:
         raise ActorFileError(path, f"tensor {name}: unknown encoding {enc!r} for shape {shape}")
-    if not np.all(np.isfinite(out)):
+    values = values.astype(np.float32)
+    if not np.all(np.isfinite(values)):
         raise ActorFileError(path, f"tensor {name}: non-finite values")
-    return out
+    r, c = np.divmod(flat.astype(np.intp), shape[1])
+    return SparseMatrix(tuple(shape), r, c, values)
 
 
-def read_actor_file(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, np.ndarray]]:
-    """Read and check a file: (header, architecture, canonical name -> dense float32 array).
+def read_actor_tensors(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, Any]]:
+    """Read and check a file: (header, architecture, name -> float32 array or SparseMatrix).
 
     Raises :class:`ActorFileError` naming the file and the problem for a
     truncated or corrupted file, another format version, or an inconsistent
@@ -347,14 +388,24 @@ def read_actor_file(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, np.nd
     if set(table) != set(shapes):
         raise ActorFileError(path, f"tensor table {sorted(table)} does not match the architecture "
                              f"({sorted(shapes)})")
-    params = {}
+    tensors = {}
     for name, shape in shapes.items():
         entry = table[name]
         if tuple(entry.get("shape", ())) != shape:
             raise ActorFileError(path, f"tensor {name}: shape {entry.get('shape')} does not match "
                                  f"the architecture's {list(shape)}")
         try:
-            params[name] = _decode_tensor(path, payload, entry, shape)
+            tensors[name] = _decode_tensor(path, payload, entry, shape)
         except (KeyError, TypeError) as err:
             raise ActorFileError(path, f"tensor {name}: bad table entry ({err})") from None
-    return header, arch, params
+    return header, arch, tensors
+
+
+def read_actor_file(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, np.ndarray]]:
+    """Read and check a file: (header, architecture, canonical name -> dense float32 array).
+
+    The checks of :func:`read_actor_tensors`; matrices are expanded to dense.
+    """
+    header, arch, tensors = read_actor_tensors(path)
+    return header, arch, {name: t.to_dense() if isinstance(t, SparseMatrix) else t
+                          for name, t in tensors.items()}

@@ -34,7 +34,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .format import ActorFileError, Architecture, read_actor_file
+from .format import Architecture, SparseMatrix, read_actor_tensors
 
 COMPUTE_MODES = ("auto", "sparse", "dense")
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
@@ -44,14 +44,26 @@ COMPUTE_MODES = ("auto", "sparse", "dense")
 AUTO_MAX_FILL = 0.02
 
 
+def _as_sparse(w) -> SparseMatrix:
+    if isinstance(w, SparseMatrix):
+        return w
+    w = np.asarray(w, np.float32)
+    r, c = np.nonzero(w)
+    return SparseMatrix(tuple(w.shape), r.astype(np.intp), c.astype(np.intp), w[r, c])
+
+
 class DenseKernel:
     """y = x W^T with W stored dense (float32, transposed: [in, out])."""
 
     kind = "dense"
 
-    def __init__(self, w: np.ndarray):
-        self.wt = np.ascontiguousarray(np.asarray(w, np.float32).T)
+    def __init__(self, w):
         self.shape = tuple(w.shape)
+        if isinstance(w, SparseMatrix):
+            self.wt = np.zeros(self.shape[::-1], np.float32)
+            self.wt[w.cols, w.rows] = w.values
+        else:
+            self.wt = np.ascontiguousarray(np.asarray(w, np.float32).T)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return x @ self.wt
@@ -70,19 +82,18 @@ class SparseKernel:
 
     kind = "sparse"
 
-    def __init__(self, w: np.ndarray):
-        w = np.asarray(w, np.float32)
-        rows, _ = w.shape
-        r, c = np.nonzero(w)  # row-major order
-        counts = np.bincount(r, minlength=rows)
+    def __init__(self, w):
+        w = _as_sparse(w)  # row-major non-zeros
+        rows = w.shape[0]
+        counts = w.row_counts
         m = max(int(counts.max(initial=0)), 1)
-        slot = np.arange(r.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        slot = np.arange(w.rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
         self.cols = np.zeros((m, rows), np.intp)  # intp: np.take is ~25% slower with int32/uint8
         self.vals = np.zeros((m, rows), np.float32)
-        self.cols[slot, r] = c
-        self.vals[slot, r] = w[r, c]
+        self.cols[slot, w.rows] = w.cols
+        self.vals[slot, w.rows] = w.values
         self.shape = tuple(w.shape)
-        self.nnz = int(r.size)
+        self.nnz = int(w.rows.size)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if x.shape[0] == 1:
@@ -98,12 +109,13 @@ class SparseKernel:
         return self.cols.nbytes + self.vals.nbytes
 
 
-def fill_of(w: np.ndarray) -> float:
+def fill_of(w) -> float:
     """Longest row's non-zero count / number of columns (the padded density of SparseKernel)."""
-    return float((np.asarray(w) != 0).sum(axis=1).max(initial=0)) / max(w.shape[1], 1)
+    counts = w.row_counts if isinstance(w, SparseMatrix) else np.count_nonzero(w, axis=1)
+    return float(counts.max(initial=0)) / max(w.shape[1], 1)
 
 
-def make_kernel(w: np.ndarray, compute: str):
+def make_kernel(w, compute: str):
     """The kernel of one matrix for a compute mode (see the module docstring)."""
     if compute == "sparse" or (compute == "auto" and fill_of(w) <= AUTO_MAX_FILL):
         return SparseKernel(w)
@@ -115,24 +127,30 @@ class SparseRecurrentPolicy:
 
     y_t -> [W x + b, ReLU] per dense layer -> LSTM (gates i, f, g, o) -> head
     logits -> softmax over the K + 1 actions. Build it with :func:`load_policy`
-    (or from a header, architecture and parameters as read by
-    :func:`~dsa_pettingzoo.deploy.format.read_actor_file`).
+    (or from a header, architecture and tensors as read by
+    :func:`~dsa_pettingzoo.deploy.format.read_actor_tensors`; matrices may be
+    dense arrays or :class:`~dsa_pettingzoo.deploy.format.SparseMatrix`).
     """
 
-    def __init__(self, header: Dict[str, Any], arch: Architecture, params: Dict[str, np.ndarray],
+    def __init__(self, header: Dict[str, Any], arch: Architecture, params: Dict[str, Any],
                  *, path=None, compute: str = "auto"):
         if compute not in COMPUTE_MODES:
             raise ValueError(f"compute must be one of {COMPUTE_MODES}, got {compute!r}")
         self.header, self.arch, self.compute = header, arch, compute
         self.path = str(path) if path is not None else "<in memory>"
         self.obs_dim, self.num_actions = arch.obs_dim, arch.num_actions
-        self.dense = [(make_kernel(params[f"dense.{i}.weight"], compute), params[f"dense.{i}.bias"].copy())
+        self.dense = [(make_kernel(params[f"dense.{i}.weight"], compute),
+                       np.array(params[f"dense.{i}.bias"], np.float32))
                       for i in range(len(arch.hidden_sizes))]
         self.lstm = []
         for k in range(arch.lstm_layers):
-            fused = np.concatenate([params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]], axis=1)
-            self.lstm.append((make_kernel(fused, compute), params[f"lstm.{k}.bias"].copy()))
-        self.head = (make_kernel(params["head.weight"], compute), params["head.bias"].copy())
+            w_ih, w_hh = params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]
+            if isinstance(w_ih, SparseMatrix) or isinstance(w_hh, SparseMatrix):
+                fused = _as_sparse(w_ih).hstack(_as_sparse(w_hh))
+            else:
+                fused = np.concatenate([w_ih, w_hh], axis=1)
+            self.lstm.append((make_kernel(fused, compute), np.array(params[f"lstm.{k}.bias"], np.float32)))
+        self.head = (make_kernel(params["head.weight"], compute), np.array(params["head.bias"], np.float32))
         H = arch.lstm_size
         # sigmoid(z) = 0.5 tanh(z / 2) + 0.5 for gates i, f, o; tanh(z) for g: one tanh for all.
         half = np.full(H, 0.5, np.float32)
@@ -279,8 +297,8 @@ def load_policy(path, compute: str = "auto", env=None) -> SparseRecurrentPolicy:
     actor built for another K or observation encoding is refused
     (:meth:`SparseRecurrentPolicy.check_env`).
     """
-    header, arch, params = read_actor_file(path)
-    policy = SparseRecurrentPolicy(header, arch, params, path=path, compute=compute)
+    header, arch, tensors = read_actor_tensors(path)
+    policy = SparseRecurrentPolicy(header, arch, tensors, path=path, compute=compute)
     if env is not None:
         from ..config import DSAConfig, make_config
 
