@@ -1,0 +1,111 @@
+"""Tests of rllib_experiments.reproduce and rllib_experiments.report.
+
+The report is checked on hand-made raw CSVs (best seed, mean ± sample std, ratio
+to the oracle, rebuilt from the CSVs alone); the command runs end to end on the
+``smoke`` budget with a subset of rows into a tmp folder, writes every file, and
+a second run finds every trial finished and reruns nothing.
+"""
+
+import csv
+import json
+import math
+
+import pytest
+
+from rllib_experiments import report
+from rllib_experiments.reproduce import BUDGETS, is_finished, main, plan_trials
+
+
+def test_plan_trials_seed_major_and_one_baseline_trial_per_setup():
+    trials = plan_trials(BUDGETS["quick"], ["A", "B"], ["aloha", "dense", "harmonic"], [0, 1])
+    assert trials[:2] == [dict(row="aloha", setup="A", seed=0), dict(row="aloha", setup="B", seed=0)]
+    learning = trials[2:]
+    assert len(learning) == 2 * 2 * 2
+    assert [t["seed"] for t in learning] == [0, 0, 0, 0, 1, 1, 1, 1]  # every row's seed 0 first
+
+
+def test_is_finished_checks_budget(tmp_path):
+    t = dict(row="dense", setup="A", seed=0)
+    budget = dict(BUDGETS["quick"])
+    assert not is_finished(tmp_path, t, budget)
+    (tmp_path / "trials").mkdir()
+    path = tmp_path / "trials" / "A__dense__s0.json"
+    path.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": 300}))
+    assert is_finished(tmp_path, t, budget)
+    assert not is_finished(tmp_path, t, dict(budget, iterations=400))  # longer run: redo
+    path.write_text(json.dumps({"budget": "smoke", "kind": "learning", "iterations": 300}))
+    with pytest.raises(ValueError, match="another --output"):
+        is_finished(tmp_path, t, budget)
+
+
+def _write(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=sorted({k for r in rows for k in r}))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _trial(setup, row, seed, reward, kind="learning", label=None, **kw):
+    return dict(setup=setup, row=row, seed=seed, final_reward=reward, kind=kind, label=label or row,
+                final_reward_std=10.0, sparsity_prunable=kw.get("sp", ""), sparsity_all="",
+                episodes_trained=300 if kind == "learning" else 0, iterations=300,
+                eval_episodes=100, wall_s=5.0, budget="quick")
+
+
+def test_report_from_csv_only(tmp_path):
+    trials = [_trial("A", "oracle", 0, 2000.0, kind="baseline", label="Oracle"),
+              _trial("A", "aloha", 0, 1000.0, kind="baseline", label="Slotted Aloha"),
+              _trial("A", "harmonic", 0, 1200.0, sp=0.95), _trial("A", "harmonic", 1, 1600.0, sp=0.95),
+              _trial("A", "harmonic", 2, 1400.0, sp=0.95)]
+    _write(tmp_path / "trials.csv", trials)
+    curves = [dict(setup="A", row="harmonic", seed=s, iteration=i, episodes=i, reward=r + i)
+              for s, r in [(0, 800.0), (1, 900.0), (2, 1000.0)] for i in (0, 10, 20)]
+    _write(tmp_path / "curves.csv", curves)
+    summary = report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
+    h = summary["A"]["harmonic"]
+    assert (h["best"], h["best_seed"], h["n"]) == (1600.0, 1, 3)
+    assert h["mean"] == pytest.approx(1400.0)
+    assert h["std"] == pytest.approx(200.0)  # sample std of 1200, 1400, 1600
+    text = (tmp_path / "table1.md").read_text()
+    assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 |" in text
+    assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
+    assert (tmp_path / "fig" / "training_curves_A.png").stat().st_size > 10_000
+
+
+def test_cli_rejects_bad_flags(capsys):
+    with pytest.raises(SystemExit, match="--rows: unknown"):
+        main(["--rows", "bogus", "--output", "/nonexistent/x"])
+    with pytest.raises(SystemExit):
+        main(["--budget", "huge"])
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="no raw results"):
+        main(["--report-only", "--output", "/nonexistent/x"])
+
+
+@pytest.mark.rllib
+@pytest.mark.slow
+def test_smoke_end_to_end_and_resume(tmp_path, capsys):
+    out = tmp_path / "raw"
+    args = ["--budget", "smoke", "--setups", "A", "--rows", "oracle", "pai50",
+            "--output", str(out), "--num-cpus", "2", "--tune-dir", str(tmp_path / "tune")]
+    assert main(args) == 0
+    for name in ("trials.csv", "curves.csv", "runs.jsonl", "table1.md", "training_curves_A.png"):
+        assert (out / name).is_file(), name
+    with open(out / "trials.csv") as f:
+        rows = {r["row"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"oracle", "pai50"}
+    assert float(rows["pai50"]["sparsity_prunable"]) == pytest.approx(0.5, abs=0.01)
+    assert 0 < float(rows["pai50"]["final_reward"]) <= float(rows["oracle"]["final_reward"]) + 1e-6
+    assert int(rows["pai50"]["episodes_trained"]) == 6 * 4  # 6 iterations of 4 tiny episodes
+    with open(out / "curves.csv") as f:
+        its = [int(r["iteration"]) for r in csv.DictReader(f) if r["row"] == "pai50"]
+    assert its == [0, 2, 4, 6]
+    table = (out / "table1.md").read_text()
+    assert "PaI [18] (50%)" in table and "budget **smoke**" in table
+    capsys.readouterr()
+    # Second run: everything finished, nothing rerun, the report is rebuilt.
+    assert main(args) == 0
+    assert "2 already finished, 0 to run" in capsys.readouterr().out
+    (out / "table1.md").unlink()
+    assert main(["--report-only", "--output", str(out)]) == 0
+    assert (out / "table1.md").read_text().count("PaI [18] (50%)") == 1
