@@ -471,3 +471,17 @@ def test_benchmark_cli_runs(capsys):
     assert [round(r["sparsity"], 3) for r in rows] == [0.0, 0.95]
     assert rows[1]["file_ratio"] <= 0.10 and rows[1]["nbytes_sparse"] < rows[1]["nbytes_dense"]
     assert all(r["us_per_step_dense"] > 0 for r in rows)
+
+
+def test_benchmark_cli_on_exported_actors(tmp_path, capsys):
+    from dsa_pettingzoo.deploy import benchmark
+
+    d = export_dir(tmp_path, SMALL, 2, sparsity=0.9)
+    assert benchmark.main(["--actors", str(d), "--steps", "5", "--repeats", "1",
+                           "--kernel-sparsities", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["actor"] for r in out["actors"]] == ["user_0.dsaactor", "user_1.dsaactor"]
+    assert out["kernels"] == []
+    assert out["actors"][0]["file_bytes"] == (d / "user_0.dsaactor").stat().st_size
+    with pytest.raises(SystemExit):
+        benchmark.main(["--actors", str(tmp_path / "none")])
