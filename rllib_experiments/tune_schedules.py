@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None,
                    help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
                    "else a local Ray instance)")
+    p.add_argument("--num-cpus", type=_int_at_least(1), default=None,
+                   help="logical CPUs of a new local Ray instance (default: the machine's); "
+                   "ignored on a cluster")
     p.add_argument("--max-concurrent", type=_int_at_least(1), default=None,
                    help="at most this many trials at once (default: as many as the CPUs allow)")
     return p
@@ -155,7 +158,7 @@ def summarize(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for (schedule, p, critic), rs in groups.items():
         ok = [r for r in rs if r.get("status") == "ok"]
         entry = {"schedule": schedule, "final_sparsity": p, "critic_mode": critic,
-                 "seeds": len(ok), "failed": len(rs) - len(ok)}
+                 "seeds": len(ok), "without_result": len(rs) - len(ok)}
         if ok:
             for key, name in (("mean_reward", "stochastic"), ("greedy_mean_reward", "greedy")):
                 v = np.array([r[key] for r in ok], float)
@@ -177,11 +180,12 @@ def to_markdown(table: List[Dict[str, Any]], title: str) -> str:
              "| best seed (stochastic) | final sparsity | ALOHA | ratio to ALOHA |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for e in table:
+        e = dict(e, final_sparsity="dense" if e["schedule"] == "none" else e["final_sparsity"])
         if e["seeds"] == 0:
             lines.append(f"| {e['schedule']} | {e['final_sparsity']} | {e['critic_mode']} | 0 "
-                         f"({e['failed']} failed) | | | | | | |")
+                         f"({e['without_result']} without result) | | | | | | |")
             continue
-        failed = f" ({e['failed']} failed)" if e["failed"] else ""
+        failed = f" ({e['without_result']} without result)" if e["without_result"] else ""
         lines.append(
             f"| {e['schedule']} | {e['final_sparsity']} | {e['critic_mode']} | {e['seeds']}{failed} "
             f"| {e['stochastic_mean']:.1f} ± {e['stochastic_std']:.1f} "
@@ -251,6 +255,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         # A new local instance. (On a cluster or inside `ray job submit`, the job's runtime
         # environment, e.g. its --working-dir, must not be replaced.)
         kwargs.update(include_dashboard=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+        if args.num_cpus:
+            kwargs["num_cpus"] = args.num_cpus
     ray.init(address=args.address, **kwargs)
     runners = int(base.get("num_env_runners", 0))
     bundle = [{"CPU": 1}] + [{"CPU": 1}] * runners

@@ -34,17 +34,17 @@ def test_summary_mean_std_and_best_seed():
             _row("linear", 1, 0.0, 0.0, status="missing")]
     table = {e["schedule"]: e for e in ts.summarize(rows)}
     h = table["harmonic"]
-    assert h["seeds"] == 3 and h["failed"] == 0
+    assert h["seeds"] == 3 and h["without_result"] == 0
     assert h["stochastic_mean"] == pytest.approx(1200.0)
     assert h["stochastic_std"] == pytest.approx(100.0)  # sample std of 1100, 1300, 1200
     assert h["greedy_mean"] == pytest.approx(1600.0) and h["greedy_std"] == pytest.approx(100.0)
     assert (h["best_seed"], h["best_stochastic"]) == (1, 1300.0)
     assert h["ratio_to_aloha"] == pytest.approx(1.2)
     lin = table["linear"]
-    assert lin["seeds"] == 1 and lin["failed"] == 1 and lin["stochastic_std"] == 0.0
+    assert lin["seeds"] == 1 and lin["without_result"] == 1 and lin["stochastic_std"] == 0.0
     md = ts.to_markdown(ts.summarize(rows), "t")
     assert "| harmonic | 0.95 | paper | 3 | 1200.0 ± 100.0 | 1600.0 ± 100.0 | 1 (1300.0) |" in md
-    assert "| linear | 0.95 | paper | 1 (1 failed) |" in md
+    assert "| linear | 0.95 | paper | 1 (1 without result) |" in md
 
 
 @pytest.mark.parametrize("argv, flag", [
