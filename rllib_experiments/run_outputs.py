@@ -177,6 +177,9 @@ class ProgressWriter:
         self.path = Path(path)
         self.columns = list(columns)
         new = not self.path.exists() or self.path.stat().st_size == 0
+        if not new:  # continuing a file: keep its header (columns of older code stay aligned)
+            header, _ = read_progress(self.path)
+            self.columns = header or self.columns
         self._file = open(self.path, "a", newline="")
         self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
         if new:
