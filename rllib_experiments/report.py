@@ -11,7 +11,7 @@
    value; ratios to the oracle row on the same evaluation episodes; sparsity of
    the prunable weights; episodes trained) and the Fig. 2 curves
    ``training_curves_<setup>.png`` (mean evaluation reward over seeds every
-   evaluation point, shaded ± std over seeds, one line per learning row, the
+   evaluation point (x: training iteration), shaded ± std over seeds, one line per learning row, the
    non-learning rows as horizontal lines).
 
 Command line: ``python -m rllib_experiments.report [RAW] [--table PATH] [--figures DIR]``.
@@ -99,8 +99,14 @@ def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
             best = max(range(len(ts)), key=lambda i: rewards[i])
             mean, std = _mean_std(rewards)
             sp = [_f(t["sparsity_prunable"]) for t in ts if _f(t["sparsity_prunable"]) is not None]
+            modes = {}
+            for mode in ("stochastic", "greedy"):
+                vals = [_f(t.get(f"final_{mode}")) for t in ts]
+                modes[mode] = sum(vals) / len(vals) if vals and None not in vals else None
             summary[setup][row] = dict(
                 kind=ts[0]["kind"], label=ts[0]["label"], best=rewards[best],
+                eval_mode=ts[0].get("eval_mode") or "stochastic",
+                mean_stochastic=modes["stochastic"], mean_greedy=modes["greedy"],
                 best_seed=int(ts[best]["seed"]), mean=mean, std=std, n=len(ts),
                 seeds=sorted(int(t["seed"]) for t in ts),
                 episode_std=_f(ts[0]["final_reward_std"]),
@@ -131,8 +137,8 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
             b = r.get("budget", {})
             lines.append(f"- `{r['command']}`: budget **{b.get('name')}** ({b.get('iterations')} "
                          f"iterations per trial, seeds {b.get('seeds')}, {b.get('eval_episodes')} "
-                         f"evaluation episodes), {r.get('trials_run')} trials run, "
-                         f"{len(r.get('failed') or [])} failed, wall time {r.get('wall_s', 0) / 60:.1f} min, "
+                         f"evaluation episodes), {r.get('trials_run')} trials finished, "
+                         f"{r.get('unfinished', 0)} interrupted, {len(r.get('failed') or [])} failed, wall time {r.get('wall_s', 0) / 60:.1f} min, "
                          f"finished {r.get('finished_at')}, machine {r.get('machine')}")
         lines.append("")
     lines += [
@@ -140,30 +146,39 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
         "statistic); **mean ± std** over training seeds (sample std); rewards are the mean over the "
         "evaluation episodes (the same episodes for every row) of sum_t sum_n log2(1 + beta^n(t)). "
         "Non-learning rows have no training seed: their ± is the std over evaluation episodes. "
+        "**Eval mode**: how the row's actors act in evaluation: stochastic = actions sampled from "
+        "the actor's softmax (softmax(Q) for DQN), greedy = argmax; chosen per row before the runs "
+        "(stochastic for every paper row, greedy for ours); the means of both modes are shown. "
         "**/ oracle** divides by the oracle row of the same table. **sparsity** = zero fraction of "
         "the actors' prunable weights (weight matrices; biases stay dense) at the end.", ""]
+    expected = max((len((r.get("budget") or {}).get("seeds") or []) for r in runs), default=0)
     for setup in sorted(summary):
         rows = summary[setup]
         oracle = rows.get("oracle", {}).get("best")
+        paper_env = next(iter(rows.values()))["budget"] != "smoke"  # smoke runs a tiny system
         lines += [f"## Setup {setup}", "",
                   "| Row | Paper (best seed) | Best seed | Mean ± std | Seeds | Best / oracle | "
-                  "Mean / oracle | Paper / oracle | Sparsity | Episodes trained | Trial time (s, sum) |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "Mean / oracle | Paper / oracle | Eval mode | Mean stochastic / greedy | Sparsity | "
+                  "Episodes trained | Trial time (s, sum) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
         for key in row_order:
             if key not in rows:
                 continue
             s = rows[key]
-            paper = ROWS[key].paper.get(setup) if key in ROWS else None
             ratio = lambda v: _fmt(v / oracle, 3) if (oracle and v is not None) else "–"
+            paper = ROWS[key].paper.get(setup) if key in ROWS else None
+            paper_ratio = ratio(paper) if paper_env else "–"
             if s["kind"] == "baseline":
                 best, spread, seeds = _fmt(s["best"]), f"{_fmt(s['mean'])} ± {_fmt(s['episode_std'])} (episodes)", "–"
             else:
                 best = f"{_fmt(s['best'])} (seed {s['best_seed']})"
-                spread = f"{_fmt(s['mean'])} ± {_fmt(s['std'])}"
-                seeds = str(s["n"])
+                spread = f"{_fmt(s['mean'])} ± {_fmt(s['std']) if s['n'] > 1 else '–'}"
+                seeds = str(s["n"]) + (f" (partial: {s['n']} of {expected})" if s["n"] < expected else "")
             lines.append(
                 f"| {s['label']} | {_fmt(paper)} | {best} | {spread} | {seeds} | {ratio(s['best'])} | "
-                f"{ratio(s['mean']) if s['kind'] == 'learning' else '–'} | {ratio(paper)} | "
+                f"{ratio(s['mean']) if s['kind'] == 'learning' else '–'} | {paper_ratio} | "
+                f"{s['eval_mode'] if s['kind'] == 'learning' else '–'} | "
+                f"{_fmt(s['mean_stochastic'])} / {_fmt(s['mean_greedy'])} | "
                 f"{_fmt(s['sparsity'], 3) if s['sparsity'] is not None else '–'} | "
                 f"{s['episodes'] if s['kind'] == 'learning' else '–'} | {s['wall_s']:.0f} |")
         lines.append("")
@@ -176,7 +191,7 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
 
 def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
                 row_order: Sequence[str]) -> None:
-    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. episodes trained."""
+    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training iteration."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -193,8 +208,12 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
         if not pts or ROWS.get(key) is None or ROWS[key].kind != "learning":
             continue
         by_seed: Dict[int, Dict[int, float]] = {}
+        per_iter = 1
         for c in pts:
-            by_seed.setdefault(int(c["seed"]), {})[int(float(c["episodes"]))] = float(c["reward"])
+            it = int(float(c["iteration"]))
+            by_seed.setdefault(int(c["seed"]), {})[it] = float(c["reward"])
+            if it > 0:
+                per_iter = max(1, round(float(c["episodes"]) / it))
         common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
         if not common:
             continue
@@ -202,15 +221,16 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
         mean, std = vals.mean(0), (vals.std(0, ddof=1) if len(vals) > 1 else np.zeros(len(common)))
         color = colors(k % 10)
         k += 1
-        ax.plot(common, mean, color=color, lw=1.6,
-                label=f"{ROWS[key].label} ({len(vals)} seed{'s' if len(vals) > 1 else ''})")
+        extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
+        ax.plot(common, mean, color=color, lw=1.6, ls="-" if k <= 10 else "--",
+                label=f"{ROWS[key].label} ({len(vals)} seed{'s' if len(vals) > 1 else ''}{extra})")
         ax.fill_between(common, mean - std, mean + std, color=color, alpha=0.18)
     styles = {"aloha": ":", "oca": "-.", "musical_chairs": "--", "oracle": "-"}
     for key, style in styles.items():
         s = summary.get(setup, {}).get(key)
         if s is not None:
             ax.axhline(s["best"], color="black", ls=style, lw=1.0, label=f"{s['label']}: {s['best']:.0f}")
-    ax.set_xlabel("training episodes")
+    ax.set_xlabel("training iteration (one episode per iteration unless the legend says otherwise)")
     ax.set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
     budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
     ax.set_title(f"Setup {setup}: training curves (mean ± std over seeds), budget '{budget}'")

@@ -19,7 +19,8 @@ Budgets (``--iterations`` / ``--seeds`` override them):
 
 * ``smoke``: CI pipeline check: N=3, K=2, T=20 (the ``tiny`` preset), 6 iterations, 1 seed.
 * ``quick``: what this 2-core machine runs in about 2 h: the paper's networks and
-  settings, 300 iterations (= episodes) per trial, seeds 0 1 (see docs/results.md).
+  settings, 150 iterations (= episodes) per trial, seeds 0 1 (measured: ~7 min per trial
+  with 3 trials at once on the shared 2 cores; see docs/results.md).
 * ``paper``: the paper's budget: 1000 iterations of one episode, 10 seeds (a Ray
   cluster: ``--address auto`` under ``ray job submit``).
 """
@@ -42,7 +43,7 @@ DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw"
 BUDGETS: Dict[str, Dict[str, Any]] = {
     "smoke": dict(name="smoke", preset="tiny", iterations=6, eval_interval=2, eval_episodes=10,
                   seeds=[0]),
-    "quick": dict(name="quick", preset="paper_{setup}", iterations=300, eval_interval=10,
+    "quick": dict(name="quick", preset="paper_{setup}", iterations=150, eval_interval=10,
                   eval_episodes=100, seeds=[0, 1]),
     "paper": dict(name="paper", preset="paper_{setup}", iterations=1000, eval_interval=10,
                   eval_episodes=100, seeds=list(range(10))),
@@ -206,9 +207,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if todo:
         errors = run_tune(todo, budget, output, args)
     wall = time.time() - start
+    unfinished = [t for t in todo if not is_finished(output, t, budget)]
     run_info = dict(command="python -m rllib_experiments.reproduce " + " ".join(
                         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-                    budget=budget, setups=args.setups, rows=rows, trials_run=len(todo),
+                    budget=budget, setups=args.setups, rows=rows,
+                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
                     failed=errors, wall_s=wall,
                     finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
@@ -217,11 +220,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open(runs_path, "a") as f:
         f.write(json.dumps(run_info) + "\n")
     report.build_report(output, table, figures)
-    print(f"reproduce: {len(todo) - len(errors)} trials run, {len(errors)} failed, "
+    print(f"reproduce: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
+          f"({len(errors)} failed, {len(unfinished)} unfinished: rerun the same command to resume), "
           f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png", flush=True)
     for e in errors:
         print("FAILED:", e, file=sys.stderr)
-    return 1 if errors else 0
+    return 1 if (errors or unfinished) else 0
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ def test_is_finished_checks_budget(tmp_path):
     assert not is_finished(tmp_path, t, budget)
     (tmp_path / "trials").mkdir()
     path = tmp_path / "trials" / "A__dense__s0.json"
-    path.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": 300}))
+    n = budget["iterations"]
+    path.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": n}))
     assert is_finished(tmp_path, t, budget)
-    assert not is_finished(tmp_path, t, dict(budget, iterations=400))  # longer run: redo
-    path.write_text(json.dumps({"budget": "smoke", "kind": "learning", "iterations": 300}))
+    assert not is_finished(tmp_path, t, dict(budget, iterations=n + 100))  # longer run: redo
+    path.write_text(json.dumps({"budget": "smoke", "kind": "learning", "iterations": n}))
     with pytest.raises(ValueError, match="another --output"):
         is_finished(tmp_path, t, budget)
 
@@ -67,7 +68,7 @@ def test_report_from_csv_only(tmp_path):
     assert h["mean"] == pytest.approx(1400.0)
     assert h["std"] == pytest.approx(200.0)  # sample std of 1200, 1400, 1600
     text = (tmp_path / "table1.md").read_text()
-    assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 |" in text
+    assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |" in text
     assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
     assert (tmp_path / "fig" / "training_curves_A.png").stat().st_size > 10_000
 
