@@ -303,3 +303,27 @@ def test_resume_after_sigkill_continues_the_run(tmp_path):
     # TensorBoard: the killed session's events after the checkpoint are purged (one point per step)
     steps = [s for s, _ in tensorboard_scalars(run / "tensorboard")["train/train_reward"]]
     assert steps == list(range(iterations))
+
+
+def test_plot_runs_reads_run_folders(tmp_path):
+    """plot_runs groups seeds by schedule and draws a PNG from progress.csv / run.json / result.json."""
+    pytest.importorskip("matplotlib")
+    from rllib_experiments import plot_runs
+
+    settings = train.load_preset("tiny").to_dict()
+    for seed in (0, 1):
+        run = tmp_path / "grid" / "trials" / f"none_dense_paper_seed{seed}"
+        run.mkdir(parents=True)
+        out.write_json_atomic(run / out.RUN_FILE, {"settings": {**settings, "seed": seed}})
+        out.write_json_atomic(run / out.RESULT_FILE, {"aloha_reference": {"mean_reward": 90.0}})
+        rows = "".join(f"{i},{'' if i % 2 == 0 else 100 + i + seed},{'' if i % 2 == 0 else 200},0,0\n"
+                       for i in range(6))
+        (run / "progress.csv").write_text(
+            "iteration,eval_stochastic_mean,eval_greedy_mean,mean_sparsity,mean_target_sparsity\n" + rows)
+    runs = plot_runs.find_runs([str(tmp_path / "grid")])
+    assert len(runs) == 2
+    d = plot_runs.load(runs[0])
+    assert d["label"] == "dense" and list(d["it"]) == [2, 4, 6] and d["aloha"] == 90.0
+    assert list(d["stochastic"]) == [101.0, 103.0, 105.0]
+    plot_runs.main([str(tmp_path / "grid"), "--out", str(tmp_path / "f.png")])
+    assert (tmp_path / "f.png").stat().st_size > 1000
