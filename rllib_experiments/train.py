@@ -89,7 +89,6 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
         "shared critic on the learner) with optional magnitude pruning of the actors. With no "
         f"flags: a short demo (preset {DEMO_PRESET}) compared with slotted ALOHA. Rewards are in "
         "the paper's unit (episode sum of the system throughput).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--preset", default=None,
                    help=f"settings preset (one of {preset_names()} or a JSON file); default: "
@@ -98,22 +97,22 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
                    help="paper system setup: A = 10 users, 5 channels, no primary users; "
                    "B = A plus primary users (pi_k = 0.2). Default: the preset's")
     p.add_argument("--schedule", choices=list(SCHEDULES), default=None,
-                   help="sparsity schedule of the actors' pruning (none = dense)")
+                   help="sparsity schedule of the actors' pruning, none = dense (default: the preset's, none)")
     p.add_argument("--final-sparsity", type=_sparsity, nargs="+", default=None, metavar="P",
-                   help="final sparsity p_final: one value, or one per user")
-    p.add_argument("--seed", type=_int_at_least(0), default=None, help="training seed")
+                   help="final sparsity p_final: one value, or one per user (default: the preset's, 0.95)")
+    p.add_argument("--seed", type=_int_at_least(0), default=None, help="training seed (default: the preset's, 0)")
     p.add_argument("--output", default=None,
                    help="output folder (default runs/<setup>_<schedule>_p<p>_<critic>_seed<seed>, "
                    "runs/demo-N for the demo)")
     p.add_argument("--iterations", type=_int_at_least(1), default=None,
-                   help="training iterations I_T (paper: 1000)")
+                   help="training iterations I_T (default: the preset's; 1000 in paper_A/B as in the paper)")
     p.add_argument("--episodes-per-iteration", type=_int_at_least(1), default=None,
-                   help="whole episodes sampled per iteration (paper: 1)")
+                   help="whole episodes sampled per iteration (default: the preset's; 1 as in the paper)")
     p.add_argument("--critic", choices=["paper", "centralized"], default=None,
                    help="critic input: paper = each user's own history (eq. 9); centralized = all "
-                   "users' observations")
+                   "users' observations (default: the preset's, paper)")
     p.add_argument("--num-env-runners", type=_int_at_least(0), default=None,
-                   help="remote env runner processes (0: sample in this process)")
+                   help="remote env runner processes, 0 = sample in this process (default: the preset's, 0)")
     p.add_argument("--eval-every", type=_int_at_least(1), default=None,
                    help="evaluate every this many iterations (default 10) and after the last")
     p.add_argument("--eval-episodes", type=_int_at_least(1), default=None,

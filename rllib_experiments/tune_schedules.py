@@ -45,16 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ray Tune grid of IAGC-PPO runs over pruning schedules x seeds (and optionally "
         "final sparsities and critic modes); prints and saves a summary table. Each trial is the "
         "training loop of rllib_experiments.train.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--setup", choices=["A", "B"], default=None,
                    help="paper system setup (default: the preset's; A for paper_A)")
     p.add_argument("--preset", default=None,
                    help=f"settings preset ({preset_names()} or a JSON file); default paper_<setup>")
     p.add_argument("--schedules", nargs="+", choices=list(SCHEDULES),
-                   default=["harmonic", "linear", "polynomial"], help="sparsity schedules to compare")
+                   default=["harmonic", "linear", "polynomial"], help="sparsity schedules to compare (default: harmonic linear polynomial; add none for dense)")
     p.add_argument("--seeds", nargs="+", type=_int_at_least(0), default=[0, 1, 2],
-                   help="training seeds (one trial per schedule and seed)")
+                   help="training seeds, one trial per schedule and seed (default: 0 1 2)")
     p.add_argument("--final-sparsities", nargs="+", type=_sparsity, default=None, metavar="P",
                    help="final sparsities to grid over (default: the preset's, 0.95 for paper_*)")
     p.add_argument("--critic", nargs="+", choices=["paper", "centralized"], default=None,
@@ -63,10 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training iterations per trial (default: the preset's; paper 1000)")
     p.add_argument("--episodes-per-iteration", type=_int_at_least(1), default=None,
                    help="episodes sampled per iteration (default: the preset's)")
-    p.add_argument("--eval-every", type=_int_at_least(1), default=None, help="evaluate every N iterations")
-    p.add_argument("--eval-episodes", type=_int_at_least(1), default=None, help="episodes per evaluation")
+    p.add_argument("--eval-every", type=_int_at_least(1), default=None, help="evaluate every N iterations (default: the preset's, 10)")
+    p.add_argument("--eval-episodes", type=_int_at_least(1), default=None, help="episodes per evaluation (default: the preset's, 100)")
     p.add_argument("--num-env-runners", type=_int_at_least(0), default=None,
-                   help="env runner processes per trial (each trial then takes 1 + this many CPUs)")
+                   help="env runner processes per trial; each trial then takes 1 + this many CPUs (default: the preset's, 0)")
     p.add_argument("--env", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="environment keyword argument, repeatable (e.g. --env num_users=3)")
     p.add_argument("--set", type=_key_value, action="append", default=[], metavar="FIELD=VALUE",
