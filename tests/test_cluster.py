@@ -128,6 +128,9 @@ class LoopbackCluster:
 @pytest.mark.rllib
 @pytest.mark.slow
 def test_tune_job_on_a_two_node_loopback_cluster():
+    pytest.importorskip("aiohttp", reason="ray job submit needs ray[default] (the dashboard's job server)")
+    if not Path(RAY).exists():
+        pytest.skip(f"no ray CLI next to {sys.executable}")
     cluster = LoopbackCluster()
     try:
         cluster.start()
