@@ -174,7 +174,7 @@ def resolve_checkpoint(path) -> Path:
     """``path`` itself if it holds modules, else the latest Algorithm checkpoint below it.
 
     A run directory (``runs/NAME`` with ``checkpoints/iter_000150`` ...) resolves to
-    its last checkpoint in name order; checkpoints of several runs below ``path`` are
+    its last checkpoint in natural name order (numbers compared as numbers); checkpoints of several runs below ``path`` are
     ambiguous (ValueError listing them).
     """
     root = Path(path)
@@ -183,8 +183,11 @@ def resolve_checkpoint(path) -> Path:
     if _is_module_dir(root) or _is_algorithm_checkpoint(root) or (root / "learner_group").is_dir() \
             or any(_is_module_dir(d) for d in root.iterdir() if d.is_dir()):
         return root
-    found = sorted(d for pattern in ("*", "*/*", "*/*/*", "*/*/*/*") for d in root.glob(pattern)
-                   if d.is_dir() and _is_algorithm_checkpoint(d))
+    def natural(d: Path):  # iter_99 before iter_100, padded or not
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
+
+    found = sorted((d for pattern in ("*", "*/*", "*/*/*", "*/*/*/*") for d in root.glob(pattern)
+                    if d.is_dir() and _is_algorithm_checkpoint(d)), key=natural)
     parents = sorted({d.parent for d in found})
     if len(parents) > 1:
         raise ValueError(f"--checkpoint {root}: checkpoints of {len(parents)} runs below it "

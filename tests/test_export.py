@@ -227,11 +227,11 @@ def test_export_from_a_run_directory_takes_its_latest_checkpoint(tiny_checkpoint
 
     ckpt, _ = tiny_checkpoint
     for run in ("run_a", "run_b"):
-        for it in ("iter_000001", "iter_000002"):
+        for it in ("iter_99", "iter_100"):  # natural order: 100 is the latest
             shutil.copytree(ckpt, tmp_path / "runs" / run / "checkpoints" / it)
     assert export.main(["--checkpoint", str(tmp_path / "runs" / "run_a"),
                         "--output", str(tmp_path / "out")]) == 0
-    assert f"{tmp_path / 'runs' / 'run_a' / 'checkpoints' / 'iter_000002'}" in capsys.readouterr().out
+    assert f"{tmp_path / 'runs' / 'run_a' / 'checkpoints' / 'iter_100'}" in capsys.readouterr().out
     assert len(load_actors(tmp_path / "out")) == 3
     with pytest.raises(SystemExit):
         export.main(["--checkpoint", str(tmp_path / "runs"), "--output", str(tmp_path / "x")])
