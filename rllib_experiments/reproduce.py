@@ -164,6 +164,17 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
         ray.shutdown()
 
 
+def ensure_fig1(figures: Path) -> Path:
+    """Fig. 1 (the paper's schedules, I_T = 1000): written by pruning_callbacks.plot_schedules if absent."""
+    path = Path(figures) / "sparsity_schedules.png"
+    if not path.is_file():
+        from pruning_callbacks import plot_schedules
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plot_schedules.main(["--out", str(path)])
+    return path
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from rllib_experiments import report
     from rllib_experiments.methods import ROWS
@@ -179,6 +190,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not output.is_dir():
             raise SystemExit(f"--output {output}: no raw results there to report")
         report.build_report(output, table, figures)
+        ensure_fig1(figures)
         print(f"wrote {table} and {figures}/training_curves_*.png")
         return 0
 
@@ -220,6 +232,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open(runs_path, "a") as f:
         f.write(json.dumps(run_info) + "\n")
     report.build_report(output, table, figures)
+    ensure_fig1(figures)
     print(f"reproduce: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
           f"({len(errors)} failed, {len(unfinished)} unfinished: rerun the same command to resume), "
           f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png", flush=True)

@@ -90,7 +90,8 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
     args = ["--budget", "smoke", "--setups", "A", "--rows", "oracle", "pai50",
             "--output", str(out), "--num-cpus", "2", "--tune-dir", str(tmp_path / "tune")]
     assert main(args) == 0
-    for name in ("trials.csv", "curves.csv", "runs.jsonl", "table1.md", "training_curves_A.png"):
+    for name in ("trials.csv", "curves.csv", "runs.jsonl", "table1.md", "training_curves_A.png",
+                 "sparsity_schedules.png"):
         assert (out / name).is_file(), name
     with open(out / "trials.csv") as f:
         rows = {r["row"]: r for r in csv.DictReader(f)}
