@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence
 TRIAL_COLUMNS = ["setup", "row", "label", "seed", "kind", "budget", "iterations", "episodes_trained",
                  "eval_mode", "eval_episodes", "final_reward", "final_reward_std", "final_stochastic",
                  "final_greedy", "sparsity_prunable", "sparsity_all", "num_params_per_actor",
-                 "wall_s", "finished_at"]
+                 "bias_only_stochastic", "bias_only_greedy", "wall_s", "finished_at"]
 CURVE_COLUMNS = ["setup", "row", "seed", "iteration", "episodes", "reward", "reward_stochastic",
                  "reward_greedy", "sparsity_prunable", "wall_s"]
 

@@ -159,6 +159,13 @@ def run_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], raw_d
                     if report is not None:
                         report({"iteration": i, "reward": point["reward"],
                                 "sparsity": point["sparsity_prunable"]})
+            try:  # diagnostic only: never lose a finished trial over it
+                from rllib_experiments.methods.diagnostics import bias_only_rewards
+
+                diagnostics = bias_only_rewards(actor_list(algo), env_kwargs,
+                                                settings.eval_episodes, seed)
+            except Exception as exc:  # noqa: BLE001
+                diagnostics = {"bias_only_error": repr(exc)}
         finally:
             algo.stop()
         last = curve[-1]
@@ -169,7 +176,7 @@ def run_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], raw_d
             num_params_per_actor=last["num_params_per_actor"],
             iterations=settings.iterations,
             episodes_trained=settings.iterations * settings.episodes_per_iteration,
-            curve=curve, settings=settings.to_dict(), env_kwargs=env_kwargs)
+            curve=curve, settings=settings.to_dict(), env_kwargs=env_kwargs, **diagnostics)
     record["wall_s"] = time.time() - start
     record["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     write_json_atomic(Path(raw_dir) / "trials" / f"{tid}.json", record)
