@@ -168,3 +168,20 @@ def test_dqn_one_network_for_all_users(ray_local):
         assert len(learner._replay) == 3  # one batch of episodes stored per iteration
     finally:
         algo.stop()
+
+
+def test_bias_only_copies_zero_every_weight_matrix_and_keep_biases():
+    from rllib_experiments.config import load_preset, module_specs, probe_env
+    from rllib_experiments.methods.diagnostics import bias_only_copies
+
+    s = load_preset("tiny")
+    info = probe_env(s)
+    spec = module_specs(s, info["agents"], info["obs_space"], info["act_space"])
+    actors = [spec.rl_module_specs[a].build() for a in info["agents"]]
+    copies = bias_only_copies(actors)
+    for a, c in zip(actors, copies):
+        for (name, p), (_, q) in zip(a.named_parameters(), c.named_parameters()):
+            if name.rsplit(".", 1)[-1].startswith("weight"):
+                assert not torch.any(q != 0) and torch.any(p != 0), name  # original untouched
+            else:
+                assert torch.equal(p, q), name
