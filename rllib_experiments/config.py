@@ -94,6 +94,10 @@ class Settings:
     """i_P: iteration where the schedule reaches p_final (None: iterations)."""
     prune_interval: int = 5
     """i_prune: iterations between pruning events in "regrow" mode (Remark 2; paper: 5)."""
+    harmonic_amplitude: float = 0.1
+    """A of the harmonic oscillation c_i = A sin(2 pi i / P), eq. (13) (paper: 0.1)."""
+    harmonic_period: float = 200.0
+    """P of eq. (13) in iterations (paper: 200 one-episode iterations)."""
     prune_mode: str = "regrow"
     """"regrow" (prune every prune_interval iterations, weights train freely between; the paper) or "hold" (masks held every step)."""
     # --- evaluation (IV-C) -------------------------------------------------------
@@ -194,6 +198,8 @@ class Settings:
                                  or not 0 <= x < 1 for x in values):
                 raise ValueError(f"setting {name} must be a number in [0, 1) or a list of them "
                                  f"(one per user), got {v!r}")
+        real("harmonic_amplitude", 0, 1)
+        real("harmonic_period", 0, float("inf"), low_open=True)
         if self.prune_mode not in ("hold", "regrow"):
             raise ValueError(f"setting prune_mode must be 'hold' or 'regrow', got {self.prune_mode!r}")
         end = self.prune_end if self.prune_end is not None else self.iterations
@@ -360,6 +366,8 @@ def pruning_config(settings: Settings, agents):
     )
     if settings.schedule == "harmonic":
         schedule["initial_sparsity"] = per_user(settings.initial_sparsity)
+        schedule["amplitude"] = settings.harmonic_amplitude
+        schedule["period"] = settings.harmonic_period
     return PruningConfig(
         modules=list(agents),  # the actors only: the shared critic stays dense (Remark 1)
         schedule=schedule,

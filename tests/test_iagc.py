@@ -356,6 +356,19 @@ def test_bad_settings_fail_fast_naming_the_setting(overrides, match):
         load_preset("tiny", **overrides)
 
 
+def test_pruning_config_per_user_schedules():
+    from rllib_experiments.config import pruning_config
+
+    agents = ["user_0", "user_1", "user_2"]
+    cfg = pruning_config(load_preset("tiny", schedule="harmonic", final_sparsity=[0.5, 0.8, 0.95],
+                                     harmonic_period=20, iterations=40, prune_interval=4), agents)
+    assert cfg.modules == agents and cfg.mode == "regrow" and cfg.prune_every == 4
+    assert cfg.final_iteration == 40
+    schedules = cfg.schedules(agents)
+    assert [schedules[a].final_sparsity for a in agents] == [0.5, 0.8, 0.95]
+    assert schedules["user_0"].period == 20 and schedules["user_0"].end == 40
+
+
 def test_bad_env_kwargs_and_presets_fail_fast():
     with pytest.raises(ValueError, match="num_users"):
         build_algo_config(load_preset("tiny", env={"num_users": 0}))
