@@ -29,6 +29,13 @@ OURS = dict(
 PERIOD_FRACTION = 0.2
 
 
+def _period(base, schedule: str) -> dict:
+    """harmonic_period = PERIOD_FRACTION * iterations (when the Settings have that field)."""
+    if schedule == "harmonic" and hasattr(base, "harmonic_period"):
+        return {"harmonic_period": max(1.0, PERIOD_FRACTION * base.iterations)}
+    return {}
+
+
 def dense_settings(base):
     """Dense IAGC-PPO (the paper's settings)."""
     return base.replace(schedule="none")
@@ -43,14 +50,15 @@ def pruned_settings(schedule: str, start_fraction: float = 0.0):
     """Settings function of IAGC-PPO pruned to 95 % with ``schedule``."""
     def make(base):
         return base.replace(schedule=schedule, final_sparsity=0.95,
-                            prune_start=int(round(start_fraction * base.iterations)))
+                            prune_start=int(round(start_fraction * base.iterations)),
+                            **_period(base, schedule))
     make.__name__ = f"pruned_{schedule}_{start_fraction}"
     return make
 
 
 def ours_settings(base):
     """IAGC-PPO 95 % harmonic with :data:`OURS` (same iteration count as the budget)."""
-    return base.replace(schedule="harmonic", final_sparsity=0.95, **OURS)
+    return base.replace(schedule="harmonic", final_sparsity=0.95, **OURS, **_period(base, "harmonic"))
 
 
 def build_config(settings):
