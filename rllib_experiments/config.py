@@ -8,8 +8,8 @@ Usage::
     for i in range(settings.iterations):
         result = algo.train()
 
-Presets are JSON files in ``rllib_experiments/presets/`` (``paper_A``, ``paper_B``,
-``fast_A``, ``fast_B``, ``tiny``); every key is a :class:`Settings` field.
+Presets are JSON files in ``rllib_experiments/presets/`` (``paper_A``, ``paper_B``: the
+paper's values; ``tiny``: CI-sized); every key is a :class:`Settings` field.
 Module ids: ``user_0`` ... ``user_{N-1}`` (one actor each) and
 :data:`~rllib_experiments.modules.CRITIC_ID` (the shared critic, learner only).
 """
