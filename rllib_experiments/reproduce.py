@@ -133,7 +133,29 @@ def _tune_trainable(config: Dict[str, Any]) -> None:
     t = config["trial"]
     rec = run_trial(t["row"], t["setup"], t["seed"], config["budget"], config["output"],
                     report=lambda m: tune.report(m))
-    tune.report({"done_reward": rec["final_reward"], "iteration": rec.get("iterations", 0)})
+    # The whole record goes back to the driver too (RecordWriter): on a multi-node
+    # cluster the trial's own file lands on the node that ran it.
+    tune.report({"done_reward": rec["final_reward"], "iteration": rec.get("iterations", 0),
+                 RECORD_KEY: json.dumps(rec)})
+
+
+RECORD_KEY = "trial_record_json"
+
+
+def _record_writer(output: Path):
+    """Tune callback (driver side) writing each finished trial's record to OUTPUT/trials/."""
+    from ray.tune import Callback
+
+    from rllib_experiments.methods.trial import trial_id, write_json_atomic
+
+    class RecordWriter(Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if RECORD_KEY in result:
+                rec = json.loads(result[RECORD_KEY])
+                write_json_atomic(Path(output) / "trials" /
+                                  f"{trial_id(rec['setup'], rec['row'], rec['seed'])}.json", rec)
+
+    return RecordWriter()
 
 
 def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, args) -> List[str]:
@@ -156,6 +178,7 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
             run_config=tune.RunConfig(
                 name=f"reproduce_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
                 storage_path=str(Path(args.tune_dir).resolve()), verbose=1,
+                callbacks=[_record_writer(output)],
                 failure_config=tune.FailureConfig(max_failures=0)),
         )
         grid = tuner.fit()

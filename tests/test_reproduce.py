@@ -111,3 +111,14 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
     (out / "table1.md").unlink()
     assert main(["--report-only", "--output", str(out)]) == 0
     assert (out / "table1.md").read_text().count("PaI [18] (50%)") == 1
+
+
+def test_record_writer_stores_trial_records_on_the_driver(tmp_path):
+    from rllib_experiments.reproduce import RECORD_KEY, _record_writer
+
+    writer = _record_writer(tmp_path)
+    rec = {"setup": "B", "row": "dense", "seed": 4, "final_reward": 1.5}
+    writer.on_trial_result(iteration=1, trials=[], trial=None, result={"iteration": 3})
+    assert not (tmp_path / "trials").exists()  # progress reports carry no record
+    writer.on_trial_result(iteration=1, trials=[], trial=None, result={RECORD_KEY: json.dumps(rec)})
+    assert json.loads((tmp_path / "trials" / "B__dense__s4.json").read_text()) == rec
