@@ -240,11 +240,15 @@ def test_fast_env_runner_episodes_replay_in_the_parallel_env():
         algo.stop()
 
 
-@pytest.mark.parametrize("critic_mode", ["paper", "centralized"])
-def test_tiny_training_runs_end_to_end(critic_mode):
-    algo = _algo(critic_mode=critic_mode)
+@pytest.mark.parametrize("critic_mode, fast_sampling",
+                         [("paper", True), ("centralized", True), ("paper", False)])
+def test_tiny_training_runs_end_to_end(critic_mode, fast_sampling):
+    """Both critic modes; fast_sampling=False uses RLlib's standard MultiAgentEnvRunner."""
+    algo = _algo(critic_mode=critic_mode, fast_sampling=fast_sampling)
     try:
         learner = algo.learner_group._learner
+        runner_class = type(algo.env_runner).__name__
+        assert runner_class == ("BatchedDSAEnvRunner" if fast_sampling else "MultiAgentEnvRunner")
         before = {mid: _params(m) for mid, m in learner.module.items()}
         for _ in range(3):
             result = algo.train()
