@@ -337,8 +337,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from rllib_experiments.run import TrainingRun
 
     if demo:
-        print(f"Demo: preset {DEMO_PRESET} ({settings.iterations} iterations of "
-              f"{settings.episodes_per_iteration} episodes, setup {settings.setup}); output {output}. "
+        episodes = settings.episodes_per_iteration
+        print(f"Demo: preset {DEMO_PRESET} ({settings.iterations} iterations of {episodes} "
+              f"episode{'s' if episodes > 1 else ''}, setup {settings.setup}); output {output}. "
               "Run with --help for the full options.")
     _init_ray(args.address)
     run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
