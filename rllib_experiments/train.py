@@ -306,7 +306,8 @@ def _init_ray(address: Optional[str]) -> None:
         return
     kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
     if address is None and not os.environ.get("RAY_ADDRESS"):
-        kwargs["include_dashboard"] = False
+        # A new local instance: env runners (Ray workers, niceness 15 by default) at normal priority.
+        kwargs.update(include_dashboard=False, _system_config={"worker_niceness": 0})
     ray.init(address=address, **kwargs)
 
 

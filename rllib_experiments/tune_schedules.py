@@ -253,7 +253,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.address is None and not os.environ.get("RAY_ADDRESS"):
         # A new local instance. (On a cluster or inside `ray job submit`, the job's runtime
         # environment, e.g. its --working-dir, must not be replaced.)
-        kwargs.update(include_dashboard=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+        # Ray starts workers at niceness 15; trials are the work here, so run them at normal priority.
+        kwargs.update(include_dashboard=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}},
+                      _system_config={"worker_niceness": 0})
         if args.num_cpus:
             kwargs["num_cpus"] = args.num_cpus
     ray.init(address=args.address, **kwargs)
