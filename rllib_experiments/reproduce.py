@@ -131,6 +131,10 @@ def _tune_trainable(config: Dict[str, Any]) -> None:
     from rllib_experiments.methods.trial import run_trial
 
     t = config["trial"]
+    try:  # Ray starts workers at niceness 15; a trial is the real work: run it at the default 0
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except (OSError, AttributeError):  # not permitted (non-root) or not POSIX: keep Ray's
+        pass
     rec = run_trial(t["row"], t["setup"], t["seed"], config["budget"], config["output"],
                     report=lambda m: tune.report(m))
     # The whole record goes back to the driver too (RecordWriter): on a multi-node
