@@ -122,7 +122,32 @@ def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> 
     if rec.get("budget") != budget["name"]:
         raise ValueError(f"{path} holds a {rec.get('budget')!r} result, not {budget['name']!r}: "
                          "use another --output for another budget (nothing is overwritten)")
-    return rec.get("kind") == "baseline" or rec.get("iterations") == budget["iterations"]
+    return rec.get("kind") == "baseline" or rec.get("iterations") == expected_iterations(trial, budget)
+
+
+def expected_iterations(trial: Dict[str, Any], budget: Dict[str, Any]) -> int:
+    """Training iterations of a trial under this budget (a row may train longer, e.g. ours)."""
+    from rllib_experiments.methods import get_row
+    from rllib_experiments.methods.trial import base_settings
+
+    row = get_row(trial["row"])
+    base = base_settings(budget, trial["setup"], trial["seed"])
+    return row.settings(base).iterations if row.settings is not None else budget["iterations"]
+
+
+def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Path]:
+    """Move raw results of trials about to be rerun (other settings) to OUTPUT/superseded/."""
+    from rllib_experiments.methods.trial import trial_id
+
+    moved = []
+    for t in trials:
+        path = Path(output) / "trials" / f"{trial_id(t['setup'], t['row'], t['seed'])}.json"
+        if path.is_file():
+            dest = Path(output) / "superseded" / f"{path.stem}.{time.strftime('%Y%m%d_%H%M%S')}.json"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+            moved.append(dest)
+    return moved
 
 
 def _tune_trainable(config: Dict[str, Any]) -> None:
@@ -241,6 +266,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"setups {args.setups}: {len(trials)} trials, {len(trials) - len(todo)} already finished, "
           f"{len(todo)} to run; raw results in {output}", flush=True)
     output.mkdir(parents=True, exist_ok=True)
+    for p in set_aside_superseded(output, todo):
+        print(f"reproduce: an older result of a trial to rerun was kept as {p}", flush=True)
     start = time.time()
     errors: List[str] = []
     if todo:

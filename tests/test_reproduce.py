@@ -37,6 +37,19 @@ def test_is_finished_checks_budget(tmp_path):
     path.write_text(json.dumps({"budget": "smoke", "kind": "learning", "iterations": n}))
     with pytest.raises(ValueError, match="another --output"):
         is_finished(tmp_path, t, budget)
+    # Ours trains longer than the budget's iterations; its finished result says so.
+    from rllib_experiments.methods.iagc_ppo import OURS_ITERATION_FACTOR
+    from rllib_experiments.reproduce import set_aside_superseded
+
+    ours = dict(row="ours", setup="A", seed=0)
+    p2 = tmp_path / "trials" / "A__ours__s0.json"
+    p2.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": n}))
+    assert not is_finished(tmp_path, ours, budget)
+    p2.write_text(json.dumps({"budget": "quick", "kind": "learning",
+                              "iterations": OURS_ITERATION_FACTOR * n}))
+    assert is_finished(tmp_path, ours, budget)
+    moved = set_aside_superseded(tmp_path, [ours])
+    assert not p2.exists() and moved[0].parent.name == "superseded" and moved[0].is_file()
 
 
 def _write(path, rows):
