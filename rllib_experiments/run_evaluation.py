@@ -86,10 +86,14 @@ def actors_from_weights(module_spec, weights: Dict[str, Dict], agents: Sequence[
 
     ``weights`` is ``LearnerGroup.get_weights(module_ids=agents)`` (module id -> state dict).
     Every parameter must be present (checked: ``set_state`` alone would silently skip missing keys).
+    torch's global random state is left as it was.
     """
     actors = []
     for aid in agents:
-        module = module_spec.rl_module_specs[aid].build()
+        # Building initialises parameters from torch's global RNG, which the local env runner
+        # also samples from: fork it so that evaluation never shifts the training's random stream.
+        with torch.random.fork_rng(devices=[]):
+            module = module_spec.rl_module_specs[aid].build()
         state = weights[aid]
         expected = set(module.state_dict().keys())
         missing = expected - set(state)

@@ -327,3 +327,25 @@ def test_plot_runs_reads_run_folders(tmp_path):
     assert list(d["stochastic"]) == [101.0, 103.0, 105.0]
     plot_runs.main([str(tmp_path / "grid"), "--out", str(tmp_path / "f.png")])
     assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+@pytest.mark.rllib
+def test_building_evaluation_actors_leaves_the_global_rng_alone():
+    """Evaluation builds fresh actor modules; the training's torch random stream must not move."""
+    import torch
+
+    from rllib_experiments.config import module_specs, probe_env
+    from rllib_experiments.run_evaluation import actors_from_weights
+
+    s = train.load_preset("tiny")
+    info = probe_env(s)
+    spec = module_specs(s, info["agents"], info["obs_space"], info["act_space"])
+    weights = {a: spec.rl_module_specs[a].build().get_state() for a in info["agents"]}
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    actors = actors_from_weights(spec, weights, info["agents"])
+    assert torch.equal(torch.rand(3), expected)
+    for a, actor in zip(info["agents"], actors):  # and the weights are the given ones
+        for k, v in actor.get_state().items():
+            assert np.array_equal(np.asarray(v), np.asarray(weights[a][k]))
