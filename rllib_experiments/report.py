@@ -189,53 +189,73 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _seed_curves(curves, setup: str, key: str):
+    """(iterations, mean, std, n seeds, episodes per iteration) of one row, or None."""
+    import numpy as np
+
+    pts = [c for c in curves if c["setup"] == setup and c["row"] == key]
+    if not pts:
+        return None
+    by_seed: Dict[int, Dict[int, float]] = {}
+    per_iter = 1
+    for c in pts:
+        it = int(float(c["iteration"]))
+        by_seed.setdefault(int(c["seed"]), {})[it] = float(c["reward"])
+        if it > 0:
+            per_iter = max(1, round(float(c["episodes"]) / it))
+    common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
+    if not common:
+        return None
+    vals = np.array([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
+    std = vals.std(0, ddof=1) if len(vals) > 1 else np.zeros(len(common))
+    return common, vals.mean(0), std, len(vals), per_iter
+
+
 def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
                 row_order: Sequence[str]) -> None:
-    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training iteration."""
+    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training iteration.
+
+    Left: every learning row with the non-learning rows as horizontal lines. Right: the
+    same without our row and the two top reference lines, zoomed on the paper's rows.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from rllib_experiments.methods import ROWS
 
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1, 1]})
     colors = plt.get_cmap("tab10")
-    k = 0
-    for key in row_order:
-        pts = [c for c in curves if c["setup"] == setup and c["row"] == key]
-        if not pts or ROWS.get(key) is None or ROWS[key].kind != "learning":
-            continue
-        by_seed: Dict[int, Dict[int, float]] = {}
-        per_iter = 1
-        for c in pts:
-            it = int(float(c["iteration"]))
-            by_seed.setdefault(int(c["seed"]), {})[it] = float(c["reward"])
-            if it > 0:
-                per_iter = max(1, round(float(c["episodes"]) / it))
-        common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
-        if not common:
-            continue
-        vals = np.array([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
-        mean, std = vals.mean(0), (vals.std(0, ddof=1) if len(vals) > 1 else np.zeros(len(common)))
-        color = colors(k % 10)
-        k += 1
-        extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
-        ax.plot(common, mean, color=color, lw=1.6, ls="-" if k <= 10 else "--",
-                label=f"{ROWS[key].label} ({len(vals)} seed{'s' if len(vals) > 1 else ''}{extra})")
-        ax.fill_between(common, mean - std, mean + std, color=color, alpha=0.18)
     styles = {"aloha": ":", "oca": "-.", "musical_chairs": "--", "oracle": "-"}
-    for key, style in styles.items():
-        s = summary.get(setup, {}).get(key)
-        if s is not None:
-            ax.axhline(s["best"], color="black", ls=style, lw=1.0, label=f"{s['label']}: {s['best']:.0f}")
-    ax.set_xlabel("training iteration (one episode per iteration unless the legend says otherwise)")
-    ax.set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
+    learning = [k for k in row_order if ROWS.get(k) is not None and ROWS[k].kind == "learning"]
+    for panel, ax in enumerate(axes):
+        for k, key in enumerate(learning):
+            if panel == 1 and key == "ours":
+                continue
+            data = _seed_curves(curves, setup, key)
+            if data is None:
+                continue
+            its, mean, std, n, per_iter = data
+            color = colors(k % 10)
+            extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
+            ax.plot(its, mean, color=color, lw=1.6,
+                    label=f"{ROWS[key].label} ({n} seed{'s' if n > 1 else ''}{extra})")
+            ax.fill_between(its, (mean - std).clip(min=0), mean + std, color=color, alpha=0.15)
+        for key, style in styles.items():
+            if panel == 1 and key in ("musical_chairs", "oracle"):
+                continue
+            s = summary.get(setup, {}).get(key)
+            if s is not None:
+                ax.axhline(s["best"], color="black", ls=style, lw=1.0,
+                           label=f"{s['label']}: {s['best']:.0f}")
+        ax.set_xlabel("training iteration (one episode each unless the legend says otherwise)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
     budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
-    ax.set_title(f"Setup {setup}: training curves (mean ± std over seeds), budget '{budget}'")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[0].set_title(f"Setup {setup}: every row (mean ± std over seeds), budget '{budget}'", fontsize=10)
+    axes[1].set_title(f"Setup {setup}: the paper's learning rows, zoomed", fontsize=10)
+    axes[0].legend(fontsize=7, loc="center right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
