@@ -282,6 +282,8 @@ class TrainingRun:
                     on_iteration(row)
                 n = i + 1
                 if n % self.checkpoint_every == 0 or n == s.iterations:
+                    if tb is not None:  # events up to the checkpoint must survive a kill
+                        tb.flush()
                     out.save_checkpoint(self.algo, self.output, n, {
                         "iterations_done": n, "wall_time_s": wall,
                         "sessions": int(state.get("sessions", 0)) + 1,
