@@ -21,9 +21,8 @@ Both algorithms are built, each runs ``--warmup`` untimed iterations, then their
 ``--iterations`` timed ``algo.train()`` calls alternate (ours, naive, ours, ...), so
 both see the same machine load. Reported: env steps/s of wall time, env steps per CPU
 second of this process (everything runs in it: no remote env runners, local learner;
-robust to other jobs on a shared machine), their ratios, and the mean seconds per
-iteration spent sampling and in the learner update (RLlib's timers), which says where
-the time goes. Set OMP_NUM_THREADS=1 on shared machines.
+robust to other jobs on a shared machine) and their ratios. Where the time goes is in
+docs/iagc.md (cProfile of both phases). Set OMP_NUM_THREADS=1 on shared machines.
 """
 
 from __future__ import annotations
@@ -69,8 +68,7 @@ def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
     CPU second are insensitive to other jobs on a shared machine.
     """
     algos = {name: cfg.build_algo() for name, cfg in algo_configs.items()}
-    stats = {name: dict(env_steps=0, wall_s=0.0, cpu_s=0.0, sampling_s=0.0, learner_s=0.0)
-             for name in algos}
+    stats = {name: dict(env_steps=0, wall_s=0.0, cpu_s=0.0) for name in algos}
     try:
         for algo in algos.values():
             for _ in range(warmup):
@@ -84,9 +82,6 @@ def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
                 st["env_steps"] += int(result["env_runners"]["num_env_steps_sampled"])
                 st["wall_s"] += wall
                 st["cpu_s"] += cpu
-                timers = result.get("timers", {})
-                st["sampling_s"] += float(timers.get("env_runner_sampling_timer", float("nan")))
-                st["learner_s"] += float(timers.get("learner_update_timer", float("nan")))
                 if progress:
                     print(f"  {name}: iteration {i + 1}/{iterations} wall {wall:.1f} s, "
                           f"cpu {cpu:.1f} s", file=sys.stderr, flush=True)
@@ -101,8 +96,6 @@ def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
             "cpu_s": st["cpu_s"],
             "env_steps_per_s": st["env_steps"] / st["wall_s"],
             "env_steps_per_cpu_s": st["env_steps"] / st["cpu_s"],
-            "sampling_s_per_iter": st["sampling_s"] / iterations,
-            "learner_s_per_iter": st["learner_s"] / iterations,
         }
     return out
 
@@ -176,9 +169,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if name in out:
                 r = out[name]
                 print(f"{name:>6}: {r['env_steps_per_s']:8.1f} env steps/s wall, "
-                      f"{r['env_steps_per_cpu_s']:8.1f} per CPU second   "
-                      f"(per iteration: sampling {r['sampling_s_per_iter']:.2f} s, "
-                      f"learner {r['learner_s_per_iter']:.2f} s)")
+                      f"{r['env_steps_per_cpu_s']:8.1f} per CPU second "
+                      f"({r['env_steps']} env steps in {r['wall_s']:.1f} s wall, "
+                      f"{r['cpu_s']:.1f} s CPU)")
         if "ratio" in out:
             print(f" ratio: {out['ratio']:.1f}x wall, {out['ratio_cpu']:.1f}x CPU time "
                   "(target >= 10x)")
