@@ -423,3 +423,14 @@ def test_non_finite_gradients_skip_the_step():
         assert not torch.equal(before["user_0"], _params(learner.module["user_0"]))
     finally:
         algo.stop()
+
+
+def test_benchmark_flags_fail_fast(capsys):
+    from rllib_experiments import benchmark
+
+    for argv in (["--iterations", "0"], ["--episodes-per-iteration", "0"], ["--warmup", "-1"],
+                 ["--only", "both"]):
+        with pytest.raises(SystemExit) as exc:
+            benchmark.main(argv)
+        assert exc.value.code == 2
+    assert "--episodes-per-iteration" in capsys.readouterr().err
