@@ -19,8 +19,9 @@ Budgets (``--iterations`` / ``--seeds`` override them):
 
 * ``smoke``: CI pipeline check: N=3, K=2, T=20 (the ``tiny`` preset), 6 iterations, 1 seed.
 * ``quick``: what this 2-core machine runs in about 2 h: the paper's networks and
-  settings, 150 iterations (= episodes) per trial, seeds 0 1 (measured: ~7 min per trial
-  with 3 trials at once on the shared 2 cores; see docs/results.md).
+  settings, 150 iterations (= episodes) per trial, seeds 0 1 (measured: 4-17 min per trial
+  with 3 trials at once on the 2 cores shared with other jobs, load 10-30; the whole
+  quick table took ~2 h; see docs/results.md).
 * ``paper``: the paper's budget: 1000 iterations of one episode, 10 seeds (a Ray
   cluster: ``--address auto`` under ``ray job submit``).
 """
