@@ -24,6 +24,7 @@ import numpy as np
 from .baselines import EXPORTED_PREFIX, POLICIES, make_policy
 from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
 from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, make_config
+from .cli_args import int_at_least, number_in
 
 #: Policy-parameter flags: flag dest -> (policy name, keyword of the policy class).
 POLICY_PARAMS = {
@@ -54,34 +55,9 @@ ENV_PARAMS = {
 
 
 # ----------------------------------------------------------------------------- argument types
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
-    return value
+_positive_int = int_at_least(1)
+_nonneg_int = int_at_least(0)
+_probability = number_in(0.0, 1.0)
 
 
 def _positive_float(text: str) -> float:

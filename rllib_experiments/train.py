@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from dsa_pettingzoo.cli_args import int_at_least, number_in
 from rllib_experiments.config import SCHEDULES, Settings, load_preset, preset_names
 
 DEMO_PRESET = "demo_A"
@@ -43,27 +44,8 @@ FLAG_OF = {
 
 
 # ---------------------------------------------------------------------- argument types
-def _int_at_least(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
-        return value
-    parse.__name__ = f"integer >= {minimum}"
-    return parse
-
-
-def _sparsity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
-    return value
+_int_at_least = int_at_least
+_sparsity = number_in(0.0, 1.0, include_high=False)
 
 
 def _key_value(text: str):
