@@ -29,23 +29,6 @@ from rllib_experiments.rollout import rollout
 EVAL_MODES = {"stochastic": "sample", "greedy": "greedy"}
 
 
-def _stats_of(sim: BatchedDSA) -> EpisodeStats:
-    """EpisodeStats of the episodes the simulator has just finished (same fields as the baselines')."""
-    m = sim.episode_metrics()
-    busy = sim.pu_occupancy  # [B, T, K]
-    return EpisodeStats(
-        reward=np.asarray(m["system_throughput"], dtype=np.float64),
-        throughput=np.asarray(m["throughput"], dtype=np.float64),
-        successes=np.asarray(m["successes"]),
-        collisions=np.asarray(m["collisions"]),
-        idle=np.asarray(m["idle"]),
-        pu_blocked=np.asarray(m["pu_blocked"]),
-        free_channel_slots=(~busy).sum(axis=(1, 2)).astype(np.int64),
-        num_channels=sim.num_channels,
-        horizon=sim.horizon,
-    )
-
-
 def evaluate_actor_modules(actors: Sequence[torch.nn.Module], env_kwargs: Dict, *,
                            episodes: int, eval_seed: int,
                            chunk_size: int = DEFAULT_CHUNK_SIZE) -> Dict[str, Dict]:
@@ -70,7 +53,7 @@ def evaluate_actor_modules(actors: Sequence[torch.nn.Module], env_kwargs: Dict, 
                 sims[len(chunk)] = BatchedDSA(num_envs=len(chunk), **env_kwargs)
             sim = sims[len(chunk)]
             rollout(actors, sim, mode=mode, seeds=chunk, generator=generator)
-            parts.append(_stats_of(sim))
+            parts.append(EpisodeStats.from_simulator(sim))
         out[key] = EpisodeStats.concatenate(parts).summary()
     return out
 

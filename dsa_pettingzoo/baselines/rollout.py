@@ -51,6 +51,26 @@ class EpisodeStats:
     horizon: int
 
     @classmethod
+    def from_simulator(cls, sim, metrics: dict | None = None) -> "EpisodeStats":
+        """Statistics of the episodes ``sim`` (a BatchedDSA) has just played.
+
+        ``metrics``: the simulator's end-of-episode metrics when already at hand
+        (``info["episode"]`` of the last step); computed with ``sim.episode_metrics()`` otherwise.
+        """
+        m = sim.episode_metrics() if metrics is None else metrics
+        return cls(
+            reward=np.asarray(m["system_throughput"], dtype=np.float64),
+            throughput=np.asarray(m["throughput"], dtype=np.float64),
+            successes=np.asarray(m["successes"]),
+            collisions=np.asarray(m["collisions"]),
+            idle=np.asarray(m["idle"]),
+            pu_blocked=np.asarray(m["pu_blocked"]),
+            free_channel_slots=(~sim.pu_occupancy).sum(axis=(1, 2)).astype(np.int64),
+            num_channels=sim.num_channels,
+            horizon=sim.horizon,
+        )
+
+    @classmethod
     def concatenate(cls, parts: list["EpisodeStats"]) -> "EpisodeStats":
         """Stack the rows of several chunks."""
         first = parts[0]
@@ -97,27 +117,15 @@ def play_episodes(policy: BatchedPolicy, sim, seeds: list[int], rng: np.random.G
     B = len(seeds)
     sim.reset(seeds=list(seeds))
     config = sim.config
-    K, T = config.num_channels, config.horizon
+    T = config.horizon
     policy.reset(config, B, rng)
-    free_slots = np.zeros(B, dtype=np.int64)
     info = {}
     for _ in range(T):
-        free_slots += K - np.asarray(sim.pu_busy_next, dtype=bool).reshape(B, K).sum(axis=1)
         actions = np.asarray(policy.act(sim if policy.privileged else None))
         _, _, _, info = sim.step(actions)
         policy.update(actions, info["feedback"], info["rates"])
-    episode = info["episode"]  # the simulator's end-of-episode metrics (dsa_pettingzoo.metrics)
-    return EpisodeStats(
-        reward=np.asarray(episode["system_throughput"], dtype=np.float64),
-        throughput=np.asarray(episode["throughput"], dtype=np.float64),
-        successes=np.asarray(episode["successes"]),
-        collisions=np.asarray(episode["collisions"]),
-        idle=np.asarray(episode["idle"]),
-        pu_blocked=np.asarray(episode["pu_blocked"]),
-        free_channel_slots=free_slots,
-        num_channels=K,
-        horizon=T,
-    )
+    # info["episode"]: the simulator's end-of-episode metrics (dsa_pettingzoo.metrics)
+    return EpisodeStats.from_simulator(sim, info["episode"])
 
 
 def evaluate_policy(
