@@ -22,6 +22,7 @@ from dsa_pettingzoo.baselines.rollout import play_episodes
 from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, actor_files,
                                    load_actors, load_policy, read_actor_file, write_actor_file)
 from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, random_params
+from dsa_pettingzoo.deploy import native
 from dsa_pettingzoo.deploy.exported import ExportedPolicy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -270,8 +271,12 @@ def test_hand_derived_constant_network(tmp_path):
                                rtol=1e-6)
 
 
+_NO_CC = pytest.mark.skipif(not native.available(), reason="no C compiler for compute='native'")
+
+
 @pytest.mark.parametrize("sparsity", [0.0, 0.95])
-@pytest.mark.parametrize("compute", ["sparse", "dense", "auto"])
+@pytest.mark.parametrize("compute", ["sparse", "dense", "auto", pytest.param("native", marks=_NO_CC),
+                                     pytest.param("native-dense", marks=_NO_CC)])
 def test_policy_matches_float64_reference(tmp_path, sparsity, compute):
     arch = Architecture(obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2)
     rng = np.random.default_rng(7)
@@ -471,6 +476,23 @@ def test_benchmark_cli_runs(capsys):
     assert [round(r["sparsity"], 3) for r in rows] == [0.0, 0.95]
     assert rows[1]["file_ratio"] <= 0.10 and rows[1]["nbytes_sparse"] < rows[1]["nbytes_dense"]
     assert all(r["us_per_step_dense"] > 0 for r in rows)
+    # The 95% row carries the target's verdict (its value is a timing: not asserted here).
+    assert "target_met" not in rows[0] and isinstance(rows[1]["target_met"], bool)
+    assert set(rows[1]["target_met_by"]) <= {"sparse", "native"}
+    assert {"auto", "sparse", "dense"} <= set(rows[0]["modes"])
+    if out["native_note"] is None:  # a C compiler is available: the native modes ran too
+        assert rows[1]["nbytes_native"] < 0.1 * rows[1]["nbytes_dense"]
+        assert "step_ratio_native_to_native_dense" in rows[1]
+
+
+def test_benchmark_cli_no_native(capsys):
+    from dsa_pettingzoo.deploy import benchmark
+
+    assert benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1",
+                           "--kernel-sparsities", "--no-native"]) == 0
+    out = capsys.readouterr().out
+    assert "native modes skipped (--no-native)" in out and "target at 95% sparsity" in out
+    assert "native-dense" not in out.split("\n(batch 1")[0]
 
 
 def test_benchmark_cli_on_exported_actors(tmp_path, capsys):

@@ -11,13 +11,17 @@ docs/deployment.md). Here they are loaded and run step by step:
 ``dsa-evaluate --policy exported:actors/`` evaluates them like any baseline
 (:class:`~dsa_pettingzoo.deploy.exported.ExportedPolicy`), and
 ``python -m dsa_pettingzoo.deploy.benchmark`` measures file size, memory and
-step time at several sparsities.
+step time at several sparsities. ``load_policy(path, compute="native")`` runs
+the optional compiled kernel (``native/actor_step.c``, built on first use).
 """
 
 from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, SparseMatrix,
                      read_actor_file, read_actor_tensors, write_actor_file)
-from .policy import COMPUTE_MODES, SparseRecurrentPolicy, actor_files, load_actors, load_policy
+from .native import NativeUnavailableError
+from .policy import (COMPUTE_MODES, NATIVE_MODES, SparseRecurrentPolicy, actor_files, load_actors,
+                     load_policy)
 
-__all__ = ["COMPUTE_MODES", "FORMAT_VERSION", "SUFFIX", "ActorFileError", "Architecture",
-           "SparseMatrix", "SparseRecurrentPolicy", "actor_files", "load_actors", "load_policy",
-           "read_actor_file", "read_actor_tensors", "write_actor_file"]
+__all__ = ["COMPUTE_MODES", "FORMAT_VERSION", "NATIVE_MODES", "SUFFIX", "ActorFileError",
+           "Architecture", "NativeUnavailableError", "SparseMatrix", "SparseRecurrentPolicy",
+           "actor_files", "load_actors", "load_policy", "read_actor_file", "read_actor_tensors",
+           "write_actor_file"]

@@ -1,4 +1,4 @@
-"""Run an exported actor with numpy only: :class:`SparseRecurrentPolicy`.
+"""Run an exported actor with numpy (or the optional C kernel): :class:`SparseRecurrentPolicy`.
 
 >>> from dsa_pettingzoo.deploy import load_policy
 >>> policy = load_policy("actors/user_0.dsaactor")      # checks the file (CRC, version, ...)
@@ -23,8 +23,17 @@ How a layer is computed (``compute``):
   row / columns) is at most :data:`AUTO_MAX_FILL`, else ``dense``. The
   threshold comes from ``python -m dsa_pettingzoo.deploy.benchmark``.
 
-Both give the same numbers up to float32 rounding. The LSTM's input and
-recurrent matrices are fused into one [4H, in + H] matrix acting on [x, h].
+* ``"native"``: the whole slot runs in the compiled C kernel
+  ``native/actor_step.c`` (:mod:`dsa_pettingzoo.deploy.native`), every
+  matrix in CSR as stored in the file (one multiply-add per non-zero). Built
+  on first use with the system C compiler; without one it raises
+  :class:`~dsa_pettingzoo.deploy.native.NativeUnavailableError`.
+* ``"native-dense"``: the same C kernel on dense matrices (the fair dense
+  reference for ``native``).
+
+``auto`` never uses the C kernel. All modes give the same numbers up to
+float32 rounding. The LSTM's input and recurrent matrices are fused into one
+[4H, in + H] matrix acting on [x, h].
 """
 
 from __future__ import annotations
@@ -36,7 +45,9 @@ import numpy as np
 
 from .format import Architecture, SparseMatrix, read_actor_tensors
 
-COMPUTE_MODES = ("auto", "sparse", "dense")
+#: Modes that need the compiled kernel (dsa_pettingzoo/deploy/native.py); never chosen by "auto".
+NATIVE_MODES = ("native", "native-dense")
+COMPUTE_MODES = ("auto", "sparse", "dense", *NATIVE_MODES)
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
 #: Measured on this machine (docs/deployment.md): a gathered weight costs numpy about 20-40
 #: times a BLAS multiply-add, so for the paper's 512 x 256 LSTM matrix the sparse kernel
@@ -135,22 +146,32 @@ class SparseRecurrentPolicy:
     def __init__(self, header: Dict[str, Any], arch: Architecture, params: Dict[str, Any],
                  *, path=None, compute: str = "auto"):
         if compute not in COMPUTE_MODES:
-            raise ValueError(f"compute must be one of {COMPUTE_MODES}, got {compute!r}")
+            raise ValueError(f"compute must be one of {', '.join(map(repr, COMPUTE_MODES))}, "
+                             f"got {compute!r}")
         self.header, self.arch, self.compute = header, arch, compute
         self.path = str(path) if path is not None else "<in memory>"
         self.obs_dim, self.num_actions = arch.obs_dim, arch.num_actions
-        self.dense = [(make_kernel(params[f"dense.{i}.weight"], compute),
-                       np.array(params[f"dense.{i}.bias"], np.float32))
-                      for i in range(len(arch.hidden_sizes))]
-        self.lstm = []
+        dense = [(params[f"dense.{i}.weight"], np.array(params[f"dense.{i}.bias"], np.float32))
+                 for i in range(len(arch.hidden_sizes))]
+        lstm = []
         for k in range(arch.lstm_layers):
             w_ih, w_hh = params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]
             if isinstance(w_ih, SparseMatrix) or isinstance(w_hh, SparseMatrix):
                 fused = _as_sparse(w_ih).hstack(_as_sparse(w_hh))
             else:
                 fused = np.concatenate([w_ih, w_hh], axis=1)
-            self.lstm.append((make_kernel(fused, compute), np.array(params[f"lstm.{k}.bias"], np.float32)))
-        self.head = (make_kernel(params["head.weight"], compute), np.array(params["head.bias"], np.float32))
+            lstm.append((fused, np.array(params[f"lstm.{k}.bias"], np.float32)))
+        head = (params["head.weight"], np.array(params["head.bias"], np.float32))
+        self._native = None
+        if compute in NATIVE_MODES:  # the compiled kernel runs the whole slot (native.py)
+            from .native import NativeActor
+
+            self._native = NativeActor(arch, dense, lstm, head, compute)
+            self.dense, self.lstm, self.head = [], [], None
+        else:
+            self.dense = [(make_kernel(w, compute), b) for w, b in dense]
+            self.lstm = [(make_kernel(w, compute), b) for w, b in lstm]
+            self.head = (make_kernel(head[0], compute), head[1])
         H = arch.lstm_size
         # sigmoid(z) = 0.5 tanh(z / 2) + 0.5 for gates i, f, o; tanh(z) for g: one tanh for all.
         half = np.full(H, 0.5, np.float32)
@@ -169,6 +190,8 @@ class SparseRecurrentPolicy:
         self.c = np.zeros(shape, np.float32)
         self.batch_size = int(batch_size)
         self._last_logits: Optional[np.ndarray] = None
+        if self._native is not None:
+            self._native.bind(self.h, self.c, self.obs_dim, self.num_actions)
 
     def _check_obs(self, observation) -> np.ndarray:
         x = np.asarray(observation, dtype=np.float32)
@@ -186,6 +209,8 @@ class SparseRecurrentPolicy:
     def logits(self, observation) -> np.ndarray:
         """Advance one slot; float32 logits [B, K+1] (eq. 3 before the softmax)."""
         x = self._check_obs(observation)
+        if self._native is not None:
+            return self._native.step(x)
         for kernel, b in self.dense:
             x = kernel(x)
             x += b
@@ -250,7 +275,10 @@ class SparseRecurrentPolicy:
     @property
     def nbytes(self) -> int:
         """Bytes of every array the policy holds (weights, indices, biases, state)."""
-        total = self.h.nbytes + self.c.nbytes + self._pre.nbytes + self._shift.nbytes
+        total = self.h.nbytes + self.c.nbytes
+        if self._native is not None:
+            return int(total + self._native.nbytes)
+        total += self._pre.nbytes + self._shift.nbytes
         for kernel, b in [*self.dense, *self.lstm, self.head]:
             total += kernel.nbytes + b.nbytes
         return int(total)
@@ -258,6 +286,8 @@ class SparseRecurrentPolicy:
     @property
     def kernel_kinds(self) -> list:
         """'sparse' or 'dense' per matrix, in network order."""
+        if self._native is not None:
+            return list(self._native.kinds)
         return [k.kind for k, _ in [*self.dense, *self.lstm, self.head]]
 
     def check_env(self, num_channels: int, observation: str, num_users: Optional[int] = None) -> None:

@@ -1,0 +1,236 @@
+"""The optional compiled kernel: one slot of an exported actor in C (``compute="native"``).
+
+``native/actor_step.c`` (shipped with the package) runs the actor straight from
+the file's CSR arrays: one multiply-add per stored non-zero, no Python between
+the layers. It is built on first use with the system C compiler (``$CC``, else
+``cc``, ``gcc`` or ``clang``) into a per-user cache directory
+(``$DSA_PETTINGZOO_CACHE``, else ``$XDG_CACHE_HOME/dsa_pettingzoo``, else
+``~/.cache/dsa_pettingzoo``), named by a hash of the source, compiler and flags,
+and loaded with ctypes. Nothing here is needed by the numpy modes: without a
+compiler only ``compute="native"`` / ``"native-dense"`` fail, with
+:class:`NativeUnavailableError`.
+
+``native`` keeps every matrix in CSR (uint32 row pointers, column indices of
+1, 2 or 4 bytes, float32 values); ``native-dense`` runs the same C code on
+dense row-major matrices, the fair dense reference for the compiled kernel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .format import SparseMatrix
+
+SOURCE = Path(__file__).with_name("native") / "actor_step.c"
+#: Compiler flags: portable (no -march=native), so a cached build runs on any host of the platform.
+CFLAGS = ("-O3", "-std=c99", "-shared", "-fPIC")
+ABI_VERSION = 1
+NATIVE_MODES = ("native", "native-dense")
+_DENSE, _CSR = 0, 1
+_LIB = None
+
+
+class NativeUnavailableError(RuntimeError):
+    """The compiled kernel cannot be built or loaded here (no C compiler, a failed build)."""
+
+
+class _Matrix(ctypes.Structure):
+    _fields_ = [("rows", ctypes.c_int32), ("cols", ctypes.c_int32), ("kind", ctypes.c_int32),
+                ("index_bytes", ctypes.c_int32), ("indptr", ctypes.c_void_p),
+                ("indices", ctypes.c_void_p), ("values", ctypes.c_void_p), ("bias", ctypes.c_void_p)]
+
+
+class _Actor(ctypes.Structure):
+    _fields_ = [("obs_dim", ctypes.c_int32), ("num_actions", ctypes.c_int32),
+                ("num_dense", ctypes.c_int32), ("lstm_layers", ctypes.c_int32),
+                ("lstm_size", ctypes.c_int32), ("max_width", ctypes.c_int32),
+                ("dense", ctypes.c_void_p), ("lstm", ctypes.c_void_p), ("head", ctypes.c_void_p)]
+
+
+def _unavailable(mode: str, why: str) -> NativeUnavailableError:
+    return NativeUnavailableError(
+        f"compute={mode!r} needs the compiled kernel {SOURCE.name}, which {why}. "
+        f"Use compute='auto', 'sparse' or 'dense' (numpy only), or set CC to a C compiler.")
+
+
+def cache_dir() -> Path:
+    """Where built kernels are kept (per user)."""
+    if os.environ.get("DSA_PETTINGZOO_CACHE"):
+        return Path(os.environ["DSA_PETTINGZOO_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dsa_pettingzoo"
+
+
+def find_compiler() -> Optional[str]:
+    """``$CC`` when set (``CC=`` with no value: none), else the first of cc, gcc, clang on PATH."""
+    if "CC" in os.environ:
+        cc = os.environ["CC"].strip()
+        return (shutil.which(cc) or None) if cc else None
+    for name in ("cc", "gcc", "clang"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def build(mode: str = "native") -> Path:
+    """Compile ``actor_step.c`` into the cache (if not built yet) and return the library path."""
+    cc = find_compiler()
+    if cc is None:
+        raise _unavailable(mode, "cannot be built: no C compiler found ($CC, cc, gcc, clang)")
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256(b"\0".join([source, cc.encode(), " ".join(CFLAGS).encode(),
+                                     sys.platform.encode()])).hexdigest()[:16]
+    suffix = ".dll" if sys.platform == "win32" else ".so"
+    target = cache_dir() / f"actor_step-{key}{suffix}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        proc = subprocess.run([cc, *CFLAGS, "-o", tmp, str(SOURCE), "-lm"],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise _unavailable(mode, f"failed to build with {cc}: {proc.stderr.strip()[:2000]}")
+        os.replace(tmp, target)  # atomic: concurrent builds never see a half-written library
+    except (OSError, subprocess.SubprocessError) as err:
+        raise _unavailable(mode, f"failed to build with {cc} ({err})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def load_library(mode: str = "native"):
+    """The ctypes library (built on first use, then cached for the process)."""
+    global _LIB
+    if _LIB is None:
+        path = build(mode)
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError as err:
+            raise _unavailable(mode, f"was built at {path} but cannot be loaded ({err})") from None
+        lib.dsa_actor_abi_version.restype = ctypes.c_int32
+        if lib.dsa_actor_abi_version() != ABI_VERSION:
+            raise _unavailable(mode, f"at {path} has ABI {lib.dsa_actor_abi_version()}, "
+                                     f"expected {ABI_VERSION}")
+        lib.dsa_actor_sizeof_matrix.restype = ctypes.c_int32
+        lib.dsa_actor_sizeof_actor.restype = ctypes.c_int32
+        if (lib.dsa_actor_sizeof_matrix(), lib.dsa_actor_sizeof_actor()) != (
+                ctypes.sizeof(_Matrix), ctypes.sizeof(_Actor)):
+            raise _unavailable(mode, "has struct sizes that differ from the ctypes mirror")
+        lib.dsa_actor_step.restype = ctypes.c_int32
+        lib.dsa_actor_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p,
+                                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_void_p]
+        _LIB = lib
+    return _LIB
+
+
+def available() -> bool:
+    """True when the compiled kernel can be built and loaded here."""
+    try:
+        load_library()
+        return True
+    except NativeUnavailableError:
+        return False
+
+
+def _to_sparse(w) -> SparseMatrix:
+    if isinstance(w, SparseMatrix):
+        return w
+    w = np.asarray(w, np.float32)
+    r, c = np.nonzero(w)
+    return SparseMatrix(tuple(w.shape), r, c, w[r, c])
+
+
+def _to_dense(w) -> np.ndarray:
+    return w.to_dense() if isinstance(w, SparseMatrix) else np.ascontiguousarray(w, np.float32)
+
+
+class NativeMatrix:
+    """One matrix as the C kernel reads it: CSR (``sparse=True``) or dense row-major."""
+
+    def __init__(self, w, bias, sparse: bool):
+        self.shape = tuple(w.shape)
+        self.bias = np.ascontiguousarray(bias, np.float32)
+        self.kind = "sparse" if sparse else "dense"
+        if sparse:
+            s = _to_sparse(w)
+            rows, cols = self.shape
+            self.indptr = np.zeros(rows + 1, np.uint32)
+            np.cumsum(s.row_counts, out=self.indptr[1:])
+            idx_type = np.uint8 if cols <= 256 else np.uint16 if cols <= 65536 else np.uint32
+            self.indices = np.ascontiguousarray(s.cols, idx_type)
+            self.values = np.ascontiguousarray(s.values, np.float32)
+            self.arrays = (self.indptr, self.indices, self.values, self.bias)
+            self.struct = _Matrix(rows, cols, _CSR, self.indices.itemsize, self.indptr.ctypes.data,
+                                  self.indices.ctypes.data, self.values.ctypes.data,
+                                  self.bias.ctypes.data)
+        else:
+            self.values = _to_dense(w)
+            self.arrays = (self.values, self.bias)
+            self.struct = _Matrix(self.shape[0], self.shape[1], _DENSE, 0, None, None,
+                                  self.values.ctypes.data, self.bias.ctypes.data)
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in self.arrays))
+
+
+class NativeActor:
+    """The whole actor for the C kernel: holds every array the C code points to."""
+
+    def __init__(self, arch, dense, lstm, head, mode: str):
+        if mode not in NATIVE_MODES:
+            raise ValueError(f"native mode must be one of {NATIVE_MODES}, got {mode!r}")
+        self.lib = load_library(mode)
+        sparse = mode == "native"
+        self.dense = [NativeMatrix(w, b, sparse) for w, b in dense]
+        self.lstm = [NativeMatrix(w, b, sparse) for w, b in lstm]
+        self.head = NativeMatrix(head[0], head[1], sparse)
+        mats = [*self.dense, *self.lstm, self.head]
+        self._dense_arr = (_Matrix * max(len(self.dense), 1))(*[m.struct for m in self.dense])
+        self._lstm_arr = (_Matrix * len(self.lstm))(*[m.struct for m in self.lstm])
+        self._head = self.head.struct
+        width = max([arch.obs_dim, *[d for m in mats for d in m.shape]])
+        self.struct = _Actor(arch.obs_dim, arch.num_actions, len(self.dense), arch.lstm_layers,
+                             arch.lstm_size, width, ctypes.addressof(self._dense_arr),
+                             ctypes.addressof(self._lstm_arr), ctypes.addressof(self._head))
+        self._ptr = ctypes.addressof(self.struct)
+        self.work = np.zeros(2 * width, np.float32)
+        self.kinds = [m.kind for m in mats]
+        self._matrix_bytes = sum(m.nbytes for m in mats)
+        self._step = self.lib.dsa_actor_step
+
+    def bind(self, h: np.ndarray, c: np.ndarray, obs_dim: int, num_actions: int) -> None:
+        """Point the kernel at a (new) state [layers, B, H]; allocate the B-sized buffers."""
+        assert h.flags.c_contiguous and c.flags.c_contiguous and h.dtype == c.dtype == np.float32
+        self.batch = h.shape[1]
+        self.obs = np.zeros((self.batch, obs_dim), np.float32)
+        self.out = np.zeros((self.batch, num_actions), np.float32)
+        self._args = (self._ptr, self.batch, self.obs.ctypes.data, h.ctypes.data, c.ctypes.data,
+                      self.out.ctypes.data, self.work.ctypes.data)
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        """One slot for the observations x [B, obs_dim]; the logits [B, A] (a new array)."""
+        self.obs[...] = x
+        if self._step(*self._args) != 0:
+            raise RuntimeError("the native kernel refused the actor description (a bug)")
+        return self.out.copy()
+
+    @property
+    def nbytes(self) -> int:
+        """Weights, indices and biases, scratch and I/O buffers (the state is counted by the policy)."""
+        return int(self._matrix_bytes + self.work.nbytes + self.obs.nbytes + self.out.nbytes)

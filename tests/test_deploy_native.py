@@ -1,0 +1,169 @@
+"""Tests of dsa_pettingzoo.deploy.native: the compiled C kernel (compute="native" / "native-dense").
+
+The kernel must give the numpy policy's logits within float32 rounding and the same
+greedy actions. Tests that run it skip when no C compiler is available here; the
+error paths (no compiler, failed build, bad mode) always run. No timings here: the
+speed comparison is ``python -m dsa_pettingzoo.deploy.benchmark``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsa_pettingzoo.deploy import (COMPUTE_MODES, Architecture, NativeUnavailableError, load_policy,
+                                   write_actor_file)
+from dsa_pettingzoo.deploy import native
+from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, random_params
+
+needs_native = pytest.mark.skipif(
+    not native.available(),
+    reason="no C compiler could build dsa_pettingzoo/deploy/native/actor_step.c "
+           "(compute='native' / 'native-dense' unavailable here)")
+
+#: float32 rounding: the kernels sum the same products in different orders; logits are O(1).
+ATOL = 1e-5
+
+
+def write(tmp_path, params, arch, name="user_0.dsaactor", **kw):
+    path = tmp_path / name
+    write_actor_file(path, params, arch, **kw)
+    return path
+
+
+def run(policy, obs, episode=100):
+    """Greedy actions and logits over a sequence, resetting the state every ``episode`` slots."""
+    actions, logits = [], []
+    for t, y in enumerate(obs):
+        if t % episode == 0:
+            policy.reset()
+        actions.append(policy.act(y))
+        logits.append(policy._last_logits[0])
+    return np.array(actions), np.array(logits)
+
+
+@needs_native
+def test_native_matches_numpy_over_10000_steps_of_a_95_percent_sparse_actor(tmp_path):
+    rng = np.random.default_rng(20)
+    # Weights x 6: a 95%-pruned actor at torch's init scale always plays one action (the head's
+    # bias wins); scaled, this one plays five of the six, with a top-two logit gap >= 3e-5 at
+    # every step (far above the kernels' ~1e-7 differences), so equal greedy actions are a test.
+    params = {k: v * 6 if v.ndim == 2 else v for k, v in random_params(PAPER_ARCH, 0.95, rng).items()}
+    path = write(tmp_path, params, PAPER_ARCH)
+    obs = observation_sequence(PAPER_ARCH, 10_000, rng)
+    results = {m: run(load_policy(path, compute=m), obs)
+               for m in ("sparse", "dense", "native", "native-dense")}
+    ref_actions, ref_logits = results["dense"]
+    assert len(set(ref_actions.tolist())) >= 4  # the actor does not play one constant action
+    for mode in ("native", "native-dense", "sparse"):
+        actions, logits = results[mode]
+        np.testing.assert_array_equal(actions, ref_actions, err_msg=mode)
+        np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=ATOL, err_msg=mode)
+    np.testing.assert_allclose(results["native"][1], results["sparse"][1], rtol=0, atol=ATOL)
+
+
+@needs_native
+def test_native_holds_only_the_nonzeros():
+    rng = np.random.default_rng(21)
+    params = random_params(PAPER_ARCH, 0.95, rng)
+    from dsa_pettingzoo.deploy.policy import SparseRecurrentPolicy
+
+    header = {"sparsity": {}}
+    sparse = SparseRecurrentPolicy(header, PAPER_ARCH, params, compute="native")
+    dense = SparseRecurrentPolicy(header, PAPER_ARCH, params, compute="native-dense")
+    assert sparse.kernel_kinds == ["sparse"] * 4 and dense.kernel_kinds == ["dense"] * 4
+    nnz = sum(int(np.count_nonzero(w)) for w in params.values() if w.ndim == 2)
+    mats = sparse._native.lstm + sparse._native.dense + [sparse._native.head]
+    assert sum(m.values.size for m in mats) == nnz
+    # 256 columns at most: 1-byte column indices; 4-byte row pointers.
+    assert all(m.indices.dtype == np.uint8 for m in mats)
+    rows = sum(m.shape[0] + 1 for m in mats)
+    biases = sum(w.size for w in params.values() if w.ndim == 1)
+    expected = 5 * nnz + 4 * rows + 4 * biases
+    assert expected <= sparse._native._matrix_bytes < expected + 64
+    assert sparse.nbytes < 0.1 * dense.nbytes
+
+
+@needs_native
+@pytest.mark.parametrize("arch", [
+    Architecture(obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2),
+    Architecture(obs_dim=7, num_actions=3, hidden_sizes=(), lstm_size=8),        # no dense layer
+    Architecture(obs_dim=8, num_actions=3, hidden_sizes=(300,), lstm_size=16),   # 316 columns: uint16
+])
+@pytest.mark.parametrize("sparsity", [0.0, 0.9])
+def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
+    rng = np.random.default_rng(22)
+    path = write(tmp_path, random_params(arch, sparsity, rng), arch, dtype="float16")
+    obs = np.stack([observation_sequence(arch, 30, rng) for _ in range(3)], axis=1)  # [T, B, d]
+    out = {}
+    for mode in ("dense", "native", "native-dense"):
+        policy = load_policy(path, compute=mode)
+        policy.reset(batch_size=3)
+        out[mode] = np.stack([policy.logits(o) for o in obs])
+        policy.reset(batch_size=1)  # a new state size rebinds the kernel's buffers
+        single = np.stack([policy.logits(o[1])[0] for o in obs])
+        np.testing.assert_allclose(single, out[mode][:, 1], rtol=0, atol=ATOL)
+    for mode in ("native", "native-dense"):
+        np.testing.assert_allclose(out[mode], out["dense"], rtol=0, atol=ATOL, err_msg=mode)
+    if arch.hidden_sizes == (300,):
+        kernel = load_policy(path, compute="native")._native
+        assert kernel.lstm[0].indices.dtype == np.uint16  # [4H, 300 + H]: beyond uint8
+
+
+@needs_native
+def test_native_all_zero_actor_and_sampling(tmp_path):
+    arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(12,), lstm_size=8)
+    params = {name: np.zeros(shape, np.float32) for name, shape in arch.shapes().items()}
+    params["head.bias"] = np.log(np.float32([0.2, 0.5, 0.3]))
+    policy = load_policy(write(tmp_path, params, arch), compute="native")
+    assert policy.act(np.zeros(7)) == 1
+    np.testing.assert_allclose(policy.last_probs[0], [0.2, 0.5, 0.3], rtol=1e-6)
+    n = 4000
+    policy.reset(batch_size=n)
+    a = policy.act(np.zeros((n, 7)), rng=np.random.default_rng(0), greedy=False)
+    # binomial standard error <= sqrt(0.25 / n) = 0.008: 5 s.e. = 0.04
+    np.testing.assert_allclose(np.bincount(a, minlength=3) / n, [0.2, 0.5, 0.3], atol=0.04)
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.fixture
+def small_file(tmp_path):
+    arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(12,), lstm_size=8)
+    return write(tmp_path, random_params(arch, 0.5, np.random.default_rng(23)), arch)
+
+
+def test_bad_compute_mode_names_the_allowed_ones(small_file):
+    with pytest.raises(ValueError, match="compute must be one of 'auto', 'sparse', 'dense', "
+                                         "'native', 'native-dense', got 'gpu'"):
+        load_policy(small_file, compute="gpu")
+    assert COMPUTE_MODES == ("auto", "sparse", "dense", "native", "native-dense")
+
+
+@pytest.mark.parametrize("cc, message", [("", "no C compiler found"),
+                                         ("false", "failed to build")])
+def test_no_compiler_is_a_clear_error_and_auto_never_needs_it(small_file, tmp_path, monkeypatch,
+                                                              cc, message):
+    monkeypatch.setattr(native, "_LIB", None)  # forget a library loaded by an earlier test
+    monkeypatch.setenv("CC", cc)
+    monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(tmp_path / "cache"))
+    for mode in ("native", "native-dense"):
+        with pytest.raises(NativeUnavailableError, match=message) as err:
+            load_policy(small_file, compute=mode)
+        text = str(err.value)
+        assert f"compute={mode!r}" in text and "actor_step.c" in text
+        assert "'auto', 'sparse' or 'dense'" in text
+    assert not native.available()
+    for mode in ("auto", "sparse", "dense"):  # the numpy modes never touch the compiler
+        load_policy(small_file, compute=mode).act(np.zeros(7))
+    assert native._LIB is None
+    assert not list((tmp_path / "cache").glob("*.so"))  # nothing half-built left behind
+
+
+@needs_native
+def test_build_is_cached_per_source_and_compiler(tmp_path, monkeypatch):
+    monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(tmp_path))
+    first = native.build()
+    assert first.parent == tmp_path and first.exists()
+    mtime = first.stat().st_mtime_ns
+    assert native.build() == first and first.stat().st_mtime_ns == mtime  # not rebuilt
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary files left
