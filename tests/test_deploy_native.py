@@ -111,6 +111,26 @@ def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
 
 
 @needs_native
+@pytest.mark.parametrize("shape, dtype", [((512, 256), np.uint8), ((20, 300), np.uint16),
+                                          ((3, 1), np.uint8)])
+def test_matvec_alone_csr_and_dense(shape, dtype):
+    rng = np.random.default_rng(24)
+    w = rng.normal(size=shape).astype(np.float32) * (rng.random(shape) < 0.1)
+    w[0] = 0.0  # an empty row: its output is the bias alone
+    b = rng.normal(size=shape[0]).astype(np.float32)
+    x = rng.normal(size=shape[1]).astype(np.float32)
+    for sparse in (True, False):
+        m = native.NativeMatrix(w, b, sparse)
+        if sparse:
+            assert m.indices.dtype == dtype and m.values.size == np.count_nonzero(w)
+        call, xb, yb = m.matvec_function()
+        xb[:] = x
+        call()
+        np.testing.assert_allclose(yb, w.astype(np.float64) @ x + b, rtol=0, atol=ATOL)
+        assert yb[0] == b[0]
+
+
+@needs_native
 def test_native_all_zero_actor_and_sampling(tmp_path):
     arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(12,), lstm_size=8)
     params = {name: np.zeros(shape, np.float32) for name, shape in arch.shapes().items()}
@@ -167,3 +187,7 @@ def test_build_is_cached_per_source_and_compiler(tmp_path, monkeypatch):
     mtime = first.stat().st_mtime_ns
     assert native.build() == first and first.stat().st_mtime_ns == mtime  # not rebuilt
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary files left
+    monkeypatch.setenv("DSA_PETTINGZOO_CFLAGS", "-DDSA_UNUSED=1")  # other flags: another build
+    assert native.cflags()[-1] == "-DDSA_UNUSED=1" and "-DDSA_UNUSED=1" in native.build_command()
+    second = native.build()
+    assert second != first and second.exists()

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..physics import encode_observation
 from .format import Architecture, write_actor_file
-from .native import NativeUnavailableError, load_library
+from .native import NativeUnavailableError, build_command, load_library
 from .policy import COMPUTE_MODES, NATIVE_MODES, load_policy
 
 #: The paper's actor for setup A/B (K = 5): IV-A, our reading in rllib_experiments/modules.py.
@@ -166,9 +166,52 @@ def target_lines(row: dict) -> list:
             + "; ".join(parts)]
 
 
-def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator) -> list:
-    """Sparse vs dense kernel alone on the paper's fused LSTM matrix [4H, in + H] = [512, 256]."""
-    from .policy import DenseKernel, SparseKernel, fill_of
+#: The kernels timed alone on one matrix by :func:`kernel_crossover`, in print order.
+KERNEL_VARIANTS = ("sparse", "csr_reduceat", "csr_bincount", "dense", "native", "native_dense")
+
+
+def kernel_variants(w: np.ndarray, x: np.ndarray, native: bool) -> dict:
+    """name -> (no-argument callable computing W x, its result getter) for one matrix.
+
+    ``sparse``: the ELL kernel of ``compute="sparse"``; ``csr_reduceat`` / ``csr_bincount``:
+    numpy alternatives on the CSR arrays (gather x[indices], multiply, then a segmented sum
+    with ``np.add.reduceat`` or ``np.bincount(row, weights)``); ``dense``: BLAS (the kernel of
+    ``compute="dense"``); ``native`` / ``native_dense``: the C kernel's CSR and dense loops.
+    """
+    from .policy import DenseKernel, SparseKernel
+
+    r, c = np.nonzero(w)
+    v, counts = w[r, c], np.bincount(r, minlength=w.shape[0])
+    nonempty = np.flatnonzero(counts)  # reduceat needs the start of non-empty rows only
+    starts = (np.cumsum(counts) - counts)[nonempty]
+    xs, out = x[0], np.zeros(w.shape[0], np.float32)
+
+    def reduceat():
+        out[nonempty] = np.add.reduceat(xs[c] * v, starts)
+        return out
+
+    ell, dense = SparseKernel(w), DenseKernel(w)
+    variants = {"sparse": lambda: ell(x)[0], "csr_reduceat": reduceat,
+                "csr_bincount": lambda: np.bincount(r, weights=v * xs[c], minlength=w.shape[0]),
+                "dense": lambda: dense(x)[0]}
+    if native:
+        from .native import NativeMatrix
+
+        zero = np.zeros(w.shape[0], np.float32)
+        for name, sparse in (("native", True), ("native_dense", False)):
+            fn, xb, yb = NativeMatrix(w, zero, sparse).matvec_function()
+            xb[:] = xs
+            variants[name] = (lambda fn=fn, yb=yb: (fn(), yb)[1])
+    return variants
+
+
+def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator, native: bool = False) -> list:
+    """Every kernel variant alone on the paper's fused LSTM matrix [4H, in + H] = [512, 256].
+
+    The variants are timed in turn inside every repeat (best of ``repeats`` timings of 200
+    calls); their results are checked against float64 first.
+    """
+    from .policy import fill_of
 
     rows = []
     x = rng.random((1, 256)).astype(np.float32)
@@ -176,19 +219,34 @@ def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator) -> list
         w = random_params(Architecture(obs_dim=128, num_actions=2, hidden_sizes=(), lstm_size=128),
                           s, rng)
         fused = np.concatenate([w["lstm.0.weight_ih"], w["lstm.0.weight_hh"]], axis=1)
-        kernels = {"sparse": SparseKernel(fused), "dense": DenseKernel(fused)}
+        kernels = kernel_variants(fused, x, native)
+        exact = fused.astype(np.float64) @ x[0]
+        for name, kernel in kernels.items():
+            err = float(np.abs(np.asarray(kernel(), np.float64) - exact).max())
+            if err > 1e-4:
+                raise RuntimeError(f"kernel {name} is wrong by {err:.3g} at sparsity {s}")
         times = {k: [] for k in kernels}
         for _ in range(repeats):
             for name, kernel in kernels.items():
                 t0 = time.perf_counter()
                 for _ in range(200):
-                    kernel(x)
+                    kernel()
                 times[name].append((time.perf_counter() - t0) / 200 * 1e6)
-        rows.append({"sparsity": s, "fill": fill_of(fused),
-                     "us_sparse": min(times["sparse"]), "us_dense": min(times["dense"]),
-                     "us_sparse_median": statistics.median(times["sparse"]),
-                     "us_dense_median": statistics.median(times["dense"])})
+        row = {"sparsity": s, "fill": fill_of(fused), "nnz": int(np.count_nonzero(fused))}
+        for name, t in times.items():
+            row[f"us_{name}"], row[f"us_{name}_median"] = min(t), statistics.median(t)
+        rows.append(row)
     return rows
+
+
+def format_kernels(kernels: list) -> str:
+    """The kernel-alone table, one line per sparsity."""
+    lines = ["\nfused LSTM matrix 512 x 256 alone (batch 1, best of the repeats, us per call):"]
+    for k in kernels:
+        lines.append(f"  {100 * k['sparsity']:g}% (fill {k['fill']:.3f}, {k['nnz']} non-zeros): "
+                     + ", ".join(f"{name} {k[f'us_{name}']:.1f}" for name in KERNEL_VARIANTS
+                                 if f"us_{name}" in k))
+    return "\n".join(lines)
 
 
 def format_rows(rows: list) -> str:
@@ -232,9 +290,9 @@ def main(argv=None) -> int:
                    help="timings per actor and mode; the best is printed (default 25)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and observations")
     p.add_argument("--kernel-sparsities", type=float, nargs="*", default=[0.95, 0.98, 0.99, 0.995],
-                   help="also time the sparse and dense kernels alone on the paper's fused LSTM "
-                   "matrix (512 x 256) at these sparsities (default 0.95 0.98 0.99 0.995; "
-                   "none to skip)")
+                   help="also time every kernel alone (numpy ELL, CSR reduceat, CSR bincount, "
+                   "BLAS dense; C CSR and C dense) on the paper's fused LSTM matrix (512 x 256) at "
+                   "these sparsities (default 0.95 0.98 0.99 0.995; none to skip)")
     p.add_argument("--no-native", action="store_true",
                    help="skip the compiled C kernel modes (native, native-dense); without a C "
                    "compiler they are skipped anyway, with a note")
@@ -284,18 +342,21 @@ def main(argv=None) -> int:
                                            modes=modes))
                 if not args.json:
                     print(format_rows(rows[-1:]), flush=True)
-    kernels = kernel_crossover(args.kernel_sparsities, args.repeats, rng)
+    kernels = kernel_crossover(args.kernel_sparsities, args.repeats, rng,
+                               native="native" in modes)
     if args.json:
-        print(json.dumps({"actors": rows, "kernels": kernels, "native_note": native_note}))
+        print(json.dumps({"actors": rows, "kernels": kernels, "native_note": native_note,
+                          "native_build": None if native_note else build_command(),
+                          "numpy": np.__version__}))
     else:
         if kernels:
-            print("\nfused LSTM matrix 512 x 256 alone (batch 1): " + "; ".join(
-                f"{100 * k['sparsity']:g}% (fill {k['fill']:.3f}): sparse {k['us_sparse']:.1f} us, "
-                f"dense {k['us_dense']:.1f} us" for k in kernels))
+            print(format_kernels(kernels))
         print(f"\n(batch 1, best of {args.repeats} timings of {args.steps} steps per mode; "
               f"numpy {np.__version__})")
         if native_note:
             print(native_note)
+        else:
+            print(f"C kernel built with: {build_command()}")
         judged = [r for r in rows if "target_met" in r]
         if judged:
             print("target at 95% sparsity (a step no slower than the dense numpy policy, with "

@@ -6,7 +6,9 @@ the layers. It is built on first use with the system C compiler (``$CC``, else
 ``cc``, ``gcc`` or ``clang``) into a per-user cache directory
 (``$DSA_PETTINGZOO_CACHE``, else ``$XDG_CACHE_HOME/dsa_pettingzoo``, else
 ``~/.cache/dsa_pettingzoo``), named by a hash of the source, compiler and flags,
-and loaded with ctypes. Nothing here is needed by the numpy modes: without a
+and loaded with ctypes. The flags are :data:`CFLAGS` (portable: the build runs
+on any host of the platform) plus ``$DSA_PETTINGZOO_CFLAGS`` (for example
+``-march=native``, to let the compiler use this CPU's vector units). Nothing here is needed by the numpy modes: without a
 compiler only ``compute="native"`` / ``"native-dense"`` fail, with
 :class:`NativeUnavailableError`.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -83,13 +86,25 @@ def find_compiler() -> Optional[str]:
     return None
 
 
+def cflags() -> tuple:
+    """The compiler flags: :data:`CFLAGS` and then ``$DSA_PETTINGZOO_CFLAGS``."""
+    return (*CFLAGS, *shlex.split(os.environ.get("DSA_PETTINGZOO_CFLAGS", "")))
+
+
+def build_command() -> Optional[str]:
+    """The compile command that :func:`build` runs (None without a compiler), for reports."""
+    cc = find_compiler()
+    return None if cc is None else " ".join([cc, *cflags(), SOURCE.name, "-lm"])
+
+
 def build(mode: str = "native") -> Path:
     """Compile ``actor_step.c`` into the cache (if not built yet) and return the library path."""
     cc = find_compiler()
     if cc is None:
         raise _unavailable(mode, "cannot be built: no C compiler found ($CC, cc, gcc, clang)")
     source = SOURCE.read_bytes()
-    key = hashlib.sha256(b"\0".join([source, cc.encode(), " ".join(CFLAGS).encode(),
+    flags = cflags()
+    key = hashlib.sha256(b"\0".join([source, cc.encode(), " ".join(flags).encode(),
                                      sys.platform.encode()])).hexdigest()[:16]
     suffix = ".dll" if sys.platform == "win32" else ".so"
     target = cache_dir() / f"actor_step-{key}{suffix}"
@@ -99,7 +114,7 @@ def build(mode: str = "native") -> Path:
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([cc, *CFLAGS, "-o", tmp, str(SOURCE), "-lm"],
+        proc = subprocess.run([cc, *flags, "-o", tmp, str(SOURCE), "-lm"],
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             raise _unavailable(mode, f"failed to build with {cc}: {proc.stderr.strip()[:2000]}")
@@ -134,6 +149,8 @@ def load_library(mode: str = "native"):
         lib.dsa_actor_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p,
                                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                        ctypes.c_void_p]
+        lib.dsa_matvec.restype = None
+        lib.dsa_matvec.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         _LIB = lib
     return _LIB
 
@@ -187,6 +204,19 @@ class NativeMatrix:
     @property
     def nbytes(self) -> int:
         return int(sum(a.nbytes for a in self.arrays))
+
+    def matvec_function(self):
+        """A no-argument callable computing y = W x + b in C into ``(x, y)`` buffers it returns.
+
+        For timing the kernel alone: ``f, x, y = m.matvec_function(); x[:] = ...; f()``.
+        """
+        lib = load_library("native" if self.kind == "sparse" else "native-dense")
+        x = np.zeros(self.shape[1], np.float32)
+        y = np.zeros(self.shape[0], np.float32)
+        args = (ctypes.addressof(self.struct), x.ctypes.data, y.ctypes.data)
+        fn = lib.dsa_matvec
+        keep = (self, x, y)  # every array the C call points to lives as long as the callable
+        return (lambda keep=keep: fn(*args)), x, y
 
 
 class NativeActor:

@@ -86,6 +86,9 @@ static void matvec(const dsa_matrix *m, const float *x, float *y) {
     }
 }
 
+/* One matrix alone, y = W x + b (for benchmarks and tests of the kernel itself). */
+void dsa_matvec(const dsa_matrix *m, const float *x, float *y) { matvec(m, x, y); }
+
 static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 /*
