@@ -309,7 +309,9 @@ def build_algo_config(settings: Settings):
             rollout_fragment_length="auto",
             **({"env_runner_cls": BatchedDSAEnvRunner} if settings.fast_sampling else {}),
         )
-        .multi_agent(policies=set(agents), policy_mapping_fn=policy_mapping_fn)
+        # A list, not a set: modules are built (and their initial weights drawn) in this
+        # order, so a set would make runs depend on PYTHONHASHSEED.
+        .multi_agent(policies=list(agents), policy_mapping_fn=policy_mapping_fn)
         .rl_module(rl_module_spec=module_specs(settings, agents, info["obs_space"],
                                                info["act_space"]))
         .learners(
