@@ -49,7 +49,7 @@ def _naive_config(settings, info):
         PPOConfig()
         .environment(DSAMultiAgentEnv, env_config=settings.env_kwargs())
         .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
-        .multi_agent(policies=set(info["agents"]), policy_mapping_fn=policy_mapping_fn)
+        .multi_agent(policies=list(info["agents"]), policy_mapping_fn=policy_mapping_fn)
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
             aid: RLModuleSpec(model_config=model) for aid in info["agents"]}))
         .training(train_batch_size_per_learner=batch, minibatch_size=batch,
