@@ -18,10 +18,9 @@ rebuilt and :mod:`rllib_experiments.report` writes the table
 Budgets (``--iterations`` / ``--seeds`` override them):
 
 * ``smoke``: CI pipeline check: N=3, K=2, T=20 (the ``tiny`` preset), 6 iterations, 1 seed.
-* ``quick``: what this 2-core machine runs in about 2 h: the paper's networks and
-  settings, 150 iterations (= episodes) per trial, seeds 0 1 (measured: 4-17 min per trial
-  with 3 trials at once on the 2 cores shared with other jobs, load 10-30; the whole
-  quick table took ~2 h; see docs/results.md).
+* ``quick``: what this 2-core machine runs in a few hours: the paper's networks, settings
+  and per-trial budget (1000 iterations = episodes), seeds 0 1 instead of the paper's ten
+  (a paper row takes ~6-7 min on an idle core; measured times are in docs/results/table1.md).
 * ``paper``: the paper's budget: 1000 iterations of one episode, 10 seeds (a Ray
   cluster: ``--address auto`` under ``ray job submit``).
 """
@@ -44,7 +43,7 @@ DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw"
 BUDGETS: Dict[str, Dict[str, Any]] = {
     "smoke": dict(name="smoke", preset="tiny", iterations=6, eval_interval=2, eval_episodes=10,
                   seeds=[0]),
-    "quick": dict(name="quick", preset="paper_{setup}", iterations=150, eval_interval=10,
+    "quick": dict(name="quick", preset="paper_{setup}", iterations=1000, eval_interval=10,
                   eval_episodes=100, seeds=[0, 1]),
     "paper": dict(name="paper", preset="paper_{setup}", iterations=1000, eval_interval=10,
                   eval_episodes=100, seeds=list(range(10))),
@@ -52,19 +51,21 @@ BUDGETS: Dict[str, Dict[str, Any]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    from rllib_experiments.methods import ROWS
+    from rllib_experiments.methods import GROUPS
 
     p = argparse.ArgumentParser(
         prog="python -m rllib_experiments.reproduce",
         description="Run every row of the paper's Table I (plus extra rows) through Ray Tune, "
                     "resumably, and write docs/results/table1.md and the Fig. 2 curves.")
     p.add_argument("--budget", choices=sorted(BUDGETS), default="quick",
-                   help="smoke (CI, minutes), quick (this machine, ~2 h), paper (1000 episodes, "
+                   help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: this machine, a few hours), paper (1000 episodes, "
                         "10 seeds, a cluster). Default quick.")
     p.add_argument("--setups", nargs="+", default=["A", "B"], choices=["A", "B"],
                    help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.")
     p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
-                   help=f"rows to run (default all): {' '.join(ROWS)}")
+                   help="rows to run, by key or group (default: the group 'table'). "
+                        f"table = {' '.join(GROUPS['table'])}; ablation (ours with one change "
+                        f"taken back) = {' '.join(GROUPS['ablation'])}")
     p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                    help="training seeds of the learning rows (default: the budget's)")
     p.add_argument("--iterations", type=int, default=None,
@@ -230,7 +231,7 @@ def ensure_fig1(figures: Path) -> Path:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from rllib_experiments import report
-    from rllib_experiments.methods import ROWS
+    from rllib_experiments.methods import expand_rows
 
     args = _parser().parse_args(argv)
     output = Path(args.output)
@@ -248,10 +249,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
 
     budget = dict(BUDGETS[args.budget])
-    rows = args.rows or list(ROWS)
-    bad = [r for r in rows if r not in ROWS]
-    if bad:
-        raise SystemExit(f"--rows: unknown {bad}; allowed: {list(ROWS)}")
+    try:
+        rows = expand_rows(args.rows or ["table"])
+    except ValueError as e:
+        raise SystemExit(f"--rows: {e}")
     if args.iterations is not None:
         if args.iterations < 1:
             raise SystemExit(f"--iterations must be >= 1, got {args.iterations}")

@@ -38,7 +38,7 @@ def test_is_finished_checks_budget(tmp_path):
     with pytest.raises(ValueError, match="another --output"):
         is_finished(tmp_path, t, budget)
     # Ours trains longer than the budget's iterations; its finished result says so.
-    from rllib_experiments.methods.iagc_ppo import OURS_ITERATION_FACTOR
+    from rllib_experiments.methods.iagc_ppo import ours_iterations
     from rllib_experiments.reproduce import set_aside_superseded
 
     ours = dict(row="ours", setup="A", seed=0)
@@ -46,7 +46,7 @@ def test_is_finished_checks_budget(tmp_path):
     p2.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": n}))
     assert not is_finished(tmp_path, ours, budget)
     p2.write_text(json.dumps({"budget": "quick", "kind": "learning",
-                              "iterations": OURS_ITERATION_FACTOR * n}))
+                              "iterations": ours_iterations(n)}))
     assert is_finished(tmp_path, ours, budget)
     moved = set_aside_superseded(tmp_path, [ours])
     assert not p2.exists() and moved[0].parent.name == "superseded" and moved[0].is_file()
@@ -84,6 +84,54 @@ def test_report_from_csv_only(tmp_path):
     assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |" in text
     assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
     assert (tmp_path / "fig" / "training_curves_A.png").stat().st_size > 10_000
+
+
+def test_ablation_section_and_figure(tmp_path):
+    g = lambda setup, row, seed, r: dict(_trial(setup, row, seed, r, sp=0.95), final_greedy=r,
+                                         final_stochastic=r - 100.0, eval_mode="greedy")
+    trials = [_trial("A", "oracle", 0, 2600.0, kind="baseline", label="Oracle"),
+              g("A", "ours", 0, 2580.0), g("A", "ours", 1, 2590.0), g("A", "ours", 2, 2000.0),
+              g("A", "ours_paper_critic", 0, 2380.0), g("A", "ours_paper_critic", 1, 2410.0),
+              g("A", "ours_dense", 3, 2500.0)]
+    _write(tmp_path / "trials.csv", trials)
+    curves = [dict(setup="A", row=row, seed=s, iteration=i, episodes=8 * i, reward=1000.0 + i,
+                   reward_greedy=1000.0 + i, reward_stochastic=900.0)
+              for row, seeds in [("ours", (0, 1)), ("ours_paper_critic", (0, 1))] for s in seeds
+              for i in (0, 10, 20)]
+    _write(tmp_path / "curves.csv", curves)
+    report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
+    text = (tmp_path / "table1.md").read_text()
+    main_table, ablation = text.split("### Ablation of ours, setup A")
+    assert "paper's critic" not in main_table  # ablations stay out of Table I
+    # (2380 + 2410) / 2 - (2580 + 2590) / 2 = -190 on the common seeds 0, 1
+    assert "| 2395.00 ± 21.21 | 2 | -190.0 (seeds 0, 1) | 2295.00 |" in ablation
+    assert "– (no common seed)" in ablation  # ours_dense ran seed 3 only
+    assert (tmp_path / "fig" / "ablation_A.png").stat().st_size > 10_000
+
+
+def test_rows_groups_expand_in_table_order():
+    from rllib_experiments.methods import GROUPS, ROWS, expand_rows
+
+    assert expand_rows(["table"]) == GROUPS["table"] and "ours" in GROUPS["table"]
+    assert all(k.startswith("ours_") for k in GROUPS["ablation"]) and GROUPS["ablation"]
+    assert expand_rows(["ours_dense", "aloha", "aloha"]) == ["aloha", "ours_dense"]
+    assert set(expand_rows(["table", "ablation"])) == set(ROWS)
+    with pytest.raises(ValueError, match="allowed"):
+        expand_rows(["nope"])
+
+
+def test_ablation_settings_change_one_thing_each():
+    from rllib_experiments.methods import get_row
+    from rllib_experiments.methods.iagc_ppo import ABLATIONS, ours_settings
+    from rllib_experiments.methods.trial import base_settings
+
+    base = base_settings(BUDGETS["quick"], "A", 0)
+    ours = ours_settings(base)
+    assert (ours.iterations, ours.episodes_per_iteration) == (300, 8)  # 2400 episodes
+    for change, fields in ABLATIONS.items():
+        s = get_row(f"ours_{change}").settings(base)
+        differ = {f for f in ours.__dataclass_fields__ if getattr(s, f) != getattr(ours, f)}
+        assert differ == set(fields), change
 
 
 def test_cli_rejects_bad_flags(capsys):

@@ -18,6 +18,8 @@ harmonic, linear,   IAGC-PPO pruned to 95 % with these schedules
 polynomial,         (:mod:`.iagc_ppo`); polynomial200 starts pruning at
 polynomial200       i_start = 0.2 * iterations (200 of the paper's 1000)
 ours                IAGC-PPO 95 % harmonic, our improved settings (beyond the paper)
+ours_<change>       ablations of ours (group "ablation", not run unless asked):
+                    ours with one change taken back (``iagc_ppo.ABLATIONS``)
 ==================  ==========================================================
 """
 
@@ -40,6 +42,7 @@ class Row:
     eval_mode: str = "stochastic"  # which evaluation is the row's reward: "stochastic" or "greedy"
     settings: Optional[Callable] = None  # (base Settings) -> Settings of the row
     build: Optional[Callable] = None  # (Settings) -> AlgorithmConfig
+    group: str = "table"  # "table": Table I and its extra rows; "ablation": ablations of ours
 
 
 def _lazy(module: str, attr: str = "build_config"):
@@ -74,10 +77,38 @@ ROWS: Dict[str, Row] = {r.key: r for r in [
         settings=iagc_ppo.pruned_settings("polynomial", start_fraction=0.2), build=iagc_ppo.build_config),
     Row("ours", "IAGC PPO (95%, ours)", "learning", {}, eval_mode="greedy",
         settings=iagc_ppo.ours_settings, build=iagc_ppo.build_config),
+    Row("ours_paper_critic", "Ablation: ours with the paper's critic (own history)", "learning", {},
+        eval_mode="greedy", settings=iagc_ppo.ours_ablation("paper_critic"),
+        build=iagc_ppo.build_config, group="ablation"),
+    Row("ours_paper_lr", "Ablation: ours with the paper's lr (1e-4 / 5e-5)", "learning", {},
+        eval_mode="greedy", settings=iagc_ppo.ours_ablation("paper_lr"),
+        build=iagc_ppo.build_config, group="ablation"),
+    Row("ours_no_entropy", "Ablation: ours without the entropy bonus", "learning", {},
+        eval_mode="greedy", settings=iagc_ppo.ours_ablation("no_entropy"),
+        build=iagc_ppo.build_config, group="ablation"),
+    Row("ours_one_episode", "Ablation: ours with 1 episode per iteration", "learning", {},
+        eval_mode="greedy", settings=iagc_ppo.ours_ablation("one_episode"),
+        build=iagc_ppo.build_config, group="ablation"),
+    Row("ours_dense", "Ablation: ours without pruning (dense)", "learning", {},
+        eval_mode="greedy", settings=iagc_ppo.ours_ablation("dense"),
+        build=iagc_ppo.build_config, group="ablation"),
 ]}
 
 #: Rows the paper has (in its order), then ours.
 PAPER_ROWS = [k for k, r in ROWS.items() if r.paper]
+
+
+#: Row groups ``--rows`` accepts as shorthands.
+GROUPS = {g: [k for k, r in ROWS.items() if r.group == g] for g in ("table", "ablation")}
+
+
+def expand_rows(names) -> list:
+    """Row keys of ``names`` (keys or group names), in ROWS order; ValueError on unknown ones."""
+    bad = [n for n in names if n not in ROWS and n not in GROUPS]
+    if bad:
+        raise ValueError(f"unknown rows {bad}; allowed: {list(ROWS)} or a group {list(GROUPS)}")
+    wanted = {k for n in names for k in (GROUPS.get(n) or [n])}
+    return [k for k in ROWS if k in wanted]
 
 
 def get_row(key: str) -> Row:
