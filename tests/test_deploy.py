@@ -488,10 +488,11 @@ def test_benchmark_cli_runs(capsys):
 def test_benchmark_cli_no_native(capsys):
     from dsa_pettingzoo.deploy import benchmark
 
-    assert benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1",
+    assert benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1", "--batch", "3",
                            "--kernel-sparsities", "--no-native"]) == 0
     out = capsys.readouterr().out
     assert "native modes skipped (--no-native)" in out and "target at 95% sparsity" in out
+    assert "batch 3)" in out and "at batch 3:" in out
     assert "native-dense" not in out.split("\n(batch 1")[0]
 
 
