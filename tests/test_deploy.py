@@ -249,14 +249,20 @@ def test_csr_with_out_of_range_column_is_refused(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the policy
-def test_hand_derived_constant_network(tmp_path):
+_NO_CC = pytest.mark.skipif(not native.available(), reason="no C compiler for compute='native'")
+_ALL_MODES = ["sparse", "dense", "auto", pytest.param("native", marks=_NO_CC),
+              pytest.param("native-dense", marks=_NO_CC)]
+
+
+@pytest.mark.parametrize("compute", _ALL_MODES)
+def test_hand_derived_constant_network(tmp_path, compute):
     """All weights zero: gates are constants, c_t = f c_{t-1} + i g is a geometric series."""
     params = {name: np.zeros(shape, np.float32) for name, shape in SMALL.shapes().items()}
     H = SMALL.lstm_size
     bi, bf, bg, bo = 0.3, -0.2, 0.5, 1.0
     params["lstm.0.bias"] = np.repeat(np.float32([bi, bf, bg, bo]), H)
     params["head.weight"][1] = 1.0  # logit 1 = sum of the H hidden units; others 0
-    policy = load_policy(write(tmp_path, params))
+    policy = load_policy(write(tmp_path, params), compute=compute)
     i, f, g, o = sigmoid(bi), sigmoid(bf), np.tanh(bg), sigmoid(bo)
     c = 0.0
     for t in range(5):
@@ -271,12 +277,8 @@ def test_hand_derived_constant_network(tmp_path):
                                rtol=1e-6)
 
 
-_NO_CC = pytest.mark.skipif(not native.available(), reason="no C compiler for compute='native'")
-
-
 @pytest.mark.parametrize("sparsity", [0.0, 0.95])
-@pytest.mark.parametrize("compute", ["sparse", "dense", "auto", pytest.param("native", marks=_NO_CC),
-                                     pytest.param("native-dense", marks=_NO_CC)])
+@pytest.mark.parametrize("compute", _ALL_MODES)
 def test_policy_matches_float64_reference(tmp_path, sparsity, compute):
     arch = Architecture(obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2)
     rng = np.random.default_rng(7)

@@ -94,15 +94,17 @@ def test_native_holds_only_the_nonzeros():
 def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
     rng = np.random.default_rng(22)
     path = write(tmp_path, random_params(arch, sparsity, rng), arch, dtype="float16")
-    obs = np.stack([observation_sequence(arch, 30, rng) for _ in range(3)], axis=1)  # [T, B, d]
+    # B = 11: the C kernel runs a batch in blocks of 8 copies, then the 3 left one by one.
+    obs = np.stack([observation_sequence(arch, 30, rng) for _ in range(11)], axis=1)  # [T, B, d]
     out = {}
     for mode in ("dense", "native", "native-dense"):
         policy = load_policy(path, compute=mode)
-        policy.reset(batch_size=3)
+        policy.reset(batch_size=11)
         out[mode] = np.stack([policy.logits(o) for o in obs])
-        policy.reset(batch_size=1)  # a new state size rebinds the kernel's buffers
-        single = np.stack([policy.logits(o[1])[0] for o in obs])
-        np.testing.assert_allclose(single, out[mode][:, 1], rtol=0, atol=ATOL)
+        for copy in (1, 9):  # one in the first block of 8, one of the last 3
+            policy.reset(batch_size=1)
+            single = np.stack([policy.logits(o[copy])[0] for o in obs])
+            np.testing.assert_allclose(single, out[mode][:, copy], rtol=0, atol=ATOL)
     for mode in ("native", "native-dense"):
         np.testing.assert_allclose(out[mode], out["dense"], rtol=0, atol=ATOL, err_msg=mode)
     if arch.hidden_sizes == (300,):
@@ -191,3 +193,23 @@ def test_build_is_cached_per_source_and_compiler(tmp_path, monkeypatch):
     assert native.cflags()[-1] == "-DDSA_UNUSED=1" and "-DDSA_UNUSED=1" in native.build_command()
     second = native.build()
     assert second != first and second.exists()
+
+
+@needs_native
+def test_exported_policy_runs_on_the_native_kernel(tmp_path):
+    """dsa-evaluate's batched path: same greedy play with compute='native' as with numpy."""
+    from dsa_pettingzoo.baselines import evaluate_policy
+    from dsa_pettingzoo.deploy.exported import ExportedPolicy
+
+    arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(16,), lstm_size=8)
+    rng = np.random.default_rng(25)
+    d = tmp_path / "actors"
+    d.mkdir()
+    for n in range(3):
+        params = {k: v * 4 if v.ndim == 2 else v for k, v in random_params(arch, 0.9, rng).items()}
+        write(d, params, arch, name=f"user_{n}.dsaactor")
+    env = dict(num_users=3, num_channels=2, horizon=25)
+    numpy_run = evaluate_policy(ExportedPolicy(d, compute="dense"), 12, seed=0, **env)
+    native_run = evaluate_policy(ExportedPolicy(d, compute="native"), 12, seed=0, **env)
+    np.testing.assert_array_equal(native_run.successes, numpy_run.successes)
+    np.testing.assert_array_equal(native_run.reward, numpy_run.reward)

@@ -36,8 +36,8 @@ from .format import SparseMatrix
 
 SOURCE = Path(__file__).with_name("native") / "actor_step.c"
 #: Compiler flags: portable (no -march=native), so a cached build runs on any host of the platform.
-CFLAGS = ("-O3", "-std=c99", "-shared", "-fPIC")
-ABI_VERSION = 1
+CFLAGS = ("-O3", "-std=c99", "-fno-trapping-math", "-shared", "-fPIC")
+ABI_VERSION = 2
 NATIVE_MODES = ("native", "native-dense")
 _DENSE, _CSR = 0, 1
 _LIB = None
@@ -239,7 +239,7 @@ class NativeActor:
                              arch.lstm_size, width, ctypes.addressof(self._dense_arr),
                              ctypes.addressof(self._lstm_arr), ctypes.addressof(self._head))
         self._ptr = ctypes.addressof(self.struct)
-        self.work = np.zeros(2 * width, np.float32)
+        self.width = width
         self.kinds = [m.kind for m in mats]
         self._matrix_bytes = sum(m.nbytes for m in mats)
         self._step = self.lib.dsa_actor_step
@@ -248,6 +248,7 @@ class NativeActor:
         """Point the kernel at a (new) state [layers, B, H]; allocate the B-sized buffers."""
         assert h.flags.c_contiguous and c.flags.c_contiguous and h.dtype == c.dtype == np.float32
         self.batch = h.shape[1]
+        self.work = np.zeros(2 * self.width * self.batch, np.float32)  # scratch of the C step
         self.obs = np.zeros((self.batch, obs_dim), np.float32)
         self.out = np.zeros((self.batch, num_actions), np.float32)
         self._args = (self._ptr, self.batch, self.obs.ctypes.data, h.ctypes.data, c.ctypes.data,

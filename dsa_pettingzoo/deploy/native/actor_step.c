@@ -14,12 +14,14 @@
  *   logits = W_head x + b_head  (the softmax / argmax is left to the caller).
  *
  * Built by dsa_pettingzoo/deploy/native.py with the system C compiler
- * (cc -O2 -shared -fPIC actor_step.c -lm) and called through ctypes. No
+ * (cc -O3 -std=c99 -fno-trapping-math -shared -fPIC actor_step.c -lm; the flag lets the
+ * compiler vectorise the clamps of the activations) and called through ctypes. No
  * allocation, no globals: the caller owns every buffer.
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DSA_DENSE 0 /* values: row-major [rows, cols] */
 #define DSA_CSR 1   /* indptr [rows + 1], indices [nnz], values [nnz] */
@@ -42,7 +44,7 @@ typedef struct {
 } dsa_actor;
 
 /* ABI version: native.py checks it before calling anything else. */
-int32_t dsa_actor_abi_version(void) { return 1; }
+int32_t dsa_actor_abi_version(void) { return 2; }
 
 /* The struct sizes, so that the caller can check its mirror of them. */
 int32_t dsa_actor_sizeof_matrix(void) { return (int32_t)sizeof(dsa_matrix); }
@@ -89,24 +91,170 @@ static void matvec(const dsa_matrix *m, const float *x, float *y) {
 /* One matrix alone, y = W x + b (for benchmarks and tests of the kernel itself). */
 void dsa_matvec(const dsa_matrix *m, const float *x, float *y) { matvec(m, x, y); }
 
-static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+/* ---------------------------------------------------------------- activations
+ * Branch-free float32 expm1, so that the loops over the gates vectorise (libm's expf
+ * and tanhf are calls, about 6 ns each: most of a slot at 95% sparsity otherwise).
+ * y = k ln2 + r with k = round(y / ln2) and |r| <= ln2 / 2 (Cody-Waite: ln2 split into
+ * a 9-bit high part, so k ln2_hi is exact); e^r - 1 by its Taylor series up to r^8
+ * (truncation < 3e-9 |r|); e^y - 1 = 2^k (e^r - 1) + (2^k - 1), exact at k = 0, so
+ * small arguments keep their relative accuracy. y is clamped to [-87, 87].
+ */
+static float expm1_f(float y) {
+    y = y < -87.0f ? -87.0f : y;
+    y = y > 87.0f ? 87.0f : y;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const float t = y * 1.44269504088896341f + magic;
+    const float kf = t - magic;
+    int32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    const int32_t k = bits - 0x4B400000; /* the integer kf, from t's mantissa */
+    const float r = (y - kf * 0.693359375f) - kf * -2.12194440e-4f;
+    const float q =
+        r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (
+            1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320))))))));
+    const int32_t pbits = (k + 127) << 23; /* 2^k as a float, k in [-126, 126] */
+    float p2;
+    memcpy(&p2, &pbits, sizeof p2);
+    return p2 * q + (p2 - 1.0f);
+}
+
+/* v = sigmoid(v) = 1 / (1 + e^-v) = 1 / (2 + expm1(-v)), in place. */
+static void sigmoid_all(float *v, size_t n) {
+    for (size_t e = 0; e < n; ++e) v[e] = 1.0f / (2.0f + expm1_f(-v[e]));
+}
+
+/* v = tanh(v) = sign(v) m / (m + 2) with m = expm1(2 |v|), in place. */
+static void tanh_all(float *v, size_t n) {
+    for (size_t e = 0; e < n; ++e) {
+        const float m = expm1_f(2.0f * fabsf(v[e]));
+        v[e] = copysignf(m / (m + 2.0f), v[e]);
+    }
+}
+
+/*
+ * The LSTM cell for B copies. z: the gates W [x, h] + b, [4H][B] (rows i, f, g, o),
+ * overwritten; h, c: the state, copy n's unit j at n * H + j, updated; x: the new h
+ * as the next layer's input, [H][B].
+ *   c = sigmoid(f) c + sigmoid(i) tanh(g);  h = sigmoid(o) tanh(c)
+ */
+static void lstm_cell(float *z, float *x, float *h, float *c, int32_t H, int32_t B) {
+    const size_t HB = (size_t)H * (size_t)B;
+    sigmoid_all(z, 2 * HB);      /* i, f */
+    tanh_all(z + 2 * HB, HB);    /* g */
+    sigmoid_all(z + 3 * HB, HB); /* o */
+    for (int32_t j = 0; j < H; ++j)
+        for (int32_t n = 0; n < B; ++n) {
+            const size_t e = (size_t)j * B + n, s = (size_t)n * H + j;
+            c[s] = z[HB + e] * c[s] + z[e] * z[2 * HB + e];
+            x[e] = c[s];
+        }
+    tanh_all(x, HB);
+    for (int32_t j = 0; j < H; ++j)
+        for (int32_t n = 0; n < B; ++n) {
+            const size_t e = (size_t)j * B + n;
+            x[e] *= z[3 * HB + e];
+            h[(size_t)n * H + j] = x[e];
+        }
+}
+
+/* ---------------------------------------------------------------- batches (B > 1)
+ * Layer by layer for all B copies at once, activations feature-major [width][B], so
+ * that each stored weight multiplies DSA_BLOCK copies held in registers.
+ */
+#define DSA_BLOCK 8
+
+static uint32_t column_at(const dsa_matrix *m, uint32_t j) {
+    if (m->index_bytes == 1) return ((const uint8_t *)m->indices)[j];
+    if (m->index_bytes == 2) return ((const uint16_t *)m->indices)[j];
+    return ((const uint32_t *)m->indices)[j];
+}
+
+/* Y[r][n] = b[r] + sum_c W[r][c] X[c][n] for n < B (X [cols][B], Y [rows][B]). */
+static void matmat(const dsa_matrix *m, const float *X, float *Y, int32_t B) {
+    const size_t stride = (size_t)B;
+    for (int32_t r = 0; r < m->rows; ++r) {
+        float *y = Y + (size_t)r * stride;
+        uint32_t start = 0, end = (uint32_t)m->cols;
+        const float *w = m->values + (size_t)r * (size_t)m->cols;
+        if (m->kind == DSA_CSR) {
+            start = m->indptr[r];
+            end = m->indptr[r + 1];
+            w = m->values;
+        }
+        int32_t n0 = 0;
+        for (; n0 + DSA_BLOCK <= B; n0 += DSA_BLOCK) {
+            float acc[DSA_BLOCK];
+            for (int32_t q = 0; q < DSA_BLOCK; ++q) acc[q] = m->bias[r];
+            for (uint32_t j = start; j < end; ++j) {
+                const uint32_t col = m->kind == DSA_CSR ? column_at(m, j) : j;
+                const float v = w[j];
+                const float *x = X + (size_t)col * stride + (size_t)n0;
+                for (int32_t q = 0; q < DSA_BLOCK; ++q) acc[q] += v * x[q];
+            }
+            for (int32_t q = 0; q < DSA_BLOCK; ++q) y[n0 + q] = acc[q];
+        }
+        for (; n0 < B; ++n0) { /* the last B mod DSA_BLOCK copies */
+            float acc = m->bias[r];
+            for (uint32_t j = start; j < end; ++j) {
+                const uint32_t col = m->kind == DSA_CSR ? column_at(m, j) : j;
+                acc += w[j] * X[(size_t)col * stride + (size_t)n0];
+            }
+            y[n0] = acc;
+        }
+    }
+}
+
+static int32_t step_batch(const dsa_actor *net, int32_t batch, const float *obs, float *h,
+                          float *c, float *logits, float *work) {
+    const int32_t H = net->lstm_size, W = net->max_width, B = batch;
+    float *a = work, *b = work + (size_t)W * (size_t)B;
+    int32_t width = net->obs_dim;
+    for (int32_t n = 0; n < B; ++n) /* a = obs transposed: [obs_dim][B] */
+        for (int32_t j = 0; j < width; ++j) a[(size_t)j * B + n] = obs[(size_t)n * width + j];
+    for (int32_t i = 0; i < net->num_dense; ++i) { /* ReLU layers */
+        const dsa_matrix *m = &net->dense[i];
+        if (m->cols != width || m->rows > W) return -1;
+        matmat(m, a, b, B);
+        for (size_t e = 0; e < (size_t)m->rows * (size_t)B; ++e) a[e] = b[e] > 0.0f ? b[e] : 0.0f;
+        width = m->rows;
+    }
+    for (int32_t k = 0; k < net->lstm_layers; ++k) { /* LSTM cells, gates i, f, g, o */
+        const dsa_matrix *m = &net->lstm[k];
+        float *hk = h + (size_t)k * (size_t)B * (size_t)H;
+        float *ck = c + (size_t)k * (size_t)B * (size_t)H;
+        if (m->cols != width + H || m->rows != 4 * H || m->cols > W || m->rows > W) return -1;
+        for (int32_t n = 0; n < B; ++n) /* a = [x, h] */
+            for (int32_t j = 0; j < H; ++j) a[(size_t)(width + j) * B + n] = hk[(size_t)n * H + j];
+        matmat(m, a, b, B);
+        lstm_cell(b, a, hk, ck, H, B);
+        width = H;
+    }
+    matmat(net->head, a, b, B);
+    for (int32_t n = 0; n < B; ++n)
+        for (int32_t r = 0; r < net->num_actions; ++r)
+            logits[(size_t)n * net->num_actions + r] = b[(size_t)r * B + n];
+    return 0;
+}
 
 /*
  * Advance `batch` independent copies of the actor by one slot.
  *   obs    [batch, obs_dim]          the observations y_t
  *   h, c   [lstm_layers, batch, H]   LSTM state, updated in place
  *   logits [batch, num_actions]      output
- *   work   [2 * max_width] floats    scratch
- * Returns 0, or -1 when the actor description is inconsistent.
+ *   work   [2 * max_width * batch] floats of scratch
+ * Batch 1 runs each matrix row by row (a device's case); a larger batch runs every
+ * layer for all copies at once (matmat). Returns 0, or -1 when the actor
+ * description is inconsistent.
  */
 int32_t dsa_actor_step(const dsa_actor *net, int32_t batch, const float *obs, float *h, float *c,
                        float *logits, float *work) {
     const int32_t H = net->lstm_size, W = net->max_width;
     float *a = work, *b = work + W;
     if (net->head->cols != H || net->head->rows != net->num_actions) return -1;
-    for (int32_t n = 0; n < batch; ++n) {
+    if (batch > 1) return step_batch(net, batch, obs, h, c, logits, work);
+    {
         int32_t width = net->obs_dim;
-        for (int32_t j = 0; j < width; ++j) a[j] = obs[(size_t)n * (size_t)width + (size_t)j];
+        for (int32_t j = 0; j < width; ++j) a[j] = obs[j];
         for (int32_t i = 0; i < net->num_dense; ++i) { /* ReLU layers */
             const dsa_matrix *m = &net->dense[i];
             if (m->cols != width || m->rows > W) return -1;
@@ -116,21 +264,14 @@ int32_t dsa_actor_step(const dsa_actor *net, int32_t batch, const float *obs, fl
         }
         for (int32_t k = 0; k < net->lstm_layers; ++k) { /* LSTM cells, gates i, f, g, o */
             const dsa_matrix *m = &net->lstm[k];
-            float *hk = h + ((size_t)k * (size_t)batch + (size_t)n) * (size_t)H;
-            float *ck = c + ((size_t)k * (size_t)batch + (size_t)n) * (size_t)H;
+            float *hk = h + (size_t)k * (size_t)H, *ck = c + (size_t)k * (size_t)H;
             if (m->cols != width + H || m->rows != 4 * H || m->cols > W || m->rows > W) return -1;
             for (int32_t j = 0; j < H; ++j) a[width + j] = hk[j]; /* a = [x, h] */
             matvec(m, a, b);
-            for (int32_t j = 0; j < H; ++j) {
-                float ig = sigmoidf(b[j]), fg = sigmoidf(b[H + j]);
-                float gg = tanhf(b[2 * H + j]), og = sigmoidf(b[3 * H + j]);
-                ck[j] = fg * ck[j] + ig * gg;
-                hk[j] = og * tanhf(ck[j]);
-                a[j] = hk[j];
-            }
+            lstm_cell(b, a, hk, ck, H, 1);
             width = H;
         }
-        matvec(net->head, a, logits + (size_t)n * (size_t)net->num_actions);
+        matvec(net->head, a, logits);
     }
     return 0;
 }
