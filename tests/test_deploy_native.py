@@ -133,6 +133,26 @@ def test_matvec_alone_csr_and_dense(shape, dtype):
 
 
 @needs_native
+def test_activations_match_float64():
+    """The kernel's branch-free sigmoid and tanh: within 2.5e-7 (about 2 float32 ulps at 1)."""
+    lib = native.load_library()
+    z = np.linspace(-20, 20, 400_001).astype(np.float32)
+    z = np.concatenate([z, np.float32([0.0, -0.0, 1e-30, -1e-7, 88.0, -88.0, 1e30, -1e30])])
+    exact_sig = 0.5 + 0.5 * np.tanh(z.astype(np.float64) / 2)  # 1 / (1 + e^-z), no overflow
+    exact_tanh = np.tanh(z.astype(np.float64))
+    sig, th = z.copy(), z.copy()
+    lib.dsa_sigmoid(sig.ctypes.data, sig.size)
+    lib.dsa_tanh(th.ctypes.data, th.size)
+    assert np.abs(sig - exact_sig).max() < 2.5e-7
+    assert np.abs(th - exact_tanh).max() < 2.5e-7
+    small = np.abs(z) < 1e-2  # tanh keeps its relative accuracy near 0 (expm1, not exp - 1)
+    nonzero = small & (z != 0)
+    assert np.max(np.abs(th[nonzero] - exact_tanh[nonzero]) / np.abs(exact_tanh[nonzero])) < 1e-6
+    assert th[-8] == 0.0 and np.signbit(th[-7])  # tanh(+-0) = +-0
+    assert np.all((sig >= 0) & (sig <= 1)) and np.all(np.abs(th) <= 1)
+
+
+@needs_native
 def test_native_all_zero_actor_and_sampling(tmp_path):
     arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(12,), lstm_size=8)
     params = {name: np.zeros(shape, np.float32) for name, shape in arch.shapes().items()}

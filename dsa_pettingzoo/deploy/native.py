@@ -149,6 +149,9 @@ def load_library(mode: str = "native"):
         lib.dsa_actor_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p,
                                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                        ctypes.c_void_p]
+        for name in ("dsa_sigmoid", "dsa_tanh"):
+            getattr(lib, name).restype = None
+            getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.c_int32]
         lib.dsa_matvec.restype = None
         lib.dsa_matvec.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         _LIB = lib

@@ -131,6 +131,10 @@ static void tanh_all(float *v, size_t n) {
     }
 }
 
+/* The activations alone, in place (for tests of their accuracy). */
+void dsa_sigmoid(float *v, int32_t n) { sigmoid_all(v, (size_t)n); }
+void dsa_tanh(float *v, int32_t n) { tanh_all(v, (size_t)n); }
+
 /*
  * The LSTM cell for B copies. z: the gates W [x, h] + b, [4H][B] (rows i, f, g, o),
  * overwritten; h, c: the state, copy n's unit j at n * H + j, updated; x: the new h
