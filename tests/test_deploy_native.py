@@ -182,6 +182,7 @@ def test_bad_compute_mode_names_the_allowed_ones(small_file):
 
 
 @pytest.mark.parametrize("cc, message", [("", "no C compiler found"),
+                                         ("no-such-compiler-xyz", "no C compiler found"),
                                          ("false", "failed to build")])
 def test_no_compiler_is_a_clear_error_and_auto_never_needs_it(small_file, tmp_path, monkeypatch,
                                                               cc, message):
@@ -199,6 +200,16 @@ def test_no_compiler_is_a_clear_error_and_auto_never_needs_it(small_file, tmp_pa
         load_policy(small_file, compute=mode).act(np.zeros(7))
     assert native._LIB is None
     assert not list((tmp_path / "cache").glob("*.so"))  # nothing half-built left behind
+
+
+def test_unwritable_cache_is_a_clear_error(small_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(native, "_LIB", None)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(blocker / "cache"))
+    monkeypatch.setenv("CC", "true")  # a "compiler" is found; the cache is the problem
+    with pytest.raises(NativeUnavailableError, match="cache directory .* DSA_PETTINGZOO_CACHE"):
+        load_policy(small_file, compute="native")
 
 
 @needs_native

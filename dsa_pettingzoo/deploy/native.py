@@ -74,15 +74,17 @@ def cache_dir() -> Path:
     return Path(base) / "dsa_pettingzoo"
 
 
-def find_compiler() -> Optional[str]:
-    """``$CC`` when set (``CC=`` with no value: none), else the first of cc, gcc, clang on PATH."""
+def find_compiler() -> Optional[list]:
+    """The compiler command: ``$CC`` when set (``CC=`` with no value: none; ``CC="ccache gcc"``
+    works), else the first of cc, gcc, clang on PATH; None when there is none."""
     if "CC" in os.environ:
-        cc = os.environ["CC"].strip()
-        return (shutil.which(cc) or None) if cc else None
+        words = shlex.split(os.environ["CC"])
+        found = shutil.which(words[0]) if words else None
+        return [found, *words[1:]] if found else None
     for name in ("cc", "gcc", "clang"):
         found = shutil.which(name)
         if found:
-            return found
+            return [found]
     return None
 
 
@@ -94,7 +96,7 @@ def cflags() -> tuple:
 def build_command() -> Optional[str]:
     """The compile command that :func:`build` runs (None without a compiler), for reports."""
     cc = find_compiler()
-    return None if cc is None else " ".join([cc, *cflags(), SOURCE.name, "-lm"])
+    return None if cc is None else " ".join([*cc, *cflags(), SOURCE.name, "-lm"])
 
 
 def build(mode: str = "native") -> Path:
@@ -104,23 +106,28 @@ def build(mode: str = "native") -> Path:
         raise _unavailable(mode, "cannot be built: no C compiler found ($CC, cc, gcc, clang)")
     source = SOURCE.read_bytes()
     flags = cflags()
-    key = hashlib.sha256(b"\0".join([source, cc.encode(), " ".join(flags).encode(),
+    key = hashlib.sha256(b"\0".join([source, " ".join(cc).encode(), " ".join(flags).encode(),
                                      sys.platform.encode()])).hexdigest()[:16]
     suffix = ".dll" if sys.platform == "win32" else ".so"
     target = cache_dir() / f"actor_step-{key}{suffix}"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
-    os.close(fd)
     try:
-        proc = subprocess.run([cc, *flags, "-o", tmp, str(SOURCE), "-lm"],
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
+        os.close(fd)
+    except OSError as err:
+        raise _unavailable(mode, f"cannot be built: the cache directory {target.parent} is not "
+                                 f"writable ({err}); set DSA_PETTINGZOO_CACHE") from None
+    name = " ".join(cc)
+    try:
+        proc = subprocess.run([*cc, *flags, "-o", tmp, str(SOURCE), "-lm"],
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            raise _unavailable(mode, f"failed to build with {cc}: {proc.stderr.strip()[:2000]}")
+            raise _unavailable(mode, f"failed to build with {name}: {proc.stderr.strip()[:2000]}")
         os.replace(tmp, target)  # atomic: concurrent builds never see a half-written library
     except (OSError, subprocess.SubprocessError) as err:
-        raise _unavailable(mode, f"failed to build with {cc} ({err})") from None
+        raise _unavailable(mode, f"failed to build with {name} ({err})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
