@@ -244,3 +244,20 @@ def test_exported_policy_runs_on_the_native_kernel(tmp_path):
     native_run = evaluate_policy(ExportedPolicy(d, compute="native"), 12, seed=0, **env)
     np.testing.assert_array_equal(native_run.successes, numpy_run.successes)
     np.testing.assert_array_equal(native_run.reward, numpy_run.reward)
+
+
+def test_benchmark_without_a_compiler_skips_the_native_modes(tmp_path, monkeypatch, capsys):
+    import json
+
+    from dsa_pettingzoo.deploy import benchmark
+
+    monkeypatch.setattr(native, "_LIB", None)
+    monkeypatch.setenv("CC", "")
+    monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(tmp_path))
+    assert benchmark.main(["--sparsities", "0.95", "--steps", "3", "--repeats", "1",
+                           "--kernel-sparsities", "0.99", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "no C compiler found" in out["native_note"] and out["native_build"] is None
+    row = out["actors"][0]
+    assert row["modes"] == ["auto", "sparse", "dense"] and row["target_met_by"] in ([], ["sparse"])
+    assert "us_native" not in out["kernels"][0] and "us_dense" in out["kernels"][0]
