@@ -24,6 +24,8 @@ import numpy as np
 from .baselines import EXPORTED_PREFIX, POLICIES, make_policy
 from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
 from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, make_config
+from .deploy.native import NativeUnavailableError
+from .deploy.policy import COMPUTE_MODES
 from .cli_args import int_at_least, number_in
 
 #: Policy-parameter flags: flag dest -> (policy name, keyword of the policy class).
@@ -160,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--exported-sample", action="store_true",
                      help=f"{EXPORTED_PREFIX}DIR: sample actions from the actors' softmax "
                      "instead of taking the greedy (argmax) action")
+    pol.add_argument("--exported-compute", choices=COMPUTE_MODES, metavar="MODE",
+                     help=f"{EXPORTED_PREFIX}DIR: how the actors compute a step, one of "
+                     f"{', '.join(COMPUTE_MODES)} (default auto: numpy, sparse kernels only where "
+                     "they are faster; native: the compiled C kernel on the sparse weights, needs a "
+                     "C compiler; see docs/deployment.md). Results are the same up to float32 "
+                     "rounding")
     return p
 
 
@@ -193,12 +201,18 @@ def _env_kwargs(args, parser) -> dict:
 def _exported_params(args, parser, env_kwargs: dict) -> dict:
     """Parameters of ``--policy exported:DIR``; the actors must fit the env (N, K, observation)."""
     if not args.policy.startswith(EXPORTED_PREFIX):
-        if args.exported_sample:
-            parser.error(f"argument --exported-sample: applies only to --policy {EXPORTED_PREFIX}DIR")
+        for flag, given in (("--exported-sample", args.exported_sample),
+                            ("--exported-compute", args.exported_compute is not None)):
+            if given:
+                parser.error(f"argument {flag}: applies only to --policy {EXPORTED_PREFIX}DIR")
         return {}
     params = {"greedy": not args.exported_sample}
+    if args.exported_compute is not None:
+        params["compute"] = args.exported_compute
     try:
         make_policy(args.policy, **params).check_config(make_config(**env_kwargs))
+    except NativeUnavailableError as err:
+        parser.error(f"argument --exported-compute: {err}")
     except ValueError as err:
         parser.error(f"argument --policy: {err}")
     return params

@@ -456,11 +456,29 @@ def test_dsa_evaluate_refuses_mismatched_actors(tmp_path, capsys, args, message)
     assert "argument --policy" in stderr and message in stderr and str(d) in stderr
 
 
+def test_dsa_evaluate_exported_compute_modes_agree(tmp_path, capsys):
+    """--exported-compute picks the kernels; greedy episodes are the same in every mode."""
+    from dsa_pettingzoo.deploy import native
+
+    d = export_dir(tmp_path, SMALL, 3)
+    flags = ["--num-users", "3", "--num-channels", "2", "--horizon", "20", "--episodes", "12",
+             "--json", "--quiet"]
+    modes = ["sparse", "dense"] + (["native"] if native.available() else [])
+    results = {}
+    for mode in modes:
+        assert evaluate.main(["--policy", f"exported:{d}", "--exported-compute", mode, *flags]) == 0
+        results[mode] = json.loads(capsys.readouterr().out)
+        assert results[mode]["policy_params"] == {"greedy": True, "compute": mode}
+    assert len({r["mean_reward"] for r in results.values()}) == 1
+
+
 def test_dsa_evaluate_exported_flag_errors(tmp_path, capsys):
     for argv, message in (
         (["--policy", f"exported:{tmp_path / 'none'}"], "not a directory"),
         (["--policy", "exported:"], "exported:DIR"),
         (["--policy", "aloha", "--exported-sample"], "--exported-sample"),
+        (["--policy", "aloha", "--exported-compute", "dense"], "--exported-compute"),
+        (["--policy", f"exported:{tmp_path}", "--exported-compute", "gpu"], "invalid choice"),
     ):
         with pytest.raises(SystemExit):
             evaluate.main([*argv, "--episodes", "2"])
