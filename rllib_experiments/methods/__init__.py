@@ -77,21 +77,13 @@ ROWS: Dict[str, Row] = {r.key: r for r in [
         settings=iagc_ppo.pruned_settings("polynomial", start_fraction=0.2), build=iagc_ppo.build_config),
     Row("ours", "IAGC PPO (95%, ours)", "learning", {}, eval_mode="greedy",
         settings=iagc_ppo.ours_settings, build=iagc_ppo.build_config),
-    Row("ours_paper_critic", "Ablation: ours with the paper's critic (own history)", "learning", {},
-        eval_mode="greedy", settings=iagc_ppo.ours_ablation("paper_critic"),
-        build=iagc_ppo.build_config, group="ablation"),
-    Row("ours_paper_lr", "Ablation: ours with the paper's lr (1e-4 / 5e-5)", "learning", {},
-        eval_mode="greedy", settings=iagc_ppo.ours_ablation("paper_lr"),
-        build=iagc_ppo.build_config, group="ablation"),
-    Row("ours_no_entropy", "Ablation: ours without the entropy bonus", "learning", {},
-        eval_mode="greedy", settings=iagc_ppo.ours_ablation("no_entropy"),
-        build=iagc_ppo.build_config, group="ablation"),
-    Row("ours_one_episode", "Ablation: ours with 1 episode per iteration", "learning", {},
-        eval_mode="greedy", settings=iagc_ppo.ours_ablation("one_episode"),
-        build=iagc_ppo.build_config, group="ablation"),
-    Row("ours_dense", "Ablation: ours without pruning (dense)", "learning", {},
-        eval_mode="greedy", settings=iagc_ppo.ours_ablation("dense"),
-        build=iagc_ppo.build_config, group="ablation"),
+    *[Row(f"ours_{change}", f"Ablation: ours {label}", "learning", {}, eval_mode="greedy",
+          settings=iagc_ppo.ours_ablation(change), build=iagc_ppo.build_config, group="ablation")
+      for change, label in [("paper_critic", "with the paper's critic (own history)"),
+                            ("paper_lr", "with the paper's lr (1e-4 / 5e-5)"),
+                            ("no_entropy", "without the entropy bonus"),
+                            ("one_episode", "with 1 episode per iteration"),
+                            ("dense", "without pruning (dense)")]],
 ]}
 
 #: Rows the paper has (in its order), then ours.
