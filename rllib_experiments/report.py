@@ -242,7 +242,10 @@ def render_ablation(rows: Dict[str, Dict], row_order: Sequence[str], setup: str)
 
 def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
                   row_order: Sequence[str]) -> bool:
-    """Greedy evaluation reward of ours and its ablations vs. episodes trained; False if none."""
+    """Greedy evaluation reward of ours and its ablations vs. iteration; False if none.
+
+    Ours is averaged over the seeds the ablations ran (so every line has the same seeds).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -251,28 +254,34 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
 
     from rllib_experiments.methods import ROWS
 
-    keys = ["ours"] + [k for k in row_order if _group(k) == "ablation"]
+    ablations = [k for k in row_order if _group(k) == "ablation"]
+    pts = [c for c in curves if c["setup"] == setup]
+    seeds_of = lambda key: {int(c["seed"]) for c in pts if c["row"] == key}
+    ablation_seeds = set().union(*(seeds_of(k) for k in ablations)) if ablations else set()
     data = {}
-    for key in keys:
-        pts = [c for c in curves if c["setup"] == setup and c["row"] == key]
-        by_seed: Dict[int, Dict[int, float]] = {}
+    for key in ["ours"] + ablations:
+        by_seed: Dict[int, Dict[int, tuple]] = {}
         for c in pts:
-            by_seed.setdefault(int(c["seed"]), {})[int(float(c["episodes"]))] = float(c["reward_greedy"])
+            if c["row"] == key and (key != "ours" or int(c["seed"]) in ablation_seeds):
+                by_seed.setdefault(int(c["seed"]), {})[int(float(c["iteration"]))] = (
+                    float(c["reward_greedy"]), int(float(c["episodes"])))
         if by_seed:
             common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
-            vals = np.array([[by_seed[sd][e] for e in common] for sd in sorted(by_seed)])
-            data[key] = (common, vals.mean(0), len(vals))
+            vals = np.array([[by_seed[sd][i][0] for i in common] for sd in sorted(by_seed)])
+            episodes = by_seed[min(by_seed)][common[-1]][1]
+            data[key] = (common, vals.mean(0), sorted(by_seed), episodes)
     if len(data) < 2 or "ours" not in data:
         return False
     fig, ax = plt.subplots(figsize=(9, 5))
-    for k, (key, (eps, mean, n)) in enumerate(data.items()):
-        ax.plot(eps, mean, lw=2.2 if key == "ours" else 1.4, color=plt.get_cmap("tab10")(k),
-                label=f"{ROWS[key].label} ({n} seed{'s' if n > 1 else ''})")
-    ax.set_xlabel("episodes trained")
+    for k, (key, (its, mean, seeds, episodes)) in enumerate(data.items()):
+        ax.plot(its, mean, lw=2.4 if key == "ours" else 1.4, color=plt.get_cmap("tab10")(k),
+                label=f"{ROWS[key].label} (seed{'s' if len(seeds) > 1 else ''} "
+                      f"{', '.join(map(str, seeds))}; {episodes} episodes)")
+    ax.set_xlabel("training iteration (one update each)")
     ax.set_ylabel("greedy evaluation reward per episode (paper's unit)")
-    ax.set_title(f"Setup {setup}: ours and its ablations (mean over seeds)", fontsize=10)
+    ax.set_title(f"Setup {setup}: ours and its ablations (mean over the seeds shown)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7.5, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
