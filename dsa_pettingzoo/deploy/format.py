@@ -304,6 +304,15 @@ class SparseMatrix:
     values: np.ndarray
     """float32 [nnz]."""
 
+    @classmethod
+    def of(cls, w) -> "SparseMatrix":
+        """``w`` itself when it is a SparseMatrix, else the non-zeros of the array ``w`` (float32)."""
+        if isinstance(w, SparseMatrix):
+            return w
+        w = np.asarray(w, np.float32)
+        r, c = np.nonzero(w)
+        return cls(tuple(w.shape), r.astype(np.intp), c.astype(np.intp), w[r, c])
+
     def to_dense(self) -> np.ndarray:
         out = np.zeros(self.shape, np.float32)
         out[self.rows, self.cols] = self.values

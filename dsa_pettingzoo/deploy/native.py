@@ -38,6 +38,7 @@ SOURCE = Path(__file__).with_name("native") / "actor_step.c"
 #: Compiler flags: portable (no -march=native), so a cached build runs on any host of the platform.
 CFLAGS = ("-O3", "-std=c99", "-fno-trapping-math", "-shared", "-fPIC")
 ABI_VERSION = 2
+#: compute modes that run the compiled kernel (never chosen by compute="auto").
 NATIVE_MODES = ("native", "native-dense")
 _DENSE, _CSR = 0, 1
 _LIB = None
@@ -174,14 +175,6 @@ def available() -> bool:
         return False
 
 
-def _to_sparse(w) -> SparseMatrix:
-    if isinstance(w, SparseMatrix):
-        return w
-    w = np.asarray(w, np.float32)
-    r, c = np.nonzero(w)
-    return SparseMatrix(tuple(w.shape), r, c, w[r, c])
-
-
 def _to_dense(w) -> np.ndarray:
     return w.to_dense() if isinstance(w, SparseMatrix) else np.ascontiguousarray(w, np.float32)
 
@@ -194,7 +187,7 @@ class NativeMatrix:
         self.bias = np.ascontiguousarray(bias, np.float32)
         self.kind = "sparse" if sparse else "dense"
         if sparse:
-            s = _to_sparse(w)
+            s = SparseMatrix.of(w)
             rows, cols = self.shape
             self.indptr = np.zeros(rows + 1, np.uint32)
             np.cumsum(s.row_counts, out=self.indptr[1:])

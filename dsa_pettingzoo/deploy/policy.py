@@ -44,23 +44,14 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from .format import Architecture, SparseMatrix, read_actor_tensors
+from .native import NATIVE_MODES, NativeActor  # the optional compiled kernel (built on first use)
 
-#: Modes that need the compiled kernel (dsa_pettingzoo/deploy/native.py); never chosen by "auto".
-NATIVE_MODES = ("native", "native-dense")
 COMPUTE_MODES = ("auto", "sparse", "dense", *NATIVE_MODES)
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
 #: Measured on this machine (docs/deployment.md): a gathered weight costs numpy about 20-40
 #: times a BLAS multiply-add, so for the paper's 512 x 256 LSTM matrix the sparse kernel
 #: only wins at about 99.5% sparsity (fill 0.02); at 95% (fill about 0.1) dense is 2-4x faster.
 AUTO_MAX_FILL = 0.02
-
-
-def _as_sparse(w) -> SparseMatrix:
-    if isinstance(w, SparseMatrix):
-        return w
-    w = np.asarray(w, np.float32)
-    r, c = np.nonzero(w)
-    return SparseMatrix(tuple(w.shape), r.astype(np.intp), c.astype(np.intp), w[r, c])
 
 
 class DenseKernel:
@@ -94,7 +85,7 @@ class SparseKernel:
     kind = "sparse"
 
     def __init__(self, w):
-        w = _as_sparse(w)  # row-major non-zeros
+        w = SparseMatrix.of(w)  # row-major non-zeros
         rows = w.shape[0]
         counts = w.row_counts
         m = max(int(counts.max(initial=0)), 1)
@@ -157,15 +148,13 @@ class SparseRecurrentPolicy:
         for k in range(arch.lstm_layers):
             w_ih, w_hh = params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]
             if isinstance(w_ih, SparseMatrix) or isinstance(w_hh, SparseMatrix):
-                fused = _as_sparse(w_ih).hstack(_as_sparse(w_hh))
+                fused = SparseMatrix.of(w_ih).hstack(SparseMatrix.of(w_hh))
             else:
                 fused = np.concatenate([w_ih, w_hh], axis=1)
             lstm.append((fused, np.array(params[f"lstm.{k}.bias"], np.float32)))
         head = (params["head.weight"], np.array(params["head.bias"], np.float32))
         self._native = None
         if compute in NATIVE_MODES:  # the compiled kernel runs the whole slot (native.py)
-            from .native import NativeActor
-
             self._native = NativeActor(arch, dense, lstm, head, compute)
             self.dense, self.lstm, self.head = [], [], None
         else:
