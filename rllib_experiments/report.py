@@ -250,26 +250,18 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from rllib_experiments.methods import ROWS
 
     ablations = [k for k in row_order if _group(k) == "ablation"]
-    pts = [c for c in curves if c["setup"] == setup]
-    seeds_of = lambda key: {int(c["seed"]) for c in pts if c["row"] == key}
-    ablation_seeds = set().union(*(seeds_of(k) for k in ablations)) if ablations else set()
+    ablation_seeds = {int(c["seed"]) for c in curves if c["setup"] == setup and c["row"] in ablations}
     data = {}
     for key in ["ours"] + ablations:
-        by_seed: Dict[int, Dict[int, tuple]] = {}
-        for c in pts:
-            if c["row"] == key and (key != "ours" or int(c["seed"]) in ablation_seeds):
-                by_seed.setdefault(int(c["seed"]), {})[int(float(c["iteration"]))] = (
-                    float(c["reward_greedy"]), int(float(c["episodes"])))
-        if by_seed:
-            common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
-            vals = np.array([[by_seed[sd][i][0] for i in common] for sd in sorted(by_seed)])
-            episodes = by_seed[min(by_seed)][common[-1]][1]
-            data[key] = (common, vals.mean(0), sorted(by_seed), episodes)
+        got = _seed_curves(curves, setup, key, column="reward_greedy",
+                           seeds=ablation_seeds if key == "ours" else None)
+        if got is not None:
+            its, mean, _, seeds, per_iter = got
+            data[key] = (its, mean, seeds, per_iter * its[-1])
     if len(data) < 2 or "ours" not in data:
         return False
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -289,18 +281,22 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
     return True
 
 
-def _seed_curves(curves, setup: str, key: str):
-    """(iterations, mean, std, n seeds, episodes per iteration) of one row, or None."""
+def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=None):
+    """(iterations, mean, std, seeds, episodes per iteration) of one row's ``column``, or None.
+
+    ``seeds``: only these training seeds (default all); iterations are those every seed has.
+    """
     import numpy as np
 
-    pts = [c for c in curves if c["setup"] == setup and c["row"] == key]
+    pts = [c for c in curves if c["setup"] == setup and c["row"] == key
+           and (seeds is None or int(c["seed"]) in seeds)]
     if not pts:
         return None
     by_seed: Dict[int, Dict[int, float]] = {}
     per_iter = 1
     for c in pts:
         it = int(float(c["iteration"]))
-        by_seed.setdefault(int(c["seed"]), {})[it] = float(c["reward"])
+        by_seed.setdefault(int(c["seed"]), {})[it] = float(c[column])
         if it > 0:
             per_iter = max(1, round(float(c["episodes"]) / it))
     common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
@@ -308,7 +304,7 @@ def _seed_curves(curves, setup: str, key: str):
         return None
     vals = np.array([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
     std = vals.std(0, ddof=1) if len(vals) > 1 else np.zeros(len(common))
-    return common, vals.mean(0), std, len(vals), per_iter
+    return common, vals.mean(0), std, sorted(by_seed), per_iter
 
 
 def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
@@ -337,7 +333,8 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
             data = _seed_curves(curves, setup, key)
             if data is None:
                 continue
-            its, mean, std, n, per_iter = data
+            its, mean, std, seeds, per_iter = data
+            n = len(seeds)
             color = colors(k % 10)
             extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
             ax.plot(its, mean, color=color, lw=1.6,
