@@ -21,7 +21,7 @@ from dsa_pettingzoo.baselines import evaluate_policy, make_policy
 from dsa_pettingzoo.baselines.rollout import play_episodes
 from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, actor_files,
                                    load_actors, load_policy, read_actor_file, write_actor_file)
-from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, random_params
+from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
 from dsa_pettingzoo.deploy import native
 from dsa_pettingzoo.deploy.exported import ExportedPolicy
 
@@ -299,7 +299,7 @@ def test_batch_runs_independent_copies(tmp_path):
     params = random_params(SMALL, 0.7, np.random.default_rng(8))
     path = write(tmp_path, params)
     rng = np.random.default_rng(9)
-    obs = np.stack([observation_sequence(SMALL, 20, rng) for _ in range(4)], axis=1)  # [T, B, d]
+    obs = observations(SMALL, 20, 4, rng)  # [T, B, d]
     for compute in ("sparse", "dense"):
         batched = load_policy(path, compute=compute)
         batched.reset(batch_size=4)

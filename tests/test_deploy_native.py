@@ -14,7 +14,7 @@ import pytest
 from dsa_pettingzoo.deploy import (COMPUTE_MODES, Architecture, NativeUnavailableError, load_policy,
                                    write_actor_file)
 from dsa_pettingzoo.deploy import native
-from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, random_params
+from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
 
 needs_native = pytest.mark.skipif(
     not native.available(),
@@ -95,7 +95,7 @@ def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
     rng = np.random.default_rng(22)
     path = write(tmp_path, random_params(arch, sparsity, rng), arch, dtype="float16")
     # B = 11: the C kernel runs a batch in blocks of 8 copies, then the 3 left one by one.
-    obs = np.stack([observation_sequence(arch, 30, rng) for _ in range(11)], axis=1)  # [T, B, d]
+    obs = observations(arch, 30, 11, rng)  # [T, B, d]
     out = {}
     for mode in ("dense", "native", "native-dense"):
         policy = load_policy(path, compute=mode)
