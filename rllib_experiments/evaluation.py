@@ -1,112 +1,137 @@
-"""Evaluate trained actors on the batched simulator, in the paper's unit (IV-C).
+"""The one evaluator of trained actors (and of the baselines beside them), in the paper's unit.
 
-The paper's unit of an episode is sum_t sum_n log2(1 + beta^n(t)), the total
-achieved rate of all users over the T slots (= (1/N) sum_t sum_n r_t^n under the
-sum-rate reward); setup A's slotted ALOHA scores about 1000.
+Every command evaluates through :func:`evaluate`: ``train`` (its result.json),
+the Tune trials of ``tune_schedules``, the trials of ``reproduce`` (Table I), the
+checks of ``export``. One rule for everything:
 
-Usage::
-
-    from rllib_experiments.evaluation import evaluate_actors, actor_modules
-    stats = evaluate_actors(algo, episodes=100, seed=0)          # stochastic actors
-    stats = evaluate_actors(algo, episodes=100, seed=0, greedy=True)
-    weights = actor_state_dicts(algo)                            # {"user_0": state_dict, ...}
+* **Episodes**: episode i of an evaluation has the environment seed
+  ``dsa_pettingzoo.baselines.rollout.episode_seeds(eval_seed, episodes)[i]``, the
+  seeds :func:`dsa_pettingzoo.baselines.evaluate_policy` gives a baseline for the same
+  run seed, so actors and baselines face the same SNR matrices and PU sequences.
+  The default ``eval_seed`` is :data:`EVAL_SEED` for every command.
+* **Modes**: "stochastic" (actions sampled from g(.|y, h), eq. 3) and "greedy"
+  (argmax). Sampled actions come from a torch generator seeded with ``eval_seed``,
+  fresh for each mode, so the same actors give the same numbers whoever calls.
+* **Statistics**: :meth:`dsa_pettingzoo.baselines.EpisodeStats.summary` of the
+  episodes: ``mean_reward``, ``std_reward`` (the sample standard deviation over
+  episodes, ddof = 1), ``sem_reward``, collision and idle rates, utilisation,
+  Jain's fairness.
+* **Unit**: the episode sum of the system throughput, sum_t sum_n log2(1 +
+  beta^n(t)) 1{ACK} (setup A's slotted ALOHA scores about 1000).
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Sequence
 
-import numpy as np
 import torch
 
-from rllib_experiments.connectors import user_order
-from rllib_experiments.modules import CRITIC_ID
-from rllib_experiments.rollout import rollout
+from dsa_pettingzoo import BatchedDSA
+from dsa_pettingzoo.baselines import EpisodeStats, evaluate_policy, make_policy
+from dsa_pettingzoo.baselines.rollout import DEFAULT_CHUNK_SIZE, episode_seeds
+
+#: Run seed of the evaluation episodes, shared by every command, row, seed and baseline.
+EVAL_SEED = 12345
+
+#: Evaluation modes: key in the results -> rollout mode.
+MODES = {"stochastic": "sample", "greedy": "greedy"}
 
 
-def actor_modules(algo) -> Dict[str, torch.nn.Module]:
-    """The users' actor modules of an algorithm, by module id, in user order.
+def _check_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
 
-    Taken from the learner when it is local (always current), else from the
-    local env runner (synced after every iteration).
+
+def evaluate(actors: Sequence[torch.nn.Module], env_kwargs: Dict[str, Any], *, episodes: int,
+             eval_seed: int = EVAL_SEED, modes: Sequence[str] = tuple(MODES),
+             chunk_size: int = DEFAULT_CHUNK_SIZE) -> Dict[str, Dict[str, Any]]:
+    """Evaluate the users' actors (one per user, in user order) in each of ``modes``.
+
+    Returns ``{mode: EpisodeStats.summary()}`` over ``episodes`` episodes (see the
+    module doc for the episodes, the action draws and the std convention).
     """
-    module = None
-    learner = getattr(algo.learner_group, "_learner", None)
-    if learner is not None:
-        module = learner.module
-    elif algo.env_runner is not None and algo.env_runner.module is not None:
-        module = algo.env_runner.module
-    if module is None:
-        raise ValueError("cannot find the actors: no local learner and no local env runner module")
-    ids = user_order(mid for mid in module.keys() if mid != CRITIC_ID)
-    return {mid: module[mid].unwrapped() for mid in ids}
+    from rllib_experiments.dsa.rollout import rollout
+
+    _check_count("episodes", episodes)
+    _check_count("chunk_size", chunk_size)
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise ValueError(f"modes must be a non-empty subset of {list(MODES)}, got {list(modes)}")
+    for actor in actors:
+        actor.eval()
+    seeds = episode_seeds(int(eval_seed), episodes)
+    sims: Dict[int, BatchedDSA] = {}
+    out = {}
+    for key in modes:
+        generator = torch.Generator().manual_seed(int(eval_seed))
+        parts = []
+        for start in range(0, episodes, chunk_size):
+            chunk = seeds[start:start + chunk_size]
+            if len(chunk) not in sims:
+                sims[len(chunk)] = BatchedDSA(num_envs=len(chunk), **env_kwargs)
+            sim = sims[len(chunk)]
+            rollout(actors, sim, mode=MODES[key], seeds=chunk, generator=generator)
+            parts.append(EpisodeStats.from_simulator(sim))
+        out[key] = EpisodeStats.concatenate(parts).summary()
+    return out
 
 
-def actor_state_dicts(algo) -> Dict[str, Dict[str, torch.Tensor]]:
-    """Copies of every actor's torch state_dict (e.g. to save or to count zeros)."""
-    return {mid: {k: v.detach().clone() for k, v in m.state_dict().items()}
-            for mid, m in actor_modules(algo).items()}
+def evaluate_baseline(name: str, env_kwargs: Dict[str, Any], *, episodes: int,
+                      eval_seed: int = EVAL_SEED, **params) -> Dict[str, Any]:
+    """A baseline (``dsa_pettingzoo.baselines.make_policy(name)``) on the same episodes: its summary."""
+    _check_count("episodes", episodes)
+    policy = make_policy(name, **params)
+    return evaluate_policy(policy, episodes=episodes, seed=int(eval_seed), **env_kwargs).summary()
 
 
-def evaluate_actors(algo_or_actors: Union[Any, Mapping[str, torch.nn.Module]],
-                    episodes: int = 100, seed: int = 0, *, greedy: bool = False,
-                    env_kwargs: Optional[Dict[str, Any]] = None,
-                    batch_size: int = 100) -> Dict[str, Any]:
-    """Play the actors for ``episodes`` episodes on ``BatchedDSA``; reward in the paper's unit.
+def actors_from_weights(module_spec, weights: Dict[str, Dict], agents: Sequence[str]) -> List:
+    """Build the users' actor modules from a MultiRLModuleSpec and load weights into them.
 
-    Args:
-        algo_or_actors: a built RLlib Algorithm (its env config is used) or a dict
-            {module id: IAGCActor} in user order (then ``env_kwargs`` is required).
-        episodes: number of evaluation episodes (IV-C: 100).
-        seed: episode b uses seed ``seed + b`` (the same episodes for every policy);
-            the actors' action draws use a torch generator seeded with ``seed`` (so a
-            stochastic result also depends on ``batch_size``; a greedy one does not).
-        greedy: act with the most likely action instead of sampling.
-        env_kwargs: environment keyword arguments (default: the algorithm's env_config).
-        batch_size: episodes simulated at once.
-
-    Returns:
-        {"mean", "std", "min", "max": floats over episodes, "episodes": list of
-        per-episode sums of all users' rates, "per_user_mean": list of each user's
-        mean episode rate, "greedy", "seed", "num_episodes"}.
+    ``weights``: module id -> state dict (``LearnerGroup.get_weights(module_ids=agents)``).
+    Every parameter must be present (checked: ``set_state`` alone would skip missing keys).
+    torch's global random state is left as it was.
     """
-    from dsa_pettingzoo import BatchedDSA
+    actors = []
+    for aid in agents:
+        # Building initialises parameters from torch's global RNG, which the local env runner
+        # also samples from: fork it so that evaluation never shifts the training's random stream.
+        with torch.random.fork_rng(devices=[]):
+            module = module_spec.rl_module_specs[aid].build()
+        state = weights[aid]
+        missing = set(module.state_dict().keys()) - set(state)
+        if missing:
+            raise ValueError(f"weights of {aid} lack parameters {sorted(missing)}")
+        module.set_state(state)
+        module.eval()
+        actors.append(module)
+    return actors
 
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if isinstance(algo_or_actors, Mapping):
-        actors = dict(algo_or_actors)
-        if env_kwargs is None:
-            raise ValueError("env_kwargs is required when evaluating a dict of actors")
-    else:
-        actors = actor_modules(algo_or_actors)
-        if env_kwargs is None:
-            env_kwargs = dict(algo_or_actors.config.env_config)
-    actor_list = [actors[mid] for mid in user_order(actors)]
-    generator = torch.Generator().manual_seed(seed)
-    totals: List[np.ndarray] = []
-    per_user: List[np.ndarray] = []
-    done = 0
-    while done < episodes:
-        b = min(batch_size, episodes - done)
-        sim = BatchedDSA(num_envs=b, **env_kwargs)
-        data = rollout(actor_list, sim, mode="greedy" if greedy else "sample",
-                       seeds=[seed + done + i for i in range(b)], generator=generator)
-        rates = data["rates"].sum(axis=1)  # [b, N]: each user's total rate in the episode
-        totals.append(rates.sum(axis=1))
-        per_user.append(rates)
-        done += b
-    total = np.concatenate(totals)
-    return {
-        "mean": float(total.mean()),
-        "std": float(total.std()),
-        "min": float(total.min()),
-        "max": float(total.max()),
-        "episodes": total.tolist(),
-        "per_user_mean": np.concatenate(per_user).mean(axis=0).tolist(),
-        "greedy": bool(greedy),
-        "seed": seed,
-        "num_episodes": episodes,
-    }
+
+def algo_actors(algo) -> List:
+    """The users' actors of an RLlib Algorithm with the learner's current weights (fresh copies).
+
+    The one way to reach the actors: through the learner group's public ``get_weights``,
+    which works with local and remote learners alike.
+    """
+    from rllib_experiments.iagc.modules import actor_ids
+
+    spec = algo.config.rl_module_spec
+    agents = actor_ids(spec)
+    return actors_from_weights(spec, algo.learner_group.get_weights(module_ids=agents), agents)
+
+
+def actor_sparsity(actors) -> Dict[str, Any]:
+    """Zero fractions of the actors: of the prunable weights and of every parameter.
+
+    ``sparsity_prunable`` is what the pruning schedules target (weight matrices);
+    ``sparsity_all`` counts biases too, and decides the size of an exported file.
+    """
+    from pruning_callbacks.masks import prunable_parameters, zero_fraction
+
+    prunable = [p for a in actors for p in prunable_parameters(a).values()]
+    per_user = [zero_fraction(prunable_parameters(a).values()) for a in actors]
+    return {"sparsity_prunable": zero_fraction(prunable),
+            "sparsity_all": zero_fraction([p for a in actors for p in a.parameters()]),
+            "sparsity_per_user": per_user,
+            "num_params_per_actor": int(sum(p.numel() for p in actors[0].parameters()))}

@@ -46,9 +46,14 @@ class OutputExistsError(ValueError):
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename."""
+    """Write JSON to ``path`` (creating its folder) through a temporary file and an atomic rename.
+
+    The temporary name carries the process id, so two processes writing the same file
+    (a trial and the driver's record writer) never share a half-written temporary.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         json.dump(data, f, indent=2, sort_keys=True, default=_json_default)
         f.write("\n")

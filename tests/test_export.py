@@ -29,7 +29,7 @@ def make_actor(seed: int, sparsity: float = 0.0, obs_dim: int = 10, num_actions:
                model_config=PAPER):
     """A fresh IAGCActor (torch's default init), magnitude-pruned like in training."""
     from pruning_callbacks.masks import MagnitudePruner
-    from rllib_experiments.modules import IAGCActor
+    from rllib_experiments.iagc.modules import IAGCActor
 
     torch.manual_seed(seed)
     actor = IAGCActor(observation_space=gym.spaces.Box(0.0, 1.0, (obs_dim,), np.float32),
@@ -56,7 +56,7 @@ def test_numpy_policy_equals_torch_actor_over_10000_steps(tmp_path, sparsity, co
     p = 0.5); every slot its greedy action must equal the torch actor's argmax and its
     probabilities must match torch's softmax within 1e-5.
     """
-    from rllib_experiments.export import export_actor
+    from rllib_experiments.cli.export import export_actor
 
     actor = make_actor(seed=1, sparsity=sparsity)
     path = tmp_path / "user_0.dsaactor"
@@ -90,8 +90,8 @@ def test_numpy_policy_equals_torch_actor_over_10000_steps(tmp_path, sparsity, co
 
 def test_batched_exported_users_equal_torch_rollout(tmp_path):
     """dsa-evaluate's path (B = 50 copies of the state, 10 users) == rllib_experiments' torch rollout."""
-    from rllib_experiments.export import export_actor
-    from rllib_experiments.rollout import rollout
+    from rllib_experiments.cli.export import export_actor
+    from rllib_experiments.dsa.rollout import rollout
 
     actors = [make_actor(seed=10 + n, sparsity=0.95 if n % 2 else 0.0) for n in range(10)]
     out = tmp_path / "actors"
@@ -107,7 +107,7 @@ def test_batched_exported_users_equal_torch_rollout(tmp_path):
 
 
 def test_float16_export_matches_the_rounded_actor(tmp_path):
-    from rllib_experiments.export import export_actor
+    from rllib_experiments.cli.export import export_actor
 
     actor = make_actor(seed=2, sparsity=0.9)
     path = tmp_path / "user_0.dsaactor"
@@ -125,7 +125,7 @@ def test_float16_export_matches_the_rounded_actor(tmp_path):
 
 
 def test_export_actor_from_state_dict_and_arch_check(tmp_path):
-    from rllib_experiments.export import export_actor
+    from rllib_experiments.cli.export import export_actor
 
     small = dict(hidden_sizes=[8], lstm_size=4, lstm_layers=2)
     actor = make_actor(seed=3, obs_dim=7, num_actions=3, model_config=small)
@@ -150,7 +150,7 @@ def test_export_actor_from_state_dict_and_arch_check(tmp_path):
 def tiny_checkpoint(tmp_path_factory):
     """A tiny IAGC-PPO run (N=3, K=2) pruned to 90% in one iteration, saved with save_to_path."""
     ray = pytest.importorskip("ray")
-    from rllib_experiments.config import build_algo_config, load_preset
+    from rllib_experiments.settings import build_algo_config, load_preset
 
     started = not ray.is_initialized()
     if started:
@@ -172,7 +172,7 @@ def tiny_checkpoint(tmp_path_factory):
 
 @pytest.mark.slow
 def test_export_cli_from_algorithm_checkpoint(tiny_checkpoint, tmp_path, capsys):
-    from rllib_experiments import export
+    from rllib_experiments.cli import export
 
     ckpt, settings = tiny_checkpoint
     out = tmp_path / "actors"
@@ -202,7 +202,7 @@ def test_export_cli_from_algorithm_checkpoint(tiny_checkpoint, tmp_path, capsys)
 
 @pytest.mark.slow
 def test_export_single_module_dir_and_bad_checkpoints(tiny_checkpoint, tmp_path, capsys):
-    from rllib_experiments import export
+    from rllib_experiments.cli import export
 
     ckpt, _ = tiny_checkpoint
     one = ckpt / "learner_group" / "learner" / "rl_module" / "user_1"
@@ -223,7 +223,7 @@ def test_export_single_module_dir_and_bad_checkpoints(tiny_checkpoint, tmp_path,
 
 @pytest.mark.slow
 def test_export_from_a_run_directory_takes_its_latest_checkpoint(tiny_checkpoint, tmp_path, capsys):
-    from rllib_experiments import export
+    from rllib_experiments.cli import export
 
     ckpt, _ = tiny_checkpoint
     for run in ("run_a", "run_b"):

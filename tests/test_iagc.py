@@ -8,6 +8,7 @@ import math
 import os
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -19,12 +20,13 @@ from ray.rllib.core.columns import Columns  # noqa: E402
 from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch  # noqa: E402
 
-from rllib_experiments.config import Settings, build_algo_config, load_preset, preset_names  # noqa: E402
-from rllib_experiments.connectors import discounted_returns, gae, user_order  # noqa: E402
-from rllib_experiments.evaluation import actor_modules, evaluate_actors  # noqa: E402
-from rllib_experiments.learner import clip_objective  # noqa: E402
-from rllib_experiments.modules import CRITIC_ID, IAGCActor, SharedCritic  # noqa: E402
-from rllib_experiments.rollout import StackedActors  # noqa: E402
+from rllib_experiments.algorithm import build_algo_config  # noqa: E402
+from rllib_experiments.evaluation import algo_actors, evaluate  # noqa: E402
+from rllib_experiments.iagc.connectors import discounted_returns, gae  # noqa: E402
+from rllib_experiments.settings import Settings, load_preset, preset_names  # noqa: E402
+from rllib_experiments.iagc.learner import clip_objective  # noqa: E402
+from rllib_experiments.iagc.modules import CRITIC_ID, IAGCActor, SharedCritic, actor_ids  # noqa: E402
+from rllib_experiments.iagc.stacked import StackedActors  # noqa: E402
 
 pytestmark = pytest.mark.rllib
 REPO = Path(__file__).resolve().parents[1]
@@ -85,8 +87,14 @@ def test_return_statistics_merge_like_one_pass():
     assert critic.return_std() == pytest.approx(np.concatenate([a, b.ravel()]).std(ddof=1), rel=1e-9)
 
 
-def test_user_order_is_natural():
-    assert user_order(["user_10", "user_2", "user_0", "user_1"]) == ["user_0", "user_1", "user_2", "user_10"]
+def test_actor_ids_follow_the_agents_order_not_their_names():
+    from rllib_experiments.iagc.config import module_specs
+
+    obs, act = gym.spaces.Box(0, 1, (5,), np.float32), gym.spaces.Discrete(3)
+    agents = ["user_0", "user_1", "user_2", "user_10", "zeta", "alpha"]
+    spec = module_specs(agents, obs, act, hidden_sizes=(8,), lstm_size=8, lstm_layers=1,
+                        critic_mode="paper")
+    assert actor_ids(spec) == agents
 
 
 def _obs_space(d):
@@ -154,12 +162,12 @@ def test_one_critic_only_on_the_learner_and_independent_actors():
         runner_module = algo.env_runner.module
         assert CRITIC_ID not in runner_module.keys()
         assert not any(isinstance(m.unwrapped(), SharedCritic) for m in runner_module.values())
-        actors = actor_modules(algo)
-        assert list(actors) == ["user_0", "user_1", "user_2"]
-        assert sorted(runner_module.keys()) == sorted(actors)
+        assert actor_ids(learner_module) == ["user_0", "user_1", "user_2"]
+        assert sorted(runner_module.keys()) == ["user_0", "user_1", "user_2"]
         # Independent actors: separate parameter tensors with different values.
-        flat = [_params(m) for m in actors.values()]
-        ptrs = [{p.data_ptr() for p in m.parameters()} for m in actors.values()]
+        actors = [learner_module[m] for m in actor_ids(learner_module)]
+        flat = [_params(m) for m in actors]
+        ptrs = [{p.data_ptr() for p in m.parameters()} for m in actors]
         assert not (ptrs[0] & ptrs[1]) and not (ptrs[1] & ptrs[2])
         assert not torch.equal(flat[0], flat[1]) and not torch.equal(flat[1], flat[2])
         # One Adam per module, critic at its own learning rate.
@@ -269,10 +277,12 @@ def test_training_raises_the_reward_on_a_small_system():
     algo = _algo(env={"num_users": 2, "num_channels": 3, "horizon": 10}, episodes_per_iteration=8,
                  actor_lr=0.01, critic_lr=0.01)
     try:
-        before = evaluate_actors(algo, episodes=50, seed=0)["mean"]
+        env = dict(algo.config.env_config)
+        before = evaluate(algo_actors(algo), env, episodes=50, modes=["stochastic"])
         for _ in range(30):
             algo.train()
-        after = evaluate_actors(algo, episodes=50, seed=0)["mean"]
+        after = evaluate(algo_actors(algo), env, episodes=50, modes=["stochastic"])
+        before, after = before["stochastic"]["mean_reward"], after["stochastic"]["mean_reward"]
         assert 45 < before < 70
         assert after > 85, (before, after)
     finally:
@@ -310,23 +320,32 @@ def test_critic_not_built_on_a_remote_env_runner():
 
 
 # ----------------------------------------------------------- evaluation
-def test_evaluate_actors_is_reproducible_and_in_the_papers_unit():
+def test_evaluate_is_reproducible_and_in_the_papers_unit():
+    from dsa_pettingzoo.baselines.rollout import episode_seeds
+
     algo = _algo()
     try:
-        a = evaluate_actors(algo, episodes=6, seed=3)
-        assert evaluate_actors(algo, episodes=6, seed=3)["episodes"] == a["episodes"]
-        # Greedy actors are deterministic: episode b (seed 3 + b) scores the same
-        # whatever the simulation batch size.
-        g1 = evaluate_actors(algo, episodes=6, seed=3, greedy=True)
-        g2 = evaluate_actors(algo, episodes=6, seed=3, greedy=True, batch_size=4)
-        assert g1["episodes"] == pytest.approx(g2["episodes"])
-        assert a["mean"] == pytest.approx(np.mean(a["episodes"]))
-        assert sum(a["per_user_mean"]) == pytest.approx(a["mean"])
+        env = dict(algo.config.env_config)
+        actors = algo_actors(algo)
+        a = evaluate(actors, env, episodes=6, eval_seed=3)
+        assert evaluate(algo_actors(algo), env, episodes=6, eval_seed=3) == a
+        # Greedy actors are deterministic: the same episodes score the same whatever the
+        # simulation chunk size.
+        g = evaluate(actors, env, episodes=6, eval_seed=3, modes=["greedy"], chunk_size=4)
+        assert g["greedy"]["mean_reward"] == pytest.approx(a["greedy"]["mean_reward"])
+        # The episodes are the baselines' episodes of the same run seed: replaying them one by
+        # one (chunk 1) gives the same greedy rewards.
+        assert len(episode_seeds(3, 6)) == 6
+        one = evaluate(actors, env, episodes=6, eval_seed=3, modes=["greedy"], chunk_size=1)
+        assert one["greedy"]["mean_reward"] == pytest.approx(a["greedy"]["mean_reward"])
         # Upper bound: at most K=2 successful users per slot, rate <= log2(1 + 40) each.
-        assert max(a["episodes"]) <= 2 * 20 * math.log2(41) + 1e-9
-        assert g1["greedy"] and len(g1["episodes"]) == 6
+        for mode in ("stochastic", "greedy"):
+            assert 0 < a[mode]["mean_reward"] <= 2 * 20 * math.log2(41) + 1e-9
+            assert a[mode]["std_reward"] >= 0 and a[mode]["episodes"] == 6
         with pytest.raises(ValueError, match="episodes"):
-            evaluate_actors(algo, episodes=0)
+            evaluate(actors, env, episodes=0)
+        with pytest.raises(ValueError, match="modes"):
+            evaluate(actors, env, episodes=2, modes=["sampled"])
     finally:
         algo.stop()
 
@@ -361,7 +380,7 @@ def test_bad_settings_fail_fast_naming_the_setting(overrides, match):
 
 
 def test_pruning_config_per_user_schedules():
-    from rllib_experiments.config import pruning_config
+    from rllib_experiments.algorithm import pruning_config
 
     agents = ["user_0", "user_1", "user_2"]
     cfg = pruning_config(load_preset("tiny", schedule="harmonic", final_sparsity=[0.5, 0.8, 0.95],
@@ -426,7 +445,7 @@ def test_non_finite_gradients_skip_the_step():
 
 
 def test_benchmark_flags_fail_fast(capsys):
-    from rllib_experiments import benchmark
+    from rllib_experiments.cli import benchmark
 
     for argv in (["--iterations", "0"], ["--episodes-per-iteration", "0"], ["--warmup", "-1"],
                  ["--only", "both"]):

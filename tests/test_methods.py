@@ -31,7 +31,7 @@ def test_rows_registry():
 
 
 def test_row_settings_follow_the_paper():
-    from rllib_experiments.config import load_preset
+    from rllib_experiments.settings import load_preset
 
     base = load_preset("paper_A", iterations=500)
     assert get_row("iagc").settings(base).num_epochs == 1
@@ -69,7 +69,7 @@ def test_double_q_targets_by_hand():
 
 
 def test_a2c_requires_one_pass():
-    from rllib_experiments.config import load_preset
+    from rllib_experiments.settings import load_preset
     from rllib_experiments.methods.iagc_a2c import build_config
 
     with pytest.raises(ValueError, match="num_epochs must be 1"):
@@ -77,7 +77,7 @@ def test_a2c_requires_one_pass():
 
 
 def _tiny_algo(row_key, **over):
-    from rllib_experiments.config import load_preset
+    from rllib_experiments.settings import load_preset
 
     row = get_row(row_key)
     settings = row.settings(load_preset("tiny", iterations=2, **over))
@@ -171,12 +171,13 @@ def test_dqn_one_network_for_all_users(ray_local):
 
 
 def test_bias_only_copies_zero_every_weight_matrix_and_keep_biases():
-    from rllib_experiments.config import load_preset, module_specs, probe_env
+    from rllib_experiments.algorithm import module_specs, probe_env
+    from rllib_experiments.settings import load_preset
     from rllib_experiments.methods.diagnostics import bias_only_copies
 
     s = load_preset("tiny")
     info = probe_env(s)
-    spec = module_specs(s, info["agents"], info["obs_space"], info["act_space"])
+    spec = module_specs(s, info)
     actors = [spec.rl_module_specs[a].build() for a in info["agents"]]
     copies = bias_only_copies(actors)
     for a, c in zip(actors, copies):

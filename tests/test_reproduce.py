@@ -13,7 +13,7 @@ import math
 import pytest
 
 from rllib_experiments import report
-from rllib_experiments.reproduce import BUDGETS, is_finished, main, plan_trials
+from rllib_experiments.cli.reproduce import BUDGETS, is_finished, main, plan_trials
 
 
 def test_plan_trials_seed_major_and_one_baseline_trial_per_setup():
@@ -39,7 +39,7 @@ def test_is_finished_checks_budget(tmp_path):
         is_finished(tmp_path, t, budget)
     # Ours trains longer than the budget's iterations; its finished result says so.
     from rllib_experiments.methods.iagc_ppo import ours_iterations
-    from rllib_experiments.reproduce import set_aside_superseded
+    from rllib_experiments.cli.reproduce import set_aside_superseded
 
     ours = dict(row="ours", setup="A", seed=0)
     p2 = tmp_path / "trials" / "A__ours__s0.json"
@@ -123,7 +123,7 @@ def test_rows_groups_expand_in_table_order():
 def test_ablation_settings_change_one_thing_each():
     from rllib_experiments.methods import get_row
     from rllib_experiments.methods.iagc_ppo import ABLATIONS, ours_settings
-    from rllib_experiments.methods.trial import base_settings
+    from rllib_experiments.trials import base_settings
 
     base = base_settings(BUDGETS["quick"], "A", 0)
     ours = ours_settings(base)
@@ -175,7 +175,7 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
 
 
 def test_record_writer_stores_trial_records_on_the_driver(tmp_path):
-    from rllib_experiments.reproduce import RECORD_KEY, _record_writer
+    from rllib_experiments.cli.reproduce import RECORD_KEY, _record_writer
 
     writer = _record_writer(tmp_path)
     rec = {"setup": "B", "row": "dense", "seed": 4, "final_reward": 1.5}

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rllib_experiments import tune_schedules as ts
+from rllib_experiments.cli import tune_schedules as ts
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 ``ROWS`` maps a row key to a :class:`Row` (label, kind, the paper's values, how
 to build it). Learning rows build an RLlib new-stack algorithm config from
-:class:`~rllib_experiments.config.Settings`:
+:class:`~rllib_experiments.settings.Settings`:
 
 ==================  ==========================================================
 key                 method (module)

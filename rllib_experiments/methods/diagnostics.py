@@ -30,11 +30,9 @@ def bias_only_copies(actors: List[torch.nn.Module]) -> List[torch.nn.Module]:
     return out
 
 
-def bias_only_rewards(actors, env_kwargs, episodes: int, action_seed: int) -> Dict[str, float]:
-    """Mean evaluation reward of the bias-only copies, stochastic and greedy."""
-    from rllib_experiments.methods.trial import evaluate_actors
+def bias_only_rewards(actors, env_kwargs, episodes: int) -> Dict[str, float]:
+    """Mean evaluation reward of the bias-only copies, stochastic and greedy (the one evaluator)."""
+    from rllib_experiments.evaluation import evaluate
 
-    copies = bias_only_copies(actors)
-    return {f"bias_only_{mode}": float(evaluate_actors(copies, env_kwargs, episodes, action_seed,
-                                                       mode).mean())
-            for mode in ("stochastic", "greedy")}
+    result = evaluate(bias_only_copies(actors), env_kwargs, episodes=episodes)
+    return {f"bias_only_{mode}": summary["mean_reward"] for mode, summary in result.items()}

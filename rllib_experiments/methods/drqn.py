@@ -12,7 +12,7 @@ the other rows (PPO's ``training_step`` only as the sample -> ``Learner.update``
 -> weight-sync driver) with a custom Learner that does recurrent Q-learning:
 
 * Q-network: the actors' body (dense ReLU layers, LSTM) with a linear head over
-  the K+1 actions (an :class:`~rllib_experiments.modules.IAGCActor` whose
+  the K+1 actions (an :class:`~rllib_experiments.iagc.modules.IAGCActor` whose
   "logits" are Q-values). Full parameter sharing: all users' modules are tied to
   one parameter set (:class:`SharedActorsMixin`, no masks).
 * Acting (:class:`BoltzmannEnvRunner`, on the batched simulator), as in [8]:
@@ -45,12 +45,12 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 
-from rllib_experiments.connectors import IAGCEpisodesToBatch, discounted_returns, stack_episodes, user_order
-from rllib_experiments.env_runner import BatchedDSAEnvRunner
-from rllib_experiments.learner import IAGCTorchLearner
+from rllib_experiments.iagc.connectors import IAGCEpisodesToBatch, discounted_returns, stack_episodes
+from rllib_experiments.dsa.env_runner import BatchedDSAEnvRunner
+from rllib_experiments.iagc.learner import IAGCTorchLearner
 from rllib_experiments.methods.shared_actors import SHARED_KEY, SharedActorsMixin
-from rllib_experiments.modules import CRITIC_ID
-from rllib_experiments.rollout import StackedActors
+from rllib_experiments.iagc.modules import CRITIC_ID, actor_ids
+from rllib_experiments.iagc.stacked import StackedActors
 
 DRQN_KEY = "drqn"
 DEFAULTS = dict(replay_episodes=200, batch_sequences=32, updates_per_iteration=1,
@@ -85,7 +85,7 @@ class DRQNEpisodesToBatch(ConnectorV2):
 
     def __call__(self, *, rl_module, batch, episodes, **kwargs):
         critic = rl_module[CRITIC_ID].unwrapped()
-        ids = user_order(m for m in rl_module.keys() if m != CRITIC_ID)
+        ids = actor_ids(rl_module)
         data = stack_episodes(episodes, ids)
         critic.update_return_stats(discounted_returns(data["rewards"], self.gamma))
         rewards = data["rewards"] / critic.return_std()
@@ -208,7 +208,7 @@ class BoltzmannEnvRunner(BatchedDSAEnvRunner):
 
 def build_config(settings, **drqn_options):
     """PPOConfig used as the sampling/update driver of the DRQN row (see module doc)."""
-    from rllib_experiments.config import build_algo_config
+    from rllib_experiments.algorithm import build_algo_config
 
     if settings.schedule != "none":
         raise ValueError("the DQN row is dense: settings.schedule must be 'none'")

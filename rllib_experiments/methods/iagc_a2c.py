@@ -1,7 +1,7 @@
 """IAGC [9], [12]: independent recurrent actors, one global critic, plain advantage actor-critic.
 
 The same modules, connector (whole episodes, GAE, reward normalisation) and
-critic loss as IAGC-PPO (:mod:`rllib_experiments.learner`); only the actor loss
+critic loss as IAGC-PPO (:mod:`rllib_experiments.iagc.learner`); only the actor loss
 changes: the policy-gradient loss of advantage actor-critic,
 
     L_n = -mean_{b,t} log g(a_t^n | y_t^n, h_{t-1}^n; theta^n) A_t^n - c_ent H,
@@ -17,7 +17,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
-from rllib_experiments.learner import IAGCTorchLearner
+from rllib_experiments.iagc.learner import IAGCTorchLearner
 
 
 class IAGCA2CLearner(IAGCTorchLearner):
@@ -37,7 +37,7 @@ class IAGCA2CLearner(IAGCTorchLearner):
 
 def build_config(settings):
     """PPOConfig of IAGC-PPO with the A2C learner (settings.num_epochs must be 1)."""
-    from rllib_experiments.config import build_algo_config
+    from rllib_experiments.algorithm import build_algo_config
 
     if settings.num_epochs != 1 or settings.minibatch_episodes is not None:
         raise ValueError("IAGC (advantage actor-critic) makes one pass per batch: "

@@ -98,8 +98,8 @@ def ours_ablation(change: str):
 
 
 def build_config(settings):
-    """IAGC-PPO config (rllib_experiments.config) with the harmonic period scaled to the budget."""
-    from rllib_experiments.config import build_algo_config
+    """IAGC-PPO config (rllib_experiments.settings) with the harmonic period scaled to the budget."""
+    from rllib_experiments.algorithm import build_algo_config
 
     config = build_algo_config(settings)
     pruning = config.learner_config_dict.get("pruning")

@@ -31,8 +31,7 @@ from typing import Dict, List, Optional
 import torch
 
 from pruning_callbacks.masks import is_prunable
-from rllib_experiments.connectors import user_order
-from rllib_experiments.modules import CRITIC_ID
+from rllib_experiments.iagc.modules import actor_ids
 
 #: Key of the sharing options in ``learner_config_dict``.
 SHARED_KEY = "shared_actors"
@@ -69,7 +68,7 @@ class SharedActorsMixin:
         if not 0.0 <= sparsity < 1.0:
             raise ValueError(f"shared_actors.sparsity must be in [0, 1), got {sparsity!r}")
         seed = int(opts.get("seed", 0))
-        self._actor_ids: List[str] = user_order(m for m in self.module.keys() if m != CRITIC_ID)
+        self._actor_ids: List[str] = actor_ids(self.module)
         first = self.module[self._actor_ids[0]]
         self._shared = {name: p.detach().clone().requires_grad_(True)
                         for name, p in first.named_parameters()}

@@ -33,7 +33,6 @@ states at slot 1 (bootstrapped sequential updates over whole episodes).
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List
 
 import numpy as np
@@ -43,15 +42,7 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
-from rllib_experiments.modules import CRITIC_ID
-
-
-def user_order(ids) -> List[str]:
-    """Sort ids like user_0, user_1, ..., user_10 by their number (natural order)."""
-    def key(x):
-        m = re.search(r"(\d+)$", str(x))
-        return (str(x)[: m.start()] if m else str(x), int(m.group(1)) if m else -1)
-    return sorted(ids, key=key)
+from rllib_experiments.iagc.modules import CRITIC_ID, STATES, actor_ids
 
 
 def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
@@ -77,12 +68,14 @@ def gae(rewards: np.ndarray, values: np.ndarray, gamma: float, lambda_: float) -
     return advantages
 
 
-def stack_episodes(episodes, agent_ids: List[str]) -> Dict[str, np.ndarray]:
+def stack_episodes(episodes, agent_ids: List[str], with_states: bool = False) -> Dict[str, np.ndarray]:
     """Stack complete multi-agent episodes into arrays [B, N, T(, d)].
 
+    ``with_states``: also stack the global states the env wrapper put in the first
+    agent's infos (key ``STATES``) into ``states`` [B, T, state_dim].
     Raises ValueError if an episode is not complete or a user missed a slot.
     """
-    obs, actions, rewards, logp = [], [], [], []
+    obs, actions, rewards, logp, states = [], [], [], [], []
     horizon = None
     for e in episodes:
         if not e.is_done:
@@ -110,12 +103,22 @@ def stack_episodes(episodes, agent_ids: List[str]) -> Dict[str, np.ndarray]:
         rewards.append([np.asarray(sa.get_rewards(), np.float64) for sa in per_user])
         logp.append([np.asarray(sa.get_extra_model_outputs(Columns.ACTION_LOGP), np.float32)
                      for sa in per_user])
-    return {
+        if with_states:
+            infos = per_user[0].get_infos(slice(0, horizon))
+            if any(not isinstance(i, dict) or STATES not in i for i in infos):
+                raise ValueError(
+                    f"critic_mode 'state' needs the global state in every agent's infos under "
+                    f"{STATES!r}: wrap the env with rllib_experiments.iagc.envs.ParallelEnvWithState")
+            states.append([np.asarray(i[STATES], np.float32) for i in infos])
+    out = {
         "obs": np.asarray(obs, np.float32),  # [B, N, T, d]
         "actions": np.asarray(actions, np.int64),  # [B, N, T]
         "rewards": np.asarray(rewards, np.float64),  # [B, N, T]
         "logp": np.asarray(logp, np.float32),  # [B, N, T]
     }
+    if with_states:
+        out["states"] = np.asarray(states, np.float32)  # [B, T, state_dim]
+    return out
 
 
 class IAGCEpisodesToBatch(ConnectorV2):
@@ -142,8 +145,9 @@ class IAGCEpisodesToBatch(ConnectorV2):
         if CRITIC_ID not in rl_module:
             raise ValueError(f"IAGC needs the shared critic module {CRITIC_ID!r} in the learner")
         critic = rl_module[CRITIC_ID].unwrapped()
-        agent_ids = user_order(mid for mid in rl_module.keys() if mid != CRITIC_ID)
-        data = stack_episodes(episodes, agent_ids)
+        agent_ids = actor_ids(rl_module)
+        with_states = critic.critic_mode == "state"
+        data = stack_episodes(episodes, agent_ids, with_states=with_states)
         rewards = data["rewards"]
 
         # Reward normalisation by the running std of discounted returns.
@@ -154,8 +158,9 @@ class IAGCEpisodesToBatch(ConnectorV2):
         # Critic values from zero hidden states (old parameters).
         device = next(critic.parameters()).device
         obs_t = torch.from_numpy(data["obs"]).to(device)
+        states_t = torch.from_numpy(data["states"]).to(device) if with_states else None
         with torch.no_grad():
-            values = critic.compute_values(obs_t).double().cpu().numpy()  # [B, N, T]
+            values = critic.compute_values(obs_t, states_t).double().cpu().numpy()  # [B, N, T]
 
         advantages = gae(rewards, values, self.gamma, self.lambda_)
         value_targets = advantages + values  # lambda-returns (eq. 9 targets)
@@ -185,6 +190,8 @@ class IAGCEpisodesToBatch(ConnectorV2):
             Postprocessing.VALUE_TARGETS: tensor(value_targets),
             Columns.SEQ_LENS: seq_lens,
         }
+        if with_states:
+            batch[CRITIC_ID][STATES] = states_t
         if shared_data is not None:
             shared_data[f"_zero_padded_for_mid={CRITIC_ID}"] = True
         return batch

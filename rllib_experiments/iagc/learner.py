@@ -2,7 +2,7 @@
 
 :class:`IAGCTorchLearner` extends RLlib's ``PPOTorchLearner`` (new API stack):
 
-* Its learner connector is :class:`~rllib_experiments.connectors.IAGCEpisodesToBatch`
+* Its learner connector is :class:`~rllib_experiments.iagc.connectors.IAGCEpisodesToBatch`
   alone (whole episodes, critic values, GAE, reward normalisation).
 * Actor loss of user n (eqs. 6-8, no value term):
   L_n = -mean_{b,t} min(rho A, clip(eps, A)) - c_ent * entropy, with
@@ -33,8 +33,8 @@ from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from pruning_callbacks.learner import PruningLearnerMixin
-from rllib_experiments.connectors import IAGCEpisodesToBatch
-from rllib_experiments.modules import CRITIC_ID, VALUES
+from rllib_experiments.iagc.connectors import IAGCEpisodesToBatch
+from rllib_experiments.iagc.modules import CRITIC_ID, VALUES
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class IAGCTorchLearner(PPOTorchLearner):
 
 
 class PrunedIAGCTorchLearner(PruningLearnerMixin, IAGCTorchLearner):
-    """IAGC learner whose actors are magnitude-pruned (pruning_callbacks, issue 3).
+    """IAGC learner whose actors are magnitude-pruned (:mod:`pruning_callbacks`).
 
     The mixin re-applies masks after every optimizer step (``apply_gradients``,
     called once per minibatch by :meth:`IAGCTorchLearner._update`) and prunes to

@@ -8,7 +8,7 @@ ParallelPettingZooEnv used for spaces) but replaces the sampling loop: it
 plays ``num_envs_per_env_runner`` whole episodes in lockstep on the batched
 simulator :class:`dsa_pettingzoo.BatchedDSA` (the same dynamics as the
 ParallelEnv, by the env package's contract), each actor acting on its B
-episodes in one forward pass per slot (:func:`rllib_experiments.rollout.rollout`),
+episodes in one forward pass per slot (:func:`rllib_experiments.dsa.rollout.rollout`),
 and only then builds the :class:`MultiAgentEpisode` objects the learner
 expects (observations, actions, rewards, ``action_logp``).
 
@@ -42,8 +42,8 @@ from ray.rllib.utils.metrics import (
     NUM_MODULE_STEPS_SAMPLED_LIFETIME,
 )
 
-from rllib_experiments.connectors import user_order
-from rllib_experiments.rollout import rollout
+from rllib_experiments.dsa.rollout import rollout
+from rllib_experiments.iagc.modules import CRITIC_ID, STATES, actor_ids
 
 
 class BatchedDSAEnvRunner(MultiAgentEnvRunner):
@@ -61,8 +61,11 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         from dsa_pettingzoo import BatchedDSA
 
         self._sim = BatchedDSA(num_envs=self.num_envs, **dict(self.config.env_config))
-        agents = [f"user_{n}" for n in range(self._sim.num_users)]
-        self._agent_ids = user_order(agents)
+        spec = self.config.rl_module_spec
+        self._agent_ids = actor_ids(spec)
+        critic = spec.rl_module_specs.get(CRITIC_ID)
+        # The "state" critic reads the global state from the episodes' infos.
+        self._with_states = critic is not None and critic.model_config.get("critic_mode") == "state"
 
     def _sample(self, *, num_timesteps=None, num_episodes=None, explore=True,
                 random_actions=False, force_reset=False) -> List[MultiAgentEpisode]:
@@ -91,7 +94,7 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         for actor in actors:
             actor.eval()
         self.last_round_seeds = seeds
-        data = rollout(actors, self._sim, mode=mode, seeds=seeds)
+        data = rollout(actors, self._sim, mode=mode, seeds=seeds, with_states=self._with_states)
         episodes = [self._to_episode(data, b) for b in range(self.num_envs)]
         self._log_sampled(len(episodes), self._sim.horizon)
         return episodes
@@ -102,8 +105,13 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         obs, act, rew, logp = data["obs"][b], data["actions"][b], data["rewards"][b], data["logp"][b]
         done = {aid: True for aid in ids}
         done["__all__"] = True
+        infos = None
+        if self._with_states:
+            states = data["states"][b]
+            infos = [{aid: {STATES: states[min(t, T - 1)]} for aid in ids} for t in range(T + 1)]
         episode = MultiAgentEpisode(
             observations=[dict(zip(ids, obs[t])) for t in range(T + 1)],
+            infos=infos,
             actions=[dict(zip(ids, act[t].tolist())) for t in range(T)],
             rewards=[dict(zip(ids, rew[t].tolist())) for t in range(T)],
             extra_model_outputs=[

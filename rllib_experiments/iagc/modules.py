@@ -25,6 +25,12 @@ Critic modes (``critic_mode`` in the module's model_config):
   of all N users' observations at each slot (input size N * obs_dim), and
   outputs N values, one per user (they coincide in expectation when every
   user gets the same global reward).
+* ``state``: the network reads the environment's global state ``state()`` at
+  each slot (input size ``state_dim``; the env wrapper of :mod:`.envs` puts it
+  in every agent's infos) and outputs N values.
+
+Nothing here knows the environment: agents are whatever the MultiRLModuleSpec
+lists, in its order (:func:`actor_ids`).
 
 Hidden states start at zero at the beginning of every episode, both when
 acting and when training (bootstrapped sequential updates over whole
@@ -33,7 +39,7 @@ episodes).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -46,13 +52,26 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 CRITIC_ID = "shared_critic"
 #: Key of the critic's value predictions in its forward_train output.
 VALUES = "iagc_values"
-#: The two critic modes.
-CRITIC_MODES = ("paper", "centralized")
+#: Key of the global states (``state`` critic mode) in the critic's batch and in agents' infos.
+STATES = "state"
+#: The critic modes.
+CRITIC_MODES = ("paper", "centralized", "state")
 
 
 def policy_mapping_fn(agent_id, episode=None, **kwargs):
-    """Each user acts with its own actor: module id == agent id (``user_n``)."""
+    """Each agent acts with its own actor: module id == agent id."""
     return agent_id
+
+
+def actor_ids(multi_module) -> List[str]:
+    """Ids of the actor modules of a MultiRLModule (or of its spec), in the agents' order.
+
+    The order is the one the spec was built with (the environment's ``possible_agents``);
+    the shared critic is left out.
+    """
+    keys = multi_module.rl_module_specs.keys() if hasattr(multi_module, "rl_module_specs") \
+        else multi_module.keys()
+    return [k for k in keys if k != CRITIC_ID]
 
 
 class RecurrentTrunk(nn.Module):
@@ -148,10 +167,12 @@ class SharedCritic(TorchRLModule):
 
     forward_train input: ``batch[OBS]`` of shape [B, N, T, obs_dim], the
     observation sequences of all N users in B whole episodes (the same layout
-    in both modes). Output ``VALUES``: [B, N, T], the value of every user at
-    every slot. ``paper`` runs the network over the B*N user sequences;
-    ``centralized`` runs it over the B episodes with the N observations of a
-    slot concatenated (in user order) and reads N values per slot.
+    in every mode), and in ``state`` mode ``batch[STATES]`` [B, T, state_dim].
+    Output ``VALUES``: [B, N, T], the value of every user at every slot.
+    ``paper`` runs the network over the B*N user sequences; ``centralized``
+    runs it over the B episodes with the N observations of a slot concatenated
+    (in agent order) and reads N values per slot; ``state`` does the same on
+    the global states.
 
     It also holds the running statistics of the discounted returns used for
     reward normalisation (buffers, so they are saved in checkpoints).
@@ -164,23 +185,38 @@ class SharedCritic(TorchRLModule):
         self.critic_mode = mode
         self.num_users = int(self.model_config["num_users"])
         self.obs_dim = int(self.model_config["obs_dim"])
-        in_size = self.obs_dim * (self.num_users if mode == "centralized" else 1)
+        if mode == "state":
+            if not self.model_config.get("state_dim"):
+                raise ValueError("critic_mode 'state' needs model_config['state_dim'] (the length "
+                                 "of the environment's state())")
+            self.state_dim = int(self.model_config["state_dim"])
+            in_size = self.state_dim
+        else:
+            in_size = self.obs_dim * (self.num_users if mode == "centralized" else 1)
         self.trunk = _trunk_from_config(in_size, self.model_config)
         self.value_head = nn.Linear(self.trunk.lstm_size,
-                                    self.num_users if mode == "centralized" else 1)
+                                    1 if mode == "paper" else self.num_users)
         # Running count / mean / M2 (Welford) of discounted returns (reward normalisation).
         self.register_buffer("return_stats", torch.zeros(3, dtype=torch.float64))
 
-    def compute_values(self, obs):
-        """Values [B, N, T] of user observation sequences [B, N, T, d], zero initial state."""
+    def compute_values(self, obs, states: Optional[torch.Tensor] = None):
+        """Values [B, N, T] of user observation sequences [B, N, T, d], zero initial state.
+
+        ``states`` [B, T, state_dim] is required (and only read) in ``state`` mode.
+        """
         b, n, t, d = obs.shape
         if n != self.num_users or d != self.obs_dim:
             raise ValueError(f"critic expects [B, {self.num_users}, T, {self.obs_dim}] "
                              f"observations, got {tuple(obs.shape)}")
         if self.critic_mode == "paper":  # one sequence per user (eq. 9)
             x = obs.reshape(b * n, t, d)
-        else:  # global view: all users' y_t concatenated per slot
+        elif self.critic_mode == "centralized":  # global view: all users' y_t concatenated per slot
             x = obs.permute(0, 2, 1, 3).reshape(b, t, n * d)
+        else:
+            if states is None or tuple(states.shape) != (b, t, self.state_dim):
+                raise ValueError(f"critic_mode 'state' needs states [{b}, {t}, {self.state_dim}], got "
+                                 f"{None if states is None else tuple(states.shape)}")
+            x = states
         features, _ = self.trunk(x, self.trunk.zero_state(x.shape[0], x.device))
         values = self.value_head(features)  # [B*N, T, 1] or [B, T, N]
         if self.critic_mode == "paper":
@@ -188,7 +224,7 @@ class SharedCritic(TorchRLModule):
         return values.permute(0, 2, 1)
 
     def _forward(self, batch, **kwargs):
-        return {VALUES: self.compute_values(batch[Columns.OBS])}
+        return {VALUES: self.compute_values(batch[Columns.OBS], batch.get(STATES))}
 
     # The critic never acts.
     def _forward_inference(self, batch, **kwargs):

@@ -6,6 +6,8 @@ from typing import Any, Dict, Optional
 
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
+from rllib_experiments.iagc.envs import ParallelEnvWithState
+
 
 def make_parallel_env(env_config: Dict[str, Any]):
     """PettingZoo ParallelEnv of the DSA system from ``dsa_pettingzoo.parallel_env`` kwargs."""
@@ -20,6 +22,13 @@ class DSAMultiAgentEnv(ParallelPettingZooEnv):
     Passed to ``config.environment(DSAMultiAgentEnv, env_config=...)`` as a class, so a
     checkpoint restores in a new process without any ``register_env`` call.
     """
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None):
+        super().__init__(make_parallel_env(dict(config or {})))
+
+
+class DSAMultiAgentEnvWithState(ParallelEnvWithState):
+    """:class:`DSAMultiAgentEnv` that also puts ``state()`` in every agent's infos (``state`` critic)."""
 
     def __init__(self, config: Optional[Dict[str, Any]] = None):
         super().__init__(make_parallel_env(dict(config or {})))

@@ -1,0 +1,112 @@
+"""Settings -> the RLlib algorithm config of one DSA experiment (IAGC-PPO, optional pruning).
+
+:func:`build_algo_config` calls the environment-agnostic builder
+:func:`rllib_experiments.iagc.config.iagc_ppo_config` with the DSA environment and, when
+``settings.fast_sampling``, the batched DSA env runner
+(:class:`~rllib_experiments.dsa.env_runner.BatchedDSAEnvRunner`); with a schedule other
+than "none" it adds per-user magnitude pruning of the actors (:mod:`pruning_callbacks`;
+the shared critic is never pruned, Remark 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Sequence
+
+from rllib_experiments.settings import Settings, SettingsError
+
+
+def probe_env(settings: Settings) -> Dict[str, Any]:
+    """Agent ids, spaces, state size and horizon of the configured environment."""
+    from dsa_pettingzoo import make_config
+    from rllib_experiments.dsa.env import make_parallel_env
+    from rllib_experiments.iagc.envs import probe_parallel_env
+
+    info = probe_parallel_env(make_parallel_env, settings.env_kwargs())
+    info["horizon"] = int(make_config(**settings.env_kwargs()).horizon)
+    return info
+
+
+def module_specs(settings: Settings, info: Dict[str, Any]):
+    """The MultiRLModuleSpec of the settings: one actor per user, the shared critic."""
+    from rllib_experiments.iagc.config import module_specs as iagc_specs
+
+    return iagc_specs(info["agents"], info["obs_space"], info["act_space"],
+                      hidden_sizes=settings.hidden_sizes, lstm_size=settings.lstm_size,
+                      lstm_layers=settings.lstm_layers, critic_mode=settings.critic_mode,
+                      state_dim=info["state_dim"])
+
+
+#: Settings fields that are IAGC hyperparameters under the same name.
+_IAGC_FIELDS = ("hidden_sizes", "lstm_size", "lstm_layers", "critic_mode", "actor_lr", "critic_lr",
+                "gamma", "gae_lambda", "clip_eps", "entropy_coeff", "grad_clip", "num_epochs",
+                "minibatch_episodes", "normalize_rewards", "standardize_advantages",
+                "episodes_per_iteration", "num_env_runners", "seed")
+
+
+def build_algo_config(settings: Settings):
+    """PPOConfig (new API stack) of IAGC-PPO on the DSA environment with these settings."""
+    from rllib_experiments.dsa.env import DSAMultiAgentEnv, DSAMultiAgentEnvWithState
+    from rllib_experiments.dsa.env_runner import BatchedDSAEnvRunner
+    from rllib_experiments.iagc.config import iagc_ppo_config
+
+    settings.validate()
+    info = probe_env(settings)
+    # The batched runner builds states itself; RLlib's runner reads them from the env's infos.
+    with_state = settings.critic_mode == "state" and not settings.fast_sampling
+    config = iagc_ppo_config(
+        DSAMultiAgentEnvWithState if with_state else DSAMultiAgentEnv, env_config=settings.env_kwargs(), horizon=info["horizon"],
+        agents=info["agents"], obs_space=info["obs_space"], act_space=info["act_space"],
+        state_dim=info["state_dim"],
+        env_runner_cls=BatchedDSAEnvRunner if settings.fast_sampling else None,
+        num_envs_per_env_runner=settings.envs_per_runner,
+        **{name: getattr(settings, name) for name in _IAGC_FIELDS})
+    _wire_pruning(config, settings, info["agents"])
+    return config
+
+
+def check_per_user_values(settings: Settings, num_users: int) -> None:
+    """A per-user list of sparsities must have one value per user (whatever the schedule)."""
+    for name in ("final_sparsity", "initial_sparsity"):
+        value = getattr(settings, name)
+        if isinstance(value, (list, tuple)) and len(value) != num_users:
+            raise SettingsError(name, f"setting {name} has {len(value)} values but there are "
+                                      f"{num_users} users")
+
+
+def pruning_config(settings: Settings, agents):
+    """pruning_callbacks.PruningConfig of the settings: one schedule per user, critic never pruned."""
+    from pruning_callbacks.config import PruningConfig
+
+    def per_user(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    check_per_user_values(settings, len(agents))
+    schedule = dict(
+        name=settings.schedule,
+        final_sparsity=per_user(settings.final_sparsity),
+        start=settings.prune_start,
+        end=settings.prune_end if settings.prune_end is not None else settings.iterations,
+    )
+    if settings.schedule == "harmonic":
+        schedule["initial_sparsity"] = per_user(settings.initial_sparsity)
+        schedule["amplitude"] = settings.harmonic_amplitude
+        schedule["period"] = settings.harmonic_period
+    return PruningConfig(
+        modules=list(agents),  # the actors only: the shared critic stays dense (Remark 1)
+        schedule=schedule,
+        mode=settings.prune_mode,
+        prune_every=settings.prune_interval,
+        final_iteration=settings.iterations,
+    )
+
+
+def _wire_pruning(config, settings: Settings, agents) -> None:
+    """Per-user magnitude pruning (pruning_callbacks) when a schedule is set."""
+    if settings.schedule == "none":
+        return
+    from pruning_callbacks.config import add_pruning
+
+    from rllib_experiments.iagc.learner import PrunedIAGCTorchLearner
+
+    config.learners(learner_class=PrunedIAGCTorchLearner)
+    add_pruning(config, pruning_config(settings, agents))

@@ -1,0 +1,306 @@
+"""Reproduce Table I and Figures 1-2 of the paper: every row, both setups, through Ray Tune.
+
+Usage::
+
+    python -m rllib_experiments.reproduce --budget quick --setups A B
+    python -m rllib_experiments.reproduce --budget smoke --output /tmp/r --rows aloha dense
+    python -m rllib_experiments.reproduce --report-only            # table + figures from raw CSVs
+
+Each (row, setup, seed) is one Tune trial (1 CPU; non-learning rows have one
+trial per setup: they are evaluated on the fixed evaluation episodes and have no
+training seed). A finished trial writes ``OUTPUT/trials/<setup>__<row>__s<seed>.json``;
+a rerun of the same command skips every trial whose file exists with the same
+budget, so an interrupted run resumes where it stopped (trials that were running
+start again). After the trials, ``OUTPUT/trials.csv`` / ``curves.csv`` are
+rebuilt and :mod:`rllib_experiments.report` writes the table
+(``docs/results/table1.md``) and the Fig. 2 curves (``docs/figures/training_curves_<setup>.png``).
+
+Budgets (``--iterations`` / ``--seeds`` override them):
+
+* ``smoke``: CI pipeline check: N=3, K=2, T=20 (the ``tiny`` preset), 6 iterations, 1 seed.
+* ``quick``: what this 2-core machine runs in a few hours: the paper's networks, settings
+  and per-trial budget (1000 iterations = episodes), seeds 0 1 instead of the paper's ten
+  (a paper row takes ~6-7 min on an idle core; measured times are in docs/results/table1.md).
+* ``paper``: the paper's budget: 1000 iterations of one episode, 10 seeds (a Ray
+  cluster: ``--address auto`` under ``ray job submit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw"
+
+BUDGETS: Dict[str, Dict[str, Any]] = {
+    "smoke": dict(name="smoke", preset="tiny", iterations=6, eval_interval=2, eval_episodes=10,
+                  seeds=[0]),
+    "quick": dict(name="quick", preset="paper_{setup}", iterations=1000, eval_interval=10,
+                  eval_episodes=100, seeds=[0, 1]),
+    "paper": dict(name="paper", preset="paper_{setup}", iterations=1000, eval_interval=10,
+                  eval_episodes=100, seeds=list(range(10))),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from rllib_experiments.methods import GROUPS
+
+    p = argparse.ArgumentParser(
+        prog="python -m rllib_experiments.reproduce",
+        description="Run every row of the paper's Table I (plus extra rows) through Ray Tune, "
+                    "resumably, and write docs/results/table1.md and the Fig. 2 curves.")
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="quick",
+                   help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: this machine, a few hours), paper (1000 episodes, "
+                        "10 seeds, a cluster). Default quick.")
+    p.add_argument("--setups", nargs="+", default=["A", "B"], choices=["A", "B"],
+                   help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.")
+    p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
+                   help="rows to run, by key or group (default: the group 'table'). "
+                        f"table = {' '.join(GROUPS['table'])}; ablation (ours with one change "
+                        f"taken back) = {' '.join(GROUPS['ablation'])}")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+                   help="training seeds of the learning rows (default: the budget's)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="override the budget's training iterations per trial")
+    p.add_argument("--output", default=str(DEFAULT_OUTPUT),
+                   help=f"folder of the raw per-trial results (default {DEFAULT_OUTPUT})")
+    p.add_argument("--table", default=None,
+                   help="Markdown table to write (default docs/results/table1.md when --output is "
+                        "the default, else OUTPUT/table1.md)")
+    p.add_argument("--figures", default=None,
+                   help="folder of the Fig. 2 PNGs (default docs/figures when --output is the "
+                        "default, else OUTPUT)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: rebuild the table and figures from OUTPUT's raw results")
+    p.add_argument("--num-cpus", type=int, default=None,
+                   help="CPUs for a local Ray instance (default: all); each trial uses 1")
+    p.add_argument("--max-concurrent", type=int, default=None,
+                   help="at most this many trials at once (default: as many as CPUs)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
+    p.add_argument("--tune-dir", default="/tmp/dsa_reproduce_tune",
+                   help="Ray Tune's own experiment folder (logs; not needed for resuming)")
+    p.add_argument("--runs-dir", default="runs/reproduce",
+                   help="folder of every learning trial's training run (progress.csv and the final "
+                        "checkpoint, e.g. to export its actors); default runs/reproduce")
+    return p
+
+
+def plan_trials(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str],
+                seeds: Sequence[int]) -> List[Dict[str, Any]]:
+    """All trials, seed-major (every row's seed 0 first, so a partial run covers every row)."""
+    from rllib_experiments.methods import get_row
+
+    trials = []
+    for setup in setups:
+        for row in rows:
+            if get_row(row).kind == "baseline":
+                trials.append(dict(row=row, setup=setup, seed=0))
+    for seed in seeds:
+        for setup in setups:
+            for row in rows:
+                if get_row(row).kind == "learning":
+                    trials.append(dict(row=row, setup=setup, seed=seed))
+    return trials
+
+
+def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> bool:
+    """Does the trial's raw result exist for this budget (same name and iterations)?"""
+    from rllib_experiments.trials import trial_id
+
+    path = Path(output) / "trials" / f"{trial_id(trial['setup'], trial['row'], trial['seed'])}.json"
+    if not path.is_file():
+        return False
+    try:
+        with open(path) as f:
+            rec = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return False
+    if rec.get("budget") != budget["name"]:
+        raise ValueError(f"{path} holds a {rec.get('budget')!r} result, not {budget['name']!r}: "
+                         "use another --output for another budget (nothing is overwritten)")
+    return rec.get("kind") == "baseline" or rec.get("iterations") == expected_iterations(trial, budget)
+
+
+def expected_iterations(trial: Dict[str, Any], budget: Dict[str, Any]) -> int:
+    """Training iterations of a trial under this budget (a row may train longer, e.g. ours)."""
+    from rllib_experiments.methods import get_row
+    from rllib_experiments.trials import base_settings
+
+    row = get_row(trial["row"])
+    base = base_settings(budget, trial["setup"], trial["seed"])
+    return row.settings(base).iterations if row.settings is not None else budget["iterations"]
+
+
+def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Path]:
+    """Move raw results of trials about to be rerun (other settings) to OUTPUT/superseded/."""
+    from rllib_experiments.trials import trial_id
+
+    moved = []
+    for t in trials:
+        path = Path(output) / "trials" / f"{trial_id(t['setup'], t['row'], t['seed'])}.json"
+        if path.is_file():
+            dest = Path(output) / "superseded" / f"{path.stem}.{time.strftime('%Y%m%d_%H%M%S')}.json"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+            moved.append(dest)
+    return moved
+
+
+def _tune_trainable(config: Dict[str, Any]) -> None:
+    from ray import tune
+
+    from rllib_experiments.trials import run_row_trial
+
+    t = config["trial"]
+    try:  # Ray starts workers at niceness 15; a trial is the real work: run it at the default 0
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except (OSError, AttributeError):  # not permitted (non-root) or not POSIX: keep Ray's
+        pass
+    rec = run_row_trial(t["row"], t["setup"], t["seed"], config["budget"], config["output"],
+                        config["runs_dir"], report=lambda m: tune.report(m))
+    # The whole record goes back to the driver too (RecordWriter): on a multi-node
+    # cluster the trial's own file lands on the node that ran it.
+    tune.report({"done_reward": rec["final_reward"], "iteration": rec.get("iterations", 0),
+                 RECORD_KEY: json.dumps(rec)})
+
+
+RECORD_KEY = "trial_record_json"
+
+
+def _record_writer(output: Path):
+    """Tune callback (driver side) writing each finished trial's record to OUTPUT/trials/."""
+    from ray.tune import Callback
+
+    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.trials import trial_id
+
+    class RecordWriter(Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if RECORD_KEY in result:
+                rec = json.loads(result[RECORD_KEY])
+                write_json_atomic(Path(output) / "trials" /
+                                  f"{trial_id(rec['setup'], rec['row'], rec['seed'])}.json", rec)
+
+    return RecordWriter()
+
+
+def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, args) -> List[str]:
+    """Run the trials as one Tune grid; returns error messages of failed trials."""
+    import ray
+    from ray import tune
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    env = {"env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}}
+    if args.address:
+        ray.init(address=args.address, runtime_env=env, log_to_driver=True)
+    else:
+        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env)
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(_tune_trainable, {"cpu": 1}),
+            param_space={"trial": tune.grid_search(trials), "budget": budget,
+                         "output": str(Path(output).resolve()),
+                         "runs_dir": str(Path(args.runs_dir).resolve())},
+            tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent),
+            run_config=tune.RunConfig(
+                name=f"reproduce_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
+                storage_path=str(Path(args.tune_dir).resolve()), verbose=1,
+                callbacks=[_record_writer(output)],
+                failure_config=tune.FailureConfig(max_failures=0)),
+        )
+        grid = tuner.fit()
+        return [f"{r.config['trial']}: {r.error}" for r in grid if r.error]
+    finally:
+        ray.shutdown()
+
+
+def ensure_fig1(figures: Path) -> Path:
+    """Fig. 1 (the paper's schedules, I_T = 1000): written by pruning_callbacks.plot_schedules if absent."""
+    path = Path(figures) / "sparsity_schedules.png"
+    if not path.is_file():
+        from pruning_callbacks import plot_schedules
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plot_schedules.main(["--out", str(path)])
+    return path
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from rllib_experiments import report
+    from rllib_experiments.methods import expand_rows
+
+    args = _parser().parse_args(argv)
+    output = Path(args.output)
+    default_out = output.resolve() == DEFAULT_OUTPUT.resolve()
+    table = Path(args.table) if args.table else (
+        REPO / "docs" / "results" / "table1.md" if default_out else output / "table1.md")
+    figures = Path(args.figures) if args.figures else (
+        REPO / "docs" / "figures" if default_out else output)
+    if args.report_only:
+        if not output.is_dir():
+            raise SystemExit(f"--output {output}: no raw results there to report")
+        report.build_report(output, table, figures)
+        ensure_fig1(figures)
+        print(f"wrote {table} and {figures}/training_curves_*.png")
+        return 0
+
+    budget = dict(BUDGETS[args.budget])
+    try:
+        rows = expand_rows(args.rows or ["table"])
+    except ValueError as e:
+        raise SystemExit(f"--rows: {e}")
+    if args.iterations is not None:
+        if args.iterations < 1:
+            raise SystemExit(f"--iterations must be >= 1, got {args.iterations}")
+        budget["iterations"] = args.iterations
+    seeds = args.seeds if args.seeds is not None else budget["seeds"]
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--seeds must be distinct non-negative integers, got {seeds}")
+    budget["seeds"] = list(seeds)
+
+    trials = plan_trials(budget, args.setups, rows, seeds)
+    todo = [t for t in trials if not is_finished(output, t, budget)]
+    print(f"reproduce: budget {budget['name']} ({budget['iterations']} iterations, seeds {seeds}), "
+          f"setups {args.setups}: {len(trials)} trials, {len(trials) - len(todo)} already finished, "
+          f"{len(todo)} to run; raw results in {output}", flush=True)
+    output.mkdir(parents=True, exist_ok=True)
+    for p in set_aside_superseded(output, todo):
+        print(f"reproduce: an older result of a trial to rerun was kept as {p}", flush=True)
+    start = time.time()
+    errors: List[str] = []
+    if todo:
+        errors = run_tune(todo, budget, output, args)
+    wall = time.time() - start
+    unfinished = [t for t in todo if not is_finished(output, t, budget)]
+    run_info = dict(command="python -m rllib_experiments.reproduce " + " ".join(
+                        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+                    budget=budget, setups=args.setups, rows=rows,
+                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
+                    failed=errors, wall_s=wall,
+                    finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                    machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
+                            f"Python {platform.python_version()}")
+    runs_path = output / "runs.jsonl"
+    with open(runs_path, "a") as f:
+        f.write(json.dumps(run_info) + "\n")
+    report.build_report(output, table, figures)
+    ensure_fig1(figures)
+    print(f"reproduce: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
+          f"({len(errors)} failed, {len(unfinished)} unfinished: rerun the same command to resume), "
+          f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png", flush=True)
+    for e in errors:
+        print("FAILED:", e, file=sys.stderr)
+    return 1 if (errors or unfinished) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

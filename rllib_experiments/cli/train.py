@@ -1,0 +1,272 @@
+"""Train IAGC-PPO (one LSTM actor per user, one shared critic) with optional actor pruning.
+
+Examples::
+
+    python -m rllib_experiments.train                      # short demo, compared with slotted ALOHA
+    python -m rllib_experiments.train --setup A --schedule harmonic --final-sparsity 0.95 \\
+        --seed 0 --output runs/A_harmonic_s0               # the paper's budget (preset paper_A)
+    python -m rllib_experiments.train --output runs/A_harmonic_s0 --resume   # after an interruption
+    python -m rllib_experiments.train --preset tiny --env num_users=3 --env pu_prob=0.2 --output runs/t
+
+Writes progress.csv, TensorBoard logs, checkpoints and result.json into the output folder
+(see :mod:`rllib_experiments.run_outputs`). Docs: docs/training.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, key_value, sparsity,
+                                        validated_settings)
+from dsa_pettingzoo.config import SETUPS
+from rllib_experiments.evaluation import EVAL_SEED
+from rllib_experiments.settings import CRITIC_MODES, SCHEDULES, Settings, load_preset, preset_names
+
+DEMO_PRESET = "demo_A"
+"""Preset of the no-flag demo (a few minutes on 2 cores; see docs/training.md)."""
+
+#: Settings field -> the CLI flag that sets it (for error messages and --resume checks).
+FLAG_OF = {
+    "setup": "--setup",
+    "schedule": "--schedule",
+    "final_sparsity": "--final-sparsity",
+    "seed": "--seed",
+    "iterations": "--iterations",
+    "episodes_per_iteration": "--episodes-per-iteration",
+    "critic_mode": "--critic",
+    "num_env_runners": "--num-env-runners",
+    "eval_interval": "--eval-every",
+    "eval_episodes": "--eval-episodes",
+    "env": "--env",
+}
+
+
+def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.ArgumentParser:
+    """The argument parser (every flag documented in --help)."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Train IAGC-PPO on the DSA environment (one recurrent actor per user, one "
+        "shared critic on the learner) with optional magnitude pruning of the actors. With no "
+        f"flags: a short demo (preset {DEMO_PRESET}) compared with slotted ALOHA. Rewards are in "
+        "the paper's unit (episode sum of the system throughput).",
+    )
+    p.add_argument("--preset", default=None,
+                   help=f"settings preset (one of {preset_names()} or a JSON file); default: "
+                   f"paper_<setup>, or {DEMO_PRESET} when no flag is given")
+    p.add_argument("--setup", choices=list(SETUPS), default=None,
+                   help="paper system setup: A = 10 users, 5 channels, no primary users; "
+                   "B = A plus primary users (pi_k = 0.2). Default: the preset's")
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=None,
+                   help="sparsity schedule of the actors' pruning, none = dense (default: the preset's, none)")
+    p.add_argument("--final-sparsity", type=sparsity, nargs="+", default=None, metavar="P",
+                   help="final sparsity p_final: one value, or one per user (default: the preset's, 0.95)")
+    p.add_argument("--seed", type=int_at_least(0), default=None, help="training seed (default: the preset's, 0)")
+    p.add_argument("--output", default=None,
+                   help="output folder (default runs/<setup>_<schedule>_p<p>_<critic>_seed<seed>, "
+                   "runs/demo-N for the demo)")
+    p.add_argument("--iterations", type=int_at_least(1), default=None,
+                   help="training iterations I_T (default: the preset's; 1000 in paper_A/B as in the paper)")
+    p.add_argument("--episodes-per-iteration", type=int_at_least(1), default=None,
+                   help="whole episodes sampled per iteration (default: the preset's; 1 as in the paper)")
+    p.add_argument("--critic", choices=list(CRITIC_MODES), default=None,
+                   help="critic input: paper = each user's own history (eq. 9); centralized = all "
+                   "users' observations (default: the preset's, paper)")
+    p.add_argument("--num-env-runners", type=int_at_least(0), default=None,
+                   help="remote env runner processes, 0 = sample in this process (default: the preset's, 0)")
+    p.add_argument("--eval-every", type=int_at_least(1), default=None,
+                   help="evaluate every this many iterations (default 10) and after the last")
+    p.add_argument("--eval-episodes", type=int_at_least(1), default=None,
+                   help="episodes per evaluation, stochastic and greedy (default 100)")
+    p.add_argument("--eval-seed", type=int_at_least(0), default=None,
+                   help="seed of the evaluation episodes, shared with the ALOHA reference "
+                   f"(default {EVAL_SEED}, the seed every command evaluates on)")
+    p.add_argument("--checkpoint-every", type=int_at_least(1), default=None,
+                   help="iterations between checkpoints; one is always taken at the end (default 50)")
+    p.add_argument("--env", type=key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="environment keyword argument of dsa_pettingzoo.parallel_env, repeatable, "
+                   "e.g. --env num_users=3 --env pu_prob=0.2 (values parsed as JSON)")
+    p.add_argument("--set", type=key_value, action="append", default=[], metavar="FIELD=VALUE",
+                   help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
+                   "--set prune_mode=hold (see rllib_experiments/config.py)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --output from its last checkpoint "
+                   "(its saved settings are used)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in an --output that holds results; the old folder is renamed "
+                   "to <output>.old-<time>, never deleted")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
+                   "else a local Ray instance)")
+    p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
+    return p
+
+
+# ---------------------------------------------------------------------- settings from flags
+def explicit_overrides(args, parser) -> Dict[str, Any]:
+    """Settings fields the user set with flags (not the preset's values)."""
+    o: Dict[str, Any] = {}
+    for field, value in (("setup", args.setup), ("schedule", args.schedule), ("seed", args.seed),
+                         ("iterations", args.iterations),
+                         ("episodes_per_iteration", args.episodes_per_iteration),
+                         ("critic_mode", args.critic), ("num_env_runners", args.num_env_runners),
+                         ("eval_interval", args.eval_every), ("eval_episodes", args.eval_episodes)):
+        if value is not None:
+            o[field] = value
+    if args.final_sparsity is not None:
+        fs = args.final_sparsity
+        o["final_sparsity"] = fs[0] if len(fs) == 1 else list(fs)
+    names = {f for f in Settings.__dataclass_fields__}
+    for key, value in args.set:
+        if key not in names:
+            parser.error(f"argument --set {key}: unknown setting; allowed: {sorted(names)}")
+        if key in FLAG_OF:
+            parser.error(f"argument --set {key}: use {FLAG_OF[key]} instead")
+        o[key] = value
+    if args.env:
+        o["env"] = dict(args.env)
+    return o
+
+
+def settings_from_args(args, parser, preset: Optional[str] = None, base: Optional[Dict] = None) -> Settings:
+    """Validated Settings from the preset (or ``base``) and the flags; errors name the flag."""
+    overrides = explicit_overrides(args, parser)
+    if base is not None:
+        env = {**base.get("env", {}), **overrides.pop("env", {})}
+        d = {**base, **overrides, "env": env}
+    else:
+        name = preset or args.preset or f"paper_{args.setup or 'A'}"
+        try:
+            d = load_preset(name).to_dict()
+        except ValueError as err:
+            parser.error(f"argument --preset: {err}")
+        env = {**d.get("env", {}), **overrides.pop("env", {})}
+        d = {**d, **overrides, "env": env}
+    settings = validated_settings(d, parser, FLAG_OF)
+    check_env(settings, parser, FLAG_OF)
+    check_pruning(settings, parser, FLAG_OF)
+    return settings
+
+
+def default_output(settings: Settings, demo: bool) -> Path:
+    """runs/<name>; for the demo the first runs/demo-N that holds no results."""
+    from rllib_experiments.trials import trial_name
+    from rllib_experiments.run_outputs import has_results
+
+    if not demo:
+        return Path("runs") / f"{settings.setup}_{trial_name(settings)}"
+    n = 1
+    while has_results(Path("runs") / f"demo-{n}"):
+        n += 1
+    return Path("runs") / f"demo-{n}"
+
+
+def resolve(argv: Optional[List[str]] = None):
+    """Parse and check everything that can fail before Ray starts; returns (args, settings, options)."""
+    from rllib_experiments import run_outputs as out
+    from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY
+
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    demo = len(argv) == 0
+    if args.resume and args.overwrite:
+        parser.error("argument --overwrite: not allowed with --resume")
+    options = {"checkpoint_every": args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
+               "eval_seed": EVAL_SEED if args.eval_seed is None else args.eval_seed}
+    if args.resume:
+        if args.output is None:
+            parser.error("argument --resume: needs --output, the folder of the run to continue")
+        run_file = Path(args.output) / out.RUN_FILE
+        if not run_file.is_file():
+            parser.error(f"argument --resume: {args.output!r} holds no run ({out.RUN_FILE} missing)")
+        saved = json.loads(run_file.read_text())
+        if args.preset is not None:
+            parser.error("argument --preset: not allowed with --resume (the run's saved settings are used)")
+        settings = settings_from_args(args, parser, base=saved["settings"])
+        changed = {k: (saved["settings"].get(k), v) for k, v in settings.to_dict().items()
+                   if saved["settings"].get(k) != v}
+        for key, flag in (("checkpoint_every", args.checkpoint_every), ("eval_seed", args.eval_seed)):
+            if flag is not None and flag != saved[key]:
+                changed[key] = (saved[key], flag)
+        if changed:
+            key = sorted(changed)[0]
+            flag = FLAG_OF.get(key, "--" + key.replace("_", "-") if key in options else "--set " + key)
+            parser.error(f"argument {flag}: the run in {args.output!r} was started with {key}="
+                         f"{changed[key][0]!r}, not {changed[key][1]!r}; --resume continues it with "
+                         "its saved settings (drop the flag, or start a new --output)")
+        options = {"checkpoint_every": saved["checkpoint_every"], "eval_seed": saved["eval_seed"]}
+        output = Path(args.output)
+    else:
+        settings = settings_from_args(args, parser, preset=DEMO_PRESET if demo else None)
+        output = Path(args.output) if args.output else default_output(settings, demo)
+        try:
+            moved = out.prepare_output(output, resume=False, overwrite=args.overwrite)
+        except out.OutputExistsError as err:
+            parser.error(f"argument --output: {err}")
+        if moved is not None:
+            print(f"--overwrite: the previous results were moved to {moved}")
+    return args, settings, options, output, demo
+
+
+def _init_ray(address: Optional[str]) -> None:
+    import logging
+
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        # A new local instance: env runners (Ray workers, niceness 15 by default) at normal priority.
+        kwargs.update(include_dashboard=False, _system_config={"worker_niceness": 0})
+    ray.init(address=address, **kwargs)
+
+
+def report(result: Dict[str, Any], output: Path) -> str:
+    """Closing lines: final evaluation against slotted ALOHA on the same episodes."""
+    fe = result["final_evaluation"]
+    aloha = result["aloha_reference"]
+    lines = [f"Final evaluation over {fe['episodes']} episodes (seed {fe['eval_seed']}), "
+             f"episode sum of system throughput:"]
+    for mode in ("stochastic", "greedy"):
+        r = fe[mode]
+        ratio = r["mean_reward"] / aloha["mean_reward"] if aloha["mean_reward"] else float("nan")
+        lines.append(f"  IAGC-PPO {mode:<10} {r['mean_reward']:8.1f} +- {r['std_reward']:6.1f}   "
+                     f"{ratio:5.3f} x ALOHA  ({'beats' if ratio > 1 else 'does not beat'} ALOHA)")
+    lines.append(f"  slotted ALOHA       {aloha['mean_reward']:8.1f} +- {aloha['std_reward']:6.1f}   "
+                 "(same episodes)")
+    lines.append(f"  mean final actor sparsity {result['mean_final_sparsity']:.3f}; "
+                 f"wall time {result['wall_time_s']:.0f} s; outputs in {output}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args, settings, options, output, demo = resolve(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    from rllib_experiments.training import TrainingRun
+
+    if demo:
+        episodes = settings.episodes_per_iteration
+        print(f"Demo: preset {DEMO_PRESET} ({settings.iterations} iterations of {episodes} "
+              f"episode{'s' if episodes > 1 else ''}, setup {settings.setup}); output {output}. "
+              "Run with --help for the full options.")
+    _init_ray(args.address)
+    run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
+                      log=None if args.quiet else (lambda line: print(line, flush=True)),
+                      **options)
+    result = run.run()
+    print(report(result, output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

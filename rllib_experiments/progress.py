@@ -1,0 +1,102 @@
+"""What a training run records per iteration: the progress.csv row, its console line, TensorBoard.
+
+:func:`progress_row` turns one ``Algorithm.train()`` result (plus the evaluation made after
+it, if any) into a flat row; :func:`progress_columns` are the columns of progress.csv.
+Rewards are in the paper's unit (``train_reward`` is the mean over users of their
+episode return: the system throughput for the sum_rate reward).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+#: Columns of progress.csv before the per-user ones.
+BASE_COLUMNS = ("iteration", "env_steps", "episodes", "time_s", "wall_time_s", "env_steps_per_s",
+                "train_reward", "train_return", "mean_sparsity", "mean_target_sparsity",
+                "policy_loss", "critic_loss", "entropy",
+                "eval_stochastic_mean", "eval_stochastic_std", "eval_greedy_mean", "eval_greedy_std")
+
+
+def mean(values) -> Optional[float]:
+    """Mean of the values that are not None or NaN (None if there are none)."""
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(values)) if values else None
+
+
+def progress_columns(agents: Sequence[str]) -> List[str]:
+    return list(BASE_COLUMNS) + [f"sparsity_{a}" for a in agents] + [f"target_{a}" for a in agents]
+
+
+def progress_row(i: int, result: Dict, agents: Sequence[str], *, pruned: bool, train_s: float,
+                 wall: float, evaluation: Optional[Dict[str, Dict]]) -> Dict[str, Any]:
+    """The progress row of iteration ``i`` (0-based) from its train() result."""
+    from rllib_experiments.iagc.modules import CRITIC_ID
+
+    runners = result.get("env_runners", {})
+    learners = result.get("learners", {})
+    steps = runners.get("num_env_steps_sampled")
+    ret = runners.get("episode_return_mean")
+    row = {
+        "iteration": i,
+        "env_steps": result.get("num_env_steps_sampled_lifetime"),
+        "episodes": runners.get("num_episodes_lifetime"),
+        "time_s": train_s,
+        "wall_time_s": wall,
+        "env_steps_per_s": (steps / train_s) if steps and train_s > 0 else None,
+        "train_return": ret,
+        "train_reward": (ret / len(agents)) if ret is not None else None,
+        "policy_loss": mean([learners.get(a, {}).get("policy_loss") for a in agents]),
+        "entropy": mean([learners.get(a, {}).get("entropy") for a in agents]),
+        "critic_loss": learners.get(CRITIC_ID, {}).get("vf_loss"),
+    }
+    if pruned:
+        for a in agents:
+            row[f"sparsity_{a}"] = learners.get(a, {}).get("sparsity")
+            row[f"target_{a}"] = learners.get(a, {}).get("target_sparsity")
+        row["mean_sparsity"] = mean([row[f"sparsity_{a}"] for a in agents])
+        row["mean_target_sparsity"] = mean([row[f"target_{a}"] for a in agents])
+    else:
+        row["mean_sparsity"] = row["mean_target_sparsity"] = 0.0
+    if evaluation is not None:
+        for mode, summary in evaluation.items():
+            row[f"eval_{mode}_mean"] = summary["mean_reward"]
+            row[f"eval_{mode}_std"] = summary["std_reward"]
+    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
+
+
+def fmt_time(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def progress_line(row: Dict[str, Any], total: int, seconds_per_iter: float) -> str:
+    """One console line: iteration, rewards, sparsity, speed, time left."""
+    i = row["iteration"]
+    left = (total - i - 1) * seconds_per_iter
+    parts = [f"iter {i + 1:>{len(str(total))}}/{total}"]
+    if row.get("train_reward") is not None:
+        parts.append(f"reward {row['train_reward']:8.1f}")
+    if row.get("eval_stochastic_mean") is not None:
+        parts.append(f"eval {row['eval_stochastic_mean']:.1f} (greedy {row['eval_greedy_mean']:.1f})")
+    parts.append(f"sparsity {row['mean_sparsity']:.3f}/{row['mean_target_sparsity']:.3f}")
+    if row.get("env_steps_per_s") is not None:
+        parts.append(f"{row['env_steps_per_s']:6.0f} env steps/s")
+    parts.append(f"ETA {fmt_time(left)}")
+    return " | ".join(parts)
+
+
+def tensorboard_log(writer, row: Dict[str, Any]) -> None:
+    """Every numeric value of the row, grouped eval/ sparsity/ train/, step = iteration."""
+    i = row["iteration"]
+    for key, value in row.items():
+        if key == "iteration" or value is None or isinstance(value, str):
+            continue
+        group = "eval" if key.startswith("eval_") else (
+            "sparsity" if key.startswith(("sparsity_", "target_", "mean_sparsity", "mean_target")) else
+            "train")
+        writer.add_scalar(f"{group}/{key}", value, i)

@@ -1,0 +1,271 @@
+"""The one training loop: ``train``, the Tune trials of ``tune_schedules`` and ``reproduce`` all run it.
+
+:class:`TrainingRun` builds the RLlib algorithm from :class:`~rllib_experiments.settings.Settings`
+(``build``, default :func:`rllib_experiments.algorithm.build_algo_config`; a Table I row
+passes its own), then for each iteration i = 0..I_T-1:
+
+1. ``algo.train()``: sample ``episodes_per_iteration`` episodes, update, prune to p_i
+   (inside the learner, :mod:`pruning_callbacks`);
+2. every ``eval_interval`` iterations and after the last one (and before the first, with
+   ``evaluate_at_start``): evaluate the actors with :func:`rllib_experiments.evaluation.evaluate`,
+   stochastic and greedy, and record the actors' sparsity both ways;
+3. append a row to progress.csv, log to TensorBoard, call ``on_iteration(row)`` (and
+   ``on_evaluation(point)`` after an evaluation);
+4. every ``checkpoint_every`` iterations and after the last one: checkpoint.
+
+At the end it writes result.json. Files and their crash-safety: :mod:`rllib_experiments.run_outputs`.
+
+Resume (``resume=True``) restores the newest complete checkpoint (weights, optimizer
+states, pruning masks and schedule position, reward-normalisation statistics, iteration
+counter) and continues from the iteration after it; progress rows and TensorBoard events
+of later iterations are dropped. Not restored: the random state of the training episodes
+and action draws (the continuation is statistically, not bitwise, the same run).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from rllib_experiments import progress as prog
+from rllib_experiments import run_outputs as out
+from rllib_experiments.evaluation import EVAL_SEED
+from rllib_experiments.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHECKPOINT_EVERY = 50
+
+
+def learner_results(call_results) -> list:
+    """Values of ``LearnerGroup.foreach_learner`` results (raise the first error)."""
+    values = []
+    for r in call_results:
+        if hasattr(r, "ok"):
+            if not r.ok:
+                raise r.get()
+            values.append(r.get())
+        else:
+            values.append(r)
+    return values
+
+
+class TrainingRun:
+    """A training run writing into one output folder (see module doc).
+
+    Args:
+        settings: validated experiment settings.
+        output: output folder (checked with :func:`run_outputs.prepare_output` by the caller).
+        build: Settings -> AlgorithmConfig (default: IAGC-PPO, ``build_algo_config``).
+        resume: continue from the newest checkpoint in ``output`` (from scratch if none).
+        checkpoint_every: iterations between checkpoints (a final one is always taken).
+        eval_seed: run seed of the evaluation episodes (default: the shared ``EVAL_SEED``).
+        evaluate_at_start: also evaluate the untrained actors (iteration 0 of the curve).
+        tensorboard: write TensorBoard event files.
+        log: called with one progress line per iteration (None: silent).
+    """
+
+    def __init__(self, settings: Settings, output, *, build: Optional[Callable] = None,
+                 resume: bool = False, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+                 eval_seed: int = EVAL_SEED, evaluate_at_start: bool = False,
+                 tensorboard: bool = True, log: Optional[Callable[[str], None]] = print):
+        self.settings = settings.validate()
+        self.output = Path(output)
+        self.build = build
+        self.resume = resume
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
+        self.checkpoint_every = checkpoint_every
+        self.eval_seed = int(eval_seed)
+        self.evaluate_at_start = bool(evaluate_at_start)
+        self.tensorboard = tensorboard
+        self.log = log or (lambda line: None)
+        self.algo = None
+        #: The actors after the last iteration (torch modules independent of the algorithm).
+        self.final_actors: Optional[List] = None
+
+    # ------------------------------------------------------------------ set-up
+    def run_options(self) -> Dict[str, Any]:
+        """What run.json records: the settings and the run options."""
+        return {"settings": self.settings.to_dict(), "checkpoint_every": self.checkpoint_every,
+                "eval_seed": self.eval_seed}
+
+    def _build(self):
+        from rllib_experiments.algorithm import build_algo_config, probe_env
+
+        info = probe_env(self.settings)
+        self.agents = list(info["agents"])
+        self.horizon = int(info["horizon"])
+        self.algo = (self.build or build_algo_config)(self.settings).build_algo()
+
+    def _restore(self) -> Dict[str, Any]:
+        """Restore the newest checkpoint if resuming; returns the run state to continue from."""
+        state = {"iterations_done": 0, "wall_time_s": 0.0, "sessions": 0, "evaluations": []}
+        if not self.resume:
+            return state
+        out.remove_partial_checkpoints(self.output)
+        ckpt = out.latest_checkpoint(self.output)
+        if ckpt is None:
+            self.log(f"resume: no complete checkpoint in {self.output}, starting from iteration 0")
+            return state
+        saved = out.read_run_state(ckpt)
+        self.algo.restore_from_path(str(ckpt.resolve()))
+        if int(self.algo.iteration) != int(saved["iterations_done"]):
+            raise RuntimeError(f"checkpoint {ckpt} restored iteration {self.algo.iteration}, "
+                               f"its run_state says {saved['iterations_done']}")
+        self.log(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done)")
+        return saved
+
+    # ------------------------------------------------------------------ pieces
+    def actors(self) -> List:
+        """The users' actors with the learner's current weights (fresh local modules)."""
+        from rllib_experiments.evaluation import algo_actors
+
+        return algo_actors(self.algo)
+
+    def evaluate(self, actors=None) -> Dict[str, Dict]:
+        """Stochastic and greedy evaluation of the actors (:func:`rllib_experiments.evaluation.evaluate`)."""
+        from rllib_experiments.evaluation import evaluate
+
+        return evaluate(actors if actors is not None else self.actors(), self.settings.env_kwargs(),
+                        episodes=self.settings.eval_episodes, eval_seed=self.eval_seed)
+
+    def evaluation_point(self, iterations_done: int, wall_s: float) -> Dict[str, Any]:
+        """Evaluate now: the curve point after ``iterations_done`` iterations."""
+        from rllib_experiments.evaluation import actor_sparsity
+
+        actors = self.actors()
+        evaluation = self.evaluate(actors)
+        point = {"iterations_done": iterations_done,
+                 "episodes": iterations_done * self.settings.episodes_per_iteration,
+                 **{mode: {"mean_reward": v["mean_reward"], "std_reward": v["std_reward"]}
+                    for mode, v in evaluation.items()},
+                 **actor_sparsity(actors), "wall_s": wall_s}
+        return {"point": point, "evaluation": evaluation, "actors": actors}
+
+    def pruning_summary(self) -> Optional[Dict[str, Any]]:
+        """The learner's pruning state (None for a dense run)."""
+        if self.settings.schedule == "none":
+            return None
+        found = learner_results(self.algo.learner_group.foreach_learner(lambda l: l.pruning_summary()))
+        return found[0] if found else None
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, on_iteration: Optional[Callable[[Dict[str, Any]], None]] = None,
+            on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+        """Train (or continue) to ``settings.iterations``; returns the result.json dict."""
+        self.output.mkdir(parents=True, exist_ok=True)
+        run_file = self.output / out.RUN_FILE
+        if not run_file.exists():
+            out.write_json_atomic(run_file, self.run_options())
+        self._build()
+        try:
+            state = self._restore()
+            return self._loop(state, on_iteration, on_evaluation or (lambda point: None))
+        finally:
+            self.algo.stop()
+
+    def _loop(self, state, on_iteration, on_evaluation):
+        from rllib_experiments.evaluation import evaluate_baseline
+
+        s = self.settings
+        done = int(state["iterations_done"])
+        wall0 = float(state["wall_time_s"])
+        evaluations = list(state.get("evaluations", []))
+        progress_path = self.output / out.PROGRESS_FILE
+        if progress_path.exists() or done:  # drop rows of iterations after the checkpoint
+            out.truncate_progress(progress_path, done)
+        writer = out.ProgressWriter(progress_path, prog.progress_columns(self.agents))
+        tb = out.open_tensorboard(self.output, purge_step=done if self.resume else None) \
+            if self.tensorboard else None
+        aloha = evaluate_baseline("aloha", s.env_kwargs(), episodes=s.eval_episodes,
+                                  eval_seed=self.eval_seed)
+        session_start = time.time()
+        iter_times = []
+        last = None
+        try:
+            if done == 0 and self.evaluate_at_start:
+                last = self.evaluation_point(0, wall0)
+                evaluations.append(last["point"])
+                on_evaluation(last["point"])
+            for i in range(done, s.iterations):
+                t0 = time.time()
+                result = self.algo.train()
+                train_s = time.time() - t0
+                evaluation = None
+                if (i + 1) % s.eval_interval == 0 or i == s.iterations - 1:
+                    last = self.evaluation_point(i + 1, wall0 + time.time() - session_start)
+                    evaluation = last["evaluation"]
+                    evaluations.append(last["point"])
+                wall = wall0 + (time.time() - session_start)
+                row = prog.progress_row(i, result, self.agents, pruned=s.schedule != "none",
+                                        train_s=train_s, wall=wall, evaluation=evaluation)
+                writer.write(row)
+                if tb is not None:
+                    prog.tensorboard_log(tb, row)
+                iter_times.append(time.time() - t0)
+                self.log(prog.progress_line(row, s.iterations, float(np.mean(iter_times[-20:]))))
+                if on_iteration is not None:
+                    on_iteration(row)
+                if evaluation is not None:
+                    on_evaluation(last["point"])
+                n = i + 1
+                if n % self.checkpoint_every == 0 or n == s.iterations:
+                    if tb is not None:  # events up to the checkpoint must survive a kill
+                        tb.flush()
+                    out.save_checkpoint(self.algo, self.output, n, {
+                        "iterations_done": n, "wall_time_s": wall,
+                        "sessions": int(state.get("sessions", 0)) + 1,
+                        "evaluations": evaluations})
+        finally:
+            writer.close()
+            if tb is not None:
+                tb.close()
+        if last is None or last["point"]["iterations_done"] != s.iterations:
+            last = self.evaluation_point(s.iterations, wall0)  # resumed after the last checkpoint
+        self.final_actors = last["actors"]
+        result = self._final_result(last, aloha, wall0 + (time.time() - session_start),
+                                    evaluations, int(state.get("sessions", 0)) + 1)
+        out.write_json_atomic(self.output / out.RESULT_FILE, result)
+        return result
+
+    def _final_result(self, last, aloha, wall, evaluations, sessions) -> Dict[str, Any]:
+        s = self.settings
+        point = last["point"]
+        pruning = self.pruning_summary()
+        stochastic, greedy = last["evaluation"]["stochastic"], last["evaluation"]["greedy"]
+        return {
+            "final_evaluation": {
+                "unit": "episode sum of the system throughput, sum_t sum_n log2(1+SNR) on ACK "
+                        "(the paper's reward unit)",
+                "episodes": s.eval_episodes,
+                "eval_seed": self.eval_seed,
+                "std": "sample standard deviation over episodes (ddof 1)",
+                "stochastic": stochastic,
+                "greedy": greedy,
+            },
+            "mean_reward": stochastic["mean_reward"],
+            "std_reward": stochastic["std_reward"],
+            "greedy_mean_reward": greedy["mean_reward"],
+            "greedy_std_reward": greedy["std_reward"],
+            "aloha_reference": aloha,
+            "beats_aloha": {"stochastic": stochastic["mean_reward"] > aloha["mean_reward"],
+                            "greedy": greedy["mean_reward"] > aloha["mean_reward"]},
+            "final_sparsity": dict(zip(self.agents, point["sparsity_per_user"])),
+            "mean_final_sparsity": float(point["sparsity_prunable"]),
+            "sparsity_all_params": float(point["sparsity_all"]),
+            "pruning": pruning,
+            "settings": s.to_dict(),
+            "budget": {"iterations": s.iterations, "episodes_per_iteration": s.episodes_per_iteration,
+                       "training_episodes": s.iterations * s.episodes_per_iteration,
+                       "env_steps": s.iterations * s.episodes_per_iteration * self.horizon,
+                       "eval_interval": s.eval_interval, "eval_episodes": s.eval_episodes},
+            "evaluations": evaluations,
+            "wall_time_s": wall,
+            "sessions": sessions,
+            "checkpoint": str(out.latest_checkpoint(self.output)),
+        }
