@@ -183,8 +183,8 @@ def test_regrow_mode_and_automatic_finalize():
 
 def test_registered_schedule_and_dense_module_in_a_run():
     # p0: a schedule defined in this file; p1: "none", so no masks (dense like the unlisted p2)
-    algo = _config(0, mode="regrow", prune_every=1, schedule={
-        "name": {"p0": "half_then_full", "p1": "none"}, "final_sparsity": {"p0": 0.8}, "full_at": {"p0": 1}}).build()
+    schedule = {"name": {"p0": "half_then_full", "p1": "none"}, "final_sparsity": {"p0": 0.8}, "full_at": {"p0": 1}}
+    algo = _config(0, mode="regrow", prune_every=1, schedule=schedule).build()
     try:
         for i, target in enumerate((0.4, 0.8)):
             r = algo.train()

@@ -196,7 +196,8 @@ def test_registered_schedule_in_pruning_config():
 
 
 def test_registered_schedule_on_command_line(capsys):
-    assert main(["--schedule", "one_shot", "--iterations", "4", "--at", "2", "--final-sparsity", "0.8", "--json"]) == 0
+    assert main(["--schedule", "one_shot", "--iterations", "4", "--at", "2", "--final-sparsity", "0.8",
+                 "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == {"schedule": "one_shot", "iterations": 4, "final_sparsity": 0.8, "at": 2,
                    "sparsity": [0.0, 0.0, 0.8, 0.8]}

@@ -9,12 +9,16 @@ Needs neither torch nor ray. Names and classes:
 
 ``make_schedule(name, **params)`` builds one, ``schedule_parameters(name)`` lists its
 parameters, ``per_agent_schedules(agent_ids, name=..., **params)`` builds one per agent.
-A new schedule is one file here with a class under ``@register_schedule("name")``,
-imported below (or anywhere before it is used). Command line::
+A new schedule is one file here with a class under ``@register_schedule("name")``:
+every module of this package is imported below, so it is registered in every process
+that imports the package (remote Learners too). Command line::
 
     python -m pruning_callbacks.schedules --schedule harmonic --iterations 1000 \
         --final-sparsity 0.95 --json
 """
+
+import importlib
+import pkgutil
 
 from pruning_callbacks.schedules.base import (
     DEFAULT_SCHEDULE,
@@ -44,6 +48,10 @@ from pruning_callbacks.schedules.harmonic import HarmonicSchedule
 from pruning_callbacks.schedules.linear import LinearSchedule
 from pruning_callbacks.schedules.polynomial import PolynomialSchedule
 from pruning_callbacks.schedules.cli import main
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):  # __main__ would run the command line
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "DEFAULT_SCHEDULE", "SCHEDULES", "TIMING", "DenseSchedule", "GradualSchedule", "HarmonicSchedule",

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, Hashable, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar
+from typing import (
+    Any, Callable, ClassVar, Dict, Hashable, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar,
+)
 
 DEFAULT_SCHEDULE = "harmonic"
 """Schedule used when a schedule dict names none (the paper's proposal)."""
