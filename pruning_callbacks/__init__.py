@@ -1,14 +1,15 @@
 """Sparsity schedules, magnitude masks and RLlib glue for pruning recurrent actors.
 
-Knows nothing of the environment. Modules (see docs/pruning.md):
+Knows nothing of the environment. Modules, in import order (each imports only those
+above it; see docs/pruning.md):
 
-- ``schedules``: eqs. (10)-(14) as pure functions, ``SparsitySchedule``, CLI
+- ``schedules``: registry of schedules (eqs. 10-14 in ``schedules.equations``), CLI;
+  needs neither torch nor ray
 - ``plot_schedules``: Fig. 1
 - ``masks``: ``MagnitudePruner`` (plain torch, any ``nn.Module``)
-- ``config``: ``PruningConfig``, ``add_pruning`` (RLlib algorithm config)
+- ``config``: ``PruningConfig`` (settings of ``learner_config_dict["pruning"]``)
 - ``learner``: ``PruningLearnerMixin``, ``PrunedPPOTorchLearner``
-- ``callback``: ``PruningCallback``, ``finalize_pruning``
+- ``callback``: ``PruningCallback``, ``add_pruning``, ``finalize_pruning``
 
-Nothing is imported here, so ``python -m pruning_callbacks.schedules`` runs cleanly and
-importing the package needs neither torch nor ray.
+Nothing is imported here, so importing the package needs neither torch nor ray.
 """

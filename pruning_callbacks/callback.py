@@ -7,14 +7,19 @@ algorithm start, after every ``train()`` and after a checkpoint load; the Learne
 (:class:`~pruning_callbacks.learner.PruningLearnerMixin`) computes each actor's target
 p_i from its schedule and prunes inside its next update, so the normal post-update
 weight sync ships the pruned actors to every env runner.
+
+:func:`add_pruning` lives here, above config and learner in the import order
+(schedules <- config <- learner <- callback), because it needs both the settings and
+the callback.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Union
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
+from pruning_callbacks.config import LEARNER_CONFIG_KEY, PruningConfig
 from pruning_callbacks.learner import PruningLearnerMixin
 
 
@@ -28,7 +33,8 @@ def _results(remote_call_results) -> list:
 
 
 def _is_pruning_learner(learner) -> bool:
-    return isinstance(learner, PruningLearnerMixin) and bool(getattr(learner, "_pruners", None))
+    # a config whose schedules are all dense ("none") is valid: the learner then holds no masks
+    return isinstance(learner, PruningLearnerMixin) and getattr(learner, "_pruning_config", None) is not None
 
 
 def push_iteration(algorithm) -> Dict[str, float]:
@@ -52,7 +58,7 @@ def finalize_pruning(algorithm) -> Dict[str, float]:
 
 
 class PruningCallback(RLlibCallback):
-    """Use with ``config.callbacks(PruningCallback)`` (or :func:`~pruning_callbacks.config.add_pruning`).
+    """Use with ``config.callbacks(PruningCallback)`` (or :func:`add_pruning`).
 
     The learner class must include ``PruningLearnerMixin`` and the config must carry
     ``learner_config_dict["pruning"]``; otherwise the algorithm's start fails with an
@@ -65,7 +71,7 @@ class PruningCallback(RLlibCallback):
             raise ValueError(
                 "PruningCallback needs a learner class with PruningLearnerMixin (e.g. "
                 "config.learners(learner_class=PrunedPPOTorchLearner)) and "
-                "config.learners(learner_config_dict={'pruning': {...}}) naming at least one module; "
+                "config.learners(learner_config_dict={'pruning': {...}}); "
                 f"got learner class {algorithm.config.learner_class.__name__} and "
                 f"learner_config_dict keys {sorted(algorithm.config.learner_config_dict or {})}"
             )
@@ -76,3 +82,22 @@ class PruningCallback(RLlibCallback):
 
     def on_checkpoint_loaded(self, *, algorithm, **kwargs: Any) -> None:
         push_iteration(algorithm)
+
+
+def add_pruning(algo_config: Any, pruning: Union[PruningConfig, Mapping[str, Any]]) -> Any:
+    """Put ``pruning`` into ``algo_config.learner_config_dict`` and add the PruningCallback.
+
+    ``pruning`` is a :class:`PruningConfig` or its dict form, validated here. It is
+    stored as a plain dict, so Tune may replace it with a ``grid_search`` later. Existing
+    callbacks are kept (the callbacks become a list). Returns ``algo_config``. The
+    learner class is not changed: it must include ``PruningLearnerMixin``.
+    """
+    cfg = PruningConfig.from_dict(pruning)
+    algo_config.learners(learner_config_dict={LEARNER_CONFIG_KEY: cfg.to_dict()})
+    current = algo_config.callbacks_class
+    current = list(current) if isinstance(current, (list, tuple)) else [current]
+    current = [c for c in current if c is not RLlibCallback and c is not None]
+    if not any(isinstance(c, type) and issubclass(c, PruningCallback) for c in current):
+        current.append(PruningCallback)
+    algo_config.callbacks(current if len(current) > 1 else current[0])
+    return algo_config

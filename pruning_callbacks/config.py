@@ -1,9 +1,9 @@
 """Pruning settings for RLlib, carried in ``AlgorithmConfig.learner_config_dict["pruning"]``.
 
-One place for every setting: :class:`PruningConfig`. :func:`add_pruning` writes it into
-an algorithm config (as a plain dict, so Tune's ``grid_search`` may sit inside) and adds
-:class:`~pruning_callbacks.callback.PruningCallback` to the callbacks. The learner class
-must include :class:`~pruning_callbacks.learner.PruningLearnerMixin` (for plain PPO:
+One place for every setting: :class:`PruningConfig`, validated here and again by each
+Learner. :func:`~pruning_callbacks.callback.add_pruning` writes it into an algorithm
+config and adds the callback. The learner class must include
+:class:`~pruning_callbacks.learner.PruningLearnerMixin` (for plain PPO:
 ``config.learners(learner_class=PrunedPPOTorchLearner)``).
 """
 
@@ -13,7 +13,14 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from pruning_callbacks.masks import MODES, REGROW_FROM, SCOPES
-from pruning_callbacks.schedules import SparsitySchedule, per_agent_schedules
+from pruning_callbacks.schedules import (
+    DEFAULT_SCHEDULE,
+    TIMING,
+    Schedule,
+    check_schedule_keys,
+    per_agent_schedules,
+    schedule_class,
+)
 
 LEARNER_CONFIG_KEY = "pruning"
 """Key of the pruning settings in ``AlgorithmConfig.learner_config_dict``."""
@@ -33,14 +40,19 @@ class PruningConfig:
             learner's MultiRLModule that is not ``learner_only`` (so a learner-only
             critic is never touched). List them explicitly when the MultiRLModule holds
             other modules that must stay dense.
-        schedule: :class:`~pruning_callbacks.schedules.SparsitySchedule` fields. Each
-            value is a scalar (all actors), a dict keyed by module id, or a list in the
-            order of ``modules`` (then ``modules`` is required).
-        mode: "hold" (masks re-applied after every optimizer step; the mask follows the
-            schedule every iteration) or "regrow" (Remark 2: prune only every
-            ``prune_every`` iterations, weights train freely between).
-        prune_every: i_prune of Remark 2 (regrow mode): prune after iterations
-            i with (i + 1) % prune_every == 0. Paper: 5.
+        schedule: ``{"name": ..., **params}``: a registered schedule name (default
+            "harmonic") and that schedule's own parameters
+            (:func:`~pruning_callbacks.schedules.schedule_parameters`). Each value,
+            the name too, is a scalar (all actors), a dict keyed by module id, or a list
+            in the order of ``modules`` (then ``modules`` is required). The timing
+            fields (update_every, final_iteration) come from ``mode``, ``prune_every``
+            and ``final_iteration`` below, not from here.
+        mode: "hold" (masks re-applied after every optimizer step and recomputed every
+            iteration, so the mask follows the schedule) or "regrow" (Remark 2: masks
+            recomputed every ``prune_every`` iterations, weights train freely between).
+        prune_every: i_prune of Remark 2, used by regrow mode: masks recomputed after
+            iterations i with (i + 1) % prune_every == 0. Paper: 5. See
+            :attr:`update_every`.
         scope: "layer" (default: every matrix pruned to p) or "global" (one ranking
             over all matrices of an actor).
         prune_biases: prune biases too (default False).
@@ -75,12 +87,9 @@ class PruningConfig:
             if len(set(self.modules)) != len(self.modules) or not self.modules:
                 raise ValueError(f"pruning.modules must be non-empty and without repeats, got {self.modules}")
         if not isinstance(self.schedule, Mapping):
-            raise ValueError(f"pruning.schedule must be a dict of schedule fields, got {self.schedule!r}")
+            raise ValueError(f"pruning.schedule must be a dict {{'name': ..., **params}}, got {self.schedule!r}")
         self.schedule = dict(self.schedule)
-        known = {f.name for f in fields(SparsitySchedule)}
-        unknown = set(self.schedule) - known
-        if unknown:
-            raise ValueError(f"pruning.schedule: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
+        self._check_schedule_keys()
         if self.modules is None and any(isinstance(v, (list, tuple)) for v in self.schedule.values()):
             raise ValueError("pruning.schedule: a list of per-module values needs pruning.modules (their order)")
         if self.mode not in MODES:
@@ -97,21 +106,52 @@ class PruningConfig:
             raise ValueError(f"pruning.final_iteration must be None or an integer >= 1, got {self.final_iteration!r}")
         self.include = None if self.include is None else list(self.include)
         self.exclude = list(self.exclude)
+        # validate every schedule now rather than in a remote Learner
         if self.modules is not None:
-            self.schedules(self.modules)  # validates every schedule now, not in a remote Learner
+            self.schedules(self.modules)
+        elif not any(isinstance(v, (Mapping, list, tuple)) for v in self.schedule.values()):
+            self.schedules(["any module"])
 
-    def schedules(self, module_ids: Sequence[str]) -> Dict[str, SparsitySchedule]:
-        """One schedule per module id (see ``schedule``)."""
-        return per_agent_schedules(list(module_ids), **self.schedule)
+    def _check_schedule_keys(self) -> None:
+        timing = sorted(set(self.schedule) & set(TIMING))
+        if timing:
+            raise ValueError(
+                f"pruning.schedule: {timing} are set by pruning.mode, pruning.prune_every and "
+                "pruning.final_iteration, not inside the schedule"
+            )
+        name = self.schedule.get("name", DEFAULT_SCHEDULE)
+        try:
+            if isinstance(name, (Mapping, list, tuple)):
+                # the keys then differ per module: schedules() checks them module by module
+                for each in (name.values() if isinstance(name, Mapping) else name):
+                    schedule_class(each)
+            else:
+                check_schedule_keys(name, [k for k in self.schedule if k != "name"], timing=False)
+        except ValueError as e:
+            raise ValueError(f"pruning.schedule: {e}") from None
+
+    @property
+    def update_every(self) -> int:
+        """i_prune fed to the schedules: 1 in hold mode, ``prune_every`` in regrow mode.
+
+        Hold mode keeps its masks between recomputations, so with k > 1 the mask would
+        lag the schedule by up to k - 1 iterations; it recomputes every iteration, as
+        every hold run so far did. Regrow mode needs the pauses to let weights regrow.
+        """
+        return 1 if self.mode == "hold" else int(self.prune_every)
+
+    def schedules(self, module_ids: Sequence[str]) -> Dict[str, Schedule]:
+        """One schedule per module id (see ``schedule``), with this config's mask-update timing."""
+        try:
+            return per_agent_schedules(list(module_ids), **self.schedule,
+                                       update_every=self.update_every, final_iteration=self.final_iteration)
+        except ValueError as e:
+            raise ValueError(f"pruning.schedule: {e}") from None
 
     def masks_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments of :class:`~pruning_callbacks.masks.MagnitudePruner`."""
         return dict(mode=self.mode, scope=self.scope, prune_biases=self.prune_biases,
                     include=self.include, exclude=self.exclude, regrow_from=self.regrow_from)
-
-    def is_pruning_event(self, i: int) -> bool:
-        """Regrow mode: is iteration i (0-based) followed by a pruning event?"""
-        return (i + 1) % self.prune_every == 0
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain dict for ``learner_config_dict``."""
@@ -130,23 +170,3 @@ class PruningConfig:
             raise ValueError(f"pruning: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
         return cls(**dict(d))
 
-
-def add_pruning(algo_config: Any, pruning: "PruningConfig | Mapping[str, Any]") -> Any:
-    """Put ``pruning`` into ``algo_config.learner_config_dict`` and add the PruningCallback.
-
-    Existing callbacks are kept (the callbacks become a list). Returns ``algo_config``.
-    The learner class is not changed: it must include ``PruningLearnerMixin``.
-    """
-    from ray.rllib.callbacks.callbacks import RLlibCallback
-
-    from pruning_callbacks.callback import PruningCallback
-
-    cfg = PruningConfig.from_dict(pruning)
-    algo_config.learners(learner_config_dict={LEARNER_CONFIG_KEY: cfg.to_dict()})
-    current = algo_config.callbacks_class
-    current = list(current) if isinstance(current, (list, tuple)) else [current]
-    current = [c for c in current if c is not RLlibCallback and c is not None]
-    if not any(isinstance(c, type) and issubclass(c, PruningCallback) for c in current):
-        current.append(PruningCallback)
-    algo_config.callbacks(current if len(current) > 1 else current[0])
-    return algo_config

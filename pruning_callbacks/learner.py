@@ -17,9 +17,11 @@ overrides of these run unchanged. It touches only the module ids of
 
 Per iteration i (0-based, told by :class:`~pruning_callbacks.callback.PruningCallback`,
 else counted by the learner): the update trains with the current masks held (hold mode)
-or with none (regrow mode); then the actors are pruned to p_i (hold mode: every
-iteration; regrow: after iterations with (i + 1) % prune_every == 0; at
-``final_iteration - 1``: finalized to p_final). Logged per module, the same iteration, in
+or with none (regrow mode); then each actor's schedule decides: from
+``final_iteration - 1`` on it is finalized to p_final, otherwise it is pruned to p_i if
+``schedule.is_mask_update_iter(i)`` (its ``update_every`` is
+:attr:`PruningConfig.update_every`). Modules whose schedule is dense ("none") get no
+masks. Logged per module, the same iteration, in
 ``result["learners"][module_id]``: ``sparsity`` (actual zero fraction of the prunable
 weights after this iteration), ``target_sparsity`` (p_i), ``mask_sparsity`` (fraction
 the current masks prune) and ``pruning_event`` (1 if the masks were recomputed); in ``result["learners"]["__all_modules__"]``:
@@ -79,15 +81,16 @@ class PruningLearnerMixin:
                 )
             module_ids = list(cfg.modules)
         self._pruning_config = cfg
-        self._pruning_schedules = cfg.schedules(module_ids)
-        for mid in module_ids:
+        schedules = cfg.schedules(module_ids)
+        self._pruning_schedules = {mid: s for mid, s in schedules.items() if s.prunes}
+        for mid in self._pruning_schedules:
             module = self.module[mid]
             module = module.unwrapped() if hasattr(module, "unwrapped") else module
             pruner = MagnitudePruner(module, **cfg.masks_kwargs())
             self._pruners[mid] = pruner
             for name, p in pruner.params.items():
                 self._pruning_grad_refs[self.get_param_ref(p)] = (mid, name)
-        logger.info("pruning %s: %s", module_ids, cfg.to_dict())
+        logger.info("pruning %s: %s", sorted(self._pruning_schedules), cfg.to_dict())
 
     def _learner_only_module_ids(self) -> set:
         """Ids of learner-only modules, from the modules and from the module specs.
@@ -125,20 +128,18 @@ class PruningLearnerMixin:
         super().after_gradient_based_update(timesteps=timesteps)
         if not self._pruners:
             return
-        cfg = self._pruning_config
         i = self._pruning_iteration
-        finalize_now = cfg.final_iteration is not None and i >= cfg.final_iteration - 1
         sparsities, targets = [], []
         for mid, pruner in self._pruners.items():
             schedule = self._pruning_schedules[mid]
             target = schedule(i)
             event = False
-            if finalize_now or pruner.finalized:
+            if pruner.finalized or schedule.is_final_iter(i):
                 target = schedule.final_sparsity
                 if not pruner.finalized:
                     pruner.finalize(target)
                     event = True
-            elif cfg.mode == "hold" or cfg.is_pruning_event(i):
+            elif schedule.is_mask_update_iter(i):
                 pruner.prune_to(target)
                 event = True
             actual = pruner.sparsity()

@@ -7,6 +7,7 @@ runners themselves, with 0 and with 1 remote env runner.
 """
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -22,16 +23,29 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec  # noqa: E402
 from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole  # noqa: E402
 from ray.rllib.utils.numpy import convert_to_numpy  # noqa: E402
 
-from pruning_callbacks.callback import PruningCallback, finalize_pruning  # noqa: E402
-from pruning_callbacks.config import PruningConfig, add_pruning  # noqa: E402
+from pruning_callbacks.callback import PruningCallback, add_pruning, finalize_pruning  # noqa: E402
+from pruning_callbacks.config import PruningConfig  # noqa: E402
 from pruning_callbacks.learner import PrunedPPOTorchLearner  # noqa: E402
 from pruning_callbacks.masks import num_to_prune  # noqa: E402
+from pruning_callbacks.schedules import SCHEDULES, Schedule, parameter, register_schedule  # noqa: E402
 
 pytestmark = pytest.mark.rllib
 
 MODULES = ("p0", "p1", "p2")
 PRUNED = ("p0", "p1")
 FINAL = {"p0": 0.8, "p1": 0.5}
+
+
+@register_schedule("half_then_full")
+@dataclass(frozen=True)
+class HalfThenFull(Schedule):
+    """Half the final sparsity before iteration ``full_at``, the final sparsity from it on."""
+
+    final_sparsity: float = parameter(0.5, "sparsity from iteration full_at on")
+    full_at: int = parameter(1, "first iteration at final_sparsity")
+
+    def sparsity(self, i):
+        return self.final_sparsity if i >= self.full_at else self.final_sparsity / 2
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,6 +57,7 @@ def ray_session():
     yield
     if started:
         ray.shutdown()
+    SCHEDULES.pop("half_then_full", None)
 
 
 def _config(num_env_runners=0, learner_class=PrunedPPOTorchLearner, num_learners=0, **pruning):
@@ -166,6 +181,22 @@ def test_regrow_mode_and_automatic_finalize():
         algo.stop()
 
 
+def test_registered_schedule_and_dense_module_in_a_run():
+    # p0: a schedule defined in this file; p1: "none", so no masks (dense like the unlisted p2)
+    schedule = {"name": {"p0": "half_then_full", "p1": "none"}, "final_sparsity": {"p0": 0.8}, "full_at": {"p0": 1}}
+    algo = _config(0, mode="regrow", prune_every=1, schedule=schedule).build()
+    try:
+        for i, target in enumerate((0.4, 0.8)):
+            r = algo.train()
+            assert r["learners"]["p0"]["target_sparsity"] == pytest.approx(target)
+            assert r["learners"]["p0"]["pruning_event"] == 1
+            assert "target_sparsity" not in r["learners"].get("p1", {})
+            _assert_runners_match_learner(algo, {"p0": target})
+        assert set(_pruning_state(algo)["modules"]) == {"p0"}
+    finally:
+        algo.stop()
+
+
 def test_checkpoint_restore_resumes_masks_and_schedule(tmp_path):
     pruning = dict(schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 6, "period": 6})
     algo = _config(0, **pruning).build()
@@ -236,6 +267,8 @@ def test_add_pruning_keeps_other_callbacks_and_validates():
         PruningConfig(schedule={"final_sparsity": [0.9, 0.8]})
     with pytest.raises(ValueError, match="no value for agent 'b'"):
         PruningConfig(modules=["a", "b"], schedule={"final_sparsity": {"a": 0.9}})
+    with pytest.raises(ValueError, match=r"'linear': unknown parameter\(s\) \['amplitude'\]"):
+        add_pruning(cfg, {"schedule": {"name": "linear", "amplitude": 0.1}})
 
 
 def test_default_modules_skip_learner_only_and_missing_ids_fail():

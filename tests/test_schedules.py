@@ -1,4 +1,8 @@
-"""Sparsity schedules, eqs. (10)-(14): values against hand computations, shapes, CLI, figure."""
+"""Sparsity schedules, eqs. (10)-(14): values against hand computations, shapes, CLI, figure.
+
+The registry, the mask-update rule and a schedule registered here are in
+tests/test_schedule_registry.py.
+"""
 
 import json
 import math
@@ -8,10 +12,10 @@ import sys
 import pytest
 
 from pruning_callbacks.schedules import (
-    SparsitySchedule,
     gradual_sparsity,
     harmonic_sparsity,
     main,
+    make_schedule,
     per_agent_schedules,
 )
 
@@ -47,26 +51,26 @@ def test_linear_values(i, expected):
     ],
 )
 def test_polynomial_values_with_late_start(i, expected):
-    s = SparsitySchedule("polynomial", final_sparsity=PF, start=200, end=1000)
+    s = make_schedule("polynomial", final_sparsity=PF, start=200, end=1000)
     assert s(i) == pytest.approx(expected)
 
 
 def test_linear_late_start_midway():
-    s = SparsitySchedule("linear", final_sparsity=0.8, start=100, end=300)
+    s = make_schedule("linear", final_sparsity=0.8, start=100, end=300)
     assert [s(i) for i in (0, 99, 100, 200, 300, 301)] == pytest.approx([0, 0, 0, 0.4, 0.8, 0.8])
 
 
 @pytest.mark.parametrize("name", ["linear", "polynomial"])
 @pytest.mark.parametrize("start", [0, 200])
 def test_linear_and_polynomial_monotone(name, start):
-    v = SparsitySchedule(name, final_sparsity=PF, start=start, end=1000).values(1500)
+    v = make_schedule(name, final_sparsity=PF, start=start, end=1000).values(1500)
     assert all(b >= a for a, b in zip(v, v[1:]))
     assert v[0] == 0.0 and v[-1] == PF and max(v) == PF
 
 
 def test_polynomial_above_linear():
-    lin = SparsitySchedule("linear", final_sparsity=PF, end=1000)
-    poly = SparsitySchedule("polynomial", final_sparsity=PF, end=1000)
+    lin = make_schedule("linear", final_sparsity=PF, end=1000)
+    poly = make_schedule("polynomial", final_sparsity=PF, end=1000)
     assert all(poly(i) >= lin(i) for i in range(1001))
 
 
@@ -94,7 +98,7 @@ def test_harmonic_values(i, expected):
 
 
 def test_harmonic_hand_formula_everywhere():
-    s = SparsitySchedule("harmonic", final_sparsity=0.9, initial_sparsity=0.2, start=0, end=800,
+    s = make_schedule("harmonic", final_sparsity=0.9, initial_sparsity=0.2, start=0, end=800,
                          amplitude=0.05, period=100)
     for i in range(0, 800, 7):
         c = 0.05 * math.sin(2 * math.pi * i / 100)
@@ -102,7 +106,7 @@ def test_harmonic_hand_formula_everywhere():
 
 
 def test_harmonic_initial_sparsity_and_late_start():
-    s = SparsitySchedule("harmonic", final_sparsity=PF, initial_sparsity=0.2, start=200, end=1000)
+    s = make_schedule("harmonic", final_sparsity=PF, initial_sparsity=0.2, start=200, end=1000)
     assert s(0) == s(199) == 0.2  # before i_start: p0, no oscillation
     # at i_start b = p0 and c = 0.1 sin(2 pi) = 0
     assert s(200) == pytest.approx(0.2)
@@ -111,7 +115,7 @@ def test_harmonic_initial_sparsity_and_late_start():
 
 def test_harmonic_oscillates_and_stays_in_bounds():
     p0, pf = 0.1, 0.9
-    v = SparsitySchedule("harmonic", final_sparsity=pf, initial_sparsity=p0, end=1000).values(1400)
+    v = make_schedule("harmonic", final_sparsity=pf, initial_sparsity=p0, end=1000).values(1400)
     assert min(v) >= p0 and max(v) <= pf
     assert min(v) == p0 and max(v) == pf  # both clamps are hit
     diffs = [b - a for a, b in zip(v, v[1:])]
@@ -126,7 +130,7 @@ def test_harmonic_oscillates_and_stays_in_bounds():
 
 def test_harmonic_mean_follows_cosine():
     # averaged over one full period the oscillation cancels (where not clamped)
-    s = SparsitySchedule("harmonic", final_sparsity=PF, end=1000)
+    s = make_schedule("harmonic", final_sparsity=PF, end=1000)
     window = range(400, 600)
     mean = sum(s(i) for i in window) / 200
     mean_b = sum(_b(i, 0, PF, 0, 1000) for i in window) / 200
@@ -156,7 +160,7 @@ def test_per_agent_errors():
         (dict(name="cubic"), "schedule name"),
         (dict(final_sparsity=1.0), "final_sparsity"),
         (dict(initial_sparsity=0.99), "initial_sparsity"),
-        (dict(name="linear", initial_sparsity=0.1), "only used by the harmonic"),
+        (dict(name="linear", initial_sparsity=0.1), r"'linear': unknown parameter\(s\) \['initial_sparsity'\]"),
         (dict(start=10, end=10), "end"),
         (dict(start=-1), "start"),
         (dict(period=0), "period"),
@@ -164,14 +168,14 @@ def test_per_agent_errors():
 )
 def test_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
-        SparsitySchedule(**kw)
+        make_schedule(**{"name": "harmonic", **kw})
 
 
 def test_dict_roundtrip_and_unknown_key():
-    s = SparsitySchedule("polynomial", final_sparsity=0.8, start=5, end=50)
-    assert SparsitySchedule.from_dict(s.to_dict()) == s
-    with pytest.raises(ValueError, match="unknown schedule keys"):
-        SparsitySchedule.from_dict({"name": "linear", "p_final": 0.9})
+    s = make_schedule("polynomial", final_sparsity=0.8, start=5, end=50)
+    assert make_schedule(**s.to_dict()) == s
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['p_final'\]"):
+        make_schedule(**{"name": "linear", "p_final": 0.9})
 
 
 # ---------------------------------------------------------------- CLI and figure
@@ -181,7 +185,7 @@ def test_cli_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["schedule"] == "polynomial" and out["iterations"] == 300
     assert out["start"] == 100 and out["end"] == 250 and out["final_sparsity"] == 0.9
-    ref = SparsitySchedule("polynomial", final_sparsity=0.9, start=100, end=250)
+    ref = make_schedule("polynomial", final_sparsity=0.9, start=100, end=250)
     assert out["sparsity"] == [ref(i) for i in range(300)]
 
 

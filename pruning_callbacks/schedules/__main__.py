@@ -1,0 +1,5 @@
+import sys
+
+from pruning_callbacks.schedules import main
+
+sys.exit(main())
