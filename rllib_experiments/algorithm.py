@@ -65,35 +65,24 @@ def build_algo_config(settings: Settings):
 
 
 def check_per_user_values(settings: Settings, num_users: int) -> None:
-    """A per-user list of sparsities must have one value per user (whatever the schedule)."""
-    for name in ("final_sparsity", "initial_sparsity"):
-        value = getattr(settings, name)
+    """A per-user list of values must have one value per user (whatever the schedule)."""
+    named = {"final_sparsity": settings.final_sparsity,
+             **{f"schedule_params.{k}": v for k, v in settings.schedule_params.items()}}
+    for name, value in named.items():
         if isinstance(value, (list, tuple)) and len(value) != num_users:
-            raise SettingsError(name, f"setting {name} has {len(value)} values but there are "
-                                      f"{num_users} users")
+            field = name.split(".")[0]
+            raise SettingsError(field, f"setting {name} has {len(value)} values but there are "
+                                       f"{num_users} users")
 
 
 def pruning_config(settings: Settings, agents):
     """pruning_callbacks.PruningConfig of the settings: one schedule per user, critic never pruned."""
     from pruning_callbacks.config import PruningConfig
 
-    def per_user(value):
-        return list(value) if isinstance(value, (list, tuple)) else value
-
     check_per_user_values(settings, len(agents))
-    schedule = dict(
-        name=settings.schedule,
-        final_sparsity=per_user(settings.final_sparsity),
-        start=settings.prune_start,
-        end=settings.prune_end if settings.prune_end is not None else settings.iterations,
-    )
-    if settings.schedule == "harmonic":
-        schedule["initial_sparsity"] = per_user(settings.initial_sparsity)
-        schedule["amplitude"] = settings.harmonic_amplitude
-        schedule["period"] = settings.harmonic_period
     return PruningConfig(
         modules=list(agents),  # the actors only: the shared critic stays dense (Remark 1)
-        schedule=schedule,
+        schedule=settings.schedule_spec(),
         mode=settings.prune_mode,
         prune_every=settings.prune_interval,
         final_iteration=settings.iterations,
@@ -104,7 +93,7 @@ def _wire_pruning(config, settings: Settings, agents) -> None:
     """Per-user magnitude pruning (pruning_callbacks) when a schedule is set."""
     if settings.schedule == "none":
         return
-    from pruning_callbacks.config import add_pruning
+    from pruning_callbacks.callback import add_pruning
 
     from rllib_experiments.iagc.learner import PrunedIAGCTorchLearner
 

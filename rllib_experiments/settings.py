@@ -29,7 +29,11 @@ PRESET_DIR = Path(__file__).parent / "presets"
 #: Critic modes of :class:`~rllib_experiments.iagc.modules.SharedCritic` (kept here too so that
 #: validating Settings imports neither torch nor ray; a test checks both agree).
 CRITIC_MODES = ("paper", "centralized", "state")
-SCHEDULES = ("none", "linear", "polynomial", "harmonic")
+
+
+#: Fields of older Settings -> their harmonic schedule parameter (read into schedule_params).
+LEGACY_SCHEDULE_FIELDS = {"initial_sparsity": "initial_sparsity", "harmonic_amplitude": "amplitude",
+                          "harmonic_period": "period"}
 
 
 class SettingsError(ValueError):
@@ -97,21 +101,20 @@ class Settings:
     """Sample on the batched simulator (BatchedDSAEnvRunner) instead of RLlib's per-step runner."""
     # --- pruning (III-d), wired through pruning_callbacks --------------------------
     schedule: str = "none"
-    """Sparsity schedule: "none" (dense), "linear", "polynomial" (cubic) or "harmonic"."""
+    """Sparsity schedule, a name of ``pruning_callbacks.schedules.SCHEDULES``: "none" (dense),
+    "linear", "polynomial" (cubic), "harmonic", or any registered one."""
     final_sparsity: Union[float, Sequence[float]] = 0.95
-    """p_final, one value or one per user."""
-    initial_sparsity: Union[float, Sequence[float]] = 0.0
-    """p_0 of the harmonic schedule, one value or one per user."""
+    """p_final, one value or one per user (for schedules that take ``final_sparsity``)."""
     prune_start: int = 0
-    """i_start: first pruning iteration."""
+    """i_start: first pruning iteration (the schedule's ``start``, where it takes one)."""
     prune_end: Optional[int] = None
-    """i_P: iteration where the schedule reaches p_final (None: iterations)."""
+    """i_P: iteration where the schedule reaches p_final (its ``end``; None: iterations)."""
+    schedule_params: Dict[str, Any] = field(default_factory=dict)
+    """The schedule's other parameters (``python -m pruning_callbacks.schedules --help``), a
+    value or one per user each; e.g. harmonic: initial_sparsity (p_0), amplitude (A of eq. 13,
+    paper 0.1), period (P of eq. 13, paper 200 one-episode iterations)."""
     prune_interval: int = 5
     """i_prune: iterations between pruning events in "regrow" mode (Remark 2; paper: 5)."""
-    harmonic_amplitude: float = 0.1
-    """A of the harmonic oscillation c_i = A sin(2 pi i / P), eq. (13) (paper: 0.1)."""
-    harmonic_period: float = 200.0
-    """P of eq. (13) in iterations (paper: 200 one-episode iterations)."""
     prune_mode: str = "regrow"
     """"regrow" (prune every prune_interval iterations, weights train freely between; the paper) or "hold" (masks held every step)."""
     # --- evaluation (IV-C) -------------------------------------------------------
@@ -129,12 +132,21 @@ class Settings:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Settings":
-        """Settings from a dict; unknown keys raise SettingsError naming them."""
+        """Settings from a dict; unknown keys raise SettingsError naming them.
+
+        Settings saved before ``schedule_params`` existed (``initial_sparsity``,
+        ``harmonic_amplitude``, ``harmonic_period``) are read into it for the harmonic
+        schedule, and dropped for the others (which never used them).
+        """
         names = {f.name for f in dataclasses.fields(cls)}
+        d = dict(d)
+        legacy = {k: d.pop(k) for k in LEGACY_SCHEDULE_FIELDS if k in d}
+        if legacy and d.get("schedule") == "harmonic":
+            d["schedule_params"] = {**{LEGACY_SCHEDULE_FIELDS[k]: v for k, v in legacy.items()},
+                                    **(d.get("schedule_params") or {})}
         unknown = sorted(set(d) - names)
         if unknown:
             raise SettingsError(unknown[0], f"unknown setting(s) {unknown}; allowed: {sorted(names)}")
-        d = dict(d)
         if "hidden_sizes" in d and d["hidden_sizes"] is not None:
             d["hidden_sizes"] = tuple(d["hidden_sizes"])
         return cls(**d)
@@ -153,6 +165,51 @@ class Settings:
     def env_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments of dsa_pettingzoo.parallel_env / BatchedDSA."""
         return {"setup": self.setup, **self.env}
+
+    def schedule_spec(self) -> Dict[str, Any]:
+        """The schedule as ``pruning_callbacks`` takes it: {"name": ..., **parameters}.
+
+        ``final_sparsity``, ``prune_start`` and ``prune_end`` become the schedule's
+        ``final_sparsity``, ``start`` and ``end`` where it takes them; values may be per user.
+        """
+        from pruning_callbacks.schedules import schedule_parameters
+
+        takes = {p.name for p in schedule_parameters(self.schedule)}
+        spec: Dict[str, Any] = {"name": self.schedule}
+        for key, value in (("final_sparsity", self.final_sparsity), ("start", self.prune_start),
+                           ("end", self.prune_end if self.prune_end is not None else self.iterations)):
+            if key in takes:
+                spec[key] = list(value) if isinstance(value, (list, tuple)) else value
+        spec.update(self.schedule_params)
+        return spec
+
+    def check_schedule(self) -> None:
+        """Build the schedule once per user value, so a bad parameter fails here, named."""
+        from pruning_callbacks.schedules import SCHEDULES, ScheduleError, check_schedule_keys, \
+            per_agent_schedules
+
+        if self.schedule not in SCHEDULES:
+            raise SettingsError("schedule", f"setting schedule must be one of {sorted(SCHEDULES)}, "
+                                f"got {self.schedule!r}")
+        if not isinstance(self.schedule_params, dict):
+            raise SettingsError("schedule_params", "setting schedule_params must be a dict of the "
+                                f"schedule's parameters, got {self.schedule_params!r}")
+        field_of = {"final_sparsity": "final_sparsity", "start": "prune_start", "end": "prune_end"}
+        spec = self.schedule_spec()
+        lengths = {len(v) for v in spec.values() if isinstance(v, (list, tuple))}
+        try:
+            check_schedule_keys(self.schedule, list(self.schedule_params), timing=False)
+            clash = sorted(set(self.schedule_params) & set(field_of))
+            if clash:
+                raise ScheduleError(clash[0], f"setting schedule_params: give {clash} with their own "
+                                    f"settings {[field_of[c] for c in clash]}")
+            if len(lengths) > 1:
+                raise ScheduleError(None, f"per-user schedule values of different lengths {sorted(lengths)}")
+            n = lengths.pop() if lengths else 1
+            per_agent_schedules([str(k) for k in range(n)], **spec)
+        except ScheduleError as err:
+            name = field_of.get(err.parameter, "schedule_params")
+            raise SettingsError(name, f"setting {name}: {err}") from None
 
     def validate(self) -> "Settings":
         """Check every field; raise SettingsError naming the bad setting and what is allowed."""
@@ -204,23 +261,15 @@ class Settings:
         for name in ("normalize_rewards", "standardize_advantages", "fast_sampling"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(name, f"setting {name} must be true or false, got {getattr(self, name)!r}")
-        if self.schedule not in SCHEDULES:
-            raise SettingsError("schedule", f"setting schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        for name in ("final_sparsity", "initial_sparsity"):
-            v = getattr(self, name)
-            values = v if isinstance(v, (list, tuple)) else [v]
-            if not values or any(isinstance(x, bool) or not isinstance(x, numbers.Real)
-                                 or not 0 <= x < 1 for x in values):
-                raise SettingsError(name, f"setting {name} must be a number in [0, 1) or a list of them "
-                                 f"(one per user), got {v!r}")
-        real("harmonic_amplitude", 0, 1)
-        real("harmonic_period", 0, float("inf"), low_open=True)
+        v = self.final_sparsity
+        values = v if isinstance(v, (list, tuple)) else [v]
+        if not values or any(isinstance(x, bool) or not isinstance(x, numbers.Real)
+                             or not 0 <= x < 1 for x in values):
+            raise SettingsError("final_sparsity", "setting final_sparsity must be a number in [0, 1) "
+                                f"or a list of them (one per user), got {v!r}")
         if self.prune_mode not in ("hold", "regrow"):
             raise SettingsError("prune_mode", f"setting prune_mode must be 'hold' or 'regrow', got {self.prune_mode!r}")
-        end = self.prune_end if self.prune_end is not None else self.iterations
-        if self.schedule != "none" and end <= self.prune_start:
-            raise SettingsError("prune_end", f"setting prune_end ({end}) must be greater than prune_start "
-                             f"({self.prune_start})")
+        self.check_schedule()
         runners = max(1, self.num_env_runners)
         per_call = self.envs_per_runner * runners
         if self.episodes_per_iteration % per_call:

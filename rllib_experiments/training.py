@@ -67,12 +67,14 @@ class TrainingRun:
         evaluate_at_start: also evaluate the untrained actors (iteration 0 of the curve).
         tensorboard: write TensorBoard event files.
         log: called with one progress line per iteration (None: silent).
+        run_info: more entries for run.json (e.g. the Table I row the run trains).
     """
 
     def __init__(self, settings: Settings, output, *, build: Optional[Callable] = None,
                  resume: bool = False, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
                  eval_seed: int = EVAL_SEED, evaluate_at_start: bool = False,
-                 tensorboard: bool = True, log: Optional[Callable[[str], None]] = print):
+                 tensorboard: bool = True, log: Optional[Callable[[str], None]] = print,
+                 run_info: Optional[Dict[str, Any]] = None):
         self.settings = settings.validate()
         self.output = Path(output)
         self.build = build
@@ -84,6 +86,7 @@ class TrainingRun:
         self.evaluate_at_start = bool(evaluate_at_start)
         self.tensorboard = tensorboard
         self.log = log or (lambda line: None)
+        self.run_info = dict(run_info or {})
         self.algo = None
         #: The actors after the last iteration (torch modules independent of the algorithm).
         self.final_actors: Optional[List] = None
@@ -91,8 +94,8 @@ class TrainingRun:
     # ------------------------------------------------------------------ set-up
     def run_options(self) -> Dict[str, Any]:
         """What run.json records: the settings and the run options."""
-        return {"settings": self.settings.to_dict(), "checkpoint_every": self.checkpoint_every,
-                "eval_seed": self.eval_seed}
+        return {**self.run_info, "settings": self.settings.to_dict(),
+                "checkpoint_every": self.checkpoint_every, "eval_seed": self.eval_seed}
 
     def _build(self):
         from rllib_experiments.algorithm import build_algo_config, probe_env
@@ -119,6 +122,20 @@ class TrainingRun:
                                f"its run_state says {saved['iterations_done']}")
         self.log(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done)")
         return saved
+
+    def _finished_result(self) -> Optional[Dict[str, Any]]:
+        """Resuming a run that already reached its last iteration: its result, left untouched."""
+        import json
+
+        result_file = self.output / out.RESULT_FILE
+        ckpt = out.latest_checkpoint(self.output) if self.resume else None
+        if ckpt is None or not result_file.is_file():
+            return None
+        if int(out.read_run_state(ckpt)["iterations_done"]) < self.settings.iterations:
+            return None
+        self.log(f"resume: {self.output} is finished ({self.settings.iterations} iterations); "
+                 f"nothing to do, {out.RESULT_FILE} left as it is")
+        return json.loads(result_file.read_text())
 
     # ------------------------------------------------------------------ pieces
     def actors(self) -> List:
@@ -162,6 +179,9 @@ class TrainingRun:
         run_file = self.output / out.RUN_FILE
         if not run_file.exists():
             out.write_json_atomic(run_file, self.run_options())
+        finished = self._finished_result()
+        if finished is not None:
+            return finished
         self._build()
         try:
             state = self._restore()

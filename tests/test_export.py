@@ -150,7 +150,8 @@ def test_export_actor_from_state_dict_and_arch_check(tmp_path):
 def tiny_checkpoint(tmp_path_factory):
     """A tiny IAGC-PPO run (N=3, K=2) pruned to 90% in one iteration, saved with save_to_path."""
     ray = pytest.importorskip("ray")
-    from rllib_experiments.settings import build_algo_config, load_preset
+    from rllib_experiments.algorithm import build_algo_config
+    from rllib_experiments.settings import load_preset
 
     started = not ray.is_initialized()
     if started:

@@ -120,7 +120,7 @@ def test_flags_reach_the_settings(tmp_path, monkeypatch):
     assert (s.episodes_per_iteration, s.critic_mode, s.num_env_runners) == (2, "centralized", 1)
     assert (s.eval_interval, s.eval_episodes, s.actor_lr) == (5, 7, 0.0003)
     assert s.env == {"num_users": 4, "pu_prob": 0.3}
-    assert options == {"checkpoint_every": 3, "eval_seed": 9}
+    assert options == {"checkpoint_every": 3, "eval_seed": 9, "row": None}
     assert output == Path("out") and not demo
 
 
@@ -128,7 +128,12 @@ def test_no_flags_is_the_demo_and_never_reuses_a_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _, s, _, output, demo = train.resolve([])
     assert demo and output == Path("runs/demo-1")
-    assert s.to_dict() == train.load_preset(train.DEMO_PRESET).to_dict()
+    from rllib_experiments.methods import get_row
+
+    # the demo is the row "ours" of Table I on setup A: 95%-sparse harmonic actors
+    assert s.to_dict() == get_row(train.DEMO_ROW).settings(train.load_preset("paper_A")).to_dict()
+    assert (s.schedule, s.final_sparsity, s.critic_mode, s.iterations) == ("harmonic", 0.95,
+                                                                         "centralized", 300)
     (output / "progress.csv").write_text("iteration\n0\n")
     _, _, _, output2, _ = train.resolve([])
     assert output2 == Path("runs/demo-2")
@@ -273,7 +278,7 @@ def test_same_seed_gives_the_same_run_whatever_the_hash_seed(tmp_path):
 @pytest.mark.rllib
 @pytest.mark.slow
 def test_resume_after_sigkill_continues_the_run(tmp_path):
-    from pruning_callbacks.schedules import SparsitySchedule
+    from pruning_callbacks.schedules import make_schedule
 
     iterations = 60
     args = ["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "0.8",
@@ -310,7 +315,7 @@ def test_resume_after_sigkill_continues_the_run(tmp_path):
     assert [int(r["iteration"]) for r in rows] == list(range(iterations))  # each exactly once
     assert rows[:done] == rows_before[:done]  # rows up to the checkpoint kept as they were
     # schedule position: every row's target is p_i of the linear schedule at its own iteration
-    schedule = SparsitySchedule(name="linear", final_sparsity=0.8, start=0, end=iterations)
+    schedule = make_schedule("linear", final_sparsity=0.8, start=0, end=iterations)
     for r in rows[:-1]:  # the last iteration is finalized to p_final
         assert float(r["mean_target_sparsity"]) == pytest.approx(schedule(int(r["iteration"])), abs=1e-9)
     # the masks continue: no drop of sparsity at the resumed iteration, pruned weights stay pruned

@@ -27,6 +27,7 @@ from pruning_callbacks.schedules.base import (
     GradualSchedule,
     Parameter,
     Schedule,
+    ScheduleError,
     check_schedule_keys,
     make_schedule,
     parameter,
@@ -55,7 +56,7 @@ for _module in pkgutil.iter_modules(__path__):
 
 __all__ = [
     "DEFAULT_SCHEDULE", "SCHEDULES", "TIMING", "DenseSchedule", "GradualSchedule", "HarmonicSchedule",
-    "LinearSchedule", "Parameter", "PolynomialSchedule", "Schedule", "check_schedule_keys",
+    "LinearSchedule", "Parameter", "PolynomialSchedule", "Schedule", "ScheduleError", "check_schedule_keys",
     "cosine_annealing", "gradual_sparsity", "harmonic_oscillation", "harmonic_sparsity", "main",
     "make_schedule", "parameter", "per_agent_schedules", "register_schedule", "schedule_class",
     "schedule_parameters", "sigma_linear", "sigma_polynomial",

@@ -40,6 +40,14 @@ def _type_of(value: Any) -> Callable[[str], Any]:
     return str if value is None else type(value)
 
 
+class ScheduleError(ValueError):
+    """A bad schedule parameter; ``parameter`` names it (None: the schedule name itself)."""
+
+    def __init__(self, parameter: Optional[str], message: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
 class Parameter(NamedTuple):
     """One parameter of a schedule, as listed by :func:`schedule_parameters`."""
 
@@ -51,7 +59,7 @@ class Parameter(NamedTuple):
 
 def _check_int(name: str, value: Any, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        raise ScheduleError(name, f"{name} must be an integer >= {low}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -133,11 +141,11 @@ class GradualSchedule(Schedule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.final_sparsity < 1.0:
-            raise ValueError(f"final_sparsity must be in [0, 1), got {self.final_sparsity!r}")
+            raise ScheduleError("final_sparsity", f"final_sparsity must be in [0, 1), got {self.final_sparsity!r}")
         if int(self.start) != self.start or self.start < 0:
-            raise ValueError(f"start (i_start) must be an integer >= 0, got {self.start!r}")
+            raise ScheduleError("start", f"start (i_start) must be an integer >= 0, got {self.start!r}")
         if int(self.end) != self.end or self.end <= self.start:
-            raise ValueError(f"end (i_P) must be an integer > start={self.start}, got {self.end!r}")
+            raise ScheduleError("end", f"end (i_P) must be an integer > start={self.start}, got {self.end!r}")
 
 
 # ------------------------------------------------------------------ registry
@@ -173,7 +181,7 @@ def schedule_class(name: str) -> Type[Schedule]:
     try:
         return SCHEDULES[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown schedule name {name!r}; allowed: {sorted(SCHEDULES)}") from None
+        raise ScheduleError(None, f"unknown schedule name {name!r}; allowed: {sorted(SCHEDULES)}") from None
 
 
 def schedule_parameters(name: str) -> List[Parameter]:
@@ -186,7 +194,7 @@ def check_schedule_keys(name: str, keys: Sequence[str], *, timing: bool = True) 
     allowed = [p.name for p in schedule_parameters(name)] + (list(TIMING) if timing else [])
     unknown = sorted(set(keys) - set(allowed))
     if unknown:
-        raise ValueError(f"schedule {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
+        raise ScheduleError(unknown[0], f"schedule {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
 
 
 def make_schedule(name: str, **params: Any) -> Schedule:
@@ -200,11 +208,11 @@ def _for_agent(value: Any, key: str, index: int, agent_id: Hashable, agent_ids: 
     """Pick an agent's value from a scalar, a dict keyed by agent id, or a sequence."""
     if isinstance(value, Mapping):
         if agent_id not in value:
-            raise ValueError(f"{key}: no value for agent {agent_id!r} (given for {sorted(map(str, value))})")
+            raise ScheduleError(key, f"{key}: no value for agent {agent_id!r} (given for {sorted(map(str, value))})")
         return value[agent_id]
     if isinstance(value, (list, tuple)):
         if len(value) != len(agent_ids):
-            raise ValueError(f"{key}: a sequence needs one value per agent ({len(agent_ids)}), got {len(value)}")
+            raise ScheduleError(key, f"{key}: a sequence needs one value per agent ({len(agent_ids)}), got {len(value)}")
         return value[index]
     return value
 

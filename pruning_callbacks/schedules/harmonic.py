@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pruning_callbacks.schedules.base import GradualSchedule, parameter, register_schedule
+from pruning_callbacks.schedules.base import GradualSchedule, ScheduleError, parameter, register_schedule
 from pruning_callbacks.schedules.equations import harmonic_sparsity
 
 
@@ -20,14 +20,15 @@ class HarmonicSchedule(GradualSchedule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.initial_sparsity <= self.final_sparsity:
-            raise ValueError(
+            raise ScheduleError(
+                "initial_sparsity",
                 "initial_sparsity must be in [0, final_sparsity], got "
                 f"{self.initial_sparsity!r} (final_sparsity={self.final_sparsity!r})"
             )
         if self.amplitude < 0:
-            raise ValueError(f"amplitude must be >= 0, got {self.amplitude!r}")
+            raise ScheduleError("amplitude", f"amplitude must be >= 0, got {self.amplitude!r}")
         if self.period <= 0:
-            raise ValueError(f"period must be > 0, got {self.period!r}")
+            raise ScheduleError("period", f"period must be > 0, got {self.period!r}")
 
     def sparsity(self, i: float) -> float:
         return harmonic_sparsity(

@@ -25,10 +25,11 @@ from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, 
                                         validated_settings)
 from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.evaluation import EVAL_SEED
-from rllib_experiments.settings import CRITIC_MODES, SCHEDULES, Settings, load_preset, preset_names
+from pruning_callbacks.schedules import SCHEDULES
+from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset, preset_names
 
-DEMO_PRESET = "demo_A"
-"""Preset of the no-flag demo (a few minutes on 2 cores; see docs/training.md)."""
+DEMO_ROW = "ours"
+"""Table I row of the no-flag demo: the 95%-sparse configuration (a few minutes on 2 cores)."""
 
 #: Settings field -> the CLI flag that sets it (for error messages and --resume checks).
 FLAG_OF = {
@@ -43,7 +44,15 @@ FLAG_OF = {
     "eval_interval": "--eval-every",
     "eval_episodes": "--eval-episodes",
     "env": "--env",
+    "schedule_params": "--schedule-param",
 }
+
+
+def learning_rows() -> List[str]:
+    """Keys of the rows of Table I that train (``--row`` choices)."""
+    from rllib_experiments.methods import ROWS
+
+    return [k for k, r in ROWS.items() if r.kind == "learning"]
 
 
 def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.ArgumentParser:
@@ -52,16 +61,17 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
         prog=prog,
         description="Train IAGC-PPO on the DSA environment (one recurrent actor per user, one "
         "shared critic on the learner) with optional magnitude pruning of the actors. With no "
-        f"flags: a short demo (preset {DEMO_PRESET}) compared with slotted ALOHA. Rewards are in "
+        f"flags: the demo, row {DEMO_ROW!r} of Table I (95%%-sparse actors, setup A, a few "
+        "minutes), compared with slotted ALOHA and the oracle. Rewards are in "
         "the paper's unit (episode sum of the system throughput).",
     )
     p.add_argument("--preset", default=None,
                    help=f"settings preset (one of {preset_names()} or a JSON file); default: "
-                   f"paper_<setup>, or {DEMO_PRESET} when no flag is given")
+                   "paper_<setup>")
     p.add_argument("--setup", choices=list(SETUPS), default=None,
                    help="paper system setup: A = 10 users, 5 channels, no primary users; "
                    "B = A plus primary users (pi_k = 0.2). Default: the preset's")
-    p.add_argument("--schedule", choices=list(SCHEDULES), default=None,
+    p.add_argument("--schedule", choices=sorted(SCHEDULES), default=None,
                    help="sparsity schedule of the actors' pruning, none = dense (default: the preset's, none)")
     p.add_argument("--final-sparsity", type=sparsity, nargs="+", default=None, metavar="P",
                    help="final sparsity p_final: one value, or one per user (default: the preset's, 0.95)")
@@ -93,6 +103,15 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
     p.add_argument("--set", type=key_value, action="append", default=[], metavar="FIELD=VALUE",
                    help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
                    "--set prune_mode=hold (see rllib_experiments/config.py)")
+    p.add_argument("--row", choices=learning_rows(), default=None,
+                   help="start from the settings of a row of Table I (rllib_experiments.methods) "
+                   f"applied to the preset, and train with the row's algorithm; default: none (the "
+                   f"preset as it is), {DEMO_ROW} when no flag is given")
+    p.add_argument("--schedule-param", type=key_value, action="append", default=[],
+                   metavar="NAME=VALUE",
+                   help="a parameter of the sparsity schedule, repeatable, e.g. --schedule-param "
+                   "period=60 --schedule-param amplitude=0.05 for harmonic (all of a schedule's "
+                   "parameters: python -m pruning_callbacks.schedules --help)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --output from its last checkpoint "
                    "(its saved settings are used)")
@@ -130,23 +149,33 @@ def explicit_overrides(args, parser) -> Dict[str, Any]:
         o[key] = value
     if args.env:
         o["env"] = dict(args.env)
+    if args.schedule_param:
+        o["schedule_params"] = dict(args.schedule_param)
     return o
 
 
-def settings_from_args(args, parser, preset: Optional[str] = None, base: Optional[Dict] = None) -> Settings:
-    """Validated Settings from the preset (or ``base``) and the flags; errors name the flag."""
+def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[Dict] = None) -> Settings:
+    """Validated Settings from the preset (or ``base``), the row and the flags; errors name the flag.
+
+    Order: the preset (paper_<setup> by default), then the row's settings function
+    (``--row``), then every flag the user gave.
+    """
     overrides = explicit_overrides(args, parser)
-    if base is not None:
-        env = {**base.get("env", {}), **overrides.pop("env", {})}
-        d = {**base, **overrides, "env": env}
-    else:
-        name = preset or args.preset or f"paper_{args.setup or 'A'}"
+    if base is None:
+        name = args.preset or f"paper_{args.setup or 'A'}"
         try:
-            d = load_preset(name).to_dict()
+            preset = load_preset(name, **({"setup": args.setup} if args.setup else {}))
         except ValueError as err:
             parser.error(f"argument --preset: {err}")
-        env = {**d.get("env", {}), **overrides.pop("env", {})}
-        d = {**d, **overrides, "env": env}
+        if row is not None:
+            from rllib_experiments.methods import get_row
+
+            preset = get_row(row).settings(preset)
+        base = preset.to_dict()
+    base = Settings.from_dict(base).to_dict()  # settings saved by older versions, read as today's
+    d = {**base, **overrides,
+         "env": {**base.get("env", {}), **overrides.get("env", {})},
+         "schedule_params": {**base.get("schedule_params", {}), **overrides.get("schedule_params", {})}}
     settings = validated_settings(d, parser, FLAG_OF)
     check_env(settings, parser, FLAG_OF)
     check_pruning(settings, parser, FLAG_OF)
@@ -188,9 +217,12 @@ def resolve(argv: Optional[List[str]] = None):
         saved = json.loads(run_file.read_text())
         if args.preset is not None:
             parser.error("argument --preset: not allowed with --resume (the run's saved settings are used)")
+        if args.row is not None:
+            parser.error("argument --row: not allowed with --resume (the run's saved settings are used)")
         settings = settings_from_args(args, parser, base=saved["settings"])
-        changed = {k: (saved["settings"].get(k), v) for k, v in settings.to_dict().items()
-                   if saved["settings"].get(k) != v}
+        started = Settings.from_dict(saved["settings"]).to_dict()
+        changed = {k: (started.get(k), v) for k, v in settings.to_dict().items()
+                   if started.get(k) != v}
         for key, flag in (("checkpoint_every", args.checkpoint_every), ("eval_seed", args.eval_seed)):
             if flag is not None and flag != saved[key]:
                 changed[key] = (saved[key], flag)
@@ -200,10 +232,13 @@ def resolve(argv: Optional[List[str]] = None):
             parser.error(f"argument {flag}: the run in {args.output!r} was started with {key}="
                          f"{changed[key][0]!r}, not {changed[key][1]!r}; --resume continues it with "
                          "its saved settings (drop the flag, or start a new --output)")
-        options = {"checkpoint_every": saved["checkpoint_every"], "eval_seed": saved["eval_seed"]}
+        options = {"checkpoint_every": saved["checkpoint_every"], "eval_seed": saved["eval_seed"],
+                   "row": saved.get("row")}
         output = Path(args.output)
     else:
-        settings = settings_from_args(args, parser, preset=DEMO_PRESET if demo else None)
+        row = DEMO_ROW if demo else args.row
+        options["row"] = row
+        settings = settings_from_args(args, parser, row=row)
         output = Path(args.output) if args.output else default_output(settings, demo)
         try:
             moved = out.prepare_output(output, resume=False, overwrite=args.overwrite)
@@ -256,13 +291,20 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if demo:
         episodes = settings.episodes_per_iteration
-        print(f"Demo: preset {DEMO_PRESET} ({settings.iterations} iterations of {episodes} "
-              f"episode{'s' if episodes > 1 else ''}, setup {settings.setup}); output {output}. "
+        print(f"Demo: row {DEMO_ROW!r} of Table I, IAGC-PPO with actors pruned to "
+              f"{settings.final_sparsity:.0%} ({settings.schedule} schedule), setup {settings.setup}, "
+              f"{settings.iterations} iterations of {episodes} episodes; output {output}. "
               "Run with --help for the full options.")
     _init_ray(args.address)
+    row = options.pop("row", None)
+    build = None
+    if row is not None:
+        from rllib_experiments.methods import get_row
+
+        build = get_row(row).build
     run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
                       log=None if args.quiet else (lambda line: print(line, flush=True)),
-                      **options)
+                      build=build, run_info={"row": row}, **options)
     result = run.run()
     print(report(result, output))
     return 0

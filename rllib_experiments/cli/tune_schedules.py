@@ -32,7 +32,8 @@ import numpy as np
 from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, key_value, sparsity,
                                         validated_settings)
-from rllib_experiments.settings import CRITIC_MODES, SCHEDULES, load_preset, preset_names
+from pruning_callbacks.schedules import SCHEDULES
+from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
 from rllib_experiments.trials import GRID_AXES
 
 #: Settings field -> the flag of this command that sets it.
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper system setup (default: the preset's; A for paper_A)")
     p.add_argument("--preset", default=None,
                    help=f"settings preset ({preset_names()} or a JSON file); default paper_<setup>")
-    p.add_argument("--schedules", nargs="+", choices=list(SCHEDULES),
+    p.add_argument("--schedules", nargs="+", choices=sorted(SCHEDULES),
                    default=["harmonic", "linear", "polynomial"], help="sparsity schedules to compare (default: harmonic linear polynomial; add none for dense)")
     p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=[0, 1, 2],
                    help="training seeds, one trial per schedule and seed (default: 0 1 2)")

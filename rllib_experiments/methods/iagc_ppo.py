@@ -43,9 +43,10 @@ PERIOD_FRACTION = 0.2
 
 
 def _period(base, schedule: str) -> dict:
-    """harmonic_period = PERIOD_FRACTION * iterations (when the Settings have that field)."""
-    if schedule == "harmonic" and hasattr(base, "harmonic_period"):
-        return {"harmonic_period": max(1.0, PERIOD_FRACTION * base.iterations)}
+    """The harmonic period P = PERIOD_FRACTION * iterations (Fig. 1's shape at any budget)."""
+    if schedule == "harmonic":
+        return {"schedule_params": {**base.schedule_params,
+                                    "period": max(1.0, PERIOD_FRACTION * base.iterations)}}
     return {}
 
 
@@ -82,7 +83,7 @@ ABLATIONS = {
     "paper_lr": dict(actor_lr=1e-4, critic_lr=5e-5),
     "no_entropy": dict(entropy_coeff=0.0),
     "one_episode": dict(episodes_per_iteration=1),
-    "dense": dict(schedule="none"),
+    "dense": dict(schedule="none", schedule_params={}),
 }
 
 
@@ -98,11 +99,7 @@ def ours_ablation(change: str):
 
 
 def build_config(settings):
-    """IAGC-PPO config (rllib_experiments.settings) with the harmonic period scaled to the budget."""
+    """IAGC-PPO config of the settings (:func:`rllib_experiments.algorithm.build_algo_config`)."""
     from rllib_experiments.algorithm import build_algo_config
 
-    config = build_algo_config(settings)
-    pruning = config.learner_config_dict.get("pruning")
-    if pruning is not None and settings.schedule == "harmonic":
-        pruning["schedule"]["period"] = max(1.0, PERIOD_FRACTION * settings.iterations)
-    return config
+    return build_algo_config(settings)
