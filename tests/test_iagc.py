@@ -453,3 +453,17 @@ def test_benchmark_flags_fail_fast(capsys):
             benchmark.main(argv)
         assert exc.value.code == 2
     assert "--episodes-per-iteration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fast_sampling", [True, False])
+def test_state_critic_reads_the_environments_state(fast_sampling):
+    """critic_mode 'state': the batched runner and RLlib's own runner both deliver state()."""
+    algo = _algo(critic_mode="state", fast_sampling=fast_sampling, episodes_per_iteration=1)
+    try:
+        critic = algo.learner_group._learner.module[CRITIC_ID].unwrapped()
+        state_dim = dsa_pettingzoo.parallel_env(num_users=3, num_channels=2, horizon=20).state_space.shape[0]
+        assert critic.trunk.dense[0].in_features == state_dim
+        result = algo.train()
+        assert np.isfinite(result["learners"][CRITIC_ID]["vf_loss"])
+    finally:
+        algo.stop()
