@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from .batched import BatchedDSA
+from .config import SETUPS
 from .env import parallel_env
 
 
@@ -68,7 +69,8 @@ def main(argv=None) -> dict:
                    help="B, episodes stepped together by BatchedDSA (default 1024)")
     p.add_argument("--seconds", type=float, default=3.0,
                    help="minimum wall time per measurement (default 3)")
-    p.add_argument("--setups", default="A,B", help="comma-separated presets (default A,B)")
+    p.add_argument("--setups", default=",".join(SETUPS),
+                   help=f"comma-separated presets (default {','.join(SETUPS)})")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = p.parse_args(argv)
     if args.num_envs < 1:
@@ -77,8 +79,8 @@ def main(argv=None) -> dict:
         p.error("--seconds must be > 0")
     setups = [s.strip().upper() for s in args.setups.split(",") if s.strip()]
     for s in setups:
-        if s not in ("A", "B"):
-            p.error(f"--setups: unknown preset {s!r}; allowed: A, B")
+        if s not in SETUPS:
+            p.error(f"--setups: unknown preset {s!r}; allowed: {', '.join(SETUPS)}")
 
     out = {"num_envs": args.num_envs, "python": platform.python_version(),
            "numpy": np.__version__, "setups": {}}
