@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
-from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from .batched import BatchedDSA
@@ -99,11 +99,11 @@ class DSAParallelEnv(ParallelEnv):
         self.possible_agents = agent_ids(c.num_users)
         self.agent_name_mapping = {a: n for n, a in enumerate(self.possible_agents)}
         self.agents: list[str] = []
-        self.observation_spaces = {
-            a: spaces.Box(0.0, 1.0, (self.simulator.obs_dim,), np.float32)
-            for a in self.possible_agents}
-        self.action_spaces = {a: spaces.Discrete(c.num_channels + 1) for a in self.possible_agents}
-        self.state_space = spaces.Box(0.0, 1.0, (self.simulator.state_dim,), np.float32)
+        sim = self.simulator  # one space object per agent (each samples with its own generator)
+        self.observation_spaces = {a: copy.deepcopy(sim.single_observation_space)
+                                   for a in self.possible_agents}
+        self.action_spaces = {a: copy.deepcopy(sim.single_action_space) for a in self.possible_agents}
+        self.state_space = sim.state_space
         self._human = HumanRenderer(self.metadata["render_fps"])
         self._started = False
 
@@ -184,12 +184,13 @@ class DSAParallelEnv(ParallelEnv):
     def step(self, actions):
         """Play one slot; returns (observations, rewards, terminations, truncations, infos)."""
         a = self._action_array(actions)
-        obs, rew, done, info = self.simulator.step(a)
+        obs, rew, term, trunc, info = self.simulator.step(a)
+        done = bool(term[0, 0])
         agents = self.agents
         observations = {ag: obs[0, n] for n, ag in enumerate(agents)}
         rewards = {ag: float(rew[0, n]) for n, ag in enumerate(agents)}
-        terminations = {ag: done for ag in agents}
-        truncations = {ag: False for ag in agents}
+        terminations = {ag: bool(term[0, n]) for n, ag in enumerate(agents)}
+        truncations = {ag: bool(trunc[0, n]) for n, ag in enumerate(agents)}
         fb, rates = info["feedback"][0], info["rates"][0]
         infos = {ag: {"feedback": int(fb[n]), "rate": float(rates[n])} for n, ag in enumerate(agents)}
         if done:

@@ -399,7 +399,8 @@ def test_exported_policy_sees_what_the_env_shows(tmp_path, observation):
     done = False
     while not done:
         actions = np.stack([a.act(obs[:, n]) for n, a in enumerate(actors)], axis=1)
-        obs, _, done, info = sim.step(actions)
+        obs, _, term, _, info = sim.step(actions)
+        done = term.all()
     np.testing.assert_array_equal(info["episode"]["system_throughput"], stats.reward)
     np.testing.assert_array_equal(info["episode"]["successes"], stats.successes)
 
