@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .baselines import EXPORTED_PREFIX, POLICIES, make_policy
+from .baselines import EXPORTED_PREFIX, POLICIES, make_policy, policy_names
 from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
 from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, ConfigError, make_config
 from .deploy.native import NativeUnavailableError
@@ -86,8 +86,7 @@ def _policy_name(text: str) -> str:
     """A baseline name, or ``exported:DIR`` (a directory of exported actors)."""
     if text in POLICIES or (text.startswith(EXPORTED_PREFIX) and len(text) > len(EXPORTED_PREFIX)):
         return text
-    raise argparse.ArgumentTypeError(f"must be one of {', '.join(POLICIES)} or {EXPORTED_PREFIX}DIR, "
-                                     f"got {text!r}")
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(policy_names())}, got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ numpy only (no torch): the torch equivalence lives in tests/test_export.py.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import struct
@@ -23,7 +24,7 @@ from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture,
                                    load_actors, load_policy, read_actor_file, write_actor_file)
 from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
 from dsa_pettingzoo.deploy import native
-from dsa_pettingzoo.deploy.exported import ExportedPolicy
+from dsa_pettingzoo.baselines.exported import ExportedPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(12, 10), lstm_size=8)  # K = 2
@@ -58,13 +59,46 @@ def write(tmp_path, params, arch=SMALL, name="user_0.dsaactor", **kw):
 
 # ----------------------------------------------------------------------------- import isolation
 def test_deploy_imports_neither_torch_nor_ray():
-    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.exported, "
+    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.baselines.exported, "
             "dsa_pettingzoo.deploy.benchmark, dsa_pettingzoo.evaluate\n"
             "bad = [m for m in ('torch', 'ray') if m in sys.modules]\n"
             "assert not bad, bad")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_deploy_never_imports_the_baselines():
+    """The arrow goes one way: baselines.exported builds on deploy, deploy knows no baseline."""
+    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.benchmark\n"
+            "up = sorted(m for m in sys.modules if m.startswith('dsa_pettingzoo.baselines'))\n"
+            "assert not up, up")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    imported = set()  # every module named by an import statement, lazy ones included
+    for path in (REPO / "dsa_pettingzoo" / "deploy").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                imported.add("." * node.level + (node.module or ""))
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    assert "..physics" in imported and not [m for m in imported if "baselines" in m]
+
+
+def test_exported_prefix_is_registered_once(tmp_path):
+    import dsa_pettingzoo.baselines as baselines
+    from dsa_pettingzoo.baselines import exported
+
+    assert baselines.EXPORTED_PREFIX is exported.EXPORTED_PREFIX == "exported:"
+    assert baselines.PREFIXED_POLICIES == {"exported:": ExportedPolicy}
+    arch = Architecture(obs_dim=2 + 5, num_actions=3, hidden_sizes=(16,), lstm_size=8)
+    d = export_dir(tmp_path, arch, 2)
+    policy = make_policy(f"exported:{d}")
+    assert type(policy) is ExportedPolicy and policy.directory == str(d)
+    assert len(policy.actors) == 2 and policy.greedy
+    with pytest.raises(ValueError, match=r"allowed: random, aloha, .*, exported:DIR"):
+        make_policy("exported:")
 
 
 # ----------------------------------------------------------------------------- the file
