@@ -408,6 +408,12 @@ def test_actor_files_order_and_errors(tmp_path):
     (d / "user_1.dsaactor").rename(d / "user_7.dsaactor")
     with pytest.raises(ValueError, match=r"\[0, 2, 7\] are not 0..2"):
         actor_files(d)
+    for wrong in ("user_07", "actor_7"):
+        (d / f"user_7.dsaactor").rename(d / f"{wrong}.dsaactor")
+        with pytest.raises(ValueError, match=rf"{wrong}.dsaactor: exported actors must be named "
+                                             r"user_<n>.dsaactor"):
+            actor_files(d)
+        (d / f"{wrong}.dsaactor").rename(d / "user_7.dsaactor")
     with pytest.raises(ValueError, match="not a directory"):
         load_actors(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()

@@ -358,3 +358,19 @@ def test_aec_env_trajectory_unchanged_by_rejected_actions(seed, plan):
         if dirty.agents:
             assert _equal(dirty.last(), clean.last())
             assert dirty.rewards == clean.rewards and dirty.infos == clean.infos
+
+
+def test_agent_id_helpers_round_trip_and_refuse_bad_ids():
+    from dsa_pettingzoo import agent_id, agent_ids, agent_index
+
+    assert [agent_id(n) for n in (0, 7, 12)] == ["user_0", "user_7", "user_12"]
+    assert [agent_index(a) for a in agent_ids(12)] == list(range(12))
+    assert parallel_env(num_users=12).possible_agents == agent_ids(12)
+    for bad in ("user_01", "user_-1", "user_", "User_1", "user_1 ", "agent_0", 3, None):
+        with pytest.raises(ValueError, match="an agent id must be user_<n>"):
+            agent_index(bad)
+    with pytest.raises(ValueError, match=r"the agents are user_0 \.\. user_2"):
+        agent_index("user_3", num_users=3)
+    for bad in (-1, 1.0, True, "0"):
+        with pytest.raises(ValueError, match="user index must be an integer >= 0"):
+            agent_id(bad)
