@@ -13,6 +13,7 @@ Explicit keyword arguments override the preset. Without ``setup`` the defaults a
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -27,8 +28,11 @@ RENDER_MODES = ("ansi", "rgb_array", "human")
 #: raised on a channel to the smallest valid value pi_k / (1 - pi_k) where that is larger.
 DEFAULT_PU_MEAN_BUSY = 5.0
 
-#: Warn when num_users * num_channels exceeds this (see "Scale" in docs/environment.md).
-LARGE_SYSTEM_NK = 200_000
+#: Warn above these sizes ("Scale" in docs/environment.md): past LARGE_NUM_USERS users a
+#: ParallelEnv step takes about a second (measured 1.6 s at N = 100,000); past LARGE_SYSTEM_NK
+#: users x channels one episode needs about a gigabyte (measured 4.3 GB at N*K = 5e7).
+LARGE_NUM_USERS = 100_000
+LARGE_SYSTEM_NK = 10_000_000
 
 PRESETS: dict[str, dict] = {
     # Section IV-C: N = 10 secondary users, K = N/2 channels, beta ~ U[30, 40], T = 100.
@@ -195,6 +199,14 @@ def _markov_mean_busy(mb, pu: np.ndarray, K: int) -> tuple[float, ...]:
     return tuple(float(x) for x in d)
 
 
+def _outside_package() -> int:
+    """The ``stacklevel`` that makes a warning of make_config point at the user's code."""
+    frame, level = sys._getframe(1), 1  # level 1: make_config itself
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__ + "."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def make_config(**kwargs) -> DSAConfig:
     """Validate keyword arguments, apply a preset, and return a :class:`DSAConfig`.
 
@@ -205,7 +217,8 @@ def make_config(**kwargs) -> DSAConfig:
     max(DEFAULT_PU_MEAN_BUSY, pi_k / (1 - pi_k)) per channel), ``reward``, ``observation``,
     ``render_mode``. Raises :class:`ConfigError` (a ValueError) whose ``argument`` is the
     keyword at fault and whose message says what is allowed. Warns (UserWarning) when
-    num_users * num_channels exceeds :data:`LARGE_SYSTEM_NK`.
+    num_users exceeds :data:`LARGE_NUM_USERS` or num_users * num_channels exceeds
+    :data:`LARGE_SYSTEM_NK`.
     """
     allowed = {f for f in DSAConfig.__dataclass_fields__} | {"max_cycles"}
     unknown = sorted(set(kwargs) - allowed)
@@ -285,11 +298,12 @@ def make_config(**kwargs) -> DSAConfig:
     if render_mode is not None:
         _check_choice("render_mode", render_mode, RENDER_MODES)
 
-    if N * K > LARGE_SYSTEM_NK:
+    if N > LARGE_NUM_USERS or N * K > LARGE_SYSTEM_NK:
         warnings.warn(
-            f"num_users={N} x num_channels={K} = {N * K} exceeds {LARGE_SYSTEM_NK}: every step "
-            "then takes seconds and the buffers gigabytes (measurements: 'Scale' in "
-            "docs/environment.md)", UserWarning, stacklevel=2)
+            f"a large system: num_users={N}, num_channels={K} (limits for a quick env: "
+            f"num_users <= {LARGE_NUM_USERS:,}, num_users x num_channels <= {LARGE_SYSTEM_NK:,}); "
+            "expect seconds per step and gigabytes of memory per episode (measurements: 'Scale' "
+            "in docs/environment.md)", UserWarning, stacklevel=_outside_package())
 
     return DSAConfig(num_users=N, num_channels=K, horizon=T, snr_range=(low, high), snr=snr_t,
                      pu_prob=pu_t, pu_model=pu_model, pu_mean_busy=mb_t, reward=reward,

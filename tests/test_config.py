@@ -178,12 +178,18 @@ def test_markov_default_mean_busy_is_the_smallest_valid_value_above_5():
     assert info.value.argument == "pu_mean_busy"
 
 
-def test_large_system_warns_naming_its_size():
-    with pytest.warns(UserWarning, match=r"num_users=1000 x num_channels=500"):
-        make_config(num_users=1000, num_channels=500)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        make_config(num_users=100, num_channels=50)
+@pytest.mark.parametrize("n,k,warns", [(10**6, 5, True), (10**5 + 1, 1, True), (10**5, 100, False),
+                                       (4000, 2501, True), (10**4, 1000, False)])
+def test_large_system_warns_naming_its_size(n, k, warns):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = make_config(num_users=n, num_channels=k)
+    assert (c.num_users, c.num_channels) == (n, k)           # allowed, only warned about
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    assert len(messages) == (1 if warns else 0)
+    if warns:
+        assert f"num_users={n}, num_channels={k}" in messages[0]
+        assert "num_users <= 100,000, num_users x num_channels <= 10,000,000" in messages[0]
 
 
 def test_error_lists_allowed_names():
