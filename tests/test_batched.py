@@ -177,3 +177,20 @@ def test_pickle_and_unseeded_first_reset():
     np.testing.assert_array_equal(sim.step(a)[1], clone.step(a)[1])
     np.testing.assert_array_equal(sim.reset(), clone.reset())
     np.testing.assert_array_equal(sim.beta, clone.beta)
+
+
+def test_scale_benchmark_measures_and_skips(capsys):
+    from dsa_pettingzoo import benchmark
+
+    point = benchmark.scale_point("batched", 4, 2, 3, seconds=0.0)
+    assert (point["num_users"], point["num_channels"], point["num_envs"], point["steps"]) == (4, 2, 3, 2)
+    assert point["state_dim"] == 2 * 4 * 2 + 6 * 4 + 2 * 2 + 1          # 2NK + 6N + 2K + 1
+    assert point["peak_rss_mb"] >= point["rss_before_mb"] > 0 and point["step_s"] > 0
+    out = benchmark.main(["--scale", "--sizes", "4", "--seconds", "0.001", "--json"])
+    assert [(r["kind"], r["num_users"], r["num_channels"], r["num_envs"]) for r in out["scale"]] \
+        == [("parallel", 4, 2, 1), ("batched", 4, 2, 64)]
+    assert all(2 <= r["steps"] <= 100 and r["state_dim"] == 45 for r in out["scale"])
+    capsys.readouterr()
+    benchmark.main(["--scale", "--sizes", "10", "--channels", "3", "--max-gb", "0", "--seconds", "0.001"])
+    table = capsys.readouterr().out
+    assert table.count("skipped: estimated") == 2 and "| 10 | 3 | 30 | ParallelEnv |" in table
