@@ -43,6 +43,7 @@ class DSAAECEnv(AECEnv):
         self.action_spaces = self.parallel.action_spaces
         self.state_space = self.parallel.state_space
         self.agents: list[str] = []
+        self._observations: dict = {}
         self._started = False
 
     def observation_space(self, agent):
@@ -75,6 +76,8 @@ class DSAAECEnv(AECEnv):
 
     def observe(self, agent):
         """The current observation of ``agent`` (what it saw after the last resolved slot)."""
+        if not self._started:
+            raise RuntimeError("call reset() before observe()")
         return self._observations[self.parallel._check_agent(agent)]
 
     def step(self, action) -> None:

@@ -374,3 +374,10 @@ def test_agent_id_helpers_round_trip_and_refuse_bad_ids():
     for bad in (-1, 1.0, True, "0"):
         with pytest.raises(ValueError, match="user index must be an integer >= 0"):
             agent_id(bad)
+
+
+def test_raw_aec_env_before_reset_raises():
+    raw = dsa_pettingzoo.raw_env(num_users=2, num_channels=1)
+    for call in (lambda: raw.step(0), lambda: raw.observe("user_0"), raw.state):
+        with pytest.raises(RuntimeError, match="reset"):
+            call()
