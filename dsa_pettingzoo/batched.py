@@ -17,6 +17,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from gymnasium import spaces
 
 from . import physics
 from .config import DSAConfig, make_config
@@ -44,6 +45,17 @@ class BatchedDSA:
             (privileged; all False without primary users or once the episode is over).
         pu_occupancy: bool [B, T, K] PU occupancy of every slot of the episodes (privileged).
         obs_dim / state_dim: lengths of one user's observation and of the global state.
+        single_observation_space: ``Box(0, 1, (obs_dim,), float32)``, one user's observation.
+        single_action_space: ``Discrete(K + 1)``, one user's action.
+        observation_space / action_space: the batched spaces, ``Box`` [B, N, obs_dim] and
+            ``MultiDiscrete`` [B, N] of K + 1 actions.
+        state_space: ``Box(0, 1, (state_dim,), float32)``, one episode's global state.
+
+    Episode end: all B episodes end together after ``horizon`` slots, and ``step`` then reports
+    ``terminations`` True for every user (``truncations`` stay False). The horizon T is part of
+    the problem being solved, not a time limit cut into a longer one: the objective is the
+    T-slot sum of rates, the global state carries t / T, and nothing of the episode is left to
+    bootstrap from. This is the same convention as the ParallelEnv's ``terminations``.
     """
 
     def __init__(self, num_envs: int, **env_kwargs):
@@ -65,6 +77,13 @@ class BatchedDSA:
         self.obs_dim = physics.observation_dim(c.num_channels, self.with_rate)
         self.state_dim = physics.state_dim(c.num_users, c.num_channels)
         self._max_rate = c.max_rate
+        self.single_observation_space = spaces.Box(0.0, 1.0, (self.obs_dim,), np.float32)
+        self.single_action_space = spaces.Discrete(c.num_channels + 1)
+        self.observation_space = spaces.Box(0.0, 1.0, (self.num_envs, c.num_users, self.obs_dim),
+                                            np.float32)
+        self.action_space = spaces.MultiDiscrete(
+            np.full((self.num_envs, c.num_users), c.num_channels + 1))
+        self.state_space = spaces.Box(0.0, 1.0, (self.state_dim,), np.float32)
         self._rngs: list[np.random.Generator] | None = None
         self.t = 0
 
@@ -130,9 +149,12 @@ class BatchedDSA:
     def step(self, actions):
         """Play one slot in every episode.
 
-        Returns (obs float32 [B, N, obs_dim], rewards float64 [B, N], done bool, info) with
-        info["feedback"] int8 [B, N], info["rates"] float64 [B, N] (own achieved rates),
-        info["actions"] int [B, N]; when done, info["episode"] holds the episode metrics of
+        Returns ``(obs, rewards, terminations, truncations, infos)`` as Gymnasium's vector API,
+        with one entry per user: obs float32 [B, N, obs_dim], rewards float64 [B, N],
+        terminations bool [B, N] (all True after slot T, see the class docstring),
+        truncations bool [B, N] (always False) and infos a dict of arrays: infos["feedback"]
+        int8 [B, N], infos["rates"] float64 [B, N] (own achieved rates), infos["actions"] int
+        [B, N]; after slot T, infos["episode"] holds the episode metrics of
         :func:`dsa_pettingzoo.metrics.episode_summary` (arrays with leading dimension B).
         """
         if self._rngs is None:
@@ -154,7 +176,9 @@ class BatchedDSA:
         info = {"feedback": fb.copy(), "rates": rates.copy(), "actions": a.copy()}
         if done:
             info["episode"] = self.episode_metrics()
-        return self._observe(), rewards, done, info
+        terminations = np.full((self.num_envs, self.num_users), done)
+        truncations = np.zeros((self.num_envs, self.num_users), dtype=bool)
+        return self._observe(), rewards, terminations, truncations, info
 
     # ------------------------------------------------------------------ views
     def _observe(self) -> np.ndarray:

@@ -13,6 +13,8 @@ Explicit keyword arguments override the preset. Without ``setup`` the defaults a
 from __future__ import annotations
 
 import numbers
+import sys
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -21,10 +23,16 @@ REWARDS = ("sum_rate", "individual", "proportional_fair")
 OBSERVATIONS = ("last_action_feedback", "last_action_feedback_rate")
 PU_MODELS = ("iid", "markov")
 RENDER_MODES = ("ansi", "rgb_array", "human")
-SETUPS = ("A", "B")
 
-#: Mean busy duration (slots) of a primary user under ``pu_model="markov"`` when not given.
+#: Mean busy duration (slots) of a primary user under ``pu_model="markov"`` when not given,
+#: raised on a channel to the smallest valid value pi_k / (1 - pi_k) where that is larger.
 DEFAULT_PU_MEAN_BUSY = 5.0
+
+#: Warn above these sizes ("Scale" in docs/environment.md): past LARGE_NUM_USERS users a
+#: ParallelEnv step takes about a second (measured 1.6 s at N = 100,000); past LARGE_SYSTEM_NK
+#: users x channels one episode needs about a gigabyte (measured 4.3 GB at N*K = 5e7).
+LARGE_NUM_USERS = 100_000
+LARGE_SYSTEM_NK = 10_000_000
 
 PRESETS: dict[str, dict] = {
     # Section IV-C: N = 10 secondary users, K = N/2 channels, beta ~ U[30, 40], T = 100.
@@ -34,13 +42,27 @@ PRESETS: dict[str, dict] = {
               pu_model="iid"),
 }
 
+#: The preset names, the allowed values of ``setup``.
+SETUPS = tuple(PRESETS)
+
+
+class ConfigError(ValueError):
+    """An invalid keyword argument of :func:`make_config`; ``argument`` names it."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(message)
+        self.argument = argument
+
+    def __reduce__(self):
+        return (type(self), (self.argument, str(self)))
+
 
 @dataclass(frozen=True)
 class DSAConfig:
     """Validated settings of one DSA system (build it with :func:`make_config`)."""
 
     num_users: int = 10
-    """N, the number of secondary users (agents ``user_0`` ... ``user_{N-1}``)."""
+    """N, the number of secondary users (agents :func:`~dsa_pettingzoo.naming.agent_id` 0 .. N-1)."""
     num_channels: int = 5
     """K, the number of orthogonal channels; actions are 0 (idle) or 1..K."""
     horizon: int = 100
@@ -54,7 +76,9 @@ class DSAConfig:
     pu_model: str = "iid"
     """"iid": occupancy independent every slot; "markov": two-state on/off chain, same pi_k."""
     pu_mean_busy: tuple[float, ...] | None = None
-    """Mean busy-run length (slots) per channel under "markov" (None for "iid")."""
+    """Mean busy-run length (slots) per channel under "markov" (None for "iid").
+
+    Default: max(DEFAULT_PU_MEAN_BUSY, pi_k / (1 - pi_k)) on each channel."""
     reward: str = "sum_rate"
     """"sum_rate" (the paper's), "individual" or "proportional_fair"; see docs/environment.md."""
     observation: str = "last_action_feedback"
@@ -96,27 +120,47 @@ class DSAConfig:
         return d
 
 
-def _check_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _is_number(x) -> bool:
+    """A real number that is not a bool (``True`` is not a probability, ``"0.2"`` not an SNR)."""
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_int(name: str, value, minimum: int = 1, label: str | None = None) -> int:
+    label = label or name
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
+            or value < minimum:
+        raise ConfigError(name, f"{label} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def _check_choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}")
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(name, f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}")
     return value
 
 
 def _as_float_array(name: str, value, what: str) -> np.ndarray:
+    """Numbers (a scalar or nested sequences of them) as float64; ConfigError otherwise.
+
+    Booleans, strings and other non-numbers are refused even where numpy would convert them;
+    every value must be finite.
+    """
+    def numbers_only(v) -> bool:
+        if isinstance(v, np.ndarray):
+            return v.dtype.kind in "iuf" or (v.dtype.kind == "O" and all(map(numbers_only, v.flat)))
+        if isinstance(v, (list, tuple)):
+            return all(map(numbers_only, v))
+        return _is_number(v)
+
+    if not numbers_only(value):
+        raise ConfigError(name, f"{name} must be {what} (numbers, not booleans or strings), "
+                                f"got {value!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {what}, got {value!r}") from None
+        raise ConfigError(name, f"{name} must be {what}, got {value!r}") from None
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be {what} with finite values, got {value!r}")
+        raise ConfigError(name, f"{name} must be {what} with finite values, got {value!r}")
     return arr
 
 
@@ -126,108 +170,140 @@ def _per_channel(name: str, value, K: int, what: str) -> np.ndarray:
     if arr.ndim == 0:
         arr = np.full(K, float(arr))
     if arr.shape != (K,):
-        raise ValueError(f"{name} must be a scalar or a sequence of num_channels={K} values "
-                         f"({what}), got shape {arr.shape}")
+        raise ConfigError(name, f"{name} must be a scalar or a sequence of num_channels={K} "
+                                f"values ({what}), got shape {arr.shape}")
     return arr
+
+
+def min_pu_mean_busy(pu_prob) -> np.ndarray:
+    """Smallest mean busy duration D_k for which a Markov chain with occupancy pi_k exists.
+
+    The free->busy probability pi / (D (1 - pi)) must be <= 1, so D >= pi / (1 - pi); and
+    D >= 1 slot. A channel with pi_k = 1 is always busy (any D >= 1).
+    """
+    p = np.asarray(pu_prob, dtype=np.float64)
+    inner = p < 1
+    return np.maximum(1.0, np.where(inner, p / np.where(inner, 1 - p, 1.0), 0.0))
+
+
+def _markov_mean_busy(mb, pu: np.ndarray, K: int) -> tuple[float, ...]:
+    need = min_pu_mean_busy(pu)
+    if mb is None:  # the default, raised where it would be impossible
+        return tuple(float(x) for x in np.maximum(DEFAULT_PU_MEAN_BUSY, need))
+    d = _per_channel("pu_mean_busy", mb, K, "mean busy durations in slots, >= 1")
+    if np.any(d < need - 1e-12):
+        raise ConfigError("pu_mean_busy", (
+            f"pu_mean_busy must be >= max(1, pi_k / (1 - pi_k)) = {[round(float(x), 6) for x in need]} "
+            f"(a chain with occupancy pi_k = {pu.tolist()} needs it), got {d.tolist()}; "
+            f"use at least {round(float(need.max()), 6)} or leave pu_mean_busy out for the default"))
+    return tuple(float(x) for x in d)
+
+
+def _outside_package() -> int:
+    """The ``stacklevel`` that makes a warning of make_config point at the user's code."""
+    frame, level = sys._getframe(1), 1  # level 1: make_config itself
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__ + "."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def make_config(**kwargs) -> DSAConfig:
     """Validate keyword arguments, apply a preset, and return a :class:`DSAConfig`.
 
-    Arguments (all optional): ``setup`` ("A" or "B"), ``num_users``, ``num_channels``,
-    ``horizon`` (alias ``max_cycles``, used by PettingZoo's ``max_cycles_test``), ``snr_range``,
-    ``snr``, ``pu_prob`` (scalar, K values, or None), ``pu_model``, ``pu_mean_busy`` (scalar or K
-    values, "markov" only), ``reward``, ``observation``, ``render_mode``.
-    Raises ValueError naming the argument and what is allowed.
+    Arguments (all optional): ``setup`` (one of :data:`SETUPS`), ``num_users``,
+    ``num_channels``, ``horizon`` (alias ``max_cycles``, used by PettingZoo's
+    ``max_cycles_test``), ``snr_range``, ``snr``, ``pu_prob`` (scalar, K values, or None),
+    ``pu_model``, ``pu_mean_busy`` (scalar or K values, "markov" only; default
+    max(DEFAULT_PU_MEAN_BUSY, pi_k / (1 - pi_k)) per channel), ``reward``, ``observation``,
+    ``render_mode``. Raises :class:`ConfigError` (a ValueError) whose ``argument`` is the
+    keyword at fault and whose message says what is allowed. Warns (UserWarning) when
+    num_users exceeds :data:`LARGE_NUM_USERS` or num_users * num_channels exceeds
+    :data:`LARGE_SYSTEM_NK`.
     """
     allowed = {f for f in DSAConfig.__dataclass_fields__} | {"max_cycles"}
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
-        raise ValueError(f"unknown argument(s) {unknown}; allowed: {sorted(allowed)}")
+        raise ConfigError(unknown[0], f"unknown argument(s) {unknown}; allowed: {sorted(allowed)}")
 
-    # horizon / max_cycles alias
+    horizon_name = "horizon"
     if "max_cycles" in kwargs:
         mc = kwargs.pop("max_cycles")
         if "horizon" in kwargs and kwargs["horizon"] != mc:
-            raise ValueError(f"max_cycles ({mc!r}) is an alias of horizon ({kwargs['horizon']!r}); "
-                             "give one of them, or equal values")
+            raise ConfigError("max_cycles", f"max_cycles ({mc!r}) is an alias of horizon "
+                                            f"({kwargs['horizon']!r}); give one of them, or equal values")
         kwargs["horizon"] = mc
+        horizon_name = "max_cycles"
 
     setup = kwargs.pop("setup", None)
     if setup is not None:
-        setup = _check_choice("setup", str(setup).upper() if isinstance(setup, str) else setup,
-                              SETUPS)
-        merged = dict(PRESETS[setup])
-    else:
-        merged = dict(PRESETS["A"])
+        setup = _check_choice("setup", setup.upper() if isinstance(setup, str) else setup, SETUPS)
+    merged = dict(PRESETS[setup or "A"])
     explicit = set(kwargs)
     merged.update(kwargs)
 
     N = _check_int("num_users", merged["num_users"])
     K = _check_int("num_channels", merged["num_channels"])
-    T = _check_int("horizon", merged["horizon"])
+    T = _check_int(horizon_name, merged["horizon"],
+                   label="max_cycles (alias of horizon)" if horizon_name == "max_cycles" else None)
 
-    # SNR: range and/or fixed matrix
     if "snr" in explicit and "snr_range" in explicit and merged.get("snr") is not None:
-        raise ValueError("give either snr (a fixed N x K matrix) or snr_range (random draw), not both")
+        raise ConfigError("snr", "give either snr (a fixed N x K matrix) or snr_range (random "
+                                 "draw), not both")
     sr = merged.get("snr_range", (30.0, 40.0))
-    sr_arr = _as_float_array("snr_range", sr, "a pair (low, high) of positive linear SNRs")
+    pair = "a pair (low, high) of positive linear SNRs"
+    sr_arr = _as_float_array("snr_range", sr, pair)
     if sr_arr.shape != (2,):
-        raise ValueError(f"snr_range must be a pair (low, high) of positive linear SNRs, got {sr!r}")
+        raise ConfigError("snr_range", f"snr_range must be {pair}, got {sr!r}")
     low, high = float(sr_arr[0]), float(sr_arr[1])
     if not (low > 0 and high > 0):
-        raise ValueError(f"snr_range must be positive (linear SNR, not dB), got {sr!r}")
+        raise ConfigError("snr_range", f"snr_range must be positive (linear SNR, not dB), got {sr!r}")
     if low > high:
-        raise ValueError(f"snr_range must have low <= high, got {sr!r}")
+        raise ConfigError("snr_range", f"snr_range must have low <= high, got {sr!r}")
 
     snr = merged.get("snr")
     snr_t = None
     if snr is not None:
         m = _as_float_array("snr", snr, f"an N x K = {N} x {K} matrix of positive linear SNRs")
         if m.shape != (N, K):
-            raise ValueError(f"snr must be an N x K = {N} x {K} matrix (num_users x num_channels), "
-                             f"got shape {m.shape}")
+            raise ConfigError("snr", f"snr must be an N x K = {N} x {K} matrix (num_users x "
+                                     f"num_channels), got shape {m.shape}")
         if not np.all(m > 0):
-            raise ValueError("snr must contain positive linear SNR values (not dB)")
+            raise ConfigError("snr", "snr must contain positive linear SNR values (not dB)")
         snr_t = tuple(tuple(float(x) for x in row) for row in m)
 
-    # primary users
     pu_model = _check_choice("pu_model", merged.get("pu_model", "iid"), PU_MODELS)
     pu = merged.get("pu_prob")
     pu_t = None
     if pu is not None:
         p = _per_channel("pu_prob", pu, K, "probabilities in [0, 1]")
         if np.any(p < 0) or np.any(p > 1):
-            raise ValueError(f"pu_prob must lie in [0, 1], got {pu!r}")
+            raise ConfigError("pu_prob", f"pu_prob must lie in [0, 1], got {pu!r}")
         pu_t = tuple(float(x) for x in p)
     elif pu_model == "markov":
-        raise ValueError("pu_model='markov' needs pu_prob (the stationary occupancy pi_k); "
-                         "pu_prob=None means no primary users")
+        raise ConfigError("pu_model", "pu_model='markov' needs pu_prob (the stationary occupancy "
+                                      "pi_k); pu_prob=None means no primary users")
 
     mb = merged.get("pu_mean_busy")
     mb_t = None
     if pu_model == "markov":
-        mb_arr = _per_channel("pu_mean_busy", DEFAULT_PU_MEAN_BUSY if mb is None else mb, K,
-                              "mean busy durations in slots, >= 1")
-        if np.any(mb_arr < 1):
-            raise ValueError(f"pu_mean_busy must be >= 1 slot, got {mb!r}")
-        p = np.asarray(pu_t)
-        # free->busy probability pi / (D (1 - pi)) must be <= 1, i.e. D >= pi / (1 - pi)
-        inner = p < 1
-        need = np.where(inner, p / np.where(inner, 1 - p, 1.0), 0.0)
-        if np.any(mb_arr[inner] < need[inner] - 1e-12):
-            raise ValueError(f"pu_mean_busy must be >= pi_k / (1 - pi_k) = {need.tolist()} so that a "
-                             f"chain with occupancy pi_k exists, got {mb_arr.tolist()}")
-        mb_t = tuple(float(x) for x in mb_arr)
+        mb_t = _markov_mean_busy(mb, np.asarray(pu_t), K)
     elif mb is not None:
-        raise ValueError("pu_mean_busy applies only to pu_model='markov' (with pu_prob set)")
+        raise ConfigError("pu_mean_busy", "pu_mean_busy applies only to pu_model='markov' "
+                                          "(with pu_prob set)")
 
     reward = _check_choice("reward", merged.get("reward", "sum_rate"), REWARDS)
     observation = _check_choice("observation", merged.get("observation", "last_action_feedback"),
                                 OBSERVATIONS)
     render_mode = merged.get("render_mode")
     if render_mode is not None:
-        _check_choice("render_mode", render_mode, RENDER_MODES + (None,))
+        _check_choice("render_mode", render_mode, RENDER_MODES)
+
+    if N > LARGE_NUM_USERS or N * K > LARGE_SYSTEM_NK:
+        warnings.warn(
+            f"a large system: num_users={N}, num_channels={K} (limits for a quick env: "
+            f"num_users <= {LARGE_NUM_USERS:,}, num_users x num_channels <= {LARGE_SYSTEM_NK:,}); "
+            "expect seconds per step and gigabytes of memory per episode (measurements: 'Scale' "
+            "in docs/environment.md)", UserWarning, stacklevel=_outside_package())
 
     return DSAConfig(num_users=N, num_channels=K, horizon=T, snr_range=(low, high), snr=snr_t,
                      pu_prob=pu_t, pu_model=pu_model, pu_mean_busy=mb_t, reward=reward,

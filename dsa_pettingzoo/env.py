@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
-from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from .batched import BatchedDSA
 from .config import make_config
 from .metrics import PER_USER_KEYS, SYSTEM_KEYS
+from .naming import agent_ids
 from .render import HumanRenderer, render_ansi, render_rgb
 
 
@@ -95,14 +96,14 @@ class DSAParallelEnv(ParallelEnv):
         c = self.config
         self.render_mode = c.render_mode
         self.simulator = BatchedDSA(1, config=c)
-        self.possible_agents = [f"user_{n}" for n in range(c.num_users)]
+        self.possible_agents = agent_ids(c.num_users)
         self.agent_name_mapping = {a: n for n, a in enumerate(self.possible_agents)}
         self.agents: list[str] = []
-        self.observation_spaces = {
-            a: spaces.Box(0.0, 1.0, (self.simulator.obs_dim,), np.float32)
-            for a in self.possible_agents}
-        self.action_spaces = {a: spaces.Discrete(c.num_channels + 1) for a in self.possible_agents}
-        self.state_space = spaces.Box(0.0, 1.0, (self.simulator.state_dim,), np.float32)
+        sim = self.simulator  # one space object per agent (each samples with its own generator)
+        self.observation_spaces = {a: copy.deepcopy(sim.single_observation_space)
+                                   for a in self.possible_agents}
+        self.action_spaces = {a: copy.deepcopy(sim.single_action_space) for a in self.possible_agents}
+        self.state_space = sim.state_space
         self._human = HumanRenderer(self.metadata["render_fps"])
         self._started = False
 
@@ -117,8 +118,8 @@ class DSAParallelEnv(ParallelEnv):
 
     def _check_agent(self, agent):
         if agent not in self.agent_name_mapping:
-            raise KeyError(f"unknown agent {agent!r}; agents are user_0 .. "
-                           f"user_{self.config.num_users - 1}")
+            raise KeyError(f"unknown agent {agent!r}; agents are {self.possible_agents[0]} .. "
+                           f"{self.possible_agents[-1]}")
         return agent
 
     @property
@@ -162,29 +163,34 @@ class DSAParallelEnv(ParallelEnv):
         if missing:
             raise InvalidActionError(f"missing action(s) for {missing}: every live agent acts "
                                      "each slot (0 = idle)")
-        K = self.config.num_channels
         out = np.zeros((1, len(self.possible_agents)), dtype=np.intp)
         for agent, act in actions.items():
-            if isinstance(act, np.ndarray) and act.size == 1 and act.dtype.kind in "iu":
-                act = act.reshape(()).item()
-            if isinstance(act, (bool, np.bool_)) or not isinstance(act, numbers.Integral):
-                raise InvalidActionError(f"action of {agent} must be an integer in 0..{K} "
-                                         f"(0 idle, k channel k), got {act!r}")
-            if not 0 <= act <= K:
-                raise InvalidActionError(f"action of {agent} must lie in 0..{K} "
-                                         f"(0 idle, k channel k), got {act}")
-            out[0, self.agent_name_mapping[agent]] = int(act)
+            out[0, self.agent_name_mapping[agent]] = self.check_action(agent, act)
         return out
+
+    def check_action(self, agent: str, action) -> int:
+        """``action`` of ``agent`` as an int in 0..K; InvalidActionError naming the agent otherwise."""
+        K = self.config.num_channels
+        if isinstance(action, np.ndarray) and action.size == 1 and action.dtype.kind in "iu":
+            action = action.reshape(()).item()
+        if isinstance(action, (bool, np.bool_)) or not isinstance(action, numbers.Integral):
+            raise InvalidActionError(f"action of {agent} must be an integer in 0..{K} "
+                                     f"(0 idle, k channel k), got {action!r}")
+        if not 0 <= action <= K:
+            raise InvalidActionError(f"action of {agent} must lie in 0..{K} "
+                                     f"(0 idle, k channel k), got {action}")
+        return int(action)
 
     def step(self, actions):
         """Play one slot; returns (observations, rewards, terminations, truncations, infos)."""
         a = self._action_array(actions)
-        obs, rew, done, info = self.simulator.step(a)
+        obs, rew, term, trunc, info = self.simulator.step(a)
+        done = bool(term[0, 0])
         agents = self.agents
         observations = {ag: obs[0, n] for n, ag in enumerate(agents)}
         rewards = {ag: float(rew[0, n]) for n, ag in enumerate(agents)}
-        terminations = {ag: done for ag in agents}
-        truncations = {ag: False for ag in agents}
+        terminations = {ag: bool(term[0, n]) for n, ag in enumerate(agents)}
+        truncations = {ag: bool(trunc[0, n]) for n, ag in enumerate(agents)}
         fb, rates = info["feedback"][0], info["rates"][0]
         infos = {ag: {"feedback": int(fb[n]), "rate": float(rates[n])} for n, ag in enumerate(agents)}
         if done:
@@ -237,13 +243,3 @@ class DSAParallelEnv(ParallelEnv):
 def parallel_env(**kwargs) -> DSAParallelEnv:
     """The DSA ParallelEnv; keyword arguments as in :func:`dsa_pettingzoo.config.make_config`."""
     return DSAParallelEnv(**kwargs)
-
-
-raw_env = DSAParallelEnv
-
-
-def env(**kwargs):
-    """The DSA environment as a PettingZoo AEC env (``parallel_to_aec`` of :func:`parallel_env`)."""
-    from pettingzoo.utils.conversions import parallel_to_aec
-
-    return parallel_to_aec(parallel_env(**kwargs))

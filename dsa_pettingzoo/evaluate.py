@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from .baselines import EXPORTED_PREFIX, POLICIES, make_policy
+from .baselines import EXPORTED_PREFIX, POLICIES, make_policy, policy_names
 from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
-from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, make_config
+from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, ConfigError, make_config
 from .deploy.native import NativeUnavailableError
 from .deploy.policy import COMPUTE_MODES
 from .cli_args import int_at_least, number_in
@@ -86,8 +86,7 @@ def _policy_name(text: str) -> str:
     """A baseline name, or ``exported:DIR`` (a directory of exported actors)."""
     if text in POLICIES or (text.startswith(EXPORTED_PREFIX) and len(text) > len(EXPORTED_PREFIX)):
         return text
-    raise argparse.ArgumentTypeError(f"must be one of {', '.join(POLICIES)} or {EXPORTED_PREFIX}DIR, "
-                                     f"got {text!r}")
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(policy_names())}, got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--pu-model", choices=list(PU_MODELS),
                      help="PU process: iid (every slot independent) or markov (on/off chain)")
     env.add_argument("--pu-mean-busy", type=_positive_float, nargs="+", metavar="D",
-                     help="markov only: mean busy duration in slots (one value or K values)")
+                     help="markov only: mean busy duration in slots (one value or K values; default "
+                     "max(5, pi/(1 - pi)) per channel, the smallest valid value where 5 is too small)")
     env.add_argument("--reward", choices=list(REWARDS),
                      help="env reward (does not change the reported unit, which is always the sum rate)")
     env.add_argument("--observation", choices=list(OBSERVATIONS),
@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _flag_of(argument: str, args) -> str:
+    """The command-line flag that set the make_config keyword ``argument``."""
+    if argument == "pu_prob" and args.no_pu:
+        return "--no-pu"
+    dest = next((d for d, key in ENV_PARAMS.items() if key == argument), argument)
+    return "--" + dest.replace("_", "-")
+
+
 def _env_kwargs(args, parser) -> dict:
     kwargs = {}
     for dest, key in ENV_PARAMS.items():
@@ -189,12 +197,8 @@ def _env_kwargs(args, parser) -> dict:
         kwargs.setdefault("pu_model", "iid")
     try:
         make_config(**kwargs)
-    except ValueError as err:
-        message = str(err)
-        named = [k for k in kwargs if k in message]
-        first = min(named, key=message.index) if named else "setup"  # messages start with the argument
-        flag = "--" + first.replace("_", "-")
-        parser.error(f"argument {flag}: {message}")
+    except ConfigError as err:
+        parser.error(f"argument {_flag_of(err.argument, args)}: {err}")
     return kwargs
 
 

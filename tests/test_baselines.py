@@ -67,7 +67,7 @@ def test_actions_have_shape_dtype_and_range(name):
         a = np.asarray(policy.act(sim if policy.privileged else None))
         assert a.shape == (6, 4) and a.dtype.kind == "i"
         assert a.min() >= 0 and a.max() <= 3
-        _, _, _, info = sim.step(a)
+        _, _, _, _, info = sim.step(a)
         policy.update(a, info["feedback"], info["rates"])
 
 
@@ -156,7 +156,7 @@ def test_oracle_equals_brute_force_every_slot():
     for _ in range(30):
         free = ~sim.pu_busy_next
         a = oracle.act(sim)
-        _, _, _, info = sim.step(a)
+        _, _, _, _, info = sim.step(a)
         assert not np.any(info["feedback"] < 0)  # never a collision nor a PU-blocked attempt
         for b in range(5):
             best = brute_force_matching(weights[b][:, free[b]]) if free[b].any() else 0.0
@@ -242,7 +242,7 @@ def test_musical_chairs_converges_to_orthogonal_allocation(num_users, num_channe
     mc.reset(sim.config, B, np.random.default_rng(6))
     for _ in range(T):
         a = mc.act()
-        _, _, _, info = sim.step(a)
+        _, _, _, _, info = sim.step(a)
         mc.update(a, info["feedback"], info["rates"])
     assert np.all(info["feedback"] == 1)
     assert all(len(set(chairs)) == num_users for chairs in mc.chair.tolist())
@@ -256,7 +256,7 @@ def test_musical_chairs_with_more_users_than_channels_seats_k_users():
     mc.reset(sim.config, B, np.random.default_rng(7))
     for _ in range(100):
         a = mc.act()
-        _, _, _, info = sim.step(a)
+        _, _, _, _, info = sim.step(a)
         mc.update(a, info["feedback"], info["rates"])
     seated = (mc.chair > 0).sum(axis=1)
     distinct = np.array([len(set(c[c > 0].tolist())) for c in mc.chair])
@@ -277,7 +277,7 @@ def _closed_loop(name, sim, seed):
     hist = []
     for _ in range(sim.config.horizon):
         a = policy.act(None)
-        _, _, _, info = sim.step(a)
+        _, _, _, _, info = sim.step(a)
         policy.update(a, info["feedback"], info["rates"])
         hist.append((a.copy(), info["feedback"].copy(), info["rates"].copy()))
     return hist

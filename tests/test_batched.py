@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from dsa_pettingzoo import BatchedDSA, parallel_env
 from dsa_pettingzoo.metrics import PER_USER_KEYS, SYSTEM_KEYS
@@ -39,7 +40,9 @@ def test_batched_equals_parallel_env(name):
         while not done:
             acts = rng.integers(0, K + 1, size=(len(seeds), N))
             busy_next = sim.pu_busy_next
-            obs_b, rew_b, done, info = sim.step(acts)
+            obs_b, rew_b, term_b, trunc_b, info = sim.step(acts)
+            done = bool(term_b.all())
+            assert term_b.any() == done and not trunc_b.any()
             for b, env in enumerate(envs):
                 np.testing.assert_array_equal(env.simulator.pu_busy_next[0], busy_next[b])
                 d = {a: int(acts[b, n]) for n, a in enumerate(env.possible_agents)}
@@ -50,7 +53,7 @@ def test_batched_equals_parallel_env(name):
                 assert [rew[a] for a in ag] == rew_b[b].tolist()
                 assert [infos[a]["feedback"] for a in ag] == info["feedback"][b].tolist()
                 assert [infos[a]["rate"] for a in ag] == info["rates"][b].tolist()
-                assert all(term[a] == done for a in ag)
+                assert [term[a] for a in ag] == term_b[b].tolist()
                 np.testing.assert_array_equal(env.state(), sim.state()[b])
         ep = info["episode"]
         for b, env in enumerate(envs):
@@ -79,13 +82,31 @@ def test_shapes_dtypes_and_done():
     assert sim.pu_busy_next.shape == (5, 5) and sim.pu_busy_next.dtype == bool
     assert sim.state().shape == (5, sim.state_dim) and sim.t == 0
     for t in range(3):
-        obs, rew, done, info = sim.step(np.ones((5, 10), dtype=np.int64))
+        obs, rew, term, trunc, info = sim.step(np.ones((5, 10), dtype=np.int64))
         assert rew.shape == (5, 10) and info["feedback"].dtype == np.int8
         assert info["rates"].shape == (5, 10) and info["actions"].shape == (5, 10)
-        assert done == (t == 2) and sim.t == t + 1
+        assert term.shape == trunc.shape == (5, 10) and term.dtype == trunc.dtype == bool
+        # the horizon ends the episode as a termination, for every user of every episode
+        assert term.tolist() == [[t == 2] * 10] * 5 and not trunc.any() and sim.t == t + 1
     assert "episode" in info and not sim.pu_busy_next.any()   # no slot after the end
     with pytest.raises(RuntimeError, match="reset"):
         sim.step(np.ones((5, 10), dtype=int))
+
+
+def test_gymnasium_style_spaces():
+    sim = BatchedDSA(4, num_users=3, num_channels=2, observation="last_action_feedback_rate")
+    assert sim.single_observation_space == spaces.Box(0.0, 1.0, (2 + 6,), np.float32)
+    assert sim.single_action_space == spaces.Discrete(3)
+    assert sim.observation_space.shape == (4, 3, 8) and sim.action_space.shape == (4, 3)
+    assert sim.state_space.shape == (sim.state_dim,) == (3 * 3 + 12 + 3 + 4 + 6 + 1,)
+    obs = sim.reset(seed=0)
+    assert sim.observation_space.contains(obs)
+    assert all(sim.single_observation_space.contains(o) for o in obs.reshape(-1, 8))
+    obs, *_ = sim.step(sim.action_space.sample())
+    assert sim.observation_space.contains(obs) and sim.state_space.contains(sim.state()[0])
+    env = parallel_env(num_users=3, num_channels=2, observation="last_action_feedback_rate")
+    assert env.observation_space("user_1") == sim.single_observation_space
+    assert env.action_space("user_1") == sim.single_action_space
 
 
 def test_pu_busy_next_predicts_pu_feedback():
@@ -95,7 +116,7 @@ def test_pu_busy_next_predicts_pu_feedback():
     for _ in range(20):
         busy = sim.pu_busy_next
         acts = rng.integers(1, 6, size=(50, 10))                   # everyone transmits
-        _, _, _, info = sim.step(acts)
+        _, _, _, _, info = sim.step(acts)
         on_busy = np.take_along_axis(busy, acts - 1, axis=1)
         np.testing.assert_array_equal(info["feedback"] == -2, on_busy)
 
@@ -104,7 +125,7 @@ def test_no_pu_means_never_busy_and_never_minus_two():
     sim = BatchedDSA(20, setup="A")
     sim.reset(seed=0)
     assert not sim.pu_occupancy.any()
-    _, _, _, info = sim.step(np.random.default_rng(0).integers(0, 6, (20, 10)))
+    _, _, _, _, info = sim.step(np.random.default_rng(0).integers(0, 6, (20, 10)))
     assert not (info["feedback"] == -2).any()
 
 
@@ -156,3 +177,20 @@ def test_pickle_and_unseeded_first_reset():
     np.testing.assert_array_equal(sim.step(a)[1], clone.step(a)[1])
     np.testing.assert_array_equal(sim.reset(), clone.reset())
     np.testing.assert_array_equal(sim.beta, clone.beta)
+
+
+def test_scale_benchmark_measures_and_skips(capsys):
+    from dsa_pettingzoo import benchmark
+
+    point = benchmark.scale_point("batched", 4, 2, 3, seconds=0.0)
+    assert (point["num_users"], point["num_channels"], point["num_envs"], point["steps"]) == (4, 2, 3, 2)
+    assert point["state_dim"] == 2 * 4 * 2 + 6 * 4 + 2 * 2 + 1          # 2NK + 6N + 2K + 1
+    assert point["peak_rss_mb"] >= point["rss_before_mb"] > 0 and point["step_s"] > 0
+    out = benchmark.main(["--scale", "--sizes", "4", "--seconds", "0.001", "--json"])
+    assert [(r["kind"], r["num_users"], r["num_channels"], r["num_envs"]) for r in out["scale"]] \
+        == [("parallel", 4, 2, 1), ("batched", 4, 2, 64)]
+    assert all(2 <= r["steps"] <= 100 and r["state_dim"] == 45 for r in out["scale"])
+    capsys.readouterr()
+    benchmark.main(["--scale", "--sizes", "10", "--channels", "3", "--max-gb", "0", "--seconds", "0.001"])
+    table = capsys.readouterr().out
+    assert table.count("skipped: estimated") == 2 and "| 10 | 3 | 30 | ParallelEnv |" in table

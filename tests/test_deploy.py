@@ -1,4 +1,7 @@
-"""Tests of dsa_pettingzoo.deploy: the exported-actor file, the numpy policy, bad files, dsa-evaluate.
+"""Tests of dsa_pettingzoo.deploy: the exported-actor file, the numpy policy, bad files.
+
+ExportedPolicy and ``dsa-evaluate --policy exported:DIR``: tests/test_exported_policy.py; the
+benchmark CLI: tests/test_deploy_benchmark.py.
 
 numpy only (no torch): the torch equivalence lives in tests/test_export.py.
 """
@@ -16,14 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsa_pettingzoo import BatchedDSA, evaluate, make_config
-from dsa_pettingzoo.baselines import evaluate_policy, make_policy
-from dsa_pettingzoo.baselines.rollout import play_episodes
 from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, actor_files,
                                    load_actors, load_policy, read_actor_file, write_actor_file)
 from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
 from dsa_pettingzoo.deploy import native
-from dsa_pettingzoo.deploy.exported import ExportedPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(12, 10), lstm_size=8)  # K = 2
@@ -58,7 +57,7 @@ def write(tmp_path, params, arch=SMALL, name="user_0.dsaactor", **kw):
 
 # ----------------------------------------------------------------------------- import isolation
 def test_deploy_imports_neither_torch_nor_ray():
-    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.exported, "
+    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.baselines.exported, "
             "dsa_pettingzoo.deploy.benchmark, dsa_pettingzoo.evaluate\n"
             "bad = [m for m in ('torch', 'ray') if m in sys.modules]\n"
             "assert not bad, bad")
@@ -374,157 +373,14 @@ def test_actor_files_order_and_errors(tmp_path):
     (d / "user_1.dsaactor").rename(d / "user_7.dsaactor")
     with pytest.raises(ValueError, match=r"\[0, 2, 7\] are not 0..2"):
         actor_files(d)
+    for wrong in ("user_07", "actor_7"):
+        (d / f"user_7.dsaactor").rename(d / f"{wrong}.dsaactor")
+        with pytest.raises(ValueError, match=rf"{wrong}.dsaactor: exported actors must be named "
+                                             r"user_<n>.dsaactor"):
+            actor_files(d)
+        (d / f"{wrong}.dsaactor").rename(d / "user_7.dsaactor")
     with pytest.raises(ValueError, match="not a directory"):
         load_actors(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no exported actor"):
         load_actors(tmp_path / "empty")
-
-
-@pytest.mark.parametrize("observation", ["last_action_feedback", "last_action_feedback_rate"])
-def test_exported_policy_sees_what_the_env_shows(tmp_path, observation):
-    """ExportedPolicy rebuilds y_t from feedback: same actions as feeding the env's observations."""
-    K, N, B = 2, 3, 5
-    arch = Architecture(obs_dim=K + 5 + (observation != "last_action_feedback"), num_actions=K + 1,
-                        hidden_sizes=(16,), lstm_size=8)
-    d = export_dir(tmp_path, arch, N, sparsity=0.5)
-    env = dict(num_users=N, num_channels=K, horizon=30, observation=observation, setup="B")
-    seeds = [11, 12, 13, 14, 15]
-    sim = BatchedDSA(B, **env)
-    stats = play_episodes(ExportedPolicy(d), sim, seeds, np.random.default_rng(0))
-    actors = load_actors(d)
-    for a in actors:
-        a.reset(B)
-    obs = sim.reset(seeds=seeds)
-    done = False
-    while not done:
-        actions = np.stack([a.act(obs[:, n]) for n, a in enumerate(actors)], axis=1)
-        obs, _, done, info = sim.step(actions)
-    np.testing.assert_array_equal(info["episode"]["system_throughput"], stats.reward)
-    np.testing.assert_array_equal(info["episode"]["successes"], stats.successes)
-
-
-def test_exported_policy_checks_n_k_and_observation(tmp_path):
-    d = export_dir(tmp_path, SMALL, 3, env={"num_users": 3, "num_channels": 2})
-    policy = ExportedPolicy(d)
-    policy.check_config(make_config(num_users=3, num_channels=2))
-    with pytest.raises(ValueError, match=r"3 exported users but the environment has N = 4"):
-        policy.check_config(make_config(num_users=4, num_channels=2))
-    with pytest.raises(ValueError, match="K = 3 channels"):
-        policy.check_config(make_config(num_users=3, num_channels=3))
-    with pytest.raises(ValueError, match="observations of size 7"):
-        policy.check_config(make_config(num_users=3, num_channels=2,
-                                        observation="last_action_feedback_rate"))
-    with pytest.raises(ValueError, match="N = 4"):  # also refused when the episodes start
-        evaluate_policy(policy, 2, num_users=4, num_channels=2)
-
-
-def test_exported_policy_sampling_mode(tmp_path):
-    d = export_dir(tmp_path, SMALL, 3)
-    env = dict(num_users=3, num_channels=2, horizon=20)
-    greedy = evaluate_policy(make_policy(f"exported:{d}"), 8, seed=0, **env)
-    sampled = evaluate_policy(make_policy(f"exported:{d}", greedy=False), 8, seed=0, **env)
-    again = evaluate_policy(make_policy(f"exported:{d}", greedy=False), 8, seed=0, **env)
-    np.testing.assert_array_equal(sampled.reward, again.reward)  # seeded
-    assert not np.array_equal(greedy.successes, sampled.successes)
-
-
-def test_dsa_evaluate_exported(tmp_path, capsys):
-    d = export_dir(tmp_path, SMALL, 3)
-    flags = ["--num-users", "3", "--num-channels", "2", "--horizon", "20", "--episodes", "12"]
-    assert evaluate.main(["--policy", f"exported:{d}", *flags, "--json", "--quiet"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    direct = evaluate_policy(make_policy(f"exported:{d}"), 12, seed=0, num_users=3,
-                             num_channels=2, horizon=20)
-    assert result["policy"] == f"exported:{d}" and result["policy_params"] == {"greedy": True}
-    assert result["mean_reward"] == pytest.approx(float(direct.reward.mean()))
-    assert 0 < result["oracle_ratio"] <= 1
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--num-users", "4", "--num-channels", "2"], "3 exported users but the environment has N = 4"),
-    (["--num-users", "3", "--num-channels", "3"], "K = 3 channels"),
-    (["--num-users", "3", "--num-channels", "2", "--observation", "last_action_feedback_rate"],
-     "observations of size 7"),
-])
-def test_dsa_evaluate_refuses_mismatched_actors(tmp_path, capsys, args, message):
-    d = export_dir(tmp_path, SMALL, 3)
-    with pytest.raises(SystemExit) as err:
-        evaluate.main(["--policy", f"exported:{d}", *args, "--episodes", "2"])
-    assert err.value.code == 2
-    stderr = capsys.readouterr().err
-    assert "argument --policy" in stderr and message in stderr and str(d) in stderr
-
-
-def test_dsa_evaluate_exported_compute_modes_agree(tmp_path, capsys):
-    """--exported-compute picks the kernels; greedy episodes are the same in every mode."""
-    from dsa_pettingzoo.deploy import native
-
-    d = export_dir(tmp_path, SMALL, 3)
-    flags = ["--num-users", "3", "--num-channels", "2", "--horizon", "20", "--episodes", "12",
-             "--json", "--quiet"]
-    modes = ["sparse", "dense"] + (["native"] if native.available() else [])
-    results = {}
-    for mode in modes:
-        assert evaluate.main(["--policy", f"exported:{d}", "--exported-compute", mode, *flags]) == 0
-        results[mode] = json.loads(capsys.readouterr().out)
-        assert results[mode]["policy_params"] == {"greedy": True, "compute": mode}
-    assert len({r["mean_reward"] for r in results.values()}) == 1
-
-
-def test_dsa_evaluate_exported_flag_errors(tmp_path, capsys):
-    for argv, message in (
-        (["--policy", f"exported:{tmp_path / 'none'}"], "not a directory"),
-        (["--policy", "exported:"], "exported:DIR"),
-        (["--policy", "aloha", "--exported-sample"], "--exported-sample"),
-        (["--policy", "aloha", "--exported-compute", "dense"], "--exported-compute"),
-        (["--policy", f"exported:{tmp_path}", "--exported-compute", "gpu"], "invalid choice"),
-    ):
-        with pytest.raises(SystemExit):
-            evaluate.main([*argv, "--episodes", "2"])
-        assert message in capsys.readouterr().err
-
-
-def test_benchmark_cli_runs(capsys):
-    from dsa_pettingzoo.deploy import benchmark
-
-    assert benchmark.main(["--sparsities", "0", "0.95", "--steps", "20", "--repeats", "1",
-                           "--kernel-sparsities", "0.99", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    rows = out["actors"]
-    assert out["kernels"][0]["sparsity"] == 0.99 and out["kernels"][0]["us_dense"] > 0
-    assert [round(r["sparsity"], 3) for r in rows] == [0.0, 0.95]
-    assert rows[1]["file_ratio"] <= 0.10 and rows[1]["nbytes_sparse"] < rows[1]["nbytes_dense"]
-    assert all(r["us_per_step_dense"] > 0 for r in rows)
-    # The 95% row carries the target's verdict (its value is a timing: not asserted here).
-    assert "target_met" not in rows[0] and isinstance(rows[1]["target_met"], bool)
-    assert set(rows[1]["target_met_by"]) <= {"sparse", "native"}
-    assert {"auto", "sparse", "dense"} <= set(rows[0]["modes"])
-    if out["native_note"] is None:  # a C compiler is available: the native modes ran too
-        assert rows[1]["nbytes_native"] < 0.1 * rows[1]["nbytes_dense"]
-        assert "step_ratio_native_to_native_dense" in rows[1]
-
-
-def test_benchmark_cli_no_native(capsys):
-    from dsa_pettingzoo.deploy import benchmark
-
-    assert benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1", "--batch", "3",
-                           "--kernel-sparsities", "--no-native"]) == 0
-    out = capsys.readouterr().out
-    assert "native modes skipped (--no-native)" in out and "target at 95% sparsity" in out
-    assert "batch 3)" in out and "at batch 3:" in out
-    assert "native-dense" not in out.split("\n(batch 1")[0]
-
-
-def test_benchmark_cli_on_exported_actors(tmp_path, capsys):
-    from dsa_pettingzoo.deploy import benchmark
-
-    d = export_dir(tmp_path, SMALL, 2, sparsity=0.9)
-    assert benchmark.main(["--actors", str(d), "--steps", "5", "--repeats", "1",
-                           "--kernel-sparsities", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert [r["actor"] for r in out["actors"]] == ["user_0.dsaactor", "user_1.dsaactor"]
-    assert out["kernels"] == []
-    assert out["actors"][0]["file_bytes"] == (d / "user_0.dsaactor").stat().st_size
-    with pytest.raises(SystemExit):
-        benchmark.main(["--actors", str(tmp_path / "none")])

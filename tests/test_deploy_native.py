@@ -230,7 +230,7 @@ def test_build_is_cached_per_source_and_compiler(tmp_path, monkeypatch):
 def test_exported_policy_runs_on_the_native_kernel(tmp_path):
     """dsa-evaluate's batched path: same greedy play with compute='native' as with numpy."""
     from dsa_pettingzoo.baselines import evaluate_policy
-    from dsa_pettingzoo.deploy.exported import ExportedPolicy
+    from dsa_pettingzoo.baselines.exported import ExportedPolicy
 
     arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(16,), lstm_size=8)
     rng = np.random.default_rng(25)

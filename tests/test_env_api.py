@@ -7,11 +7,15 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pettingzoo.test import (api_test, max_cycles_test, parallel_api_test, parallel_seed_test,
                              seed_test, state_test)
 
 import dsa_pettingzoo
-from dsa_pettingzoo import InvalidActionError, dsa_v0, parallel_env
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+
+from dsa_pettingzoo import DSAAECEnv, DSAParallelEnv, InvalidActionError, dsa_v0, parallel_env
 
 # A small grid covering every value of each argument (short horizons keep it fast).
 GRID = [
@@ -48,13 +52,18 @@ def test_metadata_and_versioned_module():
     env = dsa_v0.parallel_env()
     assert env.metadata["name"] == "dsa_v0" and str(env) == "dsa_v0"
     assert set(env.metadata["render_modes"]) == {"ansi", "rgb_array", "human"}
-    assert dsa_v0.raw_env is dsa_pettingzoo.DSAParallelEnv
-    assert isinstance(dsa_v0.env(), dsa_pettingzoo.env().__class__)
+    raw = dsa_v0.raw_env()
+    assert type(raw) is dsa_pettingzoo.DSAAECEnv and raw.unwrapped is raw  # PettingZoo's meaning
+    wrapped = dsa_v0.env()
+    assert type(wrapped) is OrderEnforcingWrapper and type(wrapped.unwrapped) is DSAAECEnv
+    assert type(dsa_v0.parallel_env()) is DSAParallelEnv
 
 
 def test_spaces_agents_and_first_observation():
     env = parallel_env(setup="B", horizon=3)
-    assert env.possible_agents == [f"user_{n}" for n in range(10)]
+    assert env.possible_agents == [dsa_pettingzoo.agent_id(n) for n in range(10)] \
+        == ["user_0", "user_1", "user_2", "user_3", "user_4", "user_5", "user_6", "user_7",
+            "user_8", "user_9"]
     a0 = env.possible_agents[0]
     assert env.observation_space(a0) is env.observation_space(a0)
     assert env.action_space(a0) is env.action_space(a0)
@@ -259,3 +268,116 @@ def test_import_does_not_pull_torch_or_ray():
 def test_bad_seed_is_refused(seed):
     with pytest.raises(ValueError, match="seed"):
         parallel_env().reset(seed=seed)
+
+
+def test_aec_rejects_a_bad_action_at_once_and_stays_usable():
+    aec = dsa_pettingzoo.env(num_users=3, num_channels=2)
+    aec.reset(seed=1)
+    with pytest.raises(InvalidActionError, match=r"action of user_0 must lie in 0\.\.2.*got 9"):
+        aec.step(9)
+    assert aec.agent_selection == "user_0"              # the same agent acts again
+    aec.step(1)
+    with pytest.raises(InvalidActionError, match="action of user_1 must be an integer"):
+        aec.step("1")
+    aec.step(1)
+    aec.step(2)                                          # the slot is resolved
+    assert aec.agent_selection == "user_0"
+    assert [aec.infos[a]["feedback"] for a in aec.possible_agents] == [-1, -1, 1]
+    ref = parallel_env(num_users=3, num_channels=2)
+    ref.reset(seed=1)
+    _, rew, _, _, _ = ref.step({"user_0": 1, "user_1": 1, "user_2": 2})
+    assert aec.last()[1] == rew["user_0"] > 0            # user_2's rate, shared (sum_rate)
+
+
+def test_aec_dead_step_only_takes_none():
+    aec = dsa_pettingzoo.raw_env(num_users=2, num_channels=1, horizon=1)
+    aec.reset(seed=0)
+    aec.step(0), aec.step(1)
+    assert aec.terminations == {"user_0": True, "user_1": True}
+    with pytest.raises(InvalidActionError, match="user_0 is done"):
+        aec.step(1)
+    aec.step(None), aec.step(None)
+    assert aec.agents == []
+    with pytest.raises(RuntimeError, match="reset"):
+        aec.step(None)
+
+
+# Property tests: rejected actions leave no trace. A bad action (or a bad action dict) is
+# refused, and the env then continues exactly as a twin that never saw it.
+BAD_VALUES = [-1, 99, 1.0, "1", True, None, np.array([1, 2]), np.float32(2.0)]
+SMALL = dict(num_users=3, num_channels=2, horizon=4, pu_prob=0.3)
+
+
+def _bad_dict(good: dict, kind: int, value):
+    agents = list(good)
+    if kind == 0:
+        return {**good, agents[0]: value}
+    if kind == 1:
+        return {a: good[a] for a in agents[1:]}               # a user missing
+    return {**good, "user_7": 1}                              # an unknown user
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), plan=st.lists(
+    st.tuples(st.lists(st.integers(0, 2), min_size=3, max_size=3),
+              st.lists(st.tuples(st.integers(0, 2), st.sampled_from(range(len(BAD_VALUES)))),
+                       max_size=2)), min_size=1, max_size=10))
+def test_parallel_env_trajectory_unchanged_by_rejected_actions(seed, plan):
+    dirty, clean = parallel_env(**SMALL), parallel_env(**SMALL)
+    assert _equal(dirty.reset(seed=seed), clean.reset(seed=seed))
+    for actions, bads in plan:
+        if not dirty.agents:                                  # the next episode, unseeded
+            assert _equal(dirty.reset(), clean.reset())
+        good = dict(zip(dirty.agents, actions))
+        for kind, v in bads:
+            with pytest.raises(InvalidActionError):
+                dirty.step(_bad_dict(good, kind, BAD_VALUES[v]))
+        assert _equal(dirty.step(good), clean.step(good))
+        np.testing.assert_array_equal(dirty.state(), clean.state())
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), plan=st.lists(
+    st.tuples(st.integers(0, 2), st.lists(st.sampled_from(range(len(BAD_VALUES))), max_size=2)),
+    min_size=1, max_size=40))
+def test_aec_env_trajectory_unchanged_by_rejected_actions(seed, plan):
+    dirty, clean = dsa_pettingzoo.env(**SMALL), dsa_pettingzoo.env(**SMALL)
+    dirty.reset(seed=seed), clean.reset(seed=seed)
+    for action, bads in plan:
+        if not dirty.agents:
+            dirty.reset(), clean.reset()
+        agent = dirty.agent_selection
+        done = dirty.terminations[agent]
+        for v in bads:
+            bad = 1 if done else BAD_VALUES[v]                # None is the only dead-step action
+            with pytest.raises(InvalidActionError, match=agent):
+                dirty.step(bad)
+            assert dirty.agent_selection == agent
+        dirty.step(None if done else action), clean.step(None if done else action)
+        assert dirty.agent_selection == clean.agent_selection and dirty.agents == clean.agents
+        if dirty.agents:
+            assert _equal(dirty.last(), clean.last())
+            assert dirty.rewards == clean.rewards and dirty.infos == clean.infos
+
+
+def test_agent_id_helpers_round_trip_and_refuse_bad_ids():
+    from dsa_pettingzoo import agent_id, agent_ids, agent_index
+
+    assert [agent_id(n) for n in (0, 7, 12)] == ["user_0", "user_7", "user_12"]
+    assert [agent_index(a) for a in agent_ids(12)] == list(range(12))
+    assert parallel_env(num_users=12).possible_agents == agent_ids(12)
+    for bad in ("user_01", "user_-1", "user_", "User_1", "user_1 ", "agent_0", 3, None):
+        with pytest.raises(ValueError, match="an agent id must be user_<n>"):
+            agent_index(bad)
+    with pytest.raises(ValueError, match=r"the agents are user_0 \.\. user_2"):
+        agent_index("user_3", num_users=3)
+    for bad in (-1, 1.0, True, "0"):
+        with pytest.raises(ValueError, match="user index must be an integer >= 0"):
+            agent_id(bad)
+
+
+def test_raw_aec_env_before_reset_raises():
+    raw = dsa_pettingzoo.raw_env(num_users=2, num_channels=1)
+    for call in (lambda: raw.step(0), lambda: raw.observe("user_0"), raw.state):
+        with pytest.raises(RuntimeError, match="reset"):
+            call()

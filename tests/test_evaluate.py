@@ -76,6 +76,28 @@ def test_bad_flags_exit_nonzero_naming_the_flag(capsys, args, flag):
     assert flag in capsys.readouterr().err
 
 
+def test_markov_pu_with_high_occupancy_gets_a_valid_default(capsys):
+    """--pu-prob 0.9 --pu-model markov: 5 slots is too short, the default is raised to 9."""
+    result = run_json(capsys, "--policy", "aloha", "--episodes", "2", "--pu-prob", "0.9",
+                      "--pu-model", "markov", "--no-oracle")
+    assert result["env"]["pu_mean_busy"] == pytest.approx([9.0] * 5)
+    assert result["pu_blocked_rate"] > 0.8
+
+
+@pytest.mark.parametrize("args, flag, text", [
+    (["--pu-prob", "0.9", "--pu-model", "markov", "--pu-mean-busy", "5"], "--pu-mean-busy",
+     "use at least 9"),
+    (["--pu-model", "markov"], "--pu-model", "needs pu_prob"),
+    (["--setup", "B", "--no-pu", "--pu-model", "markov"], "--pu-model", "needs pu_prob"),
+    (["--num-users", "2", "--snr", "[[1, 2, 3], [4, 5, 6]]"], "--snr", "2 x 5"),
+])
+def test_env_error_names_the_flag_the_user_gave(capsys, args, flag, text):
+    with pytest.raises(SystemExit):
+        evaluate.main(["--policy", "aloha", *args])
+    err = capsys.readouterr().err
+    assert f"argument {flag}: " in err and text in err and "--setup" not in err.split("error:")[1]
+
+
 def test_bad_flag_in_a_subprocess():
     proc = run_cli("--policy", "aloha", "--aloha-p", "2")
     assert proc.returncode == 2

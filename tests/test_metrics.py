@@ -58,7 +58,9 @@ def test_accumulator_equals_summary_on_simulated_episodes():
     done = False
     while not done:
         busy = sim.pu_busy_next
-        _, _, done, info = sim.step(rng.integers(0, 6, (8, 10)))
+        _, _, term, trunc, info = sim.step(rng.integers(0, 6, (8, 10)))
+        done = term.all()
+        assert not trunc.any()
         acc.update(info["feedback"], info["rates"], busy)
     a, b = acc.summary(), info["episode"]
     assert a.keys() == b.keys()
@@ -74,7 +76,8 @@ def test_utilisation_counts_pu_busy_slots_in_denominator():
     sim.reset(seed=0)
     done = False
     while not done:
-        _, _, done, info = sim.step(np.array([[1, 2, 0], [2, 2, 2]]))
+        _, _, term, _, info = sim.step(np.array([[1, 2, 0], [2, 2, 2]]))
+        done = term.all()
     ep = info["episode"]
     np.testing.assert_array_equal(ep["channel_utilisation"], [0, 0])
     np.testing.assert_array_equal(ep["free_channel_utilisation"], [0, 0])

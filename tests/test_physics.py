@@ -232,7 +232,8 @@ def test_mean_rate_under_uniform_actions():
         rng = np.random.default_rng(40)
         done = False
         while not done:
-            _, _, done, info = sim.step(rng.integers(0, K + 1, size=(B, N)))
+            _, _, term, _, info = sim.step(rng.integers(0, K + 1, size=(B, N)))
+            done = term.all()
         ep = info["episode"]["system_throughput"]
         expected = T * N * (K / (K + 1)) ** N * (1 - pi) * mean_log_rate(30, 40)
         assert abs(ep.mean() - expected) < 5 * ep.std(ddof=1) / math.sqrt(B)
@@ -250,7 +251,8 @@ def test_aloha_sanity_figure():
         done = False
         while not done:
             tx = rng.random((B, N)) < p
-            _, _, done, info = sim.step(np.where(tx, rng.integers(1, K + 1, (B, N)), 0))
+            _, _, term, _, info = sim.step(np.where(tx, rng.integers(1, K + 1, (B, N)), 0))
+            done = term.all()
         ep = info["episode"]["system_throughput"]
         expected = T * succ * (1 - pi) * mean_log_rate(30, 40)   # ~1001 (A), ~801 (B)
         assert abs(ep.mean() - expected) < 5 * ep.std(ddof=1) / math.sqrt(B)

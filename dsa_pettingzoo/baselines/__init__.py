@@ -17,6 +17,7 @@ from __future__ import annotations
 from .adapter import ParallelPolicy, play_parallel_episode
 from .aloha import AlohaPolicy, aloha_expected_successes
 from .base import ACK, IDLE, NACK, PU_BUSY, BatchedPolicy
+from .exported import EXPORTED_PREFIX, ExportedPolicy
 from .musical_chairs import MusicalChairsPolicy
 from .oca import OCAPolicy
 from .oracle import OraclePolicy
@@ -28,24 +29,28 @@ POLICIES = {
     cls.name: cls for cls in (RandomPolicy, AlohaPolicy, OCAPolicy, MusicalChairsPolicy, OraclePolicy)
 }
 
+#: prefix -> policy class built from the text after the prefix: ``make_policy("exported:DIR")``
+#: is ``ExportedPolicy("DIR", **params)``.
+PREFIXED_POLICIES = {EXPORTED_PREFIX: ExportedPolicy}
 
-#: ``make_policy("exported:DIR")``: the users' exported actors in DIR (dsa_pettingzoo.deploy).
-EXPORTED_PREFIX = "exported:"
+
+def policy_names() -> list[str]:
+    """What ``make_policy`` accepts, for messages: the names, then ``PREFIX<argument>`` forms."""
+    return [*POLICIES, *(f"{prefix}DIR" for prefix in PREFIXED_POLICIES)]
 
 
 def make_policy(name: str, **params) -> BatchedPolicy:
     """Build the baseline ``name`` with its parameters (ValueError on an unknown name).
 
-    ``exported:DIR`` loads the exported actors of DIR
-    (:class:`dsa_pettingzoo.deploy.exported.ExportedPolicy`; params ``greedy``, ``compute``).
+    ``exported:DIR`` loads the exported actors of DIR (:class:`ExportedPolicy`; params
+    ``greedy``, ``compute``).
     """
-    if isinstance(name, str) and name.startswith(EXPORTED_PREFIX):
-        from ..deploy.exported import ExportedPolicy  # lazy: avoids an import cycle
-
-        return ExportedPolicy(name[len(EXPORTED_PREFIX):], **params)
+    if isinstance(name, str):
+        for prefix, cls in PREFIXED_POLICIES.items():
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return cls(name[len(prefix):], **params)
     if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)} "
-                         f"or {EXPORTED_PREFIX}DIR")
+        raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(policy_names())}")
     return POLICIES[name](**params)
 
 
@@ -56,9 +61,11 @@ __all__ = [
     "NACK",
     "PU_BUSY",
     "POLICIES",
+    "PREFIXED_POLICIES",
     "AlohaPolicy",
     "BatchedPolicy",
     "EpisodeStats",
+    "ExportedPolicy",
     "MusicalChairsPolicy",
     "OCAPolicy",
     "OraclePolicy",
@@ -69,4 +76,5 @@ __all__ = [
     "make_policy",
     "play_episodes",
     "play_parallel_episode",
+    "policy_names",
 ]

@@ -6,7 +6,7 @@ simulator, :class:`dsa_pettingzoo.batched.BatchedDSA`). One episode is played as
     policy.reset(config, num_envs=B, rng=np.random.default_rng(seed))
     for t in range(config.horizon):
         actions = policy.act(sim if policy.privileged else None)   # int [B, N] in 0..K
-        obs, rewards, done, info = sim.step(actions)
+        obs, rewards, terminations, truncations, info = sim.step(actions)
         policy.update(actions, info["feedback"], info["rates"])
 
 Decentralized policies (every baseline except the oracle) learn only from each

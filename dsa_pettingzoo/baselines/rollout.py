@@ -122,7 +122,7 @@ def play_episodes(policy: BatchedPolicy, sim, seeds: list[int], rng: np.random.G
     info = {}
     for _ in range(T):
         actions = np.asarray(policy.act(sim if policy.privileged else None))
-        _, _, _, info = sim.step(actions)
+        _, _, _, _, info = sim.step(actions)
         policy.update(actions, info["feedback"], info["rates"])
     # info["episode"]: the simulator's end-of-episode metrics (dsa_pettingzoo.metrics)
     return EpisodeStats.from_simulator(sim, info["episode"])

@@ -9,7 +9,8 @@ docs/deployment.md). Here they are loaded and run step by step:
 >>> actors[0].reset(); a = actors[0].act(obs)
 
 ``dsa-evaluate --policy exported:actors/`` evaluates them like any baseline
-(:class:`~dsa_pettingzoo.deploy.exported.ExportedPolicy`), and
+(:class:`~dsa_pettingzoo.baselines.exported.ExportedPolicy`, which builds on this package;
+this package never imports the baselines), and
 ``python -m dsa_pettingzoo.deploy.benchmark`` measures file size, memory and
 step time at several sparsities. ``load_policy(path, compute="native")`` runs
 the optional compiled kernel (``native/actor_step.c``, built on first use).

@@ -43,6 +43,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from ..naming import AGENT_PREFIX, agent_id, agent_index
 from .format import Architecture, SparseMatrix, read_actor_tensors
 from .native import NATIVE_MODES, NativeActor  # the optional compiled kernel (built on first use)
 
@@ -342,11 +343,11 @@ def actor_files(directory) -> list:
         raise ValueError(f"{directory}: no exported actor (*{SUFFIX}) found")
     by_user = {}
     for f in files:
-        stem = f.name[: -len(SUFFIX)]
-        prefix, _, idx = stem.rpartition("_")
-        if prefix != "user" or not idx.isdigit():
-            raise ValueError(f"{f}: exported actors must be named user_<n>{SUFFIX}")
-        by_user[int(idx)] = f
+        try:
+            by_user[agent_index(f.name[: -len(SUFFIX)])] = f
+        except ValueError:
+            raise ValueError(f"{f}: exported actors must be named {AGENT_PREFIX}<n>{SUFFIX}, "
+                             f"the agent id of their user (e.g. {agent_id(0)}{SUFFIX})") from None
     if sorted(by_user) != list(range(len(by_user))):
         raise ValueError(f"{directory}: user indices {sorted(by_user)} are not 0..{len(by_user) - 1}")
     return [by_user[n] for n in range(len(by_user))]

@@ -1,7 +1,8 @@
 """Exported actors as a batched baseline: ``dsa-evaluate --policy exported:DIR``.
 
-:class:`ExportedPolicy` follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`:
-it is a decentralized policy (never handed the simulator). Each user's actor
+:class:`ExportedPolicy` follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`
+and runs the actors with the numpy runtime :mod:`dsa_pettingzoo.deploy` (which never imports
+the baselines). It is a decentralized policy (never handed the simulator). Each user's actor
 rebuilds its own observation y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) from its own
 action, feedback and rate with the environment's encoder
 (:func:`dsa_pettingzoo.physics.encode_observation`), exactly as the
@@ -14,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import physics
-from ..baselines.base import BatchedPolicy
-from .policy import load_actors
+from ..deploy.policy import load_actors
+from .base import BatchedPolicy
 
-#: ``--policy`` prefix naming a directory of exported actors.
+#: ``make_policy(EXPORTED_PREFIX + DIR)`` / ``dsa-evaluate --policy exported:DIR``: the actors in DIR.
 EXPORTED_PREFIX = "exported:"
 
 

@@ -1,0 +1,50 @@
+"""``python -m dsa_pettingzoo.deploy.benchmark``: the CLI runs and reports what it measured
+(values that are timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dsa_pettingzoo.deploy import benchmark
+from test_deploy import SMALL, export_dir  # the actor files of the deploy tests
+
+
+def test_benchmark_cli_runs(capsys):
+    assert benchmark.main(["--sparsities", "0", "0.95", "--steps", "20", "--repeats", "1",
+                           "--kernel-sparsities", "0.99", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = out["actors"]
+    assert out["kernels"][0]["sparsity"] == 0.99 and out["kernels"][0]["us_dense"] > 0
+    assert [round(r["sparsity"], 3) for r in rows] == [0.0, 0.95]
+    assert rows[1]["file_ratio"] <= 0.10 and rows[1]["nbytes_sparse"] < rows[1]["nbytes_dense"]
+    assert all(r["us_per_step_dense"] > 0 for r in rows)
+    # The 95% row carries the target's verdict (its value is a timing: not asserted here).
+    assert "target_met" not in rows[0] and isinstance(rows[1]["target_met"], bool)
+    assert set(rows[1]["target_met_by"]) <= {"sparse", "native"}
+    assert {"auto", "sparse", "dense"} <= set(rows[0]["modes"])
+    if out["native_note"] is None:  # a C compiler is available: the native modes ran too
+        assert rows[1]["nbytes_native"] < 0.1 * rows[1]["nbytes_dense"]
+        assert "step_ratio_native_to_native_dense" in rows[1]
+
+
+def test_benchmark_cli_no_native(capsys):
+    assert benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1", "--batch", "3",
+                           "--kernel-sparsities", "--no-native"]) == 0
+    out = capsys.readouterr().out
+    assert "native modes skipped (--no-native)" in out and "target at 95% sparsity" in out
+    assert "batch 3)" in out and "at batch 3:" in out
+    assert "native-dense" not in out.split("\n(batch 1")[0]
+
+
+def test_benchmark_cli_on_exported_actors(tmp_path, capsys):
+    d = export_dir(tmp_path, SMALL, 2, sparsity=0.9)
+    assert benchmark.main(["--actors", str(d), "--steps", "5", "--repeats", "1",
+                           "--kernel-sparsities", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["actor"] for r in out["actors"]] == ["user_0.dsaactor", "user_1.dsaactor"]
+    assert out["kernels"] == []
+    assert out["actors"][0]["file_bytes"] == (d / "user_0.dsaactor").stat().st_size
+    with pytest.raises(SystemExit):
+        benchmark.main(["--actors", str(tmp_path / "none")])
