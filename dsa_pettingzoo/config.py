@@ -19,7 +19,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-REWARDS = ("sum_rate", "individual", "proportional_fair")
+from .rewards import REWARDS as _REWARD_FNS
+
+REWARDS = tuple(_REWARD_FNS)
 OBSERVATIONS = ("last_action_feedback", "last_action_feedback_rate")
 PU_MODELS = ("iid", "markov")
 RENDER_MODES = ("ansi", "rgb_array", "human")

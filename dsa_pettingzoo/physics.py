@@ -100,18 +100,6 @@ def reward_proportional_fair(rates: np.ndarray, throughput_before: np.ndarray):
     return np.broadcast_to(gain, rates.shape).copy(), after
 
 
-def compute_rewards(reward: str, rates: np.ndarray, throughput_before: np.ndarray):
-    """Dispatch on the reward name; returns (rewards [..., N], throughput_after [..., N])."""
-    after = throughput_before + rates
-    if reward == "sum_rate":
-        return reward_sum_rate(rates), after
-    if reward == "individual":
-        return reward_individual(rates), after
-    if reward == "proportional_fair":
-        return reward_proportional_fair(rates, throughput_before)
-    raise ValueError(f"unknown reward {reward!r}")
-
-
 # ----------------------------------------------------------------------------- primary users
 def markov_transition_probs(pu_prob: np.ndarray, mean_busy: np.ndarray):
     """Transition probabilities (p_busy_to_free, p_free_to_busy) of the on/off PU chain, each [K].

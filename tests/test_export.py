@@ -18,7 +18,7 @@ gym = pytest.importorskip("gymnasium")
 from dsa_pettingzoo import BatchedDSA  # noqa: E402
 from dsa_pettingzoo.baselines.rollout import play_episodes  # noqa: E402
 from dsa_pettingzoo.deploy import Architecture, load_actors, load_policy, read_actor_file  # noqa: E402
-from dsa_pettingzoo.deploy.exported import ExportedPolicy  # noqa: E402
+from dsa_pettingzoo.baselines.exported import ExportedPolicy  # noqa: E402
 
 pytestmark = pytest.mark.rllib
 
@@ -78,7 +78,7 @@ def test_numpy_policy_equals_torch_actor_over_10000_steps(tmp_path, sparsity, co
             probs.append(p)
             others = np.where(rng.random(10) < 0.5, rng.integers(1, 6, 10), 0)
             others[0] = rng.choice(6, p=p)
-            obs, _, _, _ = sim.step(others[None])
+            obs, _, _, _, _ = sim.step(others[None])
         logits, torch_probs = torch_sequence(actor, np.stack(seen))
         np.testing.assert_array_equal(greedy, logits.argmax(axis=1), err_msg=f"episode {episode}")
         worst = max(worst, float(np.abs(np.stack(probs) - torch_probs).max()))

@@ -8,6 +8,8 @@ approximation; the seeds are fixed anyway, so the tests are deterministic).
 import math
 
 import numpy as np
+
+import dsa_pettingzoo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,13 +83,22 @@ def test_proportional_fair_return_telescopes():
     assert total == pytest.approx(np.log1p(rates.sum(0)).sum(), rel=1e-12)
 
 
-def test_compute_rewards_dispatch():
+def test_reward_registry():
+    from dsa_pettingzoo.config import REWARDS as NAMES
+    from dsa_pettingzoo.rewards import REWARDS
+
     rates = np.array([[1.0, 2.0]])
-    for name in ("sum_rate", "individual", "proportional_fair"):
-        r, after = ph.compute_rewards(name, rates, np.zeros((1, 2)))
-        np.testing.assert_array_equal(after, rates)
+    before = np.array([[3.0, 0.0]])
+    assert tuple(REWARDS) == NAMES == ("sum_rate", "individual", "proportional_fair")
+    for name, fn in REWARDS.items():
+        r, after = fn(rates, before)
+        np.testing.assert_array_equal(after, before + rates)
+    np.testing.assert_array_equal(REWARDS["sum_rate"](rates, before)[0], [[3.0, 3.0]])
+    np.testing.assert_array_equal(REWARDS["individual"](rates, before)[0], [[1.0, 2.0]])
+    gain = np.log(5 / 4) + np.log(3 / 1)  # ln(1 + S_t) - ln(1 + S_{t-1}) summed over users
+    np.testing.assert_allclose(REWARDS["proportional_fair"](rates, before)[0], [[gain, gain]])
     with pytest.raises(ValueError, match="reward"):
-        ph.compute_rewards("nope", rates, np.zeros((1, 2)))
+        dsa_pettingzoo.make_config(reward="nope")
 
 
 def test_observation_encoding():

@@ -30,10 +30,10 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from dsa_pettingzoo import agent_index
 from dsa_pettingzoo.deploy.format import (DTYPES, ENCODINGS, SUFFIX, Architecture,
                                           write_actor_file)
 
-ACTOR_ID = re.compile(r"^user_(\d+)$")
 _DENSE = re.compile(r"^trunk\.dense\.(\d+)\.weight$")
 _LSTM = re.compile(r"^trunk\.lstm\.weight_ih_l(\d+)$")
 
@@ -134,10 +134,9 @@ def export_actor(module_or_state_dict, arch: Optional[Architecture], path, *,
     found = architecture_of(state)
     if arch is not None and arch != found:
         raise ValueError(f"the weights have architecture {found}, not the given {arch}")
-    match = ACTOR_ID.match(agent or "")
     meta = {
         "agent": agent,
-        "user_index": int(match.group(1)) if match else None,
+        "user_index": _user_index(agent),
         "observation": observation_info(found, env),
         "action": {"num_actions": found.num_actions,
                    "meaning": "0 = stay idle, k = 1..K = transmit on channel k"},
@@ -196,22 +195,30 @@ def resolve_checkpoint(path) -> Path:
     return found[-1] if found else root
 
 
+def _user_index(agent) -> Optional[int]:
+    """n of an actor id ``user_n`` (dsa_pettingzoo's agent ids), None for anything else."""
+    try:
+        return agent_index(agent)
+    except ValueError:
+        return None
+
+
 def find_actor_modules(checkpoint) -> Dict[str, Path]:
     """module id -> RLModule directory of every actor (``user_<n>``) in a checkpoint."""
     root = Path(checkpoint)
     if not root.is_dir():
         raise ValueError(f"--checkpoint {root}: no such directory")
     if _is_module_dir(root):
-        if not ACTOR_ID.match(root.name):
+        if _user_index(root.name) is None:
             raise ValueError(f"--checkpoint {root}: an RLModule directory must be named user_<n> "
                              "(an actor); the shared critic is never exported")
         return {root.name: root}
     for candidate in (root / "learner_group" / "learner" / "rl_module", root / "rl_module", root):
         if candidate.is_dir():
             found = {d.name: d for d in candidate.iterdir()
-                     if d.is_dir() and ACTOR_ID.match(d.name) and _is_module_dir(d)}
+                     if d.is_dir() and _user_index(d.name) is not None and _is_module_dir(d)}
             if found:
-                return dict(sorted(found.items(), key=lambda kv: int(kv[0].split("_")[1])))
+                return dict(sorted(found.items(), key=lambda kv: _user_index(kv[0])))
     raise ValueError(f"--checkpoint {root}: no actor module found; give an Algorithm checkpoint "
                      "directory, its learner_group/learner/rl_module directory, one "
                      "rl_module/user_<n> directory, or a run directory holding checkpoints")

@@ -195,7 +195,7 @@ class BoltzmannEnvRunner(BatchedDSAEnvRunner):
                 explore = self._drqn_rng.random((B, N)) < eps
                 a = np.where(explore, self._drqn_rng.integers(A, size=(B, N)), a)
                 actions[:, t] = a
-                obs, reward, _, _ = sim.step(a)
+                obs, reward, _, _, _ = sim.step(a)
                 rewards[:, t] = reward
         out_obs[:, T] = obs
         self._drqn_episodes += B
