@@ -82,6 +82,10 @@ def main(argv=None) -> int:
     p.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.95, 0.99])
     p.add_argument("--dtypes", nargs="+", choices=["float32", "int8"], default=["float32", "int8"])
     p.add_argument("--steps", type=int, default=1000, help="recorded observations (default 1000)")
+    p.add_argument("--observations", metavar="FILE.npy",
+                   help="the recorded observations [steps, obs_dim] to use (e.g. from "
+                   "python -m dsa_pettingzoo.deploy.agreement --record); default: random one-hot "
+                   "(action, feedback) pairs; the first --steps are used")
     p.add_argument("--reset-every", type=int, default=100,
                    help="zero the LSTM state every this many steps (an episode; default 100)")
     p.add_argument("--seed", type=int, default=0)
@@ -102,7 +106,16 @@ def main(argv=None) -> int:
             _, arch, base = read_actor_file(args.actor)
         except ActorFileError as err:
             p.error(f"argument --actor: {err}")
-    obs = observation_sequence(arch, args.steps, rng)
+    if args.observations:
+        try:
+            obs = np.load(args.observations)[: args.steps].astype(np.float32)
+        except (OSError, ValueError) as err:
+            p.error(f"argument --observations: cannot read {args.observations} ({err})")
+        if obs.ndim != 2 or obs.shape[1] != arch.obs_dim:
+            p.error(f"argument --observations: {args.observations} holds shape {obs.shape}, "
+                    f"expected (steps, {arch.obs_dim})")
+    else:
+        obs = observation_sequence(arch, args.steps, rng)
     builds = []
     with tempfile.TemporaryDirectory(prefix="dsa_mcu_") as tmp:
         for sparsity in args.sparsities:
@@ -120,7 +133,8 @@ def main(argv=None) -> int:
     report = {"builds": builds, "targets": targets(builds),
               "actor": args.actor or "random (paper architecture, torch init, seed "
                                       f"{args.seed})",
-              "steps": args.steps, "toolchain": [tool_version(GCC), tool_version(QEMU)],
+              "observations": args.observations or "random one-hot (action, feedback)",
+              "steps": len(obs), "toolchain": [tool_version(GCC), tool_version(QEMU)],
               "cycles_per_step": None,
               "cycles_note": "QEMU is not cycle-accurate; no cycle-accurate source is available "
                              "here, so no cycle count (and QEMU's wall time is not device time)"}
