@@ -75,11 +75,12 @@ def test_native_holds_only_the_nonzeros():
     nnz = sum(int(np.count_nonzero(w)) for w in params.values() if w.ndim == 2)
     mats = sparse._native.lstm + sparse._native.dense + [sparse._native.head]
     assert sum(m.values.size for m in mats) == nnz
-    # 256 columns at most: 1-byte column indices; 4-byte row pointers.
-    assert all(m.indices.dtype == np.uint8 for m in mats)
+    # 256 columns at most: 1-byte column indices; fewer than 65536 non-zeros per matrix:
+    # 2-byte row pointers.
+    assert all(m.indices.dtype == np.uint8 and m.indptr.dtype == np.uint16 for m in mats)
     rows = sum(m.shape[0] + 1 for m in mats)
     biases = sum(w.size for w in params.values() if w.ndim == 1)
-    expected = 5 * nnz + 4 * rows + 4 * biases
+    expected = 5 * nnz + 2 * rows + 4 * biases
     assert expected <= sparse._native._matrix_bytes < expected + 64
     assert sparse.nbytes < 0.1 * dense.nbytes
 
@@ -109,15 +110,18 @@ def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
         np.testing.assert_allclose(out[mode], out["dense"], rtol=0, atol=ATOL, err_msg=mode)
     if arch.hidden_sizes == (300,):
         kernel = load_policy(path, compute="native")._native
-        assert kernel.lstm[0].indices.dtype == np.uint16  # [4H, 300 + H]: beyond uint8
+        lstm = kernel.lstm[0]  # [4H, 300 + H]: columns beyond uint8, the gaps between them not
+        assert lstm.index_encoding == "delta" and lstm.indices.dtype == np.uint8
 
 
 @needs_native
-@pytest.mark.parametrize("shape, dtype", [((512, 256), np.uint8), ((20, 300), np.uint16),
-                                          ((3, 1), np.uint8)])
-def test_matvec_alone_csr_and_dense(shape, dtype):
+@pytest.mark.parametrize("shape, density, index_encoding, dtype", [
+    ((512, 256), 0.1, "absolute", np.uint8), ((20, 300), 0.1, "delta", np.uint8),
+    ((20, 3000), 0.002, "absolute", np.uint16),  # gaps beyond uint8: deltas no smaller
+    ((2, 70000), 0.01, "delta", np.uint16), ((3, 1), 0.1, "absolute", np.uint8)])
+def test_matvec_alone_csr_and_dense(shape, density, index_encoding, dtype):
     rng = np.random.default_rng(24)
-    w = rng.normal(size=shape).astype(np.float32) * (rng.random(shape) < 0.1)
+    w = rng.normal(size=shape).astype(np.float32) * (rng.random(shape) < density)
     w[0] = 0.0  # an empty row: its output is the bias alone
     b = rng.normal(size=shape[0]).astype(np.float32)
     x = rng.normal(size=shape[1]).astype(np.float32)
@@ -125,6 +129,7 @@ def test_matvec_alone_csr_and_dense(shape, dtype):
         m = native.NativeMatrix(w, b, sparse)
         if sparse:
             assert m.indices.dtype == dtype and m.values.size == np.count_nonzero(w)
+            assert m.index_encoding == index_encoding
         call, xb, yb = m.matvec_function()
         xb[:] = x
         call()

@@ -68,13 +68,18 @@ def random_params(arch: Architecture, sparsity: float, rng: np.random.Generator)
         w = rng.uniform(-bound, bound, size=shape).astype(np.float32)
         if name.startswith("lstm") and name.endswith("bias"):
             w = w + rng.uniform(-bound, bound, size=shape).astype(np.float32)  # b_ih + b_hh
-        if len(shape) == 2:
-            k = int(np.floor(sparsity * w.size + 0.5))
-            if k:
-                order = np.argsort(np.abs(w), axis=None, kind="stable")[:k]
-                w.reshape(-1)[order] = 0.0
-        params[name] = w
+        params[name] = magnitude_prune(w, sparsity) if len(shape) == 2 else w
     return params
+
+
+def magnitude_prune(w: np.ndarray, sparsity: float) -> np.ndarray:
+    """A float32 copy of ``w`` with its round(sparsity * size) smallest-magnitude entries zeroed."""
+    w = np.array(w, np.float32)
+    k = int(np.floor(sparsity * w.size + 0.5))
+    if k:
+        order = np.argsort(np.abs(w), axis=None, kind="stable")[:k]
+        w.reshape(-1)[order] = 0.0
+    return w
 
 
 def observation_sequence(arch: Architecture, steps: int, rng: np.random.Generator) -> np.ndarray:

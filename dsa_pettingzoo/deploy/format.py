@@ -1,11 +1,12 @@
 """The exported-actor file: one user's pruned recurrent actor in a compact sparse encoding.
 
-Numpy only (a device needs no torch and no ray). Layout of a file, version 1,
-all integers little-endian (field by field in docs/deployment.md)::
+Numpy only (a device needs no torch and no ray). Layout of a file, all
+integers little-endian (field by field in docs/deployment.md)::
 
     offset  size  field
     0       8     magic b"DSAACTOR"
-    8       2     format version (uint16) = 1
+    8       2     format version (uint16): 1, or 2 when the file uses int8
+                  values or delta column indices
     10      2     reserved, 0
     12      4     header length H in bytes (uint32)
     16      8     payload length P in bytes (uint64)
@@ -21,10 +22,10 @@ Tensors (canonical names; [rows, cols] as in torch, y = W x + b):
 ``lstm.{k}.bias`` [4H] (= torch's bias_ih + bias_hh) for each LSTM layer, gate
 order i, f, g, o, ``head.weight`` [A, H] and ``head.bias`` [A].
 
-A matrix is stored in the smallest of three encodings (``auto``):
-``dense`` (row-major values), ``bitmask`` (one bit per entry, row-major,
-numpy ``packbits`` big-endian bit order, then the non-zero values in row-major
-order) or ``csr`` (row pointers, column indices, values). Vectors are dense.
+A matrix is stored dense, as a bitmask or in CSR, with float32, float16 or
+int8 values (:mod:`dsa_pettingzoo.deploy.encoding`); vectors are dense float
+(float32 in an int8 file). The writer uses the lowest version that holds the
+file, so float files without delta indices stay readable by version-1 loaders.
 """
 
 from __future__ import annotations
@@ -38,15 +39,19 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .encoding import ENCODINGS, SparseMatrix, TensorError, decode_tensor, encode_matrix
+from .quantize import row_scales, shared_row_scales
+
 MAGIC = b"DSAACTOR"
-FORMAT_VERSION = 1
+#: The newest format version; a loader reads every version in SUPPORTED_VERSIONS.
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 #: magic, version, reserved, header length, payload length.
 _PREFIX = struct.Struct("<8sHHIQ")
 _CRC = struct.Struct("<I")
 MIN_FILE_BYTES = _PREFIX.size + _CRC.size
 ALIGN = 8
-DTYPES = ("float32", "float16")
-ENCODINGS = ("auto", "dense", "bitmask", "csr")
+DTYPES = ("float32", "float16", "int8")
 #: File extension of exported actors (one file per user).
 SUFFIX = ".dsaactor"
 
@@ -125,41 +130,23 @@ class Architecture:
 
 
 # ----------------------------------------------------------------------------- encoding
-def _index_dtype(max_value: int) -> np.dtype:
-    """Smallest unsigned dtype holding 0..max_value."""
-    for dt in (np.uint8, np.uint16, np.uint32):
-        if max_value <= np.iinfo(dt).max:
-            return np.dtype(dt)
-    return np.dtype(np.uint64)
-
-
-def _encode_matrix(w: np.ndarray, dtype: np.dtype, encoding: str) -> Tuple[str, Dict[str, np.ndarray]]:
-    """(encoding, parts) of one matrix; ``auto`` picks the smallest (ties: dense, bitmask, csr)."""
-    rows, cols = w.shape
-    nz = w != 0
-    nnz = int(nz.sum())
-    values = w[nz].astype(dtype)
-    candidates = {
-        "dense": lambda: {"values": w.astype(dtype).ravel()},
-        "bitmask": lambda: {"mask": np.packbits(nz.ravel()), "values": values},
-        "csr": lambda: {
-            "indptr": np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(_index_dtype(nnz)),
-            "indices": np.nonzero(nz)[1].astype(_index_dtype(max(cols - 1, 0))),
-            "values": values,
-        },
-    }
-    if encoding != "auto":
-        return encoding, candidates[encoding]()
-    built = {name: make() for name, make in candidates.items()}
-    best = min(built, key=lambda n: sum(p.nbytes for p in built[n].values()))
-    return best, built[best]
-
-
 def _check_float16(name: str, w: np.ndarray) -> None:
     big = np.abs(w) > np.finfo(np.float16).max
     if big.any():
         raise ValueError(f"tensor {name} has values beyond float16's range "
                          f"(max |w| = {np.abs(w).max():.3g}); export with dtype float32")
+
+
+def int8_scales(params: Mapping[str, np.ndarray], arch: Architecture) -> Dict[str, np.ndarray]:
+    """Matrix name -> row scales of an int8 file; an LSTM layer's two matrices share theirs."""
+    out = {}
+    for name, shape in arch.shapes().items():
+        if len(shape) == 2 and not name.startswith("lstm."):
+            out[name] = row_scales(params[name])
+    for k in range(arch.lstm_layers):
+        ih, hh = f"lstm.{k}.weight_ih", f"lstm.{k}.weight_hh"
+        out[ih] = out[hh] = shared_row_scales(params[ih], params[hh])
+    return out
 
 
 def sparsity_of(params: Mapping[str, np.ndarray]) -> Dict[str, Any]:
@@ -190,8 +177,10 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
     if set(params) != set(shapes):
         raise ValueError(f"params must hold exactly {sorted(shapes)}; missing "
                          f"{sorted(set(shapes) - set(params))}, unexpected {sorted(set(params) - set(shapes))}")
-    np_dtype = np.dtype(dtype)
-    blobs, table, offset = [], [], 0
+    scales = int8_scales(params, arch) if dtype == "int8" else {}
+    vector_dtype = np.dtype("float32" if dtype == "int8" else dtype)
+    blobs, table, offset, version = [], [], 0, 1
+    written: Dict[bytes, Dict[str, Any]] = {}  # scales bytes -> part info: shared, stored once
     for name, shape in shapes.items():
         w = np.asarray(params[name], dtype=np.float32)
         if w.shape != shape:
@@ -201,26 +190,33 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
         if dtype == "float16":
             _check_float16(name, w)
         if w.ndim == 2:
-            enc, parts = _encode_matrix(w, np_dtype, encoding)
+            fields, parts = encode_matrix(w, dtype, encoding, scales.get(name))
         else:
-            enc, parts = "dense", {"values": w.astype(np_dtype)}
-        # nnz: stored entries of a bitmask / CSR matrix; non-zero stored values when dense
-        # (a float16 value may round to 0).
-        nnz = int(np.count_nonzero(parts["values"]) if enc == "dense" else np.count_nonzero(w))
-        entry = {"name": name, "shape": list(shape), "encoding": enc, "nnz": nnz, "parts": {}}
+            fields, parts = {"encoding": "dense"}, {"values": w.astype(vector_dtype)}
+        if dtype == "int8" or "index_encoding" in fields:
+            version = 2
+        # nnz: the stored non-zero values (a float16 or int8 value may round to 0).
+        nnz = int(np.count_nonzero(parts["values"]))
+        entry = {"name": name, "shape": list(shape), "encoding": fields.pop("encoding"),
+                 **fields, "nnz": nnz, "parts": {}}
         for part, arr in parts.items():
+            if part == "scales" and arr.tobytes() in written:
+                entry["parts"][part] = written[arr.tobytes()]
+                continue
             pad = (-offset) % ALIGN
             blobs.append(b"\0" * pad)
             offset += pad
             little = arr.dtype.newbyteorder("<")  # the file is little-endian on every host
             entry["parts"][part] = {"offset": offset, "count": int(arr.size), "dtype": little.str}
             raw = np.ascontiguousarray(arr, dtype=little).tobytes()
+            if part == "scales":
+                written[arr.tobytes()] = entry["parts"][part]
             blobs.append(raw)
             offset += len(raw)
         table.append(entry)
     header = {
         "format": "dsa-pettingzoo exported actor",
-        "format_version": FORMAT_VERSION,
+        "format_version": version,
         "architecture": arch.to_dict(),
         "dtype": dtype,
         "sparsity": sparsity_of(params),
@@ -231,7 +227,7 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
     }
     head = json.dumps(header, sort_keys=False, separators=(",", ":")).encode("utf-8")
     payload = b"".join(blobs)
-    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(head), len(payload)) + head
+    body = _PREFIX.pack(MAGIC, version, 0, len(head), len(payload)) + head
     body += b"\0" * ((-len(body)) % ALIGN) + payload
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
@@ -244,6 +240,10 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
 # ----------------------------------------------------------------------------- decoding
 def read_header(path) -> Tuple[Dict[str, Any], memoryview]:
     """Check a file's framing (size, magic, version, CRC) and return (header, payload view)."""
+    return _read_frame(path)[1:]
+
+
+def _read_frame(path) -> Tuple[int, Dict[str, Any], memoryview]:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -257,9 +257,10 @@ def read_header(path) -> Tuple[Dict[str, Any], memoryview]:
     magic, version, _, head_len, payload_len = _PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise ActorFileError(path, f"not an exported-actor file (magic {magic!r}, expected {MAGIC!r})")
-    if version != FORMAT_VERSION:
-        raise ActorFileError(path, f"format version {version} is not supported "
-                             f"(this loader reads version {FORMAT_VERSION}); re-export the actor")
+    if version not in SUPPORTED_VERSIONS:
+        raise ActorFileError(path, f"format version {version} is not supported (this loader "
+                             f"reads versions {', '.join(map(str, SUPPORTED_VERSIONS))}); "
+                             "re-export the actor")
     start = _PREFIX.size + head_len
     payload_start = start + (-start) % ALIGN
     expected = payload_start + payload_len + _CRC.size
@@ -275,119 +276,22 @@ def read_header(path) -> Tuple[Dict[str, Any], memoryview]:
         header = json.loads(data[_PREFIX.size:start].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ActorFileError(path, f"header is not valid JSON ({err})") from None
-    return header, memoryview(data)[payload_start: payload_start + payload_len]
-
-
-def _part(path, payload: memoryview, entry: dict, part: str, count: int, kinds: str) -> np.ndarray:
-    info = entry["parts"].get(part)
-    if info is None:
-        raise ActorFileError(path, f"tensor {entry['name']}: missing part {part!r}")
-    dt = np.dtype(info["dtype"])
-    if dt.kind not in kinds or info["count"] != count:
-        raise ActorFileError(path, f"tensor {entry['name']}: part {part!r} has dtype {dt} and "
-                             f"{info['count']} entries, expected kind {kinds!r} and {count}")
-    end = info["offset"] + count * dt.itemsize
-    if info["offset"] < 0 or end > len(payload):
-        raise ActorFileError(path, f"tensor {entry['name']}: part {part!r} lies outside the payload")
-    return np.frombuffer(payload, dtype=dt, count=count, offset=info["offset"])
-
-
-@dataclass(frozen=True)
-class SparseMatrix:
-    """A matrix as its non-zeros in row-major order (COO): W[rows[j], cols[j]] = values[j]."""
-
-    shape: Tuple[int, int]
-    rows: np.ndarray
-    """intp [nnz], non-decreasing."""
-    cols: np.ndarray
-    """intp [nnz], increasing within a row."""
-    values: np.ndarray
-    """float32 [nnz]."""
-
-    @classmethod
-    def of(cls, w) -> "SparseMatrix":
-        """``w`` itself when it is a SparseMatrix, else the non-zeros of the array ``w`` (float32)."""
-        if isinstance(w, SparseMatrix):
-            return w
-        w = np.asarray(w, np.float32)
-        r, c = np.nonzero(w)
-        return cls(tuple(w.shape), r.astype(np.intp), c.astype(np.intp), w[r, c])
-
-    def to_dense(self) -> np.ndarray:
-        out = np.zeros(self.shape, np.float32)
-        out[self.rows, self.cols] = self.values
-        return out
-
-    @property
-    def row_counts(self) -> np.ndarray:
-        """Non-zeros per row, int [rows]."""
-        return np.bincount(self.rows, minlength=self.shape[0])
-
-    def hstack(self, other: "SparseMatrix") -> "SparseMatrix":
-        """[self, other] side by side (same number of rows), still row-major."""
-        rows = np.concatenate([self.rows, other.rows])
-        cols = np.concatenate([self.cols, other.cols + self.shape[1]])
-        order = np.lexsort((cols, rows))
-        return SparseMatrix((self.shape[0], self.shape[1] + other.shape[1]), rows[order],
-                            cols[order], np.concatenate([self.values, other.values])[order])
-
-
-def _decode_tensor(path, payload: memoryview, entry: dict, shape: Tuple[int, ...]):
-    """One table entry, with structural checks: a float32 array (dense encoding) or a SparseMatrix.
-
-    Bitmask and CSR matrices are never expanded to dense here, so a sparse
-    file decodes in memory proportional to its non-zeros.
-    """
-    name, enc, nnz = entry["name"], entry.get("encoding"), entry.get("nnz")
-    size = int(np.prod(shape))
-    if isinstance(nnz, bool) or not isinstance(nnz, int) or not 0 <= nnz <= size:
-        raise ActorFileError(path, f"tensor {name}: bad non-zero count {nnz!r}")
-    if enc == "dense":  # stays a dense array (vectors, and matrices stored dense)
-        out = _part(path, payload, entry, "values", size, "f").astype(np.float32).reshape(shape)
-        if not np.all(np.isfinite(out)):
-            raise ActorFileError(path, f"tensor {name}: non-finite values")
-        if np.count_nonzero(out) != nnz:
-            raise ActorFileError(path, f"tensor {name}: {np.count_nonzero(out)} non-zero values, "
-                                 f"the table says {nnz}")
-        return out
-    if enc == "bitmask" and len(shape) == 2:
-        mask = np.unpackbits(_part(path, payload, entry, "mask", (size + 7) // 8, "u"), count=size)
-        flat = np.flatnonzero(mask)
-        if flat.size != nnz:
-            raise ActorFileError(path, f"tensor {name}: bitmask has {flat.size} ones, "
-                                 f"the table says {nnz} non-zeros")
-        values = _part(path, payload, entry, "values", nnz, "f")
-    elif enc == "csr" and len(shape) == 2:
-        rows, cols = shape
-        indptr = _part(path, payload, entry, "indptr", rows + 1, "u").astype(np.intp)
-        indices = _part(path, payload, entry, "indices", nnz, "u").astype(np.intp)
-        if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
-            raise ActorFileError(path, f"tensor {name}: CSR row pointers are not a non-decreasing "
-                                 f"sequence from 0 to {nnz}")
-        if nnz and indices.max() >= cols:
-            raise ActorFileError(path, f"tensor {name}: CSR column index {indices.max()} >= {cols}")
-        flat = np.repeat(np.arange(rows), np.diff(indptr)) * cols + indices
-        if nnz > 1 and np.any(np.diff(flat) <= 0):
-            raise ActorFileError(path, f"tensor {name}: CSR column indices are not strictly "
-                                 "increasing within each row")
-        values = _part(path, payload, entry, "values", nnz, "f")
-    else:
-        raise ActorFileError(path, f"tensor {name}: unknown encoding {enc!r} for shape {shape}")
-    values = values.astype(np.float32)
-    if not np.all(np.isfinite(values)):
-        raise ActorFileError(path, f"tensor {name}: non-finite values")
-    r, c = np.divmod(flat.astype(np.intp), shape[1])
-    return SparseMatrix(tuple(shape), r, c, values)
+    if not isinstance(header, dict):
+        raise ActorFileError(path, "header is not a JSON object")
+    return version, header, memoryview(data)[payload_start: payload_start + payload_len]
 
 
 def read_actor_tensors(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, Any]]:
     """Read and check a file: (header, architecture, name -> float32 array or SparseMatrix).
 
     Raises :class:`ActorFileError` naming the file and the problem for a
-    truncated or corrupted file, another format version, or an inconsistent
+    truncated or corrupted file, an unsupported format version, or an inconsistent
     tensor table.
     """
-    header, payload = read_header(path)
+    version, header, payload = _read_frame(path)
+    dtype = header.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise ActorFileError(path, f"unknown dtype {dtype!r} (allowed: {', '.join(DTYPES)})")
     try:
         arch = Architecture.from_dict(header["architecture"])
         table = {e["name"]: e for e in header["tensors"]}
@@ -404,9 +308,16 @@ def read_actor_tensors(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, An
             raise ActorFileError(path, f"tensor {name}: shape {entry.get('shape')} does not match "
                                  f"the architecture's {list(shape)}")
         try:
-            tensors[name] = _decode_tensor(path, payload, entry, shape)
+            tensors[name] = decode_tensor(payload, entry, shape, dtype, version)
+        except TensorError as err:
+            raise ActorFileError(path, str(err)) from None
         except (KeyError, TypeError) as err:
             raise ActorFileError(path, f"tensor {name}: bad table entry ({err})") from None
+    for k in range(arch.lstm_layers) if dtype == "int8" else ():
+        ih, hh = tensors[f"lstm.{k}.weight_ih"], tensors[f"lstm.{k}.weight_hh"]
+        if not np.array_equal(ih.scales, hh.scales):
+            raise ActorFileError(path, f"lstm.{k}: weight_ih and weight_hh of an int8 file must "
+                                 "share their row scales (one scale per gate row)")
     return header, arch, tensors
 
 

@@ -12,9 +12,12 @@ on any host of the platform) plus ``$DSA_PETTINGZOO_CFLAGS`` (for example
 compiler only ``compute="native"`` / ``"native-dense"`` fail, with
 :class:`NativeUnavailableError`.
 
-``native`` keeps every matrix in CSR (uint32 row pointers, column indices of
-1, 2 or 4 bytes, float32 values); ``native-dense`` runs the same C code on
-dense row-major matrices, the fair dense reference for the compiled kernel.
+``native`` keeps every matrix in CSR (row pointers of 2 or 4 bytes, column
+indices of 1, 2 or 4 bytes, absolute or as deltas, as
+:func:`~dsa_pettingzoo.deploy.encoding.compact_indices` picks); ``native-dense``
+runs the same C code on dense row-major matrices, the fair dense reference for
+the compiled kernel. The values are float32, or the file's int8 integers with
+their row scales when the actor comes from an int8 file (both modes).
 """
 
 from __future__ import annotations
@@ -32,15 +35,19 @@ from typing import Optional
 
 import numpy as np
 
-from .format import SparseMatrix
+from .encoding import SparseMatrix, compact_indices, uint_dtype
 
 SOURCE = Path(__file__).with_name("native") / "actor_step.c"
+#: The structs of the kernel, shared with the firmware (dsa_pettingzoo/deploy/mcu/).
+HEADER = SOURCE.with_suffix(".h")
 #: Compiler flags: portable (no -march=native), so a cached build runs on any host of the platform.
 CFLAGS = ("-O3", "-std=c99", "-fno-trapping-math", "-shared", "-fPIC")
-ABI_VERSION = 2
+ABI_VERSION = 3
 #: compute modes that run the compiled kernel (never chosen by compute="auto").
 NATIVE_MODES = ("native", "native-dense")
 _DENSE, _CSR = 0, 1
+_FLOAT32, _INT8 = 0, 1
+INDEX_MODES = {"absolute": 0, "delta": 1}
 _LIB = None
 
 
@@ -50,8 +57,11 @@ class NativeUnavailableError(RuntimeError):
 
 class _Matrix(ctypes.Structure):
     _fields_ = [("rows", ctypes.c_int32), ("cols", ctypes.c_int32), ("kind", ctypes.c_int32),
-                ("index_bytes", ctypes.c_int32), ("indptr", ctypes.c_void_p),
-                ("indices", ctypes.c_void_p), ("values", ctypes.c_void_p), ("bias", ctypes.c_void_p)]
+                ("value_type", ctypes.c_int32), ("index_bytes", ctypes.c_int32),
+                ("index_mode", ctypes.c_int32), ("indptr_bytes", ctypes.c_int32),
+                ("reserved", ctypes.c_int32), ("indptr", ctypes.c_void_p),
+                ("indices", ctypes.c_void_p), ("values", ctypes.c_void_p),
+                ("scales", ctypes.c_void_p), ("bias", ctypes.c_void_p)]
 
 
 class _Actor(ctypes.Structure):
@@ -105,7 +115,7 @@ def build(mode: str = "native") -> Path:
     cc = find_compiler()
     if cc is None:
         raise _unavailable(mode, "cannot be built: no C compiler found ($CC, cc, gcc, clang)")
-    source = SOURCE.read_bytes()
+    source = SOURCE.read_bytes() + HEADER.read_bytes()
     flags = cflags()
     key = hashlib.sha256(b"\0".join([source, " ".join(cc).encode(), " ".join(flags).encode(),
                                      sys.platform.encode()])).hexdigest()[:16]
@@ -180,29 +190,44 @@ def _to_dense(w) -> np.ndarray:
 
 
 class NativeMatrix:
-    """One matrix as the C kernel reads it: CSR (``sparse=True``) or dense row-major."""
+    """One matrix as the C kernel reads it: CSR (``sparse=True``) or dense row-major.
+
+    int8 when ``w`` is a SparseMatrix with integers (``q``) and scales, else float32.
+    The arrays are those the firmware generator writes to flash (mcu/codegen.py).
+    """
 
     def __init__(self, w, bias, sparse: bool):
-        self.shape = tuple(w.shape)
+        self.shape = rows, cols = tuple(w.shape)
         self.bias = np.ascontiguousarray(bias, np.float32)
         self.kind = "sparse" if sparse else "dense"
+        s = SparseMatrix.of(w) if (sparse or isinstance(w, SparseMatrix)) else None
+        int8 = s is not None and s.q is not None
+        self.dtype = "int8" if int8 else "float32"
+        self.scales = np.ascontiguousarray(s.scales, np.float32) if int8 else None
+        self.indptr = self.indices = None
+        self.index_encoding = "absolute"
         if sparse:
-            s = SparseMatrix.of(w)
-            rows, cols = self.shape
-            self.indptr = np.zeros(rows + 1, np.uint32)
+            self.indptr = np.zeros(rows + 1, uint_dtype(max(s.rows.size, 65535)))
             np.cumsum(s.row_counts, out=self.indptr[1:])
-            idx_type = np.uint8 if cols <= 256 else np.uint16 if cols <= 65536 else np.uint32
-            self.indices = np.ascontiguousarray(s.cols, idx_type)
-            self.values = np.ascontiguousarray(s.values, np.float32)
-            self.arrays = (self.indptr, self.indices, self.values, self.bias)
-            self.struct = _Matrix(rows, cols, _CSR, self.indices.itemsize, self.indptr.ctypes.data,
-                                  self.indices.ctypes.data, self.values.ctypes.data,
-                                  self.bias.ctypes.data)
+            self.index_encoding, self.indices = compact_indices(s.cols, s.row_counts, cols)
+            self.values = np.ascontiguousarray(s.q if int8 else s.values)
+        elif int8:
+            self.values = np.zeros(self.shape, np.int8)
+            self.values[s.rows, s.cols] = s.q
         else:
             self.values = _to_dense(w)
-            self.arrays = (self.values, self.bias)
-            self.struct = _Matrix(self.shape[0], self.shape[1], _DENSE, 0, None, None,
-                                  self.values.ctypes.data, self.bias.ctypes.data)
+        self.arrays = tuple(a for a in (self.indptr, self.indices, self.values, self.scales,
+                                        self.bias) if a is not None)
+
+        def ptr(a):
+            return None if a is None else a.ctypes.data
+
+        self.struct = _Matrix(rows, cols, _CSR if sparse else _DENSE, _INT8 if int8 else _FLOAT32,
+                              0 if self.indices is None else self.indices.itemsize,
+                              INDEX_MODES[self.index_encoding],
+                              0 if self.indptr is None else self.indptr.itemsize, 0,
+                              ptr(self.indptr), ptr(self.indices), ptr(self.values),
+                              ptr(self.scales), ptr(self.bias))
 
     @property
     def nbytes(self) -> int:

@@ -32,7 +32,9 @@ How a layer is computed (``compute``):
   reference for ``native``).
 
 ``auto`` never uses the C kernel. All modes give the same numbers up to
-float32 rounding. The LSTM's input and recurrent matrices are fused into one
+float32 rounding. An int8 file runs in every mode: the numpy modes multiply
+by its dequantized weights (scale x integer, float32), the C kernel by the
+integers themselves, scaling each row's sum once. The LSTM's input and recurrent matrices are fused into one
 [4H, in + H] matrix acting on [x, h].
 """
 
@@ -125,6 +127,25 @@ def make_kernel(w, compute: str):
     return DenseKernel(w)
 
 
+def network_matrices(arch: Architecture, params: Dict[str, Any]) -> tuple:
+    """(dense, lstm, head): (matrix, float32 bias) per dense layer, per LSTM layer, and the head.
+
+    An LSTM layer's matrix is [W_ih, W_hh] fused, [4H, in + H], acting on [x, h].
+    """
+    dense = [(params[f"dense.{i}.weight"], np.array(params[f"dense.{i}.bias"], np.float32))
+             for i in range(len(arch.hidden_sizes))]
+    lstm = []
+    for k in range(arch.lstm_layers):
+        w_ih, w_hh = params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]
+        if isinstance(w_ih, SparseMatrix) or isinstance(w_hh, SparseMatrix):
+            fused = SparseMatrix.of(w_ih).hstack(SparseMatrix.of(w_hh))
+        else:
+            fused = np.concatenate([w_ih, w_hh], axis=1)
+        lstm.append((fused, np.array(params[f"lstm.{k}.bias"], np.float32)))
+    head = (params["head.weight"], np.array(params["head.bias"], np.float32))
+    return dense, lstm, head
+
+
 class SparseRecurrentPolicy:
     """One user's exported actor, run step by step with numpy (eq. 3).
 
@@ -143,17 +164,7 @@ class SparseRecurrentPolicy:
         self.header, self.arch, self.compute = header, arch, compute
         self.path = str(path) if path is not None else "<in memory>"
         self.obs_dim, self.num_actions = arch.obs_dim, arch.num_actions
-        dense = [(params[f"dense.{i}.weight"], np.array(params[f"dense.{i}.bias"], np.float32))
-                 for i in range(len(arch.hidden_sizes))]
-        lstm = []
-        for k in range(arch.lstm_layers):
-            w_ih, w_hh = params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]
-            if isinstance(w_ih, SparseMatrix) or isinstance(w_hh, SparseMatrix):
-                fused = SparseMatrix.of(w_ih).hstack(SparseMatrix.of(w_hh))
-            else:
-                fused = np.concatenate([w_ih, w_hh], axis=1)
-            lstm.append((fused, np.array(params[f"lstm.{k}.bias"], np.float32)))
-        head = (params["head.weight"], np.array(params["head.bias"], np.float32))
+        dense, lstm, head = network_matrices(arch, params)
         self._native = None
         if compute in NATIVE_MODES:  # the compiled kernel runs the whole slot (native.py)
             self._native = NativeActor(arch, dense, lstm, head, compute)

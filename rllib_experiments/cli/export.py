@@ -296,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "or a run directory (its latest checkpoint, e.g. runs/NAME/checkpoints/iter_*)")
     p.add_argument("--output", required=True, help="directory for the actor files (created)")
     p.add_argument("--dtype", choices=DTYPES, default="float32",
-                   help="storage type of the weights (default float32; float16 halves the values)")
+                   help="storage type of the weights (default float32; float16 halves the values; "
+                   "int8 quarters them, with one float32 scale per row)")
     p.add_argument("--encoding", choices=ENCODINGS, default="auto",
                    help="matrix encoding: auto (smallest of dense / bitmask / csr per matrix; "
                    "default) or force one")

@@ -1,0 +1,264 @@
+"""How one matrix of an exported-actor file is stored: dense, bitmask or CSR; float or int8.
+
+``dense``: row-major values. ``bitmask``: one bit per entry (row-major, numpy
+``packbits`` big-endian bit order), then the non-zero values in row-major
+order. ``csr``: row pointers, column indices, values. ``auto`` keeps the
+smallest of the three (ties: dense, bitmask, csr).
+
+CSR column indices are either ``absolute`` (the column) or, from format
+version 2, ``delta``: the number of columns skipped since the previous
+non-zero of the row (the first non-zero of a row counts from column 0), so
+column = previous + 1 + delta. Each uses the smallest unsigned type its
+largest entry fits; the smaller of the two is kept (ties: absolute). Deltas
+help matrices wider than 256 columns whose gaps stay below 256 (uint8).
+
+An int8 matrix (format version 2) adds a ``scales`` part, float32 [rows]:
+W[r, c] = scales[r] * values (see :mod:`dsa_pettingzoo.deploy.quantize`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from .quantize import quantize_rows
+
+ENCODINGS = ("auto", "dense", "bitmask", "csr")
+INDEX_ENCODINGS = ("absolute", "delta")
+
+
+def uint_dtype(max_value: int) -> np.dtype:
+    """Smallest unsigned dtype holding 0..max_value."""
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if max_value <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.uint64)
+
+
+def compact_indices(cols: np.ndarray, counts: np.ndarray, num_cols: int) -> Tuple[str, np.ndarray]:
+    """(index encoding, indices) for the row-major column indices ``cols`` of rows of ``counts``."""
+    cols = np.asarray(cols, np.int64)
+    absolute = cols.astype(uint_dtype(max(num_cols - 1, 0)))
+    if cols.size == 0:
+        return "absolute", absolute
+    delta = deltas_of(cols, counts)
+    compact = delta.astype(uint_dtype(int(delta.max())))
+    return ("delta", compact) if compact.nbytes < absolute.nbytes else ("absolute", absolute)
+
+
+def deltas_of(cols: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Columns skipped before each non-zero since the previous one of its row (int64)."""
+    cols = np.asarray(cols, np.int64)
+    previous = np.concatenate([[-1], cols[:-1]])
+    starts = np.cumsum(counts) - counts
+    previous[starts[counts > 0]] = -1  # a row's first non-zero counts from column 0
+    return cols - previous - 1
+
+
+def columns_of(deltas: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`deltas_of`: the absolute columns (int64)."""
+    steps = np.asarray(deltas, np.int64) + 1
+    total = np.cumsum(steps)
+    starts = np.cumsum(counts) - counts
+    first = starts[counts > 0]
+    base = np.zeros_like(total)
+    base[first] = total[first] - steps[first]  # undo everything summed before the row's start
+    return total - np.maximum.accumulate(base) - 1 if total.size else total
+
+
+@dataclass(frozen=True)
+class SparseMatrix:
+    """A matrix as its non-zeros in row-major order (COO): W[rows[j], cols[j]] = values[j].
+
+    From an int8 file ``q`` and ``scales`` hold the stored integers and the row
+    scales (``values`` = scales[rows] * q, float32); otherwise they are None.
+    """
+
+    shape: Tuple[int, int]
+    rows: np.ndarray
+    """intp [nnz], non-decreasing."""
+    cols: np.ndarray
+    """intp [nnz], increasing within a row."""
+    values: np.ndarray
+    """float32 [nnz]."""
+    q: Optional[np.ndarray] = None
+    """int8 [nnz], or None (float weights)."""
+    scales: Optional[np.ndarray] = None
+    """float32 [rows], or None."""
+
+    @classmethod
+    def of(cls, w) -> "SparseMatrix":
+        """``w`` itself when it is a SparseMatrix, else the non-zeros of the array ``w`` (float32)."""
+        if isinstance(w, SparseMatrix):
+            return w
+        w = np.asarray(w, np.float32)
+        r, c = np.nonzero(w)
+        return cls(tuple(w.shape), r.astype(np.intp), c.astype(np.intp), w[r, c])
+
+    @classmethod
+    def quantized(cls, q: np.ndarray, scales: np.ndarray) -> "SparseMatrix":
+        """The non-zeros of an int8 matrix q [rows, cols] with its row scales."""
+        r, c = np.nonzero(q)
+        scales = np.asarray(scales, np.float32)
+        return cls(tuple(q.shape), r.astype(np.intp), c.astype(np.intp),
+                   (scales[r] * q[r, c].astype(np.float32)).astype(np.float32),
+                   np.ascontiguousarray(q[r, c], np.int8), scales)
+
+    def to_dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, np.float32)
+        out[self.rows, self.cols] = self.values
+        return out
+
+    @property
+    def row_counts(self) -> np.ndarray:
+        """Non-zeros per row, int [rows]."""
+        return np.bincount(self.rows, minlength=self.shape[0])
+
+    def hstack(self, other: "SparseMatrix") -> "SparseMatrix":
+        """[self, other] side by side (same number of rows), still row-major.
+
+        The int8 integers are kept when both sides have the same row scales.
+        """
+        rows = np.concatenate([self.rows, other.rows])
+        cols = np.concatenate([self.cols, other.cols + self.shape[1]])
+        order = np.lexsort((cols, rows))
+        q = scales = None
+        if self.q is not None and other.q is not None and np.array_equal(self.scales, other.scales):
+            q, scales = np.concatenate([self.q, other.q])[order], self.scales
+        return SparseMatrix((self.shape[0], self.shape[1] + other.shape[1]), rows[order],
+                            cols[order], np.concatenate([self.values, other.values])[order], q, scales)
+
+
+def encode_matrix(w: np.ndarray, dtype: str, encoding: str,
+                  scales: Optional[np.ndarray] = None) -> Tuple[Dict, Dict[str, np.ndarray]]:
+    """(table fields, parts) of one matrix; ``auto`` picks the smallest (ties: dense, bitmask, csr).
+
+    ``dtype`` int8 needs the row ``scales``; the fields hold ``encoding`` and,
+    for CSR with delta indices, ``index_encoding``.
+    """
+    rows, cols = w.shape
+    if dtype == "int8":
+        stored = quantize_rows(w, scales)
+        extra = {"scales": np.asarray(scales, np.float32)}
+    else:
+        stored = w.astype(dtype)
+        extra = {}
+    nz = stored != 0
+    values = stored[nz]
+    r, c = np.nonzero(nz)
+
+    def csr():
+        counts = nz.sum(axis=1)
+        index_encoding, indices = compact_indices(c, counts, cols)
+        fields = {"index_encoding": index_encoding} if index_encoding != "absolute" else {}
+        return fields, {"indptr": np.concatenate([[0], np.cumsum(counts)]).astype(uint_dtype(values.size)),
+                        "indices": indices, "values": values, **extra}
+
+    candidates = {
+        "dense": lambda: ({}, {"values": stored.ravel(), **extra}),
+        "bitmask": lambda: ({}, {"mask": np.packbits(nz.ravel()), "values": values, **extra}),
+        "csr": csr,
+    }
+    names = list(candidates) if encoding == "auto" else [encoding]
+    built = {name: candidates[name]() for name in names}
+    best = min(built, key=lambda n: sum(p.nbytes for p in built[n][1].values()))
+    fields, parts = built[best]
+    return {"encoding": best, **fields}, parts
+
+
+class TensorError(ValueError):
+    """A bad tensor table entry; the reader adds the file's name."""
+
+
+def _part(payload: memoryview, entry: dict, part: str, count: int, kinds: str,
+          itemsize: Optional[int] = None) -> np.ndarray:
+    info = entry["parts"].get(part)
+    if info is None:
+        raise TensorError(f"tensor {entry['name']}: missing part {part!r}")
+    dt = np.dtype(info["dtype"])
+    if dt.kind not in kinds or info["count"] != count or (itemsize and dt.itemsize != itemsize):
+        raise TensorError(f"tensor {entry['name']}: part {part!r} has dtype {dt} and "
+                          f"{info['count']} entries, expected kind {kinds!r}"
+                          f"{f' of {itemsize} byte(s)' if itemsize else ''} and {count}")
+    end = info["offset"] + count * dt.itemsize
+    if info["offset"] < 0 or end > len(payload):
+        raise TensorError(f"tensor {entry['name']}: part {part!r} lies outside the payload")
+    return np.frombuffer(payload, dtype=dt, count=count, offset=info["offset"])
+
+
+def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtype: str, version: int):
+    """One table entry, with structural checks: a float32 array or a SparseMatrix.
+
+    Float bitmask and CSR matrices are never expanded to dense here, so a
+    sparse file decodes in memory proportional to its non-zeros. Every int8
+    matrix decodes to a SparseMatrix (keeping its integers and scales).
+    Raises :class:`TensorError`.
+    """
+    name, enc, nnz = entry["name"], entry.get("encoding"), entry.get("nnz")
+    size = int(np.prod(shape))
+    if isinstance(nnz, bool) or not isinstance(nnz, int) or not 0 <= nnz <= size:
+        raise TensorError(f"tensor {name}: bad non-zero count {nnz!r}")
+    int8 = dtype == "int8" and len(shape) == 2
+    index_encoding = entry.get("index_encoding", "absolute")
+    if index_encoding not in INDEX_ENCODINGS:
+        raise TensorError(f"tensor {name}: unknown index encoding {index_encoding!r} "
+                          f"(allowed: {', '.join(INDEX_ENCODINGS)})")
+    if version < 2 and (int8 or index_encoding != "absolute"):
+        raise TensorError(f"tensor {name}: int8 values and delta indices need format version 2, "
+                          f"the file says {version}")
+    kinds, itemsize = ("i", 1) if int8 else ("f", None)
+    if enc == "dense" and not int8:  # stays a dense array (vectors, and matrices stored dense)
+        out = _part(payload, entry, "values", size, "f").astype(np.float32).reshape(shape)
+        if not np.all(np.isfinite(out)):
+            raise TensorError(f"tensor {name}: non-finite values")
+        if np.count_nonzero(out) != nnz:
+            raise TensorError(f"tensor {name}: {np.count_nonzero(out)} non-zero values, "
+                              f"the table says {nnz}")
+        return out
+    if enc == "dense" and int8:
+        dense = _part(payload, entry, "values", size, kinds, itemsize)
+        if np.count_nonzero(dense) != nnz:
+            raise TensorError(f"tensor {name}: {np.count_nonzero(dense)} non-zero values, "
+                              f"the table says {nnz}")
+        flat = np.flatnonzero(dense)
+        values = dense[flat]
+    elif enc == "bitmask" and len(shape) == 2:
+        mask = np.unpackbits(_part(payload, entry, "mask", (size + 7) // 8, "u"), count=size)
+        flat = np.flatnonzero(mask)
+        if flat.size != nnz:
+            raise TensorError(f"tensor {name}: bitmask has {flat.size} ones, "
+                              f"the table says {nnz} non-zeros")
+        values = _part(payload, entry, "values", nnz, kinds, itemsize)
+    elif enc == "csr" and len(shape) == 2:
+        rows, cols = shape
+        indptr = _part(payload, entry, "indptr", rows + 1, "u").astype(np.intp)
+        stored = _part(payload, entry, "indices", nnz, "u").astype(np.int64)
+        if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
+            raise TensorError(f"tensor {name}: CSR row pointers are not a non-decreasing "
+                              f"sequence from 0 to {nnz}")
+        indices = columns_of(stored, np.diff(indptr)) if index_encoding == "delta" else stored
+        if nnz and indices.max() >= cols:
+            raise TensorError(f"tensor {name}: CSR column index {indices.max()} >= {cols}")
+        flat = np.repeat(np.arange(rows), np.diff(indptr)) * cols + indices
+        if nnz > 1 and np.any(np.diff(flat) <= 0):
+            raise TensorError(f"tensor {name}: CSR column indices are not strictly "
+                              "increasing within each row")
+        values = _part(payload, entry, "values", nnz, kinds, itemsize)
+    else:
+        raise TensorError(f"tensor {name}: unknown encoding {enc!r} for shape {shape}")
+    r, c = np.divmod(flat.astype(np.intp), shape[1])
+    if int8:
+        scales = _part(payload, entry, "scales", shape[0], "f").astype(np.float32)
+        if not np.all(np.isfinite(scales)) or np.any(scales < 0):
+            raise TensorError(f"tensor {name}: int8 row scales must be finite and >= 0")
+        q = np.ascontiguousarray(values, np.int8)
+        if np.any(q == -128):
+            raise TensorError(f"tensor {name}: int8 value -128 is outside the symmetric range -127..127")
+        deq = (scales[r] * q.astype(np.float32)).astype(np.float32)  # as dequantize_rows, per non-zero
+        return SparseMatrix(tuple(shape), r, c, deq, q, scales)
+    values = values.astype(np.float32)
+    if not np.all(np.isfinite(values)):
+        raise TensorError(f"tensor {name}: non-finite values")
+    return SparseMatrix(tuple(shape), r, c, values)
