@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .rewards import REWARDS as _REWARD_FNS
+# The reward registry (name -> function); its keys are the allowed ``reward`` values.
+from .rewards import REWARDS
 
-REWARDS = tuple(_REWARD_FNS)
 OBSERVATIONS = ("last_action_feedback", "last_action_feedback_rate")
 PU_MODELS = ("iid", "markov")
 RENDER_MODES = ("ansi", "rgb_array", "human")

@@ -89,7 +89,7 @@ def test_reward_registry():
 
     rates = np.array([[1.0, 2.0]])
     before = np.array([[3.0, 0.0]])
-    assert tuple(REWARDS) == NAMES == ("sum_rate", "individual", "proportional_fair")
+    assert NAMES is REWARDS and tuple(REWARDS) == ("sum_rate", "individual", "proportional_fair")
     for name, fn in REWARDS.items():
         r, after = fn(rates, before)
         np.testing.assert_array_equal(after, before + rates)
