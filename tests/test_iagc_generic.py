@@ -6,7 +6,6 @@ critic mode. A smoke run on a tiny budget: it checks the wiring (one critic on t
 learner only, one actor per agent, the state reaching the critic), not learning.
 """
 
-import os
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ pytest.importorskip("ray")
 torch = pytest.importorskip("torch")
 simple_spread_v3 = pytest.importorskip("mpe2.simple_spread_v3")
 
-pytestmark = pytest.mark.rllib
+pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 
 HORIZON = 10
 
@@ -23,19 +22,6 @@ HORIZON = 10
 def _creator(config):
     return simple_spread_v3.parallel_env(N=2, local_ratio=0.5, max_cycles=HORIZON,
                                          continuous_actions=False, **config)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    import ray
-
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started:
-        ray.shutdown()
 
 
 @pytest.mark.parametrize("critic_mode", ["paper", "centralized", "state"])

@@ -165,7 +165,7 @@ def test_resume_refuses_changed_settings(tmp_path, monkeypatch, capsys):
     settings = train.load_preset("tiny").to_dict()
     out.write_json_atomic(run / out.RUN_FILE, {"settings": settings, "checkpoint_every": 2, "eval_seed": 5})
     _, s, options, output, _ = train.resolve(["--output", "run", "--resume"])
-    assert s.to_dict() == settings and options == {"checkpoint_every": 2, "eval_seed": 5}
+    assert s.to_dict() == settings and options == {"checkpoint_every": 2, "eval_seed": 5, "row": None}
     for argv, flag in ((["--seed", "3"], "--seed"), (["--iterations", "9"], "--iterations"),
                        (["--env", "num_users=4"], "--env"), (["--eval-seed", "6"], "--eval-seed")):
         with pytest.raises(SystemExit):

@@ -7,7 +7,6 @@ Re-evaluating the trial's final checkpoint gives the same numbers again.
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,7 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("torch")
 
-pytestmark = pytest.mark.rllib
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    import ray
-
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started:
-        ray.shutdown()
+pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 
 
 def test_reproduce_trial_and_train_agree_on_the_same_actors(tmp_path):

@@ -1,0 +1,102 @@
+"""Settings and presets (rllib_experiments.settings): validation naming the field, schedule_params."""
+
+import pytest
+
+from rllib_experiments.settings import CRITIC_MODES, Settings, SettingsError, load_preset, preset_names
+
+
+def test_presets_load_and_paper_values():
+    assert {"paper_A", "paper_B", "tiny"} <= set(preset_names())
+    a, b = load_preset("paper_A"), load_preset("paper_B")
+    assert (a.setup, b.setup) == ("A", "B")
+    assert a.hidden_sizes == (128, 128) and a.lstm_size == 128
+    assert (a.gamma, a.clip_eps, a.iterations, a.prune_interval) == (0.99, 0.2, 1000, 5)
+    assert Settings.from_dict(a.to_dict()) == a
+
+
+@pytest.mark.parametrize("overrides, field", [
+    (dict(critic_mode="global"), "critic_mode"),
+    (dict(actor_lr=0.0), "actor_lr"),
+    (dict(gamma=1.5), "gamma"),
+    (dict(num_epochs=0), "num_epochs"),
+    (dict(episodes_per_iteration=3, num_envs_per_env_runner=2), "episodes_per_iteration"),
+    (dict(schedule="cosine"), "schedule"),
+    (dict(final_sparsity=1.0), "final_sparsity"),
+    (dict(setup="C"), "setup"),
+    (dict(minibatch_episodes=8), "minibatch_episodes"),
+    (dict(hidden_sizes=[0]), "hidden_sizes"),
+    (dict(prune_mode="sometimes"), "prune_mode"),
+    (dict(bogus=1), "bogus"),
+    (dict(schedule="harmonic", schedule_params={"period": 0}), "schedule_params"),
+    (dict(schedule="harmonic", schedule_params={"amplitude": -1}), "schedule_params"),
+    (dict(schedule="linear", schedule_params={"amplitude": 0.1}), "schedule_params"),
+    (dict(schedule="harmonic", schedule_params={"end": 5}), "prune_end"),
+    (dict(schedule="linear", prune_start=3), "prune_end"),  # tiny: 3 iterations, end 3
+    (dict(schedule="harmonic", schedule_params={"initial_sparsity": [0.1, 0.2]},
+          final_sparsity=[0.5, 0.5, 0.5]), "schedule_params"),
+    (dict(schedule_params=[1]), "schedule_params"),
+])
+def test_bad_settings_fail_fast_naming_the_setting(overrides, field):
+    with pytest.raises(SettingsError) as err:
+        load_preset("tiny", **overrides)
+    assert err.value.field == field
+    assert field.split("_")[0] in str(err.value) or field in str(err.value)
+
+
+def test_schedule_spec_maps_the_settings_onto_the_schedules_parameters():
+    s = load_preset("tiny", schedule="harmonic", final_sparsity=[0.5, 0.8, 0.95], prune_start=1,
+                    schedule_params={"period": 20.0, "amplitude": 0.05}, iterations=40)
+    assert s.schedule_spec() == {"name": "harmonic", "final_sparsity": [0.5, 0.8, 0.95],
+                                 "start": 1, "end": 40, "period": 20.0, "amplitude": 0.05}
+    assert load_preset("tiny", schedule="none").schedule_spec() == {"name": "none"}
+    assert load_preset("tiny", schedule="linear", prune_end=2).schedule_spec()["end"] == 2
+
+
+def test_settings_saved_by_version_0_1_read_into_schedule_params():
+    old = {**load_preset("paper_A").to_dict(), "schedule": "harmonic", "harmonic_period": 60.0,
+           "harmonic_amplitude": 0.2, "initial_sparsity": 0.1}
+    del old["schedule_params"]
+    s = Settings.from_dict(old).validate()
+    assert s.schedule_params == {"period": 60.0, "amplitude": 0.2, "initial_sparsity": 0.1}
+    dense = {**old, "schedule": "none"}
+    assert Settings.from_dict(dense).validate().schedule_params == {}  # never used by "none"
+
+
+def test_critic_modes_match_the_library():
+    pytest.importorskip("torch")
+    pytest.importorskip("ray")
+    from rllib_experiments.iagc.modules import CRITIC_MODES as LIBRARY
+
+    assert CRITIC_MODES == LIBRARY
+
+
+@pytest.mark.rllib
+def test_pruning_config_per_user_schedules():
+    pytest.importorskip("ray")
+    from rllib_experiments.algorithm import pruning_config
+
+    agents = ["user_0", "user_1", "user_2"]
+    cfg = pruning_config(load_preset("tiny", schedule="harmonic", final_sparsity=[0.5, 0.8, 0.95],
+                                     schedule_params={"period": 20}, iterations=40,
+                                     prune_interval=4), agents)
+    assert cfg.modules == agents and cfg.mode == "regrow" and cfg.prune_every == 4
+    assert cfg.final_iteration == 40
+    schedules = cfg.schedules(agents)
+    assert [schedules[a].final_sparsity for a in agents] == [0.5, 0.8, 0.95]
+    assert schedules["user_0"].period == 20 and schedules["user_0"].end == 40
+    with pytest.raises(SettingsError) as err:
+        pruning_config(load_preset("tiny", schedule="linear", final_sparsity=[0.5, 0.5]), agents)
+    assert err.value.field == "final_sparsity"
+
+
+@pytest.mark.rllib
+def test_bad_env_kwargs_and_presets_fail_fast():
+    pytest.importorskip("ray")
+    from dsa_pettingzoo import ConfigError
+    from rllib_experiments.algorithm import build_algo_config
+
+    with pytest.raises(ConfigError) as err:
+        build_algo_config(load_preset("tiny", env={"num_users": 0}))
+    assert err.value.argument == "num_users"
+    with pytest.raises(ValueError, match="unknown preset"):
+        load_preset("paper_C")
