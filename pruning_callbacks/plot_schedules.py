@@ -58,6 +58,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     fig.savefig(args.out, dpi=120)
+    plt.close(fig)  # callers in one process (reproduce, tests) must not accumulate figures
     print(f"wrote {args.out}")
     return 0
 

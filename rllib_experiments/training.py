@@ -202,8 +202,9 @@ class TrainingRun:
         writer = out.ProgressWriter(progress_path, prog.progress_columns(self.agents))
         tb = out.open_tensorboard(self.output, purge_step=done if self.resume else None) \
             if self.tensorboard else None
-        aloha = evaluate_baseline("aloha", s.env_kwargs(), episodes=s.eval_episodes,
-                                  eval_seed=self.eval_seed)
+        references = {name: evaluate_baseline(name, s.env_kwargs(), episodes=s.eval_episodes,
+                                              eval_seed=self.eval_seed)
+                      for name in ("aloha", "oracle")}
         session_start = time.time()
         iter_times = []
         last = None
@@ -248,13 +249,14 @@ class TrainingRun:
         if last is None or last["point"]["iterations_done"] != s.iterations:
             last = self.evaluation_point(s.iterations, wall0)  # resumed after the last checkpoint
         self.final_actors = last["actors"]
-        result = self._final_result(last, aloha, wall0 + (time.time() - session_start),
+        result = self._final_result(last, references, wall0 + (time.time() - session_start),
                                     evaluations, int(state.get("sessions", 0)) + 1)
         out.write_json_atomic(self.output / out.RESULT_FILE, result)
         return result
 
-    def _final_result(self, last, aloha, wall, evaluations, sessions) -> Dict[str, Any]:
+    def _final_result(self, last, references, wall, evaluations, sessions) -> Dict[str, Any]:
         s = self.settings
+        aloha, oracle = references["aloha"], references["oracle"]
         point = last["point"]
         pruning = self.pruning_summary()
         stochastic, greedy = last["evaluation"]["stochastic"], last["evaluation"]["greedy"]
@@ -275,6 +277,9 @@ class TrainingRun:
             "aloha_reference": aloha,
             "beats_aloha": {"stochastic": stochastic["mean_reward"] > aloha["mean_reward"],
                             "greedy": greedy["mean_reward"] > aloha["mean_reward"]},
+            "oracle_reference": oracle,
+            "ratio_to_oracle": {m: r["mean_reward"] / oracle["mean_reward"]
+                                for m, r in (("stochastic", stochastic), ("greedy", greedy))},
             "final_sparsity": dict(zip(self.agents, point["sparsity_per_user"])),
             "mean_final_sparsity": float(point["sparsity_prunable"]),
             "sparsity_all_params": float(point["sparsity_all"]),

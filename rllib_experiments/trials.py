@@ -82,6 +82,7 @@ def tune_trainable(config: Dict[str, Any]) -> None:
         "final_greedy_mean_reward": result["greedy_mean_reward"],
         "final_greedy_std_reward": result["greedy_std_reward"],
         "aloha_mean_reward": result["aloha_reference"]["mean_reward"],
+        "oracle_mean_reward": result["oracle_reference"]["mean_reward"],
         "final_mean_sparsity": result["mean_final_sparsity"],
         "trial_output": str(output), "done_iterations": settings.iterations,
     })

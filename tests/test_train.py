@@ -220,7 +220,7 @@ def test_tiny_training_writes_every_output(tmp_path):
     for user, p in result["final_sparsity"].items():
         assert p == pytest.approx(0.9, abs=0.01)
     # biases stay dense: of all parameters a little less is zero than of the weight matrices
-    assert 0.85 < result["sparsity_all_params"] < result["mean_final_sparsity"]
+    assert 0.7 < result["sparsity_all_params"] < result["mean_final_sparsity"]
     fe = result["final_evaluation"]
     assert fe["episodes"] == 6 and fe["eval_seed"] == 3
     for mode in ("stochastic", "greedy"):
@@ -231,6 +231,11 @@ def test_tiny_training_writes_every_output(tmp_path):
     env = {"setup": "A", "num_users": 3, "num_channels": 2, "horizon": 20}
     aloha = evaluate_policy(make_policy("aloha"), episodes=6, seed=3, **env).summary()
     assert result["aloha_reference"]["mean_reward"] == pytest.approx(aloha["mean_reward"])
+    oracle = evaluate_policy(make_policy("oracle"), episodes=6, seed=3, **env).summary()
+    assert result["oracle_reference"]["mean_reward"] == pytest.approx(oracle["mean_reward"])
+    assert result["ratio_to_oracle"]["greedy"] == pytest.approx(
+        fe["greedy"]["mean_reward"] / oracle["mean_reward"])
+    assert "x oracle" in proc.stdout
     assert result["budget"]["iterations"] == 4 and result["budget"]["training_episodes"] == 16
     assert result["settings"]["schedule"] == "harmonic" and result["wall_time_s"] > 0
     # TensorBoard: one point per iteration for the training curves, two for the evaluation

@@ -90,6 +90,7 @@ def plot(runs: List[Path], out: Path, title: str = "") -> None:
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> int:
