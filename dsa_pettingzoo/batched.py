@@ -105,6 +105,29 @@ class BatchedDSA:
             return [np.random.default_rng(ss) for ss in np.random.SeedSequence().spawn(B)]
         return self._rngs
 
+    def rng_state(self) -> list | None:
+        """Every episode's generator state (None before the first reset).
+
+        All randomness of an episode is drawn at reset, so this is exactly what the next
+        ``reset()`` (without seeds) continues from: :meth:`set_rng_state` in a new simulator
+        makes it draw the same episodes.
+        """
+        return None if self._rngs is None else [rng.bit_generator.state for rng in self._rngs]
+
+    def set_rng_state(self, state: list | None) -> None:
+        """Continue the episodes' generators from a :meth:`rng_state` of a simulator of the same B."""
+        if state is None:
+            self._rngs = None
+            return
+        if len(state) != self.num_envs:
+            raise ValueError(f"rng state of {len(state)} episodes for a simulator of num_envs={self.num_envs}")
+        rngs = []
+        for s in state:
+            bit_generator = getattr(np.random, s["bit_generator"])()
+            bit_generator.state = s
+            rngs.append(np.random.Generator(bit_generator))
+        self._rngs = rngs
+
     def reset(self, seed: int | None = None, seeds=None) -> np.ndarray:
         """Start B new episodes; returns the first observations float32 [B, N, obs_dim]."""
         self._rngs = self._make_rngs(seed, seeds)

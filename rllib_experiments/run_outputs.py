@@ -5,7 +5,9 @@ Layout of ``OUTPUT/``::
     run.json          the settings and run options (written once, read by --resume)
     progress.csv      one row per training iteration 0..n-1, flushed after every row
     tensorboard/      TensorBoard event files (tensorboardX), step = iteration
-    checkpoints/iter_000050/   RLlib checkpoint (algo.save_to_path) + run_state.json
+    checkpoints/iter_000050/   RLlib checkpoint (algo.save_to_path) + run_state.json,
+                      random_state.pkl (every random stream) and manifest.json (sha256 of
+                      every file: a resume skips a damaged checkpoint, see verify_checkpoint)
     result.json       final evaluation, sparsity, budget, wall time, ALOHA reference
 
 Every whole-file write goes to a temporary name first and is renamed into place
@@ -20,9 +22,11 @@ half-written last line, are dropped) and TensorBoard is reopened with
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
+import pickle
 import re
 import shutil
 import time
@@ -35,6 +39,8 @@ RESULT_FILE = "result.json"
 TENSORBOARD_DIR = "tensorboard"
 CHECKPOINT_DIR = "checkpoints"
 RUN_STATE_FILE = "run_state.json"
+RANDOM_STATE_FILE = "random_state.pkl"
+MANIFEST_FILE = "manifest.json"
 _CKPT_RE = re.compile(r"^iter_(\d{6,})$")
 
 #: Entries whose presence means "this folder holds results".
@@ -135,8 +141,28 @@ def latest_checkpoint(output: Path) -> Optional[Path]:
     return found[-1] if found else None
 
 
-def save_checkpoint(algo, output: Path, iterations_done: int, run_state: Dict[str, Any]) -> Path:
-    """Save the algorithm and the run state; the folder appears under its name only when complete."""
+def _file_digests(folder: Path) -> Dict[str, Dict[str, Any]]:
+    """Size and sha256 of every file below ``folder`` (but the manifest), by relative path."""
+    digests = {}
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST_FILE:
+            continue
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digests[rel] = {"size": path.stat().st_size, "sha256": h.hexdigest()}
+    return digests
+
+
+def save_checkpoint(algo, output: Path, iterations_done: int, run_state: Dict[str, Any],
+                    random_state: Optional[Dict[str, Any]] = None) -> Path:
+    """Save the algorithm, the run state, the random streams and a manifest of every file.
+
+    The folder appears under its name only when complete; the manifest (sizes and sha256
+    of every file) lets a resume tell an intact checkpoint from a damaged one.
+    """
     final = checkpoint_path(output, iterations_done)
     tmp = final.with_name(f".{final.name}.tmp")
     if tmp.exists():
@@ -144,6 +170,10 @@ def save_checkpoint(algo, output: Path, iterations_done: int, run_state: Dict[st
     tmp.parent.mkdir(parents=True, exist_ok=True)
     algo.save_to_path(str(tmp.resolve()))
     write_json_atomic(tmp / RUN_STATE_FILE, run_state)
+    if random_state is not None:
+        with open(tmp / RANDOM_STATE_FILE, "wb") as f:
+            pickle.dump(random_state, f)
+    write_json_atomic(tmp / MANIFEST_FILE, _file_digests(tmp))
     if final.exists():  # the same iteration saved again (e.g. the final one): replace it
         old = final.with_name(f".{final.name}.replaced")
         if old.exists():
@@ -163,6 +193,52 @@ def remove_partial_checkpoints(output: Path) -> None:
         for p in root.iterdir():
             if p.name.startswith(".") and p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def verify_checkpoint(checkpoint: Path) -> Optional[str]:
+    """None if every file the manifest lists is there with its size and sha256, else what is wrong.
+
+    A checkpoint written before manifests existed cannot be verified here (None).
+    """
+    checkpoint = Path(checkpoint)
+    manifest = checkpoint / MANIFEST_FILE
+    if not manifest.is_file():
+        return None
+    try:
+        expected = json.loads(manifest.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        return f"{MANIFEST_FILE} unreadable ({err})"
+    found = _file_digests(checkpoint)
+    for rel, want in expected.items():
+        got = found.get(rel)
+        if got is None:
+            return f"{rel} is missing"
+        if got["size"] != want["size"]:
+            return f"{rel} has {got['size']} bytes, {want['size']} were written"
+        if got["sha256"] != want["sha256"]:
+            return f"{rel} differs from what was written (sha256)"
+    return None
+
+
+def set_aside_damaged(checkpoint: Path) -> Path:
+    """Rename a damaged checkpoint to ``iter_N.damaged-<time>`` (kept, never deleted, never listed)."""
+    checkpoint = Path(checkpoint)
+    dest = checkpoint.with_name(f"{checkpoint.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while dest.exists():
+        dest = checkpoint.with_name(f"{checkpoint.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+        n += 1
+    os.rename(checkpoint, dest)
+    return dest
+
+
+def read_random_state(checkpoint: Path) -> Optional[Dict[str, Any]]:
+    """The random streams saved with a checkpoint (None for checkpoints without them)."""
+    path = Path(checkpoint) / RANDOM_STATE_FILE
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        return pickle.load(f)
 
 
 def read_run_state(checkpoint: Path) -> Dict[str, Any]:

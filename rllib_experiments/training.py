@@ -15,11 +15,17 @@ passes its own), then for each iteration i = 0..I_T-1:
 
 At the end it writes result.json. Files and their crash-safety: :mod:`rllib_experiments.run_outputs`.
 
-Resume (``resume=True``) restores the newest complete checkpoint (weights, optimizer
+Resume (``resume=True``) restores the newest intact checkpoint (weights, optimizer
 states, pruning masks and schedule position, reward-normalisation statistics, iteration
-counter) and continues from the iteration after it; progress rows and TensorBoard events
-of later iterations are dropped. Not restored: the random state of the training episodes
-and action draws (the continuation is statistically, not bitwise, the same run).
+counter, and every random stream: torch, numpy and Python in this process, and each batched
+env runner's episode generators and action draws) and continues from the iteration after
+it: the continued run samples the same episodes and actions as the uninterrupted one
+(tests/test_resume.py), its losses agreeing to float32 rounding (restored tensors sit
+elsewhere in memory and CPU kernels may sum in another order, so over a long run the two
+can drift apart). Progress rows and TensorBoard events of later iterations are dropped. Damaged checkpoints (files that differ from the checkpoint's
+manifest, or that fail to load) are set aside, never deleted, and the previous one is used.
+Not restored: the random streams of remote learner processes (``num_learners >= 1``) and of
+RLlib's own per-step env runner (``fast_sampling=False``): such runs continue statistically.
 """
 
 from __future__ import annotations
@@ -106,22 +112,77 @@ class TrainingRun:
         self.algo = (self.build or build_algo_config)(self.settings).build_algo()
 
     def _restore(self) -> Dict[str, Any]:
-        """Restore the newest checkpoint if resuming; returns the run state to continue from."""
+        """Restore the newest intact checkpoint if resuming; returns the run state to continue from.
+
+        A checkpoint whose files differ from its manifest, or that fails to load, is damaged:
+        it is renamed to ``iter_N.damaged-<time>`` (kept, so nothing written is lost, and never
+        overwritten by the checkpoints the continued run takes) and the previous one is tried.
+        """
         state = {"iterations_done": 0, "wall_time_s": 0.0, "sessions": 0, "evaluations": []}
         if not self.resume:
             return state
         out.remove_partial_checkpoints(self.output)
-        ckpt = out.latest_checkpoint(self.output)
-        if ckpt is None:
-            self.log(f"resume: no complete checkpoint in {self.output}, starting from iteration 0")
-            return state
-        saved = out.read_run_state(ckpt)
-        self.algo.restore_from_path(str(ckpt.resolve()))
-        if int(self.algo.iteration) != int(saved["iterations_done"]):
-            raise RuntimeError(f"checkpoint {ckpt} restored iteration {self.algo.iteration}, "
-                               f"its run_state says {saved['iterations_done']}")
-        self.log(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done)")
-        return saved
+        for ckpt in reversed(out.list_checkpoints(self.output)):
+            problem = out.verify_checkpoint(ckpt)
+            if problem is None:
+                try:
+                    saved = out.read_run_state(ckpt)
+                    self.algo.restore_from_path(str(ckpt.resolve()))
+                    if int(self.algo.iteration) != int(saved["iterations_done"]):
+                        raise RuntimeError(f"it restored iteration {self.algo.iteration}, its "
+                                           f"run_state says {saved['iterations_done']}")
+                    random_state = out.read_random_state(ckpt)
+                except Exception as err:  # noqa: BLE001 -- any failure to load means damaged
+                    problem = f"{type(err).__name__}: {err}"
+                    self.algo.stop()  # a half-restored algorithm is not trusted: build anew
+                    self._build()
+                else:
+                    if random_state is not None:
+                        self._set_random_state(random_state)
+                    self.log(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done"
+                             f"{'' if random_state else '; no random state saved: statistically, not exactly, the same run'})")
+                    return saved
+            kept = out.set_aside_damaged(ckpt)
+            self.log(f"resume: checkpoint {ckpt} is damaged ({problem}); kept as {kept.name}, "
+                     "trying the previous one")
+        self.log(f"resume: no intact checkpoint in {self.output}, starting from iteration 0")
+        return state
+
+    # ------------------------------------------------------------------ random streams
+    def _random_state(self) -> Dict[str, Any]:
+        """Every random stream of the run: this process's (torch, numpy, random) and each
+        batched env runner's (its simulator's episode generators and its torch generator)."""
+        import random
+
+        import torch
+
+        runners = {}
+        local = self.algo.env_runner
+        if hasattr(local, "get_random_state"):
+            runners[0] = local.get_random_state()
+        if self.algo.env_runner_group.num_remote_env_runners():
+            remote = self.algo.env_runner_group.foreach_env_runner(
+                lambda er: (er.worker_index, er.get_random_state())
+                if hasattr(er, "get_random_state") else None, local_env_runner=False)
+            runners.update(dict(r for r in remote if r is not None))
+        return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                "python": random.getstate(), "env_runners": runners}
+
+    def _set_random_state(self, state: Dict[str, Any]) -> None:
+        import random
+
+        import torch
+
+        torch.set_rng_state(state["torch"])
+        np.random.set_state(state["numpy"])
+        random.setstate(state["python"])
+        runners = state["env_runners"]
+        if 0 in runners and hasattr(self.algo.env_runner, "set_random_state"):
+            self.algo.env_runner.set_random_state(runners[0])
+        remote = {k: v for k, v in runners.items() if k != 0}
+        if remote:
+            self.algo.env_runner_group.foreach_env_runner(
+                lambda er: er.set_random_state(remote[er.worker_index]), local_env_runner=False)
 
     def _finished_result(self) -> Optional[Dict[str, Any]]:
         """Resuming a run that already reached its last iteration: its result, left untouched."""
@@ -241,7 +302,7 @@ class TrainingRun:
                     out.save_checkpoint(self.algo, self.output, n, {
                         "iterations_done": n, "wall_time_s": wall,
                         "sessions": int(state.get("sessions", 0)) + 1,
-                        "evaluations": evaluations})
+                        "evaluations": evaluations}, random_state=self._random_state())
         finally:
             writer.close()
             if tb is not None:

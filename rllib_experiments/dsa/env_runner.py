@@ -67,6 +67,20 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         # The "state" critic reads the global state from the episodes' infos.
         self._with_states = critic is not None and critic.model_config.get("critic_mode") == "state"
 
+    def get_random_state(self) -> dict:
+        """Every random stream this runner samples with: its simulator's episode generators
+        and torch's global generator of its process (the action draws)."""
+        return {"sim": None if self._sim is None else self._sim.rng_state(),
+                "seeded": self._sim_seeded, "torch": torch.get_rng_state()}
+
+    def set_random_state(self, state: dict) -> None:
+        """Continue from :meth:`get_random_state`: the next rounds sample what they would have."""
+        if self._sim is None:
+            self._make_sim()
+        self._sim.set_rng_state(state["sim"])
+        self._sim_seeded = bool(state["seeded"])
+        torch.set_rng_state(state["torch"])
+
     def _sample(self, *, num_timesteps=None, num_episodes=None, explore=True,
                 random_actions=False, force_reset=False) -> List[MultiAgentEpisode]:
         if self._sim is None:
