@@ -10,9 +10,8 @@
    seed's final reward, the paper's statistic; mean ± std over seeds; the paper's
    value; ratios to the oracle row on the same evaluation episodes; sparsity of
    the prunable weights; episodes trained) and the Fig. 2 curves
-   ``training_curves_<setup>.png`` (mean evaluation reward over seeds every
-   evaluation point (x: training iteration), shaded ± std over seeds, one line per learning row, the
-   non-learning rows as horizontal lines).
+   ``training_curves_<setup>.png`` (mean evaluation reward over seeds at every evaluation
+   point, shaded ± std over seeds, one line per learning row, baselines as horizontal lines).
 
 Command line: ``python -m rllib_experiments.report [RAW] [--table PATH] [--figures DIR]``.
 """
@@ -25,6 +24,8 @@ import json
 import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
+
+from rllib_experiments.run_outputs import REPRODUCE_LOG
 
 TRIAL_COLUMNS = ["setup", "row", "label", "seed", "kind", "budget", "iterations", "episodes_trained",
                  "eval_mode", "eval_episodes", "final_reward", "final_reward_std", "final_stochastic",
@@ -371,8 +372,8 @@ def build_report(raw_dir, table_path, figures_dir) -> Dict:
         raise ValueError(f"no raw results in {raw_dir} (trials.csv or trials/*.json)")
     curves = _read_csv(raw_dir / "curves.csv")
     runs = []
-    if (raw_dir / "runs.jsonl").is_file():
-        with open(raw_dir / "runs.jsonl") as f:
+    if (raw_dir / REPRODUCE_LOG).is_file():
+        with open(raw_dir / REPRODUCE_LOG) as f:
             runs = [json.loads(line) for line in f if line.strip()]
     order = list(ROWS)
     summary = summarize(trials)

@@ -43,6 +43,13 @@ RANDOM_STATE_FILE = "random_state.pkl"
 MANIFEST_FILE = "manifest.json"
 _CKPT_RE = re.compile(r"^iter_(\d{6,})$")
 
+GRID_FILE = "grid.json"
+REPRODUCE_LOG = "runs.jsonl"
+
+#: The file each command writes first into its output folder, and the command's name: a
+#: folder holding another command's file belongs to that command and is never written into.
+OWNER_FILES = {RUN_FILE: "train", GRID_FILE: "tune_schedules", REPRODUCE_LOG: "reproduce"}
+
 #: Entries whose presence means "this folder holds results".
 RESULT_ENTRIES = (RUN_FILE, PROGRESS_FILE, RESULT_FILE, CHECKPOINT_DIR, TENSORBOARD_DIR)
 
@@ -82,6 +89,15 @@ def has_results(output: Path) -> bool:
     return output.is_dir() and any((output / name).exists() for name in RESULT_ENTRIES)
 
 
+def check_owner(output: Path, command: str) -> None:
+    """OutputExistsError if ``output`` holds the output of a command other than ``command``."""
+    for name, owner in OWNER_FILES.items():
+        if owner != command and (Path(output) / name).exists():
+            raise OutputExistsError(
+                f"{str(output)!r} holds the output of {owner} ({name}); {command} never writes "
+                "into another command's folder: choose another output folder")
+
+
 def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[Path]:
     """Check (and create) the output folder; returns where old results were moved, if anywhere.
 
@@ -94,6 +110,7 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[P
     output = Path(output)
     if resume and overwrite:
         raise ValueError("give --resume or --overwrite, not both")
+    check_owner(output, "train")
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output {str(output)!r} exists and is not a folder")
     moved = None

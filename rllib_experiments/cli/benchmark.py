@@ -34,6 +34,10 @@ import sys
 import time
 from typing import Any, Dict, Optional, Sequence
 
+from dsa_pettingzoo.config import SETUPS
+from rllib_experiments.cli.args import int_at_least
+from rllib_experiments.settings import CRITIC_MODES
+
 
 def _naive_config(settings, info):
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -105,14 +109,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m rllib_experiments.benchmark",
         description="Env steps/s of the full RLlib training loop: ours vs a naive configuration "
                     "(same environment, same batch), printed side by side with their ratio.")
-    p.add_argument("--setup", choices=["A", "B"], default="A", help="paper system setup (default A)")
-    p.add_argument("--episodes-per-iteration", type=int, default=16,
+    p.add_argument("--setup", choices=list(SETUPS), default="A", help="paper system setup (default A)")
+    p.add_argument("--episodes-per-iteration", type=int_at_least(1), default=16,
                    help="whole episodes per training iteration, both configurations (default 16)")
-    p.add_argument("--iterations", type=int, default=3, help="timed iterations each (default 3)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed iterations first (default 1)")
-    p.add_argument("--num-epochs", type=int, default=None,
+    p.add_argument("--iterations", type=int_at_least(1), default=3, help="timed iterations each (default 3)")
+    p.add_argument("--warmup", type=int_at_least(0), default=1, help="untimed iterations first (default 1)")
+    p.add_argument("--num-epochs", type=int_at_least(1), default=None,
                    help="passes over each batch, both configurations (default: the preset's, 4)")
-    p.add_argument("--critic", choices=["paper", "centralized"], default="paper",
+    p.add_argument("--critic", choices=list(CRITIC_MODES), default="paper",
                    help="our critic mode (default paper)")
     p.add_argument("--only", choices=["ours", "naive"], default=None,
                    help="measure one configuration only (no ratio)")
@@ -122,11 +126,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    for name in ("episodes_per_iteration", "iterations"):
-        if getattr(args, name) < 1:
-            _parser().error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.warmup < 0:
-        _parser().error("--warmup must be >= 0")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import ray
     import torch

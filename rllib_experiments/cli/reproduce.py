@@ -37,6 +37,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from dsa_pettingzoo.config import SETUPS
+from rllib_experiments.cli.args import int_at_least
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw"
 
@@ -60,15 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", choices=sorted(BUDGETS), default="quick",
                    help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: this machine, a few hours), paper (1000 episodes, "
                         "10 seeds, a cluster). Default quick.")
-    p.add_argument("--setups", nargs="+", default=["A", "B"], choices=["A", "B"],
+    p.add_argument("--setups", nargs="+", default=["A", "B"], choices=list(SETUPS),
                    help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.")
     p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
                    help="rows to run, by key or group (default: the group 'table'). "
                         f"table = {' '.join(GROUPS['table'])}; ablation (ours with one change "
                         f"taken back) = {' '.join(GROUPS['ablation'])}")
-    p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None, metavar="SEED",
                    help="training seeds of the learning rows (default: the budget's)")
-    p.add_argument("--iterations", type=int, default=None,
+    p.add_argument("--iterations", type=int_at_least(1), default=None,
                    help="override the budget's training iterations per trial")
     p.add_argument("--output", default=str(DEFAULT_OUTPUT),
                    help=f"folder of the raw per-trial results (default {DEFAULT_OUTPUT})")
@@ -80,9 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                         "default, else OUTPUT)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the table and figures from OUTPUT's raw results")
-    p.add_argument("--num-cpus", type=int, default=None,
+    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
                    help="CPUs for a local Ray instance (default: all); each trial uses 1")
-    p.add_argument("--max-concurrent", type=int, default=None,
+    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
                    help="at most this many trials at once (default: as many as CPUs)")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
@@ -236,9 +239,11 @@ def ensure_fig1(figures: Path) -> Path:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from rllib_experiments import report
+    from rllib_experiments import run_outputs as out
     from rllib_experiments.methods import expand_rows
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     output = Path(args.output)
     default_out = output.resolve() == DEFAULT_OUTPUT.resolve()
     table = Path(args.table) if args.table else (
@@ -247,24 +252,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         REPO / "docs" / "figures" if default_out else output)
     if args.report_only:
         if not output.is_dir():
-            raise SystemExit(f"--output {output}: no raw results there to report")
+            parser.error(f"argument --output: {str(output)!r} holds no raw results to report")
         report.build_report(output, table, figures)
         ensure_fig1(figures)
         print(f"wrote {table} and {figures}/training_curves_*.png")
         return 0
 
+    try:
+        out.check_owner(output, "reproduce")
+    except out.OutputExistsError as err:
+        parser.error(f"argument --output: {err}")
     budget = dict(BUDGETS[args.budget])
     try:
         rows = expand_rows(args.rows or ["table"])
     except ValueError as e:
-        raise SystemExit(f"--rows: {e}")
+        parser.error(f"argument --rows: {e}")
     if args.iterations is not None:
-        if args.iterations < 1:
-            raise SystemExit(f"--iterations must be >= 1, got {args.iterations}")
         budget["iterations"] = args.iterations
     seeds = args.seeds if args.seeds is not None else budget["seeds"]
-    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise SystemExit(f"--seeds must be distinct non-negative integers, got {seeds}")
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
     budget["seeds"] = list(seeds)
 
     trials = plan_trials(budget, args.setups, rows, seeds)
@@ -289,7 +296,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
                             f"Python {platform.python_version()}")
-    runs_path = output / "runs.jsonl"
+    runs_path = output / out.REPRODUCE_LOG
     with open(runs_path, "a") as f:
         f.write(json.dumps(run_info) + "\n")
     report.build_report(output, table, figures)

@@ -46,7 +46,6 @@ FLAG_OF = {"setup": "--setup", "schedule": "--schedules", "seed": "--seeds",
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
 TRIALS_CSV = "trials.csv"
-GRID_FILE = "grid.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,15 +141,19 @@ def resolve(argv: Optional[List[str]] = None):
                 check_env(settings, parser, FLAG_OF)
                 check_pruning(settings, parser, FLAG_OF)
     output = Path(args.output or f"runs/tune_{d['setup']}").resolve()
+    try:
+        out.check_owner(output, "tune_schedules")
+    except out.OutputExistsError as err:
+        parser.error(f"argument --output: {err}")
     if not args.resume and output.is_dir() and any(
-            (output / n).exists() for n in (GRID_FILE, SUMMARY_CSV, "trials", "tune")):
+            (output / n).exists() for n in (out.GRID_FILE, SUMMARY_CSV, "trials", "tune")):
         parser.error(f"argument --output: {str(output)!r} already holds a Tune grid; pass --resume to "
                      "continue it or choose another --output")
-    if args.resume and (output / GRID_FILE).is_file():
-        saved = json.loads((output / GRID_FILE).read_text())
+    if args.resume and (output / out.GRID_FILE).is_file():
+        saved = json.loads((output / out.GRID_FILE).read_text())
         if saved["settings"] != d or saved["grid"] != grid:
             parser.error("argument --resume: the flags differ from the grid saved in "
-                         f"{output / GRID_FILE}; give the same flags to resume it")
+                         f"{output / out.GRID_FILE}; give the same flags to resume it")
     return args, d, grid, output
 
 
@@ -254,7 +257,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from rllib_experiments.trials import tune_trainable
 
     output.mkdir(parents=True, exist_ok=True)
-    out.write_json_atomic(output / GRID_FILE, {"settings": base, "grid": grid})
+    out.write_json_atomic(output / out.GRID_FILE, {"settings": base, "grid": grid})
     kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
     if args.address is None and not os.environ.get("RAY_ADDRESS"):
         # A new local instance. (On a cluster or inside `ray job submit`, the job's runtime
