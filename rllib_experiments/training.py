@@ -31,6 +31,7 @@ RLlib's own per-step env runner (``fast_sampling=False``): such runs continue st
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -73,6 +74,8 @@ class TrainingRun:
         evaluate_at_start: also evaluate the untrained actors (iteration 0 of the curve).
         tensorboard: write TensorBoard event files.
         log: called with one progress line per iteration (None: silent).
+        notice: called with what resuming found (a damaged checkpoint, the one restored);
+            default ``log``, or standard error when ``log`` is None.
         run_info: more entries for run.json (e.g. the Table I row the run trains).
     """
 
@@ -80,6 +83,7 @@ class TrainingRun:
                  resume: bool = False, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
                  eval_seed: int = EVAL_SEED, evaluate_at_start: bool = False,
                  tensorboard: bool = True, log: Optional[Callable[[str], None]] = print,
+                 notice: Optional[Callable[[str], None]] = None,
                  run_info: Optional[Dict[str, Any]] = None):
         self.settings = settings.validate()
         self.output = Path(output)
@@ -92,6 +96,7 @@ class TrainingRun:
         self.evaluate_at_start = bool(evaluate_at_start)
         self.tensorboard = tensorboard
         self.log = log or (lambda line: None)
+        self.notice = notice or log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.run_info = dict(run_info or {})
         self.algo = None
         #: The actors after the last iteration (torch modules independent of the algorithm).
@@ -139,13 +144,13 @@ class TrainingRun:
                 else:
                     if random_state is not None:
                         self._set_random_state(random_state)
-                    self.log(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done"
+                    self.notice(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done"
                              f"{'' if random_state else '; no random state saved: statistically, not exactly, the same run'})")
                     return saved
             kept = out.set_aside_damaged(ckpt)
-            self.log(f"resume: checkpoint {ckpt} is damaged ({problem}); kept as {kept.name}, "
+            self.notice(f"resume: checkpoint {ckpt} is damaged ({problem}); kept as {kept.name}, "
                      "trying the previous one")
-        self.log(f"resume: no intact checkpoint in {self.output}, starting from iteration 0")
+        self.notice(f"resume: no intact checkpoint in {self.output}, starting from iteration 0")
         return state
 
     # ------------------------------------------------------------------ random streams
@@ -194,7 +199,7 @@ class TrainingRun:
             return None
         if int(out.read_run_state(ckpt)["iterations_done"]) < self.settings.iterations:
             return None
-        self.log(f"resume: {self.output} is finished ({self.settings.iterations} iterations); "
+        self.notice(f"resume: {self.output} is finished ({self.settings.iterations} iterations); "
                  f"nothing to do, {out.RESULT_FILE} left as it is")
         return json.loads(result_file.read_text())
 

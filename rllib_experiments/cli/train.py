@@ -307,6 +307,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         build = get_row(row).build
     run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
                       log=None if args.quiet else (lambda line: print(line, flush=True)),
+                      notice=lambda line: print(line, flush=True),
                       build=build, run_info={"row": row}, **options)
     result = run.run()
     print(report(result, output))
