@@ -1,12 +1,10 @@
-"""IAGC-PPO on RLlib (rllib_experiments): modules, learner, connector, env runner, settings.
+"""IAGC-PPO on RLlib (rllib_experiments.iagc, .dsa): modules, learner, connector, env runner.
 
 Tiny configurations only (N <= 3 users, short horizons, small networks); the whole file
 runs in well under a minute on 2 cores.
 """
 
 import math
-import os
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -28,22 +26,7 @@ from rllib_experiments.iagc.learner import clip_objective  # noqa: E402
 from rllib_experiments.iagc.modules import CRITIC_ID, IAGCActor, SharedCritic, actor_ids  # noqa: E402
 from rllib_experiments.iagc.stacked import StackedActors  # noqa: E402
 
-pytestmark = pytest.mark.rllib
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    torch.set_num_threads(1)
-    started = not ray.is_initialized()
-    if started:
-        path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})
-    yield
-    if started:
-        ray.shutdown()
+pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 
 
 def _algo(**overrides):
