@@ -51,7 +51,7 @@ from .native import NATIVE_MODES, NativeActor  # the optional compiled kernel (b
 
 COMPUTE_MODES = ("auto", "sparse", "dense", *NATIVE_MODES)
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
-#: Measured on this machine (docs/deployment.md): a gathered weight costs numpy about 20-40
+#: Measured on a 2-core x86-64 CPU (docs/deployment.md): a gathered weight costs numpy about 20-40
 #: times a BLAS multiply-add, so for the paper's 512 x 256 LSTM matrix the sparse kernel
 #: only wins at about 99.5% sparsity (fill 0.02); at 95% (fill about 0.1) dense is 2-4x faster.
 AUTO_MAX_FILL = 0.02

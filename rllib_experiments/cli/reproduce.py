@@ -18,7 +18,7 @@ rebuilt and :mod:`rllib_experiments.report` writes the table
 Budgets (``--iterations`` / ``--seeds`` override them):
 
 * ``smoke``: CI pipeline check: N=3, K=2, T=20 (the ``tiny`` preset), 6 iterations, 1 seed.
-* ``quick``: what this 2-core machine runs in a few hours: the paper's networks, settings
+* ``quick``: what a 2-core machine runs in a few hours: the paper's networks, settings
   and per-trial budget (1000 iterations = episodes), seeds 0 1 instead of the paper's ten
   (a paper row takes ~6-7 min on an idle core; measured times are in docs/results/table1.md).
 * ``paper``: the paper's budget: 1000 iterations of one episode, 10 seeds (a Ray
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run every row of the paper's Table I (plus extra rows) through Ray Tune, "
                     "resumably, and write docs/results/table1.md and the Fig. 2 curves.")
     p.add_argument("--budget", choices=sorted(BUDGETS), default="quick",
-                   help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: this machine, a few hours), paper (1000 episodes, "
+                   help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: a few hours on 2 cores), paper (1000 episodes, "
                         "10 seeds, a cluster). Default quick.")
     p.add_argument("--setups", nargs="+", default=["A", "B"], choices=list(SETUPS),
                    help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.")

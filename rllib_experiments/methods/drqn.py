@@ -4,7 +4,7 @@ Why not RLlib's ``DQN`` class. RLlib 2.60's new-stack DQN does accept stateful
 RLModules (``dqn.py`` asks ``module.is_stateful()`` and samples sequences of
 ``model_config["max_seq_len"]`` with ``burn_in_len`` from an EpisodeReplayBuffer),
 but (1) it samples with the per-step ``MultiAgentEnvRunner`` (about 65 env
-steps/s on this machine, measured in issue 4: a 1000-episode trial would take
+steps/s on a 2-core CPU, docs/iagc.md: a 1000-episode trial would take
 ~25 min instead of a few) and (2) it trains on fixed-length chunks with burn-in,
 not on whole episodes from zero hidden states as the paper's bootstrapped
 sequential updates [23]. So this row runs on the same RLlib new-stack loop as
