@@ -22,6 +22,7 @@ none of the folder's files has a run id and every other check above passes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -95,6 +96,25 @@ def _same(directory: Path, headers, what: str, key) -> None:
                                 f"({found}); export every user of one checkpoint into one folder")
 
 
+def _same_env(directory: Path, headers) -> None:
+    """Every file was trained on the same environment settings; the error shows the differences."""
+    groups = _group(headers, lambda h: _frozen(h.get("env")))
+    if len(groups) < 2:
+        return
+    envs = [headers[files[0]].get("env") for files in groups.values()]
+    if any(not isinstance(e, dict) for e in envs):
+        shown = [json.dumps(e, sort_keys=True) for e in envs]
+    else:
+        keys = sorted(k for k in set().union(*envs)
+                      if len({json.dumps(e.get(k), sort_keys=True) for e in envs}) > 1)
+        shown = [", ".join(f"{k}={json.dumps(e[k]) if k in e else 'unset'}" for k in keys)
+                 for e in envs]
+    found = "; ".join(f"{_names(fs)}: {v}" for fs, v in zip(groups.values(), shown))
+    raise ExportFolderError(directory, f"the files are not one system: they differ in environment "
+                            f"settings (env: {found}); export every user of one checkpoint "
+                            "into one folder")
+
+
 def _frozen(value):
     """A hashable, order-independent summary of a JSON value (for grouping)."""
     if isinstance(value, dict):
@@ -135,7 +155,7 @@ def read_system(directory) -> List[Tuple[Path, Dict[str, Any]]]:
         raise ExportFolderError(directory, f"{' and '.join(problems)}: the folder must hold exactly "
                                 f"{expected[0]} .. {expected[-1]} (N = {n_users}, {told}"
                                 + (f", run_id {run})" if run else ")"))
-    _same(directory, headers, "environment settings (env)", lambda h: _frozen(h.get("env")))
+    _same_env(directory, headers)
     _same(directory, headers, "actor sizes (observation, actions)",
           lambda h: tuple((h.get("architecture") or {}).get(k) for k in ("obs_dim", "num_actions")))
     _same(directory, headers, "observation encoding",
