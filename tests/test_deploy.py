@@ -1,7 +1,7 @@
 """Tests of dsa_pettingzoo.deploy: the exported-actor file, the numpy policy, bad files.
 
 ExportedPolicy and ``dsa-evaluate --policy exported:DIR``: tests/test_exported_policy.py; the
-benchmark CLI: tests/test_deploy_benchmark.py.
+benchmark CLI: tests/test_deploy_benchmark.py; folders of actors: tests/test_deploy_folder.py.
 
 numpy only (no torch): the torch equivalence lives in tests/test_export.py.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, actor_files,
-                                   load_actors, load_policy, read_actor_file, write_actor_file)
+from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, load_policy,
+                                   read_actor_file, write_actor_file)
 from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
 from dsa_pettingzoo.deploy import native
 

@@ -91,8 +91,8 @@ def test_stale_extra_files(exports):
     refused(a, ActorFileError, f"{a / 'user_7.dsaactor'}: truncated: 0 bytes, shorter than the "
             "28-byte frame of an exported-actor file")
     shutil.copy2(a / "user_0.dsaactor", a / "user_7.dsaactor")
-    refused(a, ActorFileError, f"{a / 'user_7.dsaactor'}: the header is user 0's "
-            "(user_0.dsaactor), not this file name's: a renamed file is not accepted")
+    refused(a, ActorFileError, f"{a / 'user_7.dsaactor'}: the header is user 0's, not "
+            "user 7's as the file name says: a renamed file is not accepted")
 
 
 def test_truncated_file(exports):
@@ -134,12 +134,12 @@ def test_older_files_without_a_run_id_form_one_system_when_everything_else_match
 def test_older_files_without_any_size_use_the_file_count(tmp_path):
     d = export_dir(tmp_path, SMALL, 3)
     (d / "user_1.dsaactor").rename(d / "user_7.dsaactor")
-    refused(d, ActorFileError, f"{d / 'user_7.dsaactor'}: the header is user 1's "
-            "(user_1.dsaactor), not this file name's: a renamed file is not accepted")
+    refused(d, ActorFileError, f"{d / 'user_7.dsaactor'}: the header is user 1's, not "
+            "user 7's as the file name says: a renamed file is not accepted")
     write_actor_file(d / "user_7.dsaactor", random_params(SMALL, 0.9, np.random.default_rng(1)),
                      SMALL, metadata={"agent": "user_7", "user_index": 7})
     refused(d, ExportFolderError,
-            f"{d}: user_1.dsaactor missing and user_7.dsaactor not one of its users: the folder "
+            f"{d}: user_1.dsaactor missing and user_7.dsaactor extra: the folder "
             "must hold exactly user_0.dsaactor .. user_2.dsaactor (N = 3, the number of files)")
 
 
@@ -167,3 +167,17 @@ def test_folder_naming_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ExportFolderError, match=r"no exported actor \(\*.dsaactor\) found"):
         load_actors(tmp_path / "empty")
+
+
+def test_older_files_from_two_checkpoints(tmp_path):
+    d = tmp_path / "actors"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for n, source in enumerate(["/runs/a/iter_000100", "/runs/a/iter_000100", "/runs/b/iter_000100"]):
+        write_actor_file(d / f"user_{n}.dsaactor", random_params(SMALL, 0.9, rng), SMALL,
+                         metadata={"agent": f"user_{n}", "user_index": n,
+                                   "source": {"checkpoint": source}})
+    refused(d, ExportFolderError,
+            f"{d}: the files are not one system: they differ in source checkpoint "
+            "(user_0.dsaactor, user_1.dsaactor: /runs/a/iter_000100; user_2.dsaactor: "
+            "/runs/b/iter_000100); export every user of one checkpoint into one folder")

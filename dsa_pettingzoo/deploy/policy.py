@@ -40,7 +40,6 @@ integers themselves, scaling each row's sum once. The LSTM's input and recurrent
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -51,7 +50,7 @@ from .system import actor_files
 
 COMPUTE_MODES = ("auto", "sparse", "dense", *NATIVE_MODES)
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
-#: Measured on this machine (docs/deployment.md): a gathered weight costs numpy about 20-40
+#: Measured on this machine (docs/deployment-benchmark.md): a gathered weight costs numpy about 20-40
 #: times a BLAS multiply-add, so for the paper's 512 x 256 LSTM matrix the sparse kernel
 #: only wins at about 99.5% sparsity (fill 0.02); at 95% (fill about 0.1) dense is 2-4x faster.
 AUTO_MAX_FILL = 0.02

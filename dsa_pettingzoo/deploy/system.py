@@ -136,9 +136,9 @@ def read_system(directory) -> List[Tuple[Path, Dict[str, Any]]]:
     for n, f in by_user.items():
         said = headers[f].get("user_index")
         if said is not None and said != n:
-            raise ActorFileError(f, f"the header is user {said}'s ({agent_id(said)}{SUFFIX}), "
-                                 "not this file name's: a renamed file is not accepted")
-    runs = _group(headers, lambda h: _system(h).get("run_id"))
+            raise ActorFileError(f, f"the header is user {said!r}'s, not user {n}'s as the file "
+                                 "name says: a renamed file is not accepted")
+    runs = _group(headers, lambda h: _frozen(_system(h).get("run_id")))
     if len(runs) > 1:
         found = "; ".join(f"{'run_id ' + r if r else 'no run_id (an older export)'}: {_names(fs)}"
                           for r, fs in runs.items())
@@ -150,7 +150,7 @@ def read_system(directory) -> List[Tuple[Path, Dict[str, Any]]]:
     extra = [f for n, f in by_user.items() if n >= n_users]
     if missing or extra:
         problems = ([f"{', '.join(missing)} missing"] if missing else []) + \
-                   ([f"{_names(extra)} not one of its users"] if extra else [])
+                   ([f"{_names(extra)} extra"] if extra else [])
         run = next(iter(runs))
         raise ExportFolderError(directory, f"{' and '.join(problems)}: the folder must hold exactly "
                                 f"{expected[0]} .. {expected[-1]} (N = {n_users}, {told}"
