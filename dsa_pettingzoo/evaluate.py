@@ -217,6 +217,8 @@ def _exported_params(args, parser, env_kwargs: dict) -> dict:
         make_policy(args.policy, **params).check_config(make_config(**env_kwargs))
     except NativeUnavailableError as err:
         parser.error(f"argument --exported-compute: {err}")
+    except ConfigError as err:  # the actors do not fit the environment the flags describe
+        parser.error(f"argument {_flag_of(err.argument, args)}: {err}")
     except ValueError as err:
         parser.error(f"argument --policy: {err}")
     return params

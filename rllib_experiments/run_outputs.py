@@ -29,9 +29,10 @@ import os
 import pickle
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 RUN_FILE = "run.json"
 PROGRESS_FILE = "progress.csv"
@@ -122,15 +123,70 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[P
                 f"output folder {str(output)!r} already holds results; pass --resume to continue "
                 "that run or --overwrite to start again (the old folder is then kept as "
                 f"{output.name}.old-<time>), or choose another --output")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        moved = output.with_name(f"{output.name}.old-{stamp}")
-        n = 1
-        while moved.exists():
-            moved = output.with_name(f"{output.name}.old-{stamp}-{n}")
-            n += 1
-        os.rename(output, moved)
+        moved = move_aside(output)
     output.mkdir(parents=True, exist_ok=True)
     return moved
+
+
+def move_aside(path: Path) -> Path:
+    """Rename ``path`` to ``NAME.old-YYYYmmdd-HHMMSS`` (``-1``, ``-2`` ... if taken); returns it.
+
+    What ``--overwrite`` does to old outputs: nothing is deleted.
+    """
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved = path.with_name(f"{path.name}.old-{stamp}")
+    n = 1
+    while moved.exists():
+        moved = path.with_name(f"{path.name}.old-{stamp}-{n}")
+        n += 1
+    os.rename(path, moved)
+    return moved
+
+
+def publish_folder(output: Path, write: Callable[[Path], Any], *, overwrite: bool,
+                   refuse_overwrite: Optional[Callable[[Path], Optional[str]]] = None) -> tuple:
+    """Build a folder completely, then give it its name: ``(write's result, moved-aside path)``.
+
+    ``output`` must not exist, or be an empty folder, or (``overwrite``) be a folder that
+    :func:`move_aside` renames once the new one is complete. ``refuse_overwrite(output)``
+    may return why that folder must not be moved aside (refused with that reason).
+    ``write(tmp)`` fills a temporary sibling folder; if it raises, the temporary folder
+    and any parent folders created for it are removed, and ``output`` is untouched.
+    """
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise OutputExistsError(f"{str(output)!r} exists and is not a folder")
+    held = sorted(p.name for p in output.iterdir()) if output.is_dir() else []
+    if held and not overwrite:
+        raise OutputExistsError(
+            f"folder {str(output)!r} is not empty (holds {', '.join(held[:3])}"
+            f"{', ...' if len(held) > 3 else ''}); choose a new or empty folder, or pass "
+            f"--overwrite to move the old one aside to {output.name}.old-<time> (nothing is deleted)")
+    reason = refuse_overwrite(output) if held and refuse_overwrite else None
+    if reason:
+        raise OutputExistsError(f"folder {str(output)!r} is not moved aside by --overwrite: {reason}")
+    created = [p for p in (output.absolute(), *output.absolute().parents) if not p.exists()][1:]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp-"))
+    try:
+        result = write(tmp)
+        moved = move_aside(output) if held else None
+        try:
+            os.rename(tmp, output)  # replaces an empty folder, never a non-empty one
+        except OSError:
+            if moved is not None:
+                os.rename(moved, output)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for p in created:  # innermost first; rmdir only removes what is still empty
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+    return result, moved
 
 
 # ------------------------------------------------------------------ checkpoints

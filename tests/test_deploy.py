@@ -1,7 +1,7 @@
 """Tests of dsa_pettingzoo.deploy: the exported-actor file, the numpy policy, bad files.
 
 ExportedPolicy and ``dsa-evaluate --policy exported:DIR``: tests/test_exported_policy.py; the
-benchmark CLI: tests/test_deploy_benchmark.py.
+benchmark CLI: tests/test_deploy_benchmark.py; folders of actors: tests/test_deploy_folder.py.
 
 numpy only (no torch): the torch equivalence lives in tests/test_export.py.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, actor_files,
-                                   load_actors, load_policy, read_actor_file, write_actor_file)
+from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, load_policy,
+                                   read_actor_file, write_actor_file)
 from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
 from dsa_pettingzoo.deploy import native
 
@@ -366,22 +366,3 @@ def export_dir(tmp_path, arch, n_users, sparsity=0.9, seed=0, env=None):
         write_actor_file(d / f"user_{n}.dsaactor", random_params(arch, sparsity, rng), arch,
                          metadata={"agent": f"user_{n}", "user_index": n, "env": env})
     return d
-
-
-def test_actor_files_order_and_errors(tmp_path):
-    d = export_dir(tmp_path, SMALL, 3)
-    assert [f.name for f in actor_files(d)] == [f"user_{n}.dsaactor" for n in range(3)]
-    (d / "user_1.dsaactor").rename(d / "user_7.dsaactor")
-    with pytest.raises(ValueError, match=r"\[0, 2, 7\] are not 0..2"):
-        actor_files(d)
-    for wrong in ("user_07", "actor_7"):
-        (d / f"user_7.dsaactor").rename(d / f"{wrong}.dsaactor")
-        with pytest.raises(ValueError, match=rf"{wrong}.dsaactor: exported actors must be named "
-                                             r"user_<n>.dsaactor"):
-            actor_files(d)
-        (d / f"{wrong}.dsaactor").rename(d / "user_7.dsaactor")
-    with pytest.raises(ValueError, match="not a directory"):
-        load_actors(tmp_path / "nowhere")
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no exported actor"):
-        load_actors(tmp_path / "empty")

@@ -39,6 +39,46 @@ def make_actor(seed: int, sparsity: float = 0.0, obs_dim: int = 10, num_actions:
     return actor
 
 
+TINY = dict(hidden_sizes=[8], lstm_size=4, lstm_layers=1)
+
+
+def fake_checkpoint(root, n_users=3, env=None, seed=0, big_weight_user=None):
+    """An Algorithm checkpoint's layout holding tiny IAGCActors (N users, K = 2), no training.
+
+    ``env``: its env_config (default N users, K = 2); ``big_weight_user``: that user's
+    actor gets one weight beyond float16's range.
+    """
+    env = {"num_users": n_users, "num_channels": 2} if env is None else env
+    root.mkdir(parents=True)
+    (root / "rllib_checkpoint.json").write_text(json.dumps({"state_file": "algorithm_state"}))
+    with open(root / "class_and_ctor_args.pkl", "wb") as f:
+        pickle.dump({"ctor_args_and_kwargs": (({"env_config": env},), {})}, f)
+    modules = root / "learner_group" / "learner" / "rl_module"
+    for n in range(n_users):
+        actor = make_actor(seed + n, sparsity=0.5, obs_dim=7, num_actions=3, model_config=TINY)
+        state = {k: v.numpy().copy() for k, v in actor.state_dict().items()}
+        if n == big_weight_user:
+            state["logits.weight"][0, 0] = 1e6
+        (modules / f"user_{n}").mkdir(parents=True)
+        with open(modules / f"user_{n}" / "module_state.pkl", "wb") as f:
+            pickle.dump(state, f)
+    (modules / "shared_critic").mkdir()
+    (modules / "shared_critic" / "module_state.pkl").write_bytes(b"critic")
+    return root
+
+
+def snapshot(root):
+    """Relative path -> (size, mtime) of everything below ``root``: did a command change it?"""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*"))}
+
+
+def quiet_export(checkpoint, output, **kw):
+    from rllib_experiments.cli.export import export_checkpoint
+
+    return export_checkpoint(checkpoint, output, log=lambda *a: None, **kw)
+
+
 def torch_sequence(actor, obs: np.ndarray):
     """(logits, probs) of the torch actor over one episode [T, d] from a zero state."""
     with torch.no_grad():
@@ -237,3 +277,123 @@ def test_export_from_a_run_directory_takes_its_latest_checkpoint(tiny_checkpoint
     with pytest.raises(SystemExit):
         export.main(["--checkpoint", str(tmp_path / "runs"), "--output", str(tmp_path / "x")])
     assert "checkpoints of 2 runs" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the output folder
+def run_export(argv, capsys):
+    """(exit code, stderr) of an export command that must fail."""
+    from rllib_experiments.cli import export
+
+    with pytest.raises(SystemExit) as err:
+        export.main([str(a) for a in argv])
+    return err.value.code, capsys.readouterr().err
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    return fake_checkpoint(tmp_path / "ckpt")
+
+
+def test_export_writes_one_system_under_one_run_id(ckpt, tmp_path):
+    (tmp_path / "empty").mkdir()  # an empty folder is a valid --output
+    done = quiet_export(ckpt, tmp_path / "empty")
+    run_id = done["user_0"][1]["system"]["run_id"]
+    assert len(run_id) == 32 and int(run_id, 16) >= 0  # uuid4 hex
+    assert [h["system"] for _, h in done.values()] == [{"run_id": run_id, "num_users": 3}] * 3
+    assert [h["source"]["checkpoint"] for _, h in done.values()] == [str(ckpt.resolve())] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "empty"]  # no temporary left
+    assert [a.header["user_index"] for a in load_actors(tmp_path / "empty")] == [0, 1, 2]
+    again = quiet_export(ckpt, tmp_path / "again")
+    assert again["user_0"][1]["system"]["run_id"] != run_id  # one id per export command
+
+
+def test_stale_file_in_output_is_refused_and_kept(ckpt, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "user_7.dsaactor").touch()
+    before = snapshot(tmp_path)
+    code, err = run_export(["--checkpoint", ckpt, "--output", out], capsys)
+    assert code == 2
+    assert (f"argument --output: folder '{out}' is not empty (holds user_7.dsaactor); choose a "
+            "new or empty folder, or pass --overwrite to move the old one aside to "
+            "out.old-<time> (nothing is deleted)") in err
+    assert snapshot(tmp_path) == before
+
+
+def test_overwrite_moves_the_old_export_aside(ckpt, tmp_path, capsys):
+    from rllib_experiments.cli import export
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "user_7.dsaactor").write_bytes(b"stale")
+    assert export.main(["--checkpoint", str(ckpt), "--output", str(out), "--overwrite"]) == 0
+    (old,) = [p for p in tmp_path.iterdir() if p.name.startswith("out.old-")]
+    assert [(p.name, p.read_bytes()) for p in old.iterdir()] == [("user_7.dsaactor", b"stale")]
+    assert sorted(p.name for p in out.iterdir()) == [f"user_{n}.dsaactor" for n in range(3)]
+    assert len(load_actors(out)) == 3
+    assert f"moved the old {out} aside to {old}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_failed_export_leaves_nothing_behind(tmp_path, capsys, overwrite):
+    """user_2 cannot be stored in float16 after user_0 and user_1 were written."""
+    ckpt = fake_checkpoint(tmp_path / "ckpt", big_weight_user=2)
+    if overwrite:
+        quiet_export(ckpt, tmp_path / "out")  # an earlier export that must survive intact
+    target = tmp_path / "out" if overwrite else tmp_path / "new" / "deeper" / "out"
+    before = snapshot(tmp_path)
+    code, err = run_export(["--checkpoint", ckpt, "--output", target, "--dtype", "float16",
+                            *(["--overwrite"] if overwrite else [])], capsys)
+    assert code == 2
+    assert "argument --dtype: tensor head.weight has values beyond float16's range" in err
+    assert snapshot(tmp_path) == before
+
+
+_CK, _OUT = ["--checkpoint", "{ckpt}"], ["--output", "{tmp}/out"]
+EXPORT_FLAG_ERRORS = [  # argv, the flag named, the message
+    (["--checkpoint", "{tmp}/nowhere", *_OUT], "--checkpoint", "/nowhere: no such directory"),
+    (["--checkpoint", "{tmp}/a_file", *_OUT], "--checkpoint", "/a_file: not a directory"),
+    (["--checkpoint", "{tmp}/empty", *_OUT], "--checkpoint", "no actor module found"),
+    (["--checkpoint", "{ckpt}/learner_group/learner/rl_module/shared_critic", *_OUT],
+     "--checkpoint", "the shared critic is never exported"),
+    (["--checkpoint", "{tmp}/broken/user_0", *_OUT], "--checkpoint",
+     "module_state.pkl: cannot read the module's weights (UnpicklingError"),
+    (["--checkpoint", "{tmp}/wrong_env", *_OUT], "--checkpoint",
+     "does not fit the environment settings {{'setup': 'A'}}"),
+    ([*_CK], "--output", "the following arguments are required: --output"),
+    ([*_CK, "--output", "{tmp}/a_file"], "--output", "a_file' exists and is not a folder"),
+    ([*_CK, "--output", "{tmp}/notes"], "--output", "notes' is not empty (holds notes.txt)"),
+    ([*_CK, "--output", "{tmp}/notes", "--overwrite"], "--output",
+     "is not moved aside by --overwrite: it holds notes.txt, not only *.dsaactor files"),
+    ([*_CK, *_OUT, "--dtype", "float64"], "--dtype", "invalid choice: 'float64'"),
+    ([*_CK, *_OUT, "--encoding", "zip"], "--encoding", "invalid choice: 'zip'"),
+    ([*_CK, *_OUT, "--env", "{{bad"], "--env", "not valid JSON"),
+    ([*_CK, *_OUT, "--env", "[1, 2]"], "--env", "must be a JSON object of environment kwargs"),
+    ([*_CK, *_OUT, "--env", '{{"bogus": 1}}'], "--env", "unknown argument(s) ['bogus']"),
+    ([*_CK, *_OUT, "--env", '{{"num_users": 0, "num_channels": 2}}'], "--env",
+     "num_users must be an integer >= 1, got 0"),
+    ([*_CK, *_OUT, "--env", '{{"setup": "A"}}'], "--env",
+     "(obs size 7, 3 actions) does not fit the environment settings"),
+    ([*_CK, *_OUT, "--env", '{{"num_users": 5, "num_channels": 2}}'], "--env",
+     "the environment settings say num_users=5 but {ckpt} holds 3 actors"),
+    ([*_CK, *_OUT, "--overwrite=yes"], "--overwrite", "ignored explicit argument 'yes'"),
+]
+
+
+@pytest.mark.parametrize("argv, flag, message", EXPORT_FLAG_ERRORS,
+                         ids=[f"{flag}-{i}" for i, (_, flag, _) in enumerate(EXPORT_FLAG_ERRORS)])
+def test_every_export_flag_refuses_out_of_domain_values(ckpt, tmp_path, capsys, argv, flag, message):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken" / "user_0").mkdir(parents=True)
+    (tmp_path / "broken" / "user_0" / "module_state.pkl").write_bytes(b"not a pickle")
+    fake_checkpoint(tmp_path / "wrong_env", env={"setup": "A"})
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    code, err = run_export([a.format(tmp=tmp_path, ckpt=ckpt) for a in argv], capsys)
+    assert code == 2
+    said = err.split("error: ", 1)[1]
+    assert said.startswith(f"argument {flag}: ") or said.startswith(message), said
+    assert message.format(ckpt=ckpt) in said
+    assert snapshot(tmp_path) == before

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from dsa_pettingzoo import BatchedDSA, evaluate, make_config
+from dsa_pettingzoo import BatchedDSA, ConfigError, evaluate, make_config
 from dsa_pettingzoo.baselines import evaluate_policy, make_policy
 from dsa_pettingzoo.baselines.exported import ExportedPolicy
 from dsa_pettingzoo.baselines.rollout import play_episodes
@@ -81,14 +81,21 @@ def test_exported_policy_checks_n_k_and_observation(tmp_path):
     d = export_dir(tmp_path, SMALL, 3, env={"num_users": 3, "num_channels": 2})
     policy = ExportedPolicy(d)
     policy.check_config(make_config(num_users=3, num_channels=2))
-    with pytest.raises(ValueError, match=r"3 exported users but the environment has N = 4"):
-        policy.check_config(make_config(num_users=4, num_channels=2))
-    with pytest.raises(ValueError, match="K = 3 channels"):
-        policy.check_config(make_config(num_users=3, num_channels=3))
-    with pytest.raises(ValueError, match="observations of size 7"):
-        policy.check_config(make_config(num_users=3, num_channels=2,
-                                        observation="last_action_feedback_rate"))
-    with pytest.raises(ValueError, match="N = 4"):  # also refused when the episodes start
+    for env, argument, message in (
+        (dict(num_users=4, num_channels=2), "num_users",
+         f"the exported actors in {d} were trained with num_users=3, the environment has "
+         "num_users=4"),
+        (dict(num_users=3, num_channels=3), "num_channels",
+         f"the exported actors in {d} were trained with num_channels=2, the environment has "
+         "num_channels=3"),
+        (dict(num_users=3, num_channels=2, observation="last_action_feedback_rate"), "observation",
+         f"{d / 'user_0.dsaactor'}: built for observations of size 7 but the environment's "
+         "'last_action_feedback_rate' observation with K = 2 has size 8"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            policy.check_config(make_config(**env))
+        assert (err.value.argument, str(err.value)) == (argument, message)
+    with pytest.raises(ValueError, match="trained with num_users=3"):  # refused when episodes start
         evaluate_policy(policy, 2, num_users=4, num_channels=2)
 
 
@@ -114,19 +121,36 @@ def test_dsa_evaluate_exported(tmp_path, capsys):
     assert 0 < result["oracle_ratio"] <= 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--num-users", "4", "--num-channels", "2"], "3 exported users but the environment has N = 4"),
-    (["--num-users", "3", "--num-channels", "3"], "K = 3 channels"),
+@pytest.mark.parametrize("args, flag, message", [
+    (["--num-users", "4", "--num-channels", "2"], "--num-users",
+     "were trained with num_users=3, the environment has num_users=4"),
+    (["--num-channels", "2"], "--num-users",  # setup A's N = 10
+     "were trained with num_users=3, the environment has num_users=10"),
+    (["--num-users", "3", "--num-channels", "3"], "--num-channels",
+     "were trained with num_channels=2, the environment has num_channels=3"),
     (["--num-users", "3", "--num-channels", "2", "--observation", "last_action_feedback_rate"],
-     "observations of size 7"),
+     "--observation", "built for observations of size 7"),
 ])
-def test_dsa_evaluate_refuses_mismatched_actors(tmp_path, capsys, args, message):
+def test_dsa_evaluate_refuses_mismatched_actors(tmp_path, capsys, args, flag, message):
     d = export_dir(tmp_path, SMALL, 3)
     with pytest.raises(SystemExit) as err:
         evaluate.main(["--policy", f"exported:{d}", *args, "--episodes", "2"])
     assert err.value.code == 2
     stderr = capsys.readouterr().err
-    assert "argument --policy" in stderr and message in stderr and str(d) in stderr
+    assert f"argument {flag}: " in stderr and message in stderr and str(d) in stderr
+
+
+def test_dsa_evaluate_refuses_an_incomplete_folder(tmp_path, capsys):
+    """A missing user is not hidden by asking for fewer users."""
+    d = export_dir(tmp_path, SMALL, 3, env={"num_users": 3, "num_channels": 2})
+    (d / "user_2.dsaactor").unlink()
+    with pytest.raises(SystemExit) as err:
+        evaluate.main(["--policy", f"exported:{d}", "--num-users", "2", "--num-channels", "2",
+                       "--episodes", "2"])
+    assert err.value.code == 2
+    assert (f"argument --policy: {d}: user_2.dsaactor missing: the folder must hold exactly "
+            "user_0.dsaactor .. user_2.dsaactor (N = 3, from env.num_users in the headers)"
+            ) in capsys.readouterr().err
 
 
 def test_dsa_evaluate_exported_compute_modes_agree(tmp_path, capsys):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import physics
+from ..config import ConfigError
 from ..deploy.policy import load_actors
 from .base import BatchedPolicy
 
@@ -35,18 +36,25 @@ class ExportedPolicy(BatchedPolicy):
         self.actors = load_actors(directory, compute=compute)  # checks every file now
 
     def check_config(self, config) -> None:
-        """ValueError naming the file unless the actors fit the env's N, K and observation."""
-        if len(self.actors) != config.num_users:
-            trained = self.actors[0].header.get("env") or {}
-            hint = ""
-            if trained:
-                hint = (f" (the actors were trained with num_users={trained.get('num_users')}, "
-                        f"num_channels={trained.get('num_channels')}, "
-                        f"observation={trained.get('observation')!r})")
-            raise ValueError(f"{self.directory}: {len(self.actors)} exported users but the "
-                             f"environment has N = {config.num_users} users{hint}")
+        """:class:`~dsa_pettingzoo.ConfigError` unless the actors fit the env's N, K and observation.
+
+        The error's ``argument`` is the environment setting at fault (``num_users``,
+        ``num_channels`` or ``observation``) and its message the value the actors were
+        trained with.
+        """
+        first = self.actors[0]
+        for key, trained, env in (("num_users", len(self.actors), config.num_users),
+                                  ("num_channels", first.num_actions - 1, config.num_channels)):
+            if trained != env:
+                raise ConfigError(key, f"the exported actors in {self.directory} were trained "
+                                  f"with {key}={trained}, the environment has {key}={env}")
         for actor in self.actors:
-            actor.check_env(config.num_channels, config.observation, config.num_users)
+            try:
+                actor.check_env(config.num_channels, config.observation, config.num_users)
+            except ValueError as err:
+                trained = (actor.header.get("observation") or {}).get("encoding")
+                said = f" (trained with observation={trained!r})" if trained else ""
+                raise ConfigError("observation", f"{err}{said}") from None
 
     def _reset(self) -> None:
         self.check_config(self.config)

@@ -5,7 +5,7 @@ writes one file per user (format: :mod:`dsa_pettingzoo.deploy.format`,
 docs/deployment.md). Here they are loaded and run step by step:
 
 >>> from dsa_pettingzoo.deploy import load_actors
->>> actors = load_actors("actors/")          # one SparseRecurrentPolicy per user
+>>> actors = load_actors("actors/")          # one SparseRecurrentPolicy per user, one system
 >>> actors[0].reset(); a = actors[0].act(obs)
 
 ``dsa-evaluate --policy exported:actors/`` evaluates them like any baseline
@@ -23,10 +23,10 @@ runs it under QEMU (``python -m dsa_pettingzoo.deploy.mcu``), and
 from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, SparseMatrix,
                      read_actor_file, read_actor_tensors, write_actor_file)
 from .native import NativeUnavailableError
-from .policy import (COMPUTE_MODES, NATIVE_MODES, SparseRecurrentPolicy, actor_files, load_actors,
-                     load_policy)
+from .policy import COMPUTE_MODES, NATIVE_MODES, SparseRecurrentPolicy, load_actors, load_policy
+from .system import ExportFolderError, actor_files, read_system
 
 __all__ = ["COMPUTE_MODES", "FORMAT_VERSION", "NATIVE_MODES", "SUFFIX", "ActorFileError",
-           "Architecture", "NativeUnavailableError", "SparseMatrix", "SparseRecurrentPolicy",
+           "Architecture", "ExportFolderError", "NativeUnavailableError", "SparseMatrix", "SparseRecurrentPolicy",
            "actor_files", "load_actors", "load_policy", "read_actor_file", "read_actor_tensors",
-           "write_actor_file"]
+           "read_system", "write_actor_file"]

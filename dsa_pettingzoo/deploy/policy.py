@@ -40,18 +40,17 @@ integers themselves, scaling each row's sum once. The LSTM's input and recurrent
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, Optional
 
 import numpy as np
 
-from ..naming import AGENT_PREFIX, agent_id, agent_index
 from .format import Architecture, SparseMatrix, read_actor_tensors
 from .native import NATIVE_MODES, NativeActor  # the optional compiled kernel (built on first use)
+from .system import actor_files
 
 COMPUTE_MODES = ("auto", "sparse", "dense", *NATIVE_MODES)
 #: ``compute="auto"`` runs a matrix sparse when (longest row's non-zeros) / columns <= this.
-#: Measured on a 2-core x86-64 CPU (docs/deployment.md): a gathered weight costs numpy about 20-40
+#: Measured on a 2-core x86-64 CPU (docs/deployment-benchmark.md): a gathered weight costs numpy about 20-40
 #: times a BLAS multiply-add, so for the paper's 512 x 256 LSTM matrix the sparse kernel
 #: only wins at about 99.5% sparsity (fill 0.02); at 95% (fill about 0.1) dense is 2-4x faster.
 AUTO_MAX_FILL = 0.02
@@ -338,32 +337,10 @@ def load_policy(path, compute: str = "auto", env=None) -> SparseRecurrentPolicy:
     return policy
 
 
-def actor_files(directory) -> list:
-    """The exported-actor files of a directory, in user order (user_0, user_1, ...).
-
-    Raises ValueError when the directory is missing, holds no actor file, or
-    the user indices are not exactly 0..N-1.
-    """
-    from .format import SUFFIX
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ValueError(f"{directory}: not a directory of exported actors")
-    files = sorted(directory.glob(f"*{SUFFIX}"))
-    if not files:
-        raise ValueError(f"{directory}: no exported actor (*{SUFFIX}) found")
-    by_user = {}
-    for f in files:
-        try:
-            by_user[agent_index(f.name[: -len(SUFFIX)])] = f
-        except ValueError:
-            raise ValueError(f"{f}: exported actors must be named {AGENT_PREFIX}<n>{SUFFIX}, "
-                             f"the agent id of their user (e.g. {agent_id(0)}{SUFFIX})") from None
-    if sorted(by_user) != list(range(len(by_user))):
-        raise ValueError(f"{directory}: user indices {sorted(by_user)} are not 0..{len(by_user) - 1}")
-    return [by_user[n] for n in range(len(by_user))]
-
-
 def load_actors(directory, compute: str = "auto") -> list:
-    """Load every user's actor of a directory written by ``rllib_experiments.export``."""
+    """Load every user's actor of a folder written by ``rllib_experiments.export``.
+
+    The folder must be one system (:mod:`dsa_pettingzoo.deploy.system`): users 0..N-1
+    of one export, nothing else.
+    """
     return [load_policy(f, compute=compute) for f in actor_files(directory)]

@@ -13,6 +13,10 @@ found (the learner's copy; the shared critic is never exported) is written to
 ``OUTPUT/user_<n>.dsaactor`` in the format of
 :mod:`dsa_pettingzoo.deploy.format` (docs/deployment.md), with the environment
 settings of the training run when the checkpoint holds them (or ``--env``).
+``OUTPUT`` must be new or empty (``--overwrite`` moves an earlier export aside);
+it appears only once every file is written, and every file's header carries the
+same ``system`` entry (a fresh ``run_id`` and N) so that a folder mixed from two
+exports is refused when loaded (:mod:`dsa_pettingzoo.deploy.system`).
 
 In Python, :func:`export_actor` writes one actor from an in-memory
 :class:`~rllib_experiments.iagc.modules.IAGCActor` or its state dict.
@@ -22,17 +26,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import re
 import sys
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from dsa_pettingzoo import agent_index
+from dsa_pettingzoo import make_config
 from dsa_pettingzoo.deploy.format import (DTYPES, ENCODINGS, SUFFIX, Architecture,
                                           write_actor_file)
+from rllib_experiments.cli.export_source import (find_actor_modules, find_env_config,
+                                                 is_module_dir, load_module_state,
+                                                 resolve_checkpoint, user_index)
 
 _DENSE = re.compile(r"^trunk\.dense\.(\d+)\.weight$")
 _LSTM = re.compile(r"^trunk\.lstm\.weight_ih_l(\d+)$")
@@ -102,7 +110,6 @@ def _env_settings(env: Optional[Mapping[str, Any]], arch: Architecture) -> Optio
     """Full, validated environment settings (make_config kwargs) or None; checks K and obs size."""
     if env is None:
         return None
-    from dsa_pettingzoo import make_config
     from dsa_pettingzoo.physics import observation_dim
 
     config = make_config(**dict(env))
@@ -120,14 +127,17 @@ def _env_settings(env: Optional[Mapping[str, Any]], arch: Architecture) -> Optio
 def export_actor(module_or_state_dict, arch: Optional[Architecture], path, *,
                  dtype: str = "float32", encoding: str = "auto", agent: Optional[str] = None,
                  env: Optional[Mapping[str, Any]] = None,
-                 source: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                 source: Optional[Mapping[str, Any]] = None,
+                 system: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Write one actor to ``path``; returns the header.
 
     ``module_or_state_dict``: an :class:`IAGCActor` (any torch module with its
     parameter names) or its state dict (tensors or numpy arrays). ``arch``:
     checked against the weights, or None to read it from their shapes.
     ``env``: the environment's keyword arguments it was trained on (stored in
-    the header and checked against the actor's sizes).
+    the header and checked against the actor's sizes). ``system``: the export this
+    file belongs to, ``{"run_id": ..., "num_users": N}``, the same in every file of a
+    folder (:mod:`dsa_pettingzoo.deploy.system`); None writes a file without one.
     """
     state = (module_or_state_dict.state_dict() if hasattr(module_or_state_dict, "state_dict")
              else dict(module_or_state_dict))
@@ -136,152 +146,137 @@ def export_actor(module_or_state_dict, arch: Optional[Architecture], path, *,
         raise ValueError(f"the weights have architecture {found}, not the given {arch}")
     meta = {
         "agent": agent,
-        "user_index": _user_index(agent),
+        "user_index": user_index(agent),
         "observation": observation_info(found, env),
         "action": {"num_actions": found.num_actions,
                    "meaning": "0 = stay idle, k = 1..K = transmit on channel k"},
         "env": _env_settings(env, found),
         "source": dict(source or {}),
     }
+    if system is not None:
+        meta["system"] = dict(system)
     return write_actor_file(path, canonical_params(state, found), found, dtype=dtype,
                             encoding=encoding, metadata=meta)
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def _is_module_dir(d: Path) -> bool:
-    return any(d.glob("module_state.*"))
+class ExportError(ValueError):
+    """A bad export request; ``flag`` names the command-line option at fault."""
+
+    def __init__(self, flag: str, message: str):
+        super().__init__(message)
+        self.flag = flag
 
 
-def _load_module_state(d: Path) -> Dict[str, Any]:
-    files = sorted(d.glob("module_state.*"))
-    if not files or files[0].suffix != ".pkl":
-        raise ValueError(f"{d}: expected module_state.pkl (RLlib's pickle checkpoint), "
-                         f"found {[f.name for f in files]}")
-    with open(files[0], "rb") as f:
-        return pickle.load(f)
-
-
-def _is_algorithm_checkpoint(d: Path) -> bool:
-    meta = d / "rllib_checkpoint.json"
+@contextmanager
+def _blame(flag: str):
+    """Re-raise a ValueError of the block as an :class:`ExportError` of ``flag``."""
     try:
-        return meta.is_file() and json.loads(meta.read_text()).get("state_file") == "algorithm_state"
-    except (OSError, ValueError):
-        return False
+        yield
+    except ExportError:
+        raise
+    except ValueError as err:
+        raise ExportError(flag, str(err).removeprefix(f"{flag} ")) from err
 
 
-def resolve_checkpoint(path) -> Path:
-    """``path`` itself if it holds modules, else the latest Algorithm checkpoint below it.
-
-    A run directory (``runs/NAME`` with ``checkpoints/iter_000150`` ...) resolves to
-    its last checkpoint in natural name order (numbers compared as numbers); checkpoints of several runs below ``path`` are
-    ambiguous (ValueError listing them).
-    """
-    root = Path(path)
-    if not root.is_dir():
-        raise ValueError(f"--checkpoint {root}: no such directory")
-    if _is_module_dir(root) or _is_algorithm_checkpoint(root) or (root / "learner_group").is_dir() \
-            or any(_is_module_dir(d) for d in root.iterdir() if d.is_dir()):
-        return root
-    def natural(d: Path):  # iter_99 before iter_100, padded or not
-        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
-
-    found = sorted((d for pattern in ("*", "*/*", "*/*/*", "*/*/*/*") for d in root.glob(pattern)
-                    if d.is_dir() and _is_algorithm_checkpoint(d)), key=natural)
-    parents = sorted({d.parent for d in found})
-    if len(parents) > 1:
-        raise ValueError(f"--checkpoint {root}: checkpoints of {len(parents)} runs below it "
-                         f"({', '.join(str(p) for p in parents[:4])}{', ...' if len(parents) > 4 else ''}); "
-                         "give one run's directory or one checkpoint")
-    return found[-1] if found else root
-
-
-def _user_index(agent) -> Optional[int]:
-    """n of an actor id ``user_n`` (dsa_pettingzoo's agent ids), None for anything else."""
-    try:
-        return agent_index(agent)
-    except ValueError:
-        return None
-
-
-def find_actor_modules(checkpoint) -> Dict[str, Path]:
-    """module id -> RLModule directory of every actor (``user_<n>``) in a checkpoint."""
-    root = Path(checkpoint)
-    if not root.is_dir():
-        raise ValueError(f"--checkpoint {root}: no such directory")
-    if _is_module_dir(root):
-        if _user_index(root.name) is None:
-            raise ValueError(f"--checkpoint {root}: an RLModule directory must be named user_<n> "
-                             "(an actor); the shared critic is never exported")
-        return {root.name: root}
-    for candidate in (root / "learner_group" / "learner" / "rl_module", root / "rl_module", root):
-        if candidate.is_dir():
-            found = {d.name: d for d in candidate.iterdir()
-                     if d.is_dir() and _user_index(d.name) is not None and _is_module_dir(d)}
-            if found:
-                return dict(sorted(found.items(), key=lambda kv: _user_index(kv[0])))
-    raise ValueError(f"--checkpoint {root}: no actor module found; give an Algorithm checkpoint "
-                     "directory, its learner_group/learner/rl_module directory, one "
-                     "rl_module/user_<n> directory, or a run directory holding checkpoints")
-
-
-def find_env_config(checkpoint) -> Optional[Dict[str, Any]]:
-    """The env_config of the Algorithm checkpoint that holds ``checkpoint`` (None if not found)."""
-    d = Path(checkpoint).resolve()
-    for folder in (d, *d.parents):
-        meta = folder / "rllib_checkpoint.json"
-        if meta.is_file():
-            try:
-                if json.loads(meta.read_text()).get("state_file") != "algorithm_state":
-                    continue
-                with open(folder / "class_and_ctor_args.pkl", "rb") as f:
-                    ctor = pickle.load(f)
-            except (OSError, ValueError, pickle.UnpicklingError, ImportError, AttributeError):
-                return None
-            args, kwargs = ctor.get("ctor_args_and_kwargs", ((), {}))
-            config = args[0] if args else kwargs.get("config")
-            env = config.get("env_config") if isinstance(config, dict) else getattr(config, "env_config", None)
-            return dict(env) if env is not None else None
+def _not_an_export(folder: Path) -> Optional[str]:
+    """Why ``--overwrite`` must not move ``folder`` aside (None: it holds only actor files)."""
+    other = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.name.endswith(SUFFIX)))
+    if other:
+        return (f"it holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only "
+                f"*{SUFFIX} files, so it is not an export folder; choose another --output")
     return None
 
 
 def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: str = "auto",
                       env: Optional[Mapping[str, Any]] = None, overwrite: bool = False,
                       log=print) -> Dict[str, Tuple[Path, Dict[str, Any]]]:
-    """Export every actor of a checkpoint into ``output``; module id -> (file, header).
+    """Export every actor of a checkpoint into the new folder ``output``; module id -> (file, header).
 
     ``checkpoint`` may also be a run directory: its latest checkpoint is used (and named).
+    ``output`` must not exist or be empty; ``overwrite`` moves an existing folder of actor
+    files aside (:func:`rllib_experiments.run_outputs.move_aside`). The files are written
+    into a temporary sibling folder renamed to ``output`` only once all are written, so a
+    failed export leaves nothing behind. Every header gets the same ``system`` entry (a
+    new ``run_id`` and N; :mod:`dsa_pettingzoo.deploy.system`). Raises
+    :class:`ExportError` naming the option at fault.
     """
-    resolved = resolve_checkpoint(checkpoint)
-    if resolved != Path(checkpoint):
-        log(f"using the latest checkpoint below {checkpoint}: {resolved}")
-    checkpoint = resolved
-    modules = find_actor_modules(checkpoint)
+    from rllib_experiments.run_outputs import OutputExistsError, publish_folder
+
+    given_env = env is not None
+    with _blame("--checkpoint"):
+        resolved = resolve_checkpoint(checkpoint)
+        if resolved != Path(checkpoint):
+            log(f"using the latest checkpoint below {checkpoint}: {resolved}")
+        checkpoint = resolved
+        modules = find_actor_modules(checkpoint)
+        states = {mid: load_module_state(mdir) for mid, mdir in modules.items()}
+        archs = {mid: architecture_of(state) for mid, state in states.items()}
     if env is None:
         env = find_env_config(checkpoint)
         if env is None:
             log("warning: no environment settings found in the checkpoint (give --env); "
                 "the files' env field is null")
+    with _blame("--env" if given_env else "--checkpoint"):
+        for arch in archs.values():
+            _env_settings(env, arch)
+        num_users = _system_size(modules, checkpoint, env, log)
+    system = {"run_id": uuid.uuid4().hex, "num_users": num_users}
+    source = str(Path(checkpoint).resolve())
+
+    def write(folder: Path):
+        headers = {}
+        for mid, mdir in modules.items():
+            with _blame("--dtype"):  # float16 cannot hold every float32 weight
+                headers[mid] = export_actor(
+                    states[mid], archs[mid], folder / f"{mid}{SUFFIX}", dtype=dtype,
+                    encoding=encoding, agent=mid, env=env, system=system,
+                    source={"checkpoint": source, "module_dir": str(mdir.resolve()),
+                            "exporter": "rllib_experiments.export"})
+        return headers
+
     output = Path(output)
-    targets = {mid: output / f"{mid}{SUFFIX}" for mid in modules}
-    existing = [str(p) for p in targets.values() if p.exists()]
-    if existing and not overwrite:
-        raise ValueError(f"--output {output}: {len(existing)} actor file(s) already exist "
-                         f"({existing[0]}, ...); pass --overwrite to replace them")
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        headers, moved = publish_folder(output, write, overwrite=overwrite,
+                                        refuse_overwrite=_not_an_export)
+    except OutputExistsError as err:
+        raise ExportError("--output", str(err)) from None
+    except OSError as err:
+        raise ExportError("--output", f"{output}: cannot write the export ({err})") from None
+    if moved is not None:
+        log(f"moved the old {output} aside to {moved}")
     done = {}
-    for mid, mdir in modules.items():
-        header = export_actor(_load_module_state(mdir), None, targets[mid], dtype=dtype,
-                              encoding=encoding, agent=mid, env=env,
-                              source={"checkpoint": str(Path(checkpoint).resolve()),
-                                      "module_dir": str(mdir.resolve()),
-                                      "exporter": "rllib_experiments.export"})
-        size = targets[mid].stat().st_size
+    for mid, header in headers.items():
+        path = output / f"{mid}{SUFFIX}"
+        size = path.stat().st_size
         sp = header["sparsity"]
         log(f"{mid}: {100 * sp['prunable']:.1f}% of weights zero, {size} bytes "
             f"({100 * size / header['dense_float32_bytes']:.1f}% of the dense float32 "
-            f"{header['dense_float32_bytes']} bytes) -> {targets[mid]}")
-        done[mid] = (targets[mid], header)
+            f"{header['dense_float32_bytes']} bytes) -> {path}")
+        done[mid] = (path, header)
+    log(f"run_id {system['run_id']}: {len(done)} of N = {num_users} users")
     return done
+
+
+def _system_size(modules, checkpoint, env, log) -> Optional[int]:
+    """N of the exported system: every user of a checkpoint, or the env's N for one module."""
+    indices = [user_index(mid) for mid in modules]
+    env_n = None if env is None else make_config(**dict(env)).num_users
+    if len(modules) == 1 and is_module_dir(Path(checkpoint)):
+        n = indices[0]
+        if env_n is not None and n >= env_n:
+            raise ValueError(f"{checkpoint}: actor of user {n} but the environment has "
+                             f"num_users={env_n}")
+        log(f"one actor of {env_n if env_n else 'an unknown number of'} users: run it with "
+            "load_policy; load_actors needs every user's file in one folder")
+        return env_n
+    if indices != list(range(len(indices))):
+        raise ValueError(f"{checkpoint}: actor modules {', '.join(modules)} are not "
+                         f"user_0 .. user_{len(indices) - 1}")
+    if env_n is not None and env_n != len(indices):
+        raise ValueError(f"the environment settings say num_users={env_n} but {checkpoint} "
+                         f"holds {len(indices)} actors ({', '.join(modules)})")
+    return len(indices)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Algorithm checkpoint directory (algo.save_to_path), its "
                    "learner_group/learner/rl_module directory, one rl_module/user_<n> directory, "
                    "or a run directory (its latest checkpoint, e.g. runs/NAME/checkpoints/iter_*)")
-    p.add_argument("--output", required=True, help="directory for the actor files (created)")
+    p.add_argument("--output", required=True,
+                   help="new or empty folder for the actor files; it appears only once every "
+                   "file is written")
     p.add_argument("--dtype", choices=DTYPES, default="float32",
                    help="storage type of the weights (default float32; float16 halves the values; "
                    "int8 quarters them, with one float32 scale per row)")
@@ -305,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="environment settings the actors were trained on, as JSON kwargs of "
                    "dsa_pettingzoo.parallel_env (default: read from the checkpoint)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace existing user_<n>.dsaactor files in OUTPUT")
+                   help="if OUTPUT holds an earlier export, move it aside to OUTPUT.old-<time> "
+                   "(nothing is deleted) once the new one is complete")
     return p
 
 
@@ -324,12 +322,8 @@ def main(argv=None) -> int:
     try:
         export_checkpoint(args.checkpoint, args.output, dtype=args.dtype, encoding=args.encoding,
                           env=env, overwrite=args.overwrite)
-    except ValueError as err:
-        message = str(err)
-        if message.startswith("--"):
-            parser.error(message)
-        flag = "--dtype" if "float16" in message else "--env" if "environment" in message else "--checkpoint"
-        parser.error(f"argument {flag}: {message}")
+    except ExportError as err:
+        parser.error(f"argument {err.flag}: {err}")
     return 0
 
 
