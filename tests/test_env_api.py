@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pettingzoo.test import (api_test, max_cycles_test, parallel_api_test, parallel_seed_test,
                              seed_test, state_test)
-
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import dsa_pettingzoo
