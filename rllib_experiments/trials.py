@@ -57,6 +57,7 @@ def tune_trainable(config: Dict[str, Any]) -> None:
     sub-folder per trial), the grid axes of :data:`GRID_AXES` (overriding ``settings``),
     and optionally ``checkpoint_every``, ``eval_seed``.
     """
+    import ray
     from ray import tune
 
     _single_thread()
@@ -85,6 +86,7 @@ def tune_trainable(config: Dict[str, Any]) -> None:
         "oracle_mean_reward": result["oracle_reference"]["mean_reward"],
         "final_mean_sparsity": result["mean_final_sparsity"],
         "trial_output": str(output), "done_iterations": settings.iterations,
+        "node_id": ray.get_runtime_context().get_node_id(),
     })
     tune.report(final)
 

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,3 +24,50 @@ def ray_local():
     yield
     if started:
         ray.shutdown()
+
+
+@pytest.fixture
+def plotted(monkeypatch):
+    """What each figure saved during the test draws: ``{file name: [axes]}``, each axes a dict
+    ``{line label: (x, y)}`` of its labelled lines (matplotlib's own "_..." labels left out)."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    saved = {}
+    original = Figure.savefig
+
+    def savefig(self, fname, *args, **kwargs):
+        saved[Path(fname).name] = [
+            {line.get_label(): (np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float))
+             for line in ax.get_lines() if not line.get_label().startswith("_")}
+            for ax in self.axes]
+        return original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved
+
+
+def check_png(path, width: int, height: int):
+    """Assert ``path`` is a ``width`` x ``height`` PNG with a drawing on it; return its RGB pixels.
+
+    Not blank: at least 8 distinct colours (axes, text, several lines), and between 2 % and
+    60 % of the pixels not white (a white canvas has 0 %, a filled one ~100 %).
+    """
+    from matplotlib import image
+
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", path
+    rgb = image.imread(str(path))[..., :3]
+    assert rgb.shape[:2] == (height, width), rgb.shape
+    pixels = np.round(rgb * 255).astype(np.uint8).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) >= 8
+    inked = float(np.mean(np.any(pixels < 250, axis=1)))
+    assert 0.02 < inked < 0.6, inked
+    return rgb
+
+
+@pytest.fixture(name="check_png")
+def check_png_fixture():
+    """:func:`check_png` for tests (conftest helpers are reached through fixtures)."""
+    pytest.importorskip("matplotlib")
+    return check_png

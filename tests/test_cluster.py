@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -83,8 +84,10 @@ class LoopbackCluster:
     def __init__(self):
         self.temp_dir = tempfile.mkdtemp(prefix="rcl", dir="/tmp")  # short: unix socket paths
         self.gcs_port, self.dashboard_port = free_port(), free_port()
+        # The job's driver and every worker must run this interpreter's environment, activated or not.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         self.env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
-                        RAY_USAGE_STATS_ENABLED="0", OMP_NUM_THREADS="1")
+                        RAY_USAGE_STATS_ENABLED="0", OMP_NUM_THREADS="1", PATH=path)
         for key in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "PYTHONPATH"):
             self.env.pop(key, None)
         self.sids = []
@@ -134,15 +137,19 @@ def test_tune_job_on_a_two_node_loopback_cluster():
     cluster = LoopbackCluster()
     try:
         cluster.start()
-        deadline = time.time() + 90  # the autoscaler's view of the nodes lags a few seconds
+        # The autoscaler's view lags the nodes' registration: `ray status` first answers
+        # "No cluster status" or lists one node.
+        deadline = time.time() + 90
+        nodes: set = set()
         while True:
             status = cluster.run("status", f"--address={cluster.gcs_address}")
-            assert status.returncode == 0, status.stderr[-2000:]
-            active = status.stdout.split("Active:")[1].split("Pending:")[0]
-            if active.count("node_") == 2 or time.time() > deadline:
+            if status.returncode == 0 and "Active:" in status.stdout:
+                active = status.stdout.split("Active:", 1)[1].split("Pending:", 1)[0]
+                nodes = set(re.findall(r"node_([0-9a-f]+)", active))
+            if len(nodes) == 2 or time.time() > deadline:
                 break
             time.sleep(2)
-        assert active.count("node_") == 2, status.stdout  # head + worker registered
+        assert len(nodes) == 2, status.stdout + status.stderr[-2000:]  # head + worker registered
         assert "/2.0 CPU" in status.stdout
 
         workdir = Path(cluster.temp_dir) / "wd"
@@ -152,7 +159,7 @@ def test_tune_job_on_a_two_node_loopback_cluster():
         output = Path(cluster.temp_dir) / "grid"
         job = cluster.run(
             "job", "submit", f"--address={cluster.dashboard_url}", f"--working-dir={workdir}",
-            "--", "python", "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
+            "--", sys.executable, "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
             "--schedules", "harmonic", "linear", "--seeds", "0", "--iterations", "2",
             "--eval-episodes", "4", "--output", str(output), timeout=400)
         logs = job.stdout + job.stderr
@@ -163,6 +170,8 @@ def test_tune_job_on_a_two_node_loopback_cluster():
             trials = list(csv.DictReader(f))
         assert sorted(t["schedule"] for t in trials) == ["harmonic", "linear"]
         assert all(t["status"] == "ok" for t in trials)
+        # one trial per 1-CPU node: the worker node ran one of them, not only registered
+        assert {t["node_id"] for t in trials} == nodes, (trials, nodes)
         for t in trials:
             result = json.loads((Path(t["folder"]) / "result.json").read_text())
             assert result["budget"]["iterations"] == 2

@@ -11,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pettingzoo.test import (api_test, max_cycles_test, parallel_api_test, parallel_seed_test,
                              seed_test, state_test)
-
-import dsa_pettingzoo
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
+import dsa_pettingzoo
 from dsa_pettingzoo import DSAAECEnv, DSAParallelEnv, InvalidActionError, dsa_v0, parallel_env
 
 # A small grid covering every value of each argument (short horizons keep it fast).
@@ -86,7 +85,7 @@ def test_episode_end_empties_agents_and_reports_metrics():
     env = parallel_env(setup="B", horizon=5)
     env.reset(seed=1)
     rng = np.random.default_rng(0)
-    total = {a: 0.0 for a in env.possible_agents}
+    total, returns = dict.fromkeys(env.possible_agents, 0.0), dict.fromkeys(env.possible_agents, 0.0)
     for t in range(5):
         acts = {a: int(rng.integers(0, 6)) for a in env.agents}
         obs, rew, term, trunc, infos = env.step(acts)
@@ -94,6 +93,7 @@ def test_episode_end_empties_agents_and_reports_metrics():
         assert all(v == (t == 4) for v in term.values()) and not any(trunc.values())
         for a in rew:
             total[a] += infos[a]["rate"]
+            returns[a] += rew[a]
     assert env.agents == []
     tp = [infos[a]["throughput"] for a in env.possible_agents]
     np.testing.assert_allclose(tp, [total[a] for a in env.possible_agents])
@@ -104,6 +104,7 @@ def test_episode_end_empties_agents_and_reports_metrics():
     assert i0["successes"] + i0["collisions"] + i0["idle"] + i0["pu_blocked"] == 5
     assert i0["system_throughput"] == pytest.approx(sum(tp))
     # with "sum_rate" every user's episode reward is the system throughput (paper unit x N)
+    assert sum(tp) > 0 and returns == pytest.approx(dict.fromkeys(returns, sum(tp)), rel=1e-12)
     with pytest.raises(RuntimeError, match="reset"):
         env.step({})
 
@@ -244,14 +245,30 @@ def test_state_layout_and_contents():
 
 
 def test_aec_env_plays_a_full_episode():
-    aec = dsa_pettingzoo.env(setup="B", horizon=3)
-    aec.reset(seed=0)
-    steps = 0
+    # the ParallelEnv with the same seed and actions is the reference for returns and metrics
+    kw = dict(setup="B", horizon=3, reward="individual")
+    aec, par = dsa_pettingzoo.env(**kw), parallel_env(**kw)
+    aec.reset(seed=0), par.reset(seed=0)
+    rng = np.random.default_rng(5)
+    steps, slot, final = 0, {}, {}
+    returns, expected = dict.fromkeys(aec.possible_agents, 0.0), dict.fromkeys(aec.possible_agents, 0.0)
     for agent in aec.agent_iter():
-        _, _, term, trunc, _ = aec.last()
-        aec.step(None if term or trunc else aec.action_space(agent).sample())
+        _, reward, term, trunc, info = aec.last()
+        returns[agent] += reward    # last(): the reward accumulated since the agent last acted
+        if term or trunc:
+            final[agent] = info["throughput"]
+        else:
+            slot[agent] = int(rng.integers(0, 6))
+        aec.step(None if term or trunc else slot[agent])
+        if len(slot) == 10:         # the slot resolves after the last user's action
+            _, rew, _, _, infos = par.step(slot)
+            expected = {a: expected[a] + rew[a] for a in expected}
+            slot = {}
         steps += 1
     assert steps == 10 * 3 + 10     # T cycles of N agents, then one "dead" step each
+    assert aec.agents == [] == par.agents
+    assert returns == pytest.approx(expected, rel=1e-12, abs=0) and sum(expected.values()) > 0
+    assert final == {a: infos[a]["throughput"] for a in par.possible_agents}
 
 
 def test_import_does_not_pull_torch_or_ray():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -29,6 +30,11 @@ def run_json(capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+def log2_antiderivative(x: float) -> float:
+    """An antiderivative of log2(1 + x)."""
+    return ((1 + x) * math.log(1 + x) - x) / math.log(2)
+
+
 def test_cli_subprocess_json_parses():
     proc = run_cli("--policy", "aloha", "--setup", "A", "--episodes", "40", "--seed", "0", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -37,17 +43,47 @@ def test_cli_subprocess_json_parses():
     for key in ("mean_reward", "std_reward", "collision_rate", "idle_rate", "utilisation",
                 "jain_fairness", "oracle_ratio"):
         assert isinstance(result[key], float)
-    assert 700 < result["mean_reward"] < 1300  # ~1000 (hand-derived, see test_baselines)
+    # Slotted ALOHA with p = K/N = 0.5, no PUs (setup A): a user succeeds when it transmits
+    # and none of the other N-1 picks its channel, so E[successes per slot] =
+    # N p (1 - p/K)^(N-1), each worth E[log2(1 + beta)], beta ~ U[30, 40]; about 1000.56.
+    n_users, k, horizon, p, episodes = 10, 5, 100, 0.5, 40
+    mean_rate = (log2_antiderivative(40) - log2_antiderivative(30)) / 10
+    expected = horizon * n_users * p * (1 - p / k) ** (n_users - 1) * mean_rate
+    assert expected == pytest.approx(1000.56, abs=0.01)
+    sem = result["std_reward"] / math.sqrt(episodes)
+    assert abs(result["mean_reward"] - expected) < 5 * sem
     assert 0 < result["oracle_ratio"] < 1
-    assert result["idle_rate"] == pytest.approx(0.5, abs=0.05)  # p = K/N = 0.5
+    # every user-slot is idle with probability 1 - p, independently: binomial standard error
+    idle_se = math.sqrt(p * (1 - p) / (n_users * horizon * episodes))
+    assert abs(result["idle_rate"] - (1 - p)) < 5 * idle_se
+
+
+def first_number(text: str) -> float:
+    for token in text.split():
+        try:
+            return float(token)
+        except ValueError:
+            continue
+    raise AssertionError(f"no number in {text!r}")
 
 
 def test_cli_table_output():
-    proc = run_cli("--policy", "musical_chairs", "--episodes", "10", "--setup", "B")
+    args = ("--policy", "musical_chairs", "--episodes", "10", "--setup", "B")
+    proc = run_cli(*args)
     assert proc.returncode == 0, proc.stderr
-    for label in ("episode reward", "ratio to oracle", "collision rate", "idle rate",
-                  "utilisation", "Jain's fairness"):
-        assert label in proc.stdout
+    result = json.loads(run_cli(*args, "--json").stdout)
+    stats = evaluate_policy(make_policy("musical_chairs"), 10, seed=0, setup="B")
+    assert result["mean_reward"] == pytest.approx(stats.reward.mean(), rel=1e-12)
+    lines = proc.stdout.splitlines()
+    # the table prints the measured values, rounded to its decimals
+    for label, key, decimals in (("episode reward", "mean_reward", 2),
+                                 ("ratio to oracle", "oracle_ratio", 3),
+                                 ("collision rate", "collision_rate", 3),
+                                 ("idle rate", "idle_rate", 3),
+                                 ("utilisation (of K*T", "utilisation", 3),
+                                 ("Jain's fairness", "jain_fairness", 3)):
+        line = next(x for x in lines if x.startswith(label))
+        assert first_number(line[len(label):]) == pytest.approx(result[key], abs=0.51 * 10 ** -decimals), line
 
 
 @pytest.mark.parametrize(
@@ -179,10 +215,17 @@ def test_help_documents_every_flag():
         assert action.help
 
 
-@pytest.mark.skipif(shutil.which("dsa-evaluate") is None, reason="package not installed (pip install -e .)")
+# the interpreter's own scripts folder first: a venv used without activating it is not on PATH
+SCRIPT = (str(Path(sys.executable).with_name("dsa-evaluate"))
+          if Path(sys.executable).with_name("dsa-evaluate").is_file() else shutil.which("dsa-evaluate"))
+
+
+@pytest.mark.skipif(SCRIPT is None, reason=f"no dsa-evaluate next to {sys.executable} or on PATH "
+                                            "(pip install -e .)")
 def test_console_script_is_installed():
-    proc = subprocess.run(["dsa-evaluate", "--policy", "random", "--episodes", "3", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([SCRIPT, "--policy", "random", "--episodes", "3", "--json"],
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["episodes"] == 3
 

@@ -267,3 +267,35 @@ def test_aloha_sanity_figure():
         ep = info["episode"]["system_throughput"]
         expected = T * succ * (1 - pi) * mean_log_rate(30, 40)   # ~1001 (A), ~801 (B)
         assert abs(ep.mean() - expected) < 5 * ep.std(ddof=1) / math.sqrt(B)
+
+
+# ----------------------------------------------------------------------------- env step
+# Fixed SNR (no draw), no PUs. log2(1 + beta): user 0 -> 2, 3; user 1 -> 4, 1; user 2 -> 5, 6.
+STEP_SNR = [[3.0, 7.0], [15.0, 1.0], [31.0, 63.0]]
+STEP_ACTIONS = [(1, 2, 0), (2, 2, 1), (1, 1, 1), (2, 0, 1)]
+# own rates per slot: both alone (2, 1); users 0 and 1 collide, user 2 alone on ch 1 (5);
+# all three collide; user 0 alone on ch 2 (3), user 2 alone on ch 1 (5)
+STEP_RATES = [(2, 1, 0), (0, 0, 5), (0, 0, 0), (3, 0, 5)]
+# accumulated throughput S_t: (2, 1, 0), (2, 1, 5), (2, 1, 5), (5, 1, 10)
+STEP_REWARDS = {
+    "sum_rate": [(3,) * 3, (5,) * 3, (0,) * 3, (8,) * 3],  # sum_n r_n, the same for every user
+    "individual": STEP_RATES,
+    # sum_n ln(1 + S_t,n) - ln(1 + S_t-1,n), the same for every user
+    "proportional_fair": [(math.log(3) + math.log(2),) * 3, (math.log(6),) * 3, (0.0,) * 3,
+                          (math.log(6 / 3) + math.log(11 / 6),) * 3],
+}
+
+
+@pytest.mark.parametrize("reward", sorted(STEP_REWARDS))
+def test_env_step_rewards_follow_their_formulas(reward):
+    env = dsa_pettingzoo.parallel_env(num_users=3, num_channels=2, horizon=4, snr=STEP_SNR,
+                                      pu_prob=None, reward=reward)
+    env.reset(seed=0)
+    agents = list(env.agents)
+    for t, actions in enumerate(STEP_ACTIONS):
+        _, rewards, _, _, infos = env.step(dict(zip(agents, actions)))
+        np.testing.assert_allclose([rewards[a] for a in agents], STEP_REWARDS[reward][t],
+                                   rtol=1e-12, atol=1e-12, err_msg=f"slot {t}")
+        assert [infos[a]["rate"] for a in agents] == list(STEP_RATES[t])
+    assert not env.agents
+    assert [infos[a]["throughput"] for a in agents] == [5.0, 1.0, 10.0]

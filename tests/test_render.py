@@ -83,7 +83,12 @@ def test_long_horizon_shows_a_window():
     env.reset(seed=0)
     for _ in range(300):
         env.step({"user_0": 1, "user_1": 0})
-    assert env.render().shape[1] == 10 + 6 * R.RGB_WINDOW
+    img = env.render()
+    assert img.shape[1] == 10 + 6 * R.RGB_WINDOW
+    # every slot of the window is user 0's lone success on channel 1 (nothing left unplayed)
+    centres = img[18 // 2, 10 + 2::6]
+    assert len(centres) == R.RGB_WINDOW and np.all(centres == R.user_colors(2)[0])
+    assert np.all(img[18 + 6 + 8 // 2, 10 + 2::6] == R.SUCCESS)
     env2 = parallel_env(num_users=2, num_channels=1, horizon=1000, render_mode="ansi")
     env2.reset(seed=0)
     for _ in range(300):
@@ -93,7 +98,14 @@ def test_long_horizon_shows_a_window():
 
 def test_render_before_reset_and_without_mode():
     assert parallel_env(render_mode="ansi").render().startswith("dsa_v0  slot 0/100")
-    assert parallel_env(render_mode="rgb_array").render().dtype == np.uint8
+    # the default env (N = 10, K = 5, T = 100) before any slot: the grid, nothing played
+    img = parallel_env(render_mode="rgb_array").render()
+    slots = min(100, R.RGB_WINDOW)
+    assert img.dtype == np.uint8 and img.shape == (5 * 18 + 6 + 10 * 8, 10 + 6 * slots, 3)
+    assert np.all(img[:5 * 18, 10:] == R.UNPLAYED) and np.all(img[5 * 18 + 6:, 10:] == R.UNPLAYED)
+    assert np.all(img[5 * 18:5 * 18 + 6] == R.BACKGROUND)     # the gap between the bands
+    swatches = [tuple(img[5 * 18 + 6 + n * 8 + 4, 3]) for n in range(10)]
+    assert swatches == [tuple(c) for c in R.user_colors(10)]
     with pytest.warns(UserWarning, match="render_mode"):
         assert parallel_env().render() is None
 

@@ -14,6 +14,7 @@ import pytest
 
 from rllib_experiments import report
 from rllib_experiments.cli.reproduce import BUDGETS, is_finished, main, plan_trials
+from rllib_experiments.methods import ROWS
 
 
 def test_plan_trials_seed_major_and_one_baseline_trial_per_setup():
@@ -66,7 +67,7 @@ def _trial(setup, row, seed, reward, kind="learning", label=None, **kw):
                 eval_episodes=100, wall_s=5.0, budget="quick")
 
 
-def test_report_from_csv_only(tmp_path):
+def test_report_from_csv_only(tmp_path, plotted, check_png):
     trials = [_trial("A", "oracle", 0, 2000.0, kind="baseline", label="Oracle"),
               _trial("A", "aloha", 0, 1000.0, kind="baseline", label="Slotted Aloha"),
               _trial("A", "harmonic", 0, 1200.0, sp=0.95), _trial("A", "harmonic", 1, 1600.0, sp=0.95),
@@ -83,10 +84,19 @@ def test_report_from_csv_only(tmp_path):
     text = (tmp_path / "table1.md").read_text()
     assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |" in text
     assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
-    assert (tmp_path / "fig" / "training_curves_A.png").stat().st_size > 10_000
+    check_png(tmp_path / "fig" / "training_curves_A.png", 1540, 605)  # 14 x 5.5 in at 110 dpi
+    left, right = plotted["training_curves_A.png"]
+    for panel in (left, right):
+        (curve,) = [xy for label, xy in panel.items() if label.startswith(ROWS["harmonic"].label + " (3 seeds")]
+        assert curve[0].tolist() == [0, 10, 20]
+        assert curve[1].tolist() == [900.0, 910.0, 920.0]  # mean of 800, 900, 1000 (+ iteration)
+    # the best baseline rewards as reference lines; the zoomed panel leaves the oracle out
+    assert left["Oracle: 2000"][1].tolist() == [2000.0, 2000.0]
+    assert left["Slotted Aloha: 1000"][1].tolist() == right["Slotted Aloha: 1000"][1].tolist() == [1000.0] * 2
+    assert not any(label.startswith("Oracle") for label in right)
 
 
-def test_ablation_section_and_figure(tmp_path):
+def test_ablation_section_and_figure(tmp_path, plotted, check_png):
     g = lambda setup, row, seed, r: dict(_trial(setup, row, seed, r, sp=0.95), final_greedy=r,
                                          final_stochastic=r - 100.0, eval_mode="greedy")
     trials = [_trial("A", "oracle", 0, 2600.0, kind="baseline", label="Oracle"),
@@ -106,7 +116,13 @@ def test_ablation_section_and_figure(tmp_path):
     # (2380 + 2410) / 2 - (2580 + 2590) / 2 = -190 on the common seeds 0, 1
     assert "| 2395.00 ± 21.21 | 2 | -190.0 (seeds 0, 1) | 2295.00 |" in ablation
     assert "– (no common seed)" in ablation  # ours_dense ran seed 3 only
-    assert (tmp_path / "fig" / "ablation_A.png").stat().st_size > 10_000
+    check_png(tmp_path / "fig" / "ablation_A.png", 990, 550)  # 9 x 5 in at 110 dpi
+    (lines,) = plotted["ablation_A.png"]
+    # ours on the ablation's seeds 0 and 1 only (its seed 2 ran no ablation), 8 episodes an iteration
+    assert sorted(lines) == sorted(f"{ROWS[k].label} (seeds 0, 1; 160 episodes)"
+                                   for k in ("ours", "ours_paper_critic"))
+    for x, y in lines.values():
+        assert x.tolist() == [0, 10, 20] and y.tolist() == [1000.0, 1010.0, 1020.0]
 
 
 def test_rows_groups_expand_in_table_order():

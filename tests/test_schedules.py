@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from pruning_callbacks.schedules import (
@@ -206,10 +207,18 @@ def test_cli_bad_flag_names_argument(capsys):
     assert "final_sparsity" in capsys.readouterr().err
 
 
-def test_plot_schedules_writes_png(tmp_path):
-    pytest.importorskip("matplotlib")
+def test_plot_schedules_writes_png(tmp_path, plotted, check_png):
     from pruning_callbacks.plot_schedules import main as plot_main
 
     out = tmp_path / "fig.png"
     assert plot_main(["--out", str(out), "--iterations", "200"]) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    check_png(out, 768, 456)  # 6.4 x 3.8 in at 120 dpi
+    (lines,) = plotted["fig.png"]
+    i = np.arange(200)
+    assert all(np.array_equal(x, i) for x, _ in lines.values()) and len(lines) == 3
+    # eqs. (10)-(11) with i_start = 0, i_P = I_T = 200, p_final = 0.95
+    np.testing.assert_allclose(lines["linear (eq. 11)"][1], 0.95 * i / 200, rtol=1e-12)
+    np.testing.assert_allclose(lines["cubic polynomial (eq. 11)"][1], 0.95 * (1 - (1 - i / 200) ** 3),
+                               rtol=1e-12, atol=1e-15)
+    harmonic = make_schedule("harmonic", final_sparsity=0.95, end=200).values(200)
+    np.testing.assert_allclose(lines["harmonic annealing (eqs. 12-14)"][1], harmonic, rtol=1e-12)

@@ -104,6 +104,9 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
         trials = list(csv.DictReader(f))
     assert sorted(t["schedule"] for t in trials) == ["harmonic", "linear"]
     assert all(t["status"] == "ok" for t in trials)
+    # a local instance is one node: both trials report its id (hex of Ray's 28-byte NodeID)
+    (node,) = {t["node_id"] for t in trials}
+    assert len(node) == 56 and int(node, 16) >= 0
     results = {}
     for t in trials:
         folder = Path(t["folder"])

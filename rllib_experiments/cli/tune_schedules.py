@@ -14,7 +14,7 @@ Every trial is :func:`rllib_experiments.trials.tune_trainable`, the training loo
 Trials ask for 1 CPU (+1 per env runner); Tune runs as many at once as the cluster's
 CPUs allow. At the end a summary (mean +- std over seeds and the best seed, per
 schedule / sparsity / critic) is printed and saved as OUTPUT/summary.csv and
-OUTPUT/summary.md; per-trial finals go to OUTPUT/trials.csv.
+OUTPUT/summary.md; per-trial finals (and the Ray node id of each trial) go to OUTPUT/trials.csv.
 """
 
 from __future__ import annotations
@@ -289,8 +289,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         run_config=tune.RunConfig(name="tune", storage_path=str(output), verbose=1,
                                   failure_config=tune.FailureConfig(max_failures=1)),
     )
-    tuner.fit()
+    results = tuner.fit()
     rows = trial_rows(output, base, grid)
+    nodes = {str(r.metrics.get("trial_output")): r.metrics.get("node_id") for r in results if r.metrics}
+    for row in rows:
+        row["node_id"] = nodes.get(row["folder"])  # the Ray node the trial's final report came from
     table = summarize(rows)
     _write_csv(output / TRIALS_CSV, rows)
     _write_csv(output / SUMMARY_CSV, table)
