@@ -13,12 +13,11 @@
    ``training_curves_<setup>.png`` (mean evaluation reward over seeds at every evaluation
    point, shaded ± std over seeds, one line per learning row, baselines as horizontal lines).
 
-Command line: ``python -m rllib_experiments.report [RAW] [--table PATH] [--figures DIR]``.
+Command line: ``python -m rllib_experiments.reproduce --report-only`` (docs/results.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -265,7 +264,7 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
             data[key] = (its, mean, seeds, per_iter * its[-1])
     if len(data) < 2 or "ours" not in data:
         return False
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(9, 6.5))
     for k, (key, (its, mean, seeds, episodes)) in enumerate(data.items()):
         ax.plot(its, mean, lw=2.4 if key == "ours" else 1.4, color=plt.get_cmap("tab10")(k),
                 label=f"{ROWS[key].label} (seed{'s' if len(seeds) > 1 else ''} "
@@ -274,8 +273,8 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
     ax.set_ylabel("greedy evaluation reward per episode (paper's unit)")
     ax.set_title(f"Setup {setup}: ours and its ablations (mean over the seeds shown)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7.5, loc="lower right")
-    fig.tight_layout()
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.tight_layout()  # the legend below the axes, off the curves
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -310,10 +309,12 @@ def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=Non
 
 def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
                 row_order: Sequence[str]) -> None:
-    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training iteration.
+    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training episodes.
 
-    Left: every learning row with the non-learning rows as horizontal lines. Right: the
-    same without our row and the two top reference lines, zoomed on the paper's rows.
+    Left: every learning row, the non-learning rows as labelled horizontal lines. Right: the
+    same without our row and the two top reference lines, zoomed on the paper's rows. The x
+    axis counts episodes (rows train different episodes per iteration); the legend sits
+    below the panels, off the curves.
     """
     import matplotlib
 
@@ -322,40 +323,39 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
 
     from rllib_experiments.methods import ROWS
 
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1, 1]})
+    fig, axes = plt.subplots(1, 2, figsize=(14, 7))
     colors = plt.get_cmap("tab10")
     styles = {"aloha": ":", "oca": "-.", "musical_chairs": "--", "oracle": "-"}
     learning = [k for k in row_order if ROWS.get(k) is not None and ROWS[k].kind == "learning"
                 and ROWS[k].group == "table"]
     for panel, ax in enumerate(axes):
         for k, key in enumerate(learning):
-            if panel == 1 and key == "ours":
-                continue
             data = _seed_curves(curves, setup, key)
-            if data is None:
+            if data is None or (panel == 1 and key == "ours"):
                 continue
             its, mean, std, seeds, per_iter = data
-            n = len(seeds)
-            color = colors(k % 10)
+            n, color, episodes = len(seeds), colors(k % 10), [i * per_iter for i in its]
             extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
-            ax.plot(its, mean, color=color, lw=1.6,
+            ax.plot(episodes, mean, color=color, lw=1.6,
                     label=f"{ROWS[key].label} ({n} seed{'s' if n > 1 else ''}{extra})")
-            ax.fill_between(its, (mean - std).clip(min=0), mean + std, color=color, alpha=0.15)
+            ax.fill_between(episodes, (mean - std).clip(min=0), mean + std, color=color, alpha=0.15)
         for key, style in styles.items():
-            if panel == 1 and key in ("musical_chairs", "oracle"):
-                continue
             s = summary.get(setup, {}).get(key)
-            if s is not None:
-                ax.axhline(s["best"], color="black", ls=style, lw=1.0,
-                           label=f"{s['label']}: {s['best']:.0f}")
-        ax.set_xlabel("training iteration (one episode each unless the legend says otherwise)")
+            if s is None or (panel == 1 and key in ("musical_chairs", "oracle")):
+                continue
+            label = f"{s['label']}: {s['best']:.0f}"
+            ax.axhline(s["best"], color="black", ls=style, lw=1.0, label=label)
+            ax.text(0.01, s["best"], label, transform=ax.get_yaxis_transform(), fontsize=7,
+                    va="bottom")
+        ax.set_xlabel("training episodes")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
     budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
     axes[0].set_title(f"Setup {setup}: every row (mean ± std over seeds), budget '{budget}'", fontsize=10)
     axes[1].set_title(f"Setup {setup}: the paper's learning rows, zoomed", fontsize=10)
-    axes[0].legend(fontsize=7, loc="center right")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.15, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -383,18 +383,3 @@ def build_report(raw_dir, table_path, figures_dir) -> Dict:
         plot_curves(curves, summary, setup, figures_dir / f"training_curves_{setup}.png", order)
         plot_ablation(curves, setup, figures_dir / f"ablation_{setup}.png", order)
     return summary
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rllib_experiments.report",
-                                description="Rebuild Table I and Fig. 2 from raw reproduction results.")
-    p.add_argument("raw", nargs="?", default="docs/results/raw", help="raw results folder")
-    p.add_argument("--table", default="docs/results/table1.md", help="Markdown table to write")
-    p.add_argument("--figures", default="docs/figures", help="folder of training_curves_<setup>.png")
-    a = p.parse_args(argv)
-    build_report(a.raw, a.table, a.figures)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -84,11 +84,11 @@ def test_report_from_csv_only(tmp_path, plotted, check_png):
     text = (tmp_path / "table1.md").read_text()
     assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |" in text
     assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
-    check_png(tmp_path / "fig" / "training_curves_A.png", 1540, 605)  # 14 x 5.5 in at 110 dpi
+    check_png(tmp_path / "fig" / "training_curves_A.png", 1540, 770)  # 14 x 7 in at 110 dpi
     left, right = plotted["training_curves_A.png"]
     for panel in (left, right):
         (curve,) = [xy for label, xy in panel.items() if label.startswith(ROWS["harmonic"].label + " (3 seeds")]
-        assert curve[0].tolist() == [0, 10, 20]
+        assert curve[0].tolist() == [0, 10, 20]  # training episodes (1 per iteration here)
         assert curve[1].tolist() == [900.0, 910.0, 920.0]  # mean of 800, 900, 1000 (+ iteration)
     # the best baseline rewards as reference lines; the zoomed panel leaves the oracle out
     assert left["Oracle: 2000"][1].tolist() == [2000.0, 2000.0]
@@ -116,7 +116,7 @@ def test_ablation_section_and_figure(tmp_path, plotted, check_png):
     # (2380 + 2410) / 2 - (2580 + 2590) / 2 = -190 on the common seeds 0, 1
     assert "| 2395.00 ± 21.21 | 2 | -190.0 (seeds 0, 1) | 2295.00 |" in ablation
     assert "– (no common seed)" in ablation  # ours_dense ran seed 3 only
-    check_png(tmp_path / "fig" / "ablation_A.png", 990, 550)  # 9 x 5 in at 110 dpi
+    check_png(tmp_path / "fig" / "ablation_A.png", 990, 715)  # 9 x 6.5 in at 110 dpi
     (lines,) = plotted["ablation_A.png"]
     # ours on the ablation's seeds 0 and 1 only (its seed 2 ran no ablation), 8 episodes an iteration
     assert sorted(lines) == sorted(f"{ROWS[k].label} (seeds 0, 1; 160 episodes)"
