@@ -156,7 +156,7 @@ def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes:
             key = f"step_ratio_{mode}_to_{ref}".replace("-", "_")
             row[key] = row[f"us_per_step_{mode}"] / row[f"us_per_step_{ref}"]
     if row["sparsity"] >= TARGET_SPARSITY - 1e-3:
-        # The target: a step no slower than the dense numpy policy, by a mode that
+        # The deployment target: a step no slower than the dense numpy policy, by a mode that
         # holds only the non-zeros (fewer bytes than the dense numpy policy).
         met = [m for m in SPARSE_MEMORY_MODES if m in modes
                and row[f"us_per_step_{m}"] <= dense_us and row[f"nbytes_{m}"] < row["nbytes_dense"]]
