@@ -10,7 +10,7 @@ the shared critic is never pruned, Remark 1).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict
 
 from rllib_experiments.settings import Settings, SettingsError
 

@@ -1,4 +1,5 @@
-"""What a training run records per iteration: the progress.csv row, its console line, TensorBoard.
+"""What a training run records per iteration: the progress.csv row and file, its console line,
+TensorBoard.
 
 :func:`progress_row` turns one ``Algorithm.train()`` result (plus the evaluation made after
 it, if any) into a flat row; :func:`progress_columns` are the columns of progress.csv.
@@ -8,7 +9,10 @@ episode return: the system throughput for the sum_rate reward).
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -100,3 +104,78 @@ def tensorboard_log(writer, row: Dict[str, Any]) -> None:
             "sparsity" if key.startswith(("sparsity_", "target_", "mean_sparsity", "mean_target")) else
             "train")
         writer.add_scalar(f"{group}/{key}", value, i)
+
+
+# ------------------------------------------------------------------ progress.csv
+class ProgressWriter:
+    """Appends one row per iteration to progress.csv and flushes it.
+
+    The columns are fixed by the first row written (or read from an existing
+    file's header when continuing); later rows may leave columns empty.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str]):
+        self.path = Path(path)
+        self.columns = list(columns)
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        if not new:  # continuing a file: keep its header (columns of older code stay aligned)
+            header, _ = read_progress(self.path)
+            self.columns = header or self.columns
+        self._file = open(self.path, "a", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
+        if new:
+            self._writer.writeheader()
+            self._file.flush()
+
+    def write(self, row: Dict[str, Any]) -> None:
+        self._writer.writerow({k: _csv_value(row.get(k)) for k in self.columns})
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return value
+
+
+def read_progress(path: Path) -> tuple:
+    """(header, rows) of a progress.csv; a half-written last line is dropped."""
+    path = Path(path)
+    if not path.exists():
+        return [], []
+    with open(path, newline="") as f:
+        text = f.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # the last row was being written when the run died
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    rows = [r for r in reader if len(r) == len(header) and None not in r.values()]
+    return header, rows
+
+
+def truncate_progress(path: Path, iterations_done: int) -> tuple:
+    """Keep exactly the rows of iterations 0..iterations_done-1 (atomically); returns (header, rows)."""
+    header, rows = read_progress(path)
+    kept = [r for r in rows if r.get("iteration", "").isdigit() and int(r["iteration"]) < iterations_done]
+    seen = [int(r["iteration"]) for r in kept]
+    if seen != list(range(iterations_done)):
+        raise RuntimeError(
+            f"{path} does not hold iterations 0..{iterations_done - 1} exactly once "
+            f"(found {len(seen)} rows); refusing to resume over it")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        if header:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(kept)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return header, kept

@@ -264,8 +264,8 @@ class TrainingRun:
         evaluations = list(state.get("evaluations", []))
         progress_path = self.output / out.PROGRESS_FILE
         if progress_path.exists() or done:  # drop rows of iterations after the checkpoint
-            out.truncate_progress(progress_path, done)
-        writer = out.ProgressWriter(progress_path, prog.progress_columns(self.agents))
+            prog.truncate_progress(progress_path, done)
+        writer = prog.ProgressWriter(progress_path, prog.progress_columns(self.agents))
         tb = out.open_tensorboard(self.output, purge_step=done if self.resume else None) \
             if self.tensorboard else None
         references = {name: evaluate_baseline(name, s.env_kwargs(), episodes=s.eval_episodes,

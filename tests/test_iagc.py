@@ -21,7 +21,7 @@ from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch  # noqa: 
 from rllib_experiments.algorithm import build_algo_config  # noqa: E402
 from rllib_experiments.evaluation import algo_actors, evaluate  # noqa: E402
 from rllib_experiments.iagc.connectors import discounted_returns, gae  # noqa: E402
-from rllib_experiments.settings import Settings, load_preset, preset_names  # noqa: E402
+from rllib_experiments.settings import load_preset  # noqa: E402
 from rllib_experiments.iagc.learner import clip_objective  # noqa: E402
 from rllib_experiments.iagc.modules import CRITIC_ID, IAGCActor, SharedCritic, actor_ids  # noqa: E402
 from rllib_experiments.iagc.stacked import StackedActors  # noqa: E402

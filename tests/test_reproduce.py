@@ -8,7 +8,6 @@ a second run finds every trial finished and reruns nothing.
 
 import csv
 import json
-import math
 
 import pytest
 

@@ -177,11 +177,13 @@ def test_resume_refuses_changed_settings(tmp_path, monkeypatch, capsys):
 def test_truncate_progress_keeps_each_iteration_once(tmp_path):
     path = tmp_path / "progress.csv"
     path.write_text("iteration,x\n0,a\n1,b\n2,c\n3,d\n4,e")  # the last row half-written
-    header, rows = out.truncate_progress(path, 3)
+    from rllib_experiments.progress import truncate_progress
+
+    header, rows = truncate_progress(path, 3)
     assert header == ["iteration", "x"] and [r["x"] for r in rows] == ["a", "b", "c"]
     assert path.read_text() == "iteration,x\n0,a\n1,b\n2,c\n"
     with pytest.raises(RuntimeError):
-        out.truncate_progress(path, 5)  # rows 3, 4 are gone: refuse instead of inventing them
+        truncate_progress(path, 5)  # rows 3, 4 are gone: refuse instead of inventing them
 
 
 def test_checkpoints_only_count_when_complete(tmp_path):

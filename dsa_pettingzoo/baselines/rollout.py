@@ -73,7 +73,6 @@ class EpisodeStats:
     @classmethod
     def concatenate(cls, parts: list["EpisodeStats"]) -> "EpisodeStats":
         """Stack the rows of several chunks."""
-        first = parts[0]
         kwargs = {}
         for f in fields(cls):
             values = [getattr(p, f.name) for p in parts]

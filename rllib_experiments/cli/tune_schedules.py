@@ -129,8 +129,6 @@ def resolve(argv: Optional[List[str]] = None):
         "final_sparsity": list(dict.fromkeys(args.final_sparsities or [d["final_sparsity"]])),
         "critic_mode": list(dict.fromkeys(args.critic or [d["critic_mode"]])),
     }
-    from rllib_experiments.settings import Settings
-
     # Validate every grid point now (bad values name their flag before Ray starts).
     for schedule in grid["schedule"]:
         for p in grid["final_sparsity"]:

@@ -17,7 +17,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..format import read_actor_tensors
-from ..native import HEADER, SOURCE
+from ..native import SOURCE
 from ..policy import load_policy
 from .codegen import actor_header
 
