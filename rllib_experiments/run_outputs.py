@@ -126,17 +126,18 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[P
     return moved
 
 
-def move_aside(path: Path) -> Path:
-    """Rename ``path`` to ``NAME.old-YYYYmmdd-HHMMSS`` (``-1``, ``-2`` ... if taken); returns it.
+def move_aside(path: Path, tag: str = "old") -> Path:
+    """Rename ``path`` to ``NAME.<tag>-YYYYmmdd-HHMMSS`` (``-1``, ``-2`` ... if taken); returns it.
 
-    What ``--overwrite`` does to old outputs: nothing is deleted.
+    What ``--overwrite`` does to old outputs (tag "old") and a resume to a damaged
+    checkpoint (tag "damaged"): nothing is deleted.
     """
     path = Path(path)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    moved = path.with_name(f"{path.name}.old-{stamp}")
+    moved = path.with_name(f"{path.name}.{tag}-{stamp}")
     n = 1
     while moved.exists():
-        moved = path.with_name(f"{path.name}.old-{stamp}-{n}")
+        moved = path.with_name(f"{path.name}.{tag}-{stamp}-{n}")
         n += 1
     os.rename(path, moved)
     return moved
@@ -293,14 +294,7 @@ def verify_checkpoint(checkpoint: Path) -> Optional[str]:
 
 def set_aside_damaged(checkpoint: Path) -> Path:
     """Rename a damaged checkpoint to ``iter_N.damaged-<time>`` (kept, never deleted, never listed)."""
-    checkpoint = Path(checkpoint)
-    dest = checkpoint.with_name(f"{checkpoint.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-    n = 1
-    while dest.exists():
-        dest = checkpoint.with_name(f"{checkpoint.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
-        n += 1
-    os.rename(checkpoint, dest)
-    return dest
+    return move_aside(checkpoint, "damaged")
 
 
 def read_random_state(checkpoint: Path) -> Optional[Dict[str, Any]]:

@@ -7,8 +7,6 @@ itself, every iteration, and again after a checkpoint restore.
 """
 
 import math
-import os
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +16,7 @@ ray = pytest.importorskip("ray")
 from rllib_experiments.algorithm import build_algo_config  # noqa: E402
 from rllib_experiments.settings import load_preset  # noqa: E402
 
-pytestmark = [pytest.mark.rllib, pytest.mark.slow]
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.rllib, pytest.mark.slow, pytest.mark.usefixtures("ray_local")]
 
 ITERATIONS = 6
 FINAL = 0.9
@@ -46,20 +43,6 @@ def expected_zeros(name: str, p: float) -> int:
         return 0
     # round half up; for these sizes no p_i * n lies within 0.1 of a half
     return math.floor(p * n + 0.5)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    torch.set_num_threads(1)
-    started = not ray.is_initialized()
-    if started:
-        path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})
-    yield
-    if started:
-        ray.shutdown()
 
 
 def remote_weights(algo):
