@@ -109,12 +109,14 @@ class TrainingRun:
                 "checkpoint_every": self.checkpoint_every, "eval_seed": self.eval_seed}
 
     def _build(self):
-        from rllib_experiments.algorithm import build_algo_config, probe_env
+        from dsa_pettingzoo import make_config
+        from rllib_experiments.algorithm import build_algo_config
+        from rllib_experiments.iagc.modules import actor_ids
 
-        info = probe_env(self.settings)
-        self.agents = list(info["agents"])
-        self.horizon = int(info["horizon"])
+        # The config's builder already probed the environment: read the agents off its spec.
         self.algo = (self.build or build_algo_config)(self.settings).build_algo()
+        self.agents = actor_ids(self.algo.config.rl_module_spec)
+        self.horizon = int(make_config(**self.settings.env_kwargs()).horizon)
 
     def _restore(self) -> Dict[str, Any]:
         """Restore the newest intact checkpoint if resuming; returns the run state to continue from.
