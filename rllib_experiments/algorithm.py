@@ -77,14 +77,20 @@ def check_per_user_values(settings: Settings, num_users: int) -> None:
 
 def pruning_config(settings: Settings, agents):
     """pruning_callbacks.PruningConfig of the settings: one schedule per user, critic never pruned."""
-    from pruning_callbacks.config import PruningConfig
+    from pruning_callbacks.config import DEFAULT_EXCLUDE, PruningConfig
+
+    from rllib_experiments.iagc.modules import prune_scope_patterns
 
     check_per_user_values(settings, len(agents))
+    include, exclude = prune_scope_patterns(settings.prune_scope, settings.hidden_sizes)
     return PruningConfig(
         modules=list(agents),  # the actors only: the shared critic stays dense (Remark 1)
         schedule=settings.schedule_spec(),
         mode=settings.prune_mode,
         prune_every=settings.prune_interval,
+        scope=settings.prune_ranking,
+        include=include,
+        exclude=[*DEFAULT_EXCLUDE, *exclude],
         final_iteration=settings.iterations,
     )
 

@@ -29,6 +29,11 @@ PRESET_DIR = Path(__file__).parent / "presets"
 #: Critic modes of :class:`~rllib_experiments.iagc.modules.SharedCritic` (kept here too so that
 #: validating Settings imports neither torch nor ray; a test checks both agree).
 CRITIC_MODES = ("paper", "centralized", "state")
+#: Prune scopes of the actors (:data:`rllib_experiments.iagc.modules.PRUNE_SCOPES`, kept here
+#: for the same reason; a test checks both agree).
+PRUNE_SCOPES = ("all", "head_dense", "input_dense", "io_dense", "lstm_only")
+#: Magnitude rankings of :class:`pruning_callbacks.masks.MagnitudePruner` ("scope" there).
+PRUNE_RANKINGS = ("layer", "global")
 
 
 #: Fields of older Settings -> their harmonic schedule parameter (read into schedule_params).
@@ -117,6 +122,13 @@ class Settings:
     """i_prune: iterations between pruning events in "regrow" mode (Remark 2; paper: 5)."""
     prune_mode: str = "regrow"
     """"regrow" (prune every prune_interval iterations, weights train freely between; the paper) or "hold" (masks held every step)."""
+    prune_scope: str = "all"
+    """Which weight matrices of each actor are pruned (the paper leaves it open): "all" (every
+    one), "head_dense" (all but the output layer), "input_dense" (all but the first layer),
+    "io_dense" (neither), "lstm_only" (the LSTM's only). Biases stay dense."""
+    prune_ranking: str = "layer"
+    """Magnitude ranking: "layer" (each pruned matrix to p) or "global" (one ranking over all of
+    an actor's pruned matrices, so p holds for their total)."""
     # --- evaluation (IV-C) -------------------------------------------------------
     eval_interval: int = 10
     """Evaluate every this many iterations."""
@@ -269,6 +281,10 @@ class Settings:
                                 f"or a list of them (one per user), got {v!r}")
         if self.prune_mode not in ("hold", "regrow"):
             raise SettingsError("prune_mode", f"setting prune_mode must be 'hold' or 'regrow', got {self.prune_mode!r}")
+        for name, allowed in (("prune_scope", PRUNE_SCOPES), ("prune_ranking", PRUNE_RANKINGS)):
+            if getattr(self, name) not in allowed:
+                raise SettingsError(name, f"setting {name} must be one of {list(allowed)}, "
+                                          f"got {getattr(self, name)!r}")
         self.check_schedule()
         runners = max(1, self.num_env_runners)
         per_call = self.envs_per_runner * runners

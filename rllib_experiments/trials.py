@@ -30,6 +30,10 @@ from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun
 TUNE_METRICS = ("iteration", "train_reward", "eval_stochastic_mean", "eval_greedy_mean",
                 "mean_sparsity", "mean_target_sparsity", "env_steps_per_s", "wall_time_s")
 
+#: Progress columns a reproduce record keeps for every iteration (its ``trace``): the policy
+#: entropy across pruning events, the actual and the scheduled sparsity, the training reward.
+TRACE_COLUMNS = ("entropy", "mean_sparsity", "mean_target_sparsity", "train_reward")
+
 #: Settings fields a schedules grid varies (each has its own flag in tune_schedules).
 GRID_AXES = ("schedule", "seed", "final_sparsity", "critic_mode")
 
@@ -54,25 +58,38 @@ def tune_trainable(config: Dict[str, Any]) -> None:
     """Tune function trainable of ``tune_schedules``: one TrainingRun per grid point.
 
     ``config`` keys: ``settings`` (a Settings dict), ``output_root`` (folder holding one
-    sub-folder per trial), the grid axes of :data:`GRID_AXES` (overriding ``settings``),
-    and optionally ``checkpoint_every``, ``eval_seed``.
+    sub-folder per trial), the grid axes of :data:`GRID_AXES` (overriding ``settings``) or
+    ``point`` (a search point, :func:`rllib_experiments.search_space.settings_for`; the folder
+    name then ends in the point's hash), and optionally ``checkpoint_every``, ``eval_seed``.
     """
     import ray
     from ray import tune
 
     _single_thread()
-    overrides = {k: config[k] for k in GRID_AXES if k in config}
-    settings = Settings.from_dict({**config["settings"], **overrides}).validate()
-    output = Path(config["output_root"]) / trial_name(settings)
+    if "point" in config:  # a searched point (rllib_experiments.search_space)
+        from rllib_experiments.search_space import point_id, settings_for
+
+        settings = settings_for(config["settings"], config["point"])
+        output = Path(config["output_root"]) / f"{trial_name(settings)}_{point_id(config['point'])}"
+    else:
+        overrides = {k: config[k] for k in GRID_AXES if k in config}
+        settings = Settings.from_dict({**config["settings"], **overrides}).validate()
+        output = Path(config["output_root"]) / trial_name(settings)
     run = TrainingRun(settings, output, resume=out.has_results(output),
                       checkpoint_every=int(config.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)),
                       eval_seed=int(config.get("eval_seed", EVAL_SEED)), log=None)
     last_row: Dict[str, Any] = {}
 
+    # A search (a Tune metric, maybe a scheduler) hears of evaluations only: Tune wants its
+    # metric in every report.
+    evaluations_only = "point" in config
+
     def report(row):
         row = {k: v for k, v in row.items() if k in TUNE_METRICS and v is not None}
         last_row.clear()
         last_row.update(row)
+        if evaluations_only and "eval_greedy_mean" not in row:
+            return
         if row["iteration"] < settings.iterations - 1:
             tune.report(row)
 
@@ -160,7 +177,14 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
             if report is not None:
                 report({"iteration": i, "reward": reward, "sparsity": point["sparsity_prunable"]})
 
-        result = run.run(on_evaluation=on_evaluation)
+        trace: Dict[str, list] = {k: [] for k in TRACE_COLUMNS}
+
+        def on_iteration(progress_row):
+            for k in TRACE_COLUMNS:
+                v = progress_row.get(k)
+                trace[k].append(None if v is None else round(float(v), 5))
+
+        result = run.run(on_evaluation=on_evaluation, on_iteration=on_iteration)
         curve = [_curve_point(p, row.eval_mode) for p in result["evaluations"]]
         try:  # diagnostic only: never lose a finished trial over it
             from rllib_experiments.methods.diagnostics import bias_only_rewards
@@ -176,7 +200,7 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
             sparsity_prunable=last["sparsity_prunable"], sparsity_all=last["sparsity_all"],
             num_params_per_actor=last["num_params_per_actor"], iterations=settings.iterations,
             episodes_trained=settings.iterations * settings.episodes_per_iteration,
-            curve=curve, settings=settings.to_dict(), env_kwargs=settings.env_kwargs(),
+            curve=curve, trace=trace, settings=settings.to_dict(), env_kwargs=settings.env_kwargs(),
             run_folder=str(folder), **diagnostics)
     record["wall_s"] = time.time() - start
     record["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())

@@ -70,6 +70,23 @@ def test_critic_modes_match_the_library():
     assert CRITIC_MODES == LIBRARY
 
 
+def test_prune_scopes_match_the_library():
+    pytest.importorskip("torch")
+    pytest.importorskip("ray")
+    from rllib_experiments.iagc.modules import PRUNE_SCOPES as LIBRARY
+    from rllib_experiments.settings import PRUNE_SCOPES
+
+    assert PRUNE_SCOPES == LIBRARY
+
+
+@pytest.mark.parametrize("name,value", [("prune_scope", "head"), ("prune_scope", None),
+                                        ("prune_ranking", "matrix")])
+def test_bad_prune_scope_or_ranking_is_named(name, value):
+    with pytest.raises(SettingsError) as err:
+        Settings(**{name: value}).validate()
+    assert err.value.field == name and "must be one of" in str(err.value)
+
+
 @pytest.mark.rllib
 def test_pruning_config_per_user_schedules():
     pytest.importorskip("ray")

@@ -120,3 +120,75 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
         assert summary[schedule]["best_seed"] == "0"
     md = (output / ts.SUMMARY_MD).read_text()
     assert "| harmonic |" in md and "| linear |" in md and md in proc.stdout
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--search", "optuna"], "--search"),
+    (["--num-samples", "3"], "--num-samples"),
+    (["--search-space", "SPACE", "--seeds", "0"], "--seeds"),
+    (["--search-space", "MISSING"], "--search-space"),
+    (["--search", "grid", "--search-space", "RANGE"], "--search-space actor_lr"),
+    (["--search", "optuna", "--search-space", "BADVALUE"], "--search-space prune_scope"),
+    (["--search", "optuna", "--search-space", "SPACE", "--scheduler", "hyperband"], "--scheduler"),
+])
+def test_bad_search_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, capsys):
+    spaces = {"SPACE": {"parameters": {"seed": {"choice": [0, 1]}}},
+              "RANGE": {"parameters": {"actor_lr": {"uniform": [1e-4, 1e-3]}}},
+              "BADVALUE": {"parameters": {"prune_scope": {"choice": ["all", "heads"]}}}}
+    for name, data in spaces.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    argv = [str(tmp_path / f"{a}.json") if a in (*spaces, "MISSING") else a for a in argv]
+    with pytest.raises(SystemExit) as exc:
+        ts.resolve(["--preset", "tiny", *argv, "--output", str(tmp_path / "search")])
+    assert exc.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+    assert not (tmp_path / "search").exists()
+
+
+def _search(tmp_path, output, *extra):
+    space = tmp_path / "space.yaml"
+    space.write_text("metric: greedy\nparameters:\n  schedule: {choice: [harmonic, linear]}\n"
+                     "  final_sparsity: 0.5\n  prune_end_fraction: {uniform: [0.5, 1.0]}\n"
+                     "  prune_scope: {choice: [all, head_dense]}\n  seed: {choice: [0, 1]}\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
+         "--iterations", "4", "--eval-every", "2", "--eval-episodes", "4",
+         "--search", "optuna", "--search-space", str(space), "--num-samples", "3",
+         "--scheduler", "asha", "--output", str(output), "--num-cpus", "2", *extra],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+
+
+@pytest.mark.rllib
+@pytest.mark.slow
+def test_optuna_asha_search_writes_trials_and_best_and_resumes(tmp_path):
+    from rllib_experiments.cli import tune_search
+
+    output = tmp_path / "search"
+    proc = _search(tmp_path, output)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    with open(output / tune_search.TRIALS_CSV, newline="") as f:
+        trials = list(csv.DictReader(f))
+    assert len(trials) == 3 and {t["status"] for t in trials} <= {"finished", "stopped"}
+    for t in trials:
+        assert t["point.schedule"] in ("harmonic", "linear") and 0.5 <= float(t["point.prune_end_fraction"]) <= 1
+        if t["status"] == "finished":
+            result = json.loads((Path(t["trial_output"]) / "result.json").read_text())
+            assert result["settings"]["prune_scope"] == t["point.prune_scope"]
+            assert result["settings"]["seed"] == int(t["seed"]) == int(t["point.seed"])
+            assert float(t["greedy"]) == pytest.approx(result["greedy_mean_reward"])
+    best = json.loads((output / tune_search.BEST_JSON).read_text())
+    finished = [t for t in trials if t["status"] == "finished"]
+    assert best["metric"] == "greedy" and len(best["best"]) == len(finished)
+    assert best["best"][0]["greedy"] == max(float(t["greedy"]) for t in finished)
+    assert "| 1 |" in (output / tune_search.SEARCH_MD).read_text()
+    folders = sorted(p.name for p in (output / "trials").iterdir())
+    # --resume continues this search (its 3 samples are done): no new trial, same folders
+    again = _search(tmp_path, output, "--resume")
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    assert "resuming the search" in again.stdout
+    assert sorted(p.name for p in (output / "trials").iterdir()) == folders
+    # without --resume the folder is refused, and nothing in it changes
+    refused = _search(tmp_path, output)
+    assert refused.returncode == 2 and "argument --output" in refused.stderr

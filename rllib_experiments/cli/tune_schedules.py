@@ -1,4 +1,10 @@
-"""Ray Tune grid over pruning schedules x seeds (optionally x final sparsity x critic mode).
+"""Ray Tune grids and searches over pruning schedules (and any other setting).
+
+Without ``--search-space`` it runs a grid over schedules x seeds (optionally x final
+sparsity x critic mode), given by flags. With ``--search-space FILE`` it runs a search
+over that file's space, ``--search grid`` or ``--search optuna`` (``--num-samples``
+points), optionally under ``--scheduler asha``: see :mod:`rllib_experiments.cli.tune_search`
+and :mod:`rllib_experiments.search_space`.
 
 Example (setup A, the paper's budget, three seeds)::
 
@@ -34,6 +40,7 @@ from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, 
                                         validated_settings)
 from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
+from rllib_experiments.cli.tune_search import add_search_flags, resolve_search, uses_search
 from rllib_experiments.trials import GRID_AXES
 
 #: Settings field -> the flag of this command that sets it.
@@ -59,10 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper system setup (default: the preset's; A for paper_A)")
     p.add_argument("--preset", default=None,
                    help=f"settings preset ({preset_names()} or a JSON file); default paper_<setup>")
-    p.add_argument("--schedules", nargs="+", choices=sorted(SCHEDULES),
-                   default=["harmonic", "linear", "polynomial"], help="sparsity schedules to compare (default: harmonic linear polynomial; add none for dense)")
-    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=[0, 1, 2],
-                   help="training seeds, one trial per schedule and seed (default: 0 1 2)")
+    p.add_argument("--schedules", nargs="+", choices=sorted(SCHEDULES), default=None,
+                   help="sparsity schedules to compare (default: harmonic linear polynomial; add none "
+                        "for dense); a grid axis, not with --search-space")
+    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
+                   help="training seeds, one trial per schedule and seed (default: 0 1 2); a grid "
+                        "axis, not with --search-space (give seed there)")
     p.add_argument("--final-sparsities", nargs="+", type=sparsity, default=None, metavar="P",
                    help="final sparsities to grid over (default: the preset's, 0.95 for paper_*)")
     p.add_argument("--critic", nargs="+", choices=list(CRITIC_MODES), default=None,
@@ -93,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "ignored on a cluster")
     p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
                    help="at most this many trials at once (default: as many as the CPUs allow)")
+    add_search_flags(p)
     return p
 
 
@@ -123,9 +133,26 @@ def resolve(argv: Optional[List[str]] = None):
             parser.error(f"argument --set {key}: this is a grid axis, use its own flag")
         d[key] = value
     d["env"] = {**d.get("env", {}), **dict(args.env)}
+    output = Path(args.output or f"runs/tune_{d['setup']}").resolve()
+    if uses_search(args):
+        given = [flag for flag, v in (("--schedules", args.schedules), ("--seeds", args.seeds),
+                                      ("--final-sparsities", args.final_sparsities),
+                                      ("--critic", args.critic)) if v is not None]
+        if given:
+            parser.error(f"argument {given[0]}: a grid axis; with --search-space give it in the "
+                         "search space file")
+        settings = validated_settings(d, parser, FLAG_OF)
+        check_env(settings, parser, FLAG_OF)
+        try:
+            out.check_owner(output, "tune_schedules")
+        except out.OutputExistsError as err:
+            parser.error(f"argument --output: {err}")
+        return args, d, resolve_search(args, parser, d, output), output
+    if args.num_samples is not None:
+        parser.error("argument --num-samples: only with --search optuna --search-space FILE")
     grid = {
-        "schedule": list(dict.fromkeys(args.schedules)),
-        "seed": list(dict.fromkeys(args.seeds)),
+        "schedule": list(dict.fromkeys(args.schedules or ["harmonic", "linear", "polynomial"])),
+        "seed": list(dict.fromkeys(args.seeds if args.seeds is not None else [0, 1, 2])),
         "final_sparsity": list(dict.fromkeys(args.final_sparsities or [d["final_sparsity"]])),
         "critic_mode": list(dict.fromkeys(args.critic or [d["critic_mode"]])),
     }
@@ -138,7 +165,6 @@ def resolve(argv: Optional[List[str]] = None):
                 settings = validated_settings(point, parser, FLAG_OF)
                 check_env(settings, parser, FLAG_OF)
                 check_pruning(settings, parser, FLAG_OF)
-    output = Path(args.output or f"runs/tune_{d['setup']}").resolve()
     try:
         out.check_owner(output, "tune_schedules")
     except out.OutputExistsError as err:
@@ -243,6 +269,17 @@ def trial_rows(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> Lis
     return rows
 
 
+def _scheduler(args, base) -> Dict[str, Any]:
+    """TuneConfig arguments of ``--scheduler asha`` on a flags grid (the greedy evaluation)."""
+    if args.scheduler != "asha":
+        return {}
+    from ray.tune.schedulers import ASHAScheduler
+
+    return {"metric": "eval_greedy_mean", "mode": "max", "scheduler": ASHAScheduler(
+        time_attr="iteration", max_t=int(base["iterations"]), reduction_factor=3,
+        grace_period=max(1, int(args.grace_fraction * base["iterations"])))}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args, base, grid, output = resolve(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -255,7 +292,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from rllib_experiments.trials import tune_trainable
 
     output.mkdir(parents=True, exist_ok=True)
-    out.write_json_atomic(output / out.GRID_FILE, {"settings": base, "grid": grid})
+    if not uses_search(args):
+        out.write_json_atomic(output / out.GRID_FILE, {"settings": base, "grid": grid})
     kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
     if args.address is None and not os.environ.get("RAY_ADDRESS"):
         # A new local instance. (On a cluster or inside `ray job submit`, the job's runtime
@@ -269,10 +307,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     runners = int(base.get("num_env_runners", 0))
     bundle = [{"CPU": 1}] + [{"CPU": 1}] * runners
     cpus = int(ray.cluster_resources().get("CPU", 1))
-    n_trials = int(np.prod([len(v) for v in grid.values()]))
     at_once = max(1, cpus // len(bundle))
     if args.max_concurrent:
         at_once = min(at_once, args.max_concurrent)
+    if uses_search(args):
+        from rllib_experiments.cli.tune_search import run_search
+
+        space, flags = grid
+        print(f"{flags['search']} search over {space.source} ({flags['scheduler']} scheduler), "
+              f"{len(bundle)} CPU per trial, up to {at_once} at once on {cpus} CPUs; output {output}",
+              flush=True)
+        return run_search(args, base, space, flags, output, at_once, bundle)
+    n_trials = int(np.prod([len(v) for v in grid.values()]))
     print(f"{n_trials} trials ({' x '.join(f'{len(v)} {k}' for k, v in grid.items())}), "
           f"{len(bundle)} CPU each, up to {at_once} at once on {cpus} CPUs; "
           f"{base['iterations']} iterations of {base['episodes_per_iteration']} episode(s) per trial; "
@@ -283,7 +329,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     tuner = tune.Tuner(
         trainable,
         param_space=param_space,
-        tune_config=tune.TuneConfig(max_concurrent_trials=at_once),
+        tune_config=tune.TuneConfig(max_concurrent_trials=at_once, **_scheduler(args, base)),
         run_config=tune.RunConfig(name="tune", storage_path=str(output), verbose=1,
                                   failure_config=tune.FailureConfig(max_failures=1)),
     )

@@ -39,7 +39,7 @@ episodes).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -56,6 +56,28 @@ VALUES = "iagc_values"
 STATES = "state"
 #: The critic modes.
 CRITIC_MODES = ("paper", "centralized", "state")
+
+
+#: Which weight matrices of an :class:`IAGCActor` a pruner may touch ("prune scope"):
+#: "all" every matrix; "head_dense" all but the output layer ``logits``; "input_dense" all
+#: but the first layer (the one that reads the observation); "io_dense" neither of the two;
+#: "lstm_only" only the LSTM's matrices. :func:`prune_scope_patterns` gives the patterns.
+PRUNE_SCOPES = ("all", "head_dense", "input_dense", "io_dense", "lstm_only")
+
+
+def prune_scope_patterns(scope: str, hidden_sizes: Sequence[int] = (128, 128)) -> Tuple[Optional[List[str]], List[str]]:
+    """(include, exclude) fnmatch patterns on an :class:`IAGCActor`'s parameter names.
+
+    The input layer is ``trunk.dense.0`` or, without dense layers, the LSTM's
+    ``weight_ih_l0``; the output layer is ``logits``. Patterns follow
+    :func:`pruning_callbacks.masks.prunable_parameters` (include None = every matrix).
+    """
+    if scope not in PRUNE_SCOPES:
+        raise ValueError(f"prune scope must be one of {list(PRUNE_SCOPES)}, got {scope!r}")
+    head = ["logits.*"]
+    first = ["trunk.dense.0.*"] if len(tuple(hidden_sizes)) else ["trunk.lstm.weight_ih_l0"]
+    return {"all": (None, []), "head_dense": (None, head), "input_dense": (None, first),
+            "io_dense": (None, first + head), "lstm_only": (["trunk.lstm.*"], [])}[scope]
 
 
 def policy_mapping_fn(agent_id, episode=None, **kwargs):

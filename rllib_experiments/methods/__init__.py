@@ -20,6 +20,8 @@ polynomial200       i_start = 0.2 * iterations (200 of the paper's 1000)
 ours                IAGC-PPO 95 % harmonic, our improved settings (beyond the paper)
 ours_<change>       ablations of ours (group "ablation", not run unless asked):
                     ours with one change taken back (``iagc_ppo.ABLATIONS``)
+BASE+MOD+...        a learning row with pruning choices changed (:mod:`.variants`),
+                    e.g. ``harmonic+head_dense``; made on demand, never listed in ROWS
 ==================  ==========================================================
 """
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional
 
 from rllib_experiments.methods import iagc_ppo
+from rllib_experiments.methods.variants import SEPARATOR, variant_row
 
 
 @dataclass(frozen=True)
@@ -95,16 +98,24 @@ GROUPS = {g: [k for k, r in ROWS.items() if r.group == g] for g in ("table", "ab
 
 
 def expand_rows(names) -> list:
-    """Row keys of ``names`` (keys or group names), in ROWS order; ValueError on unknown ones."""
-    bad = [n for n in names if n not in ROWS and n not in GROUPS]
+    """Row keys of ``names`` (keys, group names or variant keys ``BASE+MOD...``), in ROWS
+    order and then the variants in the order given; ValueError on unknown ones."""
+    variants = [n for n in names if SEPARATOR in n]
+    bad = [n for n in names if n not in ROWS and n not in GROUPS and n not in variants]
     if bad:
-        raise ValueError(f"unknown rows {bad}; allowed: {list(ROWS)} or a group {list(GROUPS)}")
+        raise ValueError(f"unknown rows {bad}; allowed: {list(ROWS)}, a group {list(GROUPS)} "
+                         f"or a variant BASE{SEPARATOR}MODIFIER... (rllib_experiments.methods.variants)")
+    for v in variants:
+        get_row(v)  # a bad base or modifier fails here, named
     wanted = {k for n in names for k in (GROUPS.get(n) or [n])}
-    return [k for k in ROWS if k in wanted]
+    return [k for k in ROWS if k in wanted] + list(dict.fromkeys(variants))
 
 
 def get_row(key: str) -> Row:
-    """The row ``key`` (ValueError naming the allowed keys otherwise)."""
-    if key not in ROWS:
-        raise ValueError(f"unknown row {key!r}; allowed: {list(ROWS)}")
-    return ROWS[key]
+    """The row ``key`` or the variant row ``BASE+MOD...`` (ValueError naming what is allowed)."""
+    if key in ROWS:
+        return ROWS[key]
+    if SEPARATOR in key:
+        return variant_row(key, ROWS)
+    raise ValueError(f"unknown row {key!r}; allowed: {list(ROWS)} or a variant "
+                     f"BASE{SEPARATOR}MODIFIER...")

@@ -1,0 +1,264 @@
+"""Search spaces of ``tune_schedules --search-space FILE``: a small JSON or YAML file.
+
+Example (``rllib_experiments/search_spaces/pruning.yaml`` ships with the package)::
+
+    metric: greedy                  # maximise the final greedy (or "stochastic") evaluation
+    parameters:
+      schedule: {choice: [harmonic, linear, polynomial]}
+      prune_start_fraction: {uniform: [0.0, 0.3]}   # i_start / iterations
+      prune_end_fraction: {uniform: [0.5, 1.0]}     # i_P / iterations
+      amplitude: {uniform: [0.0, 0.2]}              # harmonic A of eq. (13)
+      period_fraction: {uniform: [0.05, 0.5]}       # harmonic P / iterations
+      prune_interval: {choice: [1, 5, 20]}          # i_prune
+      final_sparsity: 0.95                          # a fixed value
+      prune_scope: {choice: [all, head_dense]}
+      actor_lr: {loguniform: [1.0e-4, 3.0e-3]}
+      seed: {choice: [0, 1]}
+
+A parameter is a fixed value or one distribution: ``choice`` (a list), ``uniform`` /
+``loguniform`` ([low, high] floats), ``randint`` ([low, high] integers, high included).
+Names are :class:`~rllib_experiments.settings.Settings` fields (scalars) or one of
+:data:`DERIVED`, which are given relative to the budget or apply to one schedule:
+``prune_start_fraction`` / ``prune_end_fraction`` (i_start, i_P as fractions of the
+iterations), ``amplitude`` and ``period_fraction`` (harmonic only: ignored, and
+recorded as unused, when the sampled schedule is another). ``--search grid`` takes
+``choice`` and fixed values only and runs every combination.
+
+Everything here is pure (no Ray): :func:`load_search_space` validates a file
+(:class:`SearchSpaceError` names the parameter), :func:`settings_for` turns one sampled
+point into Settings, :func:`corner_points` gives the points that are checked before any
+trial starts (every choice and both ends of every range).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Dict, List, Mapping
+
+from rllib_experiments.settings import Settings, SettingsError
+
+DISTRIBUTIONS = ("choice", "uniform", "loguniform", "randint")
+#: Parameters that are not Settings fields under their own name.
+DERIVED = ("prune_start_fraction", "prune_end_fraction", "amplitude", "period_fraction")
+#: Which evaluation a search maximises (key of the trial's reports).
+METRICS = {"greedy": "eval_greedy_mean", "stochastic": "eval_stochastic_mean"}
+#: Settings fields a search may not vary (they change what a trial is, not how it trains).
+FIXED_FIELDS = ("setup", "env", "iterations", "eval_interval", "eval_episodes", "num_env_runners",
+                "num_envs_per_env_runner", "schedule_params", "hidden_sizes")
+HARMONIC_ONLY = ("amplitude", "period_fraction")
+FRACTIONS = ("prune_start_fraction", "prune_end_fraction", "period_fraction")
+#: Settings field -> the derived parameters that set it (to name them in errors).
+DERIVED_FROM = {"prune_start": ("prune_start_fraction",), "prune_end": ("prune_end_fraction",),
+                "schedule_params": ("amplitude", "period_fraction")}
+
+
+class SearchSpaceError(ValueError):
+    """A bad search space; ``parameter`` names the entry (None: the file as a whole)."""
+
+    def __init__(self, parameter, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@dataclass
+class SearchSpace:
+    """A validated search space: ``parameters`` name -> fixed value or {dist: args}."""
+
+    parameters: Dict[str, Any]
+    metric: str = "greedy"
+    source: str = ""
+
+    @property
+    def metric_key(self) -> str:
+        return METRICS[self.metric]
+
+    def distributions(self) -> Dict[str, Dict[str, Any]]:
+        return {k: v for k, v in self.parameters.items() if isinstance(v, Mapping)}
+
+    def fixed(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.parameters.items() if not isinstance(v, Mapping)}
+
+    def grid_size(self) -> int:
+        """Number of combinations (``--search grid``); SearchSpaceError if a range is not a choice."""
+        n = 1
+        for name, spec in self.distributions().items():
+            (dist, values), = spec.items()
+            if dist != "choice":
+                raise SearchSpaceError(name, f"search space {name}: --search grid takes 'choice' "
+                                             f"lists and fixed values only, got {dist!r}")
+            n *= len(values)
+        return n
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"metric": self.metric, "parameters": self.parameters}
+
+
+def _read(path: Path) -> Any:
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_load(text)
+    return json.loads(text)
+
+
+def load_search_space(path) -> SearchSpace:
+    """Read and validate a search-space file (module doc); SearchSpaceError on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise SearchSpaceError(None, f"search space file {str(path)!r} does not exist")
+    try:
+        data = _read(path)
+    except Exception as err:  # noqa: BLE001 -- any parse error is the file's
+        raise SearchSpaceError(None, f"search space file {str(path)!r} is not valid "
+                                     f"{'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {err}") from None
+    return parse_search_space(data, source=str(path))
+
+
+def parse_search_space(data: Any, source: str = "") -> SearchSpace:
+    """Validate the content of a search-space file (a dict with ``parameters``)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping) \
+            or not data["parameters"]:
+        raise SearchSpaceError(None, "a search space is a mapping with a non-empty 'parameters' "
+                                     "mapping (and optionally 'metric')")
+    unknown = sorted(set(data) - {"parameters", "metric"})
+    if unknown:
+        raise SearchSpaceError(unknown[0], f"search space: unknown top-level keys {unknown}; "
+                                           "allowed: parameters, metric")
+    metric = data.get("metric", "greedy")
+    if metric not in METRICS:
+        raise SearchSpaceError("metric", f"search space metric must be one of {list(METRICS)}, "
+                                         f"got {metric!r}")
+    allowed = sorted({f.name for f in fields(Settings)} - set(FIXED_FIELDS) | set(DERIVED))
+    params: Dict[str, Any] = {}
+    for name, spec in data["parameters"].items():
+        if name not in allowed:
+            raise SearchSpaceError(name, f"search space parameter {name!r} is not allowed; "
+                                         f"allowed: {allowed}")
+        params[name] = _check_spec(name, spec)
+        if name in FRACTIONS:
+            values = _values(params[name])
+            if not all(_number(v) and 0 <= v <= 1 for v in values):
+                raise SearchSpaceError(name, f"search space {name}: a fraction of the iterations, "
+                                             f"every value in [0, 1]; got {values}")
+    if ("prune_start" in params and "prune_start_fraction" in params) or \
+            ("prune_end" in params and "prune_end_fraction" in params):
+        raise SearchSpaceError(name, "search space: give i_start / i_P either as a fraction or as "
+                                     "an iteration, not both")
+    return SearchSpace(params, metric, source)
+
+
+def _values(spec) -> list:
+    """The values a spec can take at its ends (a fixed value, every choice, both bounds)."""
+    if not isinstance(spec, Mapping):
+        return [spec]
+    (dist, args), = spec.items()
+    return list(args)
+
+
+def _number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_spec(name: str, spec: Any) -> Any:
+    if not isinstance(spec, Mapping):
+        if isinstance(spec, (list, tuple)):
+            raise SearchSpaceError(name, f"search space {name}: a list must be given as "
+                                         f"{{choice: {list(spec)}}}")
+        return spec
+    if len(spec) != 1 or next(iter(spec)) not in DISTRIBUTIONS:
+        raise SearchSpaceError(name, f"search space {name}: give one of {list(DISTRIBUTIONS)}, "
+                                     f"e.g. {{uniform: [0.0, 1.0]}}; got {dict(spec)!r}")
+    (dist, args), = spec.items()
+    if dist == "choice":
+        if not isinstance(args, (list, tuple)) or not args:
+            raise SearchSpaceError(name, f"search space {name}: choice needs a non-empty list")
+        return {"choice": list(args)}
+    if not isinstance(args, (list, tuple)) or len(args) != 2 or not all(_number(a) for a in args) \
+            or not args[0] < args[1]:
+        raise SearchSpaceError(name, f"search space {name}: {dist} needs [low, high] numbers with "
+                                     f"low < high, got {args!r}")
+    if dist == "loguniform" and args[0] <= 0:
+        raise SearchSpaceError(name, f"search space {name}: loguniform needs low > 0, got {args[0]}")
+    if dist == "randint" and not all(float(a).is_integer() for a in args):
+        raise SearchSpaceError(name, f"search space {name}: randint needs integer bounds, got {args}")
+    return {dist: [int(a) for a in args] if dist == "randint" else [float(a) for a in args]}
+
+
+def settings_for(base: Mapping[str, Any], point: Mapping[str, Any]) -> Settings:
+    """Settings of one sampled point over the base Settings dict (validated).
+
+    Derived parameters become Settings fields (fractions times the iterations, harmonic
+    parameters into ``schedule_params``); harmonic-only ones are dropped for another schedule.
+    """
+    d = dict(base)
+    point = dict(point)
+    iterations = int(point.get("iterations", d["iterations"]))
+    schedule = point.get("schedule", d["schedule"])
+    params = dict(d.get("schedule_params") or {})
+    if schedule != "harmonic":
+        params = {}
+    for name in HARMONIC_ONLY:
+        value = point.pop(name, None)
+        if value is None or schedule != "harmonic":
+            continue
+        params["amplitude" if name == "amplitude" else "period"] = (
+            float(value) if name == "amplitude" else max(1.0, float(value) * iterations))
+    start = point.pop("prune_start_fraction", None)
+    if start is not None:
+        point["prune_start"] = int(round(float(start) * iterations))
+    end = point.pop("prune_end_fraction", None)
+    if end is not None:
+        first = int(point.get("prune_start", d.get("prune_start", 0)))
+        point["prune_end"] = max(first + 1, int(round(float(end) * iterations)))
+    d.update(point)
+    d["schedule_params"] = params
+    return Settings.from_dict(d).validate()
+
+
+def unused_parameters(point: Mapping[str, Any]) -> List[str]:
+    """Parameters of a point that its schedule ignores (harmonic-only ones of another schedule)."""
+    if point.get("schedule", "harmonic") == "harmonic":
+        return []
+    return [k for k in HARMONIC_ONLY if k in point]
+
+
+def corner_points(space: SearchSpace) -> List[Dict[str, Any]]:
+    """Points checked before any trial starts: each choice and each range end, one at a time,
+    the other parameters at their first choice / lower end."""
+    def first(spec):
+        if not isinstance(spec, Mapping):
+            return spec
+        (dist, args), = spec.items()
+        return args[0]
+
+    base = {k: first(v) for k, v in space.parameters.items()}
+    points = [dict(base)]
+    for name, spec in space.distributions().items():
+        (dist, args), = spec.items()
+        for value in args[1:] if dist == "choice" else args[-1:]:
+            points.append({**base, name: value})
+    return points
+
+
+def check_space(space: SearchSpace, base: Mapping[str, Any]) -> None:
+    """Build the Settings of every corner point: a value no trial could run fails now,
+    as a SearchSpaceError naming the parameter."""
+    for point in corner_points(space):
+        try:
+            settings_for(base, point)
+        except SettingsError as err:
+            name = err.field if err.field in space.parameters else next(
+                (d for d in DERIVED_FROM.get(err.field, ()) if d in space.parameters), err.field)
+            raise SearchSpaceError(name, f"search space {name}: {err} (at {point})") from None
+
+
+def point_id(point: Mapping[str, Any]) -> str:
+    """Short stable hash of a point (its trial folder's suffix)."""
+    text = json.dumps({k: point[k] for k in sorted(point)}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]

@@ -1,0 +1,118 @@
+"""Search spaces of ``tune_schedules --search-space`` (rllib_experiments.search_space): pure, no Ray.
+
+What a file may say and how each bad entry is named; how a sampled point becomes Settings
+(fractions of the budget, harmonic-only parameters); the corner points checked before any
+trial starts; and the shipped space is valid.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rllib_experiments import search_space as ss
+from rllib_experiments.settings import load_preset
+
+BASE = load_preset("paper_A").to_dict()
+SHIPPED = Path(ss.__file__).parent / "search_spaces" / "pruning.yaml"
+
+
+def _space(**params):
+    return ss.parse_search_space({"parameters": params})
+
+
+def test_shipped_space_loads_and_every_corner_builds():
+    space = ss.load_search_space(SHIPPED)
+    assert space.metric == "greedy" and space.metric_key == "eval_greedy_mean"
+    ss.check_space(space, BASE)
+    corners = ss.corner_points(space)
+    # one base point, then one per extra choice and one per range's upper end
+    extra = sum(len(v["choice"]) - 1 if "choice" in v else 1 for v in space.distributions().values())
+    assert len(corners) == 1 + extra
+
+
+def test_point_to_settings_fractions_and_harmonic_parameters():
+    point = {"schedule": "harmonic", "prune_start_fraction": 0.1, "prune_end_fraction": 0.8,
+             "amplitude": 0.05, "period_fraction": 0.25, "prune_interval": 20, "seed": 3,
+             "prune_scope": "head_dense"}
+    s = ss.settings_for(BASE, point)
+    assert (s.prune_start, s.prune_end, s.prune_interval, s.seed) == (100, 800, 20, 3)
+    assert s.schedule_params == {"amplitude": 0.05, "period": 250.0}
+    assert s.prune_scope == "head_dense"
+    assert ss.unused_parameters(point) == []
+
+
+def test_harmonic_only_parameters_are_dropped_for_another_schedule():
+    point = {"schedule": "linear", "amplitude": 0.05, "period_fraction": 0.25}
+    s = ss.settings_for(BASE, point)
+    assert s.schedule == "linear" and s.schedule_params == {}
+    assert ss.unused_parameters(point) == ["amplitude", "period_fraction"]
+
+
+def test_end_is_kept_after_start():
+    s = ss.settings_for(BASE, {"schedule": "linear", "prune_start_fraction": 0.5,
+                               "prune_end_fraction": 0.5})
+    assert s.prune_end == s.prune_start + 1 == 501
+
+
+@pytest.mark.parametrize("data, parameter, words", [
+    ({"parameters": {}}, None, "non-empty"),
+    ({"parameters": {"gamma": 0.9}, "budget": 3}, "budget", "unknown top-level"),
+    ({"parameters": {"gamma": 0.9}, "metric": "reward"}, "metric", "must be one of"),
+    ({"parameters": {"iterations": {"choice": [10, 20]}}}, "iterations", "not allowed"),
+    ({"parameters": {"learning_rate": 0.1}}, "learning_rate", "not allowed"),
+    ({"parameters": {"actor_lr": [1e-4, 1e-3]}}, "actor_lr", "choice"),
+    ({"parameters": {"actor_lr": {"normal": [0, 1]}}}, "actor_lr", "give one of"),
+    ({"parameters": {"actor_lr": {"uniform": [1e-3, 1e-4]}}}, "actor_lr", "low < high"),
+    ({"parameters": {"actor_lr": {"loguniform": [0.0, 1e-3]}}}, "actor_lr", "low > 0"),
+    ({"parameters": {"prune_interval": {"randint": [1, 2.5]}}}, "prune_interval", "integer"),
+    ({"parameters": {"seed": {"choice": []}}}, "seed", "non-empty"),
+    ({"parameters": {"prune_start_fraction": {"uniform": [0.0, 1.5]}}}, "prune_start_fraction", "[0, 1]"),
+    ({"parameters": {"period_fraction": -0.1}}, "period_fraction", "[0, 1]"),
+])
+def test_bad_spaces_name_the_parameter(data, parameter, words):
+    with pytest.raises(ss.SearchSpaceError) as err:
+        ss.parse_search_space(data)
+    assert err.value.parameter == parameter and words in str(err.value)
+
+
+@pytest.mark.parametrize("params, parameter", [
+    ({"final_sparsity": {"choice": [0.9, 1.5]}}, "final_sparsity"),
+    ({"prune_scope": {"choice": ["all", "heads"]}}, "prune_scope"),
+    ({"schedule": {"choice": ["harmonic", "cubic"]}}, "schedule"),
+    ({"actor_lr": {"uniform": [1e-4, 2.0]}}, "actor_lr"),
+])
+def test_values_no_trial_could_run_fail_before_any_trial(params, parameter):
+    space = _space(schedule="harmonic", **{k: v for k, v in params.items() if k != "schedule"}) \
+        if "schedule" not in params else _space(**params)
+    with pytest.raises(ss.SearchSpaceError) as err:
+        ss.check_space(space, BASE)
+    assert err.value.parameter == parameter
+
+
+def test_grid_takes_choices_only():
+    assert _space(seed={"choice": [0, 1, 2]}, prune_scope={"choice": ["all", "head_dense"]},
+                  gamma=0.9).grid_size() == 6
+    with pytest.raises(ss.SearchSpaceError) as err:
+        _space(actor_lr={"uniform": [1e-4, 1e-3]}).grid_size()
+    assert err.value.parameter == "actor_lr"
+
+
+def test_files_json_and_yaml(tmp_path):
+    (tmp_path / "s.json").write_text(json.dumps({"parameters": {"seed": {"choice": [0, 1]}}}))
+    (tmp_path / "s.yaml").write_text("metric: stochastic\nparameters:\n  seed: {choice: [0, 1]}\n")
+    assert ss.load_search_space(tmp_path / "s.json").parameters == {"seed": {"choice": [0, 1]}}
+    assert ss.load_search_space(tmp_path / "s.yaml").metric == "stochastic"
+    (tmp_path / "bad.yaml").write_text("parameters: [unclosed\n")
+    with pytest.raises(ss.SearchSpaceError, match="not valid YAML"):
+        ss.load_search_space(tmp_path / "bad.yaml")
+    with pytest.raises(ss.SearchSpaceError, match="does not exist"):
+        ss.load_search_space(tmp_path / "missing.json")
+
+
+def test_point_ids_are_stable_and_distinct():
+    a = {"seed": 0, "actor_lr": 1e-3}
+    assert ss.point_id(a) == ss.point_id(dict(reversed(list(a.items()))))
+    assert ss.point_id(a) != ss.point_id({**a, "seed": 1})
