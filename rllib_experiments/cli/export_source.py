@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from dsa_pettingzoo import agent_index
+from rllib_experiments.dsa.actor_files import user_index
 
 
 def is_module_dir(d: Path) -> bool:
@@ -67,14 +67,6 @@ def resolve_checkpoint(path) -> Path:
                          f"({', '.join(str(p) for p in parents[:4])}{', ...' if len(parents) > 4 else ''}); "
                          "give one run's directory or one checkpoint")
     return found[-1] if found else root
-
-
-def user_index(agent) -> Optional[int]:
-    """n of an actor id ``user_n`` (dsa_pettingzoo's agent ids), None for anything else."""
-    try:
-        return agent_index(agent)
-    except ValueError:
-        return None
 
 
 def find_actor_modules(checkpoint) -> Dict[str, Path]:
