@@ -65,7 +65,7 @@ class GameOfThronesPolicy(BatchedPolicy):
 
     name = "game_of_thrones"
 
-    def __init__(self, explore: int = 20, got: int = 50, exploit: int = 30, delta: float = 1.0,
+    def __init__(self, explore: int = 30, got: int = 30, exploit: int = 40, delta: float = 1.0,
                  epsilon: float = 0.1, c: int | None = None):
         self.explore = check_int("game_of_thrones explore", explore, 1)
         self.got = check_int("game_of_thrones got", got, 1)

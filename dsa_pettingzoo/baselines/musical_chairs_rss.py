@@ -33,7 +33,7 @@ class MusicalChairsRSSPolicy(BatchedPolicy):
 
     name = "musical_chairs_rss"
 
-    def __init__(self, explore: int = 20, num_players: int | None = None):
+    def __init__(self, explore: int = 3, num_players: int | None = None):
         self.explore = check_int("musical_chairs_rss explore", explore, 1)
         self.num_players = check_optional_players("musical_chairs_rss num_players", num_players)
 
