@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--mc-patience", type=_positive_int, metavar="C",
                      help="musical_chairs: consecutive collisions before a seated user leaves "
                      "(default 3)")
+    pol.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="any parameter of the chosen --policy, as its keyword in "
+                     "docs/baselines.md (repeatable), e.g. --policy mctopm --param index=ucb1, "
+                     "--policy game_of_thrones --param explore=10 --param epsilon=0.01")
     pol.add_argument("--exported-sample", action="store_true",
                      help=f"{EXPORTED_PREFIX}DIR: sample actions from the actors' softmax "
                      "instead of taking the greedy (argmax) action")
@@ -224,8 +228,33 @@ def _exported_params(args, parser, env_kwargs: dict) -> dict:
     return params
 
 
+def _param_value(text: str):
+    """'20' -> 20, '0.1' -> 0.1, 'none' -> None, anything else stays a string."""
+    if text.lower() == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def _policy_params(args, parser) -> dict:
     params = {}
+    for item in args.param:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            parser.error(f"argument --param: must be NAME=VALUE, got {item!r}")
+        params[key] = _param_value(text)
+    if params and not args.policy.startswith(EXPORTED_PREFIX):
+        try:
+            make_policy(args.policy, **params)
+        except TypeError:
+            parser.error(f"argument --param: {args.policy} takes no parameter among "
+                         f"{', '.join(params)} (see docs/baselines.md)")
+        except ValueError as err:
+            parser.error(f"argument --param: {err}")
     for dest, (policy, key) in POLICY_PARAMS.items():
         value = getattr(args, dest)
         if value is None:

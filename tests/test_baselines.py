@@ -26,7 +26,10 @@ from dsa_pettingzoo.baselines.matching import brute_force_matching, hungarian, s
 from dsa_pettingzoo.batched import BatchedDSA
 from dsa_pettingzoo.config import make_config
 
-DECENTRALIZED = ["random", "aloha", "oca", "musical_chairs"]
+DECENTRALIZED = ["random", "aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm",
+                 "randtopm", "game_of_thrones"]
+#: The decentralized policies whose actions depend on their feedback.
+LEARNING = ["oca", "musical_chairs", "musical_chairs_rss", "mctopm", "randtopm", "game_of_thrones"]
 
 
 def mean_rate(low: float, high: float) -> float:
@@ -42,7 +45,7 @@ def successes_per_slot(stats) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- registry, inputs
 def test_registry_and_bad_parameters():
-    assert set(POLICIES) == {"random", "aloha", "oca", "musical_chairs", "oracle"}
+    assert set(POLICIES) == {"oracle", *DECENTRALIZED}
     with pytest.raises(ValueError, match="allowed"):
         make_policy("greedy")
     with pytest.raises(ValueError, match="aloha p"):
@@ -333,7 +336,7 @@ def test_users_learn_only_from_their_own_history(name):
         others = [n for n in range(4) if n != m]
         np.testing.assert_array_equal(a[:, others], b[:, others])
         own_changed |= bool(np.any(a[:, m] != b[:, m]))
-    if name in ("oca", "musical_chairs"):
+    if name in LEARNING:
         assert sent.any() and own_changed
 
 

@@ -103,6 +103,9 @@ def test_cli_table_output():
         (["--policy", "aloha", "--snr", "[[1, 2]]"], "--snr"),
         (["--policy", "aloha", "--snr", "not json"], "--snr"),
         (["--episodes", "3"], "--policy"),
+        (["--policy", "mctopm", "--param", "index=ucb"], "--param"),
+        (["--policy", "aloha", "--param", "explore=3"], "--param"),
+        (["--policy", "game_of_thrones", "--param", "epsilon"], "--param"),
     ],
 )
 def test_bad_flags_exit_nonzero_naming_the_flag(capsys, args, flag):
@@ -170,6 +173,14 @@ def test_policy_flags_change_the_policy(capsys):
     always = run_json(capsys, "--policy", "aloha", "--aloha-p", "1", "--episodes", "5", "--no-oracle")
     assert always["idle_rate"] == 0.0 and always["policy_params"] == {"p": 1.0}
     assert "oracle_ratio" not in always
+
+
+def test_param_flag_reaches_the_policy(capsys):
+    result = run_json(capsys, "--policy", "game_of_thrones", "--param", "explore=10",
+                      "--param", "epsilon=0.01", "--episodes", "4", "--no-oracle")
+    assert result["policy_params"] == {"explore": 10, "epsilon": 0.01}
+    stats = evaluate_policy(make_policy("game_of_thrones", explore=10, epsilon=0.01), 4, seed=0)
+    assert result["mean_reward"] == pytest.approx(stats.reward.mean(), rel=1e-12)
 
 
 def test_cli_matches_library_and_oracle_on_same_episodes(capsys):

@@ -18,15 +18,21 @@ from .adapter import ParallelPolicy, play_parallel_episode
 from .aloha import AlohaPolicy, aloha_expected_successes
 from .base import ACK, IDLE, NACK, PU_BUSY, BatchedPolicy
 from .exported import EXPORTED_PREFIX, ExportedPolicy
+from .game_of_thrones import GameOfThronesPolicy
+from .mctopm import MCTopMPolicy
 from .musical_chairs import MusicalChairsPolicy
+from .musical_chairs_rss import MusicalChairsRSSPolicy
 from .oca import OCAPolicy
 from .oracle import OraclePolicy
 from .random_policy import RandomPolicy
+from .randtopm import RandTopMPolicy
 from .rollout import EpisodeStats, evaluate_policy, play_episodes
 
 #: name -> policy class, the choices of ``dsa-evaluate --policy``.
 POLICIES = {
-    cls.name: cls for cls in (RandomPolicy, AlohaPolicy, OCAPolicy, MusicalChairsPolicy, OraclePolicy)
+    cls.name: cls for cls in (RandomPolicy, AlohaPolicy, OCAPolicy, MusicalChairsPolicy,
+                              MusicalChairsRSSPolicy, MCTopMPolicy, RandTopMPolicy,
+                              GameOfThronesPolicy, OraclePolicy)
 }
 
 #: prefix -> policy class built from the text after the prefix: ``make_policy("exported:DIR")``
@@ -66,10 +72,14 @@ __all__ = [
     "BatchedPolicy",
     "EpisodeStats",
     "ExportedPolicy",
+    "GameOfThronesPolicy",
+    "MCTopMPolicy",
     "MusicalChairsPolicy",
+    "MusicalChairsRSSPolicy",
     "OCAPolicy",
     "OraclePolicy",
     "ParallelPolicy",
+    "RandTopMPolicy",
     "RandomPolicy",
     "aloha_expected_successes",
     "evaluate_policy",

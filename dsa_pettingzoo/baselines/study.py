@@ -1,0 +1,163 @@
+"""The experiments behind the multi-player bandit rows of docs/baselines.md, regenerable.
+
+    python -m dsa_pettingzoo.baselines.study tune       # parameter grids on the tuning seeds
+    python -m dsa_pettingzoo.baselines.study horizon    # reward / oracle for T = 100, 1000, 10000
+    python -m dsa_pettingzoo.baselines.study paper      # the papers' own settings, regret vs T
+
+Add ``--json`` for the raw numbers. Tuning uses the episode seeds of TUNING_SEEDS, never the
+evaluation seed 12345. Every number is a mean over episodes of :func:`evaluate_policy`, so
+the same command prints the same digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from ..batched import BatchedDSA
+from ..config import make_config
+from . import make_policy
+from .matching import hungarian
+from .rollout import episode_seeds, evaluate_policy
+
+#: Run seeds of the tuning episodes (100 episodes each); the evaluation seed is 12345.
+TUNING_SEEDS = (1, 2)
+TUNING_EPISODES = 100
+
+#: Settings: the paper's setups and the N = K case the bandit papers assume (N <= K).
+SETTINGS = {
+    "A": dict(setup="A"),
+    "B": dict(setup="B"),
+    "A_N5": dict(setup="A", num_users=5),
+    "A_N3": dict(setup="A", num_users=3),
+}
+
+#: Per policy, the grid of its main parameters: a list of keyword dicts.
+GRIDS = {
+    "musical_chairs_rss": [dict(explore=e) for e in (1, 2, 3, 5, 10, 20, 30, 50)],
+    "mctopm": [dict(index=i) for i in ("klucb", "ucb1")],
+    "randtopm": [dict(index=i) for i in ("klucb", "ucb1")],
+    "game_of_thrones": [dict(explore=e, got=g, exploit=100 - e - g, epsilon=eps)
+                        for e in (10, 20, 30) for g in (30, 50) for eps in (0.01, 0.1, 0.3)],
+}
+
+#: The new baselines, in the order of the tables.
+BANDITS = tuple(GRIDS)
+HORIZONS = (100, 1000, 10000)
+#: Episodes per horizon: 100 at T = 100, fewer for the long runs (each costs T / 100 more).
+HORIZON_EPISODES = {100: 100, 1000: 20, 10000: 5}
+
+
+def mean_reward(name: str, params: dict, episodes: int, seed: int, env: dict) -> float:
+    return float(evaluate_policy(make_policy(name, **params), episodes, seed=seed, **env).reward.mean())
+
+
+def tune(settings=("A", "B", "A_N5", "A_N3")) -> list[dict]:
+    """Every grid point's mean reward over the tuning episodes, per setting."""
+    rows = []
+    for name, grid in GRIDS.items():
+        for params in grid:
+            row = {"policy": name, "params": params}
+            for setting in settings:
+                values = [mean_reward(name, params, TUNING_EPISODES, s, SETTINGS[setting])
+                          for s in TUNING_SEEDS]
+                row[setting] = float(np.mean(values))
+            row["A+B"] = (row["A"] + row["B"]) / 2 if "A" in row and "B" in row else None
+            rows.append(row)
+    return rows
+
+
+def horizon_study(settings=("A", "A_N5"), horizons=HORIZONS, seed: int = TUNING_SEEDS[0]) -> list[dict]:
+    """Reward / oracle on the same episodes for each policy (defaults) and horizon T."""
+    rows = []
+    for setting in settings:
+        for T in horizons:
+            env = dict(SETTINGS[setting], horizon=T)
+            episodes = HORIZON_EPISODES.get(T, 5)
+            oracle = mean_reward("oracle", {}, episodes, seed, env)
+            for name in ("aloha", "musical_chairs") + BANDITS:
+                reward = mean_reward(name, {}, episodes, seed, env)
+                rows.append({"setting": setting, "horizon": T, "episodes": episodes,
+                             "policy": name, "mean_reward": reward, "ratio": reward / oracle})
+    return rows
+
+
+def fixed_matching_value(env: dict, seeds: list[int]) -> np.ndarray:
+    """Per episode, the best fixed assignment's expected sum rate per slot:
+    max over matchings of sum (1 - pi_k) log2(1 + beta[n, k]) (the bandit papers' benchmark)."""
+    sim = BatchedDSA(len(seeds), **env)
+    sim.reset(seeds=seeds)
+    weights = (1.0 - sim.config.pu_prob_array) * np.log2(1.0 + sim.beta)
+    return np.array([hungarian(w)[1] for w in weights])
+
+
+def regret(name: str, params: dict, env: dict, episodes: int, seed: int) -> dict:
+    """Mean regret against the best fixed assignment, in units of the largest rate (so that
+    with equal rates it is the papers' regret of Bernoulli arms), and the reward ratio to it."""
+    stats = evaluate_policy(make_policy(name, **params), episodes, seed=seed, **env)
+    config = make_config(**env)
+    best = fixed_matching_value(env, episode_seeds(seed, episodes)) * config.horizon
+    return {"policy": name, "params": params, "horizon": config.horizon, "episodes": episodes,
+            "regret": float(np.mean(best - stats.reward) / config.max_rate),
+            "ratio_to_best_fixed": float(stats.reward.mean() / best.mean())}
+
+
+#: Besson and Kaufmann's Bernoulli problem: K = 9 arms, means 0.1 .. 0.9, M = 6 players.
+#: Equal SNRs make every success worth the same rate, and pi_k = 1 - mu_k makes channel k
+#: free (reward 1 after normalisation) with probability mu_k.
+BERNOULLI_MEANS = tuple(round(0.1 * k, 1) for k in range(1, 10))
+BERNOULLI_ENV = dict(num_users=6, num_channels=9, snr=[[30.0] * 9] * 6,
+                     pu_prob=[round(1 - m, 1) for m in BERNOULLI_MEANS])
+#: Game of Thrones' setting: heterogeneous user-channel means, N = K (here N = K = 5, our beta
+#: draw, iid PUs with pi = 0.2 to make the rewards random).
+HETEROGENEOUS_ENV = dict(num_users=5, num_channels=5, pu_prob=0.2)
+
+
+def paper_study(horizons=(100, 1000, 10000), seed: int = TUNING_SEEDS[0]) -> list[dict]:
+    """Regret against the best fixed assignment in the papers' settings, for each horizon."""
+    rows = []
+    for label, env in (("bernoulli_K9_M6", BERNOULLI_ENV), ("heterogeneous_N5_K5", HETEROGENEOUS_ENV)):
+        for T in horizons:
+            # the defaults (tuned for T = 100), and musical chairs with T0 growing with T
+            runs = [(name, {}) for name in BANDITS] + [("musical_chairs_rss", {"explore": T // 10})]
+            for name, params in runs:
+                row = regret(name, params, dict(env, horizon=T), HORIZON_EPISODES.get(T, 5), seed)
+                rows.append({"setting": label, **row})
+    return rows
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+        return str(v)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.baselines.study",
+                                     description="Tuning, horizon and paper-setting runs of the "
+                                     "multi-player bandit baselines (docs/baselines.md).")
+    parser.add_argument("study", choices=("tune", "horizon", "paper"),
+                        help="tune: the parameter grids on the tuning seeds; horizon: reward / "
+                        "oracle for T in 100, 1000, 10000; paper: regret in the papers' settings")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args(argv)
+    if args.study == "tune":
+        rows, columns = tune(), ["policy", "params", "A", "B", "A+B", "A_N5", "A_N3"]
+    elif args.study == "horizon":
+        rows, columns = horizon_study(), ["setting", "horizon", "episodes", "policy", "mean_reward", "ratio"]
+    else:
+        rows, columns = paper_study(), ["setting", "horizon", "episodes", "policy", "params", "regret",
+                                        "ratio_to_best_fixed"]
+    print(json.dumps(rows) if args.json else _table(rows, columns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
