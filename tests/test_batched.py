@@ -14,6 +14,7 @@ CONFIGS = {
     "B": dict(setup="B", horizon=15),
     "markov": dict(setup="B", horizon=15, pu_model="markov", pu_mean_busy=3,
                    reward="individual", observation="last_action_feedback_rate"),
+    "C": dict(setup="C", horizon=40),
     "fair_het_pu": dict(num_users=4, num_channels=3, horizon=12, pu_prob=[0.0, 0.5, 1.0],
                         reward="proportional_fair"),
     "fixed_snr": dict(num_users=3, num_channels=2, horizon=9, snr=[[1, 2], [3, 4], [5, 6]],

@@ -22,7 +22,7 @@ def test_presets_load_and_paper_values():
     (dict(episodes_per_iteration=3, num_envs_per_env_runner=2), "episodes_per_iteration"),
     (dict(schedule="cosine"), "schedule"),
     (dict(final_sparsity=1.0), "final_sparsity"),
-    (dict(setup="C"), "setup"),
+    (dict(setup="D"), "setup"),
     (dict(minibatch_episodes=8), "minibatch_episodes"),
     (dict(hidden_sizes=[0]), "hidden_sizes"),
     (dict(prune_mode="sometimes"), "prune_mode"),
