@@ -162,7 +162,7 @@ def format_scale(rows: list[dict]) -> str:
             lines.append(f"{head} skipped: {r['skipped']} | | | | | | |")
         else:
             lines.append(f"{head} {r['reset_s']:.3g} | {r['step_s']:.3g} | "
-                         f"{r['ns_per_user_channel']:.3g} | {r['state_s']:.3g} | "
+                         f"{r['ns_per_user_channel']:,.1f} | {r['state_s']:.3g} | "
                          f"{r['state_dim']:,} | {r['array_mb']:.3g} | {r['peak_rss_mb']:,.0f} |")
     return "\n".join(lines)
 
