@@ -1,8 +1,9 @@
 """Throughput of the ParallelEnv versus BatchedDSA, in agent-steps per second; and their scale.
 
-    python -m dsa_pettingzoo.benchmark            # setups A and B, B=1024, N=10, K=5
+    python -m dsa_pettingzoo.benchmark            # every setup (A, B, C), B=1024, N=10, K=5
     python -m dsa_pettingzoo.benchmark --json     # one JSON object
     python -m dsa_pettingzoo.benchmark --scale    # N in 10..10000, K = N/2: RSS and s/step
+    python -m dsa_pettingzoo.benchmark --scale --sizes 10,20,50,100 --setup C   # the scale presets
 
 Both simulators play whole episodes (resets included; seeded once, later resets continue the
 episodes' generators, as in training) with uniformly random actions drawn before the clock
@@ -70,20 +71,28 @@ def bench_batched(setup: str, num_envs: int, seconds: float, seed: int = 0) -> d
 SCALE_SIZES = (10, 100, 1000, 10000)
 
 
-def scale_point(kind: str, N: int, K: int, num_envs: int, seconds: float, seed: int = 0) -> dict:
-    """Build one simulator of N users and K channels in this process, reset it, step it.
+def array_bytes(sim) -> int:
+    """Bytes of the numpy arrays a simulator holds (its episode: SNRs, rates, PU sequence, history)."""
+    core = sim.simulator if hasattr(sim, "simulator") else sim
+    return sum(v.nbytes for v in vars(core).values() if isinstance(v, np.ndarray))
 
-    Returns the peak RSS of the process (MB, ``resource.getrusage``), the seconds of the reset,
-    of a step (mean over the steps played, at least 2, for about ``seconds``; a batched step
-    plays ``num_envs`` slots) and of ``state()``, and the state's length.
+
+def scale_point(kind: str, N: int, K: int, num_envs: int, seconds: float, seed: int = 0,
+                setup: str = "A") -> dict:
+    """Build one simulator of ``setup`` at N users and K channels in this process, reset it, step it.
+
+    Returns the peak RSS of the process (MB, ``resource.getrusage``), the bytes of the
+    simulator's arrays after the steps (:func:`array_bytes`), the seconds of the reset, of a
+    step (mean over the steps played, at least 2, for about ``seconds``; a batched step plays
+    ``num_envs`` slots) and of ``state()``, and the state's length.
     """
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the size warning of make_config: measured on purpose
         if kind == "parallel":
-            sim = parallel_env(num_users=N, num_channels=K)
+            sim = parallel_env(setup=setup, num_users=N, num_channels=K)
         else:
-            sim = BatchedDSA(num_envs, num_users=N, num_channels=K)
+            sim = BatchedDSA(num_envs, setup=setup, num_users=N, num_channels=K)
     T = sim.config.horizon
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
@@ -101,9 +110,12 @@ def scale_point(kind: str, N: int, K: int, num_envs: int, seconds: float, seed: 
     start = time.perf_counter()
     state = sim.state()
     state_s = time.perf_counter() - start
-    return {"kind": kind, "num_users": N, "num_channels": K, "num_envs": num_envs if
-            kind == "batched" else 1, "steps": steps, "reset_s": reset_s, "step_s": step_s,
-            "state_s": state_s, "state_dim": int(state.shape[-1]), "rss_before_mb": rss_before,
+    B = num_envs if kind == "batched" else 1
+    return {"kind": kind, "setup": setup, "num_users": N, "num_channels": K, "num_envs": B,
+            "steps": steps, "reset_s": reset_s, "step_s": step_s,
+            "ns_per_user_channel": step_s / (B * N * K) * 1e9, "state_s": state_s,
+            "state_dim": int(state.shape[-1]), "array_mb": array_bytes(sim) / 1e6,
+            "rss_before_mb": rss_before,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -114,7 +126,7 @@ def estimated_gb(N: int, K: int, num_envs: int, T: int = 100) -> float:
 
 
 def bench_scale(sizes, num_envs: int, seconds: float, max_gb: float,
-                channels: int | None = None) -> list[dict]:
+                channels: int | None = None, setup: str = "A") -> list[dict]:
     """``scale_point`` for N in ``sizes`` and K = N/2 (or ``channels``), each in a fresh process.
 
     Every point runs in its own process so that its peak RSS is its own.
@@ -130,7 +142,8 @@ def bench_scale(sizes, num_envs: int, seconds: float, max_gb: float,
                              "skipped": f"estimated {gb:.0f} GB > --max-gb {max_gb:g}"})
                 continue
             cmd = [sys.executable, "-m", "dsa_pettingzoo.benchmark", "--scale-point", kind,
-                   str(N), str(K), "--num-envs", str(B), "--seconds", str(seconds)]
+                   str(N), str(K), "--num-envs", str(B), "--seconds", str(seconds),
+                   "--setup", setup]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             rows.append(json.loads(proc.stdout))
     return rows
@@ -138,16 +151,19 @@ def bench_scale(sizes, num_envs: int, seconds: float, max_gb: float,
 
 def format_scale(rows: list[dict]) -> str:
     """The scale measurements as a markdown table."""
-    lines = ["| N | K | N·K | simulator | reset s | s / step | state() s | state length | peak RSS MB |",
-             "|---|---|-----|-----------|---------|----------|-----------|--------------|-------------|"]
+    lines = ["| N | K | N·K | simulator | reset s | s / step | ns / (slot·N·K) | state() s | "
+             "state length | arrays MB | peak RSS MB |",
+             "|---|---|-----|-----------|---------|----------|-----------------|-----------|"
+             "--------------|-----------|-------------|"]
     for r in rows:
         name = "ParallelEnv" if r["kind"] == "parallel" else f"BatchedDSA(B={r['num_envs']})"
         head = f"| {r['num_users']} | {r['num_channels']} | {r['num_users'] * r['num_channels']:,} | {name} |"
         if "skipped" in r:
-            lines.append(f"{head} skipped: {r['skipped']} | | | | |")
+            lines.append(f"{head} skipped: {r['skipped']} | | | | | | |")
         else:
-            lines.append(f"{head} {r['reset_s']:.3g} | {r['step_s']:.3g} | {r['state_s']:.3g} | "
-                         f"{r['state_dim']:,} | {r['peak_rss_mb']:,.0f} |")
+            lines.append(f"{head} {r['reset_s']:.3g} | {r['step_s']:.3g} | "
+                         f"{r['ns_per_user_channel']:,.1f} | {r['state_s']:.3g} | "
+                         f"{r['state_dim']:,} | {r['array_mb']:.3g} | {r['peak_rss_mb']:,.0f} |")
     return "\n".join(lines)
 
 
@@ -158,6 +174,8 @@ def main(argv=None) -> dict:
                    help="B, episodes stepped together by BatchedDSA (default 1024; 64 with --scale)")
     p.add_argument("--seconds", type=float, default=3.0,
                    help="minimum wall time per measurement (default 3)")
+    p.add_argument("--setup", default="A", type=str.upper, choices=list(SETUPS),
+                   help="--scale: the preset measured at every size (default A)")
     p.add_argument("--setups", default=",".join(SETUPS),
                    help=f"comma-separated presets (default {','.join(SETUPS)})")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -181,7 +199,7 @@ def main(argv=None) -> dict:
         p.error("--seconds must be > 0")
     if args.scale_point:
         kind, N, K = args.scale_point
-        out = scale_point(kind, int(N), int(K), args.num_envs, args.seconds)
+        out = scale_point(kind, int(N), int(K), args.num_envs, args.seconds, setup=args.setup)
         print(json.dumps(out))
         return out
     if args.scale:
@@ -193,8 +211,9 @@ def main(argv=None) -> dict:
             p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
         if args.channels is not None and args.channels < 1:
             p.error(f"--channels must be an integer >= 1, got {args.channels}")
-        rows = bench_scale(sizes, args.num_envs, args.seconds, args.max_gb, args.channels)
-        out = {"num_envs": args.num_envs, "python": platform.python_version(),
+        rows = bench_scale(sizes, args.num_envs, args.seconds, args.max_gb, args.channels,
+                           args.setup)
+        out = {"num_envs": args.num_envs, "setup": args.setup, "python": platform.python_version(),
                "numpy": np.__version__, "scale": rows}
         print(json.dumps(out, indent=2) if args.json else format_scale(rows))
         return out

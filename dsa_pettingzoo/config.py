@@ -7,6 +7,14 @@ checked. Presets follow Section IV-C of the paper:
 * ``setup="A"``: N = 10 users, K = 5 channels, T = 100 slots, SNR ~ U[30, 40], no primary users.
 * ``setup="B"``: the same plus primary users, occupancy pi_k = 0.2 on every channel, i.i.d. over slots.
 
+Beyond the paper:
+
+* ``setup="C"``: A's users and channels with bursty primary users: a Markov on/off chain per
+  channel whose occupancy pi_k and mean busy run D_k differ between channels, spread evenly
+  over :data:`SETUP_C_OCCUPANCY` and :data:`SETUP_C_MEAN_BUSY` for whatever K is used.
+* :func:`scale_preset` gives any setup at another N with the paper's ratio K = N/2 (the sizes
+  of :data:`SCALE_NUM_USERS`).
+
 Explicit keyword arguments override the preset. Without ``setup`` the defaults are setup A.
 """
 
@@ -36,16 +44,52 @@ DEFAULT_PU_MEAN_BUSY = 5.0
 LARGE_NUM_USERS = 100_000
 LARGE_SYSTEM_NK = 10_000_000
 
+
+
+@dataclass(frozen=True)
+class ChannelSpread:
+    """Per-channel values evenly spaced from ``low`` (channel 1) to ``high`` (channel K).
+
+    A preset value that depends on K: :func:`make_config` turns it into K numbers once K is
+    known (K = 1 gets the midpoint). It may also be passed as ``pu_prob`` / ``pu_mean_busy``.
+    """
+
+    low: float
+    high: float
+
+    def values(self, num_channels: int) -> np.ndarray:
+        """float64 [K]: low + (high - low) (k - 1) / (K - 1) for k = 1..K."""
+        if num_channels == 1:
+            return np.array([(self.low + self.high) / 2.0])
+        # rounded so that the spread of 0.1 .. 0.5 over 5 channels has 0.3, not 0.30000000000000004
+        return np.round(np.linspace(self.low, self.high, num_channels), 12)
+
+
+#: Setup C: stationary occupancy pi_k spread from 10% (channel 1) to 50% (channel K).
+SETUP_C_OCCUPANCY = ChannelSpread(0.1, 0.5)
+#: Setup C: mean busy run D_k spread from 10 to 20 slots. A busy channel stays busy next slot
+#: with probability 1 - 1/D_k = 0.90 .. 0.95, and a free one stays free with 1 - pi_k / (D_k
+#: (1 - pi_k)) = 0.989 .. 0.95, against P(busy) = pi_k whatever came before under "iid": the
+#: last slot's state of a channel predicts its next one.
+SETUP_C_MEAN_BUSY = ChannelSpread(10.0, 20.0)
+
 PRESETS: dict[str, dict] = {
     # Section IV-C: N = 10 secondary users, K = N/2 channels, beta ~ U[30, 40], T = 100.
     "A": dict(num_users=10, num_channels=5, horizon=100, snr_range=(30.0, 40.0), pu_prob=None),
     # Setup B: every channel occupied by a PU with probability 0.2, independently.
     "B": dict(num_users=10, num_channels=5, horizon=100, snr_range=(30.0, 40.0), pu_prob=0.2,
               pu_model="iid"),
+    # Setup C: bursty, heterogeneous primary users (Markov on/off chains, values per channel).
+    "C": dict(num_users=10, num_channels=5, horizon=100, snr_range=(30.0, 40.0),
+              pu_prob=SETUP_C_OCCUPANCY, pu_model="markov", pu_mean_busy=SETUP_C_MEAN_BUSY),
 }
 
 #: The preset names, the allowed values of ``setup``.
 SETUPS = tuple(PRESETS)
+
+#: Numbers of users of the scale presets (:func:`scale_preset`), each with K = N/2 channels.
+SCALE_NUM_USERS = (10, 20, 50, 100)
+
 
 
 class ConfigError(ValueError):
@@ -177,6 +221,14 @@ def _per_channel(name: str, value, K: int, what: str) -> np.ndarray:
     return arr
 
 
+def _spread_values(name: str, value, K: int):
+    """A :class:`ChannelSpread` as its K values (checked); any other value unchanged."""
+    if not isinstance(value, ChannelSpread):
+        return value
+    _as_float_array(name, (value.low, value.high), "a ChannelSpread of two numbers")
+    return value.values(K)
+
+
 def min_pu_mean_busy(pu_prob) -> np.ndarray:
     """Smallest mean busy duration D_k for which a Markov chain with occupancy pi_k exists.
 
@@ -216,7 +268,8 @@ def make_config(**kwargs) -> DSAConfig:
     ``num_channels``, ``horizon`` (alias ``max_cycles``, used by PettingZoo's
     ``max_cycles_test``), ``snr_range``, ``snr``, ``pu_prob`` (scalar, K values, or None),
     ``pu_model``, ``pu_mean_busy`` (scalar or K values, "markov" only; default
-    max(DEFAULT_PU_MEAN_BUSY, pi_k / (1 - pi_k)) per channel), ``reward``, ``observation``,
+    max(DEFAULT_PU_MEAN_BUSY, pi_k / (1 - pi_k)) per channel; both may be a
+    :class:`ChannelSpread`), ``reward``, ``observation``,
     ``render_mode``. Raises :class:`ConfigError` (a ValueError) whose ``argument`` is the
     keyword at fault and whose message says what is allowed. Warns (UserWarning) when
     num_users exceeds :data:`LARGE_NUM_USERS` or num_users * num_channels exceeds
@@ -273,8 +326,16 @@ def make_config(**kwargs) -> DSAConfig:
             raise ConfigError("snr", "snr must contain positive linear SNR values (not dB)")
         snr_t = tuple(tuple(float(x) for x in row) for row in m)
 
+    # A preset's primary users give way to explicit choices: pu_prob=None alone means no
+    # primary users (so setup C's "markov" goes), and a preset's pu_mean_busy goes when the
+    # model is not "markov" and is raised where an explicit pu_prob needs longer busy runs.
+    if "pu_model" not in explicit and "pu_prob" in explicit and merged.get("pu_prob") is None:
+        merged["pu_model"] = "iid"
     pu_model = _check_choice("pu_model", merged.get("pu_model", "iid"), PU_MODELS)
-    pu = merged.get("pu_prob")
+    preset_mb = "pu_mean_busy" not in explicit and merged.get("pu_mean_busy") is not None
+    if preset_mb and pu_model != "markov":
+        merged["pu_mean_busy"] = None
+    pu = _spread_values("pu_prob", merged.get("pu_prob"), K)
     pu_t = None
     if pu is not None:
         p = _per_channel("pu_prob", pu, K, "probabilities in [0, 1]")
@@ -285,7 +346,9 @@ def make_config(**kwargs) -> DSAConfig:
         raise ConfigError("pu_model", "pu_model='markov' needs pu_prob (the stationary occupancy "
                                       "pi_k); pu_prob=None means no primary users")
 
-    mb = merged.get("pu_mean_busy")
+    mb = _spread_values("pu_mean_busy", merged.get("pu_mean_busy"), K)
+    if preset_mb and pu_model == "markov":
+        mb = np.maximum(mb, min_pu_mean_busy(pu_t))
     mb_t = None
     if pu_model == "markov":
         mb_t = _markov_mean_busy(mb, np.asarray(pu_t), K)
@@ -310,3 +373,18 @@ def make_config(**kwargs) -> DSAConfig:
     return DSAConfig(num_users=N, num_channels=K, horizon=T, snr_range=(low, high), snr=snr_t,
                      pu_prob=pu_t, pu_model=pu_model, pu_mean_busy=mb_t, reward=reward,
                      observation=observation, render_mode=render_mode, setup=setup)
+
+
+def scale_preset(setup: str, num_users: int) -> dict:
+    """Keyword arguments of ``setup`` at N = ``num_users`` users and K = N/2 channels.
+
+    The paper's setups have K = N/2 (N = 10, K = 5); this keeps that ratio at other sizes,
+    e.g. ``make_config(**scale_preset("C", 50))`` has 25 channels, and setup C spreads its
+    occupancies and busy durations over those 25. N must be even and >= 2.
+    """
+    setup = _check_choice("setup", setup.upper() if isinstance(setup, str) else setup, SETUPS)
+    N = _check_int("num_users", num_users, minimum=2)
+    if N % 2:
+        raise ConfigError("num_users", f"a scale preset has K = N/2 channels: num_users must be "
+                                       f"even, got {N}")
+    return {"setup": setup, "num_users": N, "num_channels": N // 2}

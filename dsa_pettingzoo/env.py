@@ -82,7 +82,8 @@ class DSAParallelEnv(ParallelEnv):
     `dsa_pettingzoo.parallel_env(setup=None, num_users=10, num_channels=5, horizon=100,
     snr_range=(30, 40), snr=None, pu_prob=None, pu_model="iid", pu_mean_busy=None,
     reward="sum_rate", observation="last_action_feedback", render_mode=None)`; `max_cycles` is an
-    alias of `horizon`. `setup="A"` / `"B"` are the paper's setups; see docs/environment.md.
+    alias of `horizon`. `setup="A"` / `"B"` are the paper's setups, `"C"` adds bursty
+    heterogeneous Markov primary users; see docs/environment.md.
 
     ## Version History
     * v0: first release.

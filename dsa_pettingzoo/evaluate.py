@@ -115,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     env = p.add_argument_group("environment (defaults: the preset given by --setup)")
     env.add_argument("--setup", choices=list(SETUPS), default="A",
-                     help="paper preset: A = N 10, K 5, T 100, no PUs; B = A plus iid PUs with "
-                     "pi_k = 0.2 (default A)")
+                     help="preset: A = N 10, K 5, T 100, no PUs; B = A plus iid PUs with "
+                     "pi_k = 0.2; C = A plus Markov PUs, pi_k 0.1..0.5 and mean busy runs "
+                     "10..20 slots over the channels (default A)")
     env.add_argument("--num-users", type=_positive_int, metavar="N", help="number of users N")
     env.add_argument("--num-channels", type=_positive_int, metavar="K", help="number of channels K")
     env.add_argument("--horizon", type=_positive_int, metavar="T", help="slots per episode T")

@@ -171,6 +171,12 @@ def observation_dim(num_channels: int, with_rate: bool) -> int:
     return num_channels + 1 + NUM_FEEDBACK + int(with_rate)
 
 
+#: Largest K whose observations are gathered from a cached table of every (action, feedback)
+#: code: for small K a row gather beats writing ones, but the table holds 4 (K+1) (K+5) floats,
+#: O(K^2), so above this (1 MB) the ones are written directly, O(N K) whatever K.
+MAX_TABLE_CHANNELS = 256
+
+
 @functools.lru_cache(maxsize=64)
 def _observation_table(num_channels: int, with_rate: bool) -> np.ndarray:
     """One-hot code of every (action, feedback) pair: row a * 4 + (o + 2), float32 [(K+1)*4, D]."""
@@ -184,6 +190,16 @@ def _observation_table(num_channels: int, with_rate: bool) -> np.ndarray:
     return table.reshape(-1, D)
 
 
+def _ones_at(shape, width: int, *columns) -> np.ndarray:
+    """float32 [*shape, width] of zeros with a 1 at each ``columns`` array's [*shape] entries."""
+    out = np.zeros(tuple(shape) + (width,), dtype=np.float32)
+    base = np.arange(0, out.size, width, dtype=np.intp).reshape(shape)
+    flat = out.reshape(-1)
+    for col in columns:
+        flat[base + col] = 1.0
+    return out
+
+
 def encode_observation(last_action, last_feedback, last_rate_norm, num_channels: int,
                        with_rate: bool) -> np.ndarray:
     """y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) as float32 [..., N, D] of one-hots (+ rate in [0, 1]).
@@ -191,8 +207,13 @@ def encode_observation(last_action, last_feedback, last_rate_norm, num_channels:
     D = (K+1) one-hot action (index 0 idle) + 4 one-hot feedback in the order (-2, -1, 0, 1)
     (+ 1: the last own rate normalised into [0, 1], when ``with_rate``).
     """
-    code = np.asarray(last_action) * NUM_FEEDBACK + (np.asarray(last_feedback) + 2)
-    obs = np.take(_observation_table(num_channels, with_rate), code, axis=0)
+    a, o = np.asarray(last_action), np.asarray(last_feedback)
+    if num_channels <= MAX_TABLE_CHANNELS:
+        code = a * NUM_FEEDBACK + (o + 2)
+        obs = np.take(_observation_table(num_channels, with_rate), code, axis=0)
+    else:  # feedback o = -2 .. 1 in columns K+1 .. K+4
+        obs = _ones_at(a.shape, observation_dim(num_channels, with_rate), a,
+                       o.astype(np.intp) + (num_channels + 3))
     if with_rate:
         obs[..., -1] = last_rate_norm
     return obs
@@ -212,10 +233,12 @@ def encode_state(last_action, last_feedback, last_rate_norm, pu_busy_last, pu_bu
     normalised last rates [N], PU occupancy of the last played slot [K] and of the next slot [K],
     normalised rate table log2(1 + beta) / max_rate [N*K], and the elapsed fraction t / T [1].
     """
-    lead = np.asarray(last_action).shape[:-1]
+    a = np.asarray(last_action)
+    lead = a.shape[:-1]
     parts = [
-        np.eye(num_channels + 1, dtype=np.float32)[last_action].reshape(lead + (-1,)),
-        np.eye(NUM_FEEDBACK, dtype=np.float32)[np.asarray(last_feedback) + 2].reshape(lead + (-1,)),
+        _ones_at(a.shape, num_channels + 1, a).reshape(lead + (-1,)),
+        _ones_at(a.shape, NUM_FEEDBACK, np.asarray(last_feedback, dtype=np.intp) + 2
+                 ).reshape(lead + (-1,)),
         np.asarray(last_rate_norm, dtype=np.float32),
         np.asarray(pu_busy_last, dtype=np.float32),
         np.asarray(pu_busy_next, dtype=np.float32),

@@ -14,6 +14,7 @@ CONFIGS = {
     "B": dict(setup="B", horizon=15),
     "markov": dict(setup="B", horizon=15, pu_model="markov", pu_mean_busy=3,
                    reward="individual", observation="last_action_feedback_rate"),
+    "C": dict(setup="C", horizon=40),
     "fair_het_pu": dict(num_users=4, num_channels=3, horizon=12, pu_prob=[0.0, 0.5, 1.0],
                         reward="proportional_fair"),
     "fixed_snr": dict(num_users=3, num_channels=2, horizon=9, snr=[[1, 2], [3, 4], [5, 6]],
@@ -186,6 +187,9 @@ def test_scale_benchmark_measures_and_skips(capsys):
     assert (point["num_users"], point["num_channels"], point["num_envs"], point["steps"]) == (4, 2, 3, 2)
     assert point["state_dim"] == 2 * 4 * 2 + 6 * 4 + 2 * 2 + 1          # 2NK + 6N + 2K + 1
     assert point["peak_rss_mb"] >= point["rss_before_mb"] > 0 and point["step_s"] > 0
+    assert point["array_mb"] > 0 and point["ns_per_user_channel"] > 0 and point["setup"] == "A"
+    markov = benchmark.scale_point("parallel", 4, 2, 1, seconds=0.0, setup="C")
+    assert markov["setup"] == "C" and markov["state_dim"] == point["state_dim"]
     out = benchmark.main(["--scale", "--sizes", "4", "--seconds", "0.001", "--json"])
     assert [(r["kind"], r["num_users"], r["num_channels"], r["num_envs"]) for r in out["scale"]] \
         == [("parallel", 4, 2, 1), ("batched", 4, 2, 64)]

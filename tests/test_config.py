@@ -119,7 +119,7 @@ BAD = [
     (dict(num_users=1, num_channels=1, snr=[[INF]]), "snr"),
     (dict(num_users=1, num_channels=2, snr=[[1.0], [2.0, 3.0]]), "snr"),
     (dict(snr=np.ones((10, 5)), snr_range=(1, 2)), "snr"),
-    (dict(setup="C"), "setup"),
+    (dict(setup="D"), "setup"),
     (dict(setup=True), "setup"),
     (dict(setup=1), "setup"),
     (dict(reward="max_rate"), "reward"),
@@ -195,7 +195,7 @@ def test_large_system_warns_naming_its_size(n, k, warns):
 def test_error_lists_allowed_names():
     with pytest.raises(ValueError, match="proportional_fair"):
         make_config(reward="fair")
-    with pytest.raises(ValueError, match="'A', 'B'"):
+    with pytest.raises(ValueError, match="'A', 'B', 'C'"):
         make_config(setup="Z")
 
 

@@ -27,7 +27,7 @@ GRID = [
          observation="last_action_feedback_rate"),
     dict(num_users=2, num_channels=4, horizon=8, snr=np.arange(1, 9.0).reshape(2, 4),
          observation="last_action_feedback_rate"),
-    dict(setup="B", horizon=10, pu_model="markov", reward="proportional_fair"),
+    dict(setup="C", horizon=10, reward="proportional_fair"),  # heterogeneous markov PUs
 ]
 IDS = [f"cfg{i}" for i in range(len(GRID))]
 

@@ -99,7 +99,7 @@ def test_cli_table_output():
         (["--policy", "aloha", "--snr-range", "40", "30"], "--snr-range"),
         (["--policy", "aloha", "--pu-model", "bursty"], "--pu-model"),
         (["--policy", "aloha", "--pu-mean-busy", "4"], "--pu-mean-busy"),
-        (["--policy", "aloha", "--setup", "C"], "--setup"),
+        (["--policy", "aloha", "--setup", "D"], "--setup"),
         (["--policy", "aloha", "--snr", "[[1, 2]]"], "--snr"),
         (["--policy", "aloha", "--snr", "not json"], "--snr"),
         (["--episodes", "3"], "--policy"),

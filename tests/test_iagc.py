@@ -396,3 +396,19 @@ def test_state_critic_reads_the_environments_state(fast_sampling):
         assert np.isfinite(result["learners"][CRITIC_ID]["vf_loss"])
     finally:
         algo.stop()
+
+
+def test_batched_runner_shares_one_state_per_slot_between_the_agents():
+    """Every agent's info of a slot holds the same state array, so a shipped (pickled) episode
+    carries the O(N K) state once per slot, not once per agent (N times, O(N^2 K))."""
+    from rllib_experiments.iagc.modules import STATES
+
+    algo = _algo(critic_mode="state", episodes_per_iteration=1)
+    try:
+        episode = algo.env_runner.sample()[0]
+        agents = list(episode.agent_episodes)
+        per_agent = [episode.agent_episodes[a].get_infos(slice(None)) for a in agents]
+        for slot in zip(*per_agent):
+            assert all(info[STATES] is slot[0][STATES] for info in slot)
+    finally:
+        algo.stop()

@@ -110,6 +110,22 @@ def test_observation_encoding():
     assert ph.encode_observation(np.array([1]), np.array([1]), None, 3, False).shape == (1, 8)
 
 
+@pytest.mark.parametrize("K", [1, 5, 40])
+def test_encodings_without_the_table_are_equal(K, monkeypatch):
+    """Above MAX_TABLE_CHANNELS the one-hots are written directly (no O(K^2) table): same arrays."""
+    rng = np.random.default_rng(K)
+    a, o = rng.integers(0, K + 1, (3, 6)), rng.integers(-2, 2, (3, 6)).astype(np.int8)
+    rate = rng.random((3, 6))
+    with_table = [ph.encode_observation(a, o, rate, K, w) for w in (False, True)]
+    state = ph.encode_state(a, o, rate, rng.random((3, K)) < 0.5, rng.random((3, K)) < 0.5,
+                            rng.random((3, 6, K)), 0.25, K)
+    monkeypatch.setattr(ph, "MAX_TABLE_CHANNELS", 0)
+    for w, expected in zip((False, True), with_table):
+        np.testing.assert_array_equal(ph.encode_observation(a, o, rate, K, w), expected)
+    np.testing.assert_array_equal(state[:, :6 * (K + 1)].reshape(3, 6, K + 1),
+                                  with_table[0][..., :K + 1])          # the state's one-hot actions
+
+
 # ----------------------------------------------------------------------------- properties
 @st.composite
 def slots(draw):

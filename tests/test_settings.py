@@ -14,6 +14,22 @@ def test_presets_load_and_paper_values():
     assert Settings.from_dict(a.to_dict()) == a
 
 
+def test_setup_c_and_scale_presets():
+    """paper_C is paper_A's training on setup C; scale_<S>_N<N> is paper_<S> at N users, K = N/2."""
+    from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS, make_config, scale_preset
+
+    assert load_preset("paper_C") == load_preset("paper_A", setup="C")
+    names = {f"scale_{s}_N{n}" for s in SETUPS for n in SCALE_NUM_USERS}
+    assert names <= set(preset_names())
+    for s in SETUPS:
+        for n in SCALE_NUM_USERS:
+            kw = scale_preset(s, n)
+            settings = load_preset(f"scale_{s}_N{n}")
+            assert settings == load_preset(f"paper_{s}", env={k: v for k, v in kw.items()
+                                                              if k != "setup"})
+            assert make_config(**settings.env_kwargs()) == make_config(**kw)
+
+
 @pytest.mark.parametrize("overrides, field", [
     (dict(critic_mode="global"), "critic_mode"),
     (dict(actor_lr=0.0), "actor_lr"),
@@ -22,7 +38,7 @@ def test_presets_load_and_paper_values():
     (dict(episodes_per_iteration=3, num_envs_per_env_runner=2), "episodes_per_iteration"),
     (dict(schedule="cosine"), "schedule"),
     (dict(final_sparsity=1.0), "final_sparsity"),
-    (dict(setup="C"), "setup"),
+    (dict(setup="D"), "setup"),
     (dict(minibatch_episodes=8), "minibatch_episodes"),
     (dict(hidden_sizes=[0]), "hidden_sizes"),
     (dict(prune_mode="sometimes"), "prune_mode"),
@@ -116,4 +132,4 @@ def test_bad_env_kwargs_and_presets_fail_fast():
         build_algo_config(load_preset("tiny", env={"num_users": 0}))
     assert err.value.argument == "num_users"
     with pytest.raises(ValueError, match="unknown preset"):
-        load_preset("paper_C")
+        load_preset("paper_D")

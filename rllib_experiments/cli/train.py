@@ -69,8 +69,9 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
                    help=f"settings preset (one of {preset_names()} or a JSON file); default: "
                    "paper_<setup>")
     p.add_argument("--setup", choices=list(SETUPS), default=None,
-                   help="paper system setup: A = 10 users, 5 channels, no primary users; "
-                   "B = A plus primary users (pi_k = 0.2). Default: the preset's")
+                   help="system setup: A = 10 users, 5 channels, no primary users; "
+                   "B = A plus primary users (pi_k = 0.2); C = A plus bursty Markov primary "
+                   "users, different on every channel. Default: the preset's")
     p.add_argument("--schedule", choices=sorted(SCHEDULES), default=None,
                    help="sparsity schedule of the actors' pruning, none = dense (default: the preset's, none)")
     p.add_argument("--final-sparsity", type=sparsity, nargs="+", default=None, metavar="P",
