@@ -89,6 +89,7 @@ def pruning_config(settings: Settings, agents):
         mode=settings.prune_mode,
         prune_every=settings.prune_interval,
         scope=settings.prune_ranking,
+        prune_biases=settings.prune_biases,
         include=include,
         exclude=[*DEFAULT_EXCLUDE, *exclude],
         final_iteration=settings.iterations,

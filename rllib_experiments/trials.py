@@ -208,6 +208,7 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
             num_params_per_actor=last["num_params_per_actor"], iterations=settings.iterations,
             episodes_trained=settings.iterations * settings.episodes_per_iteration,
             curve=curve, trace=trace, settings=settings.to_dict(), env_kwargs=settings.env_kwargs(),
+            oracle_reference=result["oracle_reference"]["mean_reward"],
             run_folder=str(folder), **diagnostics)
     record["wall_s"] = time.time() - start
     record["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())

@@ -97,7 +97,8 @@ RLLIB_LAYERS = [
                                            "progress", "run_outputs", "search_space"}
      if m.count(".") else False),
     ("methods", lambda m: m.startswith("rllib_experiments.methods")),
-    ("pipelines", lambda m: m in {"rllib_experiments.trials", "rllib_experiments.report"}),
+    ("pipelines", lambda m: m in {"rllib_experiments.trials", "rllib_experiments.report",
+                                  "rllib_experiments.pruning_report", "rllib_experiments.pruning_figures"}),
     ("top", lambda m: True),  # cli/, the python -m shims, the package itself
 ]
 

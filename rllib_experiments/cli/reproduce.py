@@ -115,6 +115,23 @@ def plan_trials(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[st
     return trials
 
 
+def check_rows(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str], seed: int) -> None:
+    """Build every learning row's settings for every setup now: a row no trial could run
+    (e.g. a variant asking for more sparsity than its scope allows) fails before Ray starts."""
+    from rllib_experiments.methods import get_row
+    from rllib_experiments.trials import base_settings
+
+    for row in rows:
+        r = get_row(row)
+        if r.kind != "learning":
+            continue
+        for setup in setups:
+            try:
+                r.settings(base_settings(budget, setup, seed))
+            except ValueError as err:
+                raise ValueError(f"row {row!r}, setup {setup}: {err}") from None
+
+
 def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> bool:
     """Does the trial's raw result exist for this budget (same name and iterations)?"""
     from rllib_experiments.trials import trial_id
@@ -274,6 +291,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
     budget["seeds"] = list(seeds)
 
+    try:
+        check_rows(budget, args.setups, rows, seeds[0] if seeds else 0)
+    except ValueError as e:
+        parser.error(f"argument --rows: {e}")
     trials = plan_trials(budget, args.setups, rows, seeds)
     todo = [t for t in trials if not is_finished(output, t, budget)]
     print(f"reproduce: budget {budget['name']} ({budget['iterations']} iterations, seeds {seeds}), "

@@ -80,6 +80,7 @@ def prune_scope_patterns(scope: str, hidden_sizes: Sequence[int] = (128, 128)) -
             "io_dense": (None, first + head), "lstm_only": (["trunk.lstm.*"], [])}[scope]
 
 
+
 def policy_mapping_fn(agent_id, episode=None, **kwargs):
     """Each agent acts with its own actor: module id == agent id."""
     return agent_id

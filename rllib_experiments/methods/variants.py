@@ -16,6 +16,7 @@ modifier           change to the base row's Settings
 ``io_dense``       prune_scope "io_dense": first and output layers dense
 ``lstm_only``      prune_scope "lstm_only": only the LSTM's matrices are pruned
 ``global``         prune_ranking "global": one magnitude ranking per actor
+``biases``         prune_biases: the pruned layers' biases are pruned too
 ``hold``           prune_mode "hold": masks held at every step (no regrowth)
 ``regrow``         prune_mode "regrow" (Remark 2; the paper's rows)
 ``iprune<k>``      prune_interval i_prune = k (regrow mode)
@@ -47,6 +48,7 @@ MODIFIERS: Dict[str, Dict] = {
     "io_dense": dict(prune_scope="io_dense"),
     "lstm_only": dict(prune_scope="lstm_only"),
     "global": dict(prune_ranking="global"),
+    "biases": dict(prune_biases=True),
     "hold": dict(prune_mode="hold"),
     "regrow": dict(prune_mode="regrow"),
 }
@@ -73,14 +75,16 @@ def _overall_sparsity(settings, target: float):
                                     "lstm_size": settings.lstm_size,
                                     "lstm_layers": settings.lstm_layers})
     include, exclude = prune_scope_patterns(settings.prune_scope, settings.hidden_sizes)
-    in_scope = sum(p.numel() for p in prunable_parameters(actor, include=include, exclude=exclude).values())
+    in_scope = sum(p.numel() for p in prunable_parameters(
+        actor, prune_biases=settings.prune_biases, include=include, exclude=exclude).values())
     total = sum(p.numel() for p in actor.parameters())
     p = target * total / in_scope
     if not 0 <= p < 1:
         raise ValueError(
             f"{target:g} of all actor parameters cannot be zero with prune scope "
             f"{settings.prune_scope!r}: its matrices are {in_scope} of the actor's {total} "
-            f"parameters, so at most {in_scope / total:.4f} can be pruned")
+            f"parameters, so at most {in_scope / total:.4f} can be pruned"
+            f"{'' if settings.prune_biases else ' (the modifier biases prunes biases too)'}")
     return settings.replace(final_sparsity=p)
 
 

@@ -1,0 +1,173 @@
+"""The pruning study (issue 13): variants of the pruning rows, many seeds, the paper's budget.
+
+Usage::
+
+    python -m rllib_experiments.pruning_study --list                 # the named studies
+    python -m rllib_experiments.pruning_study --study rootcause      # run (or resume) one
+    python -m rllib_experiments.pruning_study --rows harmonic+hold --seeds 0 1 2 --setups A
+    python -m rllib_experiments.pruning_study --report-only          # rebuild the report
+
+Every trial is a reproduce trial (:func:`rllib_experiments.trials.run_row_trial`: the one
+training loop and the one evaluator) of a Table I row or of a variant row
+(:mod:`rllib_experiments.methods.variants`), at the paper's budget (1000 one-episode
+iterations, evaluation every 10 over 100 episodes) unless ``--iterations`` says otherwise.
+Finished trials (``OUTPUT/trials/<setup>__<row>__s<seed>.json``) are never rerun: a rerun of
+the same command resumes the study (a trial that was running starts again). Afterwards
+:func:`rllib_experiments.pruning_report.build_report` writes docs/results/pruning.md,
+docs/results/pruning.csv and the figures docs/figures/pruning_*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from dsa_pettingzoo.config import SETUPS
+from rllib_experiments.cli.args import int_at_least
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw" / "pruning"
+DEFAULT_MARKDOWN = REPO / "docs" / "results" / "pruning.md"
+DEFAULT_CSV = REPO / "docs" / "results" / "pruning.csv"
+DEFAULT_FIGURES = REPO / "docs" / "figures"
+
+SCOPES = ["harmonic+input_dense", "harmonic+io_dense", "harmonic+lstm_only", "harmonic+global",
+          "harmonic+head_dense+global"]
+MECHANICS = ["harmonic+hold", "harmonic+iprune1", "harmonic+iprune20", "harmonic+amp0",
+             "harmonic+amp0.2", "harmonic+period0.1", "harmonic+period0.5"]
+#: name -> (what it asks, rows, seeds); setups A and B unless --setups.
+STUDIES: Dict[str, tuple] = {
+    "rootcause": ("harmonic with everything pruned vs its output layer kept dense",
+                  ["harmonic", "harmonic+head_dense"], list(range(5))),
+    "scope": ("which layers to prune, and layer-wise vs global ranking", SCOPES, list(range(5))),
+    "mechanics": ("regrow vs hold, i_prune, the harmonic amplitude and period (scope as the paper)",
+                  MECHANICS, list(range(3))),
+    "schedules_head_dense": ("the other schedules with the output layer dense",
+                             ["linear+head_dense", "polynomial+head_dense"], list(range(5))),
+    "paper_seeds": ("the pruning rows of Table I on the paper's 10 seeds",
+                    ["dense", "harmonic", "linear", "polynomial", "polynomial200"], list(range(10))),
+    "sparsity": ("the sparsest actors that still coordinate (of all actor parameters)",
+                 ["ours+head_dense+all0.95", "ours+head_dense+all0.98",
+                  "ours+head_dense+biases+all0.99", "ours+global+biases+all0.99",
+                  "ours+global+biases+all0.995", "ours_dense", "harmonic+head_dense+all0.98",
+                  "harmonic+head_dense+biases+all0.99"], list(range(5))),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m rllib_experiments.pruning_study",
+        description="Run the pruning study resumably (reproduce trials of Table I rows and their "
+                    "variants at the paper's budget) and write docs/results/pruning.md and .csv.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--study", choices=sorted(STUDIES), help="a named study (see --list)")
+    what.add_argument("--rows", nargs="+", metavar="ROW",
+                      help="rows or variants BASE+MOD... to run (rllib_experiments.methods.variants)")
+    what.add_argument("--list", action="store_true", help="print the named studies and exit")
+    what.add_argument("--report-only", action="store_true",
+                      help="run nothing: rebuild the report from OUTPUT's records")
+    p.add_argument("--setups", nargs="+", choices=list(SETUPS), default=["A", "B"],
+                   help="setups to run (default A B)")
+    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
+                   help="training seeds (default: the study's; 0-4 with --rows)")
+    p.add_argument("--iterations", type=int_at_least(1), default=None,
+                   help="training iterations of the paper's rows (default 1000, the paper's)")
+    p.add_argument("--output", default=str(DEFAULT_OUTPUT),
+                   help=f"folder of the raw trial records (default {DEFAULT_OUTPUT})")
+    p.add_argument("--markdown", default=None, help="report to write (default docs/results/pruning.md "
+                   "with the default --output, else OUTPUT/pruning.md)")
+    p.add_argument("--figures", default=None, help="folder of the figures (default docs/figures with "
+                   "the default --output, else OUTPUT)")
+    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
+                   help="CPUs of a local Ray instance (default: all); each trial uses 1")
+    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
+                   help="at most this many trials at once (default: as many as CPUs)")
+    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto under ray job submit)")
+    p.add_argument("--tune-dir", default="/tmp/dsa_pruning_tune", help="Ray Tune's own folder (logs)")
+    p.add_argument("--runs-dir", default="runs/pruning",
+                   help="folder of every trial's training run (progress.csv, final checkpoint)")
+    return p
+
+
+def report_paths(args) -> tuple:
+    output = Path(args.output)
+    default = output.resolve() == DEFAULT_OUTPUT.resolve()
+    md = Path(args.markdown) if args.markdown else (DEFAULT_MARKDOWN if default else output / "pruning.md")
+    csv_path = DEFAULT_CSV if default and not args.markdown else md.with_suffix(".csv")
+    figures = Path(args.figures) if args.figures else (DEFAULT_FIGURES if default else output)
+    return output, md, csv_path, figures
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from rllib_experiments import pruning_report
+    from rllib_experiments import run_outputs as out
+    from rllib_experiments.cli import reproduce
+    from rllib_experiments.methods import expand_rows
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, (question, rows, seeds) in STUDIES.items():
+            print(f"{name}: {question}\n    rows {' '.join(rows)}\n    seeds {seeds[0]}-{seeds[-1]}")
+        return 0
+    output, md, csv_path, figures = report_paths(args)
+    if args.report_only:
+        if not (output / "trials").is_dir():
+            parser.error(f"argument --output: {str(output)!r} holds no trial records")
+        pruning_report.build_report(output, md, csv_path, figures)
+        print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
+        return 0
+    if not args.study and not args.rows:
+        parser.error("give --study NAME, --rows ROW..., --list or --report-only")
+    rows = STUDIES[args.study][1] if args.study else args.rows
+    seeds = args.seeds if args.seeds is not None else (STUDIES[args.study][2] if args.study else list(range(5)))
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
+    try:
+        rows = expand_rows(rows)
+        out.check_owner(output, "reproduce")
+    except ValueError as err:
+        parser.error(f"argument {'--rows' if args.rows else '--study'}: {err}")
+    budget = dict(reproduce.BUDGETS["paper"], seeds=list(seeds))
+    if args.iterations is not None:
+        budget["iterations"] = args.iterations
+    try:
+        reproduce.check_rows(budget, args.setups, rows, seeds[0])
+        trials = reproduce.plan_trials(budget, args.setups, rows, seeds)
+        todo = [t for t in trials if not reproduce.is_finished(output, t, budget)]
+    except ValueError as err:  # e.g. a variant no trial could run (all0.999 with a dense head)
+        parser.error(f"argument {'--rows' if args.rows else '--study'}: {err}")
+    print(f"pruning_study: {len(trials)} trials ({len(rows)} rows x {len(seeds)} seeds x "
+          f"{len(args.setups)} setups), {len(trials) - len(todo)} already finished, {len(todo)} to run; "
+          f"records in {output}", flush=True)
+    output.mkdir(parents=True, exist_ok=True)
+    for p in reproduce.set_aside_superseded(output, todo):
+        print(f"pruning_study: an older record of a trial to rerun was kept as {p}", flush=True)
+    start = time.time()
+    errors: List[str] = reproduce.run_tune(todo, budget, output, args) if todo else []
+    unfinished = [t for t in todo if not reproduce.is_finished(output, t, budget)]
+    command = "python -m rllib_experiments.pruning_study " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    with open(output / out.REPRODUCE_LOG, "a") as f:
+        f.write(json.dumps(dict(
+            command=command, budget=budget, setups=args.setups, rows=rows,
+            trials_run=len(todo) - len(unfinished), unfinished=len(unfinished), failed=errors,
+            wall_s=time.time() - start, finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            machine=f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")) + "\n")
+    pruning_report.build_report(output, md, csv_path, figures)
+    print(f"pruning_study: {len(todo) - len(unfinished)} of {len(todo)} trials finished ({len(errors)} "
+          f"failed, {len(unfinished)} unfinished: rerun the same command to resume); wrote {md}", flush=True)
+    for e in errors:
+        print("FAILED:", e, file=sys.stderr)
+    return 1 if (errors or unfinished) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

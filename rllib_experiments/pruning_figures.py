@@ -1,0 +1,173 @@
+"""Figures of the pruning study (:mod:`rllib_experiments.pruning_report` calls :func:`plot_all`).
+
+Per setup:
+
+* ``pruning_reward_sparsity_<setup>.png``: final reward (mean ± std over seeds, greedy
+  filled, sampled hollow) against the sparsity of all actor parameters, one colour per
+  schedule, one marker per prune scope;
+* ``pruning_pareto_<setup>.png``: greedy reward against the exported actor's bytes
+  (float32 and int8 files), with the Pareto front (no configuration both smaller and better);
+* ``pruning_entropy_<setup>.png``: the policy entropy per iteration (mean over seeds and
+  users) of the harmonic row and its scope variants, with the scheduled and the actual
+  sparsity below it: what each pruning event does to the policy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+
+SCOPE_MARKERS = {"": "*", "all": "o", "head_dense": "s", "input_dense": "^", "io_dense": "D",
+                 "lstm_only": "v"}
+#: Configurations whose entropy traces are drawn (when run), in this order.
+ENTROPY_CONFIGS = ("harmonic", "harmonic+head_dense", "harmonic+io_dense", "harmonic+lstm_only",
+                   "harmonic+hold", "dense")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
+    entries = [e for e in summary if e["setup"] == setup]
+    if not entries:
+        return False
+    plt = _plt()
+    schedules = sorted({e["schedule"] for e in entries})
+    colors = {s: plt.get_cmap("tab10")(k) for k, s in enumerate(schedules)}
+    fig, ax = plt.subplots(figsize=(9, 6.5))
+    for e in entries:
+        m, c = SCOPE_MARKERS.get(e["scope"], "o"), colors[e["schedule"]]
+        x = e["sparsity_all_params"]
+        ax.errorbar([x], [e["mean_greedy"]], yerr=[e["std_greedy"]], fmt=m, color=c, ms=8, capsize=3)
+        ax.errorbar([x], [e["mean_sampled"]], yerr=[e["std_sampled"]], fmt=m, color=c, ms=8,
+                    mfc="none", capsize=3)
+        ax.annotate(e["config"], (x, e["mean_greedy"]), fontsize=6, xytext=(4, 3),
+                    textcoords="offset points")
+    oracle = [e["oracle_mean"] for e in entries if e.get("oracle_mean")]
+    if oracle:
+        ax.axhline(np.mean(oracle), color="black", ls="-", lw=1, label=f"oracle {np.mean(oracle):.0f}")
+    for s in schedules:
+        ax.plot([], [], "o", color=colors[s], label=f"schedule {s}")
+    for scope, m in SCOPE_MARKERS.items():
+        if any(e["scope"] == scope for e in entries):
+            ax.plot([], [], m, color="gray", label=f"scope {scope or 'dense'}")
+    ax.plot([], [], "o", color="gray", mfc="none", label="hollow: sampled actions; filled: greedy")
+    ax.set_xlabel("sparsity of all actor parameters (biases and dense layers included)")
+    ax.set_ylabel("final evaluation reward per episode (mean ± std over seeds)")
+    ax.set_title(f"Setup {setup}: reward against sparsity, per schedule and prune scope", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def pareto_front(points):
+    """Indices of the points (bytes, reward) no other point beats on both (fewer bytes, more reward)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], -np.inf
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
+    entries = [e for e in summary if e["setup"] == setup and e.get("bytes_float32")]
+    if not entries:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 6.5))
+    for dtype, marker in (("float32", "o"), ("int8", "s")):
+        pts = [(e[f"bytes_{dtype}"], e["mean_greedy"]) for e in entries if e.get(f"bytes_{dtype}")]
+        names = [e["config"] for e in entries if e.get(f"bytes_{dtype}")]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=f"{dtype} file")
+        front = pareto_front(pts)
+        ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], lw=1, ls="--",
+                label=f"Pareto front ({dtype})")
+        for (x, y), n in zip(pts, names):
+            ax.annotate(n, (x, y), fontsize=6, xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("exported actor file per user, bytes (log scale)")
+    ax.set_ylabel("final greedy evaluation reward (mean over seeds)")
+    ax.set_title(f"Setup {setup}: reward against actor size", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _mean_trace(records, setup, config, column):
+    runs = [r["trace"][column] for r in records
+            if r["setup"] == setup and r["row"] == config and r.get("trace")]
+    if not runs:
+        return None, 0
+    n = min(len(t) for t in runs)
+    arr = np.array([[np.nan if v is None else v for v in t[:n]] for t in runs], float)
+    return np.nanmean(arr, axis=0), len(runs)
+
+
+def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path) -> bool:
+    configs = [c for c in ENTROPY_CONFIGS
+               if any(r["setup"] == setup and r["row"] == c and r.get("trace") for r in records)]
+    if not configs:
+        return False
+    plt = _plt()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True,
+                                      gridspec_kw={"height_ratios": [2, 1]})
+    for k, config in enumerate(configs):
+        color = plt.get_cmap("tab10")(k)
+        ent, n = _mean_trace(records, setup, config, "entropy")
+        top.plot(np.arange(1, len(ent) + 1), ent, color=color, lw=1.2, label=f"{config} ({n} seeds)")
+        if config == "dense":
+            continue
+        actual, _ = _mean_trace(records, setup, config, "mean_sparsity")
+        bottom.plot(np.arange(1, len(actual) + 1), actual, color=color, lw=0.8)
+    target, _ = _mean_trace(records, setup, configs[0] if configs[0] != "dense" else configs[-1],
+                            "mean_target_sparsity")
+    if target is not None:
+        bottom.plot(np.arange(1, len(target) + 1), target, color="black", ls="--", lw=1,
+                    label="scheduled sparsity")
+    top.axhline(np.log(6), color="gray", ls=":", lw=1, label="uniform over 6 actions (ln 6)")
+    top.set_ylabel("policy entropy (nats, mean over users and seeds)")
+    bottom.set_ylabel("sparsity of the\npruned matrices")
+    bottom.set_xlabel("training iteration (one episode each for the paper's rows)")
+    top.set_title(f"Setup {setup}: policy entropy across pruning events", fontsize=10)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    handles, labels = top.get_legend_handles_labels()
+    h2, l2 = bottom.get_legend_handles_labels()
+    fig.legend(handles + h2, labels + l2, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_all(records, summary, figures_dir: Path) -> Dict[str, str]:
+    """Every figure that has data; returns title -> path."""
+    out = {}
+    for setup in sorted({e["setup"] for e in summary}):
+        for title, name, fn, data in (
+                (f"Setup {setup}: reward against sparsity", "reward_sparsity", plot_reward_sparsity, summary),
+                (f"Setup {setup}: reward against actor bytes (Pareto front)", "pareto", plot_pareto, summary),
+                (f"Setup {setup}: entropy across pruning events", "entropy", plot_entropy, records)):
+            path = Path(figures_dir) / f"pruning_{name}_{setup}.png"
+            if fn(data, setup, path):
+                out[title] = str(path)
+    return out

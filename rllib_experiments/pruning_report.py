@@ -1,0 +1,283 @@
+"""The pruning study's report: ``docs/results/pruning.md``, ``pruning.csv`` and its figures.
+
+Input: the reproduce records of the study (``RAW/trials/<setup>__<row>__s<seed>.json``,
+written by :func:`rllib_experiments.trials.run_row_trial`; ``python -m
+rllib_experiments.pruning_study`` runs them). A *configuration* is a row key: a Table I
+row (``harmonic``, ``dense``, ...) or a variant (``harmonic+head_dense``, see
+:mod:`rllib_experiments.methods.variants`). Per (setup, configuration):
+
+* the final evaluation (100 episodes on the shared evaluation seed) sampled and greedy:
+  mean ± std over seeds (ddof 1), the best seed (the paper's statistic) and a bootstrap
+  95 % confidence interval of the mean over seeds (:func:`bootstrap_ci`);
+* sparsity two ways: of the weight matrices (``sparsity_prunable``) and of all actor
+  parameters (``sparsity_all_params``: what an exported file stores), and the mean
+  exported actor file in bytes (float32 and int8);
+* ``dense_mean_sampled``: the mean of the matching dense configuration (``dense`` for the
+  paper's rows and their variants, ``ours_dense`` for ours and its variants).
+
+Comparisons (:data:`COMPARISONS`): a variant against its base on the seeds both have, the
+difference of means with a bootstrap CI (paired by seed). Figures:
+:mod:`rllib_experiments.pruning_figures`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_interval",
+               "final_sparsity", "sparsity_all_params", "seeds", "mean_sampled", "std_sampled",
+               "mean_greedy", "std_greedy", "dense_mean_sampled"]
+EXTRA_COLUMNS = ["best_sampled", "best_seed", "ci_sampled", "ci_greedy", "sparsity_prunable",
+                 "bytes_float32", "bytes_int8", "oracle_mean", "ratio_greedy_to_oracle",
+                 "ratio_sampled_to_dense", "label"]
+BOOTSTRAP_SAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, samples: int = BOOTSTRAP_SAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> Tuple[float, float]:
+    """Percentile bootstrap CI of the mean (resampling the values with replacement).
+
+    NaNs for fewer than 2 values. Seeded: the same values give the same interval.
+    """
+    v = np.asarray(values, float)
+    if v.size < 2:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(samples, v.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return (float(lo), float(hi))
+
+
+def read_records(raw_dir) -> List[Dict[str, Any]]:
+    """Every learning trial record of RAW/trials/ (baseline rows are skipped)."""
+    records = []
+    for path in sorted((Path(raw_dir) / "trials").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("kind") == "learning":
+            records.append(rec)
+    return records
+
+
+_ORACLE_CACHE: Dict[str, float] = {}
+
+
+def oracle_reward(record: Dict[str, Any]) -> float:
+    """The oracle's mean reward on the record's evaluation episodes: stored in the record
+    (``oracle_reference``), else evaluated now (deterministic: same episodes, numpy only)."""
+    if record.get("oracle_reference") is not None:
+        return float(record["oracle_reference"])
+    key = json.dumps([record["env_kwargs"], record["eval_episodes"], record["eval_seed"]], sort_keys=True)
+    if key not in _ORACLE_CACHE:
+        from rllib_experiments.evaluation import evaluate_baseline
+
+        _ORACLE_CACHE[key] = float(evaluate_baseline("oracle", record["env_kwargs"],
+                                                     episodes=int(record["eval_episodes"]),
+                                                     eval_seed=int(record["eval_seed"]))["mean_reward"])
+    return _ORACLE_CACHE[key]
+
+
+def dense_reference(config: str) -> str:
+    """The dense configuration a configuration is compared with (module doc)."""
+    base = config.split("+")[0]
+    return "ours_dense" if base.startswith("ours") else "dense"
+
+
+def _stats(values: Sequence[float]) -> Dict[str, float]:
+    v = np.asarray(values, float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+            "ci": bootstrap_ci(v)}
+
+
+def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One entry per (setup, configuration), sorted by setup then the order first seen."""
+    groups: Dict[Tuple[str, str], List[Dict]] = {}
+    for r in records:
+        groups.setdefault((r["setup"], r["row"]), []).append(r)
+    out = []
+    for (setup, config), recs in groups.items():
+        recs = sorted(recs, key=lambda r: int(r["seed"]))
+        s = recs[0]["settings"]
+        sampled = _stats([r["final_stochastic"] for r in recs])
+        greedy = _stats([r["final_greedy"] for r in recs])
+        best = max(recs, key=lambda r: r["final_stochastic"])
+        pruned = s.get("schedule", "none") != "none"
+        nbytes = [r.get("actor_bytes") or {} for r in recs]
+        oracle = [oracle_reward(r) for r in recs]
+        out.append({
+            "setup": setup, "config": config, "label": recs[0].get("label", config),
+            "schedule": s.get("schedule", "none"),
+            "scope": s.get("prune_scope", "all") if pruned else "",
+            "prune_mode": s.get("prune_mode") if pruned else "",
+            "prune_interval": s.get("prune_interval") if pruned and s.get("prune_mode") == "regrow" else "",
+            "final_sparsity": s.get("final_sparsity") if pruned else 0.0,
+            "sparsity_prunable": float(np.mean([r["sparsity_prunable"] for r in recs])),
+            "sparsity_all_params": float(np.mean([r["sparsity_all"] for r in recs])),
+            "seeds": len(recs), "seed_list": [int(r["seed"]) for r in recs],
+            "mean_sampled": sampled["mean"], "std_sampled": sampled["std"], "ci_sampled": sampled["ci"],
+            "mean_greedy": greedy["mean"], "std_greedy": greedy["std"], "ci_greedy": greedy["ci"],
+            "best_sampled": best["final_stochastic"], "best_seed": int(best["seed"]),
+            "bytes_float32": _mean_of(nbytes, "float32"), "bytes_int8": _mean_of(nbytes, "int8"),
+            "oracle_mean": float(np.mean(oracle)) if oracle else None,
+            "per_seed": {int(r["seed"]): (r["final_stochastic"], r["final_greedy"]) for r in recs},
+        })
+    means = {(e["setup"], e["config"]): e["mean_sampled"] for e in out}
+    for e in out:
+        dense = means.get((e["setup"], dense_reference(e["config"])))
+        e["dense_mean_sampled"] = dense
+        e["ratio_sampled_to_dense"] = e["mean_sampled"] / dense if dense else None
+        e["ratio_greedy_to_oracle"] = e["mean_greedy"] / e["oracle_mean"] if e["oracle_mean"] else None
+    return sorted(out, key=lambda e: e["setup"])
+
+
+def _mean_of(dicts, key) -> Optional[float]:
+    vals = [d[key] for d in dicts if key in d]
+    return float(np.mean(vals)) if vals else None
+
+
+#: (variant, base) pairs compared when both were run, with what the comparison asks.
+COMPARISONS = [
+    ("harmonic+head_dense", "harmonic", "output layer dense vs everything pruned"),
+    ("harmonic+input_dense", "harmonic", "first layer dense vs everything pruned"),
+    ("harmonic+io_dense", "harmonic", "first and output layers dense vs everything pruned"),
+    ("harmonic+lstm_only", "harmonic", "only the LSTM pruned vs everything pruned"),
+    ("harmonic+global", "harmonic", "global vs layer-wise magnitude ranking"),
+    ("harmonic+head_dense+global", "harmonic+head_dense", "global vs layer-wise ranking, head dense"),
+    ("harmonic+hold", "harmonic", "masks held vs regrow between pruning events"),
+    ("harmonic+iprune1", "harmonic", "i_prune 1 vs 5"),
+    ("harmonic+iprune20", "harmonic", "i_prune 20 vs 5"),
+    ("harmonic+amp0", "harmonic", "harmonic amplitude 0 vs 0.1"),
+    ("harmonic+amp0.2", "harmonic", "harmonic amplitude 0.2 vs 0.1"),
+    ("harmonic+period0.1", "harmonic", "harmonic period 100 vs 200 iterations"),
+    ("harmonic+period0.5", "harmonic", "harmonic period 500 vs 200 iterations"),
+    ("linear+head_dense", "linear", "output layer dense, linear schedule"),
+    ("polynomial+head_dense", "polynomial", "output layer dense, polynomial schedule"),
+    ("harmonic+head_dense", "dense", "head-dense harmonic vs dense IAGC-PPO"),
+    ("harmonic", "dense", "harmonic (everything pruned) vs dense IAGC-PPO"),
+]
+
+
+def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict[str, Any]]:
+    """Each pair run in a setup: difference of means over the seeds both have, with a
+    bootstrap CI of the paired differences, sampled and greedy."""
+    by = {(e["setup"], e["config"]): e for e in summary}
+    out = []
+    for setup in sorted({e["setup"] for e in summary}):
+        for variant, base, question in comparisons:
+            a, b = by.get((setup, variant)), by.get((setup, base))
+            if a is None or b is None:
+                continue
+            seeds = sorted(set(a["per_seed"]) & set(b["per_seed"]))
+            if not seeds:
+                continue
+            entry = {"setup": setup, "variant": variant, "base": base, "question": question,
+                     "seeds": len(seeds)}
+            for k, mode in enumerate(("sampled", "greedy")):
+                d = [a["per_seed"][s][k] - b["per_seed"][s][k] for s in seeds]
+                entry[f"diff_{mode}"] = float(np.mean(d))
+                entry[f"ci_{mode}"] = bootstrap_ci(d)
+            out.append(entry)
+    return out
+
+
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{x:.{digits}f}"
+
+
+def _ci(ci) -> str:
+    return "—" if ci is None or math.isnan(ci[0]) else f"[{ci[0]:.0f}, {ci[1]:.0f}]"
+
+
+def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, str]) -> str:
+    lines = ["# Pruning study: results", "",
+             "Generated by `python -m rllib_experiments.pruning_study` (or `--report-only`) from the "
+             "raw trial records in `raw/pruning/trials/`; do not edit by hand. What the configurations "
+             "are and what we conclude: [../pruning.md](../pruning.md#the-pruning-study). "
+             "Machine-readable: [pruning.csv](pruning.csv).", "",
+             "Every trial: the paper's settings and budget unless the configuration says otherwise "
+             "(1000 one-episode iterations; `ours` rows 300 iterations of 8 episodes), final evaluation "
+             "over 100 episodes on the shared evaluation seed 12345, sampled and greedy actions. "
+             "Mean ± std over seeds (ddof 1); CI: percentile bootstrap 95 % interval of the mean over "
+             f"seeds ({BOOTSTRAP_SAMPLES} resamples, seed {BOOTSTRAP_SEED}); best: the best seed's "
+             "sampled reward (the paper's statistic). Sparsity: of the weight matrices / of all actor "
+             "parameters. Bytes: the mean exported actor file (`python -m rllib_experiments.export`).", ""]
+    for setup in sorted({e["setup"] for e in summary}):
+        lines += [f"## Setup {setup}", "",
+                  "| configuration | seeds | sampled mean ± std | CI | best (seed) | greedy mean ± std | CI "
+                  "| / oracle (greedy) | / dense (sampled) | sparsity | bytes f32 / int8 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for e in [e for e in summary if e["setup"] == setup]:
+            lines.append(
+                f"| `{e['config']}` | {e['seeds']} | {_fmt(e['mean_sampled'])} ± {_fmt(e['std_sampled'])} "
+                f"| {_ci(e['ci_sampled'])} | {_fmt(e['best_sampled'])} ({e['best_seed']}) "
+                f"| {_fmt(e['mean_greedy'])} ± {_fmt(e['std_greedy'])} | {_ci(e['ci_greedy'])} "
+                f"| {_fmt(e['ratio_greedy_to_oracle'], 3)} | {_fmt(e['ratio_sampled_to_dense'], 3)} "
+                f"| {e['sparsity_prunable']:.3f} / {e['sparsity_all_params']:.3f} "
+                f"| {_fmt(e['bytes_float32'], 0)} / {_fmt(e['bytes_int8'], 0)} |")
+        lines.append("")
+        mine = [c for c in comparisons if c["setup"] == setup]
+        if mine:
+            lines += [f"### Setup {setup}: comparisons (paired by seed)", "",
+                      "| variant − base | question | seeds | Δ sampled [CI] | Δ greedy [CI] |",
+                      "|---|---|---|---|---|"]
+            for c in mine:
+                lines.append(f"| `{c['variant']}` − `{c['base']}` | {c['question']} | {c['seeds']} "
+                             f"| {c['diff_sampled']:+.1f} {_ci(c['ci_sampled'])} "
+                             f"| {c['diff_greedy']:+.1f} {_ci(c['ci_greedy'])} |")
+            lines.append("")
+    if figures:
+        lines += ["## Figures", ""]
+        for title, path in figures.items():
+            lines += [f"**{title}**", "", f"![{title}]({path})", ""]
+    if runs:
+        lines += ["## Runs", ""]
+        for r in runs:
+            lines.append(f"- `{r.get('command', '?')}`: {r.get('trials_run', '?')} trials in "
+                         f"{r.get('wall_s', 0) / 60:.0f} min, finished {r.get('finished_at', '?')} "
+                         f"({r.get('machine', '')})")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, summary: List[Dict[str, Any]]) -> None:
+    import csv
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS + EXTRA_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for e in summary:
+            row = dict(e, ci_sampled=_ci(e["ci_sampled"]), ci_greedy=_ci(e["ci_greedy"]))
+            w.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS + EXTRA_COLUMNS})
+    tmp.replace(path)
+
+
+def build_report(raw_dir, markdown_path, csv_path, figures_dir) -> List[Dict[str, Any]]:
+    """Read the records, write the CSV, the figures and the Markdown; returns the summary."""
+    from rllib_experiments import pruning_figures
+    from rllib_experiments.run_outputs import REPRODUCE_LOG
+
+    raw_dir, markdown_path, csv_path = Path(raw_dir), Path(markdown_path), Path(csv_path)
+    records = read_records(raw_dir)
+    if not records:
+        raise ValueError(f"no learning trial records in {raw_dir / 'trials'}")
+    summary = summarize(records)
+    comparisons = compare(summary)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(csv_path, summary)
+    figures = pruning_figures.plot_all(records, summary, Path(figures_dir))
+    rel = {title: Path(os.path.relpath(Path(p).resolve(), markdown_path.parent.resolve())).as_posix()
+           for title, p in figures.items()}
+    runs = []
+    if (raw_dir / REPRODUCE_LOG).is_file():
+        runs = [json.loads(line) for line in (raw_dir / REPRODUCE_LOG).read_text().splitlines() if line.strip()]
+    markdown_path.write_text(render_markdown(summary, comparisons, runs, rel))
+    return summary

@@ -1,0 +1,144 @@
+"""The pruning study's report (rllib_experiments.pruning_report, .pruning_figures, the CLI's
+report path): statistics checked by hand on made-up records, the CSV columns the issue asks
+for, the comparisons paired by seed, the Pareto front, and the figures drawn from the data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rllib_experiments import pruning_report as pr
+from rllib_experiments.pruning_figures import pareto_front
+
+
+def _record(setup, row, seed, sampled, greedy, *, schedule="harmonic", scope="all", sparsity_all=0.94,
+            nbytes=None, iterations=20):
+    trace = {"entropy": list(np.linspace(1.7, 0.2, iterations)),
+             "mean_sparsity": list(np.linspace(0, 0.95, iterations)),
+             "mean_target_sparsity": list(np.linspace(0, 0.95, iterations)),
+             "train_reward": [100.0] * iterations}
+    return {"trial": f"{setup}__{row}__s{seed}", "row": row, "label": row, "setup": setup, "seed": seed,
+            "kind": "learning", "final_stochastic": sampled, "final_greedy": greedy,
+            "sparsity_prunable": 0.95 if schedule != "none" else 0.0,
+            "sparsity_all": sparsity_all if schedule != "none" else 0.0,
+            "settings": {"schedule": schedule, "prune_scope": scope, "prune_mode": "regrow",
+                         "prune_interval": 5, "final_sparsity": 0.95},
+            "actor_bytes": nbytes, "oracle_reference": 2000.0, "trace": trace,
+            "env_kwargs": {"setup": setup}, "eval_episodes": 100, "eval_seed": 12345}
+
+
+def _records():
+    recs = []
+    for seed, (a, b, d) in enumerate([(1000, 1900, 1500), (1100, 2000, 1600), (1200, 2100, 1700)]):
+        recs.append(_record("A", "harmonic", seed, a, a + 500, nbytes={"float32": 30000, "int8": 20000}))
+        recs.append(_record("A", "harmonic+head_dense", seed, b, b + 50, scope="head_dense",
+                            sparsity_all=0.93, nbytes={"float32": 33000, "int8": 21000}))
+        recs.append(_record("A", "dense", seed, d, d, schedule="none", nbytes={"float32": 600000, "int8": 160000}))
+    return recs
+
+
+def test_bootstrap_ci_is_seeded_and_brackets_the_mean():
+    v = [1.0, 2.0, 3.0, 10.0]
+    lo, hi = pr.bootstrap_ci(v)
+    assert (lo, hi) == pr.bootstrap_ci(v)
+    assert min(v) <= lo < np.mean(v) < hi <= max(v)
+    assert all(math.isnan(x) for x in pr.bootstrap_ci([5.0]))
+    # a constant sample has a zero-width interval
+    assert pr.bootstrap_ci([7.0, 7.0, 7.0]) == (7.0, 7.0)
+    # the normal-theory width for n = 50 draws of N(0, 1): 2 * 1.96 / sqrt(50) = 0.554, within 15 %
+    lo, hi = pr.bootstrap_ci(np.random.default_rng(1).normal(size=50))
+    assert (hi - lo) == pytest.approx(2 * 1.96 / math.sqrt(50), rel=0.15)
+
+
+def test_summary_statistics_by_hand():
+    summary = {e["config"]: e for e in pr.summarize(_records())}
+    h = summary["harmonic"]
+    assert h["seeds"] == 3 and h["mean_sampled"] == pytest.approx(1100) and h["std_sampled"] == pytest.approx(100)
+    assert h["mean_greedy"] == pytest.approx(1600) and (h["best_sampled"], h["best_seed"]) == (1200, 2)
+    assert h["dense_mean_sampled"] == pytest.approx(1600)  # the dense row of the same setup
+    assert h["ratio_sampled_to_dense"] == pytest.approx(1100 / 1600)
+    assert h["ratio_greedy_to_oracle"] == pytest.approx(1600 / 2000)
+    assert h["bytes_float32"] == 30000 and h["bytes_int8"] == 20000
+    assert summary["harmonic+head_dense"]["scope"] == "head_dense"
+    d = summary["dense"]
+    assert d["scope"] == "" and d["final_sparsity"] == 0.0 and d["prune_mode"] == ""
+    assert pr.dense_reference("ours+head_dense+all0.98") == "ours_dense"
+
+
+def test_comparisons_are_paired_by_seed():
+    recs = _records() + [_record("A", "harmonic+head_dense", 7, 5000, 5000, scope="head_dense")]
+    comps = {(c["variant"], c["base"]): c for c in pr.compare(pr.summarize(recs))}
+    c = comps[("harmonic+head_dense", "harmonic")]
+    assert c["seeds"] == 3  # seed 7 has no harmonic partner
+    assert c["diff_sampled"] == pytest.approx(900) and c["diff_greedy"] == pytest.approx(450)
+    assert c["ci_sampled"] == (900.0, 900.0)  # the same difference on every seed
+
+
+def test_pareto_front():
+    points = [(100, 5.0), (200, 4.0), (300, 6.0), (50, 1.0), (300, 2.0)]
+    assert sorted(pareto_front(points)) == [0, 2, 3]
+
+
+def test_report_files(tmp_path, plotted, check_png):
+    raw = tmp_path / "raw"
+    (raw / "trials").mkdir(parents=True)
+    for r in _records():
+        (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
+    md, csv_path, figs = tmp_path / "pruning.md", tmp_path / "pruning.csv", tmp_path / "figs"
+    pr.build_report(raw, md, csv_path, figs)
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    issue_columns = ("setup,config,schedule,scope,prune_mode,prune_interval,final_sparsity,"
+                     "sparsity_all_params,seeds,mean_sampled,std_sampled,mean_greedy,std_greedy,"
+                     "dense_mean_sampled").split(",")
+    assert list(rows[0])[:len(issue_columns)] == issue_columns
+    assert {r["config"] for r in rows} == {"harmonic", "harmonic+head_dense", "dense"}
+    text = md.read_text()
+    assert "| `harmonic+head_dense` − `harmonic` |" in text and "+900.0" in text
+    for name in ("pruning_reward_sparsity_A.png", "pruning_pareto_A.png", "pruning_entropy_A.png"):
+        check_png(figs / name, *((1100, 825) if "entropy" in name else (990, 715)))
+        assert f"figs/{name}" in text
+    entropy = plotted["pruning_entropy_A.png"][0]
+    assert np.allclose(entropy["harmonic (3 seeds)"][1], np.linspace(1.7, 0.2, 20))
+    pareto = plotted["pruning_pareto_A.png"][0]
+    assert list(pareto["Pareto front (float32)"][0]) == [30000, 33000]  # dense is larger and worse
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--rows", "harmonic+nope"], "--rows"),
+    (["--rows", "harmonic+io_dense+all0.99"], "--rows"),
+    (["--study", "everything"], "--study"),
+    (["--study", "rootcause", "--seeds", "1", "1"], "--seeds"),
+    (["--study", "rootcause", "--setups", "Z"], "--setups"),
+    (["--report-only"], "--output"),
+    ([], "--study"),
+])
+def test_study_flags_fail_before_anything_runs(argv, flag, tmp_path, capsys):
+    from rllib_experiments.cli import pruning_study
+
+    out = tmp_path / "raw"
+    with pytest.raises(SystemExit) as exc:
+        pruning_study.main([*argv, "--output", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}" in err or (flag == "--study" and "give --study" in err)
+    assert not (out / "trials").exists()
+
+
+def test_study_report_only_and_list(tmp_path, capsys):
+    from rllib_experiments.cli import pruning_study
+
+    raw = tmp_path / "raw"
+    (raw / "trials").mkdir(parents=True)
+    for r in _records():
+        (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
+    assert pruning_study.main(["--report-only", "--output", str(raw)]) == 0
+    assert (raw / "pruning.md").is_file() and (raw / "pruning.csv").is_file()
+    assert (raw / "pruning_entropy_A.png").is_file()
+    assert pruning_study.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in pruning_study.STUDIES)
