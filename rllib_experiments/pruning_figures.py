@@ -132,7 +132,7 @@ def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     for k, config in enumerate(configs):
         color = plt.get_cmap("tab10")(k)
         ent, n = _mean_trace(records, setup, config, "entropy")
-        top.plot(np.arange(1, len(ent) + 1), ent, color=color, lw=1.2, label=f"{config} ({n} seeds)")
+        top.plot(np.arange(1, len(ent) + 1), ent, color=color, lw=1.2, label=f"{config} ({n} seed{'' if n == 1 else 's'})")
         if config == "dense":
             continue
         actual, _ = _mean_trace(records, setup, config, "mean_sparsity")

@@ -35,7 +35,8 @@ CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_inte
                "mean_greedy", "std_greedy", "dense_mean_sampled"]
 EXTRA_COLUMNS = ["best_sampled", "best_seed", "ci_sampled", "ci_greedy", "sparsity_prunable",
                  "bytes_float32", "bytes_int8", "oracle_mean", "ratio_greedy_to_oracle",
-                 "ratio_sampled_to_dense", "label"]
+                 "ratio_sampled_to_dense", "final_entropy", "late_entropy", "late_sparsity",
+                 "late_target", "label"]
 BOOTSTRAP_SAMPLES = 10_000
 BOOTSTRAP_SEED = 0
 
@@ -126,6 +127,7 @@ def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             "bytes_float32": _mean_of(nbytes, "float32"), "bytes_int8": _mean_of(nbytes, "int8"),
             "oracle_mean": float(np.mean(oracle)) if oracle else None,
             "per_seed": {int(r["seed"]): (r["final_stochastic"], r["final_greedy"]) for r in recs},
+            **late_training(recs),
         })
     means = {(e["setup"], e["config"]): e["mean_sampled"] for e in out}
     for e in out:
@@ -134,6 +136,29 @@ def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         e["ratio_sampled_to_dense"] = e["mean_sampled"] / dense if dense else None
         e["ratio_greedy_to_oracle"] = e["mean_greedy"] / e["oracle_mean"] if e["oracle_mean"] else None
     return sorted(out, key=lambda e: e["setup"])
+
+
+#: The share of the iterations, at the end of training, that :func:`late_training` averages.
+LATE_FRACTION = 0.2
+
+
+def late_training(recs) -> Dict[str, Optional[float]]:
+    """Means over the last :data:`LATE_FRACTION` of the iterations (and seeds) of the policy
+    entropy, the actual and the scheduled sparsity: what is trained between pruning events
+    (in regrow mode the pruned weights grow back between them), and the final entropy."""
+    out: Dict[str, Optional[float]] = {"late_entropy": None, "late_sparsity": None,
+                                       "late_target": None, "final_entropy": None}
+    traces = [r["trace"] for r in recs if r.get("trace") and r["trace"].get("entropy")]
+    if not traces:
+        return out
+    for key, column in (("late_entropy", "entropy"), ("late_sparsity", "mean_sparsity"),
+                        ("late_target", "mean_target_sparsity")):
+        vals = [v for t in traces for v in t[column][-max(1, int(LATE_FRACTION * len(t[column]))):]
+                if v is not None]
+        out[key] = float(np.mean(vals)) if vals else None
+    finals = [t["entropy"][-1] for t in traces if t["entropy"][-1] is not None]
+    out["final_entropy"] = float(np.mean(finals)) if finals else None
+    return out
 
 
 def _mean_of(dicts, key) -> Optional[float]:
@@ -208,12 +233,17 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
              "Mean ± std over seeds (ddof 1); CI: percentile bootstrap 95 % interval of the mean over "
              f"seeds ({BOOTSTRAP_SAMPLES} resamples, seed {BOOTSTRAP_SEED}); best: the best seed's "
              "sampled reward (the paper's statistic). Sparsity: of the weight matrices / of all actor "
-             "parameters. Bytes: the mean exported actor file (`python -m rllib_experiments.export`).", ""]
+             "parameters. Bytes: the mean exported actor file (`python -m rllib_experiments.export`). "
+             "Entropy: the policy entropy (nats; uniform over 6 actions is 1.79) at the last iteration "
+             f"and over the last {LATE_FRACTION:.0%} of the iterations; late sparsity: the actual and "
+             "the scheduled sparsity of the pruned matrices over those iterations (in regrow mode "
+             "the actual one falls between pruning events as pruned weights grow back).", ""]
     for setup in sorted({e["setup"] for e in summary}):
         lines += [f"## Setup {setup}", "",
                   "| configuration | seeds | sampled mean ± std | CI | best (seed) | greedy mean ± std | CI "
-                  "| / oracle (greedy) | / dense (sampled) | sparsity | bytes f32 / int8 |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| / oracle (greedy) | / dense (sampled) | sparsity | bytes f32 / int8 "
+                  "| entropy final / late | late sparsity actual / scheduled |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for e in [e for e in summary if e["setup"] == setup]:
             lines.append(
                 f"| `{e['config']}` | {e['seeds']} | {_fmt(e['mean_sampled'])} ± {_fmt(e['std_sampled'])} "
@@ -221,7 +251,9 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
                 f"| {_fmt(e['mean_greedy'])} ± {_fmt(e['std_greedy'])} | {_ci(e['ci_greedy'])} "
                 f"| {_fmt(e['ratio_greedy_to_oracle'], 3)} | {_fmt(e['ratio_sampled_to_dense'], 3)} "
                 f"| {e['sparsity_prunable']:.3f} / {e['sparsity_all_params']:.3f} "
-                f"| {_fmt(e['bytes_float32'], 0)} / {_fmt(e['bytes_int8'], 0)} |")
+                f"| {_fmt(e['bytes_float32'], 0)} / {_fmt(e['bytes_int8'], 0)} "
+                f"| {_fmt(e['final_entropy'], 2)} / {_fmt(e['late_entropy'], 2)} "
+                f"| {_fmt(e['late_sparsity'], 3)} / {_fmt(e['late_target'], 3)} |")
         lines.append("")
         mine = [c for c in comparisons if c["setup"] == setup]
         if mine:

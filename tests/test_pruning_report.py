@@ -67,6 +67,10 @@ def test_summary_statistics_by_hand():
     d = summary["dense"]
     assert d["scope"] == "" and d["final_sparsity"] == 0.0 and d["prune_mode"] == ""
     assert pr.dense_reference("ours+head_dense+all0.98") == "ours_dense"
+    # the last 20 % (4 of 20 iterations) of linspace(1.7, 0.2, 20): its last four values
+    assert h["late_entropy"] == pytest.approx(np.mean(np.linspace(1.7, 0.2, 20)[-4:]))
+    assert h["final_entropy"] == pytest.approx(0.2)
+    assert h["late_sparsity"] == pytest.approx(np.mean(np.linspace(0, 0.95, 20)[-4:]))
 
 
 def test_comparisons_are_paired_by_seed():

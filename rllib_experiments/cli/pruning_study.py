@@ -105,6 +105,34 @@ def report_paths(args) -> tuple:
     return output, md, csv_path, figures
 
 
+def backfill_actor_bytes(output: Path, log=print) -> int:
+    """Records written before trials measured their actors' file sizes get them from their run
+    folder's final checkpoint (the same weights), marked ``actor_bytes_from: checkpoint``.
+    Records whose run folder is not on this machine are left as they are. Returns the count."""
+    from rllib_experiments.cli.export_source import find_actor_modules, load_module_state, \
+        resolve_checkpoint
+    from rllib_experiments.dsa.actor_files import actor_file_bytes
+    from rllib_experiments.run_outputs import write_json_atomic
+
+    done = 0
+    for path in sorted((output / "trials").glob("*.json")):
+        rec = json.loads(path.read_text())
+        folder = Path(rec.get("run_folder") or "")
+        if rec.get("kind") != "learning" or rec.get("actor_bytes") or not folder.is_dir():
+            continue
+        try:
+            modules = find_actor_modules(resolve_checkpoint(folder))
+            states = [load_module_state(m) for m in modules.values()]
+            rec["actor_bytes"] = {d: actor_file_bytes(states, d) for d in ("float32", "int8")}
+        except Exception as err:  # noqa: BLE001 -- a missing or odd checkpoint: leave the record
+            log(f"pruning_study: no actor sizes for {path.name} ({type(err).__name__}: {err})")
+            continue
+        rec["actor_bytes_from"] = "checkpoint"
+        write_json_atomic(path, rec)
+        done += 1
+    return done
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from rllib_experiments import pruning_report
     from rllib_experiments import run_outputs as out
@@ -121,6 +149,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report_only:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
+        backfill_actor_bytes(output)
         pruning_report.build_report(output, md, csv_path, figures)
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
@@ -161,6 +190,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             trials_run=len(todo) - len(unfinished), unfinished=len(unfinished), failed=errors,
             wall_s=time.time() - start, finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             machine=f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")) + "\n")
+    backfill_actor_bytes(output)
     pruning_report.build_report(output, md, csv_path, figures)
     print(f"pruning_study: {len(todo) - len(unfinished)} of {len(todo)} trials finished ({len(errors)} "
           f"failed, {len(unfinished)} unfinished: rerun the same command to resume); wrote {md}", flush=True)
