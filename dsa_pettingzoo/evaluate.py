@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--oca-eta", type=_probability, metavar="ETA",
                      help="oca: step size of the success-frequency average, in (0, 1] (default 0.1)")
     pol.add_argument("--oca-theta0", type=_probability, metavar="TH",
-                     help="oca: initial success-frequency estimate (default 0.25)")
+                     help="oca: initial success-frequency estimate (default 0.5)")
     pol.add_argument("--mc-backoff", type=_probability, metavar="F",
                      help="musical_chairs: factor applied to a searcher's q each time it has "
                      "collided on every channel (default 0.25)")

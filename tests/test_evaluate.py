@@ -246,3 +246,23 @@ def test_library_rejects_bad_budgets():
         evaluate_policy(make_policy("random"), 0, setup="A")
     with pytest.raises(ValueError, match="chunk_size"):
         evaluate_policy(make_policy("random"), 5, chunk_size=2.5, setup="A")
+
+
+def test_policy_flag_defaults_in_help_are_the_classes_defaults():
+    """Every '(default X)' of a policy-parameter flag's help is the policy class's own default."""
+    import inspect
+    import re
+
+    from dsa_pettingzoo.baselines import POLICIES
+    from dsa_pettingzoo.evaluate import POLICY_PARAMS, build_parser
+
+    actions = {a.dest: a for a in build_parser()._actions}
+    checked = 0
+    for dest, (policy, keyword) in POLICY_PARAMS.items():
+        m = re.search(r"\(default ([0-9.]+)\)", actions[dest].help or "")
+        if not m:
+            continue
+        default = inspect.signature(POLICIES[policy].__init__).parameters[keyword].default
+        assert float(m.group(1)) == pytest.approx(float(default)), (dest, m.group(1), default)
+        checked += 1
+    assert checked >= 5
