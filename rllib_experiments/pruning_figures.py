@@ -35,6 +35,20 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, axes, path: Path, *, ncol: int, bottom: float) -> bool:
+    """One legend below the axes (off the data), then write the PNG."""
+    handles, labels = [], []
+    for ax in axes:
+        h, lab = ax.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     entries = [e for e in summary if e["setup"] == setup]
     if not entries:
@@ -64,12 +78,7 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
     ax.set_ylabel("final evaluation reward per episode (mean ± std over seeds)")
     ax.set_title(f"Setup {setup}: reward against sparsity, per schedule and prune scope", fontsize=10)
     ax.grid(alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, [ax], path, ncol=3, bottom=0.14)
 
 
 def pareto_front(points):
@@ -103,12 +112,7 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     ax.set_ylabel("final greedy evaluation reward (mean over seeds)")
     ax.set_title(f"Setup {setup}: reward against actor size", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, [ax], path, ncol=4, bottom=0.08)
 
 
 def _mean_trace(records, setup, config, column):
@@ -149,14 +153,7 @@ def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     top.set_title(f"Setup {setup}: policy entropy across pruning events", fontsize=10)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-    handles, labels = top.get_legend_handles_labels()
-    h2, l2 = bottom.get_legend_handles_labels()
-    fig.legend(handles + h2, labels + l2, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, [top, bottom], path, ncol=3, bottom=0.1)
 
 
 def plot_all(records, summary, figures_dir: Path) -> Dict[str, str]:

@@ -21,13 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import sys
-import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.cli.args import int_at_least
@@ -169,34 +165,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         budget["iterations"] = args.iterations
     try:
         reproduce.check_rows(budget, args.setups, rows, seeds[0])
-        trials = reproduce.plan_trials(budget, args.setups, rows, seeds)
-        todo = [t for t in trials if not reproduce.is_finished(output, t, budget)]
+        for trial in reproduce.plan_trials(budget, args.setups, rows, seeds):
+            reproduce.is_finished(output, trial, budget)  # a record of another budget: refused
     except ValueError as err:  # e.g. a variant no trial could run (all0.999 with a dense head)
         parser.error(f"argument {'--rows' if args.rows else '--study'}: {err}")
-    print(f"pruning_study: {len(trials)} trials ({len(rows)} rows x {len(seeds)} seeds x "
-          f"{len(args.setups)} setups), {len(trials) - len(todo)} already finished, {len(todo)} to run; "
-          f"records in {output}", flush=True)
-    output.mkdir(parents=True, exist_ok=True)
-    for p in reproduce.set_aside_superseded(output, todo):
-        print(f"pruning_study: an older record of a trial to rerun was kept as {p}", flush=True)
-    start = time.time()
-    errors: List[str] = reproduce.run_tune(todo, budget, output, args) if todo else []
-    unfinished = [t for t in todo if not reproduce.is_finished(output, t, budget)]
-    command = "python -m rllib_experiments.pruning_study " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    with open(output / out.REPRODUCE_LOG, "a") as f:
-        f.write(json.dumps(dict(
-            command=command, budget=budget, setups=args.setups, rows=rows,
-            trials_run=len(todo) - len(unfinished), unfinished=len(unfinished), failed=errors,
-            wall_s=time.time() - start, finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-            machine=f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")) + "\n")
+    todo, unfinished, errors, _ = reproduce.run_trials(
+        "pruning_study", output, budget, args.setups, rows, seeds, args,
+        "python -m rllib_experiments.pruning_study", argv)
     backfill_actor_bytes(output)
     pruning_report.build_report(output, md, csv_path, figures)
-    print(f"pruning_study: {len(todo) - len(unfinished)} of {len(todo)} trials finished ({len(errors)} "
-          f"failed, {len(unfinished)} unfinished: rerun the same command to resume); wrote {md}", flush=True)
-    for e in errors:
-        print("FAILED:", e, file=sys.stderr)
-    return 1 if (errors or unfinished) else 0
+    return reproduce.finish("pruning_study", todo, unfinished, errors, f"wrote {md}")
 
 
 if __name__ == "__main__":

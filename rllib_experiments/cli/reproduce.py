@@ -243,6 +243,42 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
         ray.shutdown()
 
 
+def run_trials(prog: str, output: Path, budget: Dict[str, Any], setups: Sequence[str],
+               rows: Sequence[str], seeds: Sequence[int], args, command: str,
+               argv: Optional[Sequence[str]]):
+    """Run the trials of (rows x setups x seeds) not finished in ``output`` through Tune and log
+    the run to OUTPUT/runs.jsonl; returns (to run, left unfinished, errors, wall seconds).
+
+    Shared by ``reproduce`` and ``pruning_study`` (``args`` holds the Ray flags of
+    :func:`run_tune`); rows must have passed :func:`check_rows`."""
+    from rllib_experiments import run_outputs as out
+
+    trials = plan_trials(budget, setups, rows, seeds)
+    todo = [t for t in trials if not is_finished(output, t, budget)]
+    print(f"{prog}: budget {budget['name']} ({budget['iterations']} iterations, seeds {list(seeds)}), "
+          f"setups {list(setups)}, {len(rows)} rows: {len(trials)} trials, "
+          f"{len(trials) - len(todo)} already finished, {len(todo)} to run; raw results in {output}",
+          flush=True)
+    output.mkdir(parents=True, exist_ok=True)
+    for p in set_aside_superseded(output, todo):
+        print(f"{prog}: an older result of a trial to rerun was kept as {p}", flush=True)
+    start = time.time()
+    errors: List[str] = run_tune(todo, budget, output, args) if todo else []
+    wall = time.time() - start
+    unfinished = [t for t in todo if not is_finished(output, t, budget)]
+    run_info = dict(command=command + " " + " ".join(
+                        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+                    budget=budget, setups=list(setups), rows=list(rows),
+                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
+                    failed=errors, wall_s=wall,
+                    finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                    machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
+                            f"Python {platform.python_version()}")
+    with open(output / out.REPRODUCE_LOG, "a") as f:
+        f.write(json.dumps(run_info) + "\n")
+    return todo, unfinished, errors, wall
+
+
 def ensure_fig1(figures: Path) -> Path:
     """Fig. 1 (the paper's schedules, I_T = 1000): written by pruning_callbacks.plot_schedules if absent."""
     path = Path(figures) / "sparsity_schedules.png"
@@ -295,36 +331,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         check_rows(budget, args.setups, rows, seeds[0] if seeds else 0)
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
-    trials = plan_trials(budget, args.setups, rows, seeds)
-    todo = [t for t in trials if not is_finished(output, t, budget)]
-    print(f"reproduce: budget {budget['name']} ({budget['iterations']} iterations, seeds {seeds}), "
-          f"setups {args.setups}: {len(trials)} trials, {len(trials) - len(todo)} already finished, "
-          f"{len(todo)} to run; raw results in {output}", flush=True)
-    output.mkdir(parents=True, exist_ok=True)
-    for p in set_aside_superseded(output, todo):
-        print(f"reproduce: an older result of a trial to rerun was kept as {p}", flush=True)
-    start = time.time()
-    errors: List[str] = []
-    if todo:
-        errors = run_tune(todo, budget, output, args)
-    wall = time.time() - start
-    unfinished = [t for t in todo if not is_finished(output, t, budget)]
-    run_info = dict(command="python -m rllib_experiments.reproduce " + " ".join(
-                        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-                    budget=budget, setups=args.setups, rows=rows,
-                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
-                    failed=errors, wall_s=wall,
-                    finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-                    machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
-                            f"Python {platform.python_version()}")
-    runs_path = output / out.REPRODUCE_LOG
-    with open(runs_path, "a") as f:
-        f.write(json.dumps(run_info) + "\n")
+    todo, unfinished, errors, wall = run_trials(
+        "reproduce", output, budget, args.setups, rows, seeds, args,
+        "python -m rllib_experiments.reproduce", argv)
     report.build_report(output, table, figures)
     ensure_fig1(figures)
-    print(f"reproduce: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
+    return finish("reproduce", todo, unfinished, errors,
+                  f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png")
+
+
+def finish(prog: str, todo, unfinished, errors, wrote: str) -> int:
+    """Say how the run ended (failures on standard error); the exit status: 1 unless all finished."""
+    print(f"{prog}: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
           f"({len(errors)} failed, {len(unfinished)} unfinished: rerun the same command to resume), "
-          f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png", flush=True)
+          f"{wrote}", flush=True)
     for e in errors:
         print("FAILED:", e, file=sys.stderr)
     return 1 if (errors or unfinished) else 0
