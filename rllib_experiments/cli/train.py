@@ -55,6 +55,20 @@ def learning_rows() -> List[str]:
     return [k for k, r in ROWS.items() if r.kind == "learning"]
 
 
+def learning_row(text: str) -> str:
+    """argparse type of ``--row``: a learning row's key or a variant of one."""
+    from rllib_experiments.methods import get_row
+
+    try:
+        row = get_row(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if row.kind != "learning":
+        raise argparse.ArgumentTypeError(f"row {text!r} does not train; allowed: {learning_rows()} "
+                                         "or a variant BASE+MOD...")
+    return text
+
+
 def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.ArgumentParser:
     """The argument parser (every flag documented in --help)."""
     p = argparse.ArgumentParser(
@@ -104,9 +118,11 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
     p.add_argument("--set", type=key_value, action="append", default=[], metavar="FIELD=VALUE",
                    help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
                    "--set prune_mode=hold (see rllib_experiments/config.py)")
-    p.add_argument("--row", choices=learning_rows(), default=None,
+    p.add_argument("--row", type=learning_row, default=None, metavar="ROW",
                    help="start from the settings of a row of Table I (rllib_experiments.methods) "
-                   f"applied to the preset, and train with the row's algorithm; default: none (the "
+                   f"applied to the preset, and train with the row's algorithm: one of "
+                   f"{', '.join(learning_rows())}, or a variant BASE+MOD... such as "
+                   "harmonic+head_dense (rllib_experiments.methods.variants); default: none (the "
                    f"preset as it is), {DEMO_ROW} when no flag is given")
     p.add_argument("--schedule-param", type=key_value, action="append", default=[],
                    metavar="NAME=VALUE",
@@ -171,7 +187,10 @@ def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[D
         if row is not None:
             from rllib_experiments.methods import get_row
 
-            preset = get_row(row).settings(preset)
+            try:
+                preset = get_row(row).settings(preset)
+            except ValueError as err:  # e.g. a variant asking for more than its scope can prune
+                parser.error(f"argument --row: {err}")
         base = preset.to_dict()
     base = Settings.from_dict(base).to_dict()  # settings saved by older versions, read as today's
     d = {**base, **overrides,
