@@ -124,6 +124,22 @@ def base_settings(budget: Dict[str, Any], setup: str, seed: int) -> Settings:
                        **budget.get("overrides", {}))
 
 
+def code_version() -> Optional[Dict[str, Any]]:
+    """The git commit of the code a trial runs (and whether the tree had changes), or None
+    outside a git checkout: which version of the learner produced a record."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
 def _log(prefix: str, msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {prefix} {msg}", flush=True)
 
@@ -153,7 +169,8 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
     start = time.time()
     record: Dict[str, Any] = dict(trial=tid, row=row_key, label=row.label, setup=setup, seed=seed,
                                   budget=budget["name"], kind=row.kind, eval_mode=row.eval_mode,
-                                  eval_seed=EVAL_SEED, eval_episodes=budget["eval_episodes"])
+                                  eval_seed=EVAL_SEED, eval_episodes=budget["eval_episodes"],
+                                  code=code_version())
     if row.kind == "baseline":
         env_kwargs = base_settings(budget, setup, seed).env_kwargs()
         summary = evaluate_baseline(row_key, env_kwargs, episodes=budget["eval_episodes"])
