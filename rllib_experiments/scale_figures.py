@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List
 
-#: Pixel size of one panel (inches at DPI): the ratio figure is one panel wide per setup.
+#: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
 PANEL_INCHES = (4.0, 3.4)
+LEGEND_INCHES = 1.0
 DPI = 100
 
 
@@ -29,7 +30,7 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
                goal: float, path: Path) -> Path:
     """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), PANEL_INCHES[1]),
+    fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), PANEL_INCHES[1] + LEGEND_INCHES),
                              dpi=DPI, squeeze=False, sharey=True)
     for ax, setup in zip(axes[0], setups):
         for method in methods:
@@ -41,8 +42,8 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
             y = [r["ratio_to_oracle"] for _, r in pts]
             if method == "ours":
                 err = [r["std"] / r["oracle_mean"] if r["std"] != "" else 0.0 for _, r in pts]
-                ax.errorbar(x, y, yerr=err, label=labels[method], color="black", lw=2, marker="o",
-                            capsize=3, zorder=3)
+                ax.errorbar(x, y, yerr=err, color="black", ls="none", capsize=3, zorder=3)
+                ax.plot(x, y, label=labels[method], color="black", lw=2, marker="o", zorder=3)
             else:
                 ax.plot(x, y, label=labels[method], marker=".", lw=1)
         ax.axhline(goal, ls="--", color="grey", lw=1, label=f"goal {goal:g}")
@@ -54,8 +55,10 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
         ax.set_xlabel("users N (K = N/2 channels)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward / oracle")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(5, 2 * len(setups)), fontsize=7, frameon=False)
+    height = PANEL_INCHES[1] + LEGEND_INCHES
+    fig.tight_layout(rect=(0, LEGEND_INCHES / height, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
@@ -78,7 +81,7 @@ def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
                 color=line.get_color(), alpha=0.5, label="_seeds")
     ns = sorted({r["num_users"] for r in runs})
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     if ns:
         ax.set_xticks(ns, [str(n) for n in ns])
     ax.minorticks_off()

@@ -52,8 +52,10 @@ def _cost_section(probe: List[Dict[str, Any]], runs_log_probe: str) -> List[str]
         f"run of ours: {per_run}; the baselines' evaluations add {est['baselines'] / 3600:.2f} h "
         f"(linear fit too; MCTopM and RandTopM grow faster than N, so this is low). In all "
         f"{hours:.1f} CPU hours for {len(STUDY_SIZES) * len(STUDY_SETUPS) * GOAL_SEEDS} runs of "
-        f"ours: about {hours / 2:.0f} h of wall time on 2 idle cores, about {hours / 32:.1f} h "
-        f"on 32 cluster cores (one N = 100 run, {est['per_run'][100] / 3600:.1f} h, bounds it).",
+        f"ours: about {hours / 2:.0f} h of wall time on 2 cores, about "
+        f"{max(hours / 32, est['per_run'][100] / 3600):.1f} h on 32 cluster cores (never less "
+        f"than one N = 100 run, {est['per_run'][100] / 3600:.1f} h), plus Ray's start-up of "
+        "each trial's process (seconds, not counted in `cpu_s`).",
     ]
 
 
@@ -146,8 +148,9 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
         *_goal_section(cells),
         *_results_section(rows, records),
         "## Figures", "",
-        f"![reward / oracle against N]({_rel(Path(figures) / 'scale_ratio.png', md)})", "",
-        f"![CPU s per training run against N]({_rel(Path(figures) / 'scale_cost.png', md)})", "",
+        *([f"![reward / oracle against N]({_rel(Path(figures) / 'scale_ratio.png', md)})", "",
+           f"![CPU s per training run against N]({_rel(Path(figures) / 'scale_cost.png', md)})"]
+          if rows else ["None yet: they are drawn from the records."]), "",
         "## Conventions", "",
         "- Rewards: the mean over the evaluation episodes (the same episodes, seed 12345, for "
         "every method, seed and N) of sum_t sum_n log2(1 + beta^n(t)) on ACK. Ours is evaluated "
@@ -179,9 +182,11 @@ def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
     write_csv(rows, Path(csv_path))
     setups = sorted({r["setup"] for r in rows}) or ["A"]
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
-    scale_figures.plot_ratio(rows, setups, methods, LABELS, GOAL_RATIO, Path(figures) / "scale_ratio.png")
-    scale_figures.plot_cost([r for r in records if r["row"] == OURS], setups,
-                            Path(figures) / "scale_cost.png")
+    if rows:  # no figure of nothing
+        scale_figures.plot_ratio(rows, setups, methods, LABELS, GOAL_RATIO,
+                                 Path(figures) / "scale_ratio.png")
+        scale_figures.plot_cost([r for r in records if r["row"] == OURS], setups,
+                                Path(figures) / "scale_cost.png")
     probe = load_records(probe_dir) if Path(probe_dir).is_dir() else []
     probe_command = next((r["command"] for r in reversed(read_log(probe_dir))), "–")
     Path(md).parent.mkdir(parents=True, exist_ok=True)
