@@ -11,15 +11,18 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List
 
+from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from rllib_experiments.methods.iagc_ppo import ours_iterations
 from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, METHODS, ORACLE, OURS, \
     cost_estimate, goal_cells, load_records, read_log, table_rows, write_csv
 
 COMMAND = "python -m rllib_experiments.scale --num-cpus 2 --max-concurrent 2"
 CLUSTER_COMMAND = ("ray job submit --address http://HEAD:8265 --working-dir . -- "
                    "python -m rllib_experiments.scale --address auto")
-STUDY_SIZES = (10, 20, 50, 100)
-STUDY_SETUPS = ("A", "B", "C")
-STUDY_ITERATIONS = 300  # ours' iterations under the scale budget (0.3 x 1000)
+STUDY_SIZES = SCALE_NUM_USERS
+STUDY_SETUPS = SETUPS
+#: Ours' iterations in the study: the scale budget's 1000 (rllib_experiments.cli.scale.BUDGETS).
+STUDY_ITERATIONS = ours_iterations(1000)
 
 
 #: The probe of the cost estimate: a short study run whose records sit in this folder.
@@ -44,7 +47,9 @@ def _cost_section(probe: List[Dict[str, Any]], runs_log_probe: str) -> List[str]
     return [
         f"- **Cost estimate** (not a measurement of the study): a probe of ours at N = "
         f"{', '.join(map(str, est['probe_sizes']))} ({est['probe_iterations']} iterations of "
-        f"8 episodes, evaluation every 10 iterations, setup A, seed 0: "
+        f"{est['probe_episodes']} episodes, evaluation every {est['probe_eval_interval'] or '?'} "
+        f"iterations, setups {', '.join(est['probe_setups'])}, seeds "
+        f"{', '.join(map(str, est['probe_seeds']))}: "
         f"`{runs_log_probe}`) was **measured on a loaded machine** (both of its 2 cores busy "
         "with another experiment, so CPU seconds are likely inflated by cache and memory "
         "contention). Its CPU seconds per run, fitted linearly in N and scaled "

@@ -154,4 +154,8 @@ def cost_estimate(probe: List[Dict[str, Any]], sizes, setups: int, seeds: int,
     total = sum(per_run.values()) * setups * seeds + base
     return dict(per_run=per_run, baselines=base, total=total, scale=scale,
                 probe_sizes=sorted({r["num_users"] for r in ours}),
-                probe_iterations=int(ours[0]["iterations"]))
+                probe_iterations=int(ours[0]["iterations"]),
+                probe_episodes=int(ours[0]["episodes_trained"]) // max(1, int(ours[0]["iterations"])),
+                probe_eval_interval=ours[0].get("settings", {}).get("eval_interval"),
+                probe_setups=sorted({r["setup"] for r in ours}),
+                probe_seeds=sorted({r["seed"] for r in ours}))
