@@ -44,12 +44,13 @@ _CKPT_RE = re.compile(r"^iter_(\d{6,})$")
 
 GRID_FILE = "grid.json"
 REPRODUCE_LOG = "runs.jsonl"
+SCALE_LOG = "scale_runs.jsonl"
 
 #: The file each command writes first into its output folder, and the command's name: a
 #: folder holding another command's file belongs to that command and is never written into.
 SEARCH_FILE = "search.json"
 OWNER_FILES = {RUN_FILE: "train", GRID_FILE: "tune_schedules", SEARCH_FILE: "tune_schedules",
-               REPRODUCE_LOG: "reproduce"}
+               REPRODUCE_LOG: "reproduce", SCALE_LOG: "scale"}
 
 #: Entries whose presence means "this folder holds results".
 RESULT_ENTRIES = (RUN_FILE, PROGRESS_FILE, RESULT_FILE, CHECKPOINT_DIR, TENSORBOARD_DIR)

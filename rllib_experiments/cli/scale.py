@@ -1,0 +1,313 @@
+"""The scale study: ours (95 % sparse) and every decentralized baseline at N = 10 ... 100 users.
+
+Usage::
+
+    python -m rllib_experiments.scale                                  # the whole study
+    python -m rllib_experiments.scale --sizes 10 20 --setups A --seeds 0
+    python -m rllib_experiments.scale --budget smoke --sizes 4 --output /tmp/s   # CI check
+    python -m rllib_experiments.scale --report-only                    # md, csv, figures
+
+For every N of ``--sizes`` (K = N/2 channels) and setup of ``--setups``, the ``ours`` row
+trains once per seed and every baseline of :data:`BASELINES` is evaluated once, on the
+evaluation episodes every command shares (``rllib_experiments.evaluation.EVAL_SEED``).
+
+A trial of ours is a reproduce trial (:func:`rllib_experiments.trials.run_row_trial`) of
+row ``ours`` under a budget whose preset is ``scale_<setup>_N<N>``: its raw record lands in
+``OUTPUT/N<N>/trials/<setup>__ours__s<seed>.json`` (one reproduce-layout folder per N, so
+the reproduce trial ids stay unique), a baseline's in ``<setup>__<name>__s0.json`` beside
+it. Each record gains ``num_users`` and ``cpu_s``, the trial process's CPU time
+(``time.process_time``). A trial whose record exists for the budget is never rerun, so
+the same command resumes an interrupted study. Trials run seed-major (every baseline,
+then seed 0 of every (N, setup), then seed 1, ...), so a partial study covers every cell.
+
+Budgets: ``scale`` (the paper's per-trial budget: 1000 iterations, of which ours trains
+300 of 8 episodes, evaluation every 10 iterations over 100 episodes; seeds 0-4) and
+``smoke`` (any even N with the ``tiny`` networks and T = 20: a pipeline check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from rllib_experiments.cli.args import int_at_least
+from rllib_experiments.cli.reproduce import RECORD_KEY, check_rows, is_finished, set_aside_superseded
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw" / "scale"
+ROW = "ours"
+
+#: The decentralized baselines evaluated beside ours, then the oracle (the ratio's denominator).
+BASELINES = ("aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm", "randtopm",
+             "game_of_thrones", "oracle")
+
+#: Budgets: ``preset`` takes ``{n}`` (the number of users) and ``{setup}``; ``env`` (smoke
+#: only) is the environment of every trial, with N and K = N/2 filled in.
+BUDGETS: Dict[str, Dict[str, Any]] = {
+    "scale": dict(name="scale", preset="scale_{{setup}}_N{n}", iterations=1000,
+                  eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4]),
+    "smoke": dict(name="scale_smoke", preset="tiny", iterations=10, eval_interval=2,
+                  eval_episodes=4, seeds=[0], env={"horizon": 20}),
+}
+
+
+def budget_for(budget: Dict[str, Any], n: int) -> Dict[str, Any]:
+    """The reproduce budget of the trials at N = ``n`` users (a preset per setup, K = N/2)."""
+    b = {k: v for k, v in budget.items() if k != "env"}
+    b.update(num_users=n, preset=budget["preset"].format(n=n))
+    if "env" in budget:
+        b["overrides"] = {"env": {**budget["env"], "num_users": n, "num_channels": n // 2}}
+    return b
+
+
+def size_folder(output: Path, n: int) -> Path:
+    """The reproduce-layout folder of the records at N = ``n``."""
+    return Path(output) / f"N{n}"
+
+
+def plan_trials(sizes: Sequence[int], setups: Sequence[str], seeds: Sequence[int]) -> List[Dict]:
+    """Every trial: the baselines (cheap), then seed-major over (N, setup) for ours."""
+    trials = [dict(row=b, setup=s, seed=0, num_users=n)
+              for n in sizes for s in setups for b in BASELINES]
+    trials += [dict(row=ROW, setup=s, seed=seed, num_users=n)
+               for seed in seeds for n in sizes for s in setups]
+    return trials
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m rllib_experiments.scale",
+        description="Train ours at N = 10 ... 100 users (K = N/2) in setups A, B, C and evaluate "
+                    "every decentralized baseline on the same episodes, through Ray Tune, "
+                    "resumably; writes docs/results/scale.md/.csv and figures.")
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="scale",
+                   help="scale (the study) or smoke (tiny networks, T = 20: a pipeline check). "
+                        "Default scale.")
+    p.add_argument("--sizes", nargs="+", type=int_at_least(2), default=list(SCALE_NUM_USERS),
+                   metavar="N", help="numbers of users N (even; K = N/2). Default "
+                   f"{' '.join(map(str, SCALE_NUM_USERS))} (the sizes with a scale preset).")
+    p.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS),
+                   help="setups (A: no PUs, B: i.i.d. PUs, C: Markov PUs). Default A B C.")
+    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None, metavar="SEED",
+                   help="training seeds of ours (default: the budget's, 0 1 2 3 4 for scale)")
+    p.add_argument("--iterations", type=int_at_least(1), default=None,
+                   help="override the budget's iterations (ours trains 0.3 of them, at least 2, "
+                        "like in reproduce; default 1000 -> 300)")
+    p.add_argument("--output", default=str(DEFAULT_OUTPUT),
+                   help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT})")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: rebuild the md, csv and figures from OUTPUT's records")
+    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
+                   help="CPUs for a local Ray instance (default: all); each trial uses 1")
+    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
+                   help="at most this many trials at once (default: as many as CPUs)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
+    p.add_argument("--tune-dir", default="/tmp/dsa_scale_tune",
+                   help="Ray Tune's own experiment folder (logs; not needed for resuming)")
+    p.add_argument("--runs-dir", default="runs/scale",
+                   help="folder of the training runs of ours (RUNS_DIR/N<N>/<trial id>)")
+    return p
+
+
+def _report_paths(output: Path):
+    default = Path(output).resolve() == DEFAULT_OUTPUT.resolve()
+    results = REPO / "docs" / "results" if default else Path(output)
+    figures = REPO / "docs" / "figures" if default else Path(output)
+    return results / "scale.md", results / "scale.csv", figures
+
+
+def resolve(argv: Optional[Sequence[str]] = None):
+    """Parse and check every flag (exit 2 naming the flag); returns (args, budget, trials)."""
+    from rllib_experiments import run_outputs as out
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    output = Path(args.output)
+    if args.report_only:
+        if not output.is_dir():
+            parser.error(f"argument --output: {str(output)!r} holds no raw records to report")
+        return args, None, []
+    try:
+        out.check_owner(output, "scale")
+    except out.OutputExistsError as err:
+        parser.error(f"argument --output: {err}")
+    budget = dict(BUDGETS[args.budget])
+    if args.iterations is not None:
+        budget["iterations"] = args.iterations
+    seeds = args.seeds if args.seeds is not None else budget["seeds"]
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
+    budget["seeds"] = list(seeds)
+    sizes = list(dict.fromkeys(args.sizes))
+    odd = [n for n in sizes if n % 2]
+    if odd:
+        parser.error(f"argument --sizes: N must be even (K = N/2 channels), got {odd}")
+    for n in sizes:
+        try:
+            check_rows(budget_for(budget, n), args.setups, [ROW], seeds[0])
+        except ValueError as err:
+            hint = (f"; --budget scale has presets for N in {list(SCALE_NUM_USERS)}, --budget "
+                    "smoke takes any even N") if "unknown preset" in str(err) else ""
+            parser.error(f"argument --sizes: N = {n}: {err}{hint}")
+    trials = plan_trials(sizes, args.setups, seeds)
+    try:
+        for t in trials:
+            t["finished"] = is_finished(size_folder(output, t["num_users"]), t,
+                                        budget_for(budget, t["num_users"]))
+    except ValueError as err:
+        parser.error(f"argument --output: {err}")
+    return args, budget, trials
+
+
+# ---------------------------------------------------------------------- trials
+def baseline_trial(name: str, setup: str, budget: Dict[str, Any], raw_dir: Path) -> Dict[str, Any]:
+    """Evaluate baseline ``name`` on the evaluation episodes; writes its record (reproduce layout)."""
+    from rllib_experiments.evaluation import EVAL_SEED, evaluate_baseline
+    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.trials import base_settings, trial_id
+
+    start = time.time()
+    env_kwargs = base_settings(budget, setup, 0).env_kwargs()
+    summary = evaluate_baseline(name, env_kwargs, episodes=budget["eval_episodes"])
+    record = dict(trial=trial_id(setup, name, 0), row=name, label=name, setup=setup, seed=0,
+                  budget=budget["name"], kind="baseline", eval_mode=None, eval_seed=EVAL_SEED,
+                  eval_episodes=budget["eval_episodes"], final_reward=summary["mean_reward"],
+                  final_reward_std=summary["std_reward"], iterations=0, episodes_trained=0,
+                  curve=[], env_kwargs=env_kwargs,
+                  summary={k: v for k, v in summary.items() if isinstance(v, (int, float))},
+                  wall_s=time.time() - start,
+                  finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    write_json_atomic(Path(raw_dir) / "trials" / f"{record['trial']}.json", record)
+    return record
+
+
+def run_trial(trial: Dict[str, Any], budget: Dict[str, Any], output: Path, runs_dir: Path,
+              report=None) -> Dict[str, Any]:
+    """One trial of the study in this process; its record, with ``num_users`` and ``cpu_s``."""
+    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.trials import run_row_trial
+
+    n = trial["num_users"]
+    b, raw = budget_for(budget, n), size_folder(output, n)
+    cpu0 = time.process_time()
+    if trial["row"] == ROW:
+        rec = run_row_trial(ROW, trial["setup"], trial["seed"], b, str(raw),
+                            str(Path(runs_dir) / f"N{n}"), report=report)
+    else:
+        rec = baseline_trial(trial["row"], trial["setup"], b, raw)
+    rec.update(num_users=n, cpu_s=time.process_time() - cpu0)
+    write_json_atomic(raw / "trials" / f"{rec['trial']}.json", rec)
+    return rec
+
+
+def _tune_trainable(config: Dict[str, Any]) -> None:
+    from ray import tune
+
+    try:  # Ray starts workers at niceness 15; a trial is the real work
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    rec = run_trial(config["trial"], config["budget"], Path(config["output"]),
+                    Path(config["runs_dir"]), report=lambda m: tune.report(m))
+    # The record goes back to the driver too: on a cluster the trial's file is on its node.
+    tune.report({"done_reward": rec["final_reward"], "iteration": rec.get("iterations", 0),
+                 RECORD_KEY: json.dumps(rec)})
+
+
+def _record_writer(output: Path):
+    from ray.tune import Callback
+
+    from rllib_experiments.run_outputs import write_json_atomic
+
+    class RecordWriter(Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if RECORD_KEY in result:
+                rec = json.loads(result[RECORD_KEY])
+                write_json_atomic(size_folder(output, rec["num_users"]) / "trials" /
+                                  f"{rec['trial']}.json", rec)
+
+    return RecordWriter()
+
+
+def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, args) -> List[str]:
+    """Run the trials as one Tune grid (in plan order); returns the failed trials' errors."""
+    import ray
+    from ray import tune
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    env = {"env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}}
+    if args.address:
+        ray.init(address=args.address, runtime_env=env, log_to_driver=True)
+    else:
+        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env)
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(_tune_trainable, {"cpu": 1}),
+            param_space={"trial": tune.grid_search(trials), "budget": budget,
+                         "output": str(Path(output).resolve()),
+                         "runs_dir": str(Path(args.runs_dir).resolve())},
+            tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent),
+            run_config=tune.RunConfig(
+                name=f"scale_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
+                storage_path=str(Path(args.tune_dir).resolve()), verbose=1,
+                callbacks=[_record_writer(output)],
+                failure_config=tune.FailureConfig(max_failures=0)))
+        return [f"{r.config['trial']}: {r.error}" for r in tuner.fit() if r.error]
+    finally:
+        ray.shutdown()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from rllib_experiments import run_outputs as out
+    from rllib_experiments import scale_report
+
+    args, budget, trials = resolve(argv)
+    output = Path(args.output)
+    md, csv, figures = _report_paths(output)
+    if args.report_only:
+        scale_report.build_report(output, md, csv, figures)
+        print(f"wrote {md}, {csv} and {figures}/scale_*.png")
+        return 0
+    todo = [{k: v for k, v in t.items() if k != "finished"} for t in trials if not t["finished"]]
+    print(f"scale: budget {budget['name']} ({budget['iterations']} iterations, seeds "
+          f"{budget['seeds']}), N {args.sizes}, setups {args.setups}: {len(trials)} trials, "
+          f"{len(trials) - len(todo)} already finished, {len(todo)} to run; records in {output}",
+          flush=True)
+    output.mkdir(parents=True, exist_ok=True)
+    for n in sorted({t["num_users"] for t in todo}):
+        for p in set_aside_superseded(size_folder(output, n), [t for t in todo if t["num_users"] == n]):
+            print(f"scale: an older record of a trial to rerun was kept as {p}", flush=True)
+    start = time.time()
+    errors = run_tune(todo, budget, output, args) if todo else []
+    wall = time.time() - start
+    unfinished = [t for t in todo if not is_finished(size_folder(output, t["num_users"]), t,
+                                                     budget_for(budget, t["num_users"]))]
+    run_info = dict(command="python -m rllib_experiments.scale " + " ".join(
+                        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+                    budget=budget, sizes=args.sizes, setups=args.setups,
+                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
+                    failed=errors, wall_s=wall,
+                    finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                    machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs")
+    with open(output / out.SCALE_LOG, "a") as f:
+        f.write(json.dumps(run_info) + "\n")
+    scale_report.build_report(output, md, csv, figures)
+    print(f"scale: {len(todo) - len(unfinished)} of {len(todo)} trials finished ({len(errors)} "
+          f"failed, {len(unfinished)} unfinished: rerun the same command to resume), "
+          f"{wall / 60:.1f} min; wrote {md}, {csv}", flush=True)
+    for e in errors:
+        print("FAILED:", e, file=sys.stderr)
+    return 1 if (errors or unfinished) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Figures of the scale study (:mod:`rllib_experiments.scale_report` builds their data).
+
+* ``scale_ratio.png``: reward / oracle against N, a line per method, one panel per setup;
+  ours is the mean over seeds with the std over seeds as error bars; the goal (0.95) dashed.
+* ``scale_cost.png``: CPU seconds of one training run of ours against N, a line per setup
+  (mean over seeds), each seed's run a dot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List
+
+#: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
+PANEL_INCHES = (4.0, 3.4)
+LEGEND_INCHES = 1.0
+DPI = 100
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: Dict[str, str],
+               goal: float, path: Path) -> Path:
+    """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), PANEL_INCHES[1] + LEGEND_INCHES),
+                             dpi=DPI, squeeze=False, sharey=True)
+    for ax, setup in zip(axes[0], setups):
+        for method in methods:
+            pts = sorted((r["num_users"], r) for r in rows
+                         if r["setup"] == setup and r["method"] == method and r["ratio_to_oracle"] != "")
+            if not pts:
+                continue
+            x = [n for n, _ in pts]
+            y = [r["ratio_to_oracle"] for _, r in pts]
+            if method == "ours":
+                err = [r["std"] / r["oracle_mean"] if r["std"] != "" else 0.0 for _, r in pts]
+                ax.errorbar(x, y, yerr=err, color="black", ls="none", capsize=3, zorder=3)
+                ax.plot(x, y, label=labels[method], color="black", lw=2, marker="o", zorder=3)
+            else:
+                ax.plot(x, y, label=labels[method], marker=".", lw=1)
+        ax.axhline(goal, ls="--", color="grey", lw=1, label=f"goal {goal:g}")
+        ax.set_xscale("log")
+        ns = sorted({r["num_users"] for r in rows if r["setup"] == setup})
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.minorticks_off()
+        ax.set_title(f"setup {setup}")
+        ax.set_xlabel("users N (K = N/2 channels)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("reward / oracle")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(5, 2 * len(setups)), fontsize=7, frameon=False)
+    height = PANEL_INCHES[1] + LEGEND_INCHES
+    fig.tight_layout(rect=(0, LEGEND_INCHES / height, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
+    """CPU seconds per training run of ours against N (``runs``: one dict per ours record)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=PANEL_INCHES, dpi=DPI)
+    for setup in setups:
+        mine = [r for r in runs if r["setup"] == setup]
+        if not mine:
+            continue
+        ns = sorted({r["num_users"] for r in mine})
+        means = [sum(r["cpu_s"] for r in mine if r["num_users"] == n) /
+                 sum(1 for r in mine if r["num_users"] == n) for n in ns]
+        line, = ax.plot(ns, means, marker="o", label=f"setup {setup} (mean over seeds)")
+        ax.plot([r["num_users"] for r in mine], [r["cpu_s"] for r in mine], ls="none", marker=".",
+                color=line.get_color(), alpha=0.5, label="_seeds")
+    ns = sorted({r["num_users"] for r in runs})
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    if ns:
+        ax.set_xticks(ns, [str(n) for n in ns])
+    ax.minorticks_off()
+    ax.set_xlabel("users N (K = N/2 channels)")
+    ax.set_ylabel("CPU s per training run of ours")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

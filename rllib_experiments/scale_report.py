@@ -1,0 +1,200 @@
+"""The scale study's report: ``scale.md``, ``scale.csv`` and the figures, from the records.
+
+:func:`build_report` reads the records (:mod:`rllib_experiments.scale_stats`), writes the CSV,
+the figures (:mod:`rllib_experiments.scale_figures`) and the md. Every number in the md comes
+from the records: the study's, and the cost probe's in :data:`PROBE_DIR`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, List
+
+from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from rllib_experiments.methods.iagc_ppo import ours_iterations
+from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, METHODS, ORACLE, OURS, \
+    cost_estimate, goal_cells, load_records, read_log, table_rows, write_csv
+
+COMMAND = "python -m rllib_experiments.scale --num-cpus 2 --max-concurrent 2"
+CLUSTER_COMMAND = ("ray job submit --address http://HEAD:8265 --working-dir . -- "
+                   "python -m rllib_experiments.scale --address auto")
+STUDY_SIZES = SCALE_NUM_USERS
+STUDY_SETUPS = SETUPS
+#: Ours' iterations in the study: the scale budget's 1000 (rllib_experiments.cli.scale.BUDGETS).
+STUDY_ITERATIONS = ours_iterations(1000)
+
+
+#: The probe of the cost estimate: a short study run whose records sit in this folder.
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PROBE_DIR = DOCS / "results" / "raw" / "scale_probe"
+
+
+def _f(v, digits=3) -> str:
+    return "–" if v == "" or v is None else f"{v:.{digits}f}"
+
+
+def _rel(path: Path, md: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), Path(md).resolve().parent)
+
+
+def _cost_section(probe: List[Dict[str, Any]], runs_log_probe: str) -> List[str]:
+    est = cost_estimate(probe, STUDY_SIZES, len(STUDY_SETUPS), GOAL_SEEDS, STUDY_ITERATIONS)
+    if est is None:
+        return ["- Cost: no probe records (docs/results/raw/scale_probe/) to estimate it from."]
+    per_run = ", ".join(f"N = {n}: {est['per_run'][n] / 3600:.2f} h" for n in STUDY_SIZES)
+    hours = est["total"] / 3600
+    return [
+        f"- **Cost estimate** (not a measurement of the study): a probe of ours at N = "
+        f"{', '.join(map(str, est['probe_sizes']))} ({est['probe_iterations']} iterations of "
+        f"{est['probe_episodes']} episodes, evaluation every {est['probe_eval_interval'] or '?'} "
+        f"iterations, setups {', '.join(est['probe_setups'])}, seeds "
+        f"{', '.join(map(str, est['probe_seeds']))}: "
+        f"`{runs_log_probe}`) was **measured on a loaded machine** (both of its 2 cores busy "
+        "with another experiment, so CPU seconds are likely inflated by cache and memory "
+        "contention). Its CPU seconds per run, fitted linearly in N and scaled "
+        f"x{est['scale']:.0f} to the study's {STUDY_ITERATIONS} iterations, give per training "
+        f"run of ours: {per_run}; the baselines' evaluations add {est['baselines'] / 3600:.2f} h "
+        f"(linear fit too; MCTopM and RandTopM grow faster than N, so this is low). In all "
+        f"{hours:.1f} CPU hours for {len(STUDY_SIZES) * len(STUDY_SETUPS) * GOAL_SEEDS} runs of "
+        f"ours: about {hours / 2:.0f} h of wall time on 2 cores, about "
+        f"{max(hours / 32, est['per_run'][100] / 3600):.1f} h on 32 cluster cores (never less "
+        f"than one N = 100 run, {est['per_run'][100] / 3600:.1f} h), plus Ray's start-up of "
+        "each trial's process (seconds, not counted in `cpu_s`).",
+    ]
+
+
+def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
+    lines = ["## Goal", "",
+             f"Ours >= {GOAL_RATIO:g} of the oracle (mean over >= {GOAL_SEEDS} seeds) at every N "
+             "in setups A, B and C, and above every decentralized baseline.", ""]
+    if not cells:
+        return lines + ["No record of ours yet: the study has not been run.", ""]
+    met = sum(c["met"] for c in cells)
+    planned = len(STUDY_SIZES) * len(STUDY_SETUPS)
+    lines += [f"**Met in {met} of {len(cells)} cells with records** (the study has {planned}). "
+              "Where it falls short, *short by* is 0.95 minus ours / oracle, and in reward "
+              "units 0.95 x oracle minus ours' mean; *margin* is ours' mean minus the best "
+              "decentralized baseline's (negative: a baseline is above ours).", "",
+              "| Setup | N | K | Seeds | Ours / oracle | Best baseline (/ oracle) | Margin | "
+              ">= 0.95 | Above baselines | Short by (ratio; reward) | Seeds below 0.95 (ratio) |",
+              "|---|---:|---:|---:|---:|---|---:|---|---|---:|---|"]
+    for c in cells:
+        best = c["best"]
+        best_txt = (f"{LABELS.get(best['method'], best['method'])} ({_f(best['ratio_to_oracle'])})"
+                    if best else "–")
+        short = "–" if c["ratio_met"] else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
+        low = ", ".join(f"s{s}: {x:.3f}" for s, x in zip(range(len(c["seed_ratios"])), c["seed_ratios"])
+                        if x < GOAL_RATIO)
+        seeds = f"{c['seeds']}" + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
+        lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {seeds} | "
+                     f"{_f(c['ratio'])} | {best_txt} | {_f(c['margin'], 1)} | "
+                     f"{'yes' if c['ratio_met'] else 'no'} | {'yes' if c['beats_baselines'] else 'no'} | "
+                     f"{short} | {low or '–'} |")
+    return lines + [""]
+
+
+def _seed_labels(records, setup, n) -> List[int]:
+    return sorted(r["seed"] for r in records if r["row"] == OURS and r["setup"] == setup
+                  and r["num_users"] == n)
+
+
+def _results_section(rows, records) -> List[str]:
+    lines = ["## Reward / oracle", "",
+             "Mean reward / the oracle's on the same episodes; ours: mean ± std over seeds "
+             "(divided by the oracle), baselines: one evaluation (the std over episodes is in "
+             "the CSV).", ""]
+    for setup in sorted({r["setup"] for r in rows}):
+        mine = [r for r in rows if r["setup"] == setup]
+        ns = sorted({r["num_users"] for r in mine})
+        lines += [f"### Setup {setup}", "", "| Method | " + " | ".join(f"N = {n}" for n in ns) + " |",
+                  "|---|" + "---:|" * len(ns)]
+        for m in [m for m in METHODS if any(r["method"] == m for r in mine)]:
+            cells = []
+            for n in ns:
+                r = next((r for r in mine if r["method"] == m and r["num_users"] == n), None)
+                if r is None:
+                    cells.append("–")
+                elif m == OURS and r["std"] != "" and r["oracle_mean"] != "":
+                    cells.append(f"{_f(r['ratio_to_oracle'])} ± {r['std'] / r['oracle_mean']:.3f}")
+                else:
+                    cells.append(_f(r["ratio_to_oracle"]))
+            lines.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+        lines += ["", "| Ours at | " + " | ".join(f"N = {n}" for n in ns) + " |",
+                  "|---|" + "---:|" * len(ns)]
+        ours = {r["num_users"]: r for r in mine if r["method"] == OURS}
+        oracle = {r["num_users"]: r for r in mine if r["method"] == ORACLE}
+        for label, get in (("mean reward", lambda n: _f(ours[n]["mean"], 1) if n in ours else "–"),
+                           ("oracle reward", lambda n: _f(oracle[n]["mean"], 1) if n in oracle else "–"),
+                           ("seeds", lambda n: ", ".join(map(str, _seed_labels(records, setup, n))) or "–"),
+                           ("episodes trained", lambda n: str(ours[n]["episodes_trained"]) if n in ours else "–"),
+                           ("CPU s per run", lambda n: _f(ours[n]["trial_cpu_s"], 0) if n in ours else "–")):
+            lines.append(f"| {label} | " + " | ".join(get(n) for n in ns) + " |")
+        lines.append("")
+    return lines
+
+
+def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path, csv_path: Path,
+             figures: Path) -> str:
+    """The md (``cells``: :func:`~rllib_experiments.scale_report.goal_cells`)."""
+    wall_fallback = sum(r["cpu_from_wall"] for r in records)
+    lines = [
+        "# Scale study: ours and the decentralized baselines at N = 10 ... 100 users", "",
+        "Generated by `python -m rllib_experiments.scale` (or `--report-only`) from the raw "
+        f"per-trial records (`raw/scale/N<N>/trials/*.json`); do not edit by hand. Data: "
+        f"[{csv_path.name}]({_rel(csv_path, md)}). How the study works: "
+        f"[training.md]({_rel(DOCS / 'training.md', md)}#scale-study).", "",
+        "## Running it", "",
+        f"- The whole study (N = {', '.join(map(str, STUDY_SIZES))} with K = N/2, setups "
+        f"{', '.join(STUDY_SETUPS)}, seeds 0-{GOAL_SEEDS - 1}, every baseline): `{COMMAND}`; "
+        f"on a Ray cluster: `{CLUSTER_COMMAND}`. Rerun the same command to resume: a trial "
+        "whose record exists is never rerun.",
+        *_cost_section(probe, probe_command), "",
+        *_goal_section(cells),
+        *_results_section(rows, records),
+        "## Figures", "",
+        *([f"![reward / oracle against N]({_rel(Path(figures) / 'scale_ratio.png', md)})", "",
+           f"![CPU s per training run against N]({_rel(Path(figures) / 'scale_cost.png', md)})"]
+          if rows else ["None yet: they are drawn from the records."]), "",
+        "## Conventions", "",
+        "- Rewards: the mean over the evaluation episodes (the same episodes, seed 12345, for "
+        "every method, seed and N) of sum_t sum_n log2(1 + beta^n(t)) on ACK. Ours is evaluated "
+        "greedily (argmax), as in Table I.",
+        "- **std**: for ours the sample std (ddof 1) over training seeds of the seeds' mean "
+        "rewards; for a baseline the sample std over evaluation episodes (it has no training "
+        "seed: `seeds` is empty in the CSV).",
+        "- **trial_cpu_s**: CPU seconds of the trial's process (`time.process_time`, which counts "
+        "every thread of the process, Ray's own included), mean over seeds for ours; "
+        f"{wall_fallback} of {len(records)} records lack it and count their wall time instead.",
+        "- **episodes_trained**: training episodes of one run of ours (0 for baselines).", "",
+    ]
+    if runs_log:
+        lines += ["## Runs", ""] + [
+            f"- `{r['command']}`: {r['trials_run']} trials finished, {r['unfinished']} "
+            f"unfinished, {len(r['failed'])} failed, wall {r['wall_s'] / 60:.1f} min, "
+            f"{r['finished_at']}, {r['machine']}" for r in runs_log] + [""]
+    return "\n".join(lines)
+
+
+
+def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
+                 probe_dir: Path = PROBE_DIR) -> List[Dict[str, Any]]:
+    """Write the CSV, both figures and the md from ``output``'s records; returns the CSV rows."""
+    from rllib_experiments import scale_figures
+
+    records = load_records(output)
+    rows = table_rows(records)
+    write_csv(rows, Path(csv_path))
+    setups = sorted({r["setup"] for r in rows}) or ["A"]
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    if rows:  # no figure of nothing
+        scale_figures.plot_ratio(rows, setups, methods, LABELS, GOAL_RATIO,
+                                 Path(figures) / "scale_ratio.png")
+        scale_figures.plot_cost([r for r in records if r["row"] == OURS], setups,
+                                Path(figures) / "scale_cost.png")
+    probe = load_records(probe_dir) if Path(probe_dir).is_dir() else []
+    probe_command = next((r["command"] for r in reversed(read_log(probe_dir))), "–")
+    Path(md).parent.mkdir(parents=True, exist_ok=True)
+    Path(md).write_text(markdown(rows, goal_cells(rows), records, probe, probe_command,
+                                 read_log(output), Path(md), Path(csv_path), Path(figures)))
+    return rows

@@ -1,0 +1,161 @@
+"""The scale study's statistics: the raw records, the CSV rows, the goal per cell, the cost.
+
+Records are read from ``OUTPUT/N<N>/trials/*.json`` (:mod:`rllib_experiments.cli.scale`).
+One CSV row per (setup, N, method), columns :data:`CSV_COLUMNS`:
+
+* ours: ``mean`` and ``std`` of the seeds' final rewards (greedy evaluation; sample std
+  over training seeds, ddof 1; empty with one seed), ``trial_cpu_s`` the mean CPU time of
+  one training run;
+* a baseline: one evaluation; ``std`` is over the evaluation episodes (ddof 1), ``seeds``
+  is empty (no training seed), ``trial_cpu_s`` the evaluation's CPU time;
+* ``oracle_mean`` the oracle on the same episodes, ``ratio_to_oracle`` = mean / oracle_mean.
+
+A record without ``cpu_s`` (written before the trial process added it) counts its
+``wall_s`` instead; the md says how many did.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+CSV_COLUMNS = ("setup", "num_users", "num_channels", "method", "seeds", "mean", "std",
+               "oracle_mean", "ratio_to_oracle", "episodes_trained", "trial_cpu_s")
+
+#: The goal: ours reaches this fraction of the oracle (mean over seeds) in every cell ...
+GOAL_RATIO = 0.95
+#: ... with at least this many seeds per cell.
+GOAL_SEEDS = 5
+
+OURS = "ours"
+ORACLE = "oracle"
+LABELS = {"ours": "ours (IAGC-PPO 95 %)", "aloha": "slotted ALOHA", "oca": "OCA",
+          "musical_chairs": "musical chairs", "musical_chairs_rss": "musical chairs (RSS)",
+          "mctopm": "MCTopM", "randtopm": "RandTopM", "game_of_thrones": "Game of Thrones",
+          "oracle": "oracle"}
+METHODS = list(LABELS)
+
+def load_records(output: Path) -> List[Dict[str, Any]]:
+    """Every record under ``output/N*/trials/``, with ``num_users`` and ``cpu_s`` filled in."""
+    records = []
+    for path in sorted(Path(output).glob("N*/trials/*.json")):
+        with open(path) as f:
+            rec = json.load(f)
+        rec.setdefault("num_users", int(rec["env_kwargs"]["num_users"]))
+        rec["cpu_from_wall"] = "cpu_s" not in rec
+        rec.setdefault("cpu_s", rec.get("wall_s", 0.0))
+        records.append(rec)
+    return records
+
+
+def read_log(folder: Path) -> List[Dict[str, Any]]:
+    """The run log of a study folder (one JSON line per invocation), [] without one."""
+    from rllib_experiments.run_outputs import SCALE_LOG
+
+    log = Path(folder) / SCALE_LOG
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def _method_order(method: str) -> int:
+    return METHODS.index(method) if method in METHODS else len(METHODS)
+
+
+def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The CSV rows (module doc), sorted by setup, N and method; extra key ``rewards``."""
+    cells: Dict[tuple, List[Dict]] = {}
+    for r in records:
+        cells.setdefault((r["setup"], r["num_users"], r["row"]), []).append(r)
+    oracle = {(s, n): recs[0]["final_reward"] for (s, n, m), recs in cells.items() if m == ORACLE}
+    rows = []
+    for (setup, n, method), recs in sorted(cells.items(),
+                                           key=lambda kv: (kv[0][0], kv[0][1], _method_order(kv[0][2]))):
+        recs = sorted(recs, key=lambda r: r["seed"])
+        rewards = [float(r["final_reward"]) for r in recs]
+        learning = recs[0].get("kind") != "baseline"
+        if learning:
+            std = float(np.std(rewards, ddof=1)) if len(rewards) > 1 else ""
+        else:
+            std = float(recs[0]["final_reward_std"])
+        ref = oracle.get((setup, n))
+        if ref is None and learning:  # the oracle of the same episodes, from TrainingRun
+            ref = float(np.mean([r["oracle_reference"] for r in recs]))
+        mean = float(np.mean(rewards))
+        rows.append(dict(
+            setup=setup, num_users=n, num_channels=int(recs[0]["env_kwargs"]["num_channels"]),
+            method=method, seeds=len(recs) if learning else "", mean=mean, std=std,
+            oracle_mean="" if ref is None else float(ref),
+            ratio_to_oracle="" if ref is None else mean / float(ref),
+            episodes_trained=int(np.mean([r["episodes_trained"] for r in recs])),
+            trial_cpu_s=float(np.mean([r["cpu_s"] for r in recs])), rewards=rewards))
+    return rows
+
+
+def goal_cells(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Per (setup, N) with ours: is the goal met, and by how much it falls short where not."""
+    cells = []
+    for ours in (r for r in rows if r["method"] == OURS):
+        same = [r for r in rows if r["setup"] == ours["setup"] and r["num_users"] == ours["num_users"]]
+        others = [r for r in same if r["method"] not in (OURS, ORACLE)]
+        best = max(others, key=lambda r: r["mean"]) if others else None
+        oracle = ours["oracle_mean"]
+        cell = dict(setup=ours["setup"], num_users=ours["num_users"],
+                    num_channels=ours["num_channels"], seeds=ours["seeds"],
+                    ratio=ours["ratio_to_oracle"], best=best,
+                    seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [])
+        cell["ratio_met"] = cell["ratio"] != "" and cell["ratio"] >= GOAL_RATIO
+        cell["beats_baselines"] = best is None or ours["mean"] > best["mean"]
+        cell["short_ratio"] = 0.0 if cell["ratio_met"] or oracle == "" else GOAL_RATIO - cell["ratio"]
+        cell["short_reward"] = 0.0 if cell["ratio_met"] or oracle == "" else GOAL_RATIO * oracle - ours["mean"]
+        cell["margin"] = ours["mean"] - best["mean"] if best else None
+        cell["met"] = cell["ratio_met"] and cell["beats_baselines"] and ours["seeds"] >= GOAL_SEEDS
+        cells.append(cell)
+    return cells
+
+
+def write_csv(rows: List[Dict[str, Any]], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return path
+
+
+# ---------------------------------------------------------------------- cost estimate
+def cost_estimate(probe: List[Dict[str, Any]], sizes, setups: int, seeds: int,
+                  iterations: int) -> Optional[Dict[str, Any]]:
+    """CPU cost of a study from a probe's records: per method, CPU s linear in N (least
+    squares over the probe's sizes; through the origin with one size), ours scaled by
+    ``iterations`` / the probe's iterations (its evaluations scale alike at the same
+    evaluation interval). None without a probe of ours."""
+    ours = [r for r in probe if r["row"] == OURS]
+    if not ours:
+        return None
+
+    def fit(recs):
+        n = np.array([r["num_users"] for r in recs], float)
+        c = np.array([r["cpu_s"] for r in recs], float)
+        if len(set(n)) < 2:
+            return lambda x: float(np.mean(c / n)) * x
+        slope, icept = np.polyfit(n, c, 1)
+        return lambda x: max(0.0, float(slope * x + icept))
+
+    scale = iterations / float(np.mean([r["iterations"] for r in ours]))
+    per_run = {n: fit(ours)(n) * scale for n in sizes}
+    base = sum(fit([r for r in probe if r["row"] == m])(n) for m in {r["row"] for r in probe}
+               if m != OURS for n in sizes) * setups
+    total = sum(per_run.values()) * setups * seeds + base
+    return dict(per_run=per_run, baselines=base, total=total, scale=scale,
+                probe_sizes=sorted({r["num_users"] for r in ours}),
+                probe_iterations=int(ours[0]["iterations"]),
+                probe_episodes=int(ours[0]["episodes_trained"]) // max(1, int(ours[0]["iterations"])),
+                probe_eval_interval=ours[0].get("settings", {}).get("eval_interval"),
+                probe_setups=sorted({r["setup"] for r in ours}),
+                probe_seeds=sorted({r["seed"] for r in ours}))

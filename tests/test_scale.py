@@ -1,0 +1,194 @@
+"""The scale study (python -m rllib_experiments.scale): its report on made-up records, its flags,
+its trial order, and one tiny end-to-end run that a second run resumes without running anything."""
+
+import csv
+import json
+import math
+
+import pytest
+
+from rllib_experiments.cli import scale
+from rllib_experiments.scale_report import build_report
+from rllib_experiments.scale_stats import CSV_COLUMNS
+
+
+def _write(folder, rec):
+    path = folder / f"N{rec['num_users']}" / "trials" / f"{rec['trial']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+
+
+def _ours(setup, n, seed, reward, cpu=None, iterations=300):
+    rec = dict(trial=f"{setup}__ours__s{seed}", row="ours", setup=setup, seed=seed, kind="learning",
+               budget="scale", final_reward=reward, final_reward_std=1.0, iterations=iterations,
+               episodes_trained=8 * iterations, oracle_reference=-1.0, wall_s=50.0,
+               env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2}, num_users=n)
+    if cpu is not None:
+        rec["cpu_s"] = cpu
+    return rec
+
+
+def _baseline(setup, n, name, reward, std):
+    return dict(trial=f"{setup}__{name}__s0", row=name, setup=setup, seed=0, kind="baseline",
+                budget="scale", final_reward=reward, final_reward_std=std, iterations=0,
+                episodes_trained=0, wall_s=2.0, cpu_s=1.5, num_users=n,
+                env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2})
+
+
+#: (setup, N): ours' seed rewards, the oracle, the best decentralized baseline (musical chairs)
+CELLS = {("A", 10): ([960.0, 970.0, 980.0, 990.0, 1000.0], 1000.0, 900.0),  # met
+         ("A", 20): ([1500.0, 1700.0], 2000.0, 1800.0),  # short: 0.8 of the oracle, below MC
+         ("B", 10): ([700.0, 800.0, 900.0], 1000.0, 600.0),
+         ("B", 20): ([1900.0], 2000.0, 1000.0)}  # one seed: no std over seeds
+
+
+@pytest.fixture
+def made_up(tmp_path):
+    out = tmp_path / "raw"
+    for (setup, n), (rewards, oracle, mc) in CELLS.items():
+        for seed, r in enumerate(rewards):
+            # seed 1 of (A, 20) predates cpu_s: its wall time counts instead
+            cpu = None if (setup, n, seed) == ("A", 20, 1) else 100.0 * n + seed
+            _write(out, _ours(setup, n, seed, r, cpu))
+        _write(out, _baseline(setup, n, "oracle", oracle, 5.0))
+        _write(out, _baseline(setup, n, "musical_chairs", mc, 30.0))
+        _write(out, _baseline(setup, n, "aloha", 0.4 * oracle, 40.0))
+    probe = tmp_path / "probe"
+    for n, cpu in ((10, 100.0), (20, 180.0)):  # 8 s per user + 20 s, at 30 iterations
+        _write(probe, _ours("A", n, 0, 1.0, cpu, iterations=30))
+    (probe / "scale_runs.jsonl").write_text(json.dumps({"command": "python -m probe"}) + "\n")
+    return out, probe
+
+
+def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
+    out, probe = made_up
+    md, csv_path, figs = tmp_path / "scale.md", tmp_path / "scale.csv", tmp_path / "figs"
+    build_report(out, md, csv_path, figs, probe_dir=probe)
+
+    with open(csv_path) as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == CSV_COLUMNS
+        rows = {(r["setup"], int(r["num_users"]), r["method"]): r for r in reader}
+    assert len(rows) == 4 * 4
+    for (setup, n), (rewards, oracle, mc) in CELLS.items():
+        ours = rows[(setup, n, "ours")]
+        mean = sum(rewards) / len(rewards)
+        assert float(ours["mean"]) == pytest.approx(mean, rel=1e-5)
+        if len(rewards) > 1:
+            sd = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (len(rewards) - 1))
+            assert float(ours["std"]) == pytest.approx(sd, rel=1e-5)
+        else:
+            assert ours["std"] == ""
+        assert int(ours["seeds"]) == len(rewards)
+        assert int(ours["num_channels"]) == n // 2
+        assert float(ours["oracle_mean"]) == oracle
+        assert float(ours["ratio_to_oracle"]) == pytest.approx(mean / oracle, rel=1e-5)
+        assert int(ours["episodes_trained"]) == 2400
+        base = rows[(setup, n, "musical_chairs")]
+        assert (base["seeds"], float(base["std"]), float(base["mean"])) == ("", 30.0, mc)
+        assert float(base["trial_cpu_s"]) == 1.5 and int(base["episodes_trained"]) == 0
+    # CPU per run: mean over seeds, the wall time where cpu_s is missing
+    assert float(rows[("A", 20, "ours")]["trial_cpu_s"]) == pytest.approx((2000.0 + 50.0) / 2)
+    assert float(rows[("A", 10, "ours")]["trial_cpu_s"]) == pytest.approx(1002.0)
+
+    text = md.read_text()
+    assert "Met in 1 of 4 cells" in text
+    # (A, 20): ours 1600 of 2000 = 0.8: short by 0.15, 0.95 * 2000 - 1600 = 300; musical chairs above
+    assert "| A | 20 | 10 | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |" in text
+    assert "| A | 10 | 5 | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |" in text
+    assert "1 of 23 records lack it" in text
+    # cost: probe fit 8 N + 20 CPU s at 30 iterations, x10 for 300: N = 100 -> 8200 s = 2.28 h
+    assert "N = 100: 2.28 h" in text and "measured on a loaded machine" in text
+    assert "`python -m probe`" in text
+
+    ratio, cost = plotted["scale_ratio.png"], plotted["scale_cost.png"]
+    assert len(ratio) == 2  # one panel per setup
+    x, y = ratio[0]["ours (IAGC-PPO 95 %)"]
+    assert list(x) == [10, 20] and y == pytest.approx([0.98, 0.8])
+    x, y = ratio[1]["musical chairs"]
+    assert y == pytest.approx([0.6, 0.5])
+    x, y = cost[0]["setup B (mean over seeds)"]
+    assert list(x) == [10, 20] and y == pytest.approx([1001.0, 2000.0])
+    check_png(figs / "scale_ratio.png", 800, 440)
+    check_png(figs / "scale_cost.png", 400, 340)
+
+
+def test_trials_run_seed_major_after_the_baselines():
+    trials = scale.plan_trials([10, 20], ["A", "B"], [0, 1])
+    baselines = [t for t in trials if t["row"] != "ours"]
+    assert trials[:len(baselines)] == baselines and len(baselines) == 2 * 2 * len(scale.BASELINES)
+    ours = trials[len(baselines):]
+    assert {(t["num_users"], t["setup"]) for t in ours[:4]} == {(10, "A"), (10, "B"), (20, "A"), (20, "B")}
+    assert [t["seed"] for t in ours] == [0] * 4 + [1] * 4
+
+
+def test_budget_per_size_names_its_preset():
+    b = scale.budget_for(scale.BUDGETS["scale"], 50)
+    assert b["preset"].format(setup="C") == "scale_C_N50" and b["num_users"] == 50
+    smoke = scale.budget_for(scale.BUDGETS["smoke"], 6)
+    assert smoke["overrides"] == {"env": {"horizon": 20, "num_users": 6, "num_channels": 3}}
+
+
+BAD = [(["--sizes", "3"], "--sizes"), (["--sizes", "30"], "--sizes"), (["--sizes", "0"], "--sizes"),
+       (["--sizes", "x"], "--sizes"), (["--setups", "Z"], "--setups"), (["--seeds", "-1"], "--seeds"),
+       (["--seeds", "1", "1"], "--seeds"), (["--iterations", "0"], "--iterations"),
+       (["--num-cpus", "0"], "--num-cpus"), (["--max-concurrent", "x"], "--max-concurrent"),
+       (["--budget", "huge"], "--budget"), (["--report-only", "--output", "no/such"], "--output")]
+
+
+@pytest.mark.parametrize("argv, flag", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_flag_exits_2_naming_it(argv, flag, tmp_path, monkeypatch, capsys):
+    ray = pytest.importorskip("ray")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        scale.main(argv + ([] if "--output" in argv else ["--output", str(tmp_path / "o")]))
+    assert exit_info.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+    assert not ray.is_initialized()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_foreign_folders_are_refused(tmp_path, capsys):
+    reproduce = tmp_path / "r"
+    reproduce.mkdir()
+    (reproduce / "runs.jsonl").write_text("{}\n")
+    other_budget = tmp_path / "s"
+    _write(other_budget, dict(_baseline("A", 4, "aloha", 1.0, 1.0), budget="scale"))
+    for folder, says in ((reproduce, "output of reproduce"), (other_budget, "'scale' result")):
+        with pytest.raises(SystemExit) as exit_info:
+            scale.main(["--budget", "smoke", "--sizes", "4", "--setups", "A", "--output", str(folder)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --output" in err and says in err, err
+
+
+@pytest.mark.rllib
+@pytest.mark.slow
+def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatch, capsys, check_png):
+    out = tmp_path / "out"
+    argv = ["--budget", "smoke", "--sizes", "4", "--setups", "A", "--seeds", "0", "--output", str(out),
+            "--runs-dir", str(tmp_path / "runs"), "--tune-dir", str(tmp_path / "tune"), "--num-cpus", "1"]
+    assert scale.main(argv) == 0
+    records = {p.name: json.loads(p.read_text()) for p in (out / "N4" / "trials").glob("*.json")}
+    assert set(records) == {"A__ours__s0.json", *(f"A__{b}__s0.json" for b in scale.BASELINES)}
+    ours = records["A__ours__s0.json"]
+    assert ours["env_kwargs"] == {"setup": "A", "num_users": 4, "num_channels": 2, "horizon": 20}
+    assert ours["iterations"] == 3 and ours["episodes_trained"] == 24 and ours["num_users"] == 4
+    assert 0 < ours["cpu_s"] and ours["sparsity_prunable"] == pytest.approx(0.95, abs=0.01)
+    assert all(r["eval_seed"] == 12345 and r["eval_episodes"] == 4 for r in records.values())
+    with open(out / "scale.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale.BASELINES)
+    check_png(out / "scale_ratio.png", 400, 440)
+    mtimes = {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")}
+
+    def no_tune(*args, **kwargs):
+        raise AssertionError("a finished study started trials")
+
+    monkeypatch.setattr(scale, "run_tune", no_tune)
+    capsys.readouterr()
+    assert scale.main(argv) == 0
+    assert "9 already finished, 0 to run" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")} == mtimes
+    assert len((out / "scale_runs.jsonl").read_text().splitlines()) == 2
+    assert float(rows[0]["mean"]) == pytest.approx(ours["final_reward"], rel=1e-5)
