@@ -29,6 +29,7 @@ import re
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -320,3 +321,37 @@ def open_tensorboard(output: Path, purge_step: Optional[int] = None):
 
     return SummaryWriter(logdir=str(Path(output) / TENSORBOARD_DIR), purge_step=purge_step,
                          flush_secs=10)
+
+
+LOCK_FILE = ".running.lock"
+
+
+class OutputBusyError(RuntimeError):
+    """Another live process is running trials into the same output folder."""
+
+
+@contextmanager
+def exclusive(folder, prog: str):
+    """Hold an exclusive lock on ``folder`` while trials run into it (``fcntl.flock`` on
+    ``FOLDER/.running.lock``, released when the process ends, even when killed): two runs of
+    ``reproduce``/``pruning_study`` over one folder would run the same trials twice and set
+    each other's run folders aside. Raises :class:`OutputBusyError` naming the holder."""
+    import fcntl
+
+    path = Path(folder) / LOCK_FILE
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise OutputBusyError(f"{folder} is in use by {holder}; wait for it to finish (or stop "
+                                  "it) before running trials into the same folder") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{prog} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

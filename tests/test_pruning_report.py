@@ -146,3 +146,38 @@ def test_study_report_only_and_list(tmp_path, capsys):
     assert pruning_study.main(["--list"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in pruning_study.STUDIES)
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
+    """Two studies over one folder would run the same trials twice and set each other's run
+    folders aside: while one holds the folder, another is refused, naming the holder."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rllib_experiments.cli import pruning_study
+
+    out = tmp_path / "raw"
+    out.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom rllib_experiments.run_outputs import exclusive\n"
+         f"with exclusive({str(out)!r}, 'holder'):\n    print('held', flush=True)\n    time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(repo)))
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SystemExit) as exc:
+            pruning_study.main(["--rows", "harmonic", "--seeds", "0", "--setups", "A",
+                                "--iterations", "2", "--output", str(out)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --output" in err and "in use by holder" in err
+        assert not (out / "trials").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    from rllib_experiments.run_outputs import exclusive
+
+    with exclusive(out, "after"):  # a killed holder leaves no stale lock behind
+        pass

@@ -169,9 +169,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             reproduce.is_finished(output, trial, budget)  # a record of another budget: refused
     except ValueError as err:  # e.g. a variant no trial could run (all0.999 with a dense head)
         parser.error(f"argument {'--rows' if args.rows else '--study'}: {err}")
-    todo, unfinished, errors, _ = reproduce.run_trials(
-        "pruning_study", output, budget, args.setups, rows, seeds, args,
-        "python -m rllib_experiments.pruning_study", argv)
+    try:
+        todo, unfinished, errors, _ = reproduce.run_trials(
+            "pruning_study", output, budget, args.setups, rows, seeds, args,
+            "python -m rllib_experiments.pruning_study", argv)
+    except out.OutputBusyError as err:
+        parser.error(f"argument --output: {err}")
     backfill_actor_bytes(output)
     pruning_report.build_report(output, md, csv_path, figures)
     return reproduce.finish("pruning_study", todo, unfinished, errors, f"wrote {md}")

@@ -253,6 +253,14 @@ def run_trials(prog: str, output: Path, budget: Dict[str, Any], setups: Sequence
     :func:`run_tune`); rows must have passed :func:`check_rows`."""
     from rllib_experiments import run_outputs as out
 
+    output.mkdir(parents=True, exist_ok=True)
+    with out.exclusive(output, prog):
+        return _run_trials(prog, output, budget, setups, rows, seeds, args, command, argv)
+
+
+def _run_trials(prog, output, budget, setups, rows, seeds, args, command, argv):
+    from rllib_experiments import run_outputs as out
+
     trials = plan_trials(budget, setups, rows, seeds)
     todo = [t for t in trials if not is_finished(output, t, budget)]
     print(f"{prog}: budget {budget['name']} ({budget['iterations']} iterations, seeds {list(seeds)}), "
@@ -331,9 +339,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         check_rows(budget, args.setups, rows, seeds[0] if seeds else 0)
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
-    todo, unfinished, errors, wall = run_trials(
-        "reproduce", output, budget, args.setups, rows, seeds, args,
-        "python -m rllib_experiments.reproduce", argv)
+    try:
+        todo, unfinished, errors, wall = run_trials(
+            "reproduce", output, budget, args.setups, rows, seeds, args,
+            "python -m rllib_experiments.reproduce", argv)
+    except out.OutputBusyError as err:
+        parser.error(f"argument --output: {err}")
     report.build_report(output, table, figures)
     ensure_fig1(figures)
     return finish("reproduce", todo, unfinished, errors,

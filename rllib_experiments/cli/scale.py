@@ -287,7 +287,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for p in set_aside_superseded(size_folder(output, n), [t for t in todo if t["num_users"] == n]):
             print(f"scale: an older record of a trial to rerun was kept as {p}", flush=True)
     start = time.time()
-    errors = run_tune(todo, budget, output, args) if todo else []
+    try:
+        with out.exclusive(output, "scale"):
+            errors = run_tune(todo, budget, output, args) if todo else []
+    except out.OutputBusyError as err:
+        print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
+        return 2
     wall = time.time() - start
     unfinished = [t for t in todo if not is_finished(size_folder(output, t["num_users"]), t,
                                                      budget_for(budget, t["num_users"]))]
