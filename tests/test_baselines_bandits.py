@@ -198,8 +198,9 @@ def test_got_schedule_by_hand():
 
 def test_got_becomes_content_with_the_papers_probability():
     """One user (always alone), K = 2, SNRs 15 and 3: after the exploration, utilities are
-    u = [1, log2(4)/log2(16)] = [1, 0.5]. A discontent user plays a uniform channel and turns
-    content with probability u * eps^(1 - u): 1 on channel 1, 0.5 * 0.25^0.5 = 0.25 on channel 2."""
+    u = [1, log2(4)/log2(16)] = [1, 0.5], u_max = 1. A discontent user plays a uniform channel and
+    turns content with probability (u / u_max) eps^(u_max - u): 1 on channel 1, 0.5 * 0.25^0.5 =
+    0.25 on channel 2."""
     B, eps = 4000, 0.25
     sim = BatchedDSA(B, num_users=1, num_channels=2, horizon=100, snr=[[15.0, 3.0]])
     policy = GameOfThronesPolicy(explore=20, got=30, exploit=50, epsilon=eps)
@@ -214,6 +215,26 @@ def test_got_becomes_content_with_the_papers_probability():
         on = sampled & (a[:, 0] == channel)
         share = policy.content[on, 0].mean()
         assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / on.sum()) + 1e-12, (channel, share)
+
+
+def test_got_acceptance_uses_the_papers_u_max_exponent():
+    """Bistritz and Leshem: a discontent user alone on a turns content with probability
+    (u / u_max) eps^(u_max - u), u = mu[a], u_max = max_k mu[k]. With mu = [0.5, 0.25] (as with
+    PUs at 50%) that is 1 on channel 1 and 0.5 * 0.25^0.25 = 0.354 on channel 2; the exponent
+    is u_max - u = 0.25, not 1 - u / u_max = 0.5 (which gives 0.25)."""
+    B, eps = 4000, 0.25
+    policy = GameOfThronesPolicy(explore=20, got=30, exploit=50, epsilon=eps)
+    policy.reset(make_config(num_users=1, num_channels=2), B, np.random.default_rng(11))
+    policy.stats.count[:] = 10.0
+    policy.stats.total[:] = [5.0, 2.5]
+    policy.stats.max_rate[:] = 1.0
+    policy.t = 20  # first GoT slot: the utilities are frozen, every user is discontent
+    a = policy.act(None)
+    policy.update(a, np.ones((B, 1), np.int8), np.ones((B, 1)))
+    for channel, p in ((1, 1.0), (2, 0.5 * eps**0.25)):
+        on = a[:, 0] == channel
+        share = policy.content[on, 0].mean()
+        assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / on.sum()) + 1e-12, (channel, share, p)
 
 
 def test_got_collision_makes_discontent_and_pu_busy_changes_nothing():
