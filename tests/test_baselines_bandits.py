@@ -269,3 +269,15 @@ def test_study_regret_is_zero_for_the_best_fixed_assignment_value():
     np.testing.assert_allclose(value, 3.9 * make_config(**env).max_rate, rtol=1e-12)
     row = study.regret("mctopm", {}, env, episodes=3, seed=0)
     assert row["horizon"] == 10 and 0 < row["ratio_to_best_fixed"] < 1.5
+
+
+def test_study_regret_curve_ends_at_the_regret_of_the_same_runs():
+    """regret_curve plays evaluate_policy's rollout (same episode seeds, same policy randomness),
+    so its last checkpoint is study.regret's number, and the regret of the figure's kl-UCB
+    policies grows with t."""
+    env = dict(study.BERNOULLI_ENV, horizon=60)
+    rows = study.regret_curve("mctopm", {"index": "klucb"}, env, episodes=3, seed=4, checkpoints=(20, 60))
+    assert [r["t"] for r in rows] == [20, 60]
+    np.testing.assert_allclose(rows[-1]["regret"], study.regret("mctopm", {"index": "klucb"}, env, 3, 4)["regret"],
+                               rtol=1e-9)
+    assert set(study.FIGURE_REFERENCE) == {"mctopm", "randtopm"}
