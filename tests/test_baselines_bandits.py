@@ -198,8 +198,9 @@ def test_got_schedule_by_hand():
 
 def test_got_becomes_content_with_the_papers_probability():
     """One user (always alone), K = 2, SNRs 15 and 3: after the exploration, utilities are
-    u = [1, log2(4)/log2(16)] = [1, 0.5]. A discontent user plays a uniform channel and turns
-    content with probability u * eps^(1 - u): 1 on channel 1, 0.5 * 0.25^0.5 = 0.25 on channel 2."""
+    u = [1, log2(4)/log2(16)] = [1, 0.5], u_max = 1. A discontent user plays a uniform channel and
+    turns content with probability (u / u_max) eps^(u_max - u): 1 on channel 1, 0.5 * 0.25^0.5 =
+    0.25 on channel 2."""
     B, eps = 4000, 0.25
     sim = BatchedDSA(B, num_users=1, num_channels=2, horizon=100, snr=[[15.0, 3.0]])
     policy = GameOfThronesPolicy(explore=20, got=30, exploit=50, epsilon=eps)
@@ -214,6 +215,26 @@ def test_got_becomes_content_with_the_papers_probability():
         on = sampled & (a[:, 0] == channel)
         share = policy.content[on, 0].mean()
         assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / on.sum()) + 1e-12, (channel, share)
+
+
+def test_got_acceptance_uses_the_papers_u_max_exponent():
+    """Bistritz and Leshem: a discontent user alone on a turns content with probability
+    (u / u_max) eps^(u_max - u), u = mu[a], u_max = max_k mu[k]. With mu = [0.5, 0.25] (as with
+    PUs at 50%) that is 1 on channel 1 and 0.5 * 0.25^0.25 = 0.354 on channel 2; the exponent
+    is u_max - u = 0.25, not 1 - u / u_max = 0.5 (which gives 0.25)."""
+    B, eps = 4000, 0.25
+    policy = GameOfThronesPolicy(explore=20, got=30, exploit=50, epsilon=eps)
+    policy.reset(make_config(num_users=1, num_channels=2), B, np.random.default_rng(11))
+    policy.stats.count[:] = 10.0
+    policy.stats.total[:] = [5.0, 2.5]
+    policy.stats.max_rate[:] = 1.0
+    policy.t = 20  # first GoT slot: the utilities are frozen, every user is discontent
+    a = policy.act(None)
+    policy.update(a, np.ones((B, 1), np.int8), np.ones((B, 1)))
+    for channel, p in ((1, 1.0), (2, 0.5 * eps**0.25)):
+        on = a[:, 0] == channel
+        share = policy.content[on, 0].mean()
+        assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / on.sum()) + 1e-12, (channel, share, p)
 
 
 def test_got_collision_makes_discontent_and_pu_busy_changes_nothing():
@@ -248,3 +269,15 @@ def test_study_regret_is_zero_for_the_best_fixed_assignment_value():
     np.testing.assert_allclose(value, 3.9 * make_config(**env).max_rate, rtol=1e-12)
     row = study.regret("mctopm", {}, env, episodes=3, seed=0)
     assert row["horizon"] == 10 and 0 < row["ratio_to_best_fixed"] < 1.5
+
+
+def test_study_regret_curve_ends_at_the_regret_of_the_same_runs():
+    """regret_curve plays evaluate_policy's rollout (same episode seeds, same policy randomness),
+    so its last checkpoint is study.regret's number, and the regret of the figure's kl-UCB
+    policies grows with t."""
+    env = dict(study.BERNOULLI_ENV, horizon=60)
+    rows = study.regret_curve("mctopm", {"index": "klucb"}, env, episodes=3, seed=4, checkpoints=(20, 60))
+    assert [r["t"] for r in rows] == [20, 60]
+    np.testing.assert_allclose(rows[-1]["regret"], study.regret("mctopm", {"index": "klucb"}, env, 3, 4)["regret"],
+                               rtol=1e-9)
+    assert set(study.FIGURE_REFERENCE) == {"mctopm", "randtopm"}

@@ -7,14 +7,16 @@ Time is cut into epochs e = 1, 2, ...; epoch e has three phases:
 
 1. **Exploration**, ceil(explore * e^delta) slots: a uniformly random channel each slot. User n
    averages its own non-collided samples (rate on ACK, 0 on PU-busy) into mu[n, k] over all
-   exploration slots so far, normalised by its largest own rate.
+   exploration slots so far, in units of its largest own rate (so mu is in [0, 1]).
 2. **GoT dynamics**, ceil(got * e^delta) slots. Each user has a baseline channel b and a mood,
    content (C) or discontent (D); every user starts the phase discontent.
    - Content: play b with probability 1 - epsilon^c, else a uniformly random other channel.
      Discontent: a uniformly random channel.
-   - Utility u = mu[n, a] / max_k mu[n, k] if alone, 0 on a collision.
+   - Utility u = mu[n, a] if alone, 0 on a collision; u_max = max_k mu[n, k].
    - A content user that played b and was alone stays content on b. Any other case moves
-     to baseline a, content with probability u * epsilon^(1 - u), discontent otherwise.
+     to baseline a, content with probability (u / u_max) * epsilon^(u_max - u), discontent
+     otherwise (the paper's rule; the same formula is in the GoT player of Wang, Leshem et al.'s
+     public MP-MAB code).
    - A PU-busy slot hides the collision indicator and leaves the state unchanged.
    - In the second half of the phase, F[n, k] counts the slots where the user was content
      with baseline k.
@@ -84,7 +86,8 @@ class GameOfThronesPolicy(BatchedPolicy):
         self.phase, self.counts, self.got_end = got_schedule(
             self.config.horizon, self.explore, self.got, self.exploit, self.delta)
         self.stats = OwnRateStats(shape, K, collision_samples=False)
-        self.utility = np.zeros(shape + (K,))  # mu / max mu, frozen when a GoT phase starts
+        self.utility = np.zeros(shape + (K,))  # mu, frozen when a GoT phase starts
+        self.utility_max = np.zeros(shape)  # u_max = max_k mu
         self.baseline = np.zeros(shape, dtype=np.int64)
         self.content = np.zeros(shape, dtype=bool)
         self.content_count = np.zeros(shape + (K,))  # F
@@ -92,9 +95,8 @@ class GameOfThronesPolicy(BatchedPolicy):
         self.c_value = self.num_users if self.c is None else self.c
 
     def _start_got(self) -> None:
-        mean = self.stats.mean()
-        top = mean.max(axis=-1, keepdims=True)
-        self.utility = np.divide(mean, top, out=np.zeros_like(mean), where=top > 0)
+        self.utility = self.stats.mean()
+        self.utility_max = self.utility.max(axis=-1)
         self.content[:] = False
         self.content_count[:] = 0.0
 
@@ -140,7 +142,9 @@ class GameOfThronesPolicy(BatchedPolicy):
         util = np.take_along_axis(self.utility, (actions - 1)[..., None], axis=-1)[..., 0]
         util = np.where(alone, util, 0.0)
         keep = self.content & (actions == self.baseline) & alone
-        accept_p = util * self.epsilon ** (1.0 - util)
+        top = self.utility_max
+        ratio = np.divide(util, top, out=np.zeros_like(util), where=top > 0)
+        accept_p = ratio * self.epsilon ** (top - util)
         draw = self.rng.random(self.shape)
         move = known & ~keep
         self.baseline = np.where(move, actions, self.baseline)

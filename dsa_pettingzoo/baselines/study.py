@@ -3,6 +3,7 @@
     python -m dsa_pettingzoo.baselines.study tune       # parameter grids on the tuning seeds
     python -m dsa_pettingzoo.baselines.study horizon    # reward / oracle for T = 100, 1000, 10000
     python -m dsa_pettingzoo.baselines.study paper      # the papers' own settings, regret vs T
+    python -m dsa_pettingzoo.baselines.study figure     # Besson and Kaufmann's K = 9, M = 6 figure
 
 Add ``--json`` for the raw numbers. Tuning uses the episode seeds of TUNING_SEEDS, never the
 evaluation seed 12345. Every number is a mean over episodes of :func:`evaluate_policy`, so
@@ -21,7 +22,7 @@ from ..batched import BatchedDSA
 from ..config import make_config
 from . import make_policy
 from .matching import hungarian
-from .rollout import episode_seeds, evaluate_policy
+from .rollout import episode_seeds, evaluate_policy, DEFAULT_CHUNK_SIZE
 
 #: Run seeds of the tuning episodes (100 episodes each); the evaluation seed is 12345.
 TUNING_SEEDS = (1, 2)
@@ -129,6 +130,59 @@ def paper_study(horizons=(100, 1000, 10000), seed: int = TUNING_SEEDS[0]) -> lis
     return rows
 
 
+#: Besson and Kaufmann (ALT 2018), the figure "Cumulated centralized regret, averaged 1000 times",
+#: M = 6, K = 9, mu = 0.1 .. 0.9, T = 10000, index kl-UCB: the published plot
+#: plots/MP__K9_M6_T10000_N1000__4_algos__all_RegretCentralized_loglog____env1-1_8200873569864822246.png
+#: of SMPyBandits (Figure 2 of its MultiPlayers.md, "from my article"). No number is printed on
+#: it: these are read off its curves at t = 100, 1000, 10000 (pixel positions on the log-log
+#: axes, about +-2%); at T = 10000 they agree with the mean lines of the companion histogram
+#: (..._HistogramsRegret_..., 403 and 903).
+FIGURE_REFERENCE = {"mctopm": {100: 117.0, 1000: 289.0, 10000: 403.0},
+                    "randtopm": {100: 170.0, 1000: 630.0, 10000: 903.0}}
+FIGURE_HORIZON = 10000
+FIGURE_EPISODES = 100
+
+
+def regret_curve(name: str, params: dict, env: dict, episodes: int, seed: int,
+                 checkpoints=(100, 1000, 10000)) -> list[dict]:
+    """Mean regret against the best fixed assignment at each checkpoint t of the same runs
+    (episodes of horizon env["horizon"], the rollout of :func:`evaluate_policy`: same episode
+    seeds, same policy randomness when episodes <= its chunk size), in units of the largest rate."""
+    if episodes > DEFAULT_CHUNK_SIZE:
+        raise ValueError(f"regret_curve plays one chunk: episodes must be <= {DEFAULT_CHUNK_SIZE}")
+    seeds = episode_seeds(seed, episodes)
+    sim = BatchedDSA(episodes, **env)
+    sim.reset(seeds=seeds)
+    config = sim.config
+    best = fixed_matching_value(env, seeds) / config.max_rate  # per slot, [E]
+    policy = make_policy(name, **params)
+    policy.reset(config, episodes, np.random.default_rng([int(seed), 0, 0x706F6C]))
+    earned = np.zeros(episodes)
+    rows, marks = [], set(checkpoints)
+    for t in range(1, config.horizon + 1):
+        actions = np.asarray(policy.act(None))
+        _, _, _, _, info = sim.step(actions)
+        policy.update(actions, info["feedback"], info["rates"])
+        earned += np.asarray(info["rates"], dtype=np.float64).sum(axis=-1) / config.max_rate
+        if t in marks:
+            r = best * t - earned
+            rows.append({"policy": name, "params": params, "t": t, "episodes": episodes,
+                         "regret": float(r.mean()), "sem": float(r.std(ddof=1) / np.sqrt(episodes))})
+    return rows
+
+
+def figure_study(episodes: int = FIGURE_EPISODES, seed: int = TUNING_SEEDS[0]) -> list[dict]:
+    """Besson and Kaufmann's figure (K = 9 Bernoulli arms 0.1 .. 0.9, M = 6, kl-UCB), ours next
+    to the values read off it, at t = 100, 1000, 10000 of the same T = 10000 runs."""
+    env = dict(BERNOULLI_ENV, horizon=FIGURE_HORIZON)
+    rows = []
+    for name in FIGURE_REFERENCE:
+        for row in regret_curve(name, {"index": "klucb"}, env, episodes, seed):
+            rows.append({"setting": "bernoulli_K9_M6", **row,
+                         "paper_figure": FIGURE_REFERENCE[name][row["t"]]})
+    return rows
+
+
 def _table(rows: list[dict], columns: list[str]) -> str:
     def fmt(v):
         if isinstance(v, float):
@@ -143,18 +197,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.baselines.study",
                                      description="Tuning, horizon and paper-setting runs of the "
                                      "multi-player bandit baselines (docs/baselines.md).")
-    parser.add_argument("study", choices=("tune", "horizon", "paper"),
+    parser.add_argument("study", choices=("tune", "horizon", "paper", "figure"),
                         help="tune: the parameter grids on the tuning seeds; horizon: reward / "
-                        "oracle for T in 100, 1000, 10000; paper: regret in the papers' settings")
+                        "oracle for T in 100, 1000, 10000; paper: regret in the papers' settings; "
+                        "figure: Besson and Kaufmann's K = 9, M = 6 regret curve, ours next to "
+                        "the values read off their figure")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     if args.study == "tune":
         rows, columns = tune(), ["policy", "params", "A", "B", "A+B", "A_N5", "A_N3"]
     elif args.study == "horizon":
         rows, columns = horizon_study(), ["setting", "horizon", "episodes", "policy", "mean_reward", "ratio"]
-    else:
+    elif args.study == "paper":
         rows, columns = paper_study(), ["setting", "horizon", "episodes", "policy", "params", "regret",
                                         "ratio_to_best_fixed"]
+    else:
+        rows, columns = figure_study(), ["setting", "policy", "t", "episodes", "regret", "sem",
+                                         "paper_figure"]
     print(json.dumps(rows) if args.json else _table(rows, columns))
     return 0
 
