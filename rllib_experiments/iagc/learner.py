@@ -11,6 +11,9 @@
   data, so each actor is updated only from its own user's experience.
 * Critic loss (eq. 9): sum over users n of mean_{b,t} (V_t^n - R_t^n)^2 -- one
   least-squares loss, summed over users, averaged over episodes and slots.
+* ``learner_config_dict["iagc_autocast_bf16"]``: the actors' training forward
+  (so their backward too) under bfloat16 autocast; the critic and the samplers
+  stay float32.
 * One Adam optimizer per module: actors at ``config.lr`` (1e-4 in the paper),
   the critic at ``learner_config_dict["critic_lr"]`` (5e-5).
 * Epochs and minibatches run over whole episodes: RLlib hands the learner the
@@ -34,7 +37,7 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from pruning_callbacks.learner import PruningLearnerMixin
 from rllib_experiments.iagc.connectors import IAGCEpisodesToBatch
-from rllib_experiments.iagc.modules import CRITIC_ID, VALUES
+from rllib_experiments.iagc.modules import CRITIC_ID, VALUES, actor_ids
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,9 @@ class IAGCTorchLearner(PPOTorchLearner):
         self._iagc_num_epochs = int(opts.get("iagc_num_epochs", 1))
         self._iagc_minibatch_episodes = opts.get("iagc_minibatch_episodes")
         self._iagc_shuffle = bool(opts.get("iagc_shuffle", True))
+        if opts.get("iagc_autocast_bf16"):
+            for module_id in actor_ids(self.module):
+                self.module[module_id].unwrapped().autocast_dtype = torch.bfloat16
         if self._learner_connector is not None and not any(
             isinstance(c, IAGCEpisodesToBatch) for c in self._learner_connector.connectors
         ):
@@ -103,6 +109,11 @@ class IAGCTorchLearner(PPOTorchLearner):
         super().apply_gradients(gradients_dict)
 
     # ---- epochs / minibatches over whole episodes --------------------------------
+    def update(self, *args, minibatch_size=None, num_total_minibatches=0, **kwargs):
+        """One pass of RLlib's loop over the whole batch: :meth:`_update` makes the epochs
+        and minibatches (RLlib's minibatches would cut the [episodes, slots] tensors)."""
+        return super().update(*args, minibatch_size=None, num_total_minibatches=0, **kwargs)
+
     def _update(self, batch: Dict[str, Any]):
         num_episodes = int(batch[CRITIC_ID][Columns.OBS].shape[0])
         size = int(self._iagc_minibatch_episodes or num_episodes)
