@@ -3,8 +3,8 @@
 The paper's evaluation (every ``eval_interval`` iterations, ``eval_episodes`` episodes,
 stochastic and greedy) costs about as much as ten one-episode iterations' sampling, and it
 only reads the actors' weights. :class:`BackgroundEvaluator` copies those weights at the
-evaluation's iteration and hands them to one worker process (``spawn``: no state of the
-trainer is inherited), which rebuilds the actors and runs
+evaluation's iteration and hands them to one worker process (a fresh Python: no state of
+the trainer is inherited), which rebuilds the actors and runs
 :func:`rllib_experiments.evaluation.evaluate` on the same episodes and with the same torch
 thread count as the trainer would. The numbers are therefore bit-identical to a
 synchronous evaluation (tests/test_background_eval.py); only when they arrive differs,
@@ -19,17 +19,13 @@ core already trains.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+import pickle
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
 from typing import Any, Dict, Optional, Sequence, Tuple
-
-
-def _init_worker(threads: int) -> None:
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def evaluate_snapshot(module_spec, weights: Dict[str, Dict], agents: Sequence[str],
@@ -46,6 +42,11 @@ def evaluate_snapshot(module_spec, weights: Dict[str, Dict], agents: Sequence[st
 class BackgroundEvaluator:
     """One worker process evaluating weight snapshots (see module doc).
 
+    The worker is ``python -m rllib_experiments.background_eval``, fed pickled jobs on
+    its standard input (not a multiprocessing pool: a ``spawn`` child re-imports the
+    parent's ``__main__``, which a script without a main guard, or a Ray worker, does not
+    survive). It exits when its input closes, so it never outlives the trainer.
+
     Args:
         env_kwargs, episodes, eval_seed: as :func:`rllib_experiments.evaluation.evaluate`.
         threads: torch threads of the worker (default: this process's, so that the
@@ -58,22 +59,76 @@ class BackgroundEvaluator:
         self.episodes = int(episodes)
         self.eval_seed = int(eval_seed)
         self.threads = threads
-        self._pool: Optional[ProcessPoolExecutor] = None
+        self._proc: Optional[subprocess.Popen] = None
+        self._reader: Optional[threading.Thread] = None
+
+    def _start(self) -> None:
+        import torch
+
+        threads = int(self.threads or torch.get_num_threads())
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(threads)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def submit(self, module_spec, weights: Dict[str, Dict], agents: Sequence[str]) -> Future:
-        """Start evaluating a snapshot; the future gives ``(evaluation, sparsity)``."""
-        if self._pool is None:
-            import torch
+        """Start evaluating a snapshot; the future gives ``(evaluation, sparsity)``.
 
-            threads = int(self.threads or torch.get_num_threads())
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(threads,))
-        return self._pool.submit(evaluate_snapshot, module_spec, weights, list(agents),
-                                 self.env_kwargs, self.episodes, self.eval_seed)
+        One job at a time: the trainer resolves each before it submits the next.
+        """
+        if self._reader is not None and self._reader.is_alive():
+            raise RuntimeError("the background evaluator runs one evaluation at a time")
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        job = (module_spec, weights, list(agents), self.env_kwargs, self.episodes, self.eval_seed)
+        pickle.dump(job, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self._proc.stdin.flush()
+        future: Future = Future()
+
+        def read(stdout=self._proc.stdout):
+            try:
+                ok, value = pickle.load(stdout)
+            except Exception as err:  # noqa: BLE001 - the worker died: say so in the future
+                future.set_exception(RuntimeError(f"background evaluation worker failed: {err!r}"))
+                return
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(RuntimeError(f"background evaluation failed:\n{value}"))
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+        return future
 
     def close(self) -> None:
-        """Stop the worker (pending evaluations are cancelled)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the worker (after the evaluation it is running, if any)."""
+        if self._proc is not None:
+            self._proc.stdin.close()
+            self._proc.wait()
+            self._proc = None
+
+
+def _serve(threads: int) -> None:
+    """Worker loop: read a job, write ``(True, result)`` or ``(False, traceback)``, until EOF."""
+    import traceback
+
+    import torch
+
+    torch.set_num_threads(threads)
+    jobs, results = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything printed must not corrupt the results stream
+    while True:
+        try:
+            job = pickle.load(jobs)
+        except EOFError:
+            return
+        try:
+            reply = (True, evaluate_snapshot(*job))
+        except Exception:  # noqa: BLE001 - reported to the trainer
+            reply = (False, traceback.format_exc())
+        pickle.dump(reply, results, protocol=pickle.HIGHEST_PROTOCOL)
+        results.flush()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
