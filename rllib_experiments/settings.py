@@ -100,6 +100,13 @@ class Settings:
     """Remote env runner processes (0: sample in the driver)."""
     num_envs_per_env_runner: Optional[int] = None
     """Vectorised envs per env runner (None: episodes_per_iteration / max(1, num_env_runners))."""
+    num_learners: int = 0
+    """RLlib learners: 0 (one, in the driver), 1 (one remote), >= 2 data-parallel replicas
+    (each updates on episodes_per_iteration / num_learners episodes, gradients averaged)."""
+    autocast_bf16: bool = False
+    """Run the actors' training forward (and so their backward) under bfloat16 autocast
+    (CPUs with AVX512-BF16; gradients within about 1e-2 of float32, not validated for
+    training quality). Sampling and evaluation stay float32."""
     seed: int = 0
     """Seed of torch, numpy and the environments."""
     fast_sampling: bool = True
@@ -261,6 +268,7 @@ class Settings:
                      "episodes_per_iteration", "prune_interval", "eval_interval", "eval_episodes"):
             pos_int(name)
         pos_int("num_env_runners", minimum=0)
+        pos_int("num_learners", minimum=0)
         pos_int("seed", minimum=0)
         pos_int("prune_start", minimum=0)
         pos_int("minibatch_episodes", allow_none=True)
@@ -273,7 +281,8 @@ class Settings:
         real("clip_eps", 0, 1, low_open=True)
         real("entropy_coeff", 0, 1)
         real("grad_clip", 0, float("inf"), low_open=True, allow_none=True)
-        for name in ("normalize_rewards", "standardize_advantages", "fast_sampling", "prune_biases"):
+        for name in ("normalize_rewards", "standardize_advantages", "fast_sampling", "prune_biases",
+                     "autocast_bf16"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(name, f"setting {name} must be true or false, got {getattr(self, name)!r}")
         v = self.final_sparsity
@@ -298,6 +307,11 @@ class Settings:
                 f"of num_envs_per_env_runner x max(1, num_env_runners) = {per_call}: every env "
                 "runner samples whole batches of its vectorised episodes"
             )
+        if self.num_learners > 1 and self.episodes_per_iteration % self.num_learners:
+            raise SettingsError(
+                "num_learners", f"setting num_learners ({self.num_learners}) must divide "
+                f"episodes_per_iteration ({self.episodes_per_iteration}): each learner replica "
+                "updates on whole episodes, the same number each")
         if self.minibatch_episodes is not None and self.minibatch_episodes > self.episodes_per_iteration:
             raise SettingsError("minibatch_episodes", f"setting minibatch_episodes ({self.minibatch_episodes}) must be at most "
                              f"episodes_per_iteration ({self.episodes_per_iteration})")

@@ -8,7 +8,10 @@ passes its own), then for each iteration i = 0..I_T-1:
    (inside the learner, :mod:`pruning_callbacks`);
 2. every ``eval_interval`` iterations and after the last one (and before the first, with
    ``evaluate_at_start``): evaluate the actors with :func:`rllib_experiments.evaluation.evaluate`,
-   stochastic and greedy, and record the actors' sparsity both ways;
+   stochastic and greedy, and record the actors' sparsity both ways; by default
+   (``background_eval``) in a worker process on a copy of the weights while the next
+   iterations train (:mod:`rllib_experiments.background_eval`: the same numbers), the
+   last evaluation in this process;
 3. append a row to progress.csv, log to TensorBoard, call ``on_iteration(row)`` (and
    ``on_evaluation(point)`` after an evaluation);
 4. every ``checkpoint_every`` iterations and after the last one: checkpoint.
@@ -77,6 +80,9 @@ class TrainingRun:
         notice: called with what resuming found (a damaged checkpoint, the one restored);
             default ``log``, or standard error when ``log`` is None.
         run_info: more entries for run.json (e.g. the Table I row the run trains).
+        background_eval: run the evaluations (all but the last) in a worker process while
+            training continues (:mod:`rllib_experiments.background_eval`; the same numbers,
+            progress rows written once their evaluation is in).
     """
 
     def __init__(self, settings: Settings, output, *, build: Optional[Callable] = None,
@@ -84,7 +90,7 @@ class TrainingRun:
                  eval_seed: int = EVAL_SEED, evaluate_at_start: bool = False,
                  tensorboard: bool = True, log: Optional[Callable[[str], None]] = print,
                  notice: Optional[Callable[[str], None]] = None,
-                 run_info: Optional[Dict[str, Any]] = None):
+                 run_info: Optional[Dict[str, Any]] = None, background_eval: bool = True):
         self.settings = settings.validate()
         self.output = Path(output)
         self.build = build
@@ -98,6 +104,8 @@ class TrainingRun:
         self.log = log or (lambda line: None)
         self.notice = notice or log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.run_info = dict(run_info or {})
+        self.background_eval = bool(background_eval)
+        self._background = None
         self.algo = None
         #: The actors after the last iteration (torch modules independent of the algorithm).
         self.final_actors: Optional[List] = None
@@ -155,41 +163,15 @@ class TrainingRun:
         self.notice(f"resume: no intact checkpoint in {self.output}, starting from iteration 0")
         return state
 
-    # ------------------------------------------------------------------ random streams
     def _random_state(self) -> Dict[str, Any]:
-        """Every random stream of the run: this process's (torch, numpy, random) and each
-        batched env runner's (its simulator's episode generators and its torch generator)."""
-        import random
+        from rllib_experiments.random_streams import algo_random_state
 
-        import torch
-
-        runners = {}
-        local = self.algo.env_runner
-        if hasattr(local, "get_random_state"):
-            runners[0] = local.get_random_state()
-        if self.algo.env_runner_group.num_remote_env_runners():
-            remote = self.algo.env_runner_group.foreach_env_runner(
-                lambda er: (er.worker_index, er.get_random_state())
-                if hasattr(er, "get_random_state") else None, local_env_runner=False)
-            runners.update(dict(r for r in remote if r is not None))
-        return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                "python": random.getstate(), "env_runners": runners}
+        return algo_random_state(self.algo)
 
     def _set_random_state(self, state: Dict[str, Any]) -> None:
-        import random
+        from rllib_experiments.random_streams import set_algo_random_state
 
-        import torch
-
-        torch.set_rng_state(state["torch"])
-        np.random.set_state(state["numpy"])
-        random.setstate(state["python"])
-        runners = state["env_runners"]
-        if 0 in runners and hasattr(self.algo.env_runner, "set_random_state"):
-            self.algo.env_runner.set_random_state(runners[0])
-        remote = {k: v for k, v in runners.items() if k != 0}
-        if remote:
-            self.algo.env_runner_group.foreach_env_runner(
-                lambda er: er.set_random_state(remote[er.worker_index]), local_env_runner=False)
+        set_algo_random_state(self.algo, state)
 
     def _finished_result(self) -> Optional[Dict[str, Any]]:
         """Resuming a run that already reached its last iteration: its result, left untouched."""
@@ -225,12 +207,30 @@ class TrainingRun:
 
         actors = self.actors()
         evaluation = self.evaluate(actors)
-        point = {"iterations_done": iterations_done,
-                 "episodes": iterations_done * self.settings.episodes_per_iteration,
-                 **{mode: {"mean_reward": v["mean_reward"], "std_reward": v["std_reward"]}
-                    for mode, v in evaluation.items()},
-                 **actor_sparsity(actors), "wall_s": wall_s}
-        return {"point": point, "evaluation": evaluation, "actors": actors}
+        return {"point": self._point(iterations_done, evaluation, actor_sparsity(actors), wall_s),
+                "evaluation": evaluation, "actors": actors}
+
+    def _point(self, iterations_done, evaluation, sparsity, wall_s) -> Dict[str, Any]:
+        return {"iterations_done": iterations_done,
+                "episodes": iterations_done * self.settings.episodes_per_iteration,
+                **{mode: {"mean_reward": v["mean_reward"], "std_reward": v["std_reward"]}
+                   for mode, v in evaluation.items()},
+                **sparsity, "wall_s": wall_s}
+
+    def _submit_evaluation(self, iterations_done: int, wall_s: float):
+        """Evaluate a copy of the current weights in the background; resolved by :meth:`_resolve`."""
+        import torch
+
+        weights = self.algo.learner_group.get_weights(module_ids=self.agents)
+        copied = {mid: {k: v.detach().clone() if torch.is_tensor(v) else np.array(v, copy=True)
+                        for k, v in state.items()} for mid, state in weights.items()}
+        future = self._background.submit(self.algo.config.rl_module_spec, copied, self.agents)
+        return {"iterations_done": iterations_done, "wall_s": wall_s, "future": future}
+
+    def _resolve(self, job) -> Dict[str, Any]:
+        evaluation, sparsity = job["future"].result()
+        return {"point": self._point(job["iterations_done"], evaluation, sparsity, job["wall_s"]),
+                "evaluation": evaluation, "actors": None}
 
     def pruning_summary(self) -> Optional[Dict[str, Any]]:
         """The learner's pruning state (None for a dense run)."""
@@ -258,6 +258,7 @@ class TrainingRun:
             self.algo.stop()
 
     def _loop(self, state, on_iteration, on_evaluation):
+        from rllib_experiments.background_eval import BackgroundEvaluator
         from rllib_experiments.evaluation import evaluate_baseline
 
         s = self.settings
@@ -273,24 +274,27 @@ class TrainingRun:
         references = {name: evaluate_baseline(name, s.env_kwargs(), episodes=s.eval_episodes,
                                               eval_seed=self.eval_seed)
                       for name in ("aloha", "oracle")}
+        self._background = BackgroundEvaluator(
+            s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed) \
+            if self.background_eval else None
         session_start = time.time()
         iter_times = []
         last = None
-        try:
-            if done == 0 and self.evaluate_at_start:
-                last = self.evaluation_point(0, wall0)
-                evaluations.append(last["point"])
-                on_evaluation(last["point"])
-            for i in range(done, s.iterations):
-                t0 = time.time()
-                result = self.algo.train()
-                train_s = time.time() - t0
-                evaluation = None
-                if (i + 1) % s.eval_interval == 0 or i == s.iterations - 1:
-                    last = self.evaluation_point(i + 1, wall0 + time.time() - session_start)
+        # Iterations trained but not yet written: [i, result, train_s, wall, t0, evaluation],
+        # evaluation None (none due), a dict (done) or a background job (resolved in order).
+        waiting: List[list] = []
+
+        def write_ready(wait: bool) -> None:
+            nonlocal last
+            while waiting:
+                i, result, train_s, wall, t0, evaluation = waiting[0]
+                if isinstance(evaluation, dict) and "future" in evaluation:
+                    if not (wait or evaluation["future"].done()):
+                        return
+                    last = self._resolve(evaluation)
                     evaluation = last["evaluation"]
                     evaluations.append(last["point"])
-                wall = wall0 + (time.time() - session_start)
+                waiting.pop(0)
                 row = prog.progress_row(i, result, self.agents, pruned=s.schedule != "none",
                                         train_s=train_s, wall=wall, evaluation=evaluation)
                 writer.write(row)
@@ -302,8 +306,32 @@ class TrainingRun:
                     on_iteration(row)
                 if evaluation is not None:
                     on_evaluation(last["point"])
+
+        try:
+            if done == 0 and self.evaluate_at_start:
+                last = self.evaluation_point(0, wall0)
+                evaluations.append(last["point"])
+                on_evaluation(last["point"])
+            for i in range(done, s.iterations):
+                t0 = time.time()
+                result = self.algo.train()
+                train_s = time.time() - t0
+                evaluation = None
                 n = i + 1
-                if n % self.checkpoint_every == 0 or n == s.iterations:
+                if n % s.eval_interval == 0 or n == s.iterations:
+                    write_ready(wait=True)  # one evaluation in the background at a time
+                    wall_s = wall0 + time.time() - session_start
+                    if self._background is not None and n < s.iterations:
+                        evaluation = self._submit_evaluation(n, wall_s)
+                    else:  # the last one synchronously: its actors are the run's final actors
+                        last = self.evaluation_point(n, wall_s)
+                        evaluation = last["evaluation"]
+                        evaluations.append(last["point"])
+                wall = wall0 + (time.time() - session_start)
+                waiting.append([i, result, train_s, wall, t0, evaluation])
+                checkpoint = n % self.checkpoint_every == 0 or n == s.iterations
+                write_ready(wait=checkpoint)
+                if checkpoint:
                     if tb is not None:  # events up to the checkpoint must survive a kill
                         tb.flush()
                     out.save_checkpoint(self.algo, self.output, n, {
@@ -311,6 +339,8 @@ class TrainingRun:
                         "sessions": int(state.get("sessions", 0)) + 1,
                         "evaluations": evaluations}, random_state=self._random_state())
         finally:
+            if self._background is not None:
+                self._background.close()
             writer.close()
             if tb is not None:
                 tb.close()

@@ -2,6 +2,11 @@
 
     python -m rllib_experiments.benchmark [--setup A] [--episodes-per-iteration 16]
         [--iterations 3] [--warmup 1] [--num-epochs 4] [--only ours|naive] [--json]
+    python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--learners 2]
+        [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
+
+``--scale``: the `ours` loop at N users, one process vs the fastest configuration
+(:mod:`rllib_experiments.cli.benchmark_scale`). Otherwise:
 
 Both run in one process, one after the other, on the same environment (setup A: 10 users,
 5 channels, 100-slot episodes), with the same batch (``--episodes-per-iteration`` whole
@@ -35,7 +40,7 @@ import time
 from typing import Any, Dict, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import int_at_least
+from rllib_experiments.cli.args import int_at_least, key_value
 from rllib_experiments.settings import CRITIC_MODES
 
 
@@ -121,11 +126,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", choices=["ours", "naive"], default=None,
                    help="measure one configuration only (no ratio)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    scale = p.add_argument_group("--scale: the ours loop at N users, single process vs fast")
+    scale.add_argument("--scale", action="store_true",
+                       help="measure ours at each --sizes N (K = N/2), one process vs the fast "
+                       "configuration, interleaved")
+    scale.add_argument("--sizes", type=int_at_least(2), nargs="+", default=None, metavar="N",
+                       help="numbers of users (even; default 10 20 50 100)")
+    scale.add_argument("--learners", type=int_at_least(0), default=2,
+                       help="learners of the fast configuration (default 2: data-parallel)")
+    scale.add_argument("--env-runners", type=int_at_least(0), default=0,
+                       help="remote env runners of the fast configuration (default 0)")
+    scale.add_argument("--bf16", action="store_true",
+                       help="bfloat16 autocast of the actors' training pass in the fast "
+                       "configuration (not validated for training quality)")
+    scale.add_argument("--set", dest="overrides", action="append", default=[], type=key_value,
+                       metavar="FIELD=VALUE",
+                       help="a Settings field for both configurations (repeatable; e.g. a "
+                       "CI-sized run: --set hidden_sizes=[16] --set lstm_size=16)")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.sizes is not None and any(n % 2 for n in args.sizes):
+        parser.error(f"--sizes: every N must be even (K = N/2 channels), got {args.sizes}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import ray
     import torch
@@ -137,6 +162,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     overrides = dict(episodes_per_iteration=args.episodes_per_iteration, critic_mode=args.critic)
     if args.num_epochs is not None:
         overrides["num_epochs"] = args.num_epochs
+    if args.scale:
+        return _scale(args)
     settings = load_preset(f"paper_{args.setup}", **overrides)
     info = probe_env(settings)
     if not ray.is_initialized():
@@ -175,6 +202,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if "ratio" in out:
             print(f" ratio: {out['ratio']:.1f}x wall, {out['ratio_cpu']:.1f}x CPU time "
                   "(target >= 10x)")
+    return 0
+
+
+def _scale(args) -> int:
+    import ray
+
+    from rllib_experiments.cli.benchmark_scale import DEFAULT_SIZES, print_scale, run_scale
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=max(2, args.learners + args.env_runners), include_dashboard=False,
+                 log_to_driver=False)
+    out = run_scale(args.sizes or DEFAULT_SIZES, setup=args.setup, iterations=args.iterations,
+                    warmup=args.warmup, learners=args.learners, env_runners=args.env_runners,
+                    bf16=args.bf16, overrides=dict(args.overrides),
+                    log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps({"scale": out["scale"]}))
+    else:
+        print_scale(out)
     return 0
 
 

@@ -139,6 +139,9 @@ def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.Ar
                    help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
                    "else a local Ray instance)")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    p.add_argument("--sync-eval", action="store_true",
+                   help="evaluate in this process, pausing training (default: in a background "
+                   "process on a copy of the weights while training continues; the same numbers)")
     p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
     return p
 
@@ -326,7 +329,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         build = get_row(row).build
     run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
-                      log=None if args.quiet else (lambda line: print(line, flush=True)),
+                      background_eval=not args.sync_eval, log=None if args.quiet else (lambda line: print(line, flush=True)),
                       notice=lambda line: print(line, flush=True),
                       build=build, run_info={"row": row}, **options)
     result = run.run()

@@ -56,7 +56,7 @@ def rollout(actors: Sequence[torch.nn.Module], sim, *, mode: str = "sample",
     num_actions = sim.num_channels + 1
     stacked = StackedActors(actors) if mode != "random" else None
     state = None
-    with torch.no_grad():
+    with torch.inference_mode():
         for t in range(T):
             out_obs[:, t] = obs
             if with_states:

@@ -30,7 +30,7 @@ DEFAULTS: Dict[str, Any] = dict(
     actor_lr=1e-4, critic_lr=5e-5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2,
     entropy_coeff=0.0, grad_clip=None, num_epochs=4, minibatch_episodes=None,
     normalize_rewards=True, standardize_advantages=True, episodes_per_iteration=1,
-    num_env_runners=0, num_envs_per_env_runner=1, seed=0,
+    num_env_runners=0, num_envs_per_env_runner=1, num_learners=0, autocast_bf16=False, seed=0,
 )
 
 
@@ -99,6 +99,7 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
     if agents is None or obs_space is None or act_space is None:
         raise ValueError("give agents, obs_space and act_space with an env class or name "
                          "(they are probed only from a ParallelEnv creator)")
+    per_learner = h["episodes_per_iteration"] // max(1, h["num_learners"]) * int(horizon)
     config = (
         PPOConfig()
         .environment(env, env_config=env_config)
@@ -117,6 +118,7 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
             lstm_layers=h["lstm_layers"], critic_mode=h["critic_mode"], state_dim=state_dim))
         .learners(
             learner_class=learner_class or IAGCTorchLearner,
+            num_learners=h["num_learners"],
             add_default_connectors_to_learner_pipeline=False,
             learner_config_dict=dict(
                 critic_lr=h["critic_lr"],
@@ -125,14 +127,19 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
                 iagc_shuffle=True,
                 normalize_rewards=h["normalize_rewards"],
                 standardize_advantages=h["standardize_advantages"],
+                iagc_autocast_bf16=h["autocast_bf16"],
             ),
         )
         .training(
             lr=h["actor_lr"], gamma=h["gamma"], lambda_=h["gae_lambda"], clip_param=h["clip_eps"],
             entropy_coeff=h["entropy_coeff"], use_kl_loss=False, kl_coeff=0.0,
             grad_clip=h["grad_clip"], grad_clip_by="global_norm",
-            train_batch_size_per_learner=h["episodes_per_iteration"] * int(horizon),
-            num_epochs=1, minibatch_size=None, shuffle_batch_per_epoch=False,
+            # Each of num_learners replicas updates on its share of the iteration's episodes.
+            # The learner makes its own minibatches of whole episodes and ignores RLlib's
+            # minibatch_size, which is set only because sharding episodes over >= 2
+            # learners divides by it.
+            train_batch_size_per_learner=per_learner,
+            num_epochs=1, minibatch_size=per_learner, shuffle_batch_per_epoch=False,
         )
         .debugging(seed=h["seed"])
         .reporting(metrics_num_episodes_for_smoothing=h["episodes_per_iteration"])

@@ -10,9 +10,9 @@ sampled multi-agent episodes into one train batch, vectorised in numpy:
 2. Reward normalisation (III-b, "we have performed reward normalization"):
    the rewards are divided by the running standard deviation of the
    discounted returns G_t = r_t + gamma G_{t+1} of all user sequences seen so
-   far (this batch included). The statistics live in the shared critic's
-   buffers, so they are checkpointed with it. Off with
-   ``normalize_rewards=False``.
+   far (this batch included; with data-parallel learners, every replica's
+   share of it). The statistics live in the shared critic's buffers, so they
+   are checkpointed with it. Off with ``normalize_rewards=False``.
 3. The shared critic (old parameters, no gradient) gives V for every user and
    slot ([B, N, T], mode ``paper`` or ``centralized``), from zero hidden
    states at the episode start.
@@ -42,7 +42,7 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
-from rllib_experiments.iagc.modules import CRITIC_ID, STATES, actor_ids
+from rllib_experiments.iagc.modules import CRITIC_ID, STATES, actor_ids, return_moments
 
 
 def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
@@ -121,6 +121,22 @@ def stack_episodes(episodes, agent_ids: List[str], with_states: bool = False) ->
     return out
 
 
+def across_learners(value) -> list:
+    """``value`` of every data-parallel learner replica, in rank order (``[value]`` alone).
+
+    With ``num_learners >= 2`` each replica sees its share of the episodes; merging every
+    replica's return statistics in the same order keeps the reward normalisation (and so
+    the critic's targets) identical on all replicas.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return [value]
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
 class IAGCEpisodesToBatch(ConnectorV2):
     """Whole episodes -> IAGC train batch (critic values, GAE, reward normalisation).
 
@@ -152,7 +168,8 @@ class IAGCEpisodesToBatch(ConnectorV2):
 
         # Reward normalisation by the running std of discounted returns.
         if self.normalize_rewards:
-            critic.update_return_stats(discounted_returns(rewards, self.gamma))
+            for moments in across_learners(return_moments(discounted_returns(rewards, self.gamma))):
+                critic.merge_return_moments(*moments)
             rewards = rewards / critic.return_std()
 
         # Critic values from zero hidden states (old parameters).

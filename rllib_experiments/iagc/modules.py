@@ -150,6 +150,18 @@ class IAGCActor(TorchRLModule):
         self.trunk = _trunk_from_config(in_size, self.model_config)
         self.logits = nn.Linear(self.trunk.lstm_size, int(self.action_space.n))
 
+    #: Set by the learner (its own copies only) to run the training forward under autocast.
+    autocast_dtype: Optional[torch.dtype] = None
+
+    def _forward_train(self, batch, **kwargs):
+        if self.autocast_dtype is None:
+            return self._forward(batch, **kwargs)
+        obs = batch[Columns.OBS]
+        with torch.autocast(obs.device.type, dtype=self.autocast_dtype):
+            out = self._forward(batch, **kwargs)
+        out[Columns.ACTION_DIST_INPUTS] = out[Columns.ACTION_DIST_INPUTS].float()
+        return out
+
     def get_initial_state(self) -> Dict[str, np.ndarray]:
         shape = (self.trunk.lstm_layers, self.trunk.lstm_size)
         return {"h": np.zeros(shape, np.float32), "c": np.zeros(shape, np.float32)}
@@ -265,14 +277,24 @@ class SharedCritic(TorchRLModule):
 
     def update_return_stats(self, returns: np.ndarray) -> None:
         """Merge a batch of discounted returns into the running statistics (Chan et al.)."""
-        returns = np.asarray(returns, np.float64).ravel()
-        if returns.size == 0:
+        self.merge_return_moments(*return_moments(returns))
+
+    def merge_return_moments(self, b_count: float, b_mean: float, b_m2: float) -> None:
+        """Merge the (count, mean, M2) of a batch of returns into the running statistics."""
+        if b_count == 0:
             return
         count, mean, m2 = self.return_stats.tolist()
-        b_count, b_mean = returns.size, float(returns.mean())
-        b_m2 = float(((returns - b_mean) ** 2).sum())
         total = count + b_count
         delta = b_mean - mean
         mean += delta * b_count / total
         m2 += b_m2 + delta * delta * count * b_count / total
         self.return_stats.copy_(torch.tensor([total, mean, m2], dtype=torch.float64))
+
+
+def return_moments(returns: np.ndarray) -> Tuple[float, float, float]:
+    """(count, mean, M2 = sum of squared deviations) of an array of returns."""
+    returns = np.asarray(returns, np.float64).ravel()
+    if returns.size == 0:
+        return 0.0, 0.0, 0.0
+    mean = float(returns.mean())
+    return float(returns.size), mean, float(((returns - mean) ** 2).sum())

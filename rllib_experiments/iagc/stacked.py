@@ -51,14 +51,18 @@ class StackedActors:
         """obs [N, B, d] -> (logits [N, B, K+1], new state); torch LSTM gate order i, f, g, o."""
         x = obs
         for w, b in self.dense:
-            x = torch.relu(torch.baddbmm(b, x, w))
+            x = torch.baddbmm(b, x, w).relu_()
         h_prev, c_prev = state if state is not None else self.zero_state(obs.shape[1])
+        H = self.lstm_size
         hs, cs = [], []
         for k, (w_ih, w_hh, b) in enumerate(self.lstm):
             gates = torch.baddbmm(b, x, w_ih).baddbmm_(h_prev[k], w_hh)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c_prev[k] + torch.sigmoid(i) * torch.tanh(g)
-            x = torch.sigmoid(o) * torch.tanh(c)
+            # One sigmoid over all four gates (g's is unused): elementwise, the same values.
+            s = gates.sigmoid()
+            c = s[..., H:2 * H] * c_prev[k] + s[..., :H] * gates[..., 2 * H:3 * H].tanh()
+            x = s[..., 3 * H:] * c.tanh()
             hs.append(x)
             cs.append(c)
-        return torch.baddbmm(self.head[1], x, self.head[0]), (torch.stack(hs), torch.stack(cs))
+        new_state = ((hs[0].unsqueeze(0), cs[0].unsqueeze(0)) if len(hs) == 1
+                     else (torch.stack(hs), torch.stack(cs)))
+        return torch.baddbmm(self.head[1], x, self.head[0]), new_state

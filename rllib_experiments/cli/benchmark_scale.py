@@ -1,0 +1,140 @@
+"""Agent-steps per second of the `ours` training loop at N users: one process vs the fastest.
+
+    python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--setup A]
+        [--iterations 3] [--warmup 1] [--learners 2] [--env-runners 0] [--bf16] [--json]
+
+At each N (K = N/2 channels, the presets ``scale_<setup>_N<N>``, or
+``dsa_pettingzoo.config.scale_preset`` for other sizes) two algorithms train the `ours`
+row (:data:`rllib_experiments.methods.iagc_ppo.OURS`: 8 episodes per iteration, 4 epochs,
+centralized critic, 95 % harmonic pruning):
+
+* ``single``: today's loop, one process, float32 (local learner, sampling in the driver);
+* ``fast``: the same settings with ``--learners`` data-parallel learner processes,
+  ``--env-runners`` remote env runners and, with ``--bf16``, bfloat16 autocast of the
+  actors' training pass (not validated for training quality: off by default).
+
+Both are built, warmed up, then their timed iterations alternate (single, fast, single,
+...), so both see the same machine state. ``agent_steps_per_s`` is agent-steps (env
+steps x N) per second of wall time, ``ratio`` fast / single. ``peak_rss_mb`` is the
+largest total resident memory of the fast configuration's processes (the driver, which
+both share, plus its learner and env runner processes) sampled after each iteration.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+DEFAULT_SIZES = (10, 20, 50, 100)
+
+
+def scale_settings(setup: str, num_users: int):
+    """The `ours` settings at N = ``num_users`` users, K = N/2 channels."""
+    from dsa_pettingzoo.config import scale_preset
+    from rllib_experiments.methods.iagc_ppo import ours_settings
+    from rllib_experiments.settings import PRESET_DIR, load_preset
+
+    name = f"scale_{setup}_N{num_users}"
+    if (PRESET_DIR / f"{name}.json").is_file():
+        base = load_preset(name)
+    else:
+        kwargs = scale_preset(setup, num_users)
+        base = load_preset(f"paper_{setup}", env={k: v for k, v in kwargs.items() if k != "setup"})
+    return ours_settings(base)
+
+
+def _rss_mb(pids: Sequence[int]) -> float:
+    """Resident memory of these processes now (Linux /proc), in MB."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            pass
+    return total_kb / 1024
+
+
+def _worker_pids(algo) -> List[int]:
+    pids = []
+    if algo.learner_group.is_remote:
+        pids += [r.get() for r in algo.learner_group.foreach_learner(lambda l: os.getpid())]
+    if algo.env_runner_group.num_remote_env_runners():
+        pids += list(algo.env_runner_group.foreach_env_runner(lambda er: os.getpid(),
+                                                              local_env_runner=False))
+    return pids
+
+
+def measure_size(settings: Dict[str, Any], iterations: int, warmup: int,
+                 log=None) -> Dict[str, Dict[str, float]]:
+    """Build both algorithms, warm up, time interleaved iterations; per config totals."""
+    from rllib_experiments.algorithm import build_algo_config
+
+    algos = {name: build_algo_config(s).build_algo() for name, s in settings.items()}
+    stats = {name: dict(agent_steps=0, wall_s=0.0, cpu_s=0.0, peak_rss_mb=0.0) for name in algos}
+    try:
+        pids = {name: [os.getpid(), *_worker_pids(algo)] for name, algo in algos.items()}
+        for algo in algos.values():
+            for _ in range(warmup):
+                algo.train()
+        for i in range(iterations):
+            for name, algo in algos.items():
+                users = len(algo.config.policies)
+                wall0, cpu0 = time.perf_counter(), time.process_time()
+                result = algo.train()
+                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+                st = stats[name]
+                st["agent_steps"] += int(result["env_runners"]["num_env_steps_sampled"]) * users
+                st["wall_s"] += wall
+                st["cpu_s"] += cpu
+                st["peak_rss_mb"] = max(st["peak_rss_mb"], _rss_mb(pids[name]))
+                if log is not None:
+                    log(f"  N={users} {name}: iteration {i + 1}/{iterations} wall {wall:.2f} s, "
+                        f"driver cpu {cpu:.2f} s")
+    finally:
+        for algo in algos.values():
+            algo.stop()
+    return stats
+
+
+def run_scale(sizes: Sequence[int], *, setup: str = "A", iterations: int = 3, warmup: int = 1,
+              learners: int = 2, env_runners: int = 0, bf16: bool = False,
+              overrides: Dict[str, Any] = None, log=None) -> Dict[str, Any]:
+    """``{"scale": [one row per N], "fast": {...}}`` (see the module doc)."""
+    fast = dict(num_learners=learners, num_env_runners=env_runners, autocast_bf16=bf16)
+    rows = []
+    for n in sizes:
+        single = scale_settings(setup, n).replace(**(overrides or {}))
+        stats = measure_size({"single": single, "fast": single.replace(**fast)}, iterations,
+                             warmup, log)
+        s, f = stats["single"], stats["fast"]
+        rows.append({
+            "num_users": n,
+            "num_channels": n // 2,
+            "agent_steps_per_s": f["agent_steps"] / f["wall_s"],
+            "agent_steps_per_s_single": s["agent_steps"] / s["wall_s"],
+            "ratio": (f["agent_steps"] / f["wall_s"]) / (s["agent_steps"] / s["wall_s"]),
+            "peak_rss_mb": f["peak_rss_mb"],
+            "peak_rss_mb_single": s["peak_rss_mb"],
+            "driver_cpu_s_per_iteration": f["cpu_s"] / iterations,
+            "driver_cpu_s_per_iteration_single": s["cpu_s"] / iterations,
+        })
+    return {"scale": rows, "setup": setup, "iterations": iterations, "warmup": warmup,
+            "fast": fast, "cpus": os.cpu_count()}
+
+
+def print_scale(out: Dict[str, Any]) -> None:
+    print(f"ours at N users (K = N/2), setup {out['setup']}: single process vs {out['fast']}, "
+          f"{out['iterations']} interleaved iterations each")
+    for r in out["scale"]:
+        print(f"  N={r['num_users']:4d}: {r['agent_steps_per_s']:9.0f} agent-steps/s "
+              f"(single {r['agent_steps_per_s_single']:9.0f}), ratio {r['ratio']:.2f}, "
+              f"peak {r['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":  # pragma: no cover - run through rllib_experiments.benchmark
+    sys.exit("run: python -m rllib_experiments.benchmark --scale")
