@@ -190,9 +190,9 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
 
 
 def test_record_writer_stores_trial_records_on_the_driver(tmp_path):
-    from rllib_experiments.cli.reproduce import RECORD_KEY, _record_writer
+    from rllib_experiments.cli.reproduce import RECORD_KEY, _record_writer, records_in
 
-    writer = _record_writer(tmp_path)
+    writer = _record_writer(records_in(tmp_path))
     rec = {"setup": "B", "row": "dense", "seed": 4, "final_reward": 1.5}
     writer.on_trial_result(iteration=1, trials=[], trial=None, result={"iteration": 3})
     assert not (tmp_path / "trials").exists()  # progress reports carry no record

@@ -19,7 +19,7 @@ from dsa_pettingzoo.cli_args import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
 
 __all__ = ["int_at_least", "number_in", "sparsity", "key_value", "flag_of_field",
-           "validated_settings", "check_env", "check_pruning"]
+           "validated_settings", "check_env", "check_pruning", "add_trial_flags"]
 
 #: A sparsity p in [0, 1).
 sparsity = number_in(0.0, 1.0, include_high=False)
@@ -78,3 +78,16 @@ def check_pruning(settings: Settings, parser, flags: Mapping[str, str]) -> None:
         parser.error(f"argument {flag_of_field(err.field, flags)}: {err}")
     except ValueError as err:  # the schedule's own parameter checks
         parser.error(f"argument {flags['schedule']}: {err}")
+
+
+def add_trial_flags(p, *, tune_dir: str, runs_dir: str, runs_help: str) -> None:
+    """The Ray flags of the commands that run trials through Tune (reproduce, pruning_study, scale)."""
+    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
+                   help="CPUs for a local Ray instance (default: all); each trial uses 1")
+    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
+                   help="at most this many trials at once (default: as many as CPUs)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
+    p.add_argument("--tune-dir", default=tune_dir,
+                   help=f"Ray Tune's own experiment folder (logs; not needed for resuming); default {tune_dir}")
+    p.add_argument("--runs-dir", default=runs_dir, help=f"{runs_help}; default {runs_dir}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import int_at_least
+from rllib_experiments.cli.args import add_trial_flags, int_at_least
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw" / "pruning"
@@ -81,14 +81,8 @@ def _parser() -> argparse.ArgumentParser:
                    "with the default --output, else OUTPUT/pruning.md)")
     p.add_argument("--figures", default=None, help="folder of the figures (default docs/figures with "
                    "the default --output, else OUTPUT)")
-    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
-                   help="CPUs of a local Ray instance (default: all); each trial uses 1")
-    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
-                   help="at most this many trials at once (default: as many as CPUs)")
-    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto under ray job submit)")
-    p.add_argument("--tune-dir", default="/tmp/dsa_pruning_tune", help="Ray Tune's own folder (logs)")
-    p.add_argument("--runs-dir", default="runs/pruning",
-                   help="folder of every trial's training run (progress.csv, final checkpoint)")
+    add_trial_flags(p, tune_dir="/tmp/dsa_pruning_tune", runs_dir="runs/pruning",
+                    runs_help="folder of every trial's training run (progress.csv, final checkpoint)")
     return p
 
 

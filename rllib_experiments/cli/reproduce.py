@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import int_at_least
+from rllib_experiments.cli.args import add_trial_flags, int_at_least
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw"
@@ -83,17 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                         "default, else OUTPUT)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the table and figures from OUTPUT's raw results")
-    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
-                   help="CPUs for a local Ray instance (default: all); each trial uses 1")
-    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
-                   help="at most this many trials at once (default: as many as CPUs)")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
-    p.add_argument("--tune-dir", default="/tmp/dsa_reproduce_tune",
-                   help="Ray Tune's own experiment folder (logs; not needed for resuming)")
-    p.add_argument("--runs-dir", default="runs/reproduce",
-                   help="folder of every learning trial's training run (progress.csv and the final "
-                        "checkpoint, e.g. to export its actors); default runs/reproduce")
+    add_trial_flags(p, tune_dir="/tmp/dsa_reproduce_tune", runs_dir="runs/reproduce",
+                    runs_help="folder of every learning trial's training run (progress.csv and the "
+                              "final checkpoint, e.g. to export its actors)")
     return p
 
 
@@ -196,28 +188,42 @@ def _tune_trainable(config: Dict[str, Any]) -> None:
 RECORD_KEY = "trial_record_json"
 
 
-def _record_writer(output: Path):
-    """Tune callback (driver side) writing each finished trial's record to OUTPUT/trials/."""
+def records_in(output: Path):
+    """record -> OUTPUT/trials/<trial id>.json, where reproduce keeps its records."""
+    from rllib_experiments.trials import trial_id
+
+    def path(rec):
+        return Path(output) / "trials" / f"{trial_id(rec['setup'], rec['row'], rec['seed'])}.json"
+    return path
+
+
+def _record_writer(record_path):
+    """Tune callback (driver side) writing each finished trial's record to ``record_path(rec)``."""
     from ray.tune import Callback
 
     from rllib_experiments.run_outputs import write_json_atomic
-    from rllib_experiments.trials import trial_id
 
     class RecordWriter(Callback):
         def on_trial_result(self, iteration, trials, trial, result, **info):
             if RECORD_KEY in result:
                 rec = json.loads(result[RECORD_KEY])
-                write_json_atomic(Path(output) / "trials" /
-                                  f"{trial_id(rec['setup'], rec['row'], rec['seed'])}.json", rec)
+                write_json_atomic(record_path(rec), rec)
 
     return RecordWriter()
 
 
-def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, args) -> List[str]:
-    """Run the trials as one Tune grid; returns error messages of failed trials."""
+def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, args, *,
+             trainable=None, record_path=None, name: str = "reproduce") -> List[str]:
+    """Run the trials as one Tune grid (in plan order); returns error messages of failed trials.
+
+    ``trainable`` (default: reproduce's) runs one trial from ``config["trial"]`` and reports its
+    record under :data:`RECORD_KEY`; the driver writes it to ``record_path(record)`` (default
+    ``OUTPUT/trials/<trial id>.json``), so records of trials on other nodes land here too.
+    """
     import ray
     from ray import tune
 
+    record_path = record_path or records_in(output)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     env = {"env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}}
     if args.address:
@@ -226,15 +232,15 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
         ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env)
     try:
         tuner = tune.Tuner(
-            tune.with_resources(_tune_trainable, {"cpu": 1}),
+            tune.with_resources(trainable or _tune_trainable, {"cpu": 1}),
             param_space={"trial": tune.grid_search(trials), "budget": budget,
                          "output": str(Path(output).resolve()),
                          "runs_dir": str(Path(args.runs_dir).resolve())},
             tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent),
             run_config=tune.RunConfig(
-                name=f"reproduce_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
+                name=f"{name}_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
                 storage_path=str(Path(args.tune_dir).resolve()), verbose=1,
-                callbacks=[_record_writer(output)],
+                callbacks=[_record_writer(record_path)],
                 failure_config=tune.FailureConfig(max_failures=0)),
         )
         grid = tuner.fit()
@@ -274,17 +280,22 @@ def _run_trials(prog, output, budget, setups, rows, seeds, args, command, argv):
     errors: List[str] = run_tune(todo, budget, output, args) if todo else []
     wall = time.time() - start
     unfinished = [t for t in todo if not is_finished(output, t, budget)]
+    log_run(output / out.REPRODUCE_LOG, command, argv, todo, unfinished, errors, wall,
+            budget=budget, setups=list(setups), rows=list(rows))
+    return todo, unfinished, errors, wall
+
+
+def log_run(path: Path, command: str, argv, todo, unfinished, errors, wall: float, **what) -> None:
+    """Append one JSON line about a finished run of trials (the command, what it ran, the machine)."""
     run_info = dict(command=command + " " + " ".join(
                         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-                    budget=budget, setups=list(setups), rows=list(rows),
-                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
+                    **what, trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
                     failed=errors, wall_s=wall,
                     finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
                             f"Python {platform.python_version()}")
-    with open(output / out.REPRODUCE_LOG, "a") as f:
+    with open(path, "a") as f:
         f.write(json.dumps(run_info) + "\n")
-    return todo, unfinished, errors, wall
 
 
 def ensure_fig1(figures: Path) -> Path:

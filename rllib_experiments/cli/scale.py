@@ -30,16 +30,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
-from rllib_experiments.cli.args import int_at_least
-from rllib_experiments.cli.reproduce import RECORD_KEY, check_rows, is_finished, set_aside_superseded
+from rllib_experiments.cli.args import add_trial_flags, int_at_least
+from rllib_experiments.cli.reproduce import (RECORD_KEY, check_rows, finish, is_finished, log_run,
+                                            set_aside_superseded)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw" / "scale"
@@ -105,16 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT})")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the md, csv and figures from OUTPUT's records")
-    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
-                   help="CPUs for a local Ray instance (default: all); each trial uses 1")
-    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
-                   help="at most this many trials at once (default: as many as CPUs)")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
-    p.add_argument("--tune-dir", default="/tmp/dsa_scale_tune",
-                   help="Ray Tune's own experiment folder (logs; not needed for resuming)")
-    p.add_argument("--runs-dir", default="runs/scale",
-                   help="folder of the training runs of ours (RUNS_DIR/N<N>/<trial id>)")
+    add_trial_flags(p, tune_dir="/tmp/dsa_scale_tune", runs_dir="runs/scale",
+                    runs_help="folder of the training runs of ours (RUNS_DIR/N<N>/<trial id>)")
     return p
 
 
@@ -223,47 +214,14 @@ def _tune_trainable(config: Dict[str, Any]) -> None:
                  RECORD_KEY: json.dumps(rec)})
 
 
-def _record_writer(output: Path):
-    from ray.tune import Callback
-
-    from rllib_experiments.run_outputs import write_json_atomic
-
-    class RecordWriter(Callback):
-        def on_trial_result(self, iteration, trials, trial, result, **info):
-            if RECORD_KEY in result:
-                rec = json.loads(result[RECORD_KEY])
-                write_json_atomic(size_folder(output, rec["num_users"]) / "trials" /
-                                  f"{rec['trial']}.json", rec)
-
-    return RecordWriter()
-
-
 def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, args) -> List[str]:
-    """Run the trials as one Tune grid (in plan order); returns the failed trials' errors."""
-    import ray
-    from ray import tune
+    """Run the trials as one Tune grid (in plan order); returns the failed trials' errors.
+    Each record lands in its N's folder (reproduce's Tune wrapper, this module's trial)."""
+    from rllib_experiments.cli.reproduce import run_tune as tune_grid
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    env = {"env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}}
-    if args.address:
-        ray.init(address=args.address, runtime_env=env, log_to_driver=True)
-    else:
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env)
-    try:
-        tuner = tune.Tuner(
-            tune.with_resources(_tune_trainable, {"cpu": 1}),
-            param_space={"trial": tune.grid_search(trials), "budget": budget,
-                         "output": str(Path(output).resolve()),
-                         "runs_dir": str(Path(args.runs_dir).resolve())},
-            tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent),
-            run_config=tune.RunConfig(
-                name=f"scale_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
-                storage_path=str(Path(args.tune_dir).resolve()), verbose=1,
-                callbacks=[_record_writer(output)],
-                failure_config=tune.FailureConfig(max_failures=0)))
-        return [f"{r.config['trial']}: {r.error}" for r in tuner.fit() if r.error]
-    finally:
-        ray.shutdown()
+    return tune_grid(trials, budget, output, args, trainable=_tune_trainable, name="scale",
+                     record_path=lambda rec: size_folder(output, rec["num_users"]) / "trials" /
+                     f"{rec['trial']}.json")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -296,22 +254,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     wall = time.time() - start
     unfinished = [t for t in todo if not is_finished(size_folder(output, t["num_users"]), t,
                                                      budget_for(budget, t["num_users"]))]
-    run_info = dict(command="python -m rllib_experiments.scale " + " ".join(
-                        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-                    budget=budget, sizes=args.sizes, setups=args.setups,
-                    trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
-                    failed=errors, wall_s=wall,
-                    finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-                    machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs")
-    with open(output / out.SCALE_LOG, "a") as f:
-        f.write(json.dumps(run_info) + "\n")
+    log_run(output / out.SCALE_LOG, "python -m rllib_experiments.scale", argv, todo, unfinished,
+            errors, wall, budget=budget, sizes=args.sizes, setups=args.setups)
     scale_report.build_report(output, md, csv, figures)
-    print(f"scale: {len(todo) - len(unfinished)} of {len(todo)} trials finished ({len(errors)} "
-          f"failed, {len(unfinished)} unfinished: rerun the same command to resume), "
-          f"{wall / 60:.1f} min; wrote {md}, {csv}", flush=True)
-    for e in errors:
-        print("FAILED:", e, file=sys.stderr)
-    return 1 if (errors or unfinished) else 0
+    return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")
 
 
 if __name__ == "__main__":
