@@ -146,17 +146,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.study and not args.rows:
         parser.error("give --study NAME, --rows ROW..., --list or --report-only")
     rows = STUDIES[args.study][1] if args.study else args.rows
-    seeds = args.seeds if args.seeds is not None else (STUDIES[args.study][2] if args.study else list(range(5)))
-    if len(set(seeds)) != len(seeds):
-        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
+    study_seeds = STUDIES[args.study][2] if args.study else list(range(5))
+    budget = reproduce.with_overrides(dict(reproduce.BUDGETS["paper"], seeds=study_seeds),
+                                      args.iterations, args.seeds, parser)
+    seeds = budget["seeds"]
     try:
         rows = expand_rows(rows)
         out.check_owner(output, "reproduce")
     except ValueError as err:
         parser.error(f"argument {'--rows' if args.rows else '--study'}: {err}")
-    budget = dict(reproduce.BUDGETS["paper"], seeds=list(seeds))
-    if args.iterations is not None:
-        budget["iterations"] = args.iterations
     try:
         reproduce.check_rows(budget, args.setups, rows, seeds[0])
         for trial in reproduce.plan_trials(budget, args.setups, rows, seeds):

@@ -107,6 +107,20 @@ def plan_trials(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[st
     return trials
 
 
+def with_overrides(budget: Dict[str, Any], iterations: Optional[int], seeds: Optional[Sequence[int]],
+                   parser) -> Dict[str, Any]:
+    """A copy of ``budget`` with ``--iterations`` and ``--seeds`` applied (None: the budget's);
+    repeated seeds are an error naming ``--seeds``."""
+    budget = dict(budget)
+    if iterations is not None:
+        budget["iterations"] = iterations
+    seeds = list(seeds if seeds is not None else budget["seeds"])
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
+    budget["seeds"] = seeds
+    return budget
+
+
 def check_rows(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str], seed: int) -> None:
     """Build every learning row's settings for every setup now: a row no trial could run
     (e.g. a variant asking for more sparsity than its scope allows) fails before Ray starts."""
@@ -339,12 +353,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows = expand_rows(args.rows or ["table"])
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
-    if args.iterations is not None:
-        budget["iterations"] = args.iterations
-    seeds = args.seeds if args.seeds is not None else budget["seeds"]
-    if len(set(seeds)) != len(seeds):
-        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
-    budget["seeds"] = list(seeds)
+    budget = with_overrides(budget, args.iterations, args.seeds, parser)
+    seeds = budget["seeds"]
 
     try:
         check_rows(budget, args.setups, rows, seeds[0] if seeds else 0)

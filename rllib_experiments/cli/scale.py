@@ -38,7 +38,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from rllib_experiments.cli.args import add_trial_flags, int_at_least
 from rllib_experiments.cli.reproduce import (RECORD_KEY, check_rows, finish, is_finished, log_run,
-                                            set_aside_superseded)
+                                            set_aside_superseded, with_overrides)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw" / "scale"
@@ -131,13 +131,8 @@ def resolve(argv: Optional[Sequence[str]] = None):
         out.check_owner(output, "scale")
     except out.OutputExistsError as err:
         parser.error(f"argument --output: {err}")
-    budget = dict(BUDGETS[args.budget])
-    if args.iterations is not None:
-        budget["iterations"] = args.iterations
-    seeds = args.seeds if args.seeds is not None else budget["seeds"]
-    if len(set(seeds)) != len(seeds):
-        parser.error(f"argument --seeds: the seeds must be distinct, got {seeds}")
-    budget["seeds"] = list(seeds)
+    budget = with_overrides(BUDGETS[args.budget], args.iterations, args.seeds, parser)
+    seeds = budget["seeds"]
     sizes = list(dict.fromkeys(args.sizes))
     odd = [n for n in sizes if n % 2]
     if odd:
