@@ -9,7 +9,7 @@ above it; see docs/pruning.md):
 - ``masks``: ``MagnitudePruner`` (plain torch, any ``nn.Module``)
 - ``config``: ``PruningConfig`` (settings of ``learner_config_dict["pruning"]``)
 - ``learner``: ``PruningLearnerMixin``, ``PrunedPPOTorchLearner``
-- ``callback``: ``PruningCallback``, ``add_pruning``, ``finalize_pruning``
+- ``callback``: ``PruningCallback``, ``add_pruning``, ``finalize_pruning``, ``ship_weights``
 
 Nothing is imported here, so importing the package needs neither torch nor ray.
 """

@@ -44,6 +44,36 @@ def push_iteration(algorithm) -> Dict[str, float]:
     return targets[0] if targets else {}
 
 
+def ship_weights(algorithm) -> None:
+    """Give every env runner (training and evaluation) the Learner's actors now, and wait.
+
+    RLlib's own ``EnvRunnerGroup.sync_weights`` is fire-and-forget for remote runners
+    and drops a request when two are already in flight to that runner (its actor
+    manager allows two per tag), which happens under load right after a checkpoint
+    restore: the remote runner then samples with the weights it was built with until the
+    next ``train()``. Here the state goes out as one blocking call per runner, queued
+    behind any in-flight ones, with weight sequence number 0, which a runner never
+    skips (``MultiAgentEnvRunner.set_state``).
+    """
+    import ray
+    from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
+    from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
+
+    groups = [g for g in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None))
+              if g is not None]
+    if not groups:
+        return
+    state = algorithm.learner_group.get_state(
+        components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}", inference_only=True)[COMPONENT_LEARNER]
+    state = {COMPONENT_RL_MODULE: state[COMPONENT_RL_MODULE], WEIGHTS_SEQ_NO: 0}
+    for group in groups:
+        if group.local_env_runner is not None:
+            group.local_env_runner.set_state(state)
+        if group.num_remote_env_runners():
+            ref = ray.put(state)
+            group.foreach_env_runner(lambda runner: runner.set_state(ray.get(ref)), local_env_runner=False)
+
+
 def finalize_pruning(algorithm) -> Dict[str, float]:
     """Prune every actor to exactly its final sparsity now and sync all env runners.
 
@@ -51,9 +81,7 @@ def finalize_pruning(algorithm) -> Dict[str, float]:
     None). Returns the learner's actual sparsity by module id.
     """
     sparsity = _results(algorithm.learner_group.foreach_learner(lambda learner: learner.finalize_pruning()))
-    for group in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None)):
-        if group is not None:
-            group.sync_weights(from_worker_or_learner_group=algorithm.learner_group, inference_only=True)
+    ship_weights(algorithm)
     return sparsity[0] if sparsity else {}
 
 
@@ -82,6 +110,8 @@ class PruningCallback(RLlibCallback):
 
     def on_checkpoint_loaded(self, *, algorithm, **kwargs: Any) -> None:
         push_iteration(algorithm)
+        # RLlib's post-restore sync may be dropped under load (see ship_weights)
+        ship_weights(algorithm)
 
 
 def add_pruning(algo_config: Any, pruning: Union[PruningConfig, Mapping[str, Any]]) -> Any:

@@ -136,6 +136,8 @@ class TrainingRun:
         state = {"iterations_done": 0, "wall_time_s": 0.0, "sessions": 0, "evaluations": []}
         if not self.resume:
             return state
+        from pruning_callbacks.callback import ship_weights
+
         out.remove_partial_checkpoints(self.output)
         for ckpt in reversed(out.list_checkpoints(self.output)):
             problem = out.verify_checkpoint(ckpt)
@@ -143,6 +145,7 @@ class TrainingRun:
                 try:
                     saved = out.read_run_state(ckpt)
                     self.algo.restore_from_path(str(ckpt.resolve()))
+                    ship_weights(self.algo)  # RLlib's own post-restore sync can be dropped
                     if int(self.algo.iteration) != int(saved["iterations_done"]):
                         raise RuntimeError(f"it restored iteration {self.algo.iteration}, its "
                                            f"run_state says {saved['iterations_done']}")

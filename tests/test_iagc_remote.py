@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 ray = pytest.importorskip("ray")
 
+from pruning_callbacks.callback import ship_weights  # noqa: E402
 from rllib_experiments.algorithm import build_algo_config  # noqa: E402
 from rllib_experiments.settings import load_preset  # noqa: E402
 
@@ -82,6 +83,10 @@ def test_remote_runner_samples_with_the_pruned_actors_also_after_restore(tmp_pat
 
     restored = Algorithm.from_checkpoint(str(tmp_path))
     try:
+        # RLlib's own post-restore sync is fire-and-forget and is dropped when two are in
+        # flight, which happened under load (twice); ship_weights is what train --resume
+        # and the callback's on_checkpoint_loaded call after a restore
+        ship_weights(restored)
         assert restored.learner_group._learner.pruning_summary()["iteration"] == 3
         check_remote_is_learner(restored, target(2))
         for i in range(3, ITERATIONS):
@@ -91,3 +96,34 @@ def test_remote_runner_samples_with_the_pruned_actors_also_after_restore(tmp_pat
                    restored.learner_group._learner.pruning_summary()["modules"].values())
     finally:
         restored.stop()
+
+
+def test_ship_weights_reaches_a_runner_that_would_skip_the_sync():
+    def make_stale(runner):
+        """Shift every actor weight and claim a weight sequence number far ahead (defined
+        here: the remote runner cannot import this test module)."""
+        import torch as th
+        with th.no_grad():
+            for mid in runner.module.keys():
+                for param in runner.module[mid].parameters():
+                    param.add_(1.0)
+        runner._weights_seq_no = 10**9
+        return True
+
+    settings = load_preset("tiny", num_env_runners=1, schedule="linear", final_sparsity=FINAL,
+                           prune_mode="hold", iterations=ITERATIONS)
+    algo = build_algo_config(settings).build_algo()
+    try:
+        algo.train()
+        check_remote_is_learner(algo, target(0))
+        assert algo.env_runner_group.foreach_env_runner(make_stale, local_env_runner=False) == [True]
+        # RLlib's sync skips a runner whose sequence number is ahead: the trap
+        algo.env_runner_group.sync_weights(from_worker_or_learner_group=algo.learner_group,
+                                           inference_only=True, timeout_seconds=30)
+        learner = algo.learner_group._learner.module["user_0"].state_dict()
+        stale = remote_weights(algo)["user_0"]
+        assert not torch.equal(stale["logits.weight"], learner["logits.weight"])
+        ship_weights(algo)
+        check_remote_is_learner(algo, target(0))
+    finally:
+        algo.stop()
