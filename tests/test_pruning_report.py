@@ -181,3 +181,35 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
 
     with exclusive(out, "after"):  # a killed holder leaves no stale lock behind
         pass
+
+
+def test_sparsity_answers_apply_the_issue_criteria_by_hand():
+    recs = []
+    # ours_dense greedy 2000 (= the oracle): the reference of the ours family
+    # ours+...+all0.95: greedy 1960 / 2000 = 0.98 >= 0.95, 5 seeds: met
+    # ours+...+all0.99: greedy 1800 / 2000 = 0.90 < 0.95, 5 seeds: not met
+    # ours+...+all0.995: greedy 1990, 2 seeds only: provisional, whatever its value
+    # harmonic+head_dense+all0.98: no `dense` records, so no reference for the paper family
+    for seed in range(5):
+        recs.append(_record("A", "ours_dense", seed, 1900, 2000, schedule="none"))
+        recs.append(_record("A", "ours+head_dense+all0.95", seed, 1900, 1960, sparsity_all=0.95))
+        recs.append(_record("A", "ours+global+biases+all0.99", seed, 1700, 1800, sparsity_all=0.99))
+        recs.append(_record("A", "harmonic+head_dense+all0.98", seed, 1500, 1600, sparsity_all=0.98))
+    for seed in range(2):
+        recs.append(_record("A", "ours+global+biases+all0.995", seed, 1900, 1990, sparsity_all=0.995))
+    recs.append(_record("A", "harmonic", 0, 1000, 1500))  # not a sparsity configuration
+    answers = {a["config"]: a for a in pr.sparsity_answers(pr.summarize(recs))}
+    assert "harmonic" not in answers
+    assert answers["ours+head_dense+all0.95"]["value"] == pytest.approx(0.98)
+    assert answers["ours+head_dense+all0.95"]["status"] == "met"
+    assert answers["ours+global+biases+all0.99"]["value"] == pytest.approx(0.90)
+    assert answers["ours+global+biases+all0.99"]["status"] == "not met"
+    assert answers["ours+global+biases+all0.995"]["status"].startswith("provisional (2 of 5")
+    assert answers["harmonic+head_dense+all0.98"]["status"] == "no reference yet"
+    assert answers["ours_dense"]["value"] == pytest.approx(1.0)
+    best = pr.sparsest_good(pr.sparsity_answers(pr.summarize(recs)))
+    assert best[("A", "ours")]["config"] == "ours+head_dense+all0.95"
+    assert best[("A", "paper")] is None
+    text = "\n".join(pr._sparsity_lines(pr.summarize(recs)))
+    assert "sparsest good actor: `ours+head_dense+all0.95`, 0.9500" in text
+    assert "paper settings: sparsest good actor: none yet" in text
