@@ -28,6 +28,19 @@ STUDY_ITERATIONS = ours_iterations(1000)
 #: The probe of the cost estimate: a short study run whose records sit in this folder.
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PROBE_DIR = DOCS / "results" / "raw" / "scale_probe"
+#: Idle-machine records of ``python -m rllib_experiments.benchmark --scale --json``.
+BENCHMARK_DIR = DOCS / "results" / "raw" / "benchmark_scale"
+
+
+def benchmark_cost(record: Dict[str, Any], sizes=STUDY_SIZES, runs_per_size: int = len(STUDY_SETUPS) * GOAL_SEEDS,
+                   iterations: int = STUDY_ITERATIONS) -> Dict[str, Any]:
+    """Training CPU seconds of the study from a benchmark record: the single process's
+    driver CPU per iteration x ``iterations`` per run, ``runs_per_size`` runs per N; the
+    sizes the record lacks are left out (``missing``)."""
+    per_n = {r["num_users"]: r["driver_cpu_s_per_iteration_single"] * iterations for r in record["scale"]}
+    per_run = {n: per_n[n] for n in sizes if n in per_n}
+    return {"per_run": per_run, "total": sum(per_run.values()) * runs_per_size,
+            "missing": [n for n in sizes if n not in per_n]}
 
 
 def _f(v, digits=3) -> str:
@@ -38,13 +51,38 @@ def _rel(path: Path, md: Path) -> str:
     return os.path.relpath(Path(path).resolve(), Path(md).resolve().parent)
 
 
-def _cost_section(probe: List[Dict[str, Any]], runs_log_probe: str) -> List[str]:
+def _benchmark_cost_lines(benchmark_dir: Path) -> List[str]:
+    import json
+
+    files = sorted(Path(benchmark_dir).glob("*.json")) if Path(benchmark_dir).is_dir() else []
+    if not files:
+        return []
+    record = json.loads(files[-1].read_text())
+    est = benchmark_cost(record)
+    per_run = ", ".join(f"N = {n}: {sec / 3600:.2f} h" for n, sec in est["per_run"].items())
+    hours = est["total"] / 3600
+    missing = f" (N = {', '.join(map(str, est['missing']))} not in the record)" if est["missing"] else ""
+    return [
+        f"- **Training alone, from the idle-machine benchmark** (`{record.get('command', '?')}`, "
+        f"{record.get('measured_at', '?')}, record `raw/benchmark_scale/{files[-1].name}`): the single "
+        f"process's CPU per iteration x {STUDY_ITERATIONS} iterations gives per run of ours "
+        f"{per_run}{missing}; {hours:.1f} CPU hours for the study's runs before any evaluation, "
+        f"about {hours / 2:.0f} h of wall time on 2 cores. It is well above the probe's estimate "
+        "below, and why is not settled: the probe ran 30 iterations on a loaded machine and its "
+        "`cpu_s` counts only the trial process, not a background evaluation's; plan with the "
+        "larger figure.",
+    ]
+
+
+def _cost_section(probe: List[Dict[str, Any]], runs_log_probe: str,
+                  benchmark_dir: Path = BENCHMARK_DIR) -> List[str]:
+    bench = _benchmark_cost_lines(benchmark_dir)
     est = cost_estimate(probe, STUDY_SIZES, len(STUDY_SETUPS), GOAL_SEEDS, STUDY_ITERATIONS)
     if est is None:
-        return ["- Cost: no probe records (docs/results/raw/scale_probe/) to estimate it from."]
+        return bench + ["- Cost: no probe records (docs/results/raw/scale_probe/) to estimate it from."]
     per_run = ", ".join(f"N = {n}: {est['per_run'][n] / 3600:.2f} h" for n in STUDY_SIZES)
     hours = est["total"] / 3600
-    return [
+    return bench + [
         f"- **Cost estimate** (not a measurement of the study): a probe of ours at N = "
         f"{', '.join(map(str, est['probe_sizes']))} ({est['probe_iterations']} iterations of "
         f"{est['probe_episodes']} episodes, evaluation every {est['probe_eval_interval'] or '?'} "

@@ -192,3 +192,19 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")} == mtimes
     assert len((out / "scale_runs.jsonl").read_text().splitlines()) == 2
     assert float(rows[0]["mean"]) == pytest.approx(ours["final_reward"], rel=1e-5)
+
+
+def test_benchmark_cost_by_hand(tmp_path):
+    from rllib_experiments import scale_report as sr
+
+    record = {"command": "bench", "measured_at": "now", "scale": [
+        {"num_users": 10, "driver_cpu_s_per_iteration_single": 2.0},
+        {"num_users": 20, "driver_cpu_s_per_iteration_single": 4.0}]}
+    # 300 iterations: N = 10 600 s, N = 20 1200 s; 3 runs per size: 5400 s; N = 50 missing
+    est = sr.benchmark_cost(record, sizes=(10, 20, 50), runs_per_size=3, iterations=300)
+    assert est["per_run"] == {10: 600.0, 20: 1200.0}
+    assert est["total"] == 5400.0 and est["missing"] == [50]
+    (tmp_path / "2026-01-01.json").write_text(json.dumps(record))
+    line = sr._benchmark_cost_lines(tmp_path)[0]
+    assert "N = 10: 0.17 h, N = 20: 0.33 h" in line and "`bench`" in line
+    assert sr._benchmark_cost_lines(tmp_path / "none") == []
