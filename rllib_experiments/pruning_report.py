@@ -234,7 +234,7 @@ def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for e in summary:
         if not is_sparsity_config(e["config"]):
             continue
-        family = "ours" if e["config"].startswith("ours") else "paper"
+        family = "ours" if dense_reference(e["config"]) == "ours_dense" else "paper"
         label, threshold = SPARSITY_CRITERIA[family]
         value = e["ratio_greedy_to_oracle"] if family == "ours" else e["ratio_sampled_to_dense"]
         if value is None:
