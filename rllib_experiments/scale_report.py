@@ -7,6 +7,7 @@ from the records: the study's, and the cost probe's in :data:`PROBE_DIR`.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Dict, List
@@ -52,8 +53,6 @@ def _rel(path: Path, md: Path) -> str:
 
 
 def _benchmark_cost_lines(benchmark_dir: Path) -> List[str]:
-    import json
-
     files = sorted(Path(benchmark_dir).glob("*.json")) if Path(benchmark_dir).is_dir() else []
     if not files:
         return []
