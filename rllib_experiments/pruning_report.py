@@ -185,6 +185,7 @@ COMPARISONS = [
     ("polynomial+head_dense", "polynomial", "output layer dense, polynomial schedule"),
     ("harmonic+head_dense", "dense", "head-dense harmonic vs dense IAGC-PPO"),
     ("harmonic", "dense", "harmonic (everything pruned) vs dense IAGC-PPO"),
+    ("ours+bf16", "ours", "bfloat16 autocast vs float32 training (issue 14)"),
 ]
 
 

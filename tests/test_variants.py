@@ -23,7 +23,7 @@ def test_modifiers_change_only_what_they_name():
                "global": dict(prune_ranking="global"), "hold": dict(prune_mode="hold"),
                "biases": dict(prune_biases=True), "iprune20": dict(prune_interval=20),
                "p0.9": dict(final_sparsity=0.9), "start0.2": dict(prune_start=200),
-               "end0.8": dict(prune_end=800),
+               "end0.8": dict(prune_end=800), "bf16": dict(autocast_bf16=True),
                "amp0.05": dict(schedule_params={**base.schedule_params, "amplitude": 0.05}),
                "period0.5": dict(schedule_params={**base.schedule_params, "period": 500.0})}
     for mod, expected in changes.items():

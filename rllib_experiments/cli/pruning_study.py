@@ -54,6 +54,8 @@ STUDIES: Dict[str, tuple] = {
                   "ours+head_dense+biases+all0.99", "ours+global+biases+all0.99",
                   "ours+global+biases+all0.995", "ours_dense", "harmonic+head_dense+all0.98",
                   "harmonic+head_dense+biases+all0.99"], list(range(5))),
+    "bf16": ("ours trained with bfloat16 autocast vs float32, paired by seed (run side by side)",
+             ["ours", "ours+bf16"], list(range(3))),
 }
 
 

@@ -19,6 +19,7 @@ modifier           change to the base row's Settings
 ``biases``         prune_biases: the pruned layers' biases are pruned too
 ``hold``           prune_mode "hold": masks held at every step (no regrowth)
 ``regrow``         prune_mode "regrow" (Remark 2; the paper's rows)
+``bf16``           autocast_bf16: the actors' training forward and backward in bfloat16
 ``iprune<k>``      prune_interval i_prune = k (regrow mode)
 ``amp<a>``         harmonic amplitude A of eq. (13) = a (paper 0.1)
 ``period<f>``      harmonic period P = f x iterations (paper 0.2: 200 of 1000)
@@ -51,6 +52,7 @@ MODIFIERS: Dict[str, Dict] = {
     "biases": dict(prune_biases=True),
     "hold": dict(prune_mode="hold"),
     "regrow": dict(prune_mode="regrow"),
+    "bf16": dict(autocast_bf16=True),
 }
 
 #: Modifiers with a number: prefix -> (what the number is, how it changes the Settings).
