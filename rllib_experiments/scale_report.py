@@ -66,10 +66,10 @@ def _benchmark_cost_lines(benchmark_dir: Path) -> List[str]:
         f"{record.get('measured_at', '?')}, record `raw/benchmark_scale/{files[-1].name}`): the single "
         f"process's CPU per iteration x {STUDY_ITERATIONS} iterations gives per run of ours "
         f"{per_run}{missing}; {hours:.1f} CPU hours for the study's runs before any evaluation, "
-        f"about {hours / 2:.0f} h of wall time on 2 cores. It is well above the probe's estimate "
-        "below, and why is not settled: the probe ran 30 iterations on a loaded machine and its "
-        "`cpu_s` counts only the trial process, not a background evaluation's; plan with the "
-        "larger figure.",
+        f"about {hours / 2:.0f} h of wall time on 2 cores. Plan with this figure rather than the "
+        "probe's below (30 iterations on a loaded machine, its `cpu_s` counting only the trial "
+        "process), and with the machine's own record: the machines this study has run on differ "
+        f"up to 4x in speed (every record: `raw/benchmark_scale/`, {len(files)} of them).",
     ]
 
 
