@@ -99,7 +99,8 @@ RLLIB_LAYERS = [
      if m.count(".") else False),
     ("methods", lambda m: m.startswith("rllib_experiments.methods")),
     ("pipelines", lambda m: m in {"rllib_experiments.trials", "rllib_experiments.report",
-                                  "rllib_experiments.pruning_report", "rllib_experiments.pruning_figures",
+                                  "rllib_experiments.pruning_report", "rllib_experiments.pruning_sparsity",
+                                  "rllib_experiments.pruning_figures",
                                   "rllib_experiments.scale_stats", "rllib_experiments.scale_figures",
                                   "rllib_experiments.scale_report"}),
     ("top", lambda m: True),  # cli/, the python -m shims, the package itself

@@ -1,0 +1,120 @@
+"""The deployment question of the pruning report: how sparse can an actor be (issue 13, part 4)?
+
+Split from :mod:`rllib_experiments.pruning_report`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+
+import math
+
+
+def dense_reference(config: str) -> str:
+    """The dense configuration a configuration is compared with (module doc)."""
+    base = config.split("+")[0]
+    return "ours_dense" if base.startswith("ours") else "dense"
+
+
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{x:.{digits}f}"
+
+
+#: The deployment question (issue 13, part 4): a sparse actor is good enough if, mean over at
+#: least SPARSITY_MIN_SEEDS seeds, an `ours` configuration (evaluated greedy, as ours is)
+#: keeps this share of the oracle, and a paper-settings one (evaluated sampled, as the
+#: paper's rows are) this share of dense IAGC-PPO.
+SPARSITY_CRITERIA = {"ours": ("greedy / oracle", 0.95), "paper": ("sampled / dense IAGC-PPO", 0.98)}
+SPARSITY_MIN_SEEDS = 5
+
+
+def is_sparsity_config(config: str) -> bool:
+    """A configuration of the sparsity question: `ours`, `ours_dense` or any `...+all<s>`."""
+    from rllib_experiments.methods.variants import split_key
+
+    base, mods = split_key(config)
+    return base in ("ours", "ours_dense") or any(m.startswith("all") for m in mods)
+
+
+def best_possible(family: str, value: float, seeds: int) -> Optional[float]:
+    """The highest mean criterion over SPARSITY_MIN_SEEDS seeds that ``seeds`` done seeds with
+    mean ``value`` still allow, or None where it has no ceiling.
+
+    Greedy / oracle is at most 1 on every seed (the oracle's sum rate bounds every policy's on
+    the same episodes, slot by slot: :mod:`dsa_pettingzoo.baselines.oracle`), so the missing
+    seeds can add at most 1 each; sampled / dense has no such bound (a sparse row may beat
+    dense IAGC-PPO).
+    """
+    if family != "ours":
+        return None
+    missing = max(SPARSITY_MIN_SEEDS - seeds, 0)
+    return (value * seeds + missing) / (seeds + missing)
+
+
+def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each sparsity configuration with its criterion, its value and whether it is met
+    ("met" / "not met" with >= SPARSITY_MIN_SEEDS seeds, else "provisional"), sparsest first."""
+    out = []
+    for e in summary:
+        if not is_sparsity_config(e["config"]):
+            continue
+        family = "ours" if dense_reference(e["config"]) == "ours_dense" else "paper"
+        label, threshold = SPARSITY_CRITERIA[family]
+        value = e["ratio_greedy_to_oracle"] if family == "ours" else e["ratio_sampled_to_dense"]
+        if value is None:
+            status = "no reference yet"
+        elif e["seeds"] < SPARSITY_MIN_SEEDS:
+            best = best_possible(family, value, e["seeds"])
+            status = (f"not met whatever the other seeds: at most {best:.3f} over "
+                      f"{SPARSITY_MIN_SEEDS} seeds" if best is not None and best < threshold else
+                      f"provisional ({e['seeds']} of {SPARSITY_MIN_SEEDS} seeds)")
+        else:
+            status = "met" if value >= threshold else "not met"
+        out.append({"setup": e["setup"], "config": e["config"], "family": family,
+                    "sparsity_all_params": e["sparsity_all_params"], "bytes_int8": e["bytes_int8"],
+                    "bytes_float32": e["bytes_float32"], "seeds": e["seeds"], "criterion": label,
+                    "threshold": threshold, "value": value, "status": status})
+    return sorted(out, key=lambda a: (a["setup"], a["family"], -a["sparsity_all_params"]))
+
+
+def sparsest_good(answers: List[Dict[str, Any]]) -> Dict[Tuple[str, str], Optional[Dict[str, Any]]]:
+    """By (setup, family): the sparsest configuration whose criterion is met, or None."""
+    out: Dict[Tuple[str, str], Optional[Dict[str, Any]]] = {}
+    for a in answers:
+        key = (a["setup"], a["family"])
+        out.setdefault(key, None)
+        if a["status"] == "met" and (out[key] is None or a["sparsity_all_params"] > out[key]["sparsity_all_params"]):
+            out[key] = a
+    return out
+
+
+def _sparsity_lines(summary) -> List[str]:
+    answers = sparsity_answers(summary)
+    if not answers:
+        return []
+    lines = ["## How sparse can an actor be?", "",
+             f"Good enough: mean over >= {SPARSITY_MIN_SEEDS} seeds, `ours` configurations (greedy, "
+             f"as ours is evaluated) >= {SPARSITY_CRITERIA['ours'][1]} of the oracle; paper-settings "
+             f"configurations (sampled) >= {SPARSITY_CRITERIA['paper'][1]} of dense IAGC-PPO "
+             "(`dense`, or `ours_dense` for ours). Sparsity of all actor parameters, which decides "
+             "the file size.", "",
+             "| setup | configuration | sparsity (all params) | int8 bytes | seeds | criterion | value | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for a in answers:
+        lines.append(f"| {a['setup']} | `{a['config']}` | {a['sparsity_all_params']:.4f} "
+                     f"| {_fmt(a['bytes_int8'], 0)} | {a['seeds']} | {a['criterion']} >= {a['threshold']} "
+                     f"| {_fmt(a['value'], 3)} | {a['status']} |")
+    lines.append("")
+    for (setup, family), best in sorted(sparsest_good(answers).items()):
+        undecided = any(a["setup"] == setup and a["family"] == family and
+                        not a["status"].startswith(("met", "not met")) for a in answers)
+        what = (f"`{best['config']}`, {best['sparsity_all_params']:.4f} of all parameters, "
+                f"{_fmt(best['bytes_int8'], 0)} B int8" if best else
+                f"none yet (no configuration with {SPARSITY_MIN_SEEDS} seeds meets it)" if undecided
+                else "none (no configuration meets it)")
+        lines.append(f"- Setup {setup}, {family} settings: sparsest good actor: {what}.")
+    lines.append("")
+    return lines
