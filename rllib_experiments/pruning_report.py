@@ -30,6 +30,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from rllib_experiments.pruning_sparsity import _fmt, _sparsity_lines, dense_reference
+from rllib_experiments.pruning_sparsity import (  # noqa: F401 -- re-exported for the report's users
+    SPARSITY_CRITERIA, SPARSITY_MIN_SEEDS, best_possible, is_sparsity_config, sparsest_good,
+    sparsity_answers)
+
 CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_interval",
                "final_sparsity", "sparsity_all_params", "seeds", "mean_sampled", "std_sampled",
                "mean_greedy", "std_greedy", "dense_mean_sampled"]
@@ -204,12 +209,6 @@ def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict
                 entry[f"ci_{mode}"] = bootstrap_ci(d)
             out.append(entry)
     return out
-
-
-from rllib_experiments.pruning_sparsity import (  # noqa: F401 -- re-exported
-    SPARSITY_CRITERIA, SPARSITY_MIN_SEEDS, _fmt, _sparsity_lines, dense_reference, best_possible, is_sparsity_config,
-    sparsest_good, sparsity_answers)
-
 
 
 

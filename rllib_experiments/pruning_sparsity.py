@@ -5,14 +5,13 @@ Split from :mod:`rllib_experiments.pruning_report`, which re-exports these names
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, List, Optional, Tuple
 
 
-import math
-
-
 def dense_reference(config: str) -> str:
-    """The dense configuration a configuration is compared with (module doc)."""
+    """The dense configuration a configuration is compared with: ``ours_dense`` for ours and its
+    variants, ``dense`` for the paper's rows and theirs (:mod:`rllib_experiments.pruning_report`)."""
     base = config.split("+")[0]
     return "ours_dense" if base.startswith("ours") else "dense"
 
@@ -56,7 +55,9 @@ def best_possible(family: str, value: float, seeds: int) -> Optional[float]:
 
 def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Each sparsity configuration with its criterion, its value and whether it is met
-    ("met" / "not met" with >= SPARSITY_MIN_SEEDS seeds, else "provisional"), sparsest first."""
+    ("met" / "not met" with >= SPARSITY_MIN_SEEDS seeds, "not met whatever the other seeds" when
+    :func:`best_possible` stays below the threshold, else "provisional"; ``decided`` says whether
+    more seeds could change the verdict), sparsest first."""
     out = []
     for e in summary:
         if not is_sparsity_config(e["config"]):
@@ -64,19 +65,22 @@ def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         family = "ours" if dense_reference(e["config"]) == "ours_dense" else "paper"
         label, threshold = SPARSITY_CRITERIA[family]
         value = e["ratio_greedy_to_oracle"] if family == "ours" else e["ratio_sampled_to_dense"]
+        decided = True
         if value is None:
-            status = "no reference yet"
+            status, decided = "no reference yet", False
         elif e["seeds"] < SPARSITY_MIN_SEEDS:
             best = best_possible(family, value, e["seeds"])
+            decided = best is not None and best < threshold
             status = (f"not met whatever the other seeds: at most {best:.3f} over "
-                      f"{SPARSITY_MIN_SEEDS} seeds" if best is not None and best < threshold else
+                      f"{SPARSITY_MIN_SEEDS} seeds" if decided else
                       f"provisional ({e['seeds']} of {SPARSITY_MIN_SEEDS} seeds)")
         else:
             status = "met" if value >= threshold else "not met"
         out.append({"setup": e["setup"], "config": e["config"], "family": family,
                     "sparsity_all_params": e["sparsity_all_params"], "bytes_int8": e["bytes_int8"],
                     "bytes_float32": e["bytes_float32"], "seeds": e["seeds"], "criterion": label,
-                    "threshold": threshold, "value": value, "status": status})
+                    "threshold": threshold, "value": value, "status": status,
+                    "decided": decided})
     return sorted(out, key=lambda a: (a["setup"], a["family"], -a["sparsity_all_params"]))
 
 
@@ -109,8 +113,8 @@ def _sparsity_lines(summary) -> List[str]:
                      f"| {_fmt(a['value'], 3)} | {a['status']} |")
     lines.append("")
     for (setup, family), best in sorted(sparsest_good(answers).items()):
-        undecided = any(a["setup"] == setup and a["family"] == family and
-                        not a["status"].startswith(("met", "not met")) for a in answers)
+        undecided = any(a["setup"] == setup and a["family"] == family and not a["decided"]
+                        for a in answers)
         what = (f"`{best['config']}`, {best['sparsity_all_params']:.4f} of all parameters, "
                 f"{_fmt(best['bytes_int8'], 0)} B int8" if best else
                 f"none yet (no configuration with {SPARSITY_MIN_SEEDS} seeds meets it)" if undecided
