@@ -40,8 +40,8 @@ def module_specs(settings: Settings, info: Dict[str, Any]):
 _IAGC_FIELDS = ("hidden_sizes", "lstm_size", "lstm_layers", "critic_mode", "actor_lr", "critic_lr",
                 "gamma", "gae_lambda", "clip_eps", "entropy_coeff", "grad_clip", "num_epochs",
                 "minibatch_episodes", "normalize_rewards", "standardize_advantages",
-                "episodes_per_iteration", "num_env_runners", "num_learners", "autocast_bf16",
-                "seed")
+                "episodes_per_iteration", "num_env_runners", "num_learners", "learner_threads",
+                "autocast_bf16", "seed")
 
 
 def build_algo_config(settings: Settings):

@@ -103,6 +103,9 @@ class Settings:
     num_learners: int = 0
     """RLlib learners: 0 (one, in the driver), 1 (one remote), >= 2 data-parallel replicas
     (each updates on episodes_per_iteration / num_learners episodes, gradients averaged)."""
+    learner_threads: int = 1
+    """Threads of one learner (num_learners <= 1): >= 2 runs the modules' forward, loss and
+    backward on that many threads, the same result bit for bit (cores the machine has)."""
     autocast_bf16: bool = False
     """Run the actors' training forward (and so their backward) under bfloat16 autocast
     (CPUs with AVX512-BF16; gradients within about 1e-2 of float32, not validated for
@@ -269,6 +272,7 @@ class Settings:
             pos_int(name)
         pos_int("num_env_runners", minimum=0)
         pos_int("num_learners", minimum=0)
+        pos_int("learner_threads")
         pos_int("seed", minimum=0)
         pos_int("prune_start", minimum=0)
         pos_int("minibatch_episodes", allow_none=True)
@@ -307,6 +311,11 @@ class Settings:
                 f"of num_envs_per_env_runner x max(1, num_env_runners) = {per_call}: every env "
                 "runner samples whole batches of its vectorised episodes"
             )
+        if self.learner_threads > 1 and self.num_learners > 1:
+            raise SettingsError(
+                "learner_threads", f"setting learner_threads ({self.learner_threads}) > 1 needs one "
+                f"learner, got num_learners={self.num_learners}: threads split one learner's "
+                "modules, data-parallel replicas split the episodes")
         if self.num_learners > 1 and self.episodes_per_iteration % self.num_learners:
             raise SettingsError(
                 "num_learners", f"setting num_learners ({self.num_learners}) must divide "

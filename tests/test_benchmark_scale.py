@@ -38,3 +38,20 @@ def test_scale_sizes_must_be_even(capsys):
         benchmark.main(["--scale", "--sizes", "5"])
     assert exit_.value.code == 2
     assert "--sizes" in capsys.readouterr().err
+
+
+def test_scale_learner_threads_need_one_learner(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark.main(["--scale", "--learner-threads", "2", "--learners", "2"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--learner-threads 2" in err and "--learners 2" in err
+
+
+def test_scale_benchmark_with_learner_threads_times_the_threaded_learner(capsys):
+    code = benchmark.main(["--scale", "--sizes", "4", "--iterations", "1", "--warmup", "0",
+                           "--learners", "0", "--learner-threads", "2",
+                           "--set", "hidden_sizes=[8]", "--set", "lstm_size=8", "--json"])
+    assert code == 0
+    (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["scale"]
+    assert row["agent_steps_per_s"] > 0 and row["agent_steps_per_s_single"] > 0

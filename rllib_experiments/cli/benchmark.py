@@ -3,7 +3,7 @@
     python -m rllib_experiments.benchmark [--setup A] [--episodes-per-iteration 16]
         [--iterations 3] [--warmup 1] [--num-epochs 4] [--only ours|naive] [--json]
     python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--learners 2]
-        [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
+        [--learner-threads 1] [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
 
 ``--scale``: the `ours` loop at N users, one process vs the fastest configuration
 (:mod:`rllib_experiments.cli.benchmark_scale`). Otherwise:
@@ -134,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="numbers of users (even; default 10 20 50 100)")
     scale.add_argument("--learners", type=int_at_least(0), default=2,
                        help="learners of the fast configuration (default 2: data-parallel)")
+    scale.add_argument("--learner-threads", type=int_at_least(1), default=1,
+                       help="threads of the fast configuration's one learner (needs --learners "
+                       "0 or 1; default 1)")
     scale.add_argument("--env-runners", type=int_at_least(0), default=0,
                        help="remote env runners of the fast configuration (default 0)")
     scale.add_argument("--bf16", action="store_true",
@@ -151,6 +154,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.sizes is not None and any(n % 2 for n in args.sizes):
         parser.error(f"--sizes: every N must be even (K = N/2 channels), got {args.sizes}")
+    if args.learner_threads > 1 and args.learners > 1:
+        parser.error(f"--learner-threads {args.learner_threads} needs one learner: give "
+                     f"--learners 0 or 1, got --learners {args.learners}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import ray
     import torch
@@ -214,7 +220,8 @@ def _scale(args) -> int:
         ray.init(num_cpus=max(2, args.learners + args.env_runners), include_dashboard=False,
                  log_to_driver=False)
     out = run_scale(args.sizes or DEFAULT_SIZES, setup=args.setup, iterations=args.iterations,
-                    warmup=args.warmup, learners=args.learners, env_runners=args.env_runners,
+                    warmup=args.warmup, learners=args.learners,
+                    learner_threads=args.learner_threads, env_runners=args.env_runners,
                     bf16=args.bf16, overrides=dict(args.overrides),
                     log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.json:

@@ -1,7 +1,7 @@
 """Agent-steps per second of the `ours` training loop at N users: one process vs the fastest.
 
     python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--setup A]
-        [--iterations 3] [--warmup 1] [--learners 2] [--env-runners 0] [--bf16] [--json]
+        [--iterations 3] [--warmup 1] [--learners 2] [--learner-threads 1] [--env-runners 0] [--bf16] [--json]
 
 At each N (K = N/2 channels, the presets ``scale_<setup>_N<N>``, or
 ``dsa_pettingzoo.config.scale_preset`` for other sizes) two algorithms train the `ours`
@@ -9,9 +9,10 @@ row (:data:`rllib_experiments.methods.iagc_ppo.OURS`: 8 episodes per iteration, 
 centralized critic, 95 % harmonic pruning):
 
 * ``single``: today's loop, one process, float32 (local learner, sampling in the driver);
-* ``fast``: the same settings with ``--learners`` data-parallel learner processes,
-  ``--env-runners`` remote env runners and, with ``--bf16``, bfloat16 autocast of the
-  actors' training pass (not validated for training quality: off by default).
+* ``fast``: the same settings with ``--learners`` data-parallel learner processes (or,
+  with ``--learner-threads T`` and ``--learners 0``, one learner in the driver running
+  its modules on T threads), ``--env-runners`` remote env runners and, with ``--bf16``,
+  bfloat16 autocast of the actors' training pass (off by default).
 
 Both are built, warmed up, then their timed iterations alternate (single, fast, single,
 ...), so both see the same machine state. ``agent_steps_per_s`` is agent-steps (env
@@ -102,10 +103,12 @@ def measure_size(settings: Dict[str, Any], iterations: int, warmup: int,
 
 
 def run_scale(sizes: Sequence[int], *, setup: str = "A", iterations: int = 3, warmup: int = 1,
-              learners: int = 2, env_runners: int = 0, bf16: bool = False,
-              overrides: Dict[str, Any] = None, log=None) -> Dict[str, Any]:
+              learners: int = 2, learner_threads: int = 1, env_runners: int = 0,
+              bf16: bool = False, overrides: Dict[str, Any] = None,
+              log=None) -> Dict[str, Any]:
     """``{"scale": [one row per N], "fast": {...}}`` (see the module doc)."""
-    fast = dict(num_learners=learners, num_env_runners=env_runners, autocast_bf16=bf16)
+    fast = dict(num_learners=learners, learner_threads=learner_threads,
+                num_env_runners=env_runners, autocast_bf16=bf16)
     rows = []
     for n in sizes:
         single = scale_settings(setup, n).replace(**(overrides or {}))

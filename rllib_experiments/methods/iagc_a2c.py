@@ -23,16 +23,14 @@ from rllib_experiments.iagc.learner import IAGCTorchLearner
 class IAGCA2CLearner(IAGCTorchLearner):
     """IAGC learner with the advantage actor-critic actor loss (see module doc)."""
 
-    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+    def actor_loss(self, module_id, config, batch, fwd_out):
         module = self.module[module_id].unwrapped()
         dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
         logp = dist.logp(batch[Columns.ACTIONS])
         pg = -(logp * batch[Postprocessing.ADVANTAGES]).mean()
         entropy = dist.entropy().mean()
         coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
-        self.metrics.log_dict({POLICY_LOSS_KEY: pg, ENTROPY_KEY: entropy},
-                              key=module_id, window=1)
-        return pg - coeff * entropy
+        return pg - coeff * entropy, {POLICY_LOSS_KEY: pg, ENTROPY_KEY: entropy}
 
 
 def build_config(settings):
