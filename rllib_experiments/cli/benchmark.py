@@ -1,7 +1,8 @@
 """Env steps per second of the whole training loop: our IAGC configuration vs a naive one.
 
     python -m rllib_experiments.benchmark [--setup A] [--episodes-per-iteration 16]
-        [--iterations 3] [--warmup 1] [--num-epochs 4] [--only ours|naive] [--json]
+        [--iterations 3] [--warmup 1] [--num-epochs 4] [--learner-threads 1]
+        [--only ours|naive] [--json]
     python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--learners 2]
         [--learner-threads 1] [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
 
@@ -16,7 +17,8 @@ one minibatch per pass):
 * ours: :func:`rllib_experiments.algorithm.build_algo_config` with the paper preset: the
   paper's actors (2x128 ReLU + LSTM 128) and shared critic, the batched env runner
   (``BatchedDSAEnvRunner``, one vectorised simulator for all episodes of an iteration)
-  and the whole-episode learner connector.
+  and the whole-episode learner connector; with ``--learner-threads T`` its learner runs
+  the modules on T threads (the same result; wall time falls, CPU time does not).
 * naive: RLlib's default PPO (new API stack) with one default LSTM module per user
   (``DefaultModelConfig(use_lstm=True, lstm_cell_size=128)``, each with its own value
   branch), the standard ``MultiAgentEnvRunner`` over the PettingZoo env, one env per
@@ -123,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="passes over each batch, both configurations (default: the preset's, 4)")
     p.add_argument("--critic", choices=list(CRITIC_MODES), default="paper",
                    help="our critic mode (default paper)")
+    p.add_argument("--learner-threads", type=int_at_least(1), default=1,
+                   help="threads of our one learner (learner_threads: the same result, the "
+                   "modules' forward and backward split over threads): ours in the whole-loop "
+                   "comparison, the fast configuration with --scale (there it needs --learners "
+                   "0 or 1); default 1")
     p.add_argument("--only", choices=["ours", "naive"], default=None,
                    help="measure one configuration only (no ratio)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -134,9 +141,6 @@ def _parser() -> argparse.ArgumentParser:
                        help="numbers of users (even; default 10 20 50 100)")
     scale.add_argument("--learners", type=int_at_least(0), default=2,
                        help="learners of the fast configuration (default 2: data-parallel)")
-    scale.add_argument("--learner-threads", type=int_at_least(1), default=1,
-                       help="threads of the fast configuration's one learner (needs --learners "
-                       "0 or 1; default 1)")
     scale.add_argument("--env-runners", type=int_at_least(0), default=0,
                        help="remote env runners of the fast configuration (default 0)")
     scale.add_argument("--bf16", action="store_true",
@@ -154,7 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.sizes is not None and any(n % 2 for n in args.sizes):
         parser.error(f"--sizes: every N must be even (K = N/2 channels), got {args.sizes}")
-    if args.learner_threads > 1 and args.learners > 1:
+    if args.scale and args.learner_threads > 1 and args.learners > 1:
         parser.error(f"--learner-threads {args.learner_threads} needs one learner: give "
                      f"--learners 0 or 1, got --learners {args.learners}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -182,10 +186,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "iterations": args.iterations,
         "warmup": args.warmup,
         "torch_threads": torch.get_num_threads(),
+        "learner_threads": args.learner_threads,
     }
     configs = {}
     if args.only in (None, "ours"):
-        configs["ours"] = build_algo_config(settings)
+        configs["ours"] = build_algo_config(settings.replace(learner_threads=args.learner_threads))
     if args.only in (None, "naive"):
         configs["naive"] = _naive_config(settings, info)
     out.update(measure(configs, args.iterations, args.warmup))
@@ -197,7 +202,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     else:
         print(f"setup {args.setup}, {out['env_steps_per_iteration']} env steps per iteration, "
               f"{settings.num_epochs} epochs, {args.iterations} timed iterations "
-              f"(after {args.warmup} warm-up), torch threads {out['torch_threads']}")
+              f"(after {args.warmup} warm-up), torch threads {out['torch_threads']}, "
+              f"learner threads {out['learner_threads']}")
         for name in ("ours", "naive"):
             if name in out:
                 r = out[name]
