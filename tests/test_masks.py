@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
@@ -50,6 +51,21 @@ def test_ties_lower_index_pruned_first():
     assert keep.tolist() == [True, False, True, False, True]
     keep = smallest_k_mask(torch.ones(2, 3), 4)
     assert keep.tolist() == [[False, False, False], [False, True, True]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from([-1.0, 0.0, 0.25, 0.5, 2.0, float("inf")]), min_size=1,
+                       max_size=60),
+       frac=st.floats(0.0, 1.0))
+def test_selection_equals_the_stable_sort_definition(values, frac):
+    """The k smallest by value, ties by lower flat index: what a stable sort's first k are."""
+    scores = torch.tensor(values).reshape(-1, 1) if len(values) % 2 else torch.tensor(values)
+    k = int(frac * len(values))
+    expected = torch.ones(len(values), dtype=torch.bool)
+    expected[torch.sort(torch.tensor(values), stable=True).indices[:k]] = False
+    keep = smallest_k_mask(scores, k)
+    assert keep.shape == scores.shape
+    assert torch.equal(keep.reshape(-1), expected)
 
 
 def test_ties_in_a_constant_layer():
