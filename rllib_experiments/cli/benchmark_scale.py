@@ -1,7 +1,8 @@
 """Agent-steps per second of the `ours` training loop at N users: one process vs the fastest.
 
     python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--setup A]
-        [--iterations 3] [--warmup 1] [--learners 2] [--learner-threads 1] [--env-runners 0] [--bf16] [--json]
+        [--iterations 3] [--warmup 1] [--learners 2] [--learner-threads 1] [--env-runners 0]
+        [--bf16] [--json]
 
 At each N (K = N/2 channels, the presets ``scale_<setup>_N<N>``, or
 ``dsa_pettingzoo.config.scale_preset`` for other sizes) two algorithms train the `ours`

@@ -30,8 +30,8 @@ DEFAULTS: Dict[str, Any] = dict(
     actor_lr=1e-4, critic_lr=5e-5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2,
     entropy_coeff=0.0, grad_clip=None, num_epochs=4, minibatch_episodes=None,
     normalize_rewards=True, standardize_advantages=True, episodes_per_iteration=1,
-    num_env_runners=0, num_envs_per_env_runner=1, num_learners=0, learner_threads=1, autocast_bf16=False,
-    seed=0,
+    num_env_runners=0, num_envs_per_env_runner=1, num_learners=0, learner_threads=1,
+    autocast_bf16=False, seed=0,
 )
 
 

@@ -254,12 +254,6 @@ class IAGCTorchLearner(PPOTorchLearner):
         if getattr(self, "_iagc_log_losses", True):
             self.metrics.log_dict(metrics, key=module_id, window=1)
 
-    def compute_critic_loss(self, batch: Dict[str, Any], fwd_out: Dict[str, Any]) -> torch.Tensor:
-        """Eq. (9) summed over users (see :meth:`critic_loss`); logs its metrics."""
-        loss, metrics = self.critic_loss(batch, fwd_out)
-        self._log_loss_metrics(CRITIC_ID, metrics)
-        return loss
-
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out) -> torch.Tensor:
         """Actor loss of one user (see :meth:`actor_loss`); logs its metrics."""
         loss, metrics = self.actor_loss(module_id, config, batch, fwd_out)
