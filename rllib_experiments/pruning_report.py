@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from rllib_experiments.pruning_sparsity import _fmt, _sparsity_lines, dense_reference
+from rllib_experiments.pruning_sparsity import _sparsity_lines, bytes_text, dense_reference, fmt_number
 from rllib_experiments.pruning_sparsity import (  # noqa: F401 -- re-exported for the report's users
     SPARSITY_CRITERIA, SPARSITY_MIN_SEEDS, best_possible, is_sparsity_config, sparsest_good,
     sparsity_answers)
@@ -39,7 +39,7 @@ CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_inte
                "final_sparsity", "sparsity_all_params", "seeds", "mean_sampled", "std_sampled",
                "mean_greedy", "std_greedy", "dense_mean_sampled"]
 EXTRA_COLUMNS = ["best_sampled", "best_seed", "ci_sampled", "ci_greedy", "sparsity_prunable",
-                 "bytes_float32", "bytes_int8", "oracle_mean", "ratio_greedy_to_oracle",
+                 "bytes_float32", "bytes_int8", "bytes_format", "bytes_seeds", "oracle_mean", "ratio_greedy_to_oracle",
                  "ratio_sampled_to_dense", "final_entropy", "late_entropy", "late_sparsity",
                  "late_target", "label"]
 BOOTSTRAP_SAMPLES = 10_000
@@ -108,7 +108,7 @@ def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         greedy = _stats([r["final_greedy"] for r in recs])
         best = max(recs, key=lambda r: r["final_stochastic"])
         pruned = s.get("schedule", "none") != "none"
-        nbytes = [r.get("actor_bytes") or {} for r in recs]
+        nbytes, bytes_format = newest_actor_bytes(recs)
         oracle = [oracle_reward(r) for r in recs]
         out.append({
             "setup": setup, "config": config, "label": recs[0].get("label", config),
@@ -124,6 +124,7 @@ def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             "mean_greedy": greedy["mean"], "std_greedy": greedy["std"], "ci_greedy": greedy["ci"],
             "best_sampled": best["final_stochastic"], "best_seed": int(best["seed"]),
             "bytes_float32": _mean_of(nbytes, "float32"), "bytes_int8": _mean_of(nbytes, "int8"),
+            "bytes_format": bytes_format, "bytes_seeds": len(nbytes),
             "oracle_mean": float(np.mean(oracle)) if oracle else None,
             "per_seed": {int(r["seed"]): (r["final_stochastic"], r["final_greedy"]) for r in recs},
             **late_training(recs),
@@ -158,6 +159,26 @@ def late_training(recs) -> Dict[str, Optional[float]]:
     finals = [t["entropy"][-1] for t in traces if t["entropy"][-1] is not None]
     out["final_entropy"] = float(np.mean(finals)) if finals else None
     return out
+
+
+#: The exported-file format of a record's ``actor_bytes`` when it does not say (records
+#: written before format version 3 existed).
+OLDEST_BYTES_FORMAT = 2
+
+
+def newest_actor_bytes(recs: Sequence[Dict[str, Any]]) -> Tuple[List[Dict[str, float]], Optional[int]]:
+    """(actor_bytes of the records measured with the newest file writer among them, its format).
+
+    File sizes depend on the writer (format version 3 drops zero biases and zero int8 row
+    scales), so a row's mean never mixes writers: records of older writers are left out
+    when newer ones exist. (``[]``, None) when no record has sizes.
+    """
+    sized = [r for r in recs if r.get("actor_bytes")]
+    if not sized:
+        return [], None
+    newest = max(int(r.get("actor_bytes_format", OLDEST_BYTES_FORMAT)) for r in sized)
+    return ([r["actor_bytes"] for r in sized
+             if int(r.get("actor_bytes_format", OLDEST_BYTES_FORMAT)) == newest], newest)
 
 
 def _mean_of(dicts, key) -> Optional[float]:
@@ -231,7 +252,11 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
              "sampled reward (the paper's statistic). Sparsity: of the weight matrices / of all actor "
              "parameters. Bytes: the mean actor file as `python -m rllib_experiments.export` encodes it, "
              "without its metadata block (the export adds the environment and run id, about 0.5 kB "
-             "per file). "
+             "per file), measured when the trial ran. Sizes depend on the file writer: `(v2)` marks "
+             "sizes of format version 2's writer, which also stored zero biases and the int8 scales "
+             "of empty rows (version 3 drops them: the same sizes for most actors up to 95 % "
+             "sparsity, up to a third less at 99 %); a row's mean uses only its newest writer's "
+             "records, and `(k seeds)` says when those are fewer than the row's seeds. "
              "Entropy: the policy entropy (nats; uniform over 6 actions is 1.79) at the last iteration "
              f"and over the last {LATE_FRACTION:.0%} of the iterations; late sparsity: the actual and "
              "the scheduled sparsity of the pruned matrices over those iterations (in regrow mode "
@@ -244,14 +269,14 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for e in [e for e in summary if e["setup"] == setup]:
             lines.append(
-                f"| `{e['config']}` | {e['seeds']} | {_fmt(e['mean_sampled'])} ± {_fmt(e['std_sampled'])} "
-                f"| {_ci(e['ci_sampled'])} | {_fmt(e['best_sampled'])} ({e['best_seed']}) "
-                f"| {_fmt(e['mean_greedy'])} ± {_fmt(e['std_greedy'])} | {_ci(e['ci_greedy'])} "
-                f"| {_fmt(e['ratio_greedy_to_oracle'], 3)} | {_fmt(e['ratio_sampled_to_dense'], 3)} "
+                f"| `{e['config']}` | {e['seeds']} | {fmt_number(e['mean_sampled'])} ± {fmt_number(e['std_sampled'])} "
+                f"| {_ci(e['ci_sampled'])} | {fmt_number(e['best_sampled'])} ({e['best_seed']}) "
+                f"| {fmt_number(e['mean_greedy'])} ± {fmt_number(e['std_greedy'])} | {_ci(e['ci_greedy'])} "
+                f"| {fmt_number(e['ratio_greedy_to_oracle'], 3)} | {fmt_number(e['ratio_sampled_to_dense'], 3)} "
                 f"| {e['sparsity_prunable']:.3f} / {e['sparsity_all_params']:.3f} "
-                f"| {_fmt(e['bytes_float32'], 0)} / {_fmt(e['bytes_int8'], 0)} "
-                f"| {_fmt(e['final_entropy'], 2)} / {_fmt(e['late_entropy'], 2)} "
-                f"| {_fmt(e['late_sparsity'], 3)} / {_fmt(e['late_target'], 3)} |")
+                f"| {bytes_text(e, 'bytes_float32', 'bytes_int8')} "
+                f"| {fmt_number(e['final_entropy'], 2)} / {fmt_number(e['late_entropy'], 2)} "
+                f"| {fmt_number(e['late_sparsity'], 3)} / {fmt_number(e['late_target'], 3)} |")
         lines.append("")
         mine = [c for c in comparisons if c["setup"] == setup]
         if mine:

@@ -16,10 +16,25 @@ def dense_reference(config: str) -> str:
     return "ours_dense" if base.startswith("ours") else "dense"
 
 
-def _fmt(x, digits=1) -> str:
+def fmt_number(x, digits=1) -> str:
+    """``x`` with ``digits`` decimals, or an em dash for a missing value (None, NaN)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     return f"{x:.{digits}f}"
+
+
+def bytes_text(e: Dict[str, Any], *keys: str) -> str:
+    """A row's mean file sizes in bytes (``keys``, joined by " / "), marked once with the
+    writer's format and the seeds when they differ from the current writer's or from the
+    row's seeds: ``13956 (v2)``, ``11832 / 9866 (3 seeds)``."""
+    from dsa_pettingzoo.deploy import FORMAT_VERSION
+
+    notes = []
+    if e.get("bytes_format") is not None and e["bytes_format"] != FORMAT_VERSION:
+        notes.append(f"v{e['bytes_format']}")
+    if e.get("bytes_seeds") and e["bytes_seeds"] != e["seeds"]:
+        notes.append(f"{e['bytes_seeds']} seeds")
+    return " / ".join(fmt_number(e[k], 0) for k in keys) + (f" ({', '.join(notes)})" if notes else "")
 
 
 #: The deployment question (issue 13, part 4): a sparse actor is good enough if, mean over at
@@ -78,7 +93,8 @@ def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             status = "met" if value >= threshold else "not met"
         out.append({"setup": e["setup"], "config": e["config"], "family": family,
                     "sparsity_all_params": e["sparsity_all_params"], "bytes_int8": e["bytes_int8"],
-                    "bytes_float32": e["bytes_float32"], "seeds": e["seeds"], "criterion": label,
+                    "bytes_float32": e["bytes_float32"], "bytes_format": e.get("bytes_format"),
+                    "bytes_seeds": e.get("bytes_seeds"), "seeds": e["seeds"], "criterion": label,
                     "threshold": threshold, "value": value, "status": status,
                     "decided": decided})
     return sorted(out, key=lambda a: (a["setup"], a["family"], -a["sparsity_all_params"]))
@@ -109,14 +125,14 @@ def _sparsity_lines(summary) -> List[str]:
              "|---|---|---|---|---|---|---|---|"]
     for a in answers:
         lines.append(f"| {a['setup']} | `{a['config']}` | {a['sparsity_all_params']:.4f} "
-                     f"| {_fmt(a['bytes_int8'], 0)} | {a['seeds']} | {a['criterion']} >= {a['threshold']} "
-                     f"| {_fmt(a['value'], 3)} | {a['status']} |")
+                     f"| {bytes_text(a, 'bytes_int8')} | {a['seeds']} | {a['criterion']} >= {a['threshold']} "
+                     f"| {fmt_number(a['value'], 3)} | {a['status']} |")
     lines.append("")
     for (setup, family), best in sorted(sparsest_good(answers).items()):
         undecided = any(a["setup"] == setup and a["family"] == family and not a["decided"]
                         for a in answers)
         what = (f"`{best['config']}`, {best['sparsity_all_params']:.4f} of all parameters, "
-                f"{_fmt(best['bytes_int8'], 0)} B int8" if best else
+                f"{bytes_text(best, 'bytes_int8')} B int8" if best else
                 f"none yet (no configuration with {SPARSITY_MIN_SEEDS} seeds meets it)" if undecided
                 else "none (no configuration meets it)")
         lines.append(f"- Setup {setup}, {family} settings: sparsest good actor: {what}.")

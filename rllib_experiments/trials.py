@@ -211,10 +211,12 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
         except Exception as exc:  # noqa: BLE001
             diagnostics = {"bias_only_error": repr(exc)}
         try:  # what the actors cost a device: mean exported file size per user
+            from dsa_pettingzoo.deploy import FORMAT_VERSION
             from rllib_experiments.dsa.actor_files import actor_file_bytes
 
             diagnostics["actor_bytes"] = {dtype: actor_file_bytes(run.final_actors, dtype)
                                           for dtype in ("float32", "int8")}
+            diagnostics["actor_bytes_format"] = FORMAT_VERSION  # sizes depend on the writer
         except Exception as exc:  # noqa: BLE001
             diagnostics["actor_bytes_error"] = repr(exc)
         last = curve[-1]

@@ -236,3 +236,54 @@ def test_a_sparsity_configuration_can_fail_before_its_fifth_seed():
     decided = [r for r in recs if r["row"] != "ours+global+biases+all0.99"]
     text = "\n".join(pr._sparsity_lines(pr.summarize(decided)))
     assert "ours settings: sparsest good actor: none (no configuration meets it)" in text
+
+
+def test_a_row_never_mixes_file_sizes_of_two_writers():
+    """Sizes depend on the file writer: a row's mean takes the newest writer's records only."""
+    from dsa_pettingzoo.deploy import FORMAT_VERSION
+
+    recs = [_record("A", "ours+global+biases+all0.99", s, 700, 2000, nbytes={"float32": 14000 + s, "int8": 13000})
+            for s in range(3)]
+    recs[2]["actor_bytes"] = {"float32": 12000, "int8": 10000}
+    recs[2]["actor_bytes_format"] = FORMAT_VERSION
+    (e,) = pr.summarize(recs)
+    assert (e["bytes_float32"], e["bytes_int8"], e["bytes_format"], e["bytes_seeds"]) == (12000, 10000, FORMAT_VERSION, 1)
+    assert pr.bytes_text(e, "bytes_float32", "bytes_int8") == "12000 / 10000 (1 seeds)"
+    (old,) = pr.summarize(recs[:2])  # records without the field were written by format 2's writer
+    assert (old["bytes_float32"], old["bytes_format"]) == (14000.5, 2)
+    assert pr.bytes_text(old, "bytes_int8") == "13000 (v2)"
+    assert pr.summarize([_record("A", "x", 0, 1, 1)])[0]["bytes_format"] is None
+
+
+def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypatch):
+    """Records of an older writer whose run folder is here get the current writer's sizes of the
+    same final weights; the old sizes are kept; records without a folder stay as they are."""
+    from dsa_pettingzoo.deploy import FORMAT_VERSION
+    from rllib_experiments.cli import export_source, pruning_study
+    from rllib_experiments.dsa import actor_files
+
+    run = tmp_path / "run"
+    run.mkdir()
+    trials = tmp_path / "raw" / "trials"
+    trials.mkdir(parents=True)
+    here = _record("A", "r", 0, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000})
+    here["run_folder"] = str(run)
+    gone = dict(_record("A", "r", 1, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000}),
+                run_folder=str(tmp_path / "elsewhere"))
+    current = dict(_record("A", "r", 2, 1.0, 2.0, nbytes={"float32": 1, "int8": 1}),
+                   run_folder=str(run), actor_bytes_format=FORMAT_VERSION)
+    for r in (here, gone, current):
+        (trials / f"{r['trial']}.json").write_text(json.dumps(r))
+    monkeypatch.setattr(export_source, "resolve_checkpoint", lambda folder: folder)
+    monkeypatch.setattr(export_source, "find_actor_modules", lambda ckpt: {"user_0": ckpt})
+    monkeypatch.setattr(export_source, "load_module_state", lambda m: {"weights": m})
+    monkeypatch.setattr(actor_files, "actor_file_bytes", lambda states, d: {"float32": 12000.0, "int8": 10000.0}[d])
+    assert pruning_study.backfill_actor_bytes(tmp_path / "raw", log=lambda *a: None) == 1
+    new = json.loads((trials / "A__r__s0.json").read_text())
+    assert new["actor_bytes"] == {"float32": 12000.0, "int8": 10000.0}
+    assert new["actor_bytes_format"] == FORMAT_VERSION and new["actor_bytes_from"] == "checkpoint"
+    assert new["actor_bytes_superseded"] == [{"format": 2, "float32": 14000, "int8": 13000}]
+    assert new["final_stochastic"] == here["final_stochastic"]  # results are never touched
+    assert json.loads((trials / "A__r__s1.json").read_text()) == gone
+    assert json.loads((trials / "A__r__s2.json").read_text()) == current
+    assert pruning_study.backfill_actor_bytes(tmp_path / "raw", log=lambda *a: None) == 0  # idempotent

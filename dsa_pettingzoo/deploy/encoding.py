@@ -14,6 +14,20 @@ help matrices wider than 256 columns whose gaps stay below 256 (uint8).
 
 An int8 matrix (format version 2) adds a ``scales`` part, float32 [rows]:
 W[r, c] = scales[r] * values (see :mod:`dsa_pettingzoo.deploy.quantize`).
+
+From format version 3 two encodings drop zeros that versions 1-2 stored:
+
+* a vector (a bias) may be ``bitmask`` like a matrix: ``mask`` (one bit per
+  entry), then its non-zero values. A pruned bias of 512 zeros costs 64 bytes
+  instead of 2,048.
+* an int8 matrix may say ``"scales_encoding": "bitmask"``: ``scales_mask``
+  (one bit per row, set where the row has a non-zero weight) and ``scales``
+  holding only those rows' scales. A row without weights has scale 0, so
+  nothing is lost; above ~99% sparsity most of an int8 file's bytes were
+  such zeros.
+
+The writer uses each only where it is smaller, so files that gain nothing keep
+their older version.
 """
 
 from __future__ import annotations
@@ -27,6 +41,10 @@ from .quantize import quantize_rows
 
 ENCODINGS = ("auto", "dense", "bitmask", "csr")
 INDEX_ENCODINGS = ("absolute", "delta")
+#: How an int8 matrix's row scales are stored ("bitmask" from format version 3).
+SCALES_ENCODINGS = ("dense", "bitmask")
+#: Table fields that only format version 3 defines (a writer bumps the version for them).
+VERSION_3_FIELDS = ("scales_encoding",)
 
 
 def uint_dtype(max_value: int) -> np.dtype:
@@ -139,9 +157,10 @@ def encode_matrix(w: np.ndarray, dtype: str, encoding: str,
     for CSR with delta indices, ``index_encoding``.
     """
     rows, cols = w.shape
+    scale_fields: Dict[str, str] = {}
     if dtype == "int8":
         stored = quantize_rows(w, scales)
-        extra = {"scales": np.asarray(scales, np.float32)}
+        scale_fields, extra = encode_scales(scales)
     else:
         stored = w.astype(dtype)
         extra = {}
@@ -165,7 +184,53 @@ def encode_matrix(w: np.ndarray, dtype: str, encoding: str,
     built = {name: candidates[name]() for name in names}
     best = min(built, key=lambda n: sum(p.nbytes for p in built[n][1].values()))
     fields, parts = built[best]
-    return {"encoding": best, **fields}, parts
+    return {"encoding": best, **fields, **scale_fields}, parts
+
+
+def _zero_dropped(values: np.ndarray) -> Dict[str, np.ndarray]:
+    """A vector as a bitmask of its non-zeros (numpy ``packbits`` order) and those values."""
+    nz = values != 0
+    return {"mask": np.packbits(nz), "values": values[nz]}
+
+
+#: What a part costs a file besides its data, when choosing whether to drop zeros: its
+#: table entry (about 55 bytes of JSON, e.g. ``"mask":{"offset":1234,"count":64,"dtype":"|u1"}``)
+#: and up to 7 bytes of alignment padding.
+PART_COST = 64
+
+
+def _nbytes(parts: Dict[str, np.ndarray]) -> int:
+    """Bytes ``parts`` add to a file, counting :data:`PART_COST` for each part."""
+    return sum(p.nbytes + PART_COST for p in parts.values())
+
+
+def encode_scales(scales: np.ndarray) -> Tuple[Dict[str, str], Dict[str, np.ndarray]]:
+    """(table fields, parts) of an int8 matrix's row scales: dense, or bitmask when smaller.
+
+    The choice depends on the scales alone, so the two matrices of an LSTM layer, which
+    share their scales, always make the same one (and share the parts' bytes).
+    """
+    scales = np.asarray(scales, np.float32)
+    dropped = _zero_dropped(scales)
+    if _nbytes(dropped) < _nbytes({"scales": scales}):
+        return {"scales_encoding": "bitmask"}, {"scales_mask": dropped["mask"], "scales": dropped["values"]}
+    return {}, {"scales": scales}
+
+
+def encode_vector(v: np.ndarray, encoding: str) -> Tuple[Dict[str, str], Dict[str, np.ndarray]]:
+    """(table fields, parts) of a vector (float values already in the file's vector dtype).
+
+    ``auto`` keeps ``bitmask`` (format version 3) only when it is smaller than
+    ``dense`` (ties: dense). A forced matrix encoding (``dense``, ``bitmask``,
+    ``csr``) leaves vectors dense, as versions 1-2 stored them.
+    """
+    dense = {"values": v}
+    if encoding != "auto":
+        return {"encoding": "dense"}, dense
+    dropped = _zero_dropped(v)
+    if _nbytes(dropped) < _nbytes(dense):
+        return {"encoding": "bitmask"}, dropped
+    return {"encoding": "dense"}, dense
 
 
 class TensorError(ValueError):
@@ -186,6 +251,30 @@ def _part(payload: memoryview, entry: dict, part: str, count: int, kinds: str,
     if info["offset"] < 0 or end > len(payload):
         raise TensorError(f"tensor {entry['name']}: part {part!r} lies outside the payload")
     return np.frombuffer(payload, dtype=dt, count=count, offset=info["offset"])
+
+
+def _decode_scales(payload: memoryview, entry: dict, rows: int, version: int) -> np.ndarray:
+    """float32 [rows] row scales of an int8 entry, stored dense or (version 3) as a bitmask."""
+    name, how = entry["name"], entry.get("scales_encoding", "dense")
+    if how not in SCALES_ENCODINGS:
+        raise TensorError(f"tensor {name}: unknown scales encoding {how!r} "
+                          f"(allowed: {', '.join(SCALES_ENCODINGS)})")
+    if how == "dense":
+        scales = _part(payload, entry, "scales", rows, "f").astype(np.float32)
+    else:
+        if version < 3:
+            raise TensorError(f"tensor {name}: bitmask row scales need format version 3, "
+                              f"the file says {version}")
+        mask = np.unpackbits(_part(payload, entry, "scales_mask", (rows + 7) // 8, "u"),
+                             count=rows).astype(bool)
+        kept = _part(payload, entry, "scales", int(mask.sum()), "f").astype(np.float32)
+        if np.any(kept == 0):
+            raise TensorError(f"tensor {name}: a bitmask's row scales must be non-zero")
+        scales = np.zeros(rows, np.float32)
+        scales[mask] = kept
+    if not np.all(np.isfinite(scales)) or np.any(scales < 0):
+        raise TensorError(f"tensor {name}: int8 row scales must be finite and >= 0")
+    return scales
 
 
 def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtype: str, version: int):
@@ -209,6 +298,19 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         raise TensorError(f"tensor {name}: int8 values and delta indices need format version 2, "
                           f"the file says {version}")
     kinds, itemsize = ("i", 1) if int8 else ("f", None)
+    if len(shape) == 1 and enc == "bitmask":
+        if version < 3:
+            raise TensorError(f"tensor {name}: a bitmask vector needs format version 3, "
+                              f"the file says {version}")
+        mask = np.unpackbits(_part(payload, entry, "mask", (size + 7) // 8, "u"), count=size)
+        if int(mask.sum()) != nnz:
+            raise TensorError(f"tensor {name}: bitmask has {int(mask.sum())} ones, "
+                              f"the table says {nnz} non-zeros")
+        out = np.zeros(size, np.float32)
+        out[mask.astype(bool)] = _part(payload, entry, "values", nnz, "f")
+        if not np.all(np.isfinite(out)) or np.count_nonzero(out) != nnz:
+            raise TensorError(f"tensor {name}: the bitmask's values must be finite and non-zero")
+        return out
     if enc == "dense" and not int8:  # stays a dense array (vectors, and matrices stored dense)
         out = _part(payload, entry, "values", size, "f").astype(np.float32).reshape(shape)
         if not np.all(np.isfinite(out)):
@@ -250,10 +352,11 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         raise TensorError(f"tensor {name}: unknown encoding {enc!r} for shape {shape}")
     r, c = np.divmod(flat.astype(np.intp), shape[1])
     if int8:
-        scales = _part(payload, entry, "scales", shape[0], "f").astype(np.float32)
-        if not np.all(np.isfinite(scales)) or np.any(scales < 0):
-            raise TensorError(f"tensor {name}: int8 row scales must be finite and >= 0")
+        scales = _decode_scales(payload, entry, shape[0], version)
         q = np.ascontiguousarray(values, np.int8)
+        if np.any(scales[r] == 0):
+            raise TensorError(f"tensor {name}: row {int(r[scales[r] == 0][0])} has scale 0 "
+                              "but non-zero int8 values")
         if np.any(q == -128):
             raise TensorError(f"tensor {name}: int8 value -128 is outside the symmetric range -127..127")
         deq = (scales[r] * q.astype(np.float32)).astype(np.float32)  # as dequantize_rows, per non-zero

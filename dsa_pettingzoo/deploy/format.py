@@ -5,8 +5,9 @@ integers little-endian (field by field in docs/deployment.md)::
 
     offset  size  field
     0       8     magic b"DSAACTOR"
-    8       2     format version (uint16): 1, or 2 when the file uses int8
-                  values or delta column indices
+    8       2     format version (uint16): 1; 2 when the file uses int8
+                  values or delta column indices; 3 when it also drops zero
+                  biases or zero int8 row scales (bitmask vectors / scales)
     10      2     reserved, 0
     12      4     header length H in bytes (uint32)
     16      8     payload length P in bytes (uint64)
@@ -23,9 +24,10 @@ Tensors (canonical names; [rows, cols] as in torch, y = W x + b):
 order i, f, g, o, ``head.weight`` [A, H] and ``head.bias`` [A].
 
 A matrix is stored dense, as a bitmask or in CSR, with float32, float16 or
-int8 values (:mod:`dsa_pettingzoo.deploy.encoding`); vectors are dense float
-(float32 in an int8 file). The writer uses the lowest version that holds the
-file, so float files without delta indices stay readable by version-1 loaders.
+int8 values (:mod:`dsa_pettingzoo.deploy.encoding`); vectors are float (float32
+in an int8 file), dense or, from version 3, a bitmask of their non-zeros. The
+writer uses the lowest version that holds the file, so float files without
+delta indices or pruned biases stay readable by version-1 loaders.
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .encoding import ENCODINGS, SparseMatrix, TensorError, decode_tensor, encode_matrix
+from .encoding import (ENCODINGS, VERSION_3_FIELDS, SparseMatrix, TensorError, decode_tensor,
+                       encode_matrix, encode_vector)
 from .quantize import row_scales, shared_row_scales
 
 MAGIC = b"DSAACTOR"
 #: The newest format version; a loader reads every version in SUPPORTED_VERSIONS.
-FORMAT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+SUPPORTED_VERSIONS = (1, 2, 3)
 #: magic, version, reserved, header length, payload length.
 _PREFIX = struct.Struct("<8sHHIQ")
 _CRC = struct.Struct("<I")
@@ -180,7 +183,8 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
     scales = int8_scales(params, arch) if dtype == "int8" else {}
     vector_dtype = np.dtype("float32" if dtype == "int8" else dtype)
     blobs, table, offset, version = [], [], 0, 1
-    written: Dict[bytes, Dict[str, Any]] = {}  # scales bytes -> part info: shared, stored once
+    # (part, dtype, bytes) of scales parts -> part info: an LSTM layer's shared scales are stored once
+    written: Dict[Tuple[str, str, bytes], Dict[str, Any]] = {}
     for name, shape in shapes.items():
         w = np.asarray(params[name], dtype=np.float32)
         if w.shape != shape:
@@ -192,16 +196,19 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
         if w.ndim == 2:
             fields, parts = encode_matrix(w, dtype, encoding, scales.get(name))
         else:
-            fields, parts = {"encoding": "dense"}, {"values": w.astype(vector_dtype)}
+            fields, parts = encode_vector(w.astype(vector_dtype), encoding)
         if dtype == "int8" or "index_encoding" in fields:
-            version = 2
+            version = max(version, 2)
+        if any(f in fields for f in VERSION_3_FIELDS) or (w.ndim == 1 and fields["encoding"] != "dense"):
+            version = 3
         # nnz: the stored non-zero values (a float16 or int8 value may round to 0).
         nnz = int(np.count_nonzero(parts["values"]))
         entry = {"name": name, "shape": list(shape), "encoding": fields.pop("encoding"),
                  **fields, "nnz": nnz, "parts": {}}
         for part, arr in parts.items():
-            if part == "scales" and arr.tobytes() in written:
-                entry["parts"][part] = written[arr.tobytes()]
+            key = (part, arr.dtype.str, arr.tobytes())
+            if part.startswith("scales") and key in written:
+                entry["parts"][part] = written[key]
                 continue
             pad = (-offset) % ALIGN
             blobs.append(b"\0" * pad)
@@ -209,8 +216,8 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
             little = arr.dtype.newbyteorder("<")  # the file is little-endian on every host
             entry["parts"][part] = {"offset": offset, "count": int(arr.size), "dtype": little.str}
             raw = np.ascontiguousarray(arr, dtype=little).tobytes()
-            if part == "scales":
-                written[arr.tobytes()] = entry["parts"][part]
+            if part.startswith("scales"):
+                written[key] = entry["parts"][part]
             blobs.append(raw)
             offset += len(raw)
         table.append(entry)
