@@ -38,7 +38,7 @@ import math
 import numbers
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from rllib_experiments.settings import Settings, SettingsError
 
@@ -219,6 +219,42 @@ def settings_for(base: Mapping[str, Any], point: Mapping[str, Any]) -> Settings:
     d.update(point)
     d["schedule_params"] = params
     return Settings.from_dict(d).validate()
+
+
+#: Search parameters that a variant modifier of the same value sets
+#: (:mod:`rllib_experiments.methods.variants`), in the order the modifiers are applied.
+MODIFIER_OF = {"prune_start_fraction": "start", "prune_end_fraction": "end", "amplitude": "amp",
+               "period_fraction": "period", "prune_interval": "iprune", "final_sparsity": "p",
+               "actor_lr": "alr", "critic_lr": "clr"}
+#: Search parameters whose value is itself a modifier (``head_dense``, ``hold``, ...).
+NAMED_MODIFIERS = ("prune_scope", "prune_mode")
+#: The Table I rows a point's ``schedule`` starts a variant from.
+SCHEDULE_ROWS = ("harmonic", "linear", "polynomial")
+
+
+def _decimal(value) -> str:
+    """A number as variant modifiers write it: plain decimal digits, no exponent, round-tripping."""
+    import numpy as np
+
+    return np.format_float_positional(float(value), trim="-")
+
+
+def variant_key(point: Mapping[str, Any]) -> Optional[str]:
+    """The pruning-study row ``SCHEDULE+MOD+...`` of a point, or None when a parameter has no
+    modifier (e.g. ``entropy_coeff``). Harmonic-only parameters of another schedule are left
+    out, as :func:`settings_for` ignores them. The key is a candidate: a caller checks that
+    the row's Settings equal :func:`settings_for`'s (tune_search does)."""
+    schedule = point.get("schedule")
+    if schedule not in SCHEDULE_ROWS:
+        return None
+    unused = set(unused_parameters(point))
+    known = set(MODIFIER_OF) | set(NAMED_MODIFIERS) | {"schedule", "seed"}
+    if set(point) - known:
+        return None
+    mods = [str(point[n]) for n in NAMED_MODIFIERS if n in point]
+    mods += [prefix + _decimal(point[n]) for n, prefix in MODIFIER_OF.items()
+             if n in point and n not in unused]
+    return "+".join([schedule, *mods])
 
 
 def unused_parameters(point: Mapping[str, Any]) -> List[str]:

@@ -23,6 +23,13 @@ def _space(**params):
     return ss.parse_search_space({"parameters": params})
 
 
+def test_the_sampled_space_is_the_shipped_one_ranked_by_sampled_reward():
+    sampled = ss.load_search_space(SHIPPED.with_name("pruning_sampled.yaml"))
+    assert sampled.metric == "stochastic"
+    assert sampled.parameters == ss.load_search_space(SHIPPED).parameters
+    ss.check_space(sampled, BASE)
+
+
 def test_shipped_space_loads_and_every_corner_builds():
     space = ss.load_search_space(SHIPPED)
     assert space.metric == "greedy" and space.metric_key == "eval_greedy_mean"
@@ -116,3 +123,38 @@ def test_point_ids_are_stable_and_distinct():
     a = {"seed": 0, "actor_lr": 1e-3}
     assert ss.point_id(a) == ss.point_id(dict(reversed(list(a.items()))))
     assert ss.point_id(a) != ss.point_id({**a, "seed": 1})
+
+
+@pytest.mark.parametrize("point, key", [
+    (dict(schedule="harmonic", prune_scope="head_dense", prune_mode="hold", prune_start_fraction=0.125,
+          prune_end_fraction=0.875, amplitude=0.05, period_fraction=0.3, prune_interval=20,
+          final_sparsity=0.95, actor_lr=3.1234e-4, critic_lr=2.1e-05, seed=4),
+     "harmonic+head_dense+hold+start0.125+end0.875+amp0.05+period0.3+iprune20+p0.95"
+     "+alr0.00031234+clr0.000021"),
+    # a harmonic-only parameter of another schedule is ignored by the trial, and by its row
+    (dict(schedule="linear", amplitude=0.05, prune_scope="all", actor_lr=1e-4), "linear+all+alr0.0001"),
+    (dict(schedule="none", actor_lr=1e-4), None),  # no pruned Table I row to start from
+    (dict(schedule="harmonic", entropy_coeff=0.01), None),  # no modifier sets it
+])
+def test_variant_key_of_a_point(point, key):
+    assert ss.variant_key(point) == key
+
+
+def test_study_row_trains_exactly_the_searched_settings():
+    """The row printed in best.json / search.md gives the trial's Settings (seed aside), or None."""
+    pytest.importorskip("torch")
+    from rllib_experiments.cli.tune_search import study_row
+    from rllib_experiments.methods import get_row
+    from rllib_experiments.settings import Settings
+
+    point = dict(schedule="polynomial", prune_scope="io_dense", prune_mode="regrow", prune_start_fraction=0.05,
+                 prune_end_fraction=0.7, prune_interval=5, final_sparsity=0.95, actor_lr=1.7e-4,
+                 critic_lr=4e-5, seed=2)
+    key = study_row(point, BASE)
+    assert key == "polynomial+io_dense+regrow+start0.05+end0.7+iprune5+p0.95+alr0.00017+clr0.00004"
+    row = get_row(key).settings(Settings.from_dict(BASE)).to_dict()
+    searched = ss.settings_for(BASE, point).to_dict()
+    assert {k: v for k, v in row.items() if k != "seed"} == {k: v for k, v in searched.items() if k != "seed"}
+    assert study_row(dict(point, schedule="none"), BASE) is None
+    # end = start + 1 iteration: settings_for keeps the end after the start, the end modifier cannot
+    assert study_row(dict(point, prune_start_fraction=0.3, prune_end_fraction=0.3), BASE) is None

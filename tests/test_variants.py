@@ -24,6 +24,7 @@ def test_modifiers_change_only_what_they_name():
                "biases": dict(prune_biases=True), "iprune20": dict(prune_interval=20),
                "p0.9": dict(final_sparsity=0.9), "start0.2": dict(prune_start=200),
                "end0.8": dict(prune_end=800), "bf16": dict(autocast_bf16=True),
+               "alr0.0003": dict(actor_lr=0.0003), "clr0.00002": dict(critic_lr=0.00002),
                "amp0.05": dict(schedule_params={**base.schedule_params, "amplitude": 0.05}),
                "period0.5": dict(schedule_params={**base.schedule_params, "period": 500.0})}
     for mod, expected in changes.items():
@@ -59,6 +60,8 @@ def test_sparsity_of_all_parameters_counts_every_parameter():
     ("harmonic+iprune0", "i_prune must be an integer"),
     ("harmonic+io_dense+all0.99", "at most 0.9779 can be pruned"),
     ("harmonic+p1.5", "final_sparsity"),
+    ("harmonic+alr0", "a learning rate must be > 0"),
+    ("harmonic+clr1e-5", "unknown modifier"),
 ])
 def test_bad_variants_say_what_is_allowed(key, words):
     with pytest.raises(ValueError, match=words):

@@ -20,7 +20,7 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rllib_experiments.run_outputs import SEARCH_FILE
 
@@ -187,6 +187,25 @@ def search_rows(results, base: Dict[str, Any], space) -> List[Dict[str, Any]]:
     return rows
 
 
+def study_row(point: Dict[str, Any], base: Dict[str, Any]) -> Optional[str]:
+    """The ``pruning_study --rows`` key that trains exactly the point's configuration (its
+    Settings equal the search trial's, seed aside), or None when there is none."""
+    from rllib_experiments.methods import get_row
+    from rllib_experiments.search_space import settings_for, variant_key
+    from rllib_experiments.settings import Settings
+
+    key = variant_key(point)
+    if key is None:
+        return None
+    try:
+        mine = get_row(key).settings(Settings.from_dict(base)).to_dict()
+    except (ValueError, TypeError):
+        return None
+    searched = settings_for(base, point).to_dict()
+    mine.pop("seed", None), searched.pop("seed", None)
+    return key if mine == searched else None
+
+
 def best_configs(rows: List[Dict[str, Any]], metric: str, k: int = 5) -> List[Dict[str, Any]]:
     """The k finished trials with the highest ``metric`` ("greedy" or "stochastic"), best first."""
     done = [r for r in rows if r["status"] == "finished" and r.get(metric) is not None]
@@ -206,6 +225,8 @@ def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str
         w.writerows(rows)
     os.replace(tmp, output / TRIALS_CSV)
     best = best_configs(rows, space.metric)
+    for r in best:
+        r["study_row"] = study_row({k[6:]: v for k, v in r.items() if k.startswith("point.")}, base)
     write_json_atomic(output / BEST_JSON, {"metric": space.metric, "best": best})
     counts = {s: sum(r["status"] == s for r in rows) for s in ("finished", "stopped", "error")}
     lines = [f"### Search over {space.source or 'a search space'}", "",
@@ -213,11 +234,13 @@ def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str
              f"episode(s); {len(rows)} trials: {counts['finished']} finished, {counts['stopped']} "
              f"stopped early, {counts['error']} failed. Best by the final {space.metric} evaluation "
              f"over {base['eval_episodes']} episodes:", "",
-             "| rank | greedy | stochastic | sparsity | seed | point |", "|---|---|---|---|---|---|"]
+             "| rank | greedy | stochastic | sparsity | seed | point | row for `pruning_study --rows` |",
+             "|---|---|---|---|---|---|---|"]
     for i, r in enumerate(best, 1):
         point = ", ".join(f"{k[6:]}={v:.4g}" if isinstance(v, float) else f"{k[6:]}={v}"
                           for k, v in r.items() if k.startswith("point."))
+        row = f"`{r['study_row']}`" if r.get("study_row") else "— (a parameter has no variant modifier)"
         lines.append(f"| {i} | {r['greedy']:.1f} | {r['stochastic']:.1f} | "
-                     f"{(r.get('sparsity') or 0):.3f} | {r['seed']} | {point} |")
+                     f"{(r.get('sparsity') or 0):.3f} | {r['seed']} | {point} | {row} |")
     (output / SEARCH_MD).write_text("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)

@@ -26,6 +26,8 @@ modifier           change to the base row's Settings
 ``start<f>``       i_start = f x iterations
 ``end<f>``         i_P = f x iterations (the schedule reaches p_final there)
 ``p<s>``           final_sparsity = s of the pruned matrices
+``alr<x>``         actor learning rate = x (paper 1e-4: ``alr0.0001``)
+``clr<x>``         critic learning rate = x (paper 5e-5: ``clr0.00005``)
 ``all<s>``         final_sparsity chosen so that s of *all* actor parameters (biases and
                    dense layers included; what an exported file stores) are zero
 =================  ==============================================================
@@ -56,8 +58,8 @@ MODIFIERS: Dict[str, Dict] = {
 }
 
 #: Modifiers with a number: prefix -> (what the number is, how it changes the Settings).
-NUMBERED = ("iprune", "amp", "period", "start", "end", "all", "p")
-_NUMBER = re.compile(r"^(iprune|amp|period|start|end|all|p)(\d+(?:\.\d+)?)$")
+NUMBERED = ("iprune", "amp", "period", "start", "end", "all", "p", "alr", "clr")
+_NUMBER = re.compile(r"^(iprune|amp|period|start|end|all|p|alr|clr)(\d+(?:\.\d+)?)$")
 
 
 def _schedule_param(settings, name: str, value: float):
@@ -113,6 +115,11 @@ def parse_modifier(text: str) -> Callable:
         return lambda s: s.replace(prune_end=max(1, int(round(value * s.iterations))))
     if kind == "p":
         return lambda s: s.replace(final_sparsity=value)
+    if kind in ("alr", "clr"):
+        if value <= 0:
+            raise ValueError(f"modifier {text!r}: a learning rate must be > 0")
+        field = "actor_lr" if kind == "alr" else "critic_lr"
+        return lambda s: s.replace(**{field: value})
     return lambda s: _overall_sparsity(s, value)  # "all<s>"
 
 
