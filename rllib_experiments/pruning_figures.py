@@ -19,6 +19,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from rllib_experiments.figures import pyplot, save_figure
+
 SCOPE_MARKERS = {"": "*", "all": "o", "head_dense": "s", "input_dense": "^", "io_dense": "D",
                  "lstm_only": "v"}
 #: Configurations whose entropy traces are drawn (when run), in this order.
@@ -26,34 +28,11 @@ ENTROPY_CONFIGS = ("harmonic", "harmonic+head_dense", "harmonic+io_dense", "harm
                    "harmonic+hold", "dense")
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, axes, path: Path, *, ncol: int, bottom: float) -> bool:
-    """One legend below the axes (off the data), then write the PNG."""
-    handles, labels = [], []
-    for ax in axes:
-        h, lab = ax.get_legend_handles_labels()
-        handles, labels = handles + h, labels + lab
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
 def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     entries = [e for e in summary if e["setup"] == setup]
     if not entries:
         return False
-    plt = _plt()
+    plt = pyplot()
     schedules = sorted({e["schedule"] for e in entries})
     colors = {s: plt.get_cmap("tab10")(k) for k, s in enumerate(schedules)}
     fig, ax = plt.subplots(figsize=(9, 6.5))
@@ -78,7 +57,8 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
     ax.set_ylabel("final evaluation reward per episode (mean ± std over seeds)")
     ax.set_title(f"Setup {setup}: reward against sparsity, per schedule and prune scope", fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(plt, fig, [ax], path, ncol=3, bottom=0.14)
+    save_figure(fig, path, legend_axes=[ax], ncol=3, bottom=0.14)
+    return True
 
 
 def pareto_front(points):
@@ -96,7 +76,7 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     entries = [e for e in summary if e["setup"] == setup and e.get("bytes_float32")]
     if not entries:
         return False
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6.5))
     named = set()
     for dtype, marker in (("float32", "o"), ("int8", "s")):
@@ -120,7 +100,8 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     ax.set_title(f"Setup {setup}: reward against actor size (named: the configurations on a front)",
                  fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    return _save(plt, fig, [ax], path, ncol=4, bottom=0.08)
+    save_figure(fig, path, legend_axes=[ax], ncol=4, bottom=0.08)
+    return True
 
 
 def _mean_trace(records, setup, config, column):
@@ -138,7 +119,7 @@ def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path) -> bool:
                if any(r["setup"] == setup and r["row"] == c and r.get("trace") for r in records)]
     if not configs:
         return False
-    plt = _plt()
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True,
                                       gridspec_kw={"height_ratios": [2, 1]})
     for k, config in enumerate(configs):
@@ -161,7 +142,8 @@ def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     top.set_title(f"Setup {setup}: policy entropy across pruning events", fontsize=10)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-    return _save(plt, fig, [top, bottom], path, ncol=3, bottom=0.1)
+    save_figure(fig, path, legend_axes=[top, bottom], ncol=3, bottom=0.1)
+    return True
 
 
 def plot_all(records, summary, figures_dir: Path) -> Dict[str, str]:

@@ -246,10 +246,9 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
 
     Ours is averaged over the seeds the ablations ran (so every line has the same seeds).
     """
-    import matplotlib
+    from rllib_experiments.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from rllib_experiments.methods import ROWS
 
@@ -274,10 +273,7 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
     ax.set_title(f"Setup {setup}: ours and its ablations (mean over the seeds shown)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
-    fig.tight_layout()  # the legend below the axes, off the curves
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)  # the legend below the axes, off the curves
     return True
 
 
@@ -316,10 +312,9 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
     axis counts episodes (rows train different episodes per iteration); the legend sits
     below the panels, off the curves.
     """
-    import matplotlib
+    from rllib_experiments.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from rllib_experiments.methods import ROWS
 
@@ -353,12 +348,7 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
     budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
     axes[0].set_title(f"Setup {setup}: every row (mean ± std over seeds), budget '{budget}'", fontsize=10)
     axes[1].set_title(f"Setup {setup}: the paper's learning rows, zoomed", fontsize=10)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.15, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, legend_axes=axes[:1], ncol=3, bottom=0.15)
 
 
 def build_report(raw_dir, table_path, figures_dir) -> Dict:

@@ -11,25 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List
 
+from rllib_experiments.figures import pyplot, save_figure
+
 #: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
 PANEL_INCHES = (4.0, 3.4)
 LEGEND_INCHES = 1.0
 DPI = 100
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: Dict[str, str],
                goal: float, path: Path) -> Path:
     """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), PANEL_INCHES[1] + LEGEND_INCHES),
                              dpi=DPI, squeeze=False, sharey=True)
     for ax, setup in zip(axes[0], setups):
@@ -55,19 +48,14 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
         ax.set_xlabel("users N (K = N/2 channels)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward / oracle")
-    handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=min(5, 2 * len(setups)), fontsize=7, frameon=False)
     height = PANEL_INCHES[1] + LEGEND_INCHES
-    fig.tight_layout(rect=(0, LEGEND_INCHES / height, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=DPI, legend_axes=[axes[0][0]], ncol=min(5, 2 * len(setups)),
+                       bottom=LEGEND_INCHES / height, fontsize=7)
 
 
 def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
     """CPU seconds per training run of ours against N (``runs``: one dict per ours record)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=PANEL_INCHES, dpi=DPI)
     for setup in setups:
         mine = [r for r in runs if r["setup"] == setup]
@@ -89,8 +77,5 @@ def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
     ax.set_ylabel("CPU s per training run of ours")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
     return path

@@ -51,10 +51,9 @@ def load(run: Path) -> Dict:
 
 
 def plot(runs: List[Path], out: Path, title: str = "") -> None:
-    import matplotlib
+    from rllib_experiments.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups: Dict[str, List[Dict]] = {}
     for run in runs:
@@ -87,10 +86,7 @@ def plot(runs: List[Path], out: Path, title: str = "") -> None:
     ax2.set_ylabel("mean actor sparsity")
     ax2.legend(fontsize=7)
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv=None) -> int:

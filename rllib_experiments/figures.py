@@ -1,0 +1,45 @@
+"""Matplotlib for the reports: the Agg backend (no display needed) and one way to write a PNG.
+
+Every figure of ``docs/figures`` goes through :func:`save_figure`, so the legend placement
+(below the axes, off the data), the layout and the file handling are defined once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+#: Resolution of the report figures (pixels per inch).
+DPI = 110
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (imported on first use: reports without
+    figures need no matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path, *, dpi: float = DPI, legend_axes: Optional[Sequence] = None,
+                ncol: int = 3, bottom: float = 0.0, fontsize: float = 8) -> Path:
+    """Lay out ``fig`` and write it to ``path`` (parents created), then close it.
+
+    With ``legend_axes``, one legend of all their labelled artists goes below the axes,
+    in the bottom ``bottom`` share of the figure, ``ncol`` columns wide.
+    """
+    if legend_axes is not None:
+        handles, labels = [], []
+        for ax in legend_axes:
+            h, lab = ax.get_legend_handles_labels()
+            handles, labels = handles + h, labels + lab
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=fontsize, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
