@@ -121,7 +121,7 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
         best_txt = (f"{LABELS.get(best['method'], best['method'])} ({_f(best['ratio_to_oracle'])})"
                     if best else "–")
         short = "–" if c["ratio_met"] else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
-        low = ", ".join(f"s{s}: {x:.3f}" for s, x in zip(range(len(c["seed_ratios"])), c["seed_ratios"])
+        low = ", ".join(f"s{s}: {x:.3f}" for s, x in zip(c["seed_list"], c["seed_ratios"])
                         if x < GOAL_RATIO)
         seeds = f"{c['seeds']}" + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
         lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {seeds} | "
@@ -129,6 +129,53 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
                      f"{'yes' if c['ratio_met'] else 'no'} | {'yes' if c['beats_baselines'] else 'no'} | "
                      f"{short} | {low or '–'} |")
     return lines + [""]
+
+
+#: Columns of "What the seeds below the goal did": (EpisodeStats.summary key, header, digits).
+BEHAVIOUR = (("successes_per_slot", "ACKs per slot", 2), ("collision_rate", "collisions / attempt", 3),
+             ("pu_blocked_rate", "PU-blocked / attempt", 3), ("idle_rate", "idle user-slots", 3),
+             ("utilisation_free", "free channel-slots used", 3), ("jain_fairness", "Jain", 3))
+
+
+def _behaviour_section(cells, records) -> List[str]:
+    """Per seed of ours below the goal: what its greedy actors did, beside the oracle's and a
+    seed of the same cell that met the goal, from the records' final evaluation statistics."""
+    def ours(setup, n, seed):
+        return next((r for r in records if r["row"] == OURS and r["setup"] == setup
+                     and r["num_users"] == n and int(r["seed"]) == seed), None)
+
+    failing = [(c, s, x) for c in cells for s, x in zip(c["seed_list"], c["seed_ratios"]) if x < GOAL_RATIO]
+    if not failing:
+        return []
+    lines = ["## What the seeds below the goal did", "",
+             "Greedy evaluation of the final actors on the study's episodes (a record's "
+             "`final_summary`, or for records written before trials kept it, a greedy re-evaluation "
+             "of the run's final checkpoint whose reward matched the record's). Beside each seed: "
+             "the oracle and the best seed of the same cell.", "",
+             "| Setup | N | K | Policy | / oracle | " + " | ".join(h for _, h, _ in BEHAVIOUR) + " |",
+             "|---|---:|---:|---|---:|" + "---:|" * len(BEHAVIOUR)]
+
+    def row(c, label, ratio, summary):
+        vals = [("–" if summary is None or k not in summary else f"{summary[k]:.{d}f}")
+                for k, _, d in BEHAVIOUR]
+        return (f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {label} | {_f(ratio)} | "
+                + " | ".join(vals) + " |")
+
+    for c in {id(c): c for c, _, _ in failing}.values():
+        oracle = next((r for r in records if r["row"] == ORACLE and r["setup"] == c["setup"]
+                       and r["num_users"] == c["num_users"]), None)
+        lines.append(row(c, "oracle", 1.0, (oracle or {}).get("summary")))
+        best_seed, best_ratio = max(zip(c["seed_list"], c["seed_ratios"]), key=lambda t: t[1])
+        if best_ratio >= GOAL_RATIO:
+            rec = ours(c["setup"], c["num_users"], best_seed)
+            lines.append(row(c, f"ours seed {best_seed} (best)", best_ratio,
+                             (rec.get("final_summary") or {}).get("greedy")))
+        for cc, seed, ratio in failing:
+            if cc is c:
+                rec = ours(c["setup"], c["num_users"], seed)
+                lines.append(row(c, f"ours seed {seed}", ratio, (rec.get("final_summary") or {}).get("greedy")))
+    return lines + ["", "`–`: the record has no statistics and its run folder is not on the machine "
+                    "that wrote the report.", ""]
 
 
 def _seed_labels(records, setup, n) -> List[int]:
@@ -188,6 +235,7 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
         "whose record exists is never rerun.",
         *_cost_section(probe, probe_command), "",
         *_goal_section(cells),
+        *_behaviour_section(cells, records),
         *_results_section(rows, records),
         "## Figures", "",
         *([f"![reward / oracle against N]({_rel(Path(figures) / 'scale_ratio.png', md)})", "",

@@ -67,7 +67,8 @@ def _method_order(method: str) -> int:
 
 
 def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The CSV rows (module doc), sorted by setup, N and method; extra key ``rewards``."""
+    """The CSV rows (module doc), sorted by setup, N and method; extra keys ``rewards`` and
+    ``seed_list`` (the training seeds of ``rewards``, in order)."""
     cells: Dict[tuple, List[Dict]] = {}
     for r in records:
         cells.setdefault((r["setup"], r["num_users"], r["row"]), []).append(r)
@@ -92,7 +93,8 @@ def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             oracle_mean="" if ref is None else float(ref),
             ratio_to_oracle="" if ref is None else mean / float(ref),
             episodes_trained=int(np.mean([r["episodes_trained"] for r in recs])),
-            trial_cpu_s=float(np.mean([r["cpu_s"] for r in recs])), rewards=rewards))
+            trial_cpu_s=float(np.mean([r["cpu_s"] for r in recs])), rewards=rewards,
+            seed_list=[int(r["seed"]) for r in recs]))
     return rows
 
 
@@ -107,7 +109,8 @@ def goal_cells(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         cell = dict(setup=ours["setup"], num_users=ours["num_users"],
                     num_channels=ours["num_channels"], seeds=ours["seeds"],
                     ratio=ours["ratio_to_oracle"], best=best,
-                    seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [])
+                    seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [],
+                    seed_list=list(ours["seed_list"]))
         cell["ratio_met"] = cell["ratio"] != "" and cell["ratio"] >= GOAL_RATIO
         cell["beats_baselines"] = best is None or ours["mean"] > best["mean"]
         cell["short_ratio"] = 0.0 if cell["ratio_met"] or oracle == "" else GOAL_RATIO - cell["ratio"]

@@ -176,6 +176,9 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert ours["iterations"] == 3 and ours["episodes_trained"] == 24 and ours["num_users"] == 4
     assert 0 < ours["cpu_s"] and ours["sparsity_prunable"] == pytest.approx(0.95, abs=0.01)
     assert all(r["eval_seed"] == 12345 and r["eval_episodes"] == 4 for r in records.values())
+    # the final evaluation's statistics, greedy = the record's own final reward
+    assert ours["final_summary"]["greedy"]["mean_reward"] == ours["final_greedy"]
+    assert set(ours["final_summary"]["greedy"]) >= {"collision_rate", "idle_rate", "successes_per_slot"}
     with open(out / "scale.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale.BASELINES)
@@ -208,3 +211,54 @@ def test_benchmark_cost_by_hand(tmp_path):
     line = sr._benchmark_cost_lines(tmp_path)[0]
     assert "N = 10: 0.17 h, N = 20: 0.33 h" in line and "`bench`" in line
     assert sr._benchmark_cost_lines(tmp_path / "none") == []
+
+
+def test_seeds_below_the_goal_are_named_by_seed_and_described(tmp_path):
+    """A cell whose seeds are 0, 2, 3 (seed 1 missing) names the failing seed 3, not index 2, and
+    shows what its greedy actors did beside the oracle and the cell's best seed."""
+    out = tmp_path / "raw"
+    summary = lambda acks, coll: {"successes_per_slot": acks, "collision_rate": coll, "pu_blocked_rate": 0.0,
+                                  "idle_rate": 0.5, "utilisation_free": acks / 5, "jain_fairness": 0.5}
+    for seed, reward in ((0, 990.0), (2, 980.0), (3, 500.0)):
+        rec = _ours("C", 10, seed, reward, cpu=1.0)
+        if seed != 2:  # seed 2 predates final_summary
+            rec["final_summary"] = {"greedy": summary(5.0 * reward / 1000, 0.0 if seed == 0 else 0.25)}
+        _write(out, rec)
+    oracle = _baseline("C", 10, "oracle", 1000.0, 5.0)
+    oracle["summary"] = summary(5.0, 0.0)
+    _write(out, oracle)
+    _write(out, _baseline("C", 10, "musical_chairs", 800.0, 30.0))
+    md = tmp_path / "scale.md"
+    build_report(out, md, tmp_path / "scale.csv", tmp_path / "figs", probe_dir=tmp_path / "none")
+    text = md.read_text()
+    assert "| s3: 0.500 |" in text
+    assert "## What the seeds below the goal did" in text
+    assert "| C | 10 | 5 | oracle | 1.000 | 5.00 | 0.000 |" in text
+    assert "| C | 10 | 5 | ours seed 0 (best) | 0.990 | 4.95 | 0.000 |" in text
+    assert "| C | 10 | 5 | ours seed 3 | 0.500 | 2.50 | 0.250 |" in text
+    assert "ours seed 2 |" not in text  # it met the goal and is not the best
+
+
+def test_backfill_writes_greedy_statistics_only_when_the_reward_matches(tmp_path, monkeypatch):
+    from rllib_experiments import evaluation
+    from rllib_experiments.cli import export
+
+    out = tmp_path / "raw"
+    run = tmp_path / "run"
+    run.mkdir()
+    for seed, reward in ((0, 990.0), (1, 700.0)):
+        rec = dict(_ours("A", 10, seed, reward, cpu=1.0), final_greedy=reward, eval_episodes=100,
+                   eval_seed=12345, run_folder=str(run))
+        _write(out, rec)
+    _write(out, dict(_ours("A", 10, 2, 1.0, cpu=1.0), run_folder=str(tmp_path / "gone")))
+    monkeypatch.setattr(export, "export_checkpoint", lambda folder, dest, log=None: dest.mkdir())
+    monkeypatch.setattr(evaluation, "evaluate_baseline",
+                        lambda name, env, episodes, eval_seed, greedy: {"mean_reward": 990.0, "idle_rate": 0.5})
+    notes = []
+    assert scale.backfill_final_summary(out, log=notes.append) == 1
+    s0 = json.loads((out / "N10" / "trials" / "A__ours__s0.json").read_text())
+    assert s0["final_summary"] == {"greedy": {"mean_reward": 990.0, "idle_rate": 0.5}}
+    assert "re-evaluation" in s0["final_summary_from"]
+    s1 = json.loads((out / "N10" / "trials" / "A__ours__s1.json").read_text())
+    assert "final_summary" not in s1 and "the record says 700.000000" in notes[0]
+    assert "final_summary" not in json.loads((out / "N10" / "trials" / "A__ours__s2.json").read_text())
