@@ -266,3 +266,29 @@ def test_benchmark_without_a_compiler_skips_the_native_modes(tmp_path, monkeypat
     row = out["actors"][0]
     assert row["modes"] == ["auto", "sparse", "dense"] and row["target_met_by"] in ([], ["sparse"])
     assert "us_native" not in out["kernels"][0] and "us_dense" in out["kernels"][0]
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_pruned_biases_are_not_stored_and_change_nothing(tmp_path, dtype):
+    """A bias of zeros becomes a NULL pointer: 4 bytes per entry less, the same logits as the
+    numpy kernel (which stores the zeros), bit for bit against a stored bias of zeros."""
+    from dsa_pettingzoo.deploy.policy import SparseRecurrentPolicy
+
+    params = random_params(PAPER_ARCH, 0.95, np.random.default_rng(31))
+    params["lstm.0.bias"] = np.zeros(512, np.float32)
+    params["dense.1.bias"] = np.zeros(128, np.float32)
+    path = write(tmp_path, params, PAPER_ARCH, dtype=dtype)
+    native_policy = load_policy(path, compute="native")
+    numpy_policy = load_policy(path, compute="sparse")
+    obs = observation_sequence(PAPER_ARCH, 300, np.random.default_rng(32))
+    a_native, l_native = run(native_policy, obs)
+    a_numpy, l_numpy = run(numpy_policy, obs)
+    np.testing.assert_allclose(l_native, l_numpy, rtol=0, atol=ATOL)
+    assert (a_native == a_numpy).all()
+    kept = dict(params, **{"lstm.0.bias": np.full(512, 1e-30, np.float32)})  # tiny, so stored
+    header = {"sparsity": {}}
+    zero = SparseRecurrentPolicy(header, PAPER_ARCH, params, compute="native")
+    stored = SparseRecurrentPolicy(header, PAPER_ARCH, kept, compute="native")
+    assert stored._native._matrix_bytes - zero._native._matrix_bytes == 4 * 512
+    assert zero._native.lstm[0].bias is None and zero._native.dense[1].bias is None

@@ -42,7 +42,7 @@ SOURCE = Path(__file__).with_name("native") / "actor_step.c"
 HEADER = SOURCE.with_suffix(".h")
 #: Compiler flags: portable (no -march=native), so a cached build runs on any host of the platform.
 CFLAGS = ("-O3", "-std=c99", "-fno-trapping-math", "-shared", "-fPIC")
-ABI_VERSION = 3
+ABI_VERSION = 4
 #: compute modes that run the compiled kernel (never chosen by compute="auto").
 NATIVE_MODES = ("native", "native-dense")
 _DENSE, _CSR = 0, 1
@@ -198,7 +198,8 @@ class NativeMatrix:
 
     def __init__(self, w, bias, sparse: bool):
         self.shape = rows, cols = tuple(w.shape)
-        self.bias = np.ascontiguousarray(bias, np.float32)
+        bias = np.ascontiguousarray(bias, np.float32)
+        self.bias = bias if np.any(bias) else None  # a pruned bias of zeros: NULL, not stored
         self.kind = "sparse" if sparse else "dense"
         s = SparseMatrix.of(w) if (sparse or isinstance(w, SparseMatrix)) else None
         int8 = s is not None and s.q is not None

@@ -46,7 +46,8 @@ def smallest_layout(w, bias) -> NativeMatrix:
 
 def matrix_bytes(m: NativeMatrix) -> Dict[str, int]:
     """Bytes of one matrix: ``weights`` (values, scales, indices, row pointers) and ``bias``."""
-    return {"weights": m.nbytes - m.bias.nbytes, "bias": m.bias.nbytes}
+    bias = 0 if m.bias is None else m.bias.nbytes  # a bias of zeros is not stored (NULL)
+    return {"weights": m.nbytes - bias, "bias": bias}
 
 
 def _matrix_source(prefix: str, m: NativeMatrix) -> tuple:

@@ -41,9 +41,13 @@ static uint32_t row_start(const dsa_matrix *m, int32_t r) {
     return ((const uint32_t *)m->indptr)[r];
 }
 
+/* Row r's bias; a NULL bias is all zeros (a pruned bias, not stored). Adding 0.0f gives
+   the same bits as adding a stored zero. */
+static inline float bias_at(const dsa_matrix *m, int32_t r) { return m->bias ? m->bias[r] : 0.0f; }
+
 /* A row's sum of products s (of the stored values) -> y[r]. An int8 row is scaled once,
    after the sum, so the loop multiplies converted integers and stays one multiply-add. */
-#define DSA_FINISH(INT8, s) ((INT8) ? m->bias[r] + m->scales[r] * (s) : m->bias[r] + (s))
+#define DSA_FINISH(INT8, s) ((INT8) ? bias_at(m, r) + m->scales[r] * (s) : bias_at(m, r) + (s))
 
 /* CSR rows with indices of type T, values of type V, absolute (DELTA 0) or delta columns:
    y[r] = b[r] + (scale[r]) sum_j values[j] x[column j]. Two partial sums per row. */
@@ -239,7 +243,7 @@ static void matmat(const dsa_matrix *m, const float *X, float *Y, int32_t B) {
             end = row_start(m, r + 1);
             base = 0;
         }
-        const float init = q8 ? 0.0f : m->bias[r];
+        const float init = q8 ? 0.0f : bias_at(m, r);
         int32_t n0 = 0;
         for (; n0 + DSA_BLOCK <= B; n0 += DSA_BLOCK) {
             float acc[DSA_BLOCK];
@@ -252,7 +256,7 @@ static void matmat(const dsa_matrix *m, const float *X, float *Y, int32_t B) {
                 for (int32_t q = 0; q < DSA_BLOCK; ++q) acc[q] += v * x[q];
             }
             for (int32_t q = 0; q < DSA_BLOCK; ++q)
-                y[n0 + q] = q8 ? m->bias[r] + m->scales[r] * acc[q] : acc[q];
+                y[n0 + q] = q8 ? bias_at(m, r) + m->scales[r] * acc[q] : acc[q];
         }
         for (; n0 < B; ++n0) { /* the last B mod DSA_BLOCK copies */
             float acc = init;
@@ -261,7 +265,7 @@ static void matmat(const dsa_matrix *m, const float *X, float *Y, int32_t B) {
                 col = next_column(m, j, col);
                 acc += value_at(m, base + j) * X[(size_t)col * stride + (size_t)n0];
             }
-            y[n0] = q8 ? m->bias[r] + m->scales[r] * acc : acc;
+            y[n0] = q8 ? bias_at(m, r) + m->scales[r] * acc : acc;
         }
     }
 }

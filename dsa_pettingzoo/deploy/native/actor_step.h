@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define DSA_ABI_VERSION 3
+#define DSA_ABI_VERSION 4
 
 #define DSA_DENSE 0 /* values: row-major [rows, cols] */
 #define DSA_CSR 1   /* indptr [rows + 1], indices [nnz], values [nnz] */
@@ -33,7 +33,7 @@ typedef struct {
     const void *indices;
     const void *values;
     const float *scales; /* [rows], DSA_INT8 only */
-    const float *bias;   /* [rows] */
+    const float *bias;   /* [rows], or NULL for a bias of zeros (not stored) */
 } dsa_matrix;
 
 typedef struct {
