@@ -105,3 +105,12 @@ def test_threads_refuse_a_learner_with_its_own_compute_losses(ray_local):
     config.learners(learner_class=_OwnLosses)
     with pytest.raises(Exception, match="overrides compute_losses"):
         config.build_algo()
+
+
+@pytest.mark.rllib
+def test_threads_refuse_rllib_grad_scalers(ray_local):
+    """The threaded path runs its own backward: a configured GradScaler would be skipped silently."""
+    config = build_algo_config(load_preset("tiny", learner_threads=2))
+    config.experimental(_torch_grad_scaler_class=torch.amp.GradScaler)
+    with pytest.raises(Exception, match="mixed-precision gradient scalers"):
+        config.build_algo()

@@ -101,6 +101,9 @@ class IAGCTorchLearner(PPOTorchLearner):
         if self._iagc_threads > 1 and type(self).compute_losses is not IAGCTorchLearner.compute_losses:
             raise ValueError(f"iagc_learner_threads > 1 runs IAGC's per-module losses; "
                              f"{type(self).__name__} overrides compute_losses")
+        if self._iagc_threads > 1 and getattr(self, "_grad_scalers", None) is not None:
+            raise ValueError("iagc_learner_threads > 1 does not apply RLlib's mixed-precision gradient "
+                             "scalers (_torch_grad_scaler_class); use one thread with them")
         self._iagc_pool = None
         self._iagc_seconds: Dict[str, float] = {}  # running mean of each module's step time
         if opts.get("iagc_autocast_bf16"):
