@@ -220,7 +220,7 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
         except Exception as exc:  # noqa: BLE001
             diagnostics["actor_bytes_error"] = repr(exc)
         # What the final actors did, not only their reward (collisions, idle slots, fairness).
-        diagnostics["final_summary"] = {m: dict(result["evaluations"][-1][m]) for m in ("stochastic", "greedy")}
+        diagnostics["final_summary"] = {m: dict(result["final_evaluation"][m]) for m in ("stochastic", "greedy")}
         last = curve[-1]
         record.update(
             final_reward=last["reward"], final_reward_std=last[f"reward_{row.eval_mode}_std"],

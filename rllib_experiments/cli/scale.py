@@ -224,8 +224,8 @@ REEVALUATION_TOLERANCE = 1e-6
 
 
 def backfill_final_summary(output: Path, log=print) -> int:
-    """Learning records without ``final_summary`` (trained before trials kept their final
-    evaluation's statistics) get its greedy half by re-evaluating their run folder's final
+    """Learning records without the statistics of ``final_summary`` (trained before trials
+    kept their final evaluation's statistics) get its greedy half by re-evaluating their run folder's final
     checkpoint, exported, on the same episodes. Written only when the re-evaluated reward
     equals the record's ``final_greedy`` (within REEVALUATION_TOLERANCE); marked
     ``final_summary_from``. Only diagnostics change. Returns the count."""
@@ -240,8 +240,9 @@ def backfill_final_summary(output: Path, log=print) -> int:
     for path in sorted(output.glob("N*/trials/*.json")):
         rec = json.loads(path.read_text())
         folder = Path(rec.get("run_folder") or "")
-        if rec.get("kind") != "learning" or "final_summary" in rec or not folder.is_dir():
-            continue
+        has = "collision_rate" in (rec.get("final_summary") or {}).get("greedy", {})
+        if rec.get("kind") != "learning" or has or not folder.is_dir():
+            continue  # (records of 2026-12-02 20:20-20:50 kept only the rewards: they are redone)
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 export_checkpoint(folder, Path(tmp) / "actors", log=lambda *a, **k: None)
