@@ -140,42 +140,40 @@ BEHAVIOUR = (("successes_per_slot", "ACKs per slot", 2), ("collision_rate", "col
 def _behaviour_section(cells, records) -> List[str]:
     """Per seed of ours below the goal: what its greedy actors did, beside the oracle's and a
     seed of the same cell that met the goal, from the records' final evaluation statistics."""
-    def ours(setup, n, seed):
-        return next((r for r in records if r["row"] == OURS and r["setup"] == setup
-                     and r["num_users"] == n and int(r["seed"]) == seed), None)
+    def record(row, setup, n, seed=None):
+        return next((r for r in records if r["row"] == row and r["setup"] == setup and r["num_users"] == n
+                     and (seed is None or int(r["seed"]) == seed)), None) or {}
 
-    failing = [(c, s, x) for c in cells for s, x in zip(c["seed_list"], c["seed_ratios"]) if x < GOAL_RATIO]
-    if not failing:
-        return []
-    lines = ["## What the seeds below the goal did", "",
-             "Greedy evaluation of the final actors on the study's episodes (a record's "
-             "`final_summary`, or for records written before trials kept it, a greedy re-evaluation "
-             "of the run's final checkpoint whose reward matched the record's). Beside each seed: "
-             "the oracle and the best seed of the same cell.", "",
-             "| Setup | N | K | Policy | / oracle | " + " | ".join(h for _, h, _ in BEHAVIOUR) + " |",
-             "|---|---:|---:|---|---:|" + "---:|" * len(BEHAVIOUR)]
-
-    def row(c, label, ratio, summary):
-        vals = [("–" if summary is None or k not in summary else f"{summary[k]:.{d}f}")
-                for k, _, d in BEHAVIOUR]
+    def line(c, label, ratio, summary):
+        vals = ["–" if not summary or k not in summary else f"{summary[k]:.{d}f}" for k, _, d in BEHAVIOUR]
         return (f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {label} | {_f(ratio)} | "
                 + " | ".join(vals) + " |")
 
-    for c in {id(c): c for c, _, _ in failing}.values():
-        oracle = next((r for r in records if r["row"] == ORACLE and r["setup"] == c["setup"]
-                       and r["num_users"] == c["num_users"]), None)
-        lines.append(row(c, "oracle", 1.0, (oracle or {}).get("summary")))
-        best_seed, best_ratio = max(zip(c["seed_list"], c["seed_ratios"]), key=lambda t: t[1])
+    def greedy(seed, c):
+        return (record(OURS, c["setup"], c["num_users"], seed).get("final_summary") or {}).get("greedy")
+
+    body = []
+    for c in cells:
+        seeds = list(zip(c["seed_list"], c["seed_ratios"]))
+        failing = [(s, x) for s, x in seeds if x < GOAL_RATIO]
+        if not failing:
+            continue
+        body.append(line(c, "oracle", 1.0, record(ORACLE, c["setup"], c["num_users"]).get("summary")))
+        best_seed, best_ratio = max(seeds, key=lambda t: t[1])
         if best_ratio >= GOAL_RATIO:
-            rec = ours(c["setup"], c["num_users"], best_seed)
-            lines.append(row(c, f"ours seed {best_seed} (best)", best_ratio,
-                             (rec.get("final_summary") or {}).get("greedy")))
-        for cc, seed, ratio in failing:
-            if cc is c:
-                rec = ours(c["setup"], c["num_users"], seed)
-                lines.append(row(c, f"ours seed {seed}", ratio, (rec.get("final_summary") or {}).get("greedy")))
-    return lines + ["", "`–`: the record has no statistics and its run folder is not on the machine "
-                    "that wrote the report.", ""]
+            body.append(line(c, f"ours seed {best_seed} (best)", best_ratio, greedy(best_seed, c)))
+        body += [line(c, f"ours seed {s}", x, greedy(s, c)) for s, x in failing]
+    if not body:
+        return []
+    return ["## What the seeds below the goal did", "",
+            "Greedy evaluation of the final actors on the study's episodes (a record's "
+            "`final_summary`, or for records written before trials kept it, a greedy re-evaluation "
+            "of the run's final checkpoint whose reward matched the record's). Beside each seed: "
+            "the oracle and the best seed of the same cell.", "",
+            "| Setup | N | K | Policy | / oracle | " + " | ".join(h for _, h, _ in BEHAVIOUR) + " |",
+            "|---|---:|---:|---|---:|" + "---:|" * len(BEHAVIOUR), *body,
+            "", "`–`: the record has no statistics and its run folder is not on the machine "
+            "that wrote the report.", ""]
 
 
 def _seed_labels(records, setup, n) -> List[int]:

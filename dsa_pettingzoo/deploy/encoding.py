@@ -177,7 +177,7 @@ def encode_matrix(w: np.ndarray, dtype: str, encoding: str,
 
     candidates = {
         "dense": lambda: ({}, {"values": stored.ravel(), **extra}),
-        "bitmask": lambda: ({}, {"mask": np.packbits(nz.ravel()), "values": values, **extra}),
+        "bitmask": lambda: ({}, {**_zero_dropped(stored.ravel()), **extra}),
         "csr": csr,
     }
     names = list(candidates) if encoding == "auto" else [encoding]
@@ -253,6 +253,21 @@ def _part(payload: memoryview, entry: dict, part: str, count: int, kinds: str,
     return np.frombuffer(payload, dtype=dt, count=count, offset=info["offset"])
 
 
+def _unpack_mask(payload: memoryview, entry: dict, part: str, count: int) -> np.ndarray:
+    """The ``count`` bits of a packed bitmask part (numpy ``packbits`` order), as bools."""
+    return np.unpackbits(_part(payload, entry, part, (count + 7) // 8, "u"), count=count).astype(bool)
+
+
+def _bitmask(payload: memoryview, entry: dict, size: int, nnz: int, kinds: str,
+             itemsize: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
+    """(flat positions, values) of a bitmask entry; its popcount must be the table's ``nnz``."""
+    flat = np.flatnonzero(_unpack_mask(payload, entry, "mask", size))
+    if flat.size != nnz:
+        raise TensorError(f"tensor {entry['name']}: bitmask has {flat.size} ones, "
+                          f"the table says {nnz} non-zeros")
+    return flat, _part(payload, entry, "values", nnz, kinds, itemsize)
+
+
 def _decode_scales(payload: memoryview, entry: dict, rows: int, version: int) -> np.ndarray:
     """float32 [rows] row scales of an int8 entry, stored dense or (version 3) as a bitmask."""
     name, how = entry["name"], entry.get("scales_encoding", "dense")
@@ -265,8 +280,7 @@ def _decode_scales(payload: memoryview, entry: dict, rows: int, version: int) ->
         if version < 3:
             raise TensorError(f"tensor {name}: bitmask row scales need format version 3, "
                               f"the file says {version}")
-        mask = np.unpackbits(_part(payload, entry, "scales_mask", (rows + 7) // 8, "u"),
-                             count=rows).astype(bool)
+        mask = _unpack_mask(payload, entry, "scales_mask", rows)
         kept = _part(payload, entry, "scales", int(mask.sum()), "f").astype(np.float32)
         if np.any(kept == 0):
             raise TensorError(f"tensor {name}: a bitmask's row scales must be non-zero")
@@ -302,12 +316,9 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         if version < 3:
             raise TensorError(f"tensor {name}: a bitmask vector needs format version 3, "
                               f"the file says {version}")
-        mask = np.unpackbits(_part(payload, entry, "mask", (size + 7) // 8, "u"), count=size)
-        if int(mask.sum()) != nnz:
-            raise TensorError(f"tensor {name}: bitmask has {int(mask.sum())} ones, "
-                              f"the table says {nnz} non-zeros")
+        flat, values = _bitmask(payload, entry, size, nnz, "f", None)
         out = np.zeros(size, np.float32)
-        out[mask.astype(bool)] = _part(payload, entry, "values", nnz, "f")
+        out[flat] = values
         if not np.all(np.isfinite(out)) or np.count_nonzero(out) != nnz:
             raise TensorError(f"tensor {name}: the bitmask's values must be finite and non-zero")
         return out
@@ -327,12 +338,7 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         flat = np.flatnonzero(dense)
         values = dense[flat]
     elif enc == "bitmask" and len(shape) == 2:
-        mask = np.unpackbits(_part(payload, entry, "mask", (size + 7) // 8, "u"), count=size)
-        flat = np.flatnonzero(mask)
-        if flat.size != nnz:
-            raise TensorError(f"tensor {name}: bitmask has {flat.size} ones, "
-                              f"the table says {nnz} non-zeros")
-        values = _part(payload, entry, "values", nnz, kinds, itemsize)
+        flat, values = _bitmask(payload, entry, size, nnz, kinds, itemsize)
     elif enc == "csr" and len(shape) == 2:
         rows, cols = shape
         indptr = _part(payload, entry, "indptr", rows + 1, "u").astype(np.intp)

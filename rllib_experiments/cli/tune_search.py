@@ -202,7 +202,8 @@ def study_row(point: Dict[str, Any], base: Dict[str, Any]) -> Optional[str]:
     except (ValueError, TypeError):
         return None
     searched = settings_for(base, point).to_dict()
-    mine.pop("seed", None), searched.pop("seed", None)
+    for settings in (mine, searched):
+        settings.pop("seed", None)
     return key if mine == searched else None
 
 
