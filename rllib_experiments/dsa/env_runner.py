@@ -31,6 +31,8 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+from ray.rllib.env.utils.infinite_lookback_buffer import InfiniteLookbackBuffer
 from ray.rllib.utils.metrics import (
     NUM_AGENT_STEPS_SAMPLED,
     NUM_AGENT_STEPS_SAMPLED_LIFETIME,
@@ -114,33 +116,47 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         return episodes
 
     def _to_episode(self, data, b: int) -> MultiAgentEpisode:
+        """Episode ``b`` of a :func:`rollout` as the (numpy'd) ``MultiAgentEpisode`` the learner reads.
+
+        Built per agent from the arrays (every user acts at every slot, so each agent's
+        episode is its column of the data and its agent step is the env step), instead of
+        through RLlib's constructor, which walks T per-slot dicts of N agents (57 ms per
+        episode at N = 100). The result is the constructor's, field by field
+        (tests/test_env_runner.py compares :meth:`MultiAgentEpisode.get_state` of both).
+        """
         ids = self._agent_ids
-        T = data["actions"].shape[1]
         obs, act, rew, logp = data["obs"][b], data["actions"][b], data["rewards"][b], data["logp"][b]
-        done = {aid: True for aid in ids}
-        done["__all__"] = True
-        infos = None
+        T = act.shape[0]
         if self._with_states:
             # One array per slot that every agent's info refers to: a view per agent would be
             # pickled once per agent when a remote runner ships the episode, N copies of the
             # O(N K) state per slot (430 MB per episode at N = 100, K = 50).
             slot_states = list(data["states"][b])
             slot_states.append(slot_states[-1])  # after the last slot: the last state again
-            infos = [{aid: {STATES: s} for aid in ids} for s in slot_states]
-        episode = MultiAgentEpisode(
-            observations=[dict(zip(ids, obs[t])) for t in range(T + 1)],
-            infos=infos,
-            actions=[dict(zip(ids, act[t].tolist())) for t in range(T)],
-            rewards=[dict(zip(ids, rew[t].tolist())) for t in range(T)],
-            extra_model_outputs=[
-                {aid: {Columns.ACTION_LOGP: logp[t, n]} for n, aid in enumerate(ids)}
-                for t in range(T)
-            ],
-            terminateds=done,
-            len_lookback_buffer=0,
-            agent_to_module_mapping_fn=self.config.policy_mapping_fn,
-        )
-        return episode.to_numpy()
+            make_infos = lambda: [{STATES: s} for s in slot_states]
+        else:
+            make_infos = lambda: [{} for _ in range(T + 1)]
+        episode = MultiAgentEpisode(terminateds=True, len_lookback_buffer=0,
+                                    agent_to_module_mapping_fn=self.config.policy_mapping_fn)
+        episode.env_t = T
+        for n, aid in enumerate(ids):
+            episode.agent_episodes[aid] = SingleAgentEpisode(
+                agent_id=aid,
+                module_id=self.config.policy_mapping_fn(aid, episode),
+                multi_agent_episode_id=episode.id_,
+                observations=np.ascontiguousarray(obs[:, n]),
+                infos=make_infos(),
+                actions=np.ascontiguousarray(act[:, n]),
+                rewards=rew[:, n].astype(np.float64),
+                extra_model_outputs={Columns.ACTION_LOGP: np.ascontiguousarray(logp[:, n])},
+                terminated=True,
+                t_started=0,
+                len_lookback_buffer=0,
+            ).to_numpy()
+            episode.env_t_to_agent_t[aid] = InfiniteLookbackBuffer(list(range(T + 1)))
+            episode.agent_t_started[aid] = 0
+        episode.validate()
+        return episode
 
     def _log_sampled(self, num_episodes: int, horizon: int) -> None:
         steps = num_episodes * horizon
@@ -158,3 +174,31 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
             m.log_value((NUM_MODULE_STEPS_SAMPLED, module_id), steps, reduce="sum")
             m.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module_id), steps,
                         reduce="lifetime_sum")
+
+
+def constructor_episode(data, b: int, agent_ids, mapping_fn, with_states: bool = False) -> MultiAgentEpisode:
+    """Episode ``b`` of a :func:`rollout` built by RLlib's public ``MultiAgentEpisode``
+    constructor from per-slot agent dicts, then ``to_numpy()``.
+
+    What :meth:`BatchedDSAEnvRunner._to_episode` built before it went per agent; kept as the
+    reference that method is tested against (tests/test_env_runner.py) and timed against
+    (docs/results/raw/benchmark_scale/episode_probe.py).
+    """
+    obs, act, rew, logp = data["obs"][b], data["actions"][b], data["rewards"][b], data["logp"][b]
+    T = act.shape[0]
+    done = {aid: True for aid in agent_ids}
+    done["__all__"] = True
+    infos = None
+    if with_states:
+        slot_states = list(data["states"][b])
+        slot_states.append(slot_states[-1])
+        infos = [{aid: {STATES: s} for aid in agent_ids} for s in slot_states]
+    return MultiAgentEpisode(
+        observations=[dict(zip(agent_ids, obs[t])) for t in range(T + 1)],
+        infos=infos,
+        actions=[dict(zip(agent_ids, act[t].tolist())) for t in range(T)],
+        rewards=[dict(zip(agent_ids, rew[t].tolist())) for t in range(T)],
+        extra_model_outputs=[{aid: {Columns.ACTION_LOGP: logp[t, n]} for n, aid in enumerate(agent_ids)}
+                             for t in range(T)],
+        terminateds=done, len_lookback_buffer=0, agent_to_module_mapping_fn=mapping_fn,
+    ).to_numpy()
