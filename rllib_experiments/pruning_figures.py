@@ -2,9 +2,9 @@
 
 Per setup:
 
-* ``pruning_reward_sparsity_<setup>.png``: final reward (mean ± std over seeds, greedy
-  filled, sampled hollow) against the sparsity of all actor parameters, one colour per
-  schedule, one marker per prune scope;
+* ``pruning_reward_sparsity_<setup>.png``: final reward (mean ± std over seeds; greedy and
+  sampled in two panels) against the sparsity of all actor parameters on a log scale of the
+  share kept, one colour per schedule, one marker per prune scope;
 * ``pruning_pareto_<setup>.png``: greedy reward against the exported actor's bytes
   (float32 and int8 files), with the Pareto front (no configuration both smaller and better);
 * ``pruning_entropy_<setup>.png``: the policy entropy per iteration (mean over seeds and
@@ -28,36 +28,77 @@ ENTROPY_CONFIGS = ("harmonic", "harmonic+head_dense", "harmonic+io_dense", "harm
                    "harmonic+hold", "dense")
 
 
+#: Sparsity ticks of the reward-against-sparsity figure (drawn at 1 - sparsity, log scale).
+SPARSITY_TICKS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998)
+
+
+def _spread(xs: List[float], width: float = 0.035) -> List[float]:
+    """Horizontal offsets (in log10 units) that spread points of equal x side by side."""
+    out, groups = [0.0] * len(xs), {}
+    for i, x in enumerate(xs):
+        groups.setdefault(round(float(np.log10(x)), 2), []).append(i)
+    for members in groups.values():
+        k = len(members)
+        for j, i in enumerate(members):
+            out[i] = (j - (k - 1) / 2) * width / max(1, k - 1) * min(k - 1, 4)
+    return out
+
+
 def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
-    entries = [e for e in summary if e["setup"] == setup]
+    """Greedy and sampled reward (two panels) against the share of actor parameters kept.
+
+    The x axis is 1 - sparsity of all actor parameters on a log scale, labelled in sparsity,
+    so that 0.95, 0.98, 0.99 and 0.995 sit apart; configurations of equal sparsity are drawn
+    side by side. Colour: schedule; marker: prune scope. At each sparsity the best
+    configuration of the panel is named (every configuration is in the tables above the figure).
+    """
+    entries = sorted((e for e in summary if e["setup"] == setup),
+                     key=lambda e: (e["sparsity_all_params"], e["config"]))
     if not entries:
         return False
     plt = pyplot()
     schedules = sorted({e["schedule"] for e in entries})
     colors = {s: plt.get_cmap("tab10")(k) for k, s in enumerate(schedules)}
-    fig, ax = plt.subplots(figsize=(9, 6.5))
-    for e in entries:
-        m, c = SCOPE_MARKERS.get(e["scope"], "o"), colors[e["schedule"]]
-        x = e["sparsity_all_params"]
-        ax.errorbar([x], [e["mean_greedy"]], yerr=[e["std_greedy"]], fmt=m, color=c, ms=8, capsize=3)
-        ax.errorbar([x], [e["mean_sampled"]], yerr=[e["std_sampled"]], fmt=m, color=c, ms=8,
-                    mfc="none", capsize=3)
-        ax.annotate(e["config"], (x, e["mean_greedy"]), fontsize=6, xytext=(4, 3),
-                    textcoords="offset points")
+    kept = [max(1.0 - e["sparsity_all_params"], 1e-3) for e in entries]
+    offsets = _spread(kept)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.6), sharey=True)
     oracle = [e["oracle_mean"] for e in entries if e.get("oracle_mean")]
-    if oracle:
-        ax.axhline(np.mean(oracle), color="black", ls="-", lw=1, label=f"oracle {np.mean(oracle):.0f}")
+    for ax, mode in zip(axes, ("greedy", "sampled")):
+        best = {}
+        for e, x0, dx in zip(entries, kept, offsets):
+            x = x0 * 10 ** dx
+            y = e[f"mean_{mode}"]
+            ax.errorbar([x], [y], yerr=[e[f"std_{mode}"] or 0.0], fmt=SCOPE_MARKERS.get(e["scope"], "o"),
+                        color=colors[e["schedule"]], ms=7, capsize=2, lw=1)
+            level = min(SPARSITY_TICKS, key=lambda t: abs(np.log(1.0 - t) - np.log(x0)))
+            if level not in best or y > best[level][1]:
+                best[level] = (x, y, e["config"])
+        for x, y, name in best.values():
+            ax.annotate(name, (x, y), fontsize=6.5, xytext=(0, 9), textcoords="offset points",
+                        ha="center", rotation=12)
+        if oracle:
+            ax.axhline(np.mean(oracle), color="black", lw=1,
+                       label=f"oracle {np.mean(oracle):.0f}" if mode == "greedy" else None)
+        ax.set_xscale("log")
+        ticks = [1.0 - t for t in SPARSITY_TICKS if min(kept) * 0.7 <= 1.0 - t <= 1.0]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{1.0 - t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlim(max(kept) * 1.6, min(kept) / 1.6)  # sparser to the right
+        ax.set_xlabel("sparsity of all actor parameters (log scale of the share kept)")
+        ax.set_title(f"{mode} actions", fontsize=10)
+        ax.grid(alpha=0.3)
+    lo, hi = axes[0].get_ylim()
+    axes[0].set_ylim(lo, hi + 0.08 * (hi - lo))  # room for the names above the points
+    axes[0].set_ylabel("final evaluation reward per episode (mean ± std over seeds)")
     for s in schedules:
-        ax.plot([], [], "o", color=colors[s], label=f"schedule {s}")
+        axes[0].plot([], [], "o", color=colors[s], label=f"schedule {s}")
     for scope, m in SCOPE_MARKERS.items():
         if any(e["scope"] == scope for e in entries):
-            ax.plot([], [], m, color="gray", label=f"scope {scope or 'dense'}")
-    ax.plot([], [], "o", color="gray", mfc="none", label="hollow: sampled actions; filled: greedy")
-    ax.set_xlabel("sparsity of all actor parameters (biases and dense layers included)")
-    ax.set_ylabel("final evaluation reward per episode (mean ± std over seeds)")
-    ax.set_title(f"Setup {setup}: reward against sparsity, per schedule and prune scope", fontsize=10)
-    ax.grid(alpha=0.3)
-    save_figure(fig, path, legend_axes=[ax], ncol=3, bottom=0.14)
+            axes[0].plot([], [], m, color="gray", label=f"scope {scope or 'dense'}")
+    fig.suptitle(f"Setup {setup}: reward against sparsity, per schedule and prune scope "
+                 "(named: the best at each sparsity)", fontsize=10)
+    save_figure(fig, path, legend_axes=[axes[0]], ncol=6, bottom=0.08)
     return True
 
 

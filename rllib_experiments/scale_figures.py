@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Dict, List
 
@@ -15,7 +16,8 @@ from rllib_experiments.figures import pyplot, save_figure
 
 #: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
 PANEL_INCHES = (4.0, 3.4)
-LEGEND_INCHES = 1.0
+#: Height of the legend below the panels: a margin and one line per row of entries (font 7).
+LEGEND_MARGIN_INCHES, LEGEND_ROW_INCHES = 0.25, 0.17
 DPI = 100
 
 
@@ -23,7 +25,11 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
                goal: float, path: Path) -> Path:
     """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), PANEL_INCHES[1] + LEGEND_INCHES),
+    ncol = min(5, 2 * len(setups))
+    drawn = [m for m in methods if any(r["method"] == m and r["ratio_to_oracle"] != "" for r in rows)]
+    legend_inches = LEGEND_MARGIN_INCHES + LEGEND_ROW_INCHES * math.ceil((len(drawn) + 1) / ncol)
+    height = PANEL_INCHES[1] + legend_inches
+    fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), height),
                              dpi=DPI, squeeze=False, sharey=True)
     for ax, setup in zip(axes[0], setups):
         for method in methods:
@@ -48,9 +54,8 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
         ax.set_xlabel("users N (K = N/2 channels)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward / oracle")
-    height = PANEL_INCHES[1] + LEGEND_INCHES
-    return save_figure(fig, path, dpi=DPI, legend_axes=[axes[0][0]], ncol=min(5, 2 * len(setups)),
-                       bottom=LEGEND_INCHES / height, fontsize=7)
+    return save_figure(fig, path, dpi=DPI, legend_axes=[axes[0][0]], ncol=ncol,
+                       bottom=legend_inches / height, fontsize=7)
 
 
 def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:

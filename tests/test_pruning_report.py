@@ -104,7 +104,8 @@ def test_report_files(tmp_path, plotted, check_png):
     text = md.read_text()
     assert "| `harmonic+head_dense` − `harmonic` |" in text and "+900.0" in text
     for name in ("pruning_reward_sparsity_A.png", "pruning_pareto_A.png", "pruning_entropy_A.png"):
-        check_png(figs / name, *((1100, 825) if "entropy" in name else (990, 715)))
+        size = {"entropy": (1100, 825), "pareto": (990, 715), "reward": (1320, 616)}[name.split("_")[1]]
+        check_png(figs / name, *size)
         assert f"figs/{name}" in text
     entropy = plotted["pruning_entropy_A.png"][0]
     assert np.allclose(entropy["harmonic (3 seeds)"][1], np.linspace(1.7, 0.2, 20))
