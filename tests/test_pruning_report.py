@@ -28,7 +28,7 @@ def _record(setup, row, seed, sampled, greedy, *, schedule="harmonic", scope="al
             "settings": {"schedule": schedule, "prune_scope": scope, "prune_mode": "regrow",
                          "prune_interval": 5, "final_sparsity": 0.95},
             "actor_bytes": nbytes, "oracle_reference": 2000.0, "trace": trace,
-            "env_kwargs": {"setup": setup}, "eval_episodes": 100, "eval_seed": 12345}
+            "env_kwargs": {"setup": setup}, "eval_episodes": 100, "eval_seed": 12345, "wall_s": 600.0}
 
 
 def _records():
@@ -147,6 +147,18 @@ def test_study_report_only_and_list(tmp_path, capsys):
     assert pruning_study.main(["--list"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in pruning_study.STUDIES)
+    # Progress of OUTPUT's trials: rootcause is harmonic and harmonic+head_dense on seeds 0-4;
+    # the records hold seeds 0-2 of both in A; paper_seeds (5 rows x 10 seeds) has dense and
+    # harmonic seeds 0-2 in A. 600 s per trial: 4 left = 0.7 trial-hours, 94 left = 15.7.
+    assert pruning_study.main(["--list", "--output", str(raw)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    progress = {listed[i - 3].split(":")[0]: line.strip() for i, line in enumerate(listed)
+                if line.strip().startswith("done ")}
+    assert progress["rootcause"] == ("done A 6/10, B 0/10; 14 left, about 2.3 trial-hours at the "
+                                     "median finished trial's 600 s")
+    assert progress["paper_seeds"].startswith("done A 6/50, B 0/50; 94 left, about 15.7 trial-hours")
+    assert pruning_study.main(["--list", "--output", str(raw), "--setups", "A"]) == 0
+    assert "done A 6/10; 4 left, about 0.7 trial-hours" in capsys.readouterr().out
 
 
 def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):

@@ -68,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--study", choices=sorted(STUDIES), help="a named study (see --list)")
     what.add_argument("--rows", nargs="+", metavar="ROW",
                       help="rows or variants BASE+MOD... to run (rllib_experiments.methods.variants)")
-    what.add_argument("--list", action="store_true", help="print the named studies and exit")
+    what.add_argument("--list", action="store_true",
+                      help="print the named studies, how many of their trials OUTPUT holds (per "
+                           "--setups) and the trial-hours left, and exit")
     what.add_argument("--report-only", action="store_true",
                       help="run nothing: rebuild the report from OUTPUT's records")
     p.add_argument("--setups", nargs="+", choices=list(SETUPS), default=["A", "B"],
@@ -95,6 +97,38 @@ def report_paths(args) -> tuple:
     csv_path = DEFAULT_CSV if default and not args.markdown else md.with_suffix(".csv")
     figures = Path(args.figures) if args.figures else (DEFAULT_FIGURES if default else output)
     return output, md, csv_path, figures
+
+
+def study_progress(output: Path, setups: Sequence[str]) -> str:
+    """The named studies with how many of their trials ``output`` holds, per setup, and the
+    trial-hours left at the median recorded trial time (``wall_s`` of its finished trials:
+    of whatever machine and concurrency ran them)."""
+    import statistics
+
+    from rllib_experiments.trials import trial_id
+
+    trials = output / "trials"
+    walls = []
+    for path in sorted(trials.glob("*.json")) if trials.is_dir() else []:
+        try:
+            rec = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if rec.get("kind") == "learning" and rec.get("wall_s"):
+            walls.append(float(rec["wall_s"]))
+    median = statistics.median(walls) if walls else None
+    lines = []
+    for name, (question, rows, seeds) in STUDIES.items():
+        lines += [f"{name}: {question}", f"    rows {' '.join(rows)}", f"    seeds {seeds[0]}-{seeds[-1]}"]
+        done = {setup: sum((trials / f"{trial_id(setup, row, seed)}.json").is_file()
+                           for row in rows for seed in seeds) for setup in setups}
+        total = len(rows) * len(seeds)
+        left = total * len(setups) - sum(done.values())
+        state = ", ".join(f"{setup} {done[setup]}/{total}" for setup in setups)
+        cost = (f"; {left} left, about {left * median / 3600:.1f} trial-hours at the median "
+                f"finished trial's {median:.0f} s" if left and median else f"; {left} left")
+        lines.append(f"    done {state}{cost}")
+    return "\n".join(lines)
 
 
 def backfill_actor_bytes(output: Path, log=print) -> int:
@@ -146,8 +180,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.list:
-        for name, (question, rows, seeds) in STUDIES.items():
-            print(f"{name}: {question}\n    rows {' '.join(rows)}\n    seeds {seeds[0]}-{seeds[-1]}")
+        print(study_progress(Path(args.output), args.setups))
         return 0
     output, md, csv_path, figures = report_paths(args)
     if args.report_only:
