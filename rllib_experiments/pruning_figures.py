@@ -38,9 +38,12 @@ def _spread(xs: List[float], width: float = 0.035) -> List[float]:
     for i, x in enumerate(xs):
         groups.setdefault(round(float(np.log10(x)), 2), []).append(i)
     for members in groups.values():
-        k = len(members)
+        if len(members) < 2:
+            continue
+        gaps = len(members) - 1
+        span = width * min(gaps, 4)  # at most 4 widths, however many points share the x
         for j, i in enumerate(members):
-            out[i] = (j - (k - 1) / 2) * width / max(1, k - 1) * min(k - 1, 4)
+            out[i] = (j / gaps - 0.5) * span
     return out
 
 
@@ -61,16 +64,17 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
     colors = {s: plt.get_cmap("tab10")(k) for k, s in enumerate(schedules)}
     kept = [max(1.0 - e["sparsity_all_params"], 1e-3) for e in entries]
     offsets = _spread(kept)
+    # The named sparsity level nearest each entry (where its name may be written).
+    levels = [min(SPARSITY_TICKS, key=lambda t: abs(np.log(1.0 - t) - np.log(x0))) for x0 in kept]
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.6), sharey=True)
     oracle = [e["oracle_mean"] for e in entries if e.get("oracle_mean")]
     for ax, mode in zip(axes, ("greedy", "sampled")):
         best = {}
-        for e, x0, dx in zip(entries, kept, offsets):
+        for e, x0, dx, level in zip(entries, kept, offsets, levels):
             x = x0 * 10 ** dx
             y = e[f"mean_{mode}"]
             ax.errorbar([x], [y], yerr=[e[f"std_{mode}"] or 0.0], fmt=SCOPE_MARKERS.get(e["scope"], "o"),
                         color=colors[e["schedule"]], ms=7, capsize=2, lw=1)
-            level = min(SPARSITY_TICKS, key=lambda t: abs(np.log(1.0 - t) - np.log(x0)))
             if level not in best or y > best[level][1]:
                 best[level] = (x, y, e["config"])
         for x, y, name in best.values():

@@ -131,8 +131,7 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
             # One array per slot that every agent's info refers to: a view per agent would be
             # pickled once per agent when a remote runner ships the episode, N copies of the
             # O(N K) state per slot (430 MB per episode at N = 100, K = 50).
-            slot_states = list(data["states"][b])
-            slot_states.append(slot_states[-1])  # after the last slot: the last state again
+            slot_states = _slot_states(data, b)
             make_infos = lambda: [{STATES: s} for s in slot_states]
         else:
             make_infos = lambda: [{} for _ in range(T + 1)]
@@ -176,6 +175,14 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
                         reduce="lifetime_sum")
 
 
+def _slot_states(data, b: int) -> list:
+    """Episode ``b``'s global state at each of its T + 1 observations: one array per slot (the
+    state after the last slot is the last state again)."""
+    states = list(data["states"][b])
+    states.append(states[-1])
+    return states
+
+
 def constructor_episode(data, b: int, agent_ids, mapping_fn, with_states: bool = False) -> MultiAgentEpisode:
     """Episode ``b`` of a :func:`rollout` built by RLlib's public ``MultiAgentEpisode``
     constructor from per-slot agent dicts, then ``to_numpy()``.
@@ -190,9 +197,7 @@ def constructor_episode(data, b: int, agent_ids, mapping_fn, with_states: bool =
     done["__all__"] = True
     infos = None
     if with_states:
-        slot_states = list(data["states"][b])
-        slot_states.append(slot_states[-1])
-        infos = [{aid: {STATES: s} for aid in agent_ids} for s in slot_states]
+        infos = [{aid: {STATES: s} for aid in agent_ids} for s in _slot_states(data, b)]
     return MultiAgentEpisode(
         observations=[dict(zip(agent_ids, obs[t])) for t in range(T + 1)],
         infos=infos,
