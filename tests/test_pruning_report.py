@@ -148,15 +148,16 @@ def test_study_report_only_and_list(tmp_path, capsys):
     listed = capsys.readouterr().out
     assert all(name in listed for name in pruning_study.STUDIES)
     # Progress of OUTPUT's trials: rootcause is harmonic and harmonic+head_dense on seeds 0-4;
-    # the records hold seeds 0-2 of both in A; paper_seeds (5 rows x 10 seeds) has dense and
-    # harmonic seeds 0-2 in A. 600 s per trial: 4 left = 0.7 trial-hours, 94 left = 15.7.
+    # the records hold seeds 0-2 of both in A; paper_seeds (7 rows x 10 seeds) has dense,
+    # harmonic and harmonic+head_dense seeds 0-2 in A. 600 s per trial: 4 left = 0.7 trial-hours,
+    # 131 left = 21.8.
     assert pruning_study.main(["--list", "--output", str(raw)]) == 0
     listed = capsys.readouterr().out.splitlines()
     progress = {listed[i - 3].split(":")[0]: line.strip() for i, line in enumerate(listed)
                 if line.strip().startswith("done ")}
     assert progress["rootcause"] == ("done A 6/10, B 0/10; 14 left, about 2.3 trial-hours at the "
                                      "median finished trial's 600 s")
-    assert progress["paper_seeds"].startswith("done A 6/50, B 0/50; 94 left, about 15.7 trial-hours")
+    assert progress["paper_seeds"].startswith("done A 9/70, B 0/70; 131 left, about 21.8 trial-hours")
     assert pruning_study.main(["--list", "--output", str(raw), "--setups", "A"]) == 0
     assert "done A 6/10; 4 left, about 0.7 trial-hours" in capsys.readouterr().out
 

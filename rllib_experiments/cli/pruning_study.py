@@ -38,6 +38,10 @@ SCOPES = ["harmonic+input_dense", "harmonic+io_dense", "harmonic+lstm_only", "ha
           "harmonic+head_dense+global"]
 MECHANICS = ["harmonic+hold", "harmonic+iprune1", "harmonic+iprune20", "harmonic+amp0",
              "harmonic+amp0.2", "harmonic+period0.1", "harmonic+period0.5"]
+#: The best configuration of the Optuna search in setup A (issue 13, part 2), as its `study_row`
+#: in docs/results/raw/search_A_sampled/best.json: it reruns the search's trial exactly.
+SEARCH_A_BEST = ("polynomial+head_dense+regrow+start0.09414792143144478+end0.6939524929497025"
+                 "+iprune5+p0.95+alr0.0004830580082632251+clr0.0005493363728237828")
 #: name -> (what it asks, rows, seeds); setups A and B unless --setups.
 STUDIES: Dict[str, tuple] = {
     "rootcause": ("harmonic with everything pruned vs its output layer kept dense",
@@ -47,8 +51,10 @@ STUDIES: Dict[str, tuple] = {
                   MECHANICS, list(range(3))),
     "schedules_head_dense": ("the other schedules with the output layer dense",
                              ["linear+head_dense", "polynomial+head_dense"], list(range(5))),
-    "paper_seeds": ("the pruning rows of Table I on the paper's 10 seeds",
-                    ["dense", "harmonic", "linear", "polynomial", "polynomial200"], list(range(10))),
+    "paper_seeds": ("the pruning rows of Table I on the paper's 10 seeds, with the best found in "
+                    "the root-cause study and in the search",
+                    ["dense", "harmonic", "linear", "polynomial", "polynomial200",
+                     "harmonic+head_dense", SEARCH_A_BEST], list(range(10))),
     "sparsity": ("the sparsest actors that still coordinate (of all actor parameters)",
                  ["ours+head_dense+all0.95", "ours+head_dense+all0.98",
                   "ours+head_dense+biases+all0.99", "ours+global+biases+all0.99",
