@@ -95,8 +95,13 @@ def _stats(values: Sequence[float]) -> Dict[str, float]:
             "ci": bootstrap_ci(v)}
 
 
-def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """One entry per (setup, configuration), sorted by setup then the order first seen."""
+def summarize(records: List[Dict[str, Any]],
+              names: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
+    """One entry per (setup, configuration), sorted by setup then the order first seen.
+
+    ``names`` maps a configuration (a row key) to the short name the tables and figures show
+    for it, e.g. a searched row of ten modifiers; the key stays the entry's ``config``."""
+    names = names or {}
     groups: Dict[Tuple[str, str], List[Dict]] = {}
     for r in records:
         groups.setdefault((r["setup"], r["row"]), []).append(r)
@@ -111,7 +116,8 @@ def summarize(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         nbytes, bytes_format = newest_actor_bytes(recs)
         oracle = [oracle_reward(r) for r in recs]
         out.append({
-            "setup": setup, "config": config, "label": recs[0].get("label", config),
+            "setup": setup, "config": config, "name": names.get(config, config),
+            "label": recs[0].get("label", config),
             "schedule": s.get("schedule", "none"),
             "scope": s.get("prune_scope", "all") if pruned else "",
             "prune_mode": s.get("prune_mode") if pruned else "",
@@ -261,6 +267,12 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
              f"and over the last {LATE_FRACTION:.0%} of the iterations; late sparsity: the actual and "
              "the scheduled sparsity of the pruned matrices over those iterations (in regrow mode "
              "the actual one falls between pruning events as pruned weights grow back).", ""]
+    aliased = {e["name"]: e["config"] for e in summary if e["name"] != e["config"]}
+    if aliased:
+        lines += ["Short names in the tables and figures, with the rows they stand for "
+                  "(`pruning_study --rows ROW` trains them):", ""]
+        lines += [f"- `{name}`: `{config}`" for name, config in sorted(aliased.items())]
+        lines.append("")
     for setup in sorted({e["setup"] for e in summary}):
         lines += [f"## Setup {setup}", "",
                   "| configuration | seeds | sampled mean ± std | CI | best (seed) | greedy mean ± std | CI "
@@ -269,7 +281,7 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for e in [e for e in summary if e["setup"] == setup]:
             lines.append(
-                f"| `{e['config']}` | {e['seeds']} | {fmt_number(e['mean_sampled'])} ± {fmt_number(e['std_sampled'])} "
+                f"| `{e['name']}` | {e['seeds']} | {fmt_number(e['mean_sampled'])} ± {fmt_number(e['std_sampled'])} "
                 f"| {_ci(e['ci_sampled'])} | {fmt_number(e['best_sampled'])} ({e['best_seed']}) "
                 f"| {fmt_number(e['mean_greedy'])} ± {fmt_number(e['std_greedy'])} | {_ci(e['ci_greedy'])} "
                 f"| {fmt_number(e['ratio_greedy_to_oracle'], 3)} | {fmt_number(e['ratio_sampled_to_dense'], 3)} "
@@ -316,8 +328,10 @@ def write_csv(path: Path, summary: List[Dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def build_report(raw_dir, markdown_path, csv_path, figures_dir) -> List[Dict[str, Any]]:
-    """Read the records, write the CSV, the figures and the Markdown; returns the summary."""
+def build_report(raw_dir, markdown_path, csv_path, figures_dir,
+                 names: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
+    """Read the records, write the CSV, the figures and the Markdown; returns the summary.
+    ``names``: short display names of configurations (:func:`summarize`)."""
     from rllib_experiments import pruning_figures
     from rllib_experiments.run_outputs import REPRODUCE_LOG
 
@@ -325,7 +339,7 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir) -> List[Dict[str
     records = read_records(raw_dir)
     if not records:
         raise ValueError(f"no learning trial records in {raw_dir / 'trials'}")
-    summary = summarize(records)
+    summary = summarize(records, names)
     comparisons = compare(summary)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(csv_path, summary)

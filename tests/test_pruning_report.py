@@ -113,6 +113,26 @@ def test_report_files(tmp_path, plotted, check_png):
     assert list(pareto["Pareto front (float32)"][0]) == [30000, 33000]  # dense is larger and worse
 
 
+def test_short_names_show_in_the_tables_and_the_csv_keeps_the_row(tmp_path):
+    """A long row key (a searched configuration) is shown by its short name, listed once with
+    the key it stands for; the CSV's `config` stays the key, which `--rows` trains."""
+    long_row = "harmonic+head_dense+hold+start0.125+end0.875+iprune20+alr0.0003+clr0.0002"
+    raw = tmp_path / "raw"
+    (raw / "trials").mkdir(parents=True)
+    for seed in range(2):
+        r = _record("A", long_row, seed, 1500.0 + seed, 1600.0, scope="head_dense")
+        (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
+    md, csv_path = tmp_path / "pruning.md", tmp_path / "pruning.csv"
+    summary = pr.build_report(raw, md, csv_path, tmp_path / "figs", names={long_row: "searched"})
+    assert [(e["config"], e["name"]) for e in summary] == [(long_row, "searched")]
+    text = md.read_text()
+    assert "| `searched` | 2 | 1500.5 ± 0.7 |" in text
+    assert f"- `searched`: `{long_row}`" in text
+    assert text.count(long_row) == 1
+    with open(csv_path, newline="") as f:
+        assert [r["config"] for r in csv.DictReader(f)] == [long_row]
+
+
 @pytest.mark.parametrize("argv, flag", [
     (["--rows", "harmonic+nope"], "--rows"),
     (["--rows", "harmonic+io_dense+all0.99"], "--rows"),

@@ -42,6 +42,8 @@ MECHANICS = ["harmonic+hold", "harmonic+iprune1", "harmonic+iprune20", "harmonic
 #: in docs/results/raw/search_A_sampled/best.json: it reruns the search's trial exactly.
 SEARCH_A_BEST = ("polynomial+head_dense+regrow+start0.09414792143144478+end0.6939524929497025"
                  "+iprune5+p0.95+alr0.0004830580082632251+clr0.0005493363728237828")
+#: Short names the report shows for rows whose keys are too long for a table or a figure.
+DISPLAY_NAMES = {SEARCH_A_BEST: "search_A_best"}
 #: name -> (what it asks, rows, seeds); setups A and B unless --setups.
 STUDIES: Dict[str, tuple] = {
     "rootcause": ("harmonic with everything pruned vs its output layer kept dense",
@@ -193,7 +195,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
         backfill_actor_bytes(output)
-        pruning_report.build_report(output, md, csv_path, figures)
+        pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES)
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
     if not args.study and not args.rows:
@@ -221,7 +223,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     backfill_actor_bytes(output)
-    pruning_report.build_report(output, md, csv_path, figures)
+    pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES)
     return reproduce.finish("pruning_study", todo, unfinished, errors, f"wrote {md}")
 
 
