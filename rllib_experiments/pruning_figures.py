@@ -76,7 +76,7 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
             ax.errorbar([x], [y], yerr=[e[f"std_{mode}"] or 0.0], fmt=SCOPE_MARKERS.get(e["scope"], "o"),
                         color=colors[e["schedule"]], ms=7, capsize=2, lw=1)
             if level not in best or y > best[level][1]:
-                best[level] = (x, y, e.get("name", e["config"]))
+                best[level] = (x, y, e["name"])
         for x, y, name in best.values():
             ax.annotate(name, (x, y), fontsize=6.5, xytext=(0, 9), textcoords="offset points",
                         ha="center", rotation=12)
@@ -136,7 +136,7 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     # level with it, to the left); offsets cycle so that near-equal rewards do not overprint
     named_entries = sorted((e for e in entries if e["config"] in named), key=lambda e: e["mean_greedy"])
     for k, e in enumerate(named_entries):
-        ax.annotate(e.get("name", e["config"]), (e["bytes_float32"], e["mean_greedy"]), fontsize=7,
+        ax.annotate(e["name"], (e["bytes_float32"], e["mean_greedy"]), fontsize=7,
                     xytext=(6, (4, -10, 14, -20)[k % 4]), textcoords="offset points")
     ax.set_xscale("log")
     ax.margins(x=0.12)  # room for the rightmost name

@@ -133,6 +133,17 @@ def test_short_names_show_in_the_tables_and_the_csv_keeps_the_row(tmp_path):
         assert [r["config"] for r in csv.DictReader(f)] == [long_row]
 
 
+def test_the_search_row_is_the_searchs_recorded_best():
+    """`SEARCH_A_BEST` is written out in the CLI; it must stay the row the search recorded."""
+    from pathlib import Path
+
+    from rllib_experiments.cli import pruning_study
+
+    best = Path(pruning_study.REPO) / "docs" / "results" / "raw" / "search_A_sampled" / "best.json"
+    assert json.loads(best.read_text())["best"][0]["study_row"] == pruning_study.SEARCH_A_BEST
+    assert pruning_study.SEARCH_A_BEST in pruning_study.STUDIES["paper_seeds"][1]
+
+
 @pytest.mark.parametrize("argv, flag", [
     (["--rows", "harmonic+nope"], "--rows"),
     (["--rows", "harmonic+io_dense+all0.99"], "--rows"),
