@@ -209,6 +209,8 @@ COMPARISONS = [
     ("harmonic+period0.5", "harmonic", "harmonic period 500 vs 200 iterations"),
     ("linear+head_dense", "linear", "output layer dense, linear schedule"),
     ("polynomial+head_dense", "polynomial", "output layer dense, polynomial schedule"),
+    ("polynomial+head_dense", "harmonic+head_dense", "polynomial vs harmonic schedule, head dense"),
+    ("linear+head_dense", "harmonic+head_dense", "linear vs harmonic schedule, head dense"),
     ("harmonic+head_dense", "dense", "head-dense harmonic vs dense IAGC-PPO"),
     ("harmonic", "dense", "harmonic (everything pruned) vs dense IAGC-PPO"),
     ("ours+bf16", "ours", "bfloat16 autocast vs float32 training (issue 14)"),
