@@ -131,6 +131,31 @@ def test_budget_per_size_names_its_preset():
     assert smoke["overrides"] == {"env": {"horizon": 20, "num_users": 6, "num_channels": 3}}
 
 
+def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
+    from rllib_experiments.trials import base_settings
+
+    f32, bf16 = (scale.budget_for(scale.BUDGETS[b], 20) for b in ("scale", "scale_bf16"))
+    assert {k: v for k, v in bf16.items() if k not in ("name", "overrides")} == \
+        {k: v for k, v in f32.items() if k != "name"}
+    s32, s16 = (base_settings(b, "C", 3) for b in (f32, bf16))
+    assert (s32.autocast_bf16, s16.autocast_bf16) == (False, True)
+    assert s16.to_dict() == dict(s32.to_dict(), autocast_bf16=True)
+    # each budget's default records folder is its own
+    assert scale.DEFAULT_OUTPUTS["scale_bf16"] != scale.DEFAULT_OUTPUTS["scale"]
+    args, budget, _ = scale.resolve(["--budget", "scale_bf16", "--sizes", "10", "--setups", "A",
+                                     "--report-only", "--output", str(tmp_path)])
+    assert args.output == str(tmp_path)
+
+
+def test_smoke_budget_needs_an_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        scale.main(["--budget", "smoke", "--sizes", "4"])
+    assert exit_info.value.code == 2
+    assert "argument --output" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 BAD = [(["--sizes", "3"], "--sizes"), (["--sizes", "30"], "--sizes"), (["--sizes", "0"], "--sizes"),
        (["--sizes", "x"], "--sizes"), (["--setups", "Z"], "--setups"), (["--seeds", "-1"], "--seeds"),
        (["--seeds", "1", "1"], "--seeds"), (["--iterations", "0"], "--iterations"),

@@ -53,9 +53,16 @@ BASELINES = ("aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm", "
 BUDGETS: Dict[str, Dict[str, Any]] = {
     "scale": dict(name="scale", preset="scale_{{setup}}_N{n}", iterations=1000,
                   eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4]),
+    "scale_bf16": dict(name="scale_bf16", preset="scale_{{setup}}_N{n}", iterations=1000,
+                       eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4],
+                       overrides={"autocast_bf16": True}),
     "smoke": dict(name="scale_smoke", preset="tiny", iterations=10, eval_interval=2,
                   eval_episodes=4, seeds=[0], env={"horizon": 20}),
 }
+#: Where each budget's records go unless --output says otherwise: a budget's records never
+#: share a folder with another's (the bf16 study sits beside the float32 one, not in it).
+DEFAULT_OUTPUTS = {"scale": DEFAULT_OUTPUT, "scale_bf16": DEFAULT_OUTPUT.with_name("scale_bf16"),
+                   "smoke": None}
 
 
 def budget_for(budget: Dict[str, Any], n: int) -> Dict[str, Any]:
@@ -63,7 +70,8 @@ def budget_for(budget: Dict[str, Any], n: int) -> Dict[str, Any]:
     b = {k: v for k, v in budget.items() if k != "env"}
     b.update(num_users=n, preset=budget["preset"].format(n=n))
     if "env" in budget:
-        b["overrides"] = {"env": {**budget["env"], "num_users": n, "num_channels": n // 2}}
+        b["overrides"] = {**budget.get("overrides", {}),
+                          "env": {**budget["env"], "num_users": n, "num_channels": n // 2}}
     return b
 
 
@@ -88,8 +96,12 @@ def _parser() -> argparse.ArgumentParser:
                     "every decentralized baseline on the same episodes, through Ray Tune, "
                     "resumably; writes docs/results/scale.md/.csv and figures.")
     p.add_argument("--budget", choices=sorted(BUDGETS), default="scale",
-                   help="scale (the study) or smoke (tiny networks, T = 20: a pipeline check). "
-                        "Default scale.")
+                   help="scale (the study), scale_bf16 (the same with the actors' training "
+                        "forward and backward under bfloat16 autocast, Settings.autocast_bf16: "
+                        "about 2x faster on CPUs with AVX512-BF16 or AMX, emulated and slower "
+                        "elsewhere; records default to docs/results/raw/scale_bf16, report in "
+                        "that folder) or smoke (tiny networks, T = 20: a pipeline check; needs "
+                        "--output). Default scale.")
     p.add_argument("--sizes", nargs="+", type=int_at_least(2), default=list(SCALE_NUM_USERS),
                    metavar="N", help="numbers of users N (even; K = N/2). Default "
                    f"{' '.join(map(str, SCALE_NUM_USERS))} (the sizes with a scale preset).")
@@ -100,8 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int_at_least(1), default=None,
                    help="override the budget's iterations (ours trains 0.3 of them, at least 2, "
                         "like in reproduce; default 1000 -> 300)")
-    p.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                   help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT})")
+    p.add_argument("--output", default=None,
+                   help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT} for "
+                        f"--budget scale, {DEFAULT_OUTPUTS['scale_bf16']} for scale_bf16; "
+                        "smoke has no default)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the md, csv and figures from OUTPUT's records")
     add_trial_flags(p, tune_dir="/tmp/dsa_scale_tune", runs_dir="runs/scale",
@@ -122,6 +136,11 @@ def resolve(argv: Optional[Sequence[str]] = None):
 
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.output is None:
+        if DEFAULT_OUTPUTS[args.budget] is None:
+            parser.error(f"argument --output: --budget {args.budget} has no default folder "
+                         "(its records must not land beside the study's): give --output")
+        args.output = str(DEFAULT_OUTPUTS[args.budget])
     output = Path(args.output)
     if args.report_only:
         if not output.is_dir():
