@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from rllib_experiments.bootstrap import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci
 from rllib_experiments.pruning_sparsity import _sparsity_lines, bytes_text, dense_reference, fmt_number
 from rllib_experiments.pruning_sparsity import (  # noqa: F401 -- re-exported for the report's users
     SPARSITY_CRITERIA, SPARSITY_MIN_SEEDS, best_possible, is_sparsity_config, sparsest_good,
@@ -42,25 +43,6 @@ EXTRA_COLUMNS = ["best_sampled", "best_seed", "ci_sampled", "ci_greedy", "sparsi
                  "bytes_float32", "bytes_int8", "bytes_format", "bytes_seeds", "oracle_mean", "ratio_greedy_to_oracle",
                  "ratio_sampled_to_dense", "final_entropy", "late_entropy", "late_sparsity",
                  "late_target", "label"]
-BOOTSTRAP_SAMPLES = 10_000
-BOOTSTRAP_SEED = 0
-
-
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, samples: int = BOOTSTRAP_SAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> Tuple[float, float]:
-    """Percentile bootstrap CI of the mean (resampling the values with replacement).
-
-    NaNs for fewer than 2 values. Seeded: the same values give the same interval.
-    """
-    v = np.asarray(values, float)
-    if v.size < 2:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(samples, v.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return (float(lo), float(hi))
-
-
 def read_records(raw_dir) -> List[Dict[str, Any]]:
     """Every learning trial record of RAW/trials/ (baseline rows are skipped)."""
     records = []
