@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from rllib_experiments.methods.iagc_ppo import ours_iterations
 from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, METHODS, ORACLE, OURS, \
-    cost_estimate, goal_cells, load_records, read_log, table_rows, write_csv
+    cost_estimate, goal_cells, load_records, paired_with, read_log, table_rows, write_csv
 
 COMMAND = "python -m rllib_experiments.scale --num-cpus 2 --max-concurrent 2"
 CLUSTER_COMMAND = ("ray job submit --address http://HEAD:8265 --working-dir . -- "
@@ -216,8 +216,28 @@ def _results_section(rows, records) -> List[str]:
     return lines
 
 
+def _paired_section(paired: List[Dict[str, Any]], reference: Path, md: Path) -> List[str]:
+    if not paired:
+        return []
+    lines = [f"## Against the records in `{_rel(reference, md)}`", "",
+             "Ours here against ours there on the seeds both have, paired by seed: mean reward / "
+             "the oracle (the same evaluation episodes), the mean difference of the seeds' rewards "
+             "(here - there) with a bootstrap 95 % CI over the pairs, and the mean CPU s per run. "
+             "CPU seconds compare only if both ran on the same kind of machine: see each folder's "
+             "Runs.", "",
+             "| Setup | N | Seeds | Budget here / there | Ours / oracle here | there | Δ reward [CI] | "
+             "CPU s per run here / there |", "|---|---:|---|---|---:|---:|---|---|"]
+    for p in paired:
+        ci = "—" if p["ci"][0] != p["ci"][0] else f"[{p['ci'][0]:.1f}, {p['ci'][1]:.1f}]"
+        lines.append(f"| {p['setup']} | {p['num_users']} | {', '.join(map(str, p['seeds']))} | "
+                     f"{p['budget']} / {p['budget_reference']} | {p['ratio']:.3f} | "
+                     f"{p['ratio_reference']:.3f} | {p['diff']:+.1f} {ci} | "
+                     f"{p['cpu']:.0f} / {p['cpu_reference']:.0f} |")
+    return lines + [""]
+
+
 def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path, csv_path: Path,
-             figures: Path) -> str:
+             figures: Path, paired: Sequence[Dict[str, Any]] = (), reference: Optional[Path] = None) -> str:
     """The md (``cells``: :func:`~rllib_experiments.scale_report.goal_cells`)."""
     wall_fallback = sum(r["cpu_from_wall"] for r in records)
     lines = [
@@ -235,6 +255,7 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
         *_goal_section(cells),
         *_behaviour_section(cells, records),
         *_results_section(rows, records),
+        *_paired_section(list(paired), reference, md),
         "## Figures", "",
         *([f"![reward / oracle against N]({_rel(Path(figures) / 'scale_ratio.png', md)})", "",
            f"![CPU s per training run against N]({_rel(Path(figures) / 'scale_cost.png', md)})"]
@@ -261,8 +282,10 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
 
 
 def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
-                 probe_dir: Path = PROBE_DIR) -> List[Dict[str, Any]]:
-    """Write the CSV, both figures and the md from ``output``'s records; returns the CSV rows."""
+                 probe_dir: Path = PROBE_DIR, reference: Optional[Path] = None) -> List[Dict[str, Any]]:
+    """Write the CSV, both figures and the md from ``output``'s records; returns the CSV rows.
+    With ``reference`` (another study folder, e.g. the float32 study's for the bf16 one), the
+    md also compares ours with ours there, paired by seed (:func:`paired_with`)."""
     from rllib_experiments import scale_figures
 
     records = load_records(output)
@@ -278,6 +301,8 @@ def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
     probe = load_records(probe_dir) if Path(probe_dir).is_dir() else []
     probe_command = next((r["command"] for r in reversed(read_log(probe_dir))), "–")
     Path(md).parent.mkdir(parents=True, exist_ok=True)
+    paired = paired_with(records, load_records(reference)) if reference and Path(reference).is_dir() else []
     Path(md).write_text(markdown(rows, goal_cells(rows), records, probe, probe_command,
-                                 read_log(output), Path(md), Path(csv_path), Path(figures)))
+                                 read_log(output), Path(md), Path(csv_path), Path(figures),
+                                 paired, reference))
     return rows

@@ -121,6 +121,41 @@ def goal_cells(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return cells
 
 
+def _budget_label(rec: Dict[str, Any]) -> str:
+    return f"{rec.get('budget')}, {rec.get('iterations')} it."
+
+
+def paired_with(records: List[Dict[str, Any]], reference: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Ours here against ours in another folder's records (another budget: bf16, longer
+    training), per (setup, N), on the seeds both have: the mean ratios to the oracle of these
+    episodes, the paired reward difference (here - there) with its bootstrap CI, and the mean
+    CPU s per run of each."""
+    from rllib_experiments.bootstrap import bootstrap_ci
+
+    def ours(recs):
+        return {(r["setup"], r["num_users"], r["seed"]): r for r in recs if r["row"] == OURS}
+
+    here, there = ours(records), ours(reference)
+    oracle = {(r["setup"], r["num_users"]): float(r["final_reward"])
+              for r in list(reference) + list(records) if r["row"] == ORACLE}
+    out = []
+    for setup, n in sorted({k[:2] for k in here}):
+        seeds = sorted(k[2] for k in here if k[:2] == (setup, n) and k in there)
+        if not seeds or (setup, n) not in oracle:
+            continue
+        a = [float(here[(setup, n, s)]["final_reward"]) for s in seeds]
+        b = [float(there[(setup, n, s)]["final_reward"]) for s in seeds]
+        d = [x - y for x, y in zip(a, b)]
+        out.append(dict(setup=setup, num_users=n, seeds=seeds, ratio=float(np.mean(a)) / oracle[(setup, n)],
+                        ratio_reference=float(np.mean(b)) / oracle[(setup, n)], diff=float(np.mean(d)),
+                        ci=bootstrap_ci(d),
+                        cpu=float(np.mean([here[(setup, n, s)]["cpu_s"] for s in seeds])),
+                        cpu_reference=float(np.mean([there[(setup, n, s)]["cpu_s"] for s in seeds])),
+                        budget=_budget_label(here[(setup, n, seeds[0])]),
+                        budget_reference=_budget_label(there[(setup, n, seeds[0])])))
+    return out
+
+
 def write_csv(rows: List[Dict[str, Any]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:

@@ -291,3 +291,29 @@ def test_backfill_writes_greedy_statistics_only_when_the_reward_matches(tmp_path
     s1 = json.loads((out / "N10" / "trials" / "A__ours__s1.json").read_text())
     assert "final_summary" not in s1 and "the record says 700.000000" in notes[0]
     assert "final_summary" not in json.loads((out / "N10" / "trials" / "A__ours__s2.json").read_text())
+
+
+def test_report_pairs_ours_with_a_reference_folder_by_seed(tmp_path):
+    from rllib_experiments.scale_stats import load_records, paired_with
+
+    here, there = tmp_path / "bf16", tmp_path / "f32"
+    for seed, (a, b) in enumerate([(900.0, 880.0), (950.0, 960.0), (700.0, 650.0)]):
+        _write(here, dict(_ours("A", 10, seed, a, cpu=100.0), budget="scale_bf16"))
+        _write(there, _ours("A", 10, seed, b, cpu=200.0 + seed))
+    _write(there, _ours("A", 10, 3, 999.0, cpu=1.0))  # no partner: left out
+    for folder in (here, there):  # the same evaluation episodes: the same oracle
+        _write(folder, _baseline("A", 10, "oracle", 1000.0, 5.0))
+    (p,) = paired_with(load_records(here), load_records(there))
+    # differences +20, -10, +50: mean 20/1; ratios 850 / 1000 and 830 / 1000; CPU 100 and 201
+    assert p["seeds"] == [0, 1, 2] and p["diff"] == pytest.approx(20.0)
+    assert p["ratio"] == pytest.approx(0.85) and p["ratio_reference"] == pytest.approx(0.83)
+    assert (p["cpu"], p["cpu_reference"]) == (100.0, pytest.approx(201.0))
+    assert -10.0 <= p["ci"][0] <= 20.0 <= p["ci"][1] <= 50.0
+    assert (p["budget"], p["budget_reference"]) == ("scale_bf16, 300 it.", "scale, 300 it.")
+    md = tmp_path / "scale.md"
+    build_report(here, md, tmp_path / "scale.csv", tmp_path / "figs", probe_dir=tmp_path / "none",
+                 reference=there)
+    text = md.read_text()
+    assert "## Against the records in `f32`" in text
+    assert "| A | 10 | 0, 1, 2 | scale_bf16, 300 it. / scale, 300 it. | 0.850 | 0.830 | +20.0 [" in text
+    assert "| 100 / 201 |" in text

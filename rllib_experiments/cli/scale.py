@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _reference(output: Path) -> Optional[Path]:
+    """The float32 study's folder, which another folder's report compares its ours with; None
+    for the study's own folder."""
+    same = Path(output).resolve() == DEFAULT_OUTPUT.resolve()
+    return None if same or not DEFAULT_OUTPUT.is_dir() else DEFAULT_OUTPUT
+
+
 def _report_paths(output: Path):
     default = Path(output).resolve() == DEFAULT_OUTPUT.resolve()
     results = REPO / "docs" / "results" if default else Path(output)
@@ -291,7 +298,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     md, csv, figures = _report_paths(output)
     if args.report_only:
         backfill_final_summary(output)
-        scale_report.build_report(output, md, csv, figures)
+        scale_report.build_report(output, md, csv, figures, reference=_reference(output))
         print(f"wrote {md}, {csv} and {figures}/scale_*.png")
         return 0
     todo = [{k: v for k, v in t.items() if k != "finished"} for t in trials if not t["finished"]]
@@ -316,7 +323,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log_run(output / out.SCALE_LOG, "python -m rllib_experiments.scale", argv, todo, unfinished,
             errors, wall, budget=budget, sizes=args.sizes, setups=args.setups)
     backfill_final_summary(output)
-    scale_report.build_report(output, md, csv, figures)
+    scale_report.build_report(output, md, csv, figures, reference=_reference(output))
     return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")
 
 
