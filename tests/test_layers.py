@@ -95,7 +95,8 @@ RLLIB_LAYERS = [
     ("dsa", lambda m: m.startswith("rllib_experiments.dsa")),
     ("core", lambda m: m.split(".")[1] in {"settings", "algorithm", "evaluation", "training",
                                            "progress", "run_outputs", "search_space",
-                                           "background_eval", "random_streams", "figures"}
+                                           "background_eval", "random_streams", "figures",
+                                           "bootstrap"}
      if m.count(".") else False),
     ("methods", lambda m: m.startswith("rllib_experiments.methods")),
     ("pipelines", lambda m: m in {"rllib_experiments.trials", "rllib_experiments.report",
