@@ -8,6 +8,7 @@ from the records: the study's, and the cost probe's in :data:`PROBE_DIR`.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -228,7 +229,7 @@ def _paired_section(paired: List[Dict[str, Any]], reference: Path, md: Path) -> 
              "| Setup | N | Seeds | Budget here / there | Ours / oracle here | there | Δ reward [CI] | "
              "CPU s per run here / there |", "|---|---:|---|---|---:|---:|---|---|"]
     for p in paired:
-        ci = "—" if p["ci"][0] != p["ci"][0] else f"[{p['ci'][0]:.1f}, {p['ci'][1]:.1f}]"
+        ci = "—" if math.isnan(p["ci"][0]) else f"[{p['ci'][0]:.1f}, {p['ci'][1]:.1f}]"
         lines.append(f"| {p['setup']} | {p['num_users']} | {', '.join(map(str, p['seeds']))} | "
                      f"{p['budget']} / {p['budget_reference']} | {p['ratio']:.3f} | "
                      f"{p['ratio_reference']:.3f} | {p['diff']:+.1f} {ci} | "

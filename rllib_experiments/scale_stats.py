@@ -23,6 +23,8 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from rllib_experiments.bootstrap import bootstrap_ci
+
 CSV_COLUMNS = ("setup", "num_users", "num_channels", "method", "seeds", "mean", "std",
                "oracle_mean", "ratio_to_oracle", "episodes_trained", "trial_cpu_s")
 
@@ -130,8 +132,6 @@ def paired_with(records: List[Dict[str, Any]], reference: List[Dict[str, Any]]) 
     training), per (setup, N), on the seeds both have: the mean ratios to the oracle of these
     episodes, the paired reward difference (here - there) with its bootstrap CI, and the mean
     CPU s per run of each."""
-    from rllib_experiments.bootstrap import bootstrap_ci
-
     def ours(recs):
         return {(r["setup"], r["num_users"], r["seed"]): r for r in recs if r["row"] == OURS}
 

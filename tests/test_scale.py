@@ -304,7 +304,7 @@ def test_report_pairs_ours_with_a_reference_folder_by_seed(tmp_path):
     for folder in (here, there):  # the same evaluation episodes: the same oracle
         _write(folder, _baseline("A", 10, "oracle", 1000.0, 5.0))
     (p,) = paired_with(load_records(here), load_records(there))
-    # differences +20, -10, +50: mean 20/1; ratios 850 / 1000 and 830 / 1000; CPU 100 and 201
+    # differences +20, -10, +50: mean 20; ratios 850 / 1000 and 830 / 1000; CPU 100 and 201
     assert p["seeds"] == [0, 1, 2] and p["diff"] == pytest.approx(20.0)
     assert p["ratio"] == pytest.approx(0.85) and p["ratio_reference"] == pytest.approx(0.83)
     assert (p["cpu"], p["cpu_reference"]) == (100.0, pytest.approx(201.0))

@@ -50,12 +50,11 @@ BASELINES = ("aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm", "
 
 #: Budgets: ``preset`` takes ``{n}`` (the number of users) and ``{setup}``; ``env`` (smoke
 #: only) is the environment of every trial, with N and K = N/2 filled in.
+_STUDY = dict(name="scale", preset="scale_{{setup}}_N{n}", iterations=1000,
+              eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4])
 BUDGETS: Dict[str, Dict[str, Any]] = {
-    "scale": dict(name="scale", preset="scale_{{setup}}_N{n}", iterations=1000,
-                  eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4]),
-    "scale_bf16": dict(name="scale_bf16", preset="scale_{{setup}}_N{n}", iterations=1000,
-                       eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4],
-                       overrides={"autocast_bf16": True}),
+    "scale": _STUDY,
+    "scale_bf16": dict(_STUDY, name="scale_bf16", overrides={"autocast_bf16": True}),
     "smoke": dict(name="scale_smoke", preset="tiny", iterations=10, eval_interval=2,
                   eval_episodes=4, seeds=[0], env={"horizon": 20}),
 }
@@ -123,15 +122,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _is_study_folder(output: Path) -> bool:
+    """Is ``output`` the float32 study's own folder (whose report goes to docs/results/)?"""
+    return Path(output).resolve() == DEFAULT_OUTPUT.resolve()
+
+
 def _reference(output: Path) -> Optional[Path]:
     """The float32 study's folder, which another folder's report compares its ours with; None
     for the study's own folder."""
-    same = Path(output).resolve() == DEFAULT_OUTPUT.resolve()
-    return None if same or not DEFAULT_OUTPUT.is_dir() else DEFAULT_OUTPUT
+    return None if _is_study_folder(output) or not DEFAULT_OUTPUT.is_dir() else DEFAULT_OUTPUT
 
 
 def _report_paths(output: Path):
-    default = Path(output).resolve() == DEFAULT_OUTPUT.resolve()
+    default = _is_study_folder(output)
     results = REPO / "docs" / "results" if default else Path(output)
     figures = REPO / "docs" / "figures" if default else Path(output)
     return results / "scale.md", results / "scale.csv", figures
