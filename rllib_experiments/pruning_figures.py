@@ -9,7 +9,10 @@ Per setup:
   (float32 and int8 files), with the Pareto front (no configuration both smaller and better);
 * ``pruning_entropy_<setup>.png``: the policy entropy per iteration (mean over seeds and
   users) of the harmonic row and its scope variants, with the scheduled and the actual
-  sparsity below it: what each pruning event does to the policy.
+  sparsity below it: what each pruning event does to the policy;
+* ``pruning_entropy_timing_<setup>.png`` and ``pruning_entropy_shape_<setup>.png``: the same
+  for the ``mechanics`` study, when masks apply (regrow or hold, i_prune) and the harmonic
+  schedule's amplitude and period.
 """
 
 from __future__ import annotations
@@ -23,9 +26,17 @@ from rllib_experiments.figures import pyplot, save_figure
 
 SCOPE_MARKERS = {"": "*", "all": "o", "head_dense": "s", "input_dense": "^", "io_dense": "D",
                  "lstm_only": "v"}
-#: Configurations whose entropy traces are drawn (when run), in this order.
-ENTROPY_CONFIGS = ("harmonic", "harmonic+head_dense", "harmonic+io_dense", "harmonic+lstm_only",
-                   "harmonic+hold", "dense")
+#: The entropy figures: file name part, title, and the configurations drawn (those run, in
+#: this order; a figure needs two of them).
+ENTROPY_FIGURES = (
+    ("entropy", "entropy across pruning events",
+     ("harmonic", "harmonic+head_dense", "harmonic+io_dense", "harmonic+lstm_only",
+      "harmonic+hold", "dense")),
+    ("entropy_timing", "entropy when masks apply (regrow or hold, i_prune)",
+     ("harmonic", "harmonic+hold", "harmonic+iprune1", "harmonic+iprune20")),
+    ("entropy_shape", "entropy against the harmonic amplitude and period",
+     ("harmonic", "harmonic+amp0", "harmonic+amp0.2", "harmonic+period0.1", "harmonic+period0.5")),
+)
 
 
 #: Sparsity ticks of the reward-against-sparsity figure (drawn at 1 - sparsity, log scale).
@@ -159,32 +170,53 @@ def _mean_trace(records, setup, config, column):
     return np.nanmean(arr, axis=0), len(runs)
 
 
-def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path) -> bool:
-    configs = [c for c in ENTROPY_CONFIGS
+def _same_traces(traces: List[np.ndarray]) -> bool:
+    n = min(len(t) for t in traces)
+    return all(np.allclose(t[:n], traces[0][:n], equal_nan=True) for t in traces[1:])
+
+
+def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path,
+                 configs=ENTROPY_FIGURES[0][2], title: str = ENTROPY_FIGURES[0][1]) -> bool:
+    """Entropy per iteration (top) and the pruned matrices' sparsity (bottom) of ``configs``.
+
+    Below, each configuration's actual sparsity is drawn thin in its colour; the scheduled
+    sparsity is one black dashed line when every configuration shares it, else one dashed
+    line per configuration in its colour.
+    """
+    configs = [c for c in configs
                if any(r["setup"] == setup and r["row"] == c and r.get("trace") for r in records)]
-    if not configs:
+    if len(configs) < 2:
         return False
     plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True,
                                       gridspec_kw={"height_ratios": [2, 1]})
-    for k, config in enumerate(configs):
-        color = plt.get_cmap("tab10")(k)
+    colors = {config: plt.get_cmap("tab10")(k) for k, config in enumerate(configs)}
+    targets = {}
+    for config in configs:
         ent, n = _mean_trace(records, setup, config, "entropy")
-        top.plot(np.arange(1, len(ent) + 1), ent, color=color, lw=1.2, label=f"{config} ({n} seed{'' if n == 1 else 's'})")
+        top.plot(np.arange(1, len(ent) + 1), ent, color=colors[config], lw=1.2,
+                 label=f"{config} ({n} seed{'' if n == 1 else 's'})")
         if config == "dense":
             continue
         actual, _ = _mean_trace(records, setup, config, "mean_sparsity")
-        bottom.plot(np.arange(1, len(actual) + 1), actual, color=color, lw=0.8)
-    target, _ = _mean_trace(records, setup, configs[0] if configs[0] != "dense" else configs[-1],
-                            "mean_target_sparsity")
-    if target is not None:
+        bottom.plot(np.arange(1, len(actual) + 1), actual, color=colors[config], lw=0.8, alpha=0.6)
+        target, _ = _mean_trace(records, setup, config, "mean_target_sparsity")
+        if target is not None:
+            targets[config] = target
+    if targets and _same_traces(list(targets.values())):
+        target = next(iter(targets.values()))
         bottom.plot(np.arange(1, len(target) + 1), target, color="black", ls="--", lw=1,
                     label="scheduled sparsity")
+    else:
+        for config, target in targets.items():
+            bottom.plot(np.arange(1, len(target) + 1), target, color=colors[config], ls="--", lw=1.2)
+        if targets:
+            bottom.plot([], [], color="black", ls="--", lw=1.2, label="scheduled sparsity (dashed)")
     top.axhline(np.log(6), color="gray", ls=":", lw=1, label="uniform over 6 actions (ln 6)")
     top.set_ylabel("policy entropy (nats, mean over users and seeds)")
     bottom.set_ylabel("sparsity of the\npruned matrices")
     bottom.set_xlabel("training iteration (one episode each for the paper's rows)")
-    top.set_title(f"Setup {setup}: policy entropy across pruning events", fontsize=10)
+    top.set_title(f"Setup {setup}: policy {title}", fontsize=10)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     save_figure(fig, path, legend_axes=[top, bottom], ncol=3, bottom=0.1)
@@ -195,11 +227,17 @@ def plot_all(records, summary, figures_dir: Path) -> Dict[str, str]:
     """Every figure that has data; returns title -> path."""
     out = {}
     for setup in sorted({e["setup"] for e in summary}):
-        for title, name, fn, data in (
-                (f"Setup {setup}: reward against sparsity", "reward_sparsity", plot_reward_sparsity, summary),
-                (f"Setup {setup}: reward against actor bytes (Pareto front)", "pareto", plot_pareto, summary),
-                (f"Setup {setup}: entropy across pruning events", "entropy", plot_entropy, records)):
+        figures = [
+            (f"Setup {setup}: reward against sparsity", "reward_sparsity",
+             lambda path: plot_reward_sparsity(summary, setup, path)),
+            (f"Setup {setup}: reward against actor bytes (Pareto front)", "pareto",
+             lambda path: plot_pareto(summary, setup, path))]
+        figures += [(f"Setup {setup}: {title}", name,
+                     lambda path, configs=configs, title=title:
+                     plot_entropy(records, setup, path, configs, title))
+                    for name, title, configs in ENTROPY_FIGURES]
+        for title, name, draw in figures:
             path = Path(figures_dir) / f"pruning_{name}_{setup}.png"
-            if fn(data, setup, path):
+            if draw(path):
                 out[title] = str(path)
     return out

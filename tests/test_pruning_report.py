@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,30 @@ def test_report_files(tmp_path, plotted, check_png):
     assert np.allclose(entropy["harmonic (3 seeds)"][1], np.linspace(1.7, 0.2, 20))
     pareto = plotted["pruning_pareto_A.png"][0]
     assert list(pareto["Pareto front (float32)"][0]) == [30000, 33000]  # dense is larger and worse
+
+
+def test_mechanics_entropy_figures(tmp_path, plotted, check_png):
+    """The mechanics rows get their own entropy figures; a figure whose configurations have
+    different schedules draws one dashed scheduled line per configuration, in its colour,
+    and a figure with fewer than two of its configurations run is not drawn."""
+    from rllib_experiments import pruning_figures as pf
+
+    recs = _records()
+    for seed in range(2):
+        amp0 = _record("A", "harmonic+amp0", seed, 1500, 2000)
+        amp0["trace"]["mean_target_sparsity"] = list(np.linspace(0, 0.9, 20))
+        recs.append(amp0)
+    out = pf.plot_all(recs, pr.summarize(recs), tmp_path)
+    names = {Path(p).name for p in out.values()}
+    assert "pruning_entropy_shape_A.png" in names  # harmonic and harmonic+amp0
+    assert "pruning_entropy_timing_A.png" not in names  # only harmonic of its rows was run
+    check_png(tmp_path / "pruning_entropy_shape_A.png", 1100, 825)
+    top, bottom = plotted["pruning_entropy_shape_A.png"][:2]
+    assert set(top) == {"harmonic (3 seeds)", "harmonic+amp0 (2 seeds)", "uniform over 6 actions (ln 6)"}
+    assert "scheduled sparsity (dashed)" in bottom  # the schedules differ
+    # the scope figure's configurations share one schedule: one black line, the harmonic row's
+    bottom = plotted["pruning_entropy_A.png"][1]
+    assert np.allclose(bottom["scheduled sparsity"][1], np.linspace(0, 0.95, 20))
 
 
 def test_short_names_show_in_the_tables_and_the_csv_keeps_the_row(tmp_path):
