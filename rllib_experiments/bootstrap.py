@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -25,3 +25,11 @@ def bootstrap_ci(values: Sequence[float], level: float = 0.95, samples: int = BO
     means = v[rng.integers(0, v.size, size=(samples, v.size))].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return (float(lo), float(hi))
+
+
+def ci_text(ci: Optional[Tuple[float, float]], digits: int = 0) -> str:
+    """``[lo, hi]`` with ``digits`` decimals, or a dash where there is no interval (None, or the
+    NaNs of fewer than 2 values)."""
+    if ci is None or math.isnan(ci[0]):
+        return "—"
+    return f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"

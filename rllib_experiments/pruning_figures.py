@@ -207,11 +207,10 @@ def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path,
         target = next(iter(targets.values()))
         bottom.plot(np.arange(1, len(target) + 1), target, color="black", ls="--", lw=1,
                     label="scheduled sparsity")
-    else:
+    elif targets:
         for config, target in targets.items():
             bottom.plot(np.arange(1, len(target) + 1), target, color=colors[config], ls="--", lw=1.2)
-        if targets:
-            bottom.plot([], [], color="black", ls="--", lw=1.2, label="scheduled sparsity (dashed)")
+        bottom.plot([], [], color="black", ls="--", lw=1.2, label="scheduled sparsity (dashed)")
     top.axhline(np.log(6), color="gray", ls=":", lw=1, label="uniform over 6 actions (ln 6)")
     top.set_ylabel("policy entropy (nats, mean over users and seeds)")
     bottom.set_ylabel("sparsity of the\npruned matrices")

@@ -23,14 +23,13 @@ difference of means with a bootstrap CI (paired by seed). Figures:
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from rllib_experiments.bootstrap import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci
+from rllib_experiments.bootstrap import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci, ci_text
 from rllib_experiments.pruning_sparsity import _sparsity_lines, bytes_text, dense_reference, fmt_number
 from rllib_experiments.pruning_sparsity import (  # noqa: F401 -- re-exported for the report's users
     SPARSITY_CRITERIA, SPARSITY_MIN_SEEDS, best_possible, is_sparsity_config, sparsest_good,
@@ -43,6 +42,8 @@ EXTRA_COLUMNS = ["best_sampled", "best_seed", "ci_sampled", "ci_greedy", "sparsi
                  "bytes_float32", "bytes_int8", "bytes_format", "bytes_seeds", "oracle_mean", "ratio_greedy_to_oracle",
                  "ratio_sampled_to_dense", "final_entropy", "late_entropy", "late_sparsity",
                  "late_target", "label"]
+
+
 def read_records(raw_dir) -> List[Dict[str, Any]]:
     """Every learning trial record of RAW/trials/ (baseline rows are skipped)."""
     records = []
@@ -224,7 +225,7 @@ def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict
 
 
 def _ci(ci) -> str:
-    return "—" if ci is None or math.isnan(ci[0]) else f"[{ci[0]:.0f}, {ci[1]:.0f}]"
+    return ci_text(ci, 0)
 
 
 def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, str]) -> str:

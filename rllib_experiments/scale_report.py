@@ -8,12 +8,12 @@ from the records: the study's, and the cost probe's in :data:`PROBE_DIR`.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from rllib_experiments.bootstrap import ci_text
 from rllib_experiments.methods.iagc_ppo import ours_iterations
 from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, METHODS, ORACLE, OURS, \
     cost_estimate, goal_cells, load_records, paired_with, read_log, table_rows, write_csv
@@ -229,7 +229,7 @@ def _paired_section(paired: List[Dict[str, Any]], reference: Path, md: Path) -> 
              "| Setup | N | Seeds | Budget here / there | Ours / oracle here | there | Δ reward [CI] | "
              "CPU s per run here / there |", "|---|---:|---|---|---:|---:|---|---|"]
     for p in paired:
-        ci = "—" if math.isnan(p["ci"][0]) else f"[{p['ci'][0]:.1f}, {p['ci'][1]:.1f}]"
+        ci = ci_text(p["ci"], 1)
         lines.append(f"| {p['setup']} | {p['num_users']} | {', '.join(map(str, p['seeds']))} | "
                      f"{p['budget']} / {p['budget_reference']} | {p['ratio']:.3f} | "
                      f"{p['ratio_reference']:.3f} | {p['diff']:+.1f} {ci} | "
