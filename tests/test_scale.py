@@ -160,7 +160,8 @@ BAD = [(["--sizes", "3"], "--sizes"), (["--sizes", "30"], "--sizes"), (["--sizes
        (["--sizes", "x"], "--sizes"), (["--setups", "Z"], "--setups"), (["--seeds", "-1"], "--seeds"),
        (["--seeds", "1", "1"], "--seeds"), (["--iterations", "0"], "--iterations"),
        (["--num-cpus", "0"], "--num-cpus"), (["--max-concurrent", "x"], "--max-concurrent"),
-       (["--budget", "huge"], "--budget"), (["--report-only", "--output", "no/such"], "--output")]
+       (["--budget", "huge"], "--budget"), (["--report-only", "--output", "no/such"], "--output"),
+       (["--reference", "no/such"], "--reference")]
 
 
 @pytest.mark.parametrize("argv, flag", BAD, ids=[" ".join(a) for a, _ in BAD])
@@ -291,6 +292,25 @@ def test_backfill_writes_greedy_statistics_only_when_the_reward_matches(tmp_path
     s1 = json.loads((out / "N10" / "trials" / "A__ours__s1.json").read_text())
     assert "final_summary" not in s1 and "the record says 700.000000" in notes[0]
     assert "final_summary" not in json.loads((out / "N10" / "trials" / "A__ours__s2.json").read_text())
+
+
+def test_reference_flag_picks_the_folder_to_pair_with(tmp_path, capsys):
+    here, there = tmp_path / "longer", tmp_path / "bf16"
+    for folder, reward in ((here, 900.0), (there, 800.0)):
+        _write(folder, dict(_ours("A", 10, 0, reward), budget="scale_bf16"))
+        _write(folder, _baseline("A", 10, "oracle", 1000.0, 5.0))
+    assert scale.main(["--budget", "scale_bf16", "--report-only", "--output", str(here),
+                       "--reference", str(there)]) == 0
+    text = (here / "scale.md").read_text()
+    assert "## Against the records in `../bf16`" in text  # the md lies in OUTPUT
+    assert "| 0.900 | 0.800 | +100.0 " in text
+    before = (here / "scale.md").read_text()
+    with pytest.raises(SystemExit) as exit_info:
+        scale.main(["--budget", "scale_bf16", "--report-only", "--output", str(here),
+                    "--reference", str(here)])
+    assert exit_info.value.code == 2
+    assert "argument --reference" in capsys.readouterr().err
+    assert (here / "scale.md").read_text() == before
 
 
 def test_report_pairs_ours_with_a_reference_folder_by_seed(tmp_path):

@@ -117,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
                         "smoke has no default)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the md, csv and figures from OUTPUT's records")
+    p.add_argument("--reference", default=None, metavar="FOLDER",
+                   help="another study folder whose ours the report compares with ours in "
+                        "OUTPUT, paired by seed (e.g. docs/results/raw/scale_bf16 for a longer "
+                        "bf16 run, so that both sides share the precision); default the float32 "
+                        f"study's {DEFAULT_OUTPUT} for every other folder, none for that one")
     add_trial_flags(p, tune_dir="/tmp/dsa_scale_tune", runs_dir="runs/scale",
                     runs_help="folder of the training runs of ours (RUNS_DIR/N<N>/<trial id>)")
     return p
@@ -127,9 +132,11 @@ def _is_study_folder(output: Path) -> bool:
     return Path(output).resolve() == DEFAULT_OUTPUT.resolve()
 
 
-def _reference(output: Path) -> Optional[Path]:
-    """The float32 study's folder, which another folder's report compares its ours with; None
-    for the study's own folder."""
+def _reference(output: Path, given: Optional[str] = None) -> Optional[Path]:
+    """The folder whose ours the report of ``output`` compares with: ``given`` (--reference),
+    else the float32 study's folder; None for the study's own folder without --reference."""
+    if given is not None:
+        return Path(given)
     return None if _is_study_folder(output) or not DEFAULT_OUTPUT.is_dir() else DEFAULT_OUTPUT
 
 
@@ -152,6 +159,14 @@ def resolve(argv: Optional[Sequence[str]] = None):
                          "(its records must not land beside the study's): give --output")
         args.output = str(DEFAULT_OUTPUTS[args.budget])
     output = Path(args.output)
+    if args.reference is not None:
+        ref = Path(args.reference)
+        if not any(ref.glob("N*/trials/*.json")):
+            parser.error(f"argument --reference: {args.reference!r} holds no study records "
+                         "(N<N>/trials/*.json); give a folder written by this command")
+        if ref.resolve() == output.resolve():
+            parser.error(f"argument --reference: {args.reference!r} is the --output folder "
+                         "itself; give another study folder")
     if args.report_only:
         if not output.is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no raw records to report")
@@ -301,7 +316,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     md, csv, figures = _report_paths(output)
     if args.report_only:
         backfill_final_summary(output)
-        scale_report.build_report(output, md, csv, figures, reference=_reference(output))
+        scale_report.build_report(output, md, csv, figures,
+                                  reference=_reference(output, args.reference))
         print(f"wrote {md}, {csv} and {figures}/scale_*.png")
         return 0
     todo = [{k: v for k, v in t.items() if k != "finished"} for t in trials if not t["finished"]]
@@ -326,7 +342,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log_run(output / out.SCALE_LOG, "python -m rllib_experiments.scale", argv, todo, unfinished,
             errors, wall, budget=budget, sizes=args.sizes, setups=args.setups)
     backfill_final_summary(output)
-    scale_report.build_report(output, md, csv, figures, reference=_reference(output))
+    scale_report.build_report(output, md, csv, figures,
+                              reference=_reference(output, args.reference))
     return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")
 
 
