@@ -1,7 +1,8 @@
 """Figures of the scale study (:mod:`rllib_experiments.scale_report` builds their data).
 
 * ``scale_ratio.png``: reward / oracle against N, a line per method, one panel per setup;
-  ours is the mean over seeds with the std over seeds as error bars; the goal (0.95) dashed.
+  ours (and ours trained in A) is the mean over seeds with the std over seeds as error bars;
+  the goal (0.95) dashed.
 * ``scale_cost.png``: CPU seconds of one training run of ours against N, a line per setup
   (mean over seeds), each seed's run a dot.
 """
@@ -13,12 +14,15 @@ from pathlib import Path
 from typing import Dict, List
 
 from rllib_experiments.figures import pyplot, save_figure
+from rllib_experiments.scale_stats import OURS, TRANSFER
 
 #: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
 PANEL_INCHES = (4.0, 3.4)
 #: Height of the legend below the panels: a margin and one line per row of entries (font 7).
 LEGEND_MARGIN_INCHES, LEGEND_ROW_INCHES = 0.25, 0.17
 DPI = 100
+#: The rows of ours (mean ± std over seeds): colour and line style.
+LEARNED_STYLE = {OURS: ("black", "-"), TRANSFER: ("dimgrey", ":")}
 
 
 def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: Dict[str, str],
@@ -39,10 +43,11 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
                 continue
             x = [n for n, _ in pts]
             y = [r["ratio_to_oracle"] for _, r in pts]
-            if method == "ours":
+            if method in LEARNED_STYLE:
+                color, ls = LEARNED_STYLE[method]
                 err = [r["std"] / r["oracle_mean"] if r["std"] != "" else 0.0 for _, r in pts]
-                ax.errorbar(x, y, yerr=err, color="black", ls="none", capsize=3, zorder=3)
-                ax.plot(x, y, label=labels[method], color="black", lw=2, marker="o", zorder=3)
+                ax.errorbar(x, y, yerr=err, color=color, ls="none", capsize=3, zorder=3)
+                ax.plot(x, y, label=labels[method], color=color, ls=ls, lw=2, marker="o", zorder=3)
             else:
                 ax.plot(x, y, label=labels[method], marker=".", lw=1)
         ax.axhline(goal, ls="--", color="grey", lw=1, label=f"goal {goal:g}")

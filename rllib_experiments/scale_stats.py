@@ -34,8 +34,13 @@ GOAL_RATIO = 0.95
 GOAL_SEEDS = 5
 
 OURS = "ours"
+#: Ours trained in setup A and evaluated, unchanged, in B or C (the same N, seed and budget):
+#: a record per (setup, N, seed) whose ``episodes_trained`` and ``cpu_s`` are the A run's.
+TRANSFER = "ours_from_A"
+#: The rows that have training seeds and a goal.
+LEARNED = (OURS, TRANSFER)
 ORACLE = "oracle"
-LABELS = {"ours": "ours (IAGC-PPO 95 %)", "aloha": "slotted ALOHA", "oca": "OCA",
+LABELS = {"ours": "ours (IAGC-PPO 95 %)", "ours_from_A": "ours trained in A (95 %)", "aloha": "slotted ALOHA", "oca": "OCA",
           "musical_chairs": "musical chairs", "musical_chairs_rss": "musical chairs (RSS)",
           "mctopm": "MCTopM", "randtopm": "RandTopM", "game_of_thrones": "Game of Thrones",
           "oracle": "oracle"}
@@ -86,8 +91,9 @@ def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         else:
             std = float(recs[0]["final_reward_std"])
         ref = oracle.get((setup, n))
-        if ref is None and learning:  # the oracle of the same episodes, from TrainingRun
-            ref = float(np.mean([r["oracle_reference"] for r in recs]))
+        refs = [r["oracle_reference"] for r in recs if "oracle_reference" in r]
+        if ref is None and learning and refs:  # the oracle of the same episodes, from TrainingRun
+            ref = float(np.mean(refs))
         mean = float(np.mean(rewards))
         rows.append(dict(
             setup=setup, num_users=n, num_channels=int(recs[0]["env_kwargs"]["num_channels"]),
@@ -101,14 +107,15 @@ def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 
 def goal_cells(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Per (setup, N) with ours: is the goal met, and by how much it falls short where not."""
+    """Per (setup, N) and row of ours (:data:`LEARNED`): is the goal met, and by how much it
+    falls short where not. The baselines are every other row but the oracle."""
     cells = []
-    for ours in (r for r in rows if r["method"] == OURS):
+    for ours in (r for r in rows if r["method"] in LEARNED):
         same = [r for r in rows if r["setup"] == ours["setup"] and r["num_users"] == ours["num_users"]]
-        others = [r for r in same if r["method"] not in (OURS, ORACLE)]
+        others = [r for r in same if r["method"] not in (*LEARNED, ORACLE)]
         best = max(others, key=lambda r: r["mean"]) if others else None
         oracle = ours["oracle_mean"]
-        cell = dict(setup=ours["setup"], num_users=ours["num_users"],
+        cell = dict(method=ours["method"], setup=ours["setup"], num_users=ours["num_users"],
                     num_channels=ours["num_channels"], seeds=ours["seeds"],
                     ratio=ours["ratio_to_oracle"], best=best,
                     seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [],

@@ -92,10 +92,10 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     assert float(rows[("A", 10, "ours")]["trial_cpu_s"]) == pytest.approx(1002.0)
 
     text = md.read_text()
-    assert "Met in 1 of 4 cells" in text
+    assert "**Met by ours in 1 of 4 cells with records** (the study has 12)" in text
     # (A, 20): ours 1600 of 2000 = 0.8: short by 0.15, 0.95 * 2000 - 1600 = 300; musical chairs above
-    assert "| A | 20 | 10 | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |" in text
-    assert "| A | 10 | 5 | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |" in text
+    assert "| A | 20 | 10 | ours (IAGC-PPO 95 %) | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |" in text
+    assert "| A | 10 | 5 | ours (IAGC-PPO 95 %) | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |" in text
     assert "1 of 23 records lack it" in text
     # cost: probe fit 8 N + 20 CPU s at 30 iterations, x10 for 300: N = 100 -> 8200 s = 2.28 h
     assert "N = 100: 2.28 h" in text and "measured on a loaded machine" in text
@@ -226,6 +226,21 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert len((out / "scale_runs.jsonl").read_text().splitlines()) == 2
     assert float(rows[0]["mean"]) == pytest.approx(ours["final_reward"], rel=1e-5)
 
+    # ours_from_A: the A run's final actors, unchanged, in setup B (no training; A's cost)
+    transfer = ["--transfer-only", "--setups", "B"] + [a for a in argv if a not in ("--setups", "A")]
+    assert scale.main(transfer) == 0
+    assert "1 records of ours_from_A written" in capsys.readouterr().out
+    moved = json.loads((out / "N4" / "trials" / "B__ours_from_A__s0.json").read_text())
+    assert moved["replay_in_A"] == pytest.approx(ours["final_greedy"], abs=1e-6)
+    assert moved["env_kwargs"]["setup"] == "B" and moved["source_trial"] == "A__ours__s0"
+    assert (moved["episodes_trained"], moved["cpu_s"]) == (24, ours["cpu_s"])
+    assert moved["final_summary"]["greedy"]["mean_reward"] == moved["final_reward"]
+    with open(out / "scale.csv") as f:
+        assert "ours_from_A" in {r["method"] for r in csv.DictReader(f) if r["setup"] == "B"}
+    assert "ours trained in A (95 %)" in (out / "scale.md").read_text()
+    assert scale.main(transfer) == 0  # on record: nothing is evaluated again
+    assert "0 records of ours_from_A written" in capsys.readouterr().out
+
 
 def test_benchmark_cost_by_hand(tmp_path):
     from rllib_experiments import scale_report as sr
@@ -292,6 +307,59 @@ def test_backfill_writes_greedy_statistics_only_when_the_reward_matches(tmp_path
     s1 = json.loads((out / "N10" / "trials" / "A__ours__s1.json").read_text())
     assert "final_summary" not in s1 and "the record says 700.000000" in notes[0]
     assert "final_summary" not in json.loads((out / "N10" / "trials" / "A__ours__s2.json").read_text())
+
+
+def _transfer(setup, n, seed, reward):
+    return dict(_ours(setup, n, seed, reward), trial=f"{setup}__ours_from_A__s{seed}", row="ours_from_A",
+                kind="transfer", trained_in="A")
+
+
+def test_transfer_row_has_its_own_goal_and_is_no_baseline(tmp_path):
+    from rllib_experiments.scale_stats import goal_cells, load_records, table_rows
+
+    out = tmp_path / "raw"
+    for seed in range(5):
+        _write(out, _ours("C", 20, seed, 1000.0 + 100 * seed))  # mean 1200: 0.6 of the oracle
+        _write(out, _transfer("C", 20, seed, 1940.0))  # 0.97
+    _write(out, _baseline("C", 20, "oracle", 2000.0, 5.0))
+    _write(out, _baseline("C", 20, "mctopm", 1400.0, 5.0))
+    cells = {c["method"]: c for c in goal_cells(table_rows(load_records(out)))}
+    assert set(cells) == {"ours", "ours_from_A"}
+    # the baseline of both is MCTopM, never the other row of ours
+    assert cells["ours"]["best"]["method"] == "mctopm" and cells["ours"]["margin"] == -200.0
+    assert cells["ours_from_A"]["met"] and cells["ours_from_A"]["margin"] == pytest.approx(540.0)
+    assert not cells["ours"]["met"] and cells["ours"]["short_ratio"] == pytest.approx(0.35)
+    md = tmp_path / "scale.md"
+    build_report(out, md, tmp_path / "scale.csv", tmp_path / "figs", probe_dir=tmp_path / "none")
+    text = md.read_text()
+    assert ("**Met by ours in 0 of 1 cells with records; by ours or ours trained in A (95 %) in 1 of 1**"
+            in text)
+    assert "| C | 20 | 10 | ours trained in A (95 %) | 5 | 0.970 | MCTopM (0.700) | 540.0 | yes | yes |" in text
+    assert "| ours trained in A (95 %) | 0.970 ± 0.000 |" in text
+
+
+def test_transfer_waits_for_the_A_run_and_refuses_a_wrong_checkpoint(tmp_path):
+    out, said = tmp_path / "raw", []
+    budget = scale.BUDGETS["smoke"]
+    assert scale.transfer_trials(out, budget, [4], ["B", "C"], [0], log=said.append) == 0
+    assert said == ["scale: ours_from_A at N = 4, seed 0 waits for A's run of ours "
+                    "(A__ours__s0.json is not on record)"]
+    _write(out, dict(_ours("A", 4, 0, 10.0), run_folder=str(tmp_path / "gone")))
+    assert scale.transfer_trials(out, budget, [4], ["B"], [0], log=said.append) == 0
+    assert "is not on this machine" in said[-1]
+    _write(out, _transfer("B", 4, 0, 9.0))
+    said.clear()  # on record: not even looked at
+    assert scale.transfer_trials(out, budget, [4], ["A", "B"], [0], log=said.append) == 0 and not said
+
+
+def test_transfer_only_flag_errors(tmp_path, capsys):
+    for argv, flag in ((["--transfer-only", "--report-only", "--output", str(tmp_path)], "--transfer-only"),
+                       (["--transfer-only", "--output", str(tmp_path / "none")], "--output")):
+        with pytest.raises(SystemExit) as exit_info:
+            scale.main(["--budget", "smoke", "--sizes", "4"] + argv)
+        assert exit_info.value.code == 2
+        assert f"argument {flag}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_reference_flag_picks_the_folder_to_pair_with(tmp_path, capsys):

@@ -117,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
                         "smoke has no default)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the md, csv and figures from OUTPUT's records")
+    p.add_argument("--transfer-only", action="store_true",
+                   help="train nothing: only add the row ours_from_A, ours' final actors of setup "
+                        "A (same N, seed, budget; their records and run folders in OUTPUT) "
+                        "evaluated unchanged in the other --setups, then rebuild the report. A "
+                        "normal run adds this row too, after its trials")
     p.add_argument("--reference", default=None, metavar="FOLDER",
                    help="another study folder whose ours the report compares with ours in "
                         "OUTPUT, paired by seed (e.g. docs/results/raw/scale_bf16 for a longer "
@@ -167,6 +172,11 @@ def resolve(argv: Optional[Sequence[str]] = None):
         if ref.resolve() == output.resolve():
             parser.error(f"argument --reference: {args.reference!r} is the --output folder "
                          "itself; give another study folder")
+    if args.transfer_only and args.report_only:
+        parser.error("argument --transfer-only: not allowed with --report-only (which runs nothing)")
+    if args.transfer_only and not output.is_dir():
+        parser.error(f"argument --output: {str(output)!r} holds no records of ours in setup A to "
+                     "transfer (--transfer-only)")
     if args.report_only:
         if not output.is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no raw records to report")
@@ -307,6 +317,79 @@ def backfill_final_summary(output: Path, log=print) -> int:
     return done
 
 
+def _exported_greedy(export_dir: Path, env_kwargs: Dict[str, Any], source: Dict[str, Any]):
+    from rllib_experiments.evaluation import evaluate_baseline
+
+    return evaluate_baseline(f"exported:{export_dir}", env_kwargs, episodes=int(source["eval_episodes"]),
+                             eval_seed=int(source["eval_seed"]), greedy=True)
+
+
+def transfer_trials(output: Path, budget: Dict[str, Any], sizes: Sequence[int],
+                    setups: Sequence[str], seeds: Sequence[int], log=None) -> int:
+    """Row ``ours_from_A`` (:data:`~rllib_experiments.scale_stats.TRANSFER`): for every (N, setup
+    other than A, seed) without its record, the final actors of ours' run in setup A with the
+    same N and seed, evaluated greedily and unchanged on this setup's episodes. The A run's
+    checkpoint is checked first: exported, it must replay the A record's ``final_greedy`` in A
+    (within REEVALUATION_TOLERANCE), else no record is written. ``episodes_trained`` and
+    ``cpu_s`` are the A run's. Returns how many records were written."""
+    import tempfile
+
+    from rllib_experiments.cli.export import export_checkpoint
+    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.scale_stats import LABELS, TRANSFER
+    from rllib_experiments.trials import base_settings, trial_id
+
+    log = log or (lambda msg: print(msg, flush=True))
+    done = 0
+    for n in sizes:
+        trials = size_folder(output, n) / "trials"
+        for seed in seeds:
+            todo = [s for s in setups if s != "A"
+                    and not (trials / f"{trial_id(s, TRANSFER, seed)}.json").exists()]
+            source_path = trials / f"{trial_id('A', ROW, seed)}.json"
+            if not todo:
+                continue
+            if not source_path.exists():
+                log(f"scale: {TRANSFER} at N = {n}, seed {seed} waits for A's run of ours "
+                    f"({source_path.name} is not on record)")
+                continue
+            source = json.loads(source_path.read_text())
+            folder = Path(source.get("run_folder") or "")
+            if not folder.is_dir():
+                log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the run folder of {source_path.name} "
+                    f"({folder}) is not on this machine")
+                continue
+            start, cpu0 = time.time(), time.process_time()
+            with tempfile.TemporaryDirectory() as tmp:
+                actors = Path(tmp) / "actors"
+                export_checkpoint(folder, actors, log=lambda *a, **k: None)
+                replay = _exported_greedy(actors, source["env_kwargs"], source)["mean_reward"]
+                if abs(replay - float(source["final_greedy"])) > REEVALUATION_TOLERANCE:
+                    log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the checkpoint in {folder} plays "
+                        f"{replay:.6f} in A, the record says {source['final_greedy']:.6f}: not "
+                        "the run's final actors, no record written")
+                    continue
+                for setup in todo:
+                    env_kwargs = base_settings(budget_for(budget, n), setup, 0).env_kwargs()
+                    summary = _exported_greedy(actors, env_kwargs, source)
+                    rec = dict(
+                        trial=trial_id(setup, TRANSFER, seed), row=TRANSFER, label=LABELS[TRANSFER],
+                        setup=setup, seed=seed, num_users=n, budget=source["budget"], kind="transfer",
+                        trained_in="A", source_trial=source["trial"], run_folder=str(folder),
+                        eval_mode="greedy", eval_seed=source["eval_seed"],
+                        eval_episodes=source["eval_episodes"], final_reward=summary["mean_reward"],
+                        final_greedy=summary["mean_reward"], final_reward_std=summary["std_reward"],
+                        iterations=source["iterations"], episodes_trained=source["episodes_trained"],
+                        cpu_s=source["cpu_s"], curve=[], env_kwargs=env_kwargs,
+                        final_summary={"greedy": summary}, replay_in_A=replay,
+                        eval_cpu_s=time.process_time() - cpu0, eval_wall_s=time.time() - start,
+                        finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+                    write_json_atomic(trials / f"{rec['trial']}.json", rec)
+                    log(f"scale: {rec['trial']} (N = {n}): {rec['final_reward']:.1f}")
+                    done += 1
+    return done
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from rllib_experiments import run_outputs as out
     from rllib_experiments import scale_report
@@ -319,6 +402,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         scale_report.build_report(output, md, csv, figures,
                                   reference=_reference(output, args.reference))
         print(f"wrote {md}, {csv} and {figures}/scale_*.png")
+        return 0
+    if args.transfer_only:
+        try:
+            with out.exclusive(output, "scale"):
+                added = transfer_trials(output, budget, args.sizes, args.setups, budget["seeds"])
+        except out.OutputBusyError as err:
+            print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
+            return 2
+        scale_report.build_report(output, md, csv, figures,
+                                  reference=_reference(output, args.reference))
+        print(f"scale: {added} records of ours_from_A written; wrote {md}, {csv}")
         return 0
     todo = [{k: v for k, v in t.items() if k != "finished"} for t in trials if not t["finished"]]
     print(f"scale: budget {budget['name']} ({budget['iterations']} iterations, seeds "
@@ -333,6 +427,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with out.exclusive(output, "scale"):
             errors = run_tune(todo, budget, output, args) if todo else []
+            transfer_trials(output, budget, args.sizes, args.setups, budget["seeds"])
     except out.OutputBusyError as err:
         print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
         return 2
