@@ -126,14 +126,16 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
         best = c["best"]
         best_txt = (f"{LABELS.get(best['method'], best['method'])} ({_f(best['ratio_to_oracle'])})"
                     if best else "–")
-        short = "–" if c["ratio_met"] else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
+        no_oracle = c["ratio"] == ""  # no oracle on record: nothing to judge
+        short = "–" if c["ratio_met"] or no_oracle else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
         low = ", ".join(f"s{s}: {x:.3f}" for s, x in zip(c["seed_list"], c["seed_ratios"])
                         if x < GOAL_RATIO)
         seeds = f"{c['seeds']}" + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
         lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
                      f"{LABELS.get(c['method'], c['method'])} | {seeds} | "
                      f"{_f(c['ratio'])} | {best_txt} | {_f(c['margin'], 1)} | "
-                     f"{'yes' if c['ratio_met'] else 'no'} | {'yes' if c['beats_baselines'] else 'no'} | "
+                     f"{'–' if no_oracle else 'yes' if c['ratio_met'] else 'no'} | "
+                     f"{'–' if c['best'] is None else 'yes' if c['beats_baselines'] else 'no'} | "
                      f"{short} | {low or '–'} |")
     if any(c["method"] == TRANSFER for c in cells):
         lines += ["", f"*{LABELS[TRANSFER]}*: the final actors of ours' run in setup A (the same "

@@ -229,17 +229,19 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     # ours_from_A: the A run's final actors, unchanged, in setup B (no training; A's cost)
     transfer = ["--transfer-only", "--setups", "B"] + [a for a in argv if a not in ("--setups", "A")]
     assert scale.main(transfer) == 0
-    assert "1 records of ours_from_A written" in capsys.readouterr().out
+    assert "1 records of ours_from_A and 8 of baselines written" in capsys.readouterr().out
     moved = json.loads((out / "N4" / "trials" / "B__ours_from_A__s0.json").read_text())
     assert moved["replay_in_A"] == pytest.approx(ours["final_greedy"], abs=1e-6)
     assert moved["env_kwargs"]["setup"] == "B" and moved["source_trial"] == "A__ours__s0"
     assert (moved["episodes_trained"], moved["cpu_s"]) == (24, ours["cpu_s"])
     assert moved["final_summary"]["greedy"]["mean_reward"] == moved["final_reward"]
     with open(out / "scale.csv") as f:
-        assert "ours_from_A" in {r["method"] for r in csv.DictReader(f) if r["setup"] == "B"}
+        b_rows = {r["method"]: r for r in csv.DictReader(f) if r["setup"] == "B"}
+    assert set(b_rows) == {"ours_from_A", *scale.BASELINES}  # B's own baselines, on B's episodes
+    assert float(b_rows["ours_from_A"]["mean"]) == pytest.approx(moved["final_reward"], rel=1e-5)
     assert "ours trained in A (95 %)" in (out / "scale.md").read_text()
     assert scale.main(transfer) == 0  # on record: nothing is evaluated again
-    assert "0 records of ours_from_A written" in capsys.readouterr().out
+    assert "0 records of ours_from_A and 0 of baselines written" in capsys.readouterr().out
 
 
 def test_benchmark_cost_by_hand(tmp_path):

@@ -120,8 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--transfer-only", action="store_true",
                    help="train nothing: only add the row ours_from_A, ours' final actors of setup "
                         "A (same N, seed, budget; their records and run folders in OUTPUT) "
-                        "evaluated unchanged in the other --setups, then rebuild the report. A "
-                        "normal run adds this row too, after its trials")
+                        "evaluated unchanged in the other --setups, and the baselines missing "
+                        "there, then rebuild the report. A normal run adds this row too, after "
+                        "its trials")
     p.add_argument("--reference", default=None, metavar="FOLDER",
                    help="another study folder whose ours the report compares with ours in "
                         "OUTPUT, paired by seed (e.g. docs/results/raw/scale_bf16 for a longer "
@@ -407,12 +408,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             with out.exclusive(output, "scale"):
                 added = transfer_trials(output, budget, args.sizes, args.setups, budget["seeds"])
+                missing = [t for t in trials if not t["finished"] and t["row"] != ROW]
+                for t in missing:  # the baselines of the same episodes: cheap, in this process
+                    print(f"scale: evaluating {t['row']} in {t['setup']} at N = {t['num_users']}",
+                          flush=True)
+                    run_trial(t, budget, output, Path(args.runs_dir))
         except out.OutputBusyError as err:
             print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
             return 2
         scale_report.build_report(output, md, csv, figures,
                                   reference=_reference(output, args.reference))
-        print(f"scale: {added} records of ours_from_A written; wrote {md}, {csv}")
+        print(f"scale: {added} records of ours_from_A and {len(missing)} of baselines written; "
+              f"wrote {md}, {csv}")
         return 0
     todo = [{k: v for k, v in t.items() if k != "finished"} for t in trials if not t["finished"]]
     print(f"scale: budget {budget['name']} ({budget['iterations']} iterations, seeds "
