@@ -28,14 +28,15 @@ def save_figure(fig, path, *, dpi: float = DPI, legend_axes: Optional[Sequence] 
                 ncol: int = 3, bottom: float = 0.0, fontsize: float = 8) -> Path:
     """Lay out ``fig`` and write it to ``path`` (parents created), then close it.
 
-    With ``legend_axes``, one legend of all their labelled artists goes below the axes,
-    in the bottom ``bottom`` share of the figure, ``ncol`` columns wide.
+    With ``legend_axes``, one legend of all their labelled artists (one entry per label)
+    goes below the axes, in the bottom ``bottom`` share of the figure, ``ncol`` columns wide.
     """
     if legend_axes is not None:
-        handles, labels = [], []
+        by_label = {}  # one entry per label, the first axes' artist
         for ax in legend_axes:
-            h, lab = ax.get_legend_handles_labels()
-            handles, labels = handles + h, labels + lab
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                by_label.setdefault(lab, h)
+        handles, labels = list(by_label.values()), list(by_label)
         fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=fontsize, frameon=False)
     fig.tight_layout(rect=(0, bottom, 1, 1))
     path = Path(path)

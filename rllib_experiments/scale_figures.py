@@ -59,7 +59,7 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
         ax.set_xlabel("users N (K = N/2 channels)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward / oracle")
-    return save_figure(fig, path, dpi=DPI, legend_axes=[axes[0][0]], ncol=ncol,
+    return save_figure(fig, path, dpi=DPI, legend_axes=list(axes[0]), ncol=ncol,
                        bottom=legend_inches / height, fontsize=7)
 
 
