@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from rllib_experiments.cli.args import add_trial_flags, int_at_least
+from rllib_experiments.cli.scale_transfer import REEVALUATION_TOLERANCE, transfer_trials
 from rllib_experiments.cli.reproduce import (RECORD_KEY, check_rows, finish, is_finished, log_run,
                                             set_aside_superseded, with_overrides)
 
@@ -275,7 +276,6 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
 
 
 #: How close a re-evaluated greedy reward must come to the record's own to be trusted.
-REEVALUATION_TOLERANCE = 1e-6
 
 
 def backfill_final_summary(output: Path, log=print) -> int:
@@ -318,77 +318,11 @@ def backfill_final_summary(output: Path, log=print) -> int:
     return done
 
 
-def _exported_greedy(export_dir: Path, env_kwargs: Dict[str, Any], source: Dict[str, Any]):
-    from rllib_experiments.evaluation import evaluate_baseline
+def _env_for(budget: Dict[str, Any]):
+    """The environment of setup ``setup`` at N users under ``budget`` (the baselines' too)."""
+    from rllib_experiments.trials import base_settings
 
-    return evaluate_baseline(f"exported:{export_dir}", env_kwargs, episodes=int(source["eval_episodes"]),
-                             eval_seed=int(source["eval_seed"]), greedy=True)
-
-
-def transfer_trials(output: Path, budget: Dict[str, Any], sizes: Sequence[int],
-                    setups: Sequence[str], seeds: Sequence[int], log=None) -> int:
-    """Row ``ours_from_A`` (:data:`~rllib_experiments.scale_stats.TRANSFER`): for every (N, setup
-    other than A, seed) without its record, the final actors of ours' run in setup A with the
-    same N and seed, evaluated greedily and unchanged on this setup's episodes. The A run's
-    checkpoint is checked first: exported, it must replay the A record's ``final_greedy`` in A
-    (within REEVALUATION_TOLERANCE), else no record is written. ``episodes_trained`` and
-    ``cpu_s`` are the A run's. Returns how many records were written."""
-    import tempfile
-
-    from rllib_experiments.cli.export import export_checkpoint
-    from rllib_experiments.run_outputs import write_json_atomic
-    from rllib_experiments.scale_stats import LABELS, TRANSFER
-    from rllib_experiments.trials import base_settings, trial_id
-
-    log = log or (lambda msg: print(msg, flush=True))
-    done = 0
-    for n in sizes:
-        trials = size_folder(output, n) / "trials"
-        for seed in seeds:
-            todo = [s for s in setups if s != "A"
-                    and not (trials / f"{trial_id(s, TRANSFER, seed)}.json").exists()]
-            source_path = trials / f"{trial_id('A', ROW, seed)}.json"
-            if not todo:
-                continue
-            if not source_path.exists():
-                log(f"scale: {TRANSFER} at N = {n}, seed {seed} waits for A's run of ours "
-                    f"({source_path.name} is not on record)")
-                continue
-            source = json.loads(source_path.read_text())
-            folder = Path(source.get("run_folder") or "")
-            if not folder.is_dir():
-                log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the run folder of {source_path.name} "
-                    f"({folder}) is not on this machine")
-                continue
-            start, cpu0 = time.time(), time.process_time()
-            with tempfile.TemporaryDirectory() as tmp:
-                actors = Path(tmp) / "actors"
-                export_checkpoint(folder, actors, log=lambda *a, **k: None)
-                replay = _exported_greedy(actors, source["env_kwargs"], source)["mean_reward"]
-                if abs(replay - float(source["final_greedy"])) > REEVALUATION_TOLERANCE:
-                    log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the checkpoint in {folder} plays "
-                        f"{replay:.6f} in A, the record says {source['final_greedy']:.6f}: not "
-                        "the run's final actors, no record written")
-                    continue
-                for setup in todo:
-                    env_kwargs = base_settings(budget_for(budget, n), setup, 0).env_kwargs()
-                    summary = _exported_greedy(actors, env_kwargs, source)
-                    rec = dict(
-                        trial=trial_id(setup, TRANSFER, seed), row=TRANSFER, label=LABELS[TRANSFER],
-                        setup=setup, seed=seed, num_users=n, budget=source["budget"], kind="transfer",
-                        trained_in="A", source_trial=source["trial"], run_folder=str(folder),
-                        eval_mode="greedy", eval_seed=source["eval_seed"],
-                        eval_episodes=source["eval_episodes"], final_reward=summary["mean_reward"],
-                        final_greedy=summary["mean_reward"], final_reward_std=summary["std_reward"],
-                        iterations=source["iterations"], episodes_trained=source["episodes_trained"],
-                        cpu_s=source["cpu_s"], curve=[], env_kwargs=env_kwargs,
-                        final_summary={"greedy": summary}, replay_in_A=replay,
-                        eval_cpu_s=time.process_time() - cpu0, eval_wall_s=time.time() - start,
-                        finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
-                    write_json_atomic(trials / f"{rec['trial']}.json", rec)
-                    log(f"scale: {rec['trial']} (N = {n}): {rec['final_reward']:.1f}")
-                    done += 1
-    return done
+    return lambda setup, n: base_settings(budget_for(budget, n), setup, 0).env_kwargs()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -407,7 +341,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.transfer_only:
         try:
             with out.exclusive(output, "scale"):
-                added = transfer_trials(output, budget, args.sizes, args.setups, budget["seeds"])
+                added = transfer_trials(output, _env_for(budget), args.sizes, args.setups, budget["seeds"])
                 missing = [t for t in trials if not t["finished"] and t["row"] != ROW]
                 for t in missing:  # the baselines of the same episodes: cheap, in this process
                     print(f"scale: evaluating {t['row']} in {t['setup']} at N = {t['num_users']}",
@@ -434,7 +368,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with out.exclusive(output, "scale"):
             errors = run_tune(todo, budget, output, args) if todo else []
-            transfer_trials(output, budget, args.sizes, args.setups, budget["seeds"])
+            transfer_trials(output, _env_for(budget), args.sizes, args.setups, budget["seeds"])
     except out.OutputBusyError as err:
         print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
         return 2
