@@ -40,7 +40,8 @@ TRANSFER = "ours_from_A"
 #: The rows that have training seeds and a goal.
 LEARNED = (OURS, TRANSFER)
 ORACLE = "oracle"
-LABELS = {"ours": "ours (IAGC-PPO 95 %)", "ours_from_A": "ours trained in A (95 %)", "aloha": "slotted ALOHA", "oca": "OCA",
+LABELS = {OURS: "ours (IAGC-PPO 95 %)", TRANSFER: "ours trained in A (95 %)",
+          "aloha": "slotted ALOHA", "oca": "OCA",
           "musical_chairs": "musical chairs", "musical_chairs_rss": "musical chairs (RSS)",
           "mctopm": "MCTopM", "randtopm": "RandTopM", "game_of_thrones": "Game of Thrones",
           "oracle": "oracle"}

@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from rllib_experiments.cli.args import add_trial_flags, int_at_least
-from rllib_experiments.cli.scale_transfer import REEVALUATION_TOLERANCE, transfer_trials
+from rllib_experiments.cli.scale_transfer import REEVALUATION_TOLERANCE, exported_greedy, transfer_trials
 from rllib_experiments.cli.reproduce import (RECORD_KEY, check_rows, finish, is_finished, log_run,
                                             set_aside_superseded, with_overrides)
 
@@ -275,9 +275,6 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
                      f"{rec['trial']}.json")
 
 
-#: How close a re-evaluated greedy reward must come to the record's own to be trusted.
-
-
 def backfill_final_summary(output: Path, log=print) -> int:
     """Learning records without the statistics of ``final_summary`` (trained before trials
     kept their final evaluation's statistics) get its greedy half by re-evaluating their run folder's final
@@ -288,7 +285,6 @@ def backfill_final_summary(output: Path, log=print) -> int:
     import tempfile
 
     from rllib_experiments.cli.export import export_checkpoint
-    from rllib_experiments.evaluation import evaluate_baseline
     from rllib_experiments.run_outputs import write_json_atomic
 
     done = 0
@@ -301,9 +297,7 @@ def backfill_final_summary(output: Path, log=print) -> int:
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 export_checkpoint(folder, Path(tmp) / "actors", log=lambda *a, **k: None)
-                summary = evaluate_baseline(f"exported:{Path(tmp) / 'actors'}", rec["env_kwargs"],
-                                            episodes=int(rec["eval_episodes"]),
-                                            eval_seed=int(rec["eval_seed"]), greedy=True)
+                summary = exported_greedy(Path(tmp) / "actors", rec["env_kwargs"], rec)
         except Exception as err:  # noqa: BLE001 -- a missing or odd checkpoint: leave the record
             log(f"scale: no final statistics for {path.name} ({type(err).__name__}: {err})")
             continue

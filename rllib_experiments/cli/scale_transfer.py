@@ -8,12 +8,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Sequence
 
-from rllib_experiments.scale_stats import OURS as ROW
+from rllib_experiments.scale_stats import LABELS, OURS, TRANSFER
 
 #: How far a re-evaluated checkpoint's reward may be from its record's ``final_greedy``.
 REEVALUATION_TOLERANCE = 1e-6
 
-def _exported_greedy(export_dir: Path, env_kwargs: Dict[str, Any], source: Dict[str, Any]):
+
+def exported_greedy(export_dir: Path, env_kwargs: Dict[str, Any], source: Dict[str, Any]):
+    """The greedy summary of the actors exported to ``export_dir`` in ``env_kwargs``, on the
+    evaluation episodes of record ``source`` (its ``eval_episodes`` and ``eval_seed``)."""
     from rllib_experiments.evaluation import evaluate_baseline
 
     return evaluate_baseline(f"exported:{export_dir}", env_kwargs, episodes=int(source["eval_episodes"]),
@@ -33,7 +36,6 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
 
     from rllib_experiments.cli.export import export_checkpoint
     from rllib_experiments.run_outputs import write_json_atomic
-    from rllib_experiments.scale_stats import LABELS, TRANSFER
     from rllib_experiments.trials import trial_id
 
     log = log or (lambda msg: print(msg, flush=True))
@@ -43,9 +45,9 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
         for seed in seeds:
             todo = [s for s in setups if s != "A"
                     and not (trials / f"{trial_id(s, TRANSFER, seed)}.json").exists()]
-            source_path = trials / f"{trial_id('A', ROW, seed)}.json"
             if not todo:
                 continue
+            source_path = trials / f"{trial_id('A', OURS, seed)}.json"
             if not source_path.exists():
                 log(f"scale: {TRANSFER} at N = {n}, seed {seed} waits for A's run of ours "
                     f"({source_path.name} is not on record)")
@@ -60,7 +62,7 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
             with tempfile.TemporaryDirectory() as tmp:
                 actors = Path(tmp) / "actors"
                 export_checkpoint(folder, actors, log=lambda *a, **k: None)
-                replay = _exported_greedy(actors, source["env_kwargs"], source)["mean_reward"]
+                replay = exported_greedy(actors, source["env_kwargs"], source)["mean_reward"]
                 if abs(replay - float(source["final_greedy"])) > REEVALUATION_TOLERANCE:
                     log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the checkpoint in {folder} plays "
                         f"{replay:.6f} in A, the record says {source['final_greedy']:.6f}: not "
@@ -68,7 +70,7 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
                     continue
                 for setup in todo:
                     env_kwargs = env_for(setup, n)
-                    summary = _exported_greedy(actors, env_kwargs, source)
+                    summary = exported_greedy(actors, env_kwargs, source)
                     rec = dict(
                         trial=trial_id(setup, TRANSFER, seed), row=TRANSFER, label=LABELS[TRANSFER],
                         setup=setup, seed=seed, num_users=n, budget=source["budget"], kind="transfer",
