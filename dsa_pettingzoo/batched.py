@@ -22,7 +22,7 @@ from gymnasium import spaces
 from . import physics
 from .config import DSAConfig, make_config
 from .metrics import episode_summary
-from .rewards import REWARDS
+from .rewards import REWARDS, Slot
 
 
 def _check_seed(name: str, s) -> int:
@@ -190,7 +190,7 @@ class BatchedDSA:
         busy = self._busy[t] if c.has_pu else None
         fb = physics.feedback(a, busy, K)
         rates = physics.own_rates(a, fb, self._table)
-        rewards, self._throughput = REWARDS[c.reward](rates, self._throughput)
+        rewards, self._throughput = REWARDS[c.reward](rates, self._throughput, Slot(a, fb, self._table))
         self._a_hist[t] = a
         self._o_hist[t] = fb
         self._r_hist[t] = rates

@@ -126,7 +126,7 @@ class DSAConfig:
 
     Default: max(DEFAULT_PU_MEAN_BUSY, pi_k / (1 - pi_k)) on each channel."""
     reward: str = "sum_rate"
-    """"sum_rate" (the paper's), "individual" or "proportional_fair"; see docs/environment.md."""
+    """"sum_rate" (the paper's), "individual", "proportional_fair" or "difference"; see docs/environment.md."""
     observation: str = "last_action_feedback"
     """"last_action_feedback" (eq. 2) or "last_action_feedback_rate" (adds the normalised own rate)."""
     render_mode: str | None = None

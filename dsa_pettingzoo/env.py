@@ -63,6 +63,9 @@ class DSAParallelEnv(ParallelEnv):
     * `"individual"`: r_t^n = rate_t^n.
     * `"proportional_fair"`: r_t^n = sum_m [ln(1 + S_t^m) - ln(1 + S_{t-1}^m)], identical for all
       users; the return is sum_m ln(1 + S_T^m), so starving users weigh most.
+    * `"difference"`: r_t^n = G_t - G_t^{-n}, the sum rate minus the sum rate of the same slot
+      with user n idle: rate_t^n if n is alone, -rate of the other user if n collides with
+      exactly one, else 0 (a per-user training signal for the sum rate).
 
     ## State
     `state()` (float32, in `state_space`) for centralised critics: all users' one-hot last

@@ -87,6 +87,31 @@ def reward_individual(rates: np.ndarray) -> np.ndarray:
     return np.array(rates, dtype=np.float64, copy=True)
 
 
+def reward_difference(actions: np.ndarray, fb: np.ndarray, table: np.ndarray,
+                      rates: np.ndarray) -> np.ndarray:
+    """Difference reward r_t^n = G_t - G_t^{-n}: user n's marginal contribution to the sum rate.
+
+    G_t = sum_m rates_t^m and G_t^{-n} is the sum rate of the same slot with user n idle
+    (Wolpert & Tumer 2002; Agogino & Tumer 2004). With collisions it has three cases:
+    n alone on a free channel -> its own rate; n on a free channel with exactly one other
+    user m -> -log2(1 + beta_a^m) (without n, m would have been alone); otherwise (idle,
+    PU-blocked, or three or more on the channel) -> 0. G_t^{-n} does not depend on n's
+    action, so any change of n's action changes r_t^n and G_t by the same amount.
+    ``actions`` int [..., N], ``fb`` its feedback, ``table`` :func:`rate_table` [..., N, K+1],
+    ``rates`` :func:`own_rates`; returns float64 [..., N].
+    """
+    a = np.asarray(actions)
+    width = table.shape[-1]
+    own = np.take(np.ascontiguousarray(table).reshape(-1), _flat_index(a[..., None], width)[..., 0])
+    idx = _flat_index(a, width)
+    M = int(np.prod(a.shape[:-1], dtype=np.int64))
+    on_channel = np.bincount(idx.ravel(), weights=own.ravel(), minlength=M * width)
+    load = np.bincount(idx.ravel(), minlength=M * width)
+    partner = np.take(on_channel, idx) - own          # the other users' rates on n's channel
+    pair = (np.asarray(fb) == NACK) & (np.take(load, idx) == 2)
+    return np.asarray(rates, dtype=np.float64) - np.where(pair, partner, 0.0)
+
+
 def reward_proportional_fair(rates: np.ndarray, throughput_before: np.ndarray):
     """Shared proportional-fairness reward; returns (rewards [..., N], throughput_after [..., N]).
 

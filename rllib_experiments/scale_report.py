@@ -102,6 +102,17 @@ def _cost_section(probe: List[Dict[str, Any]], runs_log_probe: str,
     ]
 
 
+def _training_reward_lines(records, md: Path) -> List[str]:
+    """A note when ours trained on another reward than the paper's sum rate (its records'
+    ``env_kwargs``); every figure of the report stays in the sum rate."""
+    used = sorted({(r.get("env_kwargs") or {}).get("reward", "sum_rate") for r in records if r["row"] == OURS})
+    if used in ([], ["sum_rate"]):
+        return []
+    return [f"**Ours trains on the {' / '.join(f'`{u}`' for u in used)} reward** (its records' "
+            f"`env_kwargs`; [environment.md]({_rel(DOCS / 'environment.md', md)}#rewards)), not the paper's "
+            "sum rate. Every reward below, ours' included, is still the episode's sum rate.", ""]
+
+
 def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
     lines = ["## Goal", "",
              f"Ours >= {GOAL_RATIO:g} of the oracle (mean over >= {GOAL_SEEDS} seeds) at every N "
@@ -272,6 +283,7 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
         f"on a Ray cluster: `{CLUSTER_COMMAND}`. Rerun the same command to resume: a trial "
         "whose record exists is never rerun.",
         *_cost_section(probe, probe_command), "",
+        *_training_reward_lines(records, md),
         *_goal_section(cells),
         *_behaviour_section(cells, records),
         *_results_section(rows, records),

@@ -72,6 +72,42 @@ def test_rates_and_rewards_hand_example():
     np.testing.assert_array_equal(after, [1.0, 4.0, 2.0])
 
 
+def test_difference_reward_hand_example():
+    # log2(1+b): user 0 -> 2, 3; user 1 -> 4, 1; user 2 -> 5, 6; user 3 -> 1, 1 (K = 2)
+    table = ph.rate_table(np.array([[3.0, 7.0], [15.0, 1.0], [31.0, 63.0], [1.0, 1.0]]))
+    a = np.array([2, 1, 2, 0])  # users 0 and 2 collide on ch 2, user 1 alone on ch 1, 3 idles
+    fb = ph.feedback(a, None, 2)
+    d = ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table))
+    np.testing.assert_array_equal(d, [-6.0, 4.0, -3.0, 0.0])  # without 0, user 2 gets 6; without 2, 0 gets 3
+    a = np.array([1, 1, 1, 2])  # three on ch 1: removing one leaves a collision; 3 alone on ch 2
+    fb = ph.feedback(a, None, 2)
+    np.testing.assert_array_equal(ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table)), [0, 0, 0, 1])
+    a = np.array([2, 1, 2, 0])  # channel 2 taken by a PU: nobody there succeeds with or without the other
+    fb = ph.feedback(a, np.array([False, True]), 2)
+    np.testing.assert_array_equal(ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table)), [0, 4, 0, 0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**32 - 1), st.booleans())
+def test_difference_reward_is_the_sum_rate_minus_the_sum_rate_without_the_user(n, k, seed, with_pu):
+    """r^n = G(a) - G(a with user n idle), computed by brute force, in a batch of 3 slots."""
+    rng = np.random.default_rng(seed)
+    table = ph.rate_table(rng.uniform(0.1, 50.0, size=(3, n, k)))
+    a = rng.integers(0, k + 1, size=(3, n))
+    busy = rng.random((3, k)) < 0.3 if with_pu else None
+
+    def sum_rate(actions):
+        fb = ph.feedback(actions, busy, k)
+        return ph.own_rates(actions, fb, table).sum(-1)
+
+    fb = ph.feedback(a, busy, k)
+    got = ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table))
+    for user in range(n):
+        without = a.copy()
+        without[:, user] = 0
+        np.testing.assert_allclose(got[:, user], sum_rate(a) - sum_rate(without), atol=1e-12)
+
+
 def test_proportional_fair_return_telescopes():
     rng = np.random.default_rng(0)
     rates = rng.uniform(0, 6, size=(50, 4)) * (rng.random((50, 4)) < 0.3)
@@ -87,16 +123,21 @@ def test_reward_registry():
     from dsa_pettingzoo.config import REWARDS as NAMES
     from dsa_pettingzoo.rewards import REWARDS
 
+    from dsa_pettingzoo.rewards import Slot
+
     rates = np.array([[1.0, 2.0]])
     before = np.array([[3.0, 0.0]])
-    assert NAMES is REWARDS and tuple(REWARDS) == ("sum_rate", "individual", "proportional_fair")
+    slot = Slot(np.array([[1, 2]]), np.array([[1, 1]], np.int8), np.array([[[0, 1.0, 5], [0, 4, 2.0]]]))
+    assert NAMES is REWARDS
+    assert tuple(REWARDS) == ("sum_rate", "individual", "proportional_fair", "difference")
     for name, fn in REWARDS.items():
-        r, after = fn(rates, before)
+        r, after = fn(rates, before, slot)
         np.testing.assert_array_equal(after, before + rates)
-    np.testing.assert_array_equal(REWARDS["sum_rate"](rates, before)[0], [[3.0, 3.0]])
-    np.testing.assert_array_equal(REWARDS["individual"](rates, before)[0], [[1.0, 2.0]])
+    np.testing.assert_array_equal(REWARDS["sum_rate"](rates, before, slot)[0], [[3.0, 3.0]])
+    np.testing.assert_array_equal(REWARDS["individual"](rates, before, slot)[0], [[1.0, 2.0]])
     gain = np.log(5 / 4) + np.log(3 / 1)  # ln(1 + S_t) - ln(1 + S_{t-1}) summed over users
-    np.testing.assert_allclose(REWARDS["proportional_fair"](rates, before)[0], [[gain, gain]])
+    np.testing.assert_allclose(REWARDS["proportional_fair"](rates, before, slot)[0], [[gain, gain]])
+    np.testing.assert_array_equal(REWARDS["difference"](rates, before, slot)[0], [[1.0, 2.0]])  # both alone
     with pytest.raises(ValueError, match="reward"):
         dsa_pettingzoo.make_config(reward="nope")
 
@@ -296,6 +337,9 @@ STEP_RATES = [(2, 1, 0), (0, 0, 5), (0, 0, 0), (3, 0, 5)]
 STEP_REWARDS = {
     "sum_rate": [(3,) * 3, (5,) * 3, (0,) * 3, (8,) * 3],  # sum_n r_n, the same for every user
     "individual": STEP_RATES,
+    # alone: own rate; a pair's users get minus the other's rate (slot 1: users 0 and 1 on ch 2);
+    # three on one channel: 0
+    "difference": [(2, 1, 0), (-1, -3, 5), (0, 0, 0), (3, 0, 5)],
     # sum_n ln(1 + S_t,n) - ln(1 + S_t-1,n), the same for every user
     "proportional_fair": [(math.log(3) + math.log(2),) * 3, (math.log(6),) * 3, (0.0,) * 3,
                           (math.log(6 / 3) + math.log(11 / 6),) * 3],

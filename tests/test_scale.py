@@ -100,6 +100,8 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     # cost: probe fit 8 N + 20 CPU s at 30 iterations, x10 for 300: N = 100 -> 8200 s = 2.28 h
     assert "N = 100: 2.28 h" in text and "measured on a loaded machine" in text
     assert "`python -m probe`" in text
+    assert "reward** (its records'" not in text  # ours trained on the sum rate: no note
+
 
     ratio, cost = plotted["scale_ratio.png"], plotted["scale_cost.png"]
     assert len(ratio) == 2  # one panel per setup
@@ -113,6 +115,17 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     # goal in 4 columns), at 100 dpi.
     check_png(figs / "scale_ratio.png", 800, round(100 * (3.4 + 0.25 + 2 * 0.17)))
     check_png(figs / "scale_cost.png", 400, 340)
+
+
+def test_report_says_when_ours_trained_on_another_reward(tmp_path):
+    out = tmp_path / "raw"
+    rec = _ours("A", 10, 0, 950.0, 10.0)
+    rec["env_kwargs"]["reward"] = "difference"
+    _write(out, rec)
+    _write(out, _baseline("A", 10, "oracle", 1000.0, 5.0))
+    md = tmp_path / "scale.md"
+    build_report(out, md, tmp_path / "scale.csv", tmp_path, probe_dir=tmp_path / "none")
+    assert "**Ours trains on the `difference` reward**" in md.read_text()
 
 
 def test_trials_run_seed_major_after_the_baselines():
@@ -145,6 +158,16 @@ def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
     args, budget, _ = scale.resolve(["--budget", "scale_bf16", "--sizes", "10", "--setups", "A",
                                      "--report-only", "--output", str(tmp_path)])
     assert args.output == str(tmp_path)
+
+
+def test_difference_budget_changes_only_the_training_reward():
+    from rllib_experiments.trials import base_settings
+
+    bf16, diff = (scale.budget_for(scale.BUDGETS[b], 50) for b in ("scale_bf16", "scale_bf16_difference"))
+    s16, sd = (base_settings(b, "B", 1) for b in (bf16, diff))
+    assert sd.env_kwargs() == dict(s16.env_kwargs(), reward="difference")
+    assert sd.to_dict() == dict(s16.to_dict(), env=dict(s16.env, reward="difference"))
+    assert len({str(o) for o in scale.DEFAULT_OUTPUTS.values()}) == len(scale.DEFAULT_OUTPUTS)
 
 
 def test_smoke_budget_needs_an_output(tmp_path, monkeypatch, capsys):

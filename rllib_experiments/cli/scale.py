@@ -49,19 +49,25 @@ ROW = "ours"
 BASELINES = ("aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm", "randtopm",
              "game_of_thrones", "oracle")
 
-#: Budgets: ``preset`` takes ``{n}`` (the number of users) and ``{setup}``; ``env`` (smoke
-#: only) is the environment of every trial, with N and K = N/2 filled in.
+#: Budgets: ``preset`` takes ``{n}`` (the number of users) and ``{setup}``; ``env`` is the
+#: environment of every trial beyond the preset's (smoke's horizon, a training reward), with
+#: N and K = N/2 filled in.
 _STUDY = dict(name="scale", preset="scale_{{setup}}_N{n}", iterations=1000,
               eval_interval=10, eval_episodes=100, seeds=[0, 1, 2, 3, 4])
 BUDGETS: Dict[str, Dict[str, Any]] = {
     "scale": _STUDY,
     "scale_bf16": dict(_STUDY, name="scale_bf16", overrides={"autocast_bf16": True}),
+    # ours trains on the difference reward (docs/environment.md#rewards); everything is
+    # still evaluated and reported in the sum rate
+    "scale_bf16_difference": dict(_STUDY, name="scale_bf16_difference",
+                                  overrides={"autocast_bf16": True}, env={"reward": "difference"}),
     "smoke": dict(name="scale_smoke", preset="tiny", iterations=10, eval_interval=2,
                   eval_episodes=4, seeds=[0], env={"horizon": 20}),
 }
 #: Where each budget's records go unless --output says otherwise: a budget's records never
 #: share a folder with another's (the bf16 study sits beside the float32 one, not in it).
 DEFAULT_OUTPUTS = {"scale": DEFAULT_OUTPUT, "scale_bf16": DEFAULT_OUTPUT.with_name("scale_bf16"),
+                   "scale_bf16_difference": DEFAULT_OUTPUT.with_name("scale_bf16_difference"),
                    "smoke": None}
 
 
@@ -100,8 +106,11 @@ def _parser() -> argparse.ArgumentParser:
                         "forward and backward under bfloat16 autocast, Settings.autocast_bf16: "
                         "about 2x faster on CPUs with AVX512-BF16 or AMX, emulated and slower "
                         "elsewhere; records default to docs/results/raw/scale_bf16, report in "
-                        "that folder) or smoke (tiny networks, T = 20: a pipeline check; needs "
-                        "--output). Default scale.")
+                        "that folder), scale_bf16_difference (scale_bf16 with ours trained on the "
+                        "difference reward, each user's marginal contribution to the sum rate, "
+                        "docs/environment.md#rewards; evaluated in the sum rate like everything; "
+                        "records in docs/results/raw/scale_bf16_difference) or smoke (tiny "
+                        "networks, T = 20: a pipeline check; needs --output). Default scale.")
     p.add_argument("--sizes", nargs="+", type=int_at_least(2), default=list(SCALE_NUM_USERS),
                    metavar="N", help="numbers of users N (even; K = N/2). Default "
                    f"{' '.join(map(str, SCALE_NUM_USERS))} (the sizes with a scale preset).")
@@ -114,8 +123,8 @@ def _parser() -> argparse.ArgumentParser:
                         "like in reproduce; default 1000 -> 300)")
     p.add_argument("--output", default=None,
                    help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT} for "
-                        f"--budget scale, {DEFAULT_OUTPUTS['scale_bf16']} for scale_bf16; "
-                        "smoke has no default)")
+                        "--budget scale, docs/results/raw/<budget> for the others; smoke has "
+                        "no default)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rebuild the md, csv and figures from OUTPUT's records")
     p.add_argument("--transfer-only", action="store_true",
