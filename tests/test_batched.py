@@ -17,6 +17,10 @@ CONFIGS = {
     "C": dict(setup="C", horizon=40),
     "fair_het_pu": dict(num_users=4, num_channels=3, horizon=12, pu_prob=[0.0, 0.5, 1.0],
                         reward="proportional_fair"),
+    # many users on few channels: pairs and triples collide, so every branch of the
+    # difference reward (alone, pair, 3+, PU-blocked, idle) is taken
+    "difference_crowded": dict(num_users=7, num_channels=2, horizon=12, pu_prob=[0.2, 0.6],
+                               reward="difference"),
     "fixed_snr": dict(num_users=3, num_channels=2, horizon=9, snr=[[1, 2], [3, 4], [5, 6]],
                       pu_prob=0.3, observation="last_action_feedback_rate"),
 }
