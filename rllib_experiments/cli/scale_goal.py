@@ -1,0 +1,76 @@
+"""``python -m rllib_experiments.scale_goal``: where the scale study's goal stands, every study
+folder side by side (:mod:`rllib_experiments.scale_goal_report`), written to
+``docs/results/scale_goal.md``. Reads records only: no Ray, no torch, seconds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from rllib_experiments.cli.scale import DEFAULT_OUTPUT, REPO, _report_paths
+from rllib_experiments.scale_goal_report import NoRecordsError, folder_cells, markdown
+from rllib_experiments.scale_report import PROBE_DIR
+
+RAW = REPO / "docs" / "results" / "raw"
+DEFAULT_MD = REPO / "docs" / "results" / "scale_goal.md"
+COMMAND = "python -m rllib_experiments.scale_goal"
+
+
+def study_folders(raw: Path = RAW) -> List[Path]:
+    """Every folder of ``raw`` holding scale records (``N*/trials/*.json``) but the cost probe's,
+    the float32 study's first and the others by name."""
+    found = sorted(p for p in Path(raw).iterdir()
+                   if p.is_dir() and p.resolve() != PROBE_DIR.resolve() and any(p.glob("N*/trials/*.json")))
+    return sorted(found, key=lambda p: (p.resolve() != DEFAULT_OUTPUT.resolve(), p.name))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=COMMAND,
+        description="One table of the scale study's goal (ours >= 0.95 of the oracle over >= 5 "
+                    "seeds, above every baseline) across study folders: per (setup, N) the row "
+                    "that decides it, then every folder's rows of ours with how they were trained "
+                    "(precision, iterations, reward). Numbers are each folder's own report's.")
+    p.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                   help=f"study folders (default: every folder of {RAW.relative_to(REPO)} with scale "
+                        "records but the cost probe's)")
+    p.add_argument("--output", type=Path, default=DEFAULT_MD,
+                   help=f"the markdown file to write (default {DEFAULT_MD.relative_to(REPO)})")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing: exit 1 if OUTPUT differs from what the records give "
+                        "(a stale report), 0 if it is up to date")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    folders = args.folders or study_folders()
+    for f in folders:
+        if not f.is_dir():
+            parser.error(f"argument FOLDER: {f} is not a folder")
+    cells = []
+    for f in folders:
+        try:
+            cells += folder_cells(f)
+        except NoRecordsError as err:
+            parser.error(f"argument FOLDER: {err}")
+    reports = {}
+    for f in folders:
+        md = _report_paths(f)[0]
+        reports[f] = md if md.is_file() else None
+    command = COMMAND + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
+    text = markdown(cells, folders, reports, args.output, command)
+    if args.check:
+        current = args.output.read_text() if args.output.is_file() else None
+        if current != text:
+            print(f"{args.output} is stale: rerun `{command}`", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)")
+    return 0

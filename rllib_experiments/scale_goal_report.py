@@ -1,0 +1,150 @@
+"""The scale study's goal (docs/training.md, "Scale study") across every study folder, in one
+table: ``python -m rllib_experiments.scale_goal`` (:mod:`rllib_experiments.cli.scale_goal`).
+
+Each folder that ``python -m rllib_experiments.scale`` writes holds one budget's records (float32
+or bfloat16, 300 or 600 iterations, ours trained on the sum rate or on another reward) and its own
+report. A reader who asks "where does the goal stand at N = 50?" would otherwise open every report.
+Nothing here is recomputed: every number is :func:`~rllib_experiments.scale_stats.goal_cells` of
+one folder's records; this module only lays the folders' cells side by side and picks, per
+(setup, N), the best row that has the goal's number of seeds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, OURS, TRANSFER, goal_cells, \
+    load_records, table_rows
+
+SUM_RATE = "sum_rate"
+
+
+class NoRecordsError(ValueError):
+    """A folder given as a study folder holds no scale records (``N*/trials/*.json``)."""
+
+
+def _training(records: List[Dict[str, Any]], setup: str, n: int, method: str) -> Dict[str, Any]:
+    """How the actors of a cell were trained: precision, iterations, reward. The row
+    ``ours_from_A`` was trained by ours' runs in setup A of the same folder and N."""
+    trained_in = "A" if method == TRANSFER else setup
+    runs = [r for r in records if r["row"] == OURS and r["setup"] == trained_in and r["num_users"] == n]
+    if not runs:
+        return dict(precision="?", iterations="?", reward="?")
+    bf16 = {bool((r.get("settings") or {}).get("autocast_bf16", False)) for r in runs}
+    return dict(precision="/".join("bf16" if b else "float32" for b in sorted(bf16)),
+                iterations="/".join(str(i) for i in sorted({int(r["iterations"]) for r in runs})),
+                reward="/".join(sorted({r["env_kwargs"].get("reward", SUM_RATE) for r in runs})))
+
+
+def folder_cells(folder: Path) -> List[Dict[str, Any]]:
+    """The goal cells of one study folder, each with ``folder`` and how it was trained.
+    Raises :class:`NoRecordsError` when the folder holds no records."""
+    records = load_records(folder)
+    if not records:
+        raise NoRecordsError(f"{folder} holds no scale records (no N*/trials/*.json)")
+    cells = goal_cells(table_rows(records))
+    for c in cells:
+        c["folder"] = Path(folder)
+        c.update(_training(records, c["setup"], c["num_users"], c["method"]))
+    return cells
+
+
+def best_cells(cells: Sequence[Dict[str, Any]]) -> Dict[tuple, Dict[str, Any]]:
+    """Per (setup, N): the cell that decides the goal there. A cell with the goal's seeds beats
+    one without; then a met cell beats an unmet one; then ours trained in the setup itself
+    beats ``ours_from_A``; then the higher ratio."""
+    best: Dict[tuple, Dict[str, Any]] = {}
+
+    def key(c):
+        ratio = c["ratio"] if c["ratio"] != "" else -1.0
+        return (c["seeds"] >= GOAL_SEEDS, c["met"], c["method"] == OURS, ratio)
+
+    for c in cells:
+        k = (c["setup"], c["num_users"])
+        if k not in best or key(c) > key(best[k]):
+            best[k] = c
+    return best
+
+
+def _f(v, digits=3) -> str:
+    return "–" if v == "" or v is None else f"{v:.{digits}f}"
+
+
+def _link(path: Optional[Path], md: Path, text: str) -> str:
+    return text if path is None else f"[{text}]({os.path.relpath(path, md.parent)})"
+
+
+def _label(c: Dict[str, Any]) -> str:
+    return "ours" if c["method"] == OURS else LABELS.get(c["method"], c["method"])
+
+
+def _grid(best, sizes, setups, names) -> List[str]:
+    lines = ["| Setup | " + " | ".join(f"N = {n}" for n in sizes) + " |",
+             "|---|" + "---:|" * len(sizes)]
+    for s in setups:
+        row = []
+        for n in sizes:
+            c = best.get((s, n))
+            if c is None:
+                row.append("not run")
+                continue
+            verdict = "**met**" if c["met"] else ("short" if c["seeds"] >= GOAL_SEEDS else
+                                                  f"{c['seeds']} of {GOAL_SEEDS} seeds")
+            where = names[c["folder"]] + ("" if c["method"] == OURS else ", trained in A")
+            row.append(f"{verdict} {_f(c['ratio'])} ({where}, {c['reward']})")
+        lines.append(f"| {s} | " + " | ".join(row) + " |")
+    return lines
+
+
+def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: Dict[Path, Optional[Path]],
+             md: Path, command: str, sizes: Sequence[int] = SCALE_NUM_USERS,
+             setups: Sequence[str] = SETUPS) -> str:
+    """The report: where the goal stands per (setup, N), then every folder's row of ours."""
+    names = {Path(f): Path(f).name for f in folders}
+    if len(set(names.values())) < len(names):  # two folders of one name: their paths tell them apart
+        names = {Path(f): str(f) for f in folders}
+    best = best_cells(cells)
+    met = [k for k, c in best.items() if c["met"]]
+    faithful = sorted({(c["setup"], c["num_users"]) for c in cells if c["met"] and c["method"] == OURS})
+    total = len(sizes) * len(setups)
+    lines = [
+        "# The scale study's goal, every study folder side by side", "",
+        f"Generated by `{command}` from the records of the folders listed at the end; do not edit "
+        "by hand. Every number is one folder's report's goal table (the same code, "
+        "`scale_stats.goal_cells`); nothing is pooled across folders.", "",
+        f"Goal: ours >= {GOAL_RATIO} of the oracle (mean over >= {GOAL_SEEDS} seeds) at every N in "
+        f"setups {', '.join(setups)}, and above every decentralized baseline "
+        "(greedy evaluation on the study's 100 episodes, seed 12345).", "",
+        "## Where the goal stands", "",
+        f"**Met in {len(met)} of {total} cells** ({len(faithful)} by ours trained in the setup "
+        "itself). Per cell the row that decides it: one with the goal's seeds before one without, "
+        "met before unmet, ours trained in the setup before ours trained in A, then the higher "
+        "ours / oracle; in brackets its folder (budget, "
+        "precision and iterations below) and the reward ours trained on (every reward reported "
+        "is the sum rate). *short*: below the goal with its seeds; *k of 5 seeds*: too few seeds "
+        "to decide.", "",
+        *_grid(best, sizes, setups, names), "",
+        "## Every folder's rows of ours", "",
+        "| Setup | N | K | Folder | Trained on | Precision | Iterations | Row | Seeds | Ours / oracle "
+        "| Best baseline (/ oracle) | Goal |",
+        "|---|---:|---:|---|---|---|---:|---|---:|---:|---|---|",
+    ]
+    order = {Path(f): i for i, f in enumerate(folders)}
+    for c in sorted(cells, key=lambda c: (c["setup"], c["num_users"], order[c["folder"]], c["method"] != OURS)):
+        b = c["best"]
+        base = "–" if b is None else f"{LABELS.get(b['method'], b['method'])} ({_f(b['ratio_to_oracle'])})"
+        goal = "met" if c["met"] else ("short" if c["seeds"] >= GOAL_SEEDS else "too few seeds")
+        if not c["met"] and c["seeds"] >= GOAL_SEEDS:
+            goal += f" by {_f(c['short_ratio'])}" if not c["ratio_met"] else " (below a baseline)"
+        lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
+                     f"{_link(reports.get(c['folder']), md, names[c['folder']])} | {c['reward']} | "
+                     f"{c['precision']} | {c['iterations']} | {_label(c)} | {c['seeds']} | "
+                     f"{_f(c['ratio'])} | {base} | {goal} |")
+    lines += ["", "## Folders", ""]
+    for f in folders:
+        n = sum(1 for c in cells if c["folder"] == Path(f))
+        lines.append(f"- `{names[Path(f)]}`: {n} row{'' if n == 1 else 's'} of ours; report "
+                     f"{_link(reports.get(Path(f)), md, 'scale.md') if reports.get(Path(f)) else 'none'}")
+    return "\n".join(lines) + "\n"
