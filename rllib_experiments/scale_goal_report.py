@@ -10,11 +10,15 @@ one folder's records; this module only lays the folders' cells side by side and 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+import numpy as np
+
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from rllib_experiments.figures import pyplot, save_figure
 from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, OURS, TRANSFER, goal_cells, \
     load_records, table_rows
 
@@ -98,10 +102,21 @@ def _grid(best, sizes, setups, names) -> List[str]:
     return lines
 
 
+def folder_labels(cells: Sequence[Dict[str, Any]], folders: Sequence[Path]) -> Dict[Path, str]:
+    """A legend label per folder: its name and how its rows of ours were trained."""
+    out = {}
+    for f in folders:
+        mine = [c for c in cells if c["folder"] == Path(f) and c["method"] == OURS]
+        ways = sorted({(c["reward"], c["precision"], c["iterations"]) for c in mine})
+        out[Path(f)] = f"{Path(f).name} (" + "; ".join(f"{r}, {p}, {i} it." for r, p, i in ways) + ")"
+    return out
+
+
 def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: Dict[Path, Optional[Path]],
              md: Path, command: str, sizes: Sequence[int] = SCALE_NUM_USERS,
-             setups: Sequence[str] = SETUPS) -> str:
-    """The report: where the goal stands per (setup, N), then every folder's row of ours."""
+             setups: Sequence[str] = SETUPS, figure: Optional[Path] = None) -> str:
+    """The report: where the goal stands per (setup, N), the training curves (``figure``, if
+    drawn), then every folder's row of ours."""
     names = {Path(f): Path(f).name for f in folders}
     if len(set(names.values())) < len(names):  # two folders of one name: their paths tell them apart
         names = {Path(f): str(f) for f in folders}
@@ -126,6 +141,12 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
         "is the sum rate). *short*: below the goal with its seeds; *k of 5 seeds*: too few seeds "
         "to decide.", "",
         *_grid(best, sizes, setups, names), "",
+        *([] if figure is None else [
+            "How ours got there: the greedy evaluations during training (every 10 iterations, "
+            "the study's 100 episodes), reward / the oracle's, mean over seeds with the band "
+            "from the lowest to the highest seed, a line per folder.", "",
+            f"![ours' greedy reward / oracle against the training iteration]"
+            f"({os.path.relpath(figure, md.parent)})", ""]),
         "## Every folder's rows of ours", "",
         "| Setup | N | K | Folder | Trained on | Precision | Iterations | Row | Seeds | Ours / oracle "
         "| Best baseline (/ oracle) | Goal |",
@@ -148,3 +169,72 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
         lines.append(f"- `{names[Path(f)]}`: {n} row{'' if n == 1 else 's'} of ours; report "
                      f"{_link(reports.get(Path(f)), md, 'scale.md') if reports.get(Path(f)) else 'none'}")
     return "\n".join(lines) + "\n"
+
+
+def folder_curves(folder: Path) -> Dict[tuple, Dict[str, Any]]:
+    """Per (setup, N): the greedy evaluations of ours' training runs in ``folder`` (the records'
+    ``curve``), as reward / the run's oracle: ``iterations`` (those every seed evaluated at),
+    ``mean``, ``low`` and ``high`` over seeds, and ``seeds``."""
+    runs: Dict[tuple, List[Dict[str, Any]]] = {}
+    for r in load_records(folder):
+        if r["row"] == OURS and r.get("curve") and r.get("oracle_reference"):
+            runs.setdefault((r["setup"], r["num_users"]), []).append(r)
+    out = {}
+    for key, recs in runs.items():
+        per_seed = [{int(p["iteration"]): float(p["reward_greedy"]) / float(r["oracle_reference"])
+                     for p in r["curve"] if p.get("reward_greedy") is not None} for r in recs]
+        its = sorted(set.intersection(*(set(s) for s in per_seed)))
+        if not its:
+            continue
+        y = np.array([[s[i] for i in its] for s in per_seed])
+        out[key] = dict(iterations=its, mean=y.mean(axis=0), low=y.min(axis=0), high=y.max(axis=0),
+                        seeds=len(recs))
+    return out
+
+
+#: One panel of the curves figure (inches) and the legend's height per row of entries.
+CURVE_PANEL_INCHES, CURVE_LEGEND_ROW_INCHES = (3.2, 2.6), 0.2
+
+
+def plot_curves(curves: Dict[Path, Dict[tuple, Dict[str, Any]]], labels: Dict[Path, str], path: Path,
+                goal: float = GOAL_RATIO) -> Optional[Path]:
+    """Ours' greedy reward / oracle against the training iteration, a panel per (setup, N) that
+    any folder trained, a line per folder (mean over seeds, the band from the lowest to the
+    highest seed). Nothing is drawn (None) when no folder has a curve."""
+    cells = sorted({k for c in curves.values() for k in c})
+    if not cells:
+        return None
+    setups = sorted({s for s, _ in cells})
+    sizes = sorted({n for _, n in cells})
+    plt = pyplot()
+    ncol = 2
+    drawn = 1 + sum(1 for c in curves.values() if c)   # the goal's line and a line per folder
+    legend_inches = 0.15 + CURVE_LEGEND_ROW_INCHES * math.ceil(drawn / ncol)
+    height = CURVE_PANEL_INCHES[1] * len(setups) + legend_inches
+    fig, axes = plt.subplots(len(setups), len(sizes), squeeze=False, sharey=True,
+                             figsize=(CURVE_PANEL_INCHES[0] * len(sizes), height))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, setup in enumerate(setups):
+        for j, n in enumerate(sizes):
+            ax = axes[i][j]
+            ax.set_title(f"setup {setup}, N = {n}", fontsize=9)
+            ax.axhline(goal, ls="--", color="grey", lw=1, label=f"goal {goal:g}")
+            if not any((setup, n) in cc for cc in curves.values()):
+                ax.text(0.5, 0.5, "no run of ours\ntrained here", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=8, color="grey")
+                ax.set_xticks([])
+            for k, (folder, cc) in enumerate(curves.items()):
+                c = cc.get((setup, n))
+                if c is None:
+                    continue
+                colour = colours[k % len(colours)]
+                ax.fill_between(c["iterations"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
+                ax.plot(c["iterations"], c["mean"], color=colour, lw=1.5, label=labels[folder])
+            ax.set_ylim(0, 1.05)
+            ax.grid(alpha=0.3)
+            if i == len(setups) - 1:
+                ax.set_xlabel("training iteration (8 episodes)")
+            if j == 0:
+                ax.set_ylabel("greedy reward / oracle")
+    return save_figure(fig, path, legend_axes=[a for row in axes for a in row], ncol=ncol,
+                       bottom=legend_inches / height, fontsize=8)

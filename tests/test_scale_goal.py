@@ -2,10 +2,13 @@
 records (which row decides a cell, how a row was trained), its flags, and the committed
 docs/results/scale_goal.md being the one the records give."""
 
+import json
+
+import numpy as np
 import pytest
 
 from rllib_experiments.cli import scale_goal
-from rllib_experiments.scale_goal_report import best_cells, folder_cells
+from rllib_experiments.scale_goal_report import best_cells, folder_cells, folder_curves, plot_curves
 from test_scale import _baseline, _ours, _write  # the made-up records of the scale tests
 
 
@@ -72,7 +75,9 @@ def test_a_met_faithful_row_beats_a_higher_transfer_row(tmp_path):
 def test_report_counts_cells_and_lists_every_row(folders, tmp_path):
     summed, diff = folders
     md = tmp_path / "goal.md"
-    assert scale_goal.main([str(summed), str(diff), "--output", str(md)]) == 0
+    figure = ["--figure", str(tmp_path / "c.png")]   # the made-up records have no curves: not drawn
+    assert scale_goal.main([str(summed), str(diff), "--output", str(md), *figure]) == 0
+    assert not (tmp_path / "c.png").exists()
     text = md.read_text()
     assert "**Met in 2 of 12 cells** (2 by ours trained in the setup itself)" in text
     grid = {line[2]: line.split(" | ")[1:] for line in text.splitlines()
@@ -116,3 +121,33 @@ def test_help_names_every_flag(capsys):
     out = capsys.readouterr().out
     for flag in ("FOLDER", "--output", "--check"):
         assert flag in out
+
+
+def test_curves_are_the_seeds_greedy_evaluations_over_the_oracle(tmp_path, plotted, check_png):
+    folder = _study(tmp_path / "f", {("A", 10): ([900.0, 950.0], 1000.0, 500.0)})
+    for seed, ys in enumerate(([100.0, 500.0, 900.0], [300.0, 700.0, 950.0])):
+        path = folder / "N10" / "trials" / f"A__ours__s{seed}.json"
+        rec = json.loads(path.read_text())
+        # seed 1 was also evaluated at iteration 30: only iterations every seed has are drawn
+        its = [0, 10, 20] + ([30] if seed else [])
+        rec.update(oracle_reference=1000.0,
+                   curve=[dict(iteration=i, reward_greedy=y) for i, y in zip(its, ys + [990.0])])
+        path.write_text(json.dumps(rec))
+    curves = folder_curves(folder)
+    c = curves["A", 10]
+    assert c["iterations"] == [0, 10, 20] and c["seeds"] == 2
+    np.testing.assert_allclose(c["mean"], [0.2, 0.6, 0.925])
+    np.testing.assert_allclose(c["low"], [0.1, 0.5, 0.9])
+    np.testing.assert_allclose(c["high"], [0.3, 0.7, 0.95])
+    png = plot_curves({folder: curves}, {folder: "f (sum_rate)"}, tmp_path / "curves.png")
+    (panel,) = plotted["curves.png"]
+    np.testing.assert_allclose(panel["f (sum_rate)"][1], [0.2, 0.6, 0.925])
+    assert "goal 0.95" in panel
+    check_png(png, *_png_size(png))
+    assert plot_curves({folder: {}}, {folder: "f"}, tmp_path / "none.png") is None
+
+
+def _png_size(path):
+    from matplotlib import image
+    h, w = image.imread(str(path)).shape[:2]
+    return w, h

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from rllib_experiments.cli.scale import DEFAULT_OUTPUT, REPO, _report_paths
-from rllib_experiments.scale_goal_report import NoRecordsError, folder_cells, markdown
+from rllib_experiments.scale_goal_report import NoRecordsError, folder_cells, folder_curves, folder_labels, \
+    markdown, plot_curves
 from rllib_experiments.scale_report import PROBE_DIR
 
 RAW = REPO / "docs" / "results" / "raw"
 DEFAULT_MD = REPO / "docs" / "results" / "scale_goal.md"
+DEFAULT_FIGURE = REPO / "docs" / "figures" / "scale_goal_curves.png"
 COMMAND = "python -m rllib_experiments.scale_goal"
 
 
@@ -38,9 +40,12 @@ def _parser() -> argparse.ArgumentParser:
                         "records but the cost probe's)")
     p.add_argument("--output", type=Path, default=DEFAULT_MD,
                    help=f"the markdown file to write (default {DEFAULT_MD.relative_to(REPO)})")
+    p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE,
+                   help="the training-curves figure the markdown embeds (default "
+                        f"{DEFAULT_FIGURE.relative_to(REPO)})")
     p.add_argument("--check", action="store_true",
                    help="write nothing: exit 1 if OUTPUT differs from what the records give "
-                        "(a stale report), 0 if it is up to date")
+                        "(a stale report), 0 if it is up to date (the figure is not compared)")
     return p
 
 
@@ -62,7 +67,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         md = _report_paths(f)[0]
         reports[f] = md if md.is_file() else None
     command = COMMAND + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
-    text = markdown(cells, folders, reports, args.output, command)
+    curves = {f: folder_curves(f) for f in folders}
+    has_curves = any(curves.values())
+    text = markdown(cells, folders, reports, args.output, command,
+                    figure=args.figure if has_curves else None)
     if args.check:
         current = args.output.read_text() if args.output.is_file() else None
         if current != text:
@@ -72,5 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
-    print(f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)")
+    drawn = plot_curves(curves, folder_labels(cells, folders), args.figure) if has_curves else None
+    print(f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)"
+          + (f" and {drawn}" if drawn else ""))
     return 0
