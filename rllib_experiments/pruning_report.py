@@ -31,9 +31,6 @@ import numpy as np
 
 from rllib_experiments.bootstrap import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci, ci_text
 from rllib_experiments.pruning_sparsity import _sparsity_lines, bytes_text, dense_reference, fmt_number
-from rllib_experiments.pruning_sparsity import (  # noqa: F401 -- re-exported for the report's users
-    SPARSITY_CRITERIA, SPARSITY_MIN_SEEDS, best_possible, is_sparsity_config, sparsest_good,
-    sparsity_answers)
 
 CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_interval",
                "final_sparsity", "sparsity_all_params", "seeds", "mean_sampled", "std_sampled",

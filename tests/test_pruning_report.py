@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rllib_experiments import pruning_report as pr
+from rllib_experiments import pruning_sparsity as ps
 from rllib_experiments.pruning_figures import pareto_front
 
 
@@ -268,7 +269,7 @@ def test_sparsity_answers_apply_the_issue_criteria_by_hand():
     for seed in range(2):
         recs.append(_record("A", "ours+global+biases+all0.995", seed, 1900, 1990, sparsity_all=0.995))
     recs.append(_record("A", "harmonic", 0, 1000, 1500))  # not a sparsity configuration
-    answers = {a["config"]: a for a in pr.sparsity_answers(pr.summarize(recs))}
+    answers = {a["config"]: a for a in ps.sparsity_answers(pr.summarize(recs))}
     assert "harmonic" not in answers
     assert answers["ours+head_dense+all0.95"]["value"] == pytest.approx(0.98)
     assert answers["ours+head_dense+all0.95"]["status"] == "met"
@@ -277,7 +278,7 @@ def test_sparsity_answers_apply_the_issue_criteria_by_hand():
     assert answers["ours+global+biases+all0.995"]["status"].startswith("provisional (2 of 5")
     assert answers["harmonic+head_dense+all0.98"]["status"] == "no reference yet"
     assert answers["ours_dense"]["value"] == pytest.approx(1.0)
-    best = pr.sparsest_good(pr.sparsity_answers(pr.summarize(recs)))
+    best = ps.sparsest_good(ps.sparsity_answers(pr.summarize(recs)))
     assert best[("A", "ours")]["config"] == "ours+head_dense+all0.95"
     assert best[("A", "paper")] is None
     text = "\n".join(pr._sparsity_lines(pr.summarize(recs)))
@@ -293,11 +294,11 @@ def test_a_sparsity_configuration_can_fail_before_its_fifth_seed():
     for seed in range(2):
         recs.append(_record("A", "ours+global+biases+all0.995", seed, 900, 1000, sparsity_all=0.995))
         recs.append(_record("A", "ours+global+biases+all0.99", seed, 1700, 1800, sparsity_all=0.99))
-    answers = {a["config"]: a for a in pr.sparsity_answers(pr.summarize(recs))}
-    assert pr.best_possible("ours", 0.5, 2) == pytest.approx(0.8)
-    assert pr.best_possible("ours", 0.9, 2) == pytest.approx(0.96)
-    assert pr.best_possible("ours", 0.9, 5) == pytest.approx(0.9)
-    assert pr.best_possible("paper", 0.5, 2) is None
+    answers = {a["config"]: a for a in ps.sparsity_answers(pr.summarize(recs))}
+    assert ps.best_possible("ours", 0.5, 2) == pytest.approx(0.8)
+    assert ps.best_possible("ours", 0.9, 2) == pytest.approx(0.96)
+    assert ps.best_possible("ours", 0.9, 5) == pytest.approx(0.9)
+    assert ps.best_possible("paper", 0.5, 2) is None
     assert answers["ours+global+biases+all0.995"]["status"] == (
         "not met whatever the other seeds: at most 0.800 over 5 seeds")
     assert answers["ours+global+biases+all0.99"]["status"].startswith("provisional (2 of 5")
