@@ -11,7 +11,6 @@ one folder's records; this module only lays the folders' cells side by side and 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -20,7 +19,8 @@ import numpy as np
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from rllib_experiments.figures import pyplot, save_figure
 from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, OURS, TRANSFER, goal_cells, \
-    load_records, table_rows
+    table_rows
+from rllib_experiments.scale_report import number_text, relative_link
 
 SUM_RATE = "sum_rate"
 
@@ -42,10 +42,10 @@ def _training(records: List[Dict[str, Any]], setup: str, n: int, method: str) ->
                 reward="/".join(sorted({r["env_kwargs"].get("reward", SUM_RATE) for r in runs})))
 
 
-def folder_cells(folder: Path) -> List[Dict[str, Any]]:
-    """The goal cells of one study folder, each with ``folder`` and how it was trained.
-    Raises :class:`NoRecordsError` when the folder holds no records."""
-    records = load_records(folder)
+def folder_cells(folder: Path, records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The goal cells of one study folder (``records``: its :func:`~rllib_experiments.scale_stats.
+    load_records`), each with ``folder`` and how it was trained. Raises :class:`NoRecordsError`
+    when the folder holds no records."""
     if not records:
         raise NoRecordsError(f"{folder} holds no scale records (no N*/trials/*.json)")
     cells = goal_cells(table_rows(records))
@@ -72,12 +72,17 @@ def best_cells(cells: Sequence[Dict[str, Any]]) -> Dict[tuple, Dict[str, Any]]:
     return best
 
 
-def _f(v, digits=3) -> str:
-    return "–" if v == "" or v is None else f"{v:.{digits}f}"
-
-
 def _link(path: Optional[Path], md: Path, text: str) -> str:
-    return text if path is None else f"[{text}]({os.path.relpath(path, md.parent)})"
+    return text if path is None else f"[{text}]({relative_link(path, md)})"
+
+
+def folder_names(folders: Sequence[Path]) -> Dict[Path, str]:
+    """How the report and the figure name each folder: its name, or its path when two folders
+    share a name."""
+    names = {Path(f): Path(f).name for f in folders}
+    if len(set(names.values())) < len(names):
+        names = {Path(f): str(f) for f in folders}
+    return names
 
 
 def _label(c: Dict[str, Any]) -> str:
@@ -97,7 +102,7 @@ def _grid(best, sizes, setups, names) -> List[str]:
             verdict = "**met**" if c["met"] else ("short" if c["seeds"] >= GOAL_SEEDS else
                                                   f"{c['seeds']} of {GOAL_SEEDS} seeds")
             where = names[c["folder"]] + ("" if c["method"] == OURS else ", trained in A")
-            row.append(f"{verdict} {_f(c['ratio'])} ({where}, {c['reward']})")
+            row.append(f"{verdict} {number_text(c['ratio'])} ({where}, {c['reward']})")
         lines.append(f"| {s} | " + " | ".join(row) + " |")
     return lines
 
@@ -105,10 +110,10 @@ def _grid(best, sizes, setups, names) -> List[str]:
 def folder_labels(cells: Sequence[Dict[str, Any]], folders: Sequence[Path]) -> Dict[Path, str]:
     """A legend label per folder: its name and how its rows of ours were trained."""
     out = {}
-    for f in folders:
-        mine = [c for c in cells if c["folder"] == Path(f) and c["method"] == OURS]
+    for f, name in folder_names(folders).items():
+        mine = [c for c in cells if c["folder"] == f and c["method"] == OURS]
         ways = sorted({(c["reward"], c["precision"], c["iterations"]) for c in mine})
-        out[Path(f)] = f"{Path(f).name} (" + "; ".join(f"{r}, {p}, {i} it." for r, p, i in ways) + ")"
+        out[f] = f"{name} (" + "; ".join(f"{r}, {p}, {i} it." for r, p, i in ways) + ")"
     return out
 
 
@@ -117,9 +122,7 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
              setups: Sequence[str] = SETUPS, figure: Optional[Path] = None) -> str:
     """The report: where the goal stands per (setup, N), the training curves (``figure``, if
     drawn), then every folder's row of ours."""
-    names = {Path(f): Path(f).name for f in folders}
-    if len(set(names.values())) < len(names):  # two folders of one name: their paths tell them apart
-        names = {Path(f): str(f) for f in folders}
+    names = folder_names(folders)
     best = best_cells(cells)
     met = [k for k, c in best.items() if c["met"]]
     faithful = sorted({(c["setup"], c["num_users"]) for c in cells if c["met"] and c["method"] == OURS})
@@ -146,7 +149,7 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
             "the study's 100 episodes), reward / the oracle's, mean over seeds with the band "
             "from the lowest to the highest seed, a line per folder.", "",
             f"![ours' greedy reward / oracle against the training iteration]"
-            f"({os.path.relpath(figure, md.parent)})", ""]),
+            f"({relative_link(figure, md)})", ""]),
         "## Every folder's rows of ours", "",
         "| Setup | N | K | Folder | Trained on | Precision | Iterations | Row | Seeds | Ours / oracle "
         "| Best baseline (/ oracle) | Goal |",
@@ -155,14 +158,14 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
     order = {Path(f): i for i, f in enumerate(folders)}
     for c in sorted(cells, key=lambda c: (c["setup"], c["num_users"], order[c["folder"]], c["method"] != OURS)):
         b = c["best"]
-        base = "–" if b is None else f"{LABELS.get(b['method'], b['method'])} ({_f(b['ratio_to_oracle'])})"
+        base = "–" if b is None else f"{LABELS.get(b['method'], b['method'])} ({number_text(b['ratio_to_oracle'])})"
         goal = "met" if c["met"] else ("short" if c["seeds"] >= GOAL_SEEDS else "too few seeds")
         if not c["met"] and c["seeds"] >= GOAL_SEEDS:
-            goal += f" by {_f(c['short_ratio'])}" if not c["ratio_met"] else " (below a baseline)"
+            goal += f" by {number_text(c['short_ratio'])}" if not c["ratio_met"] else " (below a baseline)"
         lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
                      f"{_link(reports.get(c['folder']), md, names[c['folder']])} | {c['reward']} | "
                      f"{c['precision']} | {c['iterations']} | {_label(c)} | {c['seeds']} | "
-                     f"{_f(c['ratio'])} | {base} | {goal} |")
+                     f"{number_text(c['ratio'])} | {base} | {goal} |")
     lines += ["", "## Folders", ""]
     for f in folders:
         n = sum(1 for c in cells if c["folder"] == Path(f))
@@ -171,12 +174,12 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
     return "\n".join(lines) + "\n"
 
 
-def folder_curves(folder: Path) -> Dict[tuple, Dict[str, Any]]:
-    """Per (setup, N): the greedy evaluations of ours' training runs in ``folder`` (the records'
-    ``curve``), as reward / the run's oracle: ``iterations`` (those every seed evaluated at),
+def folder_curves(records: List[Dict[str, Any]]) -> Dict[tuple, Dict[str, Any]]:
+    """Per (setup, N): the greedy evaluations of ours' training runs among one folder's
+    ``records`` (their ``curve``), as reward / the run's oracle: ``iterations`` (those every seed evaluated at),
     ``mean``, ``low`` and ``high`` over seeds, and ``seeds``."""
     runs: Dict[tuple, List[Dict[str, Any]]] = {}
-    for r in load_records(folder):
+    for r in records:
         if r["row"] == OURS and r.get("curve") and r.get("oracle_reference"):
             runs.setdefault((r["setup"], r["num_users"]), []).append(r)
     out = {}

@@ -45,11 +45,13 @@ def benchmark_cost(record: Dict[str, Any], sizes=STUDY_SIZES, runs_per_size: int
             "missing": [n for n in sizes if n not in per_n]}
 
 
-def _f(v, digits=3) -> str:
+def number_text(v, digits=3) -> str:
+    """``v`` with ``digits`` decimals; "–" for a missing value ("" or None)."""
     return "–" if v == "" or v is None else f"{v:.{digits}f}"
 
 
-def _rel(path: Path, md: Path) -> str:
+def relative_link(path: Path, md: Path) -> str:
+    """``path`` as a link target from the markdown file ``md``."""
     return os.path.relpath(Path(path).resolve(), Path(md).resolve().parent)
 
 
@@ -109,7 +111,7 @@ def _training_reward_lines(records, md: Path) -> List[str]:
     if used in ([], ["sum_rate"]):
         return []
     return [f"**Ours trains on the {' / '.join(f'`{u}`' for u in used)} reward** (its records' "
-            f"`env_kwargs`; [environment.md]({_rel(DOCS / 'environment.md', md)}#rewards)), not the paper's "
+            f"`env_kwargs`; [environment.md]({relative_link(DOCS / 'environment.md', md)}#rewards)), not the paper's "
             "sum rate. Every reward below, ours' included, is still the episode's sum rate.", ""]
 
 
@@ -135,7 +137,7 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
               "|---|---:|---:|---|---:|---:|---|---:|---|---|---:|---|"]
     for c in cells:
         best = c["best"]
-        best_txt = (f"{LABELS.get(best['method'], best['method'])} ({_f(best['ratio_to_oracle'])})"
+        best_txt = (f"{LABELS.get(best['method'], best['method'])} ({number_text(best['ratio_to_oracle'])})"
                     if best else "–")
         no_oracle = c["ratio"] == ""  # no oracle on record: nothing to judge
         short = "–" if c["ratio_met"] or no_oracle else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
@@ -144,7 +146,7 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
         seeds = f"{c['seeds']}" + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
         lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
                      f"{LABELS.get(c['method'], c['method'])} | {seeds} | "
-                     f"{_f(c['ratio'])} | {best_txt} | {_f(c['margin'], 1)} | "
+                     f"{number_text(c['ratio'])} | {best_txt} | {number_text(c['margin'], 1)} | "
                      f"{'–' if no_oracle else 'yes' if c['ratio_met'] else 'no'} | "
                      f"{'–' if c['best'] is None else 'yes' if c['beats_baselines'] else 'no'} | "
                      f"{short} | {low or '–'} |")
@@ -171,7 +173,7 @@ def _behaviour_section(cells, records) -> List[str]:
 
     def line(c, label, ratio, summary):
         vals = ["–" if not summary or k not in summary else f"{summary[k]:.{d}f}" for k, _, d in BEHAVIOUR]
-        return (f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {label} | {_f(ratio)} | "
+        return (f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {label} | {number_text(ratio)} | "
                 + " | ".join(vals) + " |")
 
     def greedy(seed, c):
@@ -227,19 +229,19 @@ def _results_section(rows, records) -> List[str]:
                 if r is None:
                     cells.append("–")
                 elif m in LEARNED and r["std"] != "" and r["oracle_mean"] != "":
-                    cells.append(f"{_f(r['ratio_to_oracle'])} ± {r['std'] / r['oracle_mean']:.3f}")
+                    cells.append(f"{number_text(r['ratio_to_oracle'])} ± {r['std'] / r['oracle_mean']:.3f}")
                 else:
-                    cells.append(_f(r["ratio_to_oracle"]))
+                    cells.append(number_text(r["ratio_to_oracle"]))
             lines.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
         lines += ["", "| Ours at | " + " | ".join(f"N = {n}" for n in ns) + " |",
                   "|---|" + "---:|" * len(ns)]
         ours = {r["num_users"]: r for r in mine if r["method"] == OURS}
         oracle = {r["num_users"]: r for r in mine if r["method"] == ORACLE}
-        for label, get in (("mean reward", lambda n: _f(ours[n]["mean"], 1) if n in ours else "–"),
-                           ("oracle reward", lambda n: _f(oracle[n]["mean"], 1) if n in oracle else "–"),
+        for label, get in (("mean reward", lambda n: number_text(ours[n]["mean"], 1) if n in ours else "–"),
+                           ("oracle reward", lambda n: number_text(oracle[n]["mean"], 1) if n in oracle else "–"),
                            ("seeds", lambda n: ", ".join(map(str, _seed_labels(records, setup, n))) or "–"),
                            ("episodes trained", lambda n: str(ours[n]["episodes_trained"]) if n in ours else "–"),
-                           ("CPU s per run", lambda n: _f(ours[n]["trial_cpu_s"], 0) if n in ours else "–")):
+                           ("CPU s per run", lambda n: number_text(ours[n]["trial_cpu_s"], 0) if n in ours else "–")):
             lines.append(f"| {label} | " + " | ".join(get(n) for n in ns) + " |")
         lines.append("")
     return lines
@@ -248,7 +250,7 @@ def _results_section(rows, records) -> List[str]:
 def _paired_section(paired: List[Dict[str, Any]], reference: Path, md: Path) -> List[str]:
     if not paired:
         return []
-    lines = [f"## Against the records in `{_rel(reference, md)}`", "",
+    lines = [f"## Against the records in `{relative_link(reference, md)}`", "",
              "Ours here against ours there on the seeds both have, paired by seed: mean reward / "
              "the oracle (the same evaluation episodes), the mean difference of the seeds' rewards "
              "(here - there) with a bootstrap 95 % CI over the pairs, and the mean CPU s per run. "
@@ -275,8 +277,8 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
         "# Scale study: ours and the decentralized baselines at N = 10 ... 100 users", "",
         "Generated by `python -m rllib_experiments.scale` (or `--report-only`) from the raw "
         f"per-trial records (`{records_at}/N<N>/trials/*.json`); do not edit by hand. Data: "
-        f"[{csv_path.name}]({_rel(csv_path, md)}). How the study works: "
-        f"[training.md]({_rel(DOCS / 'training.md', md)}#scale-study).", "",
+        f"[{csv_path.name}]({relative_link(csv_path, md)}). How the study works: "
+        f"[training.md]({relative_link(DOCS / 'training.md', md)}#scale-study).", "",
         "## Running it", "",
         f"- The whole study (N = {', '.join(map(str, STUDY_SIZES))} with K = N/2, setups "
         f"{', '.join(STUDY_SETUPS)}, seeds 0-{GOAL_SEEDS - 1}, every baseline): `{COMMAND}`; "
@@ -289,8 +291,8 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
         *_results_section(rows, records),
         *_paired_section(list(paired), reference, md),
         "## Figures", "",
-        *([f"![reward / oracle against N]({_rel(Path(figures) / 'scale_ratio.png', md)})", "",
-           f"![CPU s per training run against N]({_rel(Path(figures) / 'scale_cost.png', md)})"]
+        *([f"![reward / oracle against N]({relative_link(Path(figures) / 'scale_ratio.png', md)})", "",
+           f"![CPU s per training run against N]({relative_link(Path(figures) / 'scale_cost.png', md)})"]
           if rows else ["None yet: they are drawn from the records."]), "",
         "## Conventions", "",
         "- Rewards: the mean over the evaluation episodes (the same episodes, seed 12345, for "
@@ -336,5 +338,5 @@ def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
     paired = paired_with(records, load_records(reference)) if reference and Path(reference).is_dir() else []
     Path(md).write_text(markdown(rows, goal_cells(rows), records, probe, probe_command,
                                  read_log(output), Path(md), Path(csv_path), Path(figures),
-                                 paired, reference, _rel(output, md)))
+                                 paired, reference, relative_link(output, md)))
     return rows

@@ -9,6 +9,7 @@ import pytest
 
 from rllib_experiments.cli import scale_goal
 from rllib_experiments.scale_goal_report import best_cells, folder_cells, folder_curves, plot_curves
+from rllib_experiments.scale_stats import load_records
 from test_scale import _baseline, _ours, _write  # the made-up records of the scale tests
 
 
@@ -24,6 +25,10 @@ def _study(folder, cells, reward=None, bf16=False, iterations=300):
         _write(folder, _baseline(setup, n, "oracle", oracle, 5.0))
         _write(folder, _baseline(setup, n, "musical_chairs", mc, 30.0))
     return folder
+
+
+def _cells(*folders):
+    return [c for f in folders for c in folder_cells(f, load_records(f))]
 
 
 FIVE_GOOD = [960.0, 965.0, 970.0, 975.0, 980.0]   # 0.97 of an oracle of 1000
@@ -42,7 +47,7 @@ def folders(tmp_path):
 
 def test_each_row_says_how_it_was_trained(folders):
     summed, diff = folders
-    cells = {(c["folder"].name, c["setup"], c["num_users"]): c for c in folder_cells(summed) + folder_cells(diff)}
+    cells = {(c["folder"].name, c["setup"], c["num_users"]): c for c in _cells(summed, diff)}
     assert len(cells) == 4
     assert (cells["summed", "A", 50]["reward"], cells["summed", "A", 50]["precision"],
             cells["summed", "A", 50]["iterations"]) == ("sum_rate", "float32", "300")
@@ -54,7 +59,7 @@ def test_each_row_says_how_it_was_trained(folders):
 
 def test_the_best_row_decides_a_cell(folders):
     summed, diff = folders
-    best = best_cells(folder_cells(summed) + folder_cells(diff))
+    best = best_cells(_cells(summed, diff))
     assert best["A", 50]["folder"] == diff and best["A", 50]["met"]   # met beats short
     assert best["A", 10]["folder"] == summed
     # 2 seeds at 0.99 are not the goal's 5: the cell stays undecided, not met
@@ -68,7 +73,7 @@ def test_a_met_faithful_row_beats_a_higher_transfer_row(tmp_path):
         rec = _ours("C", 20, seed, 985.0)
         rec.update(trial=f"C__ours_from_A__s{seed}", row="ours_from_A", kind="transfer")
         _write(folder, rec)
-    best = best_cells(folder_cells(folder))
+    best = best_cells(_cells(folder))
     assert best["C", 20]["method"] == "ours"
 
 
@@ -133,7 +138,7 @@ def test_curves_are_the_seeds_greedy_evaluations_over_the_oracle(tmp_path, plott
         rec.update(oracle_reference=1000.0,
                    curve=[dict(iteration=i, reward_greedy=y) for i, y in zip(its, ys + [990.0])])
         path.write_text(json.dumps(rec))
-    curves = folder_curves(folder)
+    curves = folder_curves(load_records(folder))
     c = curves["A", 10]
     assert c["iterations"] == [0, 10, 20] and c["seeds"] == 2
     np.testing.assert_allclose(c["mean"], [0.2, 0.6, 0.925])

@@ -13,6 +13,7 @@ from rllib_experiments.cli.scale import DEFAULT_OUTPUT, REPO, _report_paths
 from rllib_experiments.scale_goal_report import NoRecordsError, folder_cells, folder_curves, folder_labels, \
     markdown, plot_curves
 from rllib_experiments.scale_report import PROBE_DIR
+from rllib_experiments.scale_stats import load_records
 
 RAW = REPO / "docs" / "results" / "raw"
 DEFAULT_MD = REPO / "docs" / "results" / "scale_goal.md"
@@ -56,10 +57,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for f in folders:
         if not f.is_dir():
             parser.error(f"argument FOLDER: {f} is not a folder")
+    records = {f: load_records(f) for f in folders}
     cells = []
     for f in folders:
         try:
-            cells += folder_cells(f)
+            cells += folder_cells(f, records[f])
         except NoRecordsError as err:
             parser.error(f"argument FOLDER: {err}")
     reports = {}
@@ -67,7 +69,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         md = _report_paths(f)[0]
         reports[f] = md if md.is_file() else None
     command = COMMAND + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
-    curves = {f: folder_curves(f) for f in folders}
+    curves = {f: folder_curves(records[f]) for f in folders}
     has_curves = any(curves.values())
     text = markdown(cells, folders, reports, args.output, command,
                     figure=args.figure if has_curves else None)
