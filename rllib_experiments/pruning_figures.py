@@ -128,6 +128,10 @@ def pareto_front(points):
     return front
 
 
+#: Where the Pareto figure's names sit, in points from their marker (cycled bottom to top).
+PARETO_LABEL_OFFSETS = ((12, -12), (12, 12), (22, -24), (22, 24))
+
+
 def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
     entries = [e for e in summary if e["setup"] == setup and e.get("bytes_float32")]
     if not entries:
@@ -144,13 +148,18 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
                 label=f"Pareto front ({dtype})")
         named |= {mine[i]["config"] for i in front}
     # a configuration on either front is named once, at its float32 point (its int8 point is
-    # level with it, to the left); offsets cycle so that near-equal rewards do not overprint
+    # level with it, to the left). A lead line joins each name to its point, so that a name
+    # never reads as its neighbour's; offsets cycle so that near-equal rewards do not overprint
     named_entries = sorted((e for e in entries if e["config"] in named), key=lambda e: e["mean_greedy"])
     for k, e in enumerate(named_entries):
         ax.annotate(e["name"], (e["bytes_float32"], e["mean_greedy"]), fontsize=7,
-                    xytext=(6, (4, -10, 14, -20)[k % 4]), textcoords="offset points")
+                    xytext=PARETO_LABEL_OFFSETS[k % len(PARETO_LABEL_OFFSETS)],
+                    textcoords="offset points", va="center",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.6),
+                    arrowprops=dict(arrowstyle="-", lw=0.6, color="0.35", shrinkA=0, shrinkB=3,
+                                    relpos=(0, 0.5)))
     ax.set_xscale("log")
-    ax.margins(x=0.12)  # room for the rightmost name
+    ax.margins(x=0.12, y=0.08)  # room for the rightmost and the topmost name
     ax.set_xlabel("exported actor file per user, bytes (log scale)")
     ax.set_ylabel("final greedy evaluation reward (mean over seeds)")
     ax.set_title(f"Setup {setup}: reward against actor size (named: the configurations on a front)",
