@@ -27,6 +27,14 @@ def bootstrap_ci(values: Sequence[float], level: float = 0.95, samples: int = BO
     return (float(lo), float(hi))
 
 
+def mean_std_ci(values: Sequence[float]) -> dict:
+    """``{"mean", "std", "ci"}`` of values over seeds: the mean, the sample std (ddof 1; 0.0 for
+    one value) and :func:`bootstrap_ci` of the mean."""
+    v = np.asarray(values, float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+            "ci": bootstrap_ci(v)}
+
+
 def ci_text(ci: Optional[Tuple[float, float]], digits: int = 0) -> str:
     """``[lo, hi]`` with ``digits`` decimals, or a dash where there is no interval (None, or the
     NaNs of fewer than 2 values)."""

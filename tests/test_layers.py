@@ -101,7 +101,7 @@ RLLIB_LAYERS = [
     ("methods", lambda m: m.startswith("rllib_experiments.methods")),
     ("pipelines", lambda m: m in {"rllib_experiments.trials", "rllib_experiments.report",
                                   "rllib_experiments.pruning_report", "rllib_experiments.pruning_sparsity",
-                                  "rllib_experiments.pruning_figures",
+                                  "rllib_experiments.pruning_figures", "rllib_experiments.pruning_seeds",
                                   "rllib_experiments.scale_stats", "rllib_experiments.scale_figures",
                                   "rllib_experiments.scale_report", "rllib_experiments.scale_goal_report"}),
     ("top", lambda m: True),  # cli/, the python -m shims, the package itself

@@ -98,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def paper_seed_table() -> tuple:
+    """(rows, seeds, command) of the report's section on the paper's statistic: the
+    ``paper_seeds`` study (:func:`rllib_experiments.pruning_report.build_report`)."""
+    _, rows, seeds = STUDIES["paper_seeds"]
+    return rows, seeds, "python -m rllib_experiments.pruning_study --study paper_seeds"
+
+
 def report_paths(args) -> tuple:
     output = Path(args.output)
     default = output.resolve() == DEFAULT_OUTPUT.resolve()
@@ -195,7 +202,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
         backfill_actor_bytes(output)
-        pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES)
+        pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table())
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
     if not args.study and not args.rows:
@@ -223,7 +230,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     backfill_actor_bytes(output)
-    pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES)
+    pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table())
     return reproduce.finish("pruning_study", todo, unfinished, errors, f"wrote {md}")
 
 
