@@ -126,17 +126,11 @@ CSV_COLUMNS = ["setup", "config", "seeds", "paper", "best_sampled", "best_seed",
 
 def write_csv(path, entries: List[Dict[str, Any]]) -> None:
     """:func:`seed_rows`' entries, one line each (CIs as ``[lo, hi]``, missing seeds as
-    ``5 6 7``), written atomically."""
-    import csv
+    ``5 6 7``), written atomically by the reports' one CSV writer."""
     from pathlib import Path
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for e in entries:
-            row = dict(e, ci_sampled=ci_text(e["ci_sampled"]), ci_greedy=ci_text(e["ci_greedy"]),
-                       missing_seeds=" ".join(map(str, e["missing"])))
-            w.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-    tmp.replace(path)
+    from rllib_experiments.report import _write_csv
+
+    _write_csv(Path(path), CSV_COLUMNS,
+               [dict(e, ci_sampled=ci_text(e["ci_sampled"]), ci_greedy=ci_text(e["ci_greedy"]),
+                     missing_seeds=" ".join(map(str, e["missing"]))) for e in entries])
