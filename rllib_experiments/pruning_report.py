@@ -296,16 +296,12 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
 
 
 def write_csv(path: Path, summary: List[Dict[str, Any]]) -> None:
-    import csv
+    """The summary, one line per configuration (CIs as ``[lo, hi]``), written atomically."""
+    from rllib_experiments.report import write_csv_atomic
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS + EXTRA_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for e in summary:
-            row = dict(e, ci_sampled=_ci(e["ci_sampled"]), ci_greedy=_ci(e["ci_greedy"]))
-            w.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS + EXTRA_COLUMNS})
-    tmp.replace(path)
+    write_csv_atomic(Path(path), CSV_COLUMNS + EXTRA_COLUMNS,
+                     [dict(e, ci_sampled=_ci(e["ci_sampled"]), ci_greedy=_ci(e["ci_greedy"]))
+                      for e in summary])
 
 
 def build_report(raw_dir, markdown_path, csv_path, figures_dir,

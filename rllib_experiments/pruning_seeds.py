@@ -129,8 +129,8 @@ def write_csv(path, entries: List[Dict[str, Any]]) -> None:
     ``5 6 7``), written atomically by the reports' one CSV writer."""
     from pathlib import Path
 
-    from rllib_experiments.report import _write_csv
+    from rllib_experiments.report import write_csv_atomic
 
-    _write_csv(Path(path), CSV_COLUMNS,
-               [dict(e, ci_sampled=ci_text(e["ci_sampled"]), ci_greedy=ci_text(e["ci_greedy"]),
-                     missing_seeds=" ".join(map(str, e["missing"]))) for e in entries])
+    write_csv_atomic(Path(path), CSV_COLUMNS,
+                     [dict(e, ci_sampled=ci_text(e["ci_sampled"]), ci_greedy=ci_text(e["ci_greedy"]),
+                           missing_seeds=" ".join(map(str, e["missing"]))) for e in entries])

@@ -34,7 +34,10 @@ CURVE_COLUMNS = ["setup", "row", "seed", "iteration", "episodes", "reward", "rew
                  "reward_greedy", "sparsity_prunable", "wall_s"]
 
 
-def _write_csv(path: Path, columns: List[str], rows: List[Dict]) -> None:
+def write_csv_atomic(path: Path, columns: List[str], rows: List[Dict]) -> None:
+    """``rows`` under the header ``columns`` (keys outside it ignored, None written as empty),
+    through a temporary file beside ``path`` so a reader never sees half a CSV. The one CSV
+    writer of the reports."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
@@ -60,8 +63,8 @@ def collect(raw_dir: Path) -> None:
     key = lambda r: (r["setup"], r["row"], int(r["seed"]))
     trials.sort(key=key)
     curves.sort(key=lambda r: (*key(r), int(r["iteration"])))
-    _write_csv(raw_dir / "trials.csv", TRIAL_COLUMNS, trials)
-    _write_csv(raw_dir / "curves.csv", CURVE_COLUMNS, curves)
+    write_csv_atomic(raw_dir / "trials.csv", TRIAL_COLUMNS, trials)
+    write_csv_atomic(raw_dir / "curves.csv", CURVE_COLUMNS, curves)
 
 
 def _read_csv(path: Path) -> List[Dict[str, str]]:

@@ -26,7 +26,6 @@ OUTPUT/summary.md; per-trial finals (and the Ray node id of each trial) go to OU
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -228,15 +227,13 @@ def to_markdown(table: List[Dict[str, Any]], title: str) -> str:
 
 
 def _write_csv(path: Path, rows: List[Dict[str, Any]]) -> None:
+    """``rows`` under the union of their keys, in order of first appearance."""
+    from rllib_experiments.report import write_csv_atomic
+
     keys: List[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    write_csv_atomic(path, keys, rows)
 
 
 def trial_rows(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> List[Dict[str, Any]]:
