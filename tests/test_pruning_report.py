@@ -219,6 +219,41 @@ def test_study_report_only_and_list(tmp_path, capsys):
     assert "done A 6/10; 4 left, about 0.7 trial-hours" in capsys.readouterr().out
 
 
+def test_seed_labels():
+    assert pr.seed_label([4, 0, 1, 2, 3]) == "0-4"
+    assert pr.seed_label([0, 2, 7]) == "0_2_7"
+    assert pr.seed_label([5]) == "5"
+
+
+def test_a_report_on_chosen_seeds_summarizes_only_their_records(tmp_path, capsys):
+    from rllib_experiments.cli import pruning_study
+
+    raw = tmp_path / "raw"
+    (raw / "trials").mkdir(parents=True)
+    extra = _record("A", "harmonic", 3, 5000, 5000)  # a fourth seed of one row only
+    for r in _records() + [extra]:
+        (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
+    assert pruning_study.main(["--report-only", "--output", str(raw), "--seeds", "0", "1", "2"]) == 0
+    md, csv_path = raw / "pruning_seeds_0-2.md", raw / "pruning_seeds_0-2.csv"
+    assert not (raw / "pruning.md").exists() and not list(raw.glob("*.png"))  # no figures
+    text = md.read_text()
+    assert text.startswith("# Pruning study: results on seeds 0-2")
+    assert "Only the records of training seeds 0 1 2" in text and "[pruning_seeds_0-2.csv]" in text
+    with open(csv_path, newline="") as f:
+        rows = {r["config"]: r for r in csv.DictReader(f)}
+    # harmonic on seeds 0-2: 1000, 1100, 1200 (mean 1100, std 100); seed 3's 5000 left out
+    assert rows["harmonic"]["seeds"] == "3" and float(rows["harmonic"]["mean_sampled"]) == 1100.0
+    assert float(rows["harmonic"]["std_sampled"]) == 100.0
+    assert "| `harmonic+head_dense` − `harmonic` | output layer dense vs everything pruned | 3 | +900.0" in text
+    # every seed on record: harmonic has 4, mean 2075, std sqrt((1075² + 975² + 875² + 2925²) / 3)
+    assert pruning_study.main(["--report-only", "--output", str(raw)]) == 0
+    full = (raw / "pruning.md").read_text()
+    assert full.startswith("# Pruning study: results\n") and "| `harmonic` | 4 | 2075.0 ± 1951.7 |" in full
+    with pytest.raises(SystemExit):
+        pruning_study.main(["--report-only", "--output", str(raw), "--seeds", "7", "8"])
+    assert "argument --seeds: no learning trial records of seeds 7-8" in capsys.readouterr().err
+
+
 def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
     """Two studies over one folder would run the same trials twice and set each other's run
     folders aside: while one holds the folder, another is refused, naming the holder."""

@@ -6,6 +6,7 @@ Usage::
     python -m rllib_experiments.pruning_study --study rootcause      # run (or resume) one
     python -m rllib_experiments.pruning_study --rows harmonic+hold --seeds 0 1 2 --setups A
     python -m rllib_experiments.pruning_study --report-only          # rebuild the report
+    python -m rllib_experiments.pruning_study --report-only --seeds 0 1 2 3 4   # same seeds only
 
 Every trial is a reproduce trial (:func:`rllib_experiments.trials.run_row_trial`: the one
 training loop and the one evaluator) of a Table I row or of a variant row
@@ -80,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the named studies, how many of their trials OUTPUT holds (per "
                            "--setups) and the trial-hours left, and exit")
     what.add_argument("--report-only", action="store_true",
-                      help="run nothing: rebuild the report from OUTPUT's records")
+                      help="run nothing: rebuild the report from OUTPUT's records; with --seeds, "
+                           "write a second report of only those seeds' records beside it "
+                           "(pruning_seeds_0-4.md and .csv for --seeds 0 1 2 3 4, no figures)")
     p.add_argument("--setups", nargs="+", choices=list(SETUPS), default=["A", "B"],
                    help="setups to run (default A B)")
     p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
@@ -202,6 +205,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
         backfill_actor_bytes(output)
+        if args.seeds is not None:
+            label = pruning_report.seed_label(args.seeds)
+            md = md.with_name(f"{md.stem}_seeds_{label}.md")
+            csv_path = csv_path.with_name(f"{csv_path.stem}_seeds_{label}.csv")
+            try:
+                pruning_report.build_report(output, md, csv_path, None, DISPLAY_NAMES, seeds=args.seeds)
+            except ValueError as err:
+                parser.error(f"argument --seeds: {err}")
+            print(f"wrote {md} and {csv_path}")
+            return 0
         pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table())
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
