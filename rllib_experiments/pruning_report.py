@@ -352,7 +352,7 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
         seed_lines = pruning_seeds.seed_table_lines(entries, rows, sorted(paper_seeds), command)
         if entries:
             pruning_seeds.write_csv(csv_path.with_name(f"{csv_path.stem}_paper_seeds.csv"), entries)
-        for setup in sorted({e["setup"] for e in entries}):
+        for setup in sorted({e["setup"] for e in entries}) if figures_dir else []:
             path = Path(figures_dir) / f"pruning_paper_seeds_{setup}.png"
             if pruning_seeds.plot_seed_rows(entries, setup, path):
                 figures[f"Setup {setup}: Table I's pruning rows on every seed"] = str(path)

@@ -393,3 +393,22 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     assert json.loads((trials / "A__r__s1.json").read_text()) == gone
     assert json.loads((trials / "A__r__s2.json").read_text()) == current
     assert pruning_study.backfill_actor_bytes(tmp_path / "raw", log=lambda *a: None) == 0  # idempotent
+
+
+def test_the_committed_reports_are_those_of_the_committed_records(tmp_path):
+    """docs/results/pruning.csv, pruning_paper_seeds.csv and the seeds 0-4 report are what the
+    report code makes of the trial records in the repository now: a change to the code or the
+    records that alters a figure fails here until `pruning_study --report-only` (and `--seeds 0 1
+    2 3 4`) is rerun."""
+    from rllib_experiments.cli import pruning_study
+
+    raw = pruning_study.DEFAULT_OUTPUT
+    results = pruning_study.DEFAULT_MARKDOWN.parent
+    pr.build_report(raw, tmp_path / "pruning.md", tmp_path / "pruning.csv", None,
+                    pruning_study.DISPLAY_NAMES, pruning_study.paper_seed_table())
+    for name in ("pruning.csv", "pruning_paper_seeds.csv"):
+        assert (tmp_path / name).read_text() == (results / name).read_text(), f"{name} is stale"
+    md, csv_path = tmp_path / "pruning_seeds_0-4.md", tmp_path / "pruning_seeds_0-4.csv"
+    pr.build_report(raw, md, csv_path, None, pruning_study.DISPLAY_NAMES, seeds=range(5))
+    for path in (md, csv_path):
+        assert path.read_text() == (results / path.name).read_text(), f"{path.name} is stale"
