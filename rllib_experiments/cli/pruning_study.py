@@ -81,13 +81,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the named studies, how many of their trials OUTPUT holds (per "
                            "--setups) and the trial-hours left, and exit")
     what.add_argument("--report-only", action="store_true",
-                      help="run nothing: rebuild the report from OUTPUT's records; with --seeds, "
-                           "write a second report of only those seeds' records beside it "
+                      help="run nothing: rebuild the report from OUTPUT's records; with --seeds, instead "
+                           "write a report of only those seeds' records beside it "
                            "(pruning_seeds_0-4.md and .csv for --seeds 0 1 2 3 4, no figures)")
     p.add_argument("--setups", nargs="+", choices=list(SETUPS), default=["A", "B"],
                    help="setups to run (default A B)")
     p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
-                   help="training seeds (default: the study's; 0-4 with --rows)")
+                   help="training seeds (default: the study's; 0-4 with --rows); with --report-only, the "
+                        "seeds of that restricted report")
     p.add_argument("--iterations", type=int_at_least(1), default=None,
                    help="training iterations of the paper's rows (default 1000, the paper's)")
     p.add_argument("--output", default=str(DEFAULT_OUTPUT),
