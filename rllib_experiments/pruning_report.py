@@ -336,7 +336,8 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
     raw_dir, markdown_path, csv_path = Path(raw_dir), Path(markdown_path), Path(csv_path)
     records = read_records(raw_dir)
     if seeds is not None:
-        records = [r for r in records if int(r["seed"]) in set(seeds)]
+        seeds = sorted(set(seeds))
+        records = [r for r in records if int(r["seed"]) in seeds]
     if not records:
         where = f" of seeds {seed_label(seeds)}" if seeds is not None else ""
         raise ValueError(f"no learning trial records{where} in {raw_dir / 'trials'}")
@@ -352,15 +353,15 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
         seed_lines = pruning_seeds.seed_table_lines(entries, rows, sorted(paper_seeds), command)
         if entries:
             pruning_seeds.write_csv(csv_path.with_name(f"{csv_path.stem}_paper_seeds.csv"), entries)
-        for setup in sorted({e["setup"] for e in entries}) if figures_dir else []:
-            path = Path(figures_dir) / f"pruning_paper_seeds_{setup}.png"
-            if pruning_seeds.plot_seed_rows(entries, setup, path):
-                figures[f"Setup {setup}: Table I's pruning rows on every seed"] = str(path)
+        if figures_dir:
+            for setup in sorted({e["setup"] for e in entries}):
+                path = Path(figures_dir) / f"pruning_paper_seeds_{setup}.png"
+                if pruning_seeds.plot_seed_rows(entries, setup, path):
+                    figures[f"Setup {setup}: Table I's pruning rows on every seed"] = str(path)
     rel = {title: Path(os.path.relpath(Path(p).resolve(), markdown_path.parent.resolve())).as_posix()
            for title, p in figures.items()}
     runs = []
     if (raw_dir / REPRODUCE_LOG).is_file():
         runs = [json.loads(line) for line in (raw_dir / REPRODUCE_LOG).read_text().splitlines() if line.strip()]
-    markdown_path.write_text(render_markdown(summary, comparisons, runs, rel, seed_lines,
-                                             csv_path.name, sorted(seeds) if seeds is not None else None))
+    markdown_path.write_text(render_markdown(summary, comparisons, runs, rel, seed_lines, csv_path.name, seeds))
     return summary
