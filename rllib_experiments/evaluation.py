@@ -22,7 +22,7 @@ checks of ``export``. One rule for everything:
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 
@@ -135,3 +135,14 @@ def actor_sparsity(actors) -> Dict[str, Any]:
             "sparsity_all": zero_fraction([p for a in actors for p in a.parameters()]),
             "sparsity_per_user": per_user,
             "num_params_per_actor": int(sum(p.numel() for p in actors[0].parameters()))}
+
+
+def evaluate_snapshot(module_spec, weights: Dict[str, Dict], agents: Sequence[str],
+                      env_kwargs: Dict[str, Any], episodes: int,
+                      eval_seed: int) -> Tuple[Dict[str, Dict], Dict[str, Any]]:
+    """(evaluation, sparsity) of actors rebuilt from ``weights``: what the trainer would compute.
+
+    The task of :class:`rllib_experiments.run.background.BackgroundEvaluator`."""
+    actors = actors_from_weights(module_spec, weights, agents)
+    return (evaluate(actors, env_kwargs, episodes=episodes, eval_seed=eval_seed),
+            actor_sparsity(actors))

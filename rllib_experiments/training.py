@@ -10,13 +10,13 @@ passes its own), then for each iteration i = 0..I_T-1:
    ``evaluate_at_start``): evaluate the actors with :func:`rllib_experiments.evaluation.evaluate`,
    stochastic and greedy, and record the actors' sparsity both ways; by default
    (``background_eval``) in a worker process on a copy of the weights while the next
-   iterations train (:mod:`rllib_experiments.background_eval`: the same numbers), the
+   iterations train (:mod:`rllib_experiments.run.background`: the same numbers), the
    last evaluation in this process;
 3. append a row to progress.csv, log to TensorBoard, call ``on_iteration(row)`` (and
    ``on_evaluation(point)`` after an evaluation);
 4. every ``checkpoint_every`` iterations and after the last one: checkpoint.
 
-At the end it writes result.json. Files and their crash-safety: :mod:`rllib_experiments.run_outputs`.
+At the end it writes result.json. Files and their crash-safety: :mod:`rllib_experiments.run.outputs`.
 
 Resume (``resume=True``) restores the newest intact checkpoint (weights, optimizer
 states, pruning masks and schedule position, reward-normalisation statistics, iteration
@@ -41,8 +41,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from rllib_experiments import progress as prog
-from rllib_experiments import run_outputs as out
+from rllib_experiments.run import progress as prog
+from rllib_experiments.run import outputs as out
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.settings import Settings
 
@@ -81,7 +81,7 @@ class TrainingRun:
             default ``log``, or standard error when ``log`` is None.
         run_info: more entries for run.json (e.g. the Table I row the run trains).
         background_eval: run the evaluations (all but the last) in a worker process while
-            training continues (:mod:`rllib_experiments.background_eval`; the same numbers,
+            training continues (:mod:`rllib_experiments.run.background`; the same numbers,
             progress rows written once their evaluation is in).
     """
 
@@ -167,12 +167,12 @@ class TrainingRun:
         return state
 
     def _random_state(self) -> Dict[str, Any]:
-        from rllib_experiments.random_streams import algo_random_state
+        from rllib_experiments.run.random_streams import algo_random_state
 
         return algo_random_state(self.algo)
 
     def _set_random_state(self, state: Dict[str, Any]) -> None:
-        from rllib_experiments.random_streams import set_algo_random_state
+        from rllib_experiments.run.random_streams import set_algo_random_state
 
         set_algo_random_state(self.algo, state)
 
@@ -261,8 +261,8 @@ class TrainingRun:
             self.algo.stop()
 
     def _loop(self, state, on_iteration, on_evaluation):
-        from rllib_experiments.background_eval import BackgroundEvaluator
-        from rllib_experiments.evaluation import evaluate_baseline
+        from rllib_experiments.run.background import BackgroundEvaluator
+        from rllib_experiments.evaluation import evaluate_baseline, evaluate_snapshot
 
         s = self.settings
         done = int(state["iterations_done"])
@@ -278,7 +278,7 @@ class TrainingRun:
                                               eval_seed=self.eval_seed)
                       for name in ("aloha", "oracle")}
         self._background = BackgroundEvaluator(
-            s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed) \
+            evaluate_snapshot, s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed) \
             if self.background_eval else None
         session_start = time.time()
         iter_times = []

@@ -1,7 +1,7 @@
 """Evaluating in a background process gives the numbers of the synchronous evaluation.
 
 The same tiny pruned run, once with every evaluation in this process and once with the
-evaluations (all but the last) in the worker of :mod:`rllib_experiments.background_eval`,
+evaluations (all but the last) in the worker of :mod:`rllib_experiments.run.background`,
 writes the same progress rows (sampled episodes, losses, sparsity, evaluations) and the
 same evaluation points, bit for bit; and evaluating less often changes nothing of the training.
 """
@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("torch")
 
-from rllib_experiments import run_outputs as out  # noqa: E402
+from rllib_experiments.run import outputs as out  # noqa: E402
 from rllib_experiments.settings import load_preset  # noqa: E402
 from rllib_experiments.training import TrainingRun  # noqa: E402
 

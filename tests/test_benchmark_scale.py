@@ -1,4 +1,4 @@
-"""``python -m rllib_experiments.benchmark --scale``: CI-sized, it measures both and prints the row."""
+"""``python -m rllib_experiments benchmark --scale``: CI-sized, it measures both and prints the row."""
 
 import json
 

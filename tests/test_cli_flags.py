@@ -100,7 +100,7 @@ def test_bad_flag_exits_2_naming_it(command, argv, flag, tmp_path, monkeypatch, 
 
 
 def test_a_folder_of_another_command_is_refused(tmp_path, monkeypatch, capsys):
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.run import outputs as out
 
     monkeypatch.chdir(tmp_path)
     train_run, grid, raw = tmp_path / "t", tmp_path / "g", tmp_path / "r"

@@ -159,7 +159,7 @@ def test_tune_job_on_a_two_node_loopback_cluster():
         output = Path(cluster.temp_dir) / "grid"
         job = cluster.run(
             "job", "submit", f"--address={cluster.dashboard_url}", f"--working-dir={workdir}",
-            "--", sys.executable, "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
+            "--", sys.executable, "-m", "rllib_experiments", "tune_schedules", "--preset", "tiny",
             "--schedules", "harmonic", "linear", "--seeds", "0", "--iterations", "2",
             "--eval-episodes", "4", "--output", str(output), timeout=400)
         logs = job.stdout + job.stderr

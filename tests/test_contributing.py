@@ -63,7 +63,7 @@ def test_new_method_row(monkeypatch):
     pytest.importorskip("ray")
     import rllib_experiments.methods as methods
     from rllib_experiments.cli.reproduce import BUDGETS
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     _module("rllib_experiments.methods.ours_hold", _blocks()[1], monkeypatch)
     row = eval(_blocks()[2].strip().rstrip(","), vars(methods))

@@ -1,4 +1,4 @@
-"""The architecture, checked on the source: layers, no import circle, small files.
+"""The architecture, checked on the source: layers read from the folders, no import circle.
 
 Every import statement of the three packages is read with ``ast`` (imports inside
 functions included, so a lazy import cannot hide an arrow), resolved to project modules,
@@ -7,11 +7,11 @@ and checked:
 * ``dsa_pettingzoo`` imports neither torch, ray, ``pruning_callbacks`` nor
   ``rllib_experiments``; ``pruning_callbacks`` imports neither the environment nor the
   experiments; ``pruning_callbacks.schedules`` imports neither torch nor ray;
-* inside ``rllib_experiments``, imports go down the layers ``iagc/`` (the library, which
-  imports nothing of DSA), ``dsa/``, the experiment core, ``methods/``, the pipelines
-  (``trials``, ``report``), ``cli/``;
-* there is no circle among the project's modules;
-* no source file is over 400 lines.
+* inside ``rllib_experiments``, imports go down the layers, which are its folders:
+  ``iagc/`` (the library, which imports nothing of DSA), ``dsa/``, ``run/``, the experiment
+  core (the modules at the top), ``methods/``, ``studies/``, ``cli/``; inside ``studies/``,
+  each study imports only itself and ``common/``;
+* there is no circle among the project's modules.
 """
 
 import ast
@@ -89,27 +89,53 @@ def test_lower_layers_import_nothing_above_them(package, forbidden):
     assert bad == {}
 
 
-#: rllib_experiments' layers, bottom up; a module may import its own layer and those below.
-RLLIB_LAYERS = [
-    ("iagc", lambda m: m.startswith("rllib_experiments.iagc")),
-    ("dsa", lambda m: m.startswith("rllib_experiments.dsa")),
-    ("core", lambda m: m.split(".")[1] in {"settings", "algorithm", "evaluation", "training",
-                                           "progress", "run_outputs", "search_space",
-                                           "background_eval", "random_streams", "figures",
-                                           "bootstrap"}
-     if m.count(".") else False),
-    ("methods", lambda m: m.startswith("rllib_experiments.methods")),
-    ("pipelines", lambda m: m in {"rllib_experiments.trials", "rllib_experiments.report",
-                                  "rllib_experiments.pruning_report", "rllib_experiments.pruning_sparsity",
-                                  "rllib_experiments.pruning_figures", "rllib_experiments.pruning_seeds",
-                                  "rllib_experiments.scale_stats", "rllib_experiments.scale_figures",
-                                  "rllib_experiments.scale_report", "rllib_experiments.scale_goal_report"}),
-    ("top", lambda m: True),  # cli/, the python -m shims, the package itself
-]
+#: rllib_experiments' layers, bottom up, as folders: a module's layer is the folder it sits in
+#: (its first folder under the package; the top-level modules are the experiment core, and
+#: the package's own ``__init__``/``__main__`` sit above everything). Inside ``studies/``
+#: the same rule applies one level down: ``common/`` below the studies, each study its own
+#: layer that imports no other study.
+RLLIB_ORDER = ["iagc", "dsa", "run", "<core>", "methods", "studies", "cli", "<package>"]
+STUDIES = REPO / "rllib_experiments" / "studies"
+#: The experiment core: the only modules allowed at the top of rllib_experiments.
+CORE = {"settings", "algorithm", "training", "evaluation"}
+
+
+def _folder_layer(module: str) -> str:
+    parts = module.split(".")[1:]
+    if not parts or parts == ["__main__"]:
+        return "<package>"
+    if len(parts) == 1 and not (REPO / "rllib_experiments" / parts[0]).is_dir():
+        return "<core>"
+    return parts[0]
 
 
 def _layer(module: str) -> int:
-    return next(i for i, (_, test) in enumerate(RLLIB_LAYERS) if test(module))
+    return RLLIB_ORDER.index(_folder_layer(module))
+
+
+def test_every_folder_of_rllib_experiments_is_a_layer():
+    """A new folder must be placed in the order (and the top level holds the core alone)."""
+    folders = {p.name for p in (REPO / "rllib_experiments").iterdir()
+               if p.is_dir() and (p / "__init__.py").is_file()}
+    assert folders == set(RLLIB_ORDER) - {"<core>", "<package>"}
+    top = {p.stem for p in (REPO / "rllib_experiments").glob("*.py")}
+    assert top == CORE | {"__init__", "__main__"}
+
+
+def test_studies_import_only_common_and_themselves():
+    _, edges = _graph()
+    crossing = []
+    for src, targets in edges.items():
+        if not src.startswith("rllib_experiments.studies."):
+            continue
+        mine = src.split(".")[2]
+        for dst in targets:
+            if dst.startswith("rllib_experiments.studies."):
+                theirs = dst.split(".")[2]
+                if theirs not in (mine, "common") or (mine == "common" and theirs != "common"):
+                    crossing.append(f"{src} -> {dst}")
+    assert crossing == []
+    assert {p.name for p in STUDIES.iterdir() if (p / "__init__.py").is_file()} >= {"common"}
 
 
 def test_rllib_experiments_imports_only_go_down():
@@ -153,9 +179,3 @@ def test_the_checker_sees_lazy_imports(tmp_path):
     path = REPO / "rllib_experiments" / "training.py"
     # build_algo_config is imported inside TrainingRun._build
     assert "rllib_experiments.algorithm.build_algo_config" in _imports(path)
-
-
-def test_no_source_file_over_400_lines():
-    sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines())
-             for p in list(_sources()) + sorted((REPO / "dsa_pettingzoo").rglob("*.c"))}
-    assert {k: v for k, v in sizes.items() if v > 400} == {}

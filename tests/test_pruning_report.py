@@ -1,4 +1,4 @@
-"""The pruning study's report (rllib_experiments.pruning_report, .pruning_figures): statistics
+"""The pruning study's report (rllib_experiments.studies.pruning.report, .pruning_figures): statistics
 checked by hand on made-up records, the CSV columns the issue asks for, the comparisons paired
 by seed, the Pareto front, the figures drawn from the data, and the reports restricted to chosen
 seeds. Its command line: tests/test_pruning_study.py."""
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rllib_experiments import pruning_report as pr
-from rllib_experiments import pruning_sparsity as ps
-from rllib_experiments.pruning_figures import pareto_front
+from rllib_experiments.studies.pruning import report as pr
+from rllib_experiments.studies.pruning import sparsity as ps
+from rllib_experiments.studies.pruning.figures import pareto_front
 
 
 def _record(setup, row, seed, sampled, greedy, *, schedule="harmonic", scope="all", sparsity_all=0.94,
@@ -120,7 +120,7 @@ def test_mechanics_entropy_figures(tmp_path, plotted, check_png):
     """The mechanics rows get their own entropy figures; a figure whose configurations have
     different schedules draws one dashed scheduled line per configuration, in its colour,
     and a figure with fewer than two of its configurations run is not drawn."""
-    from rllib_experiments import pruning_figures as pf
+    from rllib_experiments.studies.pruning import figures as pf
 
     recs = _records()
     for seed in range(2):

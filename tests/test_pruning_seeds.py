@@ -1,4 +1,4 @@
-"""The pruning report's section on the paper's statistic (rllib_experiments.pruning_seeds): the
+"""The pruning report's section on the paper's statistic (rllib_experiments.studies.pruning.seeds): the
 best seed beside the mean, std and bootstrap CI over a fixed list of seeds, checked by hand on
 made-up records; records of other seeds left out; the paper's Table I figure from the rows
 registry; the CSV, the figure and the CLI's report path."""
@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from rllib_experiments import pruning_report as pr
-from rllib_experiments import pruning_seeds as pseeds
-from rllib_experiments.bootstrap import bootstrap_ci
+from rllib_experiments.studies.pruning import report as pr
+from rllib_experiments.studies.pruning import seeds as pseeds
+from rllib_experiments.studies.common.statistics import bootstrap_ci
 
 from test_pruning_report import _record
 
@@ -94,6 +94,6 @@ def test_cli_report_has_the_paper_seeds_section(tmp_path):
     (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
     assert pruning_study.main(["--report-only", "--output", str(raw)]) == 0
     text = (raw / "pruning.md").read_text()
-    assert "`python -m rllib_experiments.pruning_study --study paper_seeds`" in text
+    assert "`python -m rllib_experiments pruning_study --study paper_seeds`" in text
     assert "| B | `linear` | 1 | 1083.76 | 700.0 (3) | 0.646 |" in text
     assert "**In progress: 1 of the 70 trials of these rows are done**" in text

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from rllib_experiments import pruning_report as pr
+from rllib_experiments.studies.pruning import report as pr
 from test_pruning_report import _record, _records  # the made-up records of the report tests
 
 
@@ -117,7 +117,7 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
     out.mkdir()
     repo = Path(__file__).resolve().parents[1]
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom rllib_experiments.run_outputs import exclusive\n"
+        [sys.executable, "-c", "import sys, time\nfrom rllib_experiments.run.outputs import exclusive\n"
          f"with exclusive({str(out)!r}, 'holder'):\n    print('held', flush=True)\n    time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(repo)))
     try:
@@ -132,7 +132,7 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
-    from rllib_experiments.run_outputs import exclusive
+    from rllib_experiments.run.outputs import exclusive
 
     with exclusive(out, "after"):  # a killed holder leaves no stale lock behind
         pass

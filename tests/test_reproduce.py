@@ -1,4 +1,4 @@
-"""Tests of rllib_experiments.reproduce and rllib_experiments.report.
+"""Tests of rllib_experiments.reproduce and rllib_experiments.studies.table1.report.
 
 The report is checked on hand-made raw CSVs (best seed, mean ± sample std, ratio
 to the oracle, rebuilt from the CSVs alone); the command runs end to end on the
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from rllib_experiments import report
+from rllib_experiments.studies.table1 import report
 from rllib_experiments.cli.reproduce import BUDGETS, is_finished, main, plan_trials
 from rllib_experiments.methods import ROWS
 
@@ -138,7 +138,7 @@ def test_rows_groups_expand_in_table_order():
 def test_ablation_settings_change_one_thing_each():
     from rllib_experiments.methods import get_row
     from rllib_experiments.methods.iagc_ppo import ABLATIONS, ours_settings
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     base = base_settings(BUDGETS["quick"], "A", 0)
     ours = ours_settings(base)

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("torch")
 
-from rllib_experiments import run_outputs as out  # noqa: E402
+from rllib_experiments.run import outputs as out  # noqa: E402
 from rllib_experiments.settings import load_preset  # noqa: E402
 from rllib_experiments.training import TrainingRun  # noqa: E402
 
@@ -143,7 +143,7 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path, damage):
 def test_train_cli_resume_names_the_damaged_checkpoint(tmp_path):
     run = tmp_path / "r"
     args = ["--preset", "tiny", "--iterations", "4", "--checkpoint-every", "2", "--no-tensorboard"]
-    cmd = [sys.executable, "-m", "rllib_experiments.train"]
+    cmd = [sys.executable, "-m", "rllib_experiments", "train"]
     first = subprocess.run(cmd + args + ["--output", str(run)], capture_output=True, text=True,
                            timeout=600)
     assert first.returncode == 0, first.stderr

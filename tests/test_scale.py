@@ -1,4 +1,4 @@
-"""The scale study (python -m rllib_experiments.scale): its report on made-up records, its flags,
+"""The scale study (python -m rllib_experiments scale): its report on made-up records, its flags,
 its trial order, and one tiny end-to-end run that a second run resumes without running anything."""
 
 import csv
@@ -8,8 +8,8 @@ import math
 import pytest
 
 from rllib_experiments.cli import scale
-from rllib_experiments.scale_report import build_report
-from rllib_experiments.scale_stats import CSV_COLUMNS
+from rllib_experiments.studies.scale.report import build_report
+from rllib_experiments.studies.scale.stats import CSV_COLUMNS
 
 
 def _write(folder, rec):
@@ -145,7 +145,7 @@ def test_budget_per_size_names_its_preset():
 
 
 def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     f32, bf16 = (scale.budget_for(scale.BUDGETS[b], 20) for b in ("scale", "scale_bf16"))
     assert {k: v for k, v in bf16.items() if k not in ("name", "overrides")} == \
@@ -161,7 +161,7 @@ def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
 
 
 def test_difference_budget_changes_only_the_training_reward():
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     bf16, diff = (scale.budget_for(scale.BUDGETS[b], 50) for b in ("scale_bf16", "scale_bf16_difference"))
     s16, sd = (base_settings(b, "B", 1) for b in (bf16, diff))
@@ -268,7 +268,7 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
 
 
 def test_benchmark_cost_by_hand(tmp_path):
-    from rllib_experiments import scale_report as sr
+    from rllib_experiments.studies.scale import report as sr
 
     record = {"command": "bench", "measured_at": "now", "scale": [
         {"num_users": 10, "driver_cpu_s_per_iteration_single": 2.0},
@@ -354,7 +354,7 @@ def test_reference_flag_picks_the_folder_to_pair_with(tmp_path, capsys):
 
 
 def test_report_pairs_ours_with_a_reference_folder_by_seed(tmp_path):
-    from rllib_experiments.scale_stats import load_records, paired_with
+    from rllib_experiments.studies.scale.stats import load_records, paired_with
 
     here, there = tmp_path / "bf16", tmp_path / "f32"
     for seed, (a, b) in enumerate([(900.0, 880.0), (950.0, 960.0), (700.0, 650.0)]):

@@ -1,4 +1,4 @@
-"""python -m rllib_experiments.scale_goal: the scale goal across study folders, on made-up
+"""python -m rllib_experiments scale_goal: the scale goal across study folders, on made-up
 records (which row decides a cell, how a row was trained), its flags, and the committed
 docs/results/scale_goal.md being the one the records give."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rllib_experiments.cli import scale_goal
-from rllib_experiments.scale_goal_report import best_cells, folder_cells, folder_curves, plot_curves
-from rllib_experiments.scale_stats import load_records
+from rllib_experiments.studies.scale.goal import best_cells, folder_cells, folder_curves, plot_curves
+from rllib_experiments.studies.scale.stats import load_records
 from test_scale import _baseline, _ours, _write  # the made-up records of the scale tests
 
 

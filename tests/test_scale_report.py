@@ -1,10 +1,10 @@
-"""Formatting helpers of the scale report (rllib_experiments/scale_report.py); the report as a
+"""Formatting helpers of the scale report (rllib_experiments/studies/scale/report.py); the report as a
 whole is checked by tests/test_scale.py."""
 from pathlib import Path
 
 import pytest
 
-from rllib_experiments.scale_report import number_text, relative_link, spread_text
+from rllib_experiments.studies.scale.report import number_text, relative_link, spread_text
 
 
 @pytest.mark.parametrize("v, text", [

@@ -5,7 +5,7 @@ test_scale.py's tiny study."""
 import pytest
 
 from rllib_experiments.cli import scale, scale_transfer
-from rllib_experiments.scale_report import build_report
+from rllib_experiments.studies.scale.report import build_report
 from test_scale import _baseline, _ours, _write  # the made-up records of the scale tests
 
 
@@ -15,7 +15,7 @@ def _transfer(setup, n, seed, reward):
 
 
 def test_transfer_row_has_its_own_goal_and_is_no_baseline(tmp_path):
-    from rllib_experiments.scale_stats import goal_cells, load_records, table_rows
+    from rllib_experiments.studies.scale.stats import goal_cells, load_records, table_rows
 
     out = tmp_path / "raw"
     for seed in range(5):

@@ -1,4 +1,4 @@
-"""Search spaces of ``tune_schedules --search-space`` (rllib_experiments.search_space): pure, no Ray.
+"""Search spaces of ``tune_schedules --search-space`` (rllib_experiments.studies.common.search_space): pure, no Ray.
 
 What a file may say and how each bad entry is named; how a sampled point becomes Settings
 (fractions of the budget, harmonic-only parameters); the corner points checked before any
@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from rllib_experiments import search_space as ss
+import rllib_experiments
+from rllib_experiments.studies.common import search_space as ss
 from rllib_experiments.settings import load_preset
 
 BASE = load_preset("paper_A").to_dict()
-SHIPPED = Path(ss.__file__).parent / "search_spaces" / "pruning.yaml"
+SHIPPED = Path(rllib_experiments.__file__).parent / "search_spaces" / "pruning.yaml"
 
 
 def _space(**params):

@@ -1,4 +1,4 @@
-"""Tests of ``python -m rllib_experiments.train`` (rllib_experiments/train.py, run.py, run_outputs.py).
+"""Tests of ``python -m rllib_experiments train`` (rllib_experiments/train.py, run.py, run_outputs.py).
 
 Fast tests (no Ray): bad flags and configs fail before Ray starts with a message naming the
 flag; an output folder holding results is never overwritten; progress.csv truncation.
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rllib_experiments import run_outputs as out
+from rllib_experiments.run import outputs as out
 from rllib_experiments.cli import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_cli(args, cwd, timeout=240):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), RAY_DEDUP_LOGS="0")
-    return subprocess.run([sys.executable, "-m", "rllib_experiments.train", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "rllib_experiments", "train", *args], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -177,7 +177,7 @@ def test_resume_refuses_changed_settings(tmp_path, monkeypatch, capsys):
 def test_truncate_progress_keeps_each_iteration_once(tmp_path):
     path = tmp_path / "progress.csv"
     path.write_text("iteration,x\n0,a\n1,b\n2,c\n3,d\n4,e")  # the last row half-written
-    from rllib_experiments.progress import truncate_progress
+    from rllib_experiments.run.progress import truncate_progress
 
     header, rows = truncate_progress(path, 3)
     assert header == ["iteration", "x"] and [r["x"] for r in rows] == ["a", "b", "c"]
@@ -273,7 +273,7 @@ def test_same_seed_gives_the_same_run_whatever_the_hash_seed(tmp_path):
     runs = []
     for k, hash_seed in enumerate(("1", "3")):  # set orders of the 3 agent ids differ for these
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), PYTHONHASHSEED=hash_seed)
-        proc = subprocess.run([sys.executable, "-m", "rllib_experiments.train", *args, "--output", f"r{k}"],
+        proc = subprocess.run([sys.executable, "-m", "rllib_experiments", "train", *args, "--output", f"r{k}"],
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
         assert proc.returncode == 0, proc.stderr[-2000:]
         runs.append(read_rows(tmp_path / f"r{k}" / "progress.csv"))
@@ -293,7 +293,7 @@ def test_resume_after_sigkill_continues_the_run(tmp_path):
             "--set", "prune_mode=hold", "--iterations", str(iterations), "--eval-every", "7",
             "--eval-episodes", "4", "--checkpoint-every", "5", "--output", "run"]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "rllib_experiments.train", *args], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "rllib_experiments", "train", *args], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     run = tmp_path / "run"
     try:

@@ -1,6 +1,6 @@
 """One footing: ``train``'s loop and a ``reproduce`` trial give the same numbers for the same run.
 
-A reproduce trial (rllib_experiments.trials.run_row_trial) and a plain TrainingRun of the
+A reproduce trial (rllib_experiments.studies.common.trials.run_row_trial) and a plain TrainingRun of the
 same settings and seed (what ``train`` runs) must write the same final evaluation: the
 same training (runs are reproducible for a seed), the same evaluator, the same episodes.
 Re-evaluating the trial's final checkpoint gives the same numbers again.
@@ -22,7 +22,7 @@ def test_reproduce_trial_and_train_agree_on_the_same_actors(tmp_path):
     from rllib_experiments.cli.reproduce import BUDGETS
     from rllib_experiments.evaluation import EVAL_SEED, algo_actors, evaluate
     from rllib_experiments.methods import get_row
-    from rllib_experiments.trials import base_settings, run_row_trial
+    from rllib_experiments.studies.common.trials import base_settings, run_row_trial
     from rllib_experiments.training import TrainingRun
 
     budget = dict(BUDGETS["smoke"], iterations=4)

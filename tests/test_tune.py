@@ -1,4 +1,4 @@
-"""Tests of ``python -m rllib_experiments.tune_schedules``.
+"""Tests of ``python -m rllib_experiments tune_schedules``.
 
 Fast: the summary (mean +- std over seeds, best seed) on hand-made rows; bad flags name the
 flag before Ray starts; an existing grid is not overwritten. RLlib: a real 2-trial Tune grid
@@ -93,7 +93,7 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     env.pop("RAY_ADDRESS", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
+        [sys.executable, "-m", "rllib_experiments", "tune_schedules", "--preset", "tiny",
          "--schedules", "harmonic", "linear", "--seeds", "0", "--iterations", "2",
          "--eval-episodes", "4", "--output", str(output)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
@@ -153,7 +153,7 @@ def _search(tmp_path, output, *extra):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     env.pop("RAY_ADDRESS", None)
     return subprocess.run(
-        [sys.executable, "-m", "rllib_experiments.tune_schedules", "--preset", "tiny",
+        [sys.executable, "-m", "rllib_experiments", "tune_schedules", "--preset", "tiny",
          "--iterations", "4", "--eval-every", "2", "--eval-episodes", "4",
          "--search", "optuna", "--search-space", str(space), "--num-samples", "3",
          "--scheduler", "asha", "--output", str(output), "--num-cpus", "2", *extra],

@@ -7,7 +7,7 @@ import pytest
 
 from rllib_experiments.cli.reproduce import BUDGETS
 from rllib_experiments.methods import ROWS, expand_rows, get_row
-from rllib_experiments.trials import base_settings
+from rllib_experiments.studies.common.trials import base_settings
 
 pytest.importorskip("torch")
 pytest.importorskip("ray")

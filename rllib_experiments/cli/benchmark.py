@@ -1,9 +1,9 @@
 """Env steps per second of the whole training loop: our IAGC configuration vs a naive one.
 
-    python -m rllib_experiments.benchmark [--setup A] [--episodes-per-iteration 16]
+    python -m rllib_experiments benchmark [--setup A] [--episodes-per-iteration 16]
         [--iterations 3] [--warmup 1] [--num-epochs 4] [--learner-threads 1]
         [--only ours|naive] [--json]
-    python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--learners 2]
+    python -m rllib_experiments benchmark --scale [--sizes 10 20 50 100] [--learners 2]
         [--learner-threads 1] [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
 
 ``--scale``: the `ours` loop at N users, one process vs the fastest configuration
@@ -113,7 +113,7 @@ def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m rllib_experiments.benchmark",
+        prog="python -m rllib_experiments benchmark",
         description="Env steps/s of the full RLlib training loop: ours vs a naive configuration "
                     "(same environment, same batch), printed side by side with their ratio.")
     p.add_argument("--setup", choices=list(SETUPS), default="A", help="paper system setup (default A)")
@@ -235,7 +235,3 @@ def _scale(args) -> int:
     else:
         print_scale(out)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Agent-steps per second of the `ours` training loop at N users: one process vs the fastest.
 
-    python -m rllib_experiments.benchmark --scale [--sizes 10 20 50 100] [--setup A]
+    python -m rllib_experiments benchmark --scale [--sizes 10 20 50 100] [--setup A]
         [--iterations 3] [--warmup 1] [--learners 2] [--learner-threads 1] [--env-runners 0]
         [--bf16] [--json]
 
@@ -141,4 +141,4 @@ def print_scale(out: Dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - run through rllib_experiments.benchmark
-    sys.exit("run: python -m rllib_experiments.benchmark --scale")
+    sys.exit("run: python -m rllib_experiments benchmark --scale")

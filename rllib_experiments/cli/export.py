@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m rllib_experiments.export --checkpoint runs/NAME/CHECKPOINT --output actors/
-    python -m rllib_experiments.export --checkpoint ... --output actors16/ --dtype float16
+    python -m rllib_experiments export --checkpoint runs/NAME/CHECKPOINT --output actors/
+    python -m rllib_experiments export --checkpoint ... --output actors16/ --dtype float16
 
 ``--checkpoint`` is an Algorithm checkpoint directory (``algo.save_to_path``),
 a MultiRLModule directory (``.../learner_group/learner/rl_module``), one
@@ -77,13 +77,13 @@ def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: s
 
     ``checkpoint`` may also be a run directory: its latest checkpoint is used (and named).
     ``output`` must not exist or be empty; ``overwrite`` moves an existing folder of actor
-    files aside (:func:`rllib_experiments.run_outputs.move_aside`). The files are written
+    files aside (:func:`rllib_experiments.run.outputs.move_aside`). The files are written
     into a temporary sibling folder renamed to ``output`` only once all are written, so a
     failed export leaves nothing behind. Every header gets the same ``system`` entry (a
     new ``run_id`` and N; :mod:`dsa_pettingzoo.deploy.system`). Raises
     :class:`ExportError` naming the option at fault.
     """
-    from rllib_experiments.run_outputs import OutputExistsError, publish_folder
+    from rllib_experiments.run.outputs import OutputExistsError, publish_folder
 
     given_env = env is not None
     with _blame("--checkpoint"):
@@ -162,9 +162,9 @@ def _system_size(modules, checkpoint, env, log) -> Optional[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Argument parser of ``python -m rllib_experiments.export``."""
+    """Argument parser of ``python -m rllib_experiments export``."""
     p = argparse.ArgumentParser(
-        prog="python -m rllib_experiments.export",
+        prog="python -m rllib_experiments export",
         description="Write every user's actor of a checkpoint to OUTPUT/user_<n>.dsaactor, a "
         "compact sparse file that dsa_pettingzoo.deploy runs with numpy only (docs/deployment.md).")
     p.add_argument("--checkpoint", required=True,
@@ -207,7 +207,3 @@ def main(argv=None) -> int:
     except ExportError as err:
         parser.error(f"argument {err.flag}: {err}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

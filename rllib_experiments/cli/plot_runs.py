@@ -1,4 +1,4 @@
-"""Plot evaluation curves of training runs: ``python -m rllib_experiments.plot_runs GRID_OR_RUNS... --out F.png``.
+"""Plot evaluation curves of training runs: ``python -m rllib_experiments plot_runs GRID_OR_RUNS... --out F.png``.
 
 Each argument is a run folder (with progress.csv and result.json) or a tune_schedules grid
 folder (its ``trials/*`` are used). Runs are grouped by schedule (and p_final); the plot
@@ -51,7 +51,7 @@ def load(run: Path) -> Dict:
 
 
 def plot(runs: List[Path], out: Path, title: str = "") -> None:
-    from rllib_experiments.figures import pyplot, save_figure
+    from rllib_experiments.studies.common.figures import pyplot, save_figure
 
     plt = pyplot()
 
@@ -90,7 +90,7 @@ def plot(runs: List[Path], out: Path, title: str = "") -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rllib_experiments.plot_runs", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rllib_experiments plot_runs", description=__doc__.split("\n\n")[0])
     p.add_argument("paths", nargs="+", help="run folders or tune_schedules grid folders")
     p.add_argument("--out", required=True, help="output image (PNG)")
     p.add_argument("--title", default="", help="plot title")
@@ -98,7 +98,3 @@ def main(argv=None) -> int:
     plot(find_runs(args.paths), Path(args.out), args.title)
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

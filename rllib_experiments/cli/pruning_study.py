@@ -2,19 +2,19 @@
 
 Usage::
 
-    python -m rllib_experiments.pruning_study --list                 # the named studies
-    python -m rllib_experiments.pruning_study --study rootcause      # run (or resume) one
-    python -m rllib_experiments.pruning_study --rows harmonic+hold --seeds 0 1 2 --setups A
-    python -m rllib_experiments.pruning_study --report-only          # rebuild the report
-    python -m rllib_experiments.pruning_study --report-only --seeds 0 1 2 3 4   # same seeds only
+    python -m rllib_experiments pruning_study --list                 # the named studies
+    python -m rllib_experiments pruning_study --study rootcause      # run (or resume) one
+    python -m rllib_experiments pruning_study --rows harmonic+hold --seeds 0 1 2 --setups A
+    python -m rllib_experiments pruning_study --report-only          # rebuild the report
+    python -m rllib_experiments pruning_study --report-only --seeds 0 1 2 3 4   # same seeds only
 
-Every trial is a reproduce trial (:func:`rllib_experiments.trials.run_row_trial`: the one
+Every trial is a reproduce trial (:func:`rllib_experiments.studies.common.trials.run_row_trial`: the one
 training loop and the one evaluator) of a Table I row or of a variant row
 (:mod:`rllib_experiments.methods.variants`), at the paper's budget (1000 one-episode
 iterations, evaluation every 10 over 100 episodes) unless ``--iterations`` says otherwise.
 Finished trials (``OUTPUT/trials/<setup>__<row>__s<seed>.json``) are never rerun: a rerun of
 the same command resumes the study (a trial that was running starts again). Afterwards
-:func:`rllib_experiments.pruning_report.build_report` writes docs/results/pruning.md,
+:func:`rllib_experiments.studies.pruning.report.build_report` writes docs/results/pruning.md,
 docs/results/pruning.csv and the figures docs/figures/pruning_*.png.
 """
 
@@ -70,7 +70,7 @@ STUDIES: Dict[str, tuple] = {
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m rllib_experiments.pruning_study",
+        prog="python -m rllib_experiments pruning_study",
         description="Run the pruning study resumably (reproduce trials of Table I rows and their "
                     "variants at the paper's budget) and write docs/results/pruning.md and .csv.")
     what = p.add_mutually_exclusive_group()
@@ -104,9 +104,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def paper_seed_table() -> tuple:
     """(rows, seeds, command) of the report's section on the paper's statistic: the
-    ``paper_seeds`` study (:func:`rllib_experiments.pruning_report.build_report`)."""
+    ``paper_seeds`` study (:func:`rllib_experiments.studies.pruning.report.build_report`)."""
     _, rows, seeds = STUDIES["paper_seeds"]
-    return rows, seeds, "python -m rllib_experiments.pruning_study --study paper_seeds"
+    return rows, seeds, "python -m rllib_experiments pruning_study --study paper_seeds"
 
 
 def report_paths(args) -> tuple:
@@ -124,7 +124,7 @@ def study_progress(output: Path, setups: Sequence[str]) -> str:
     of whatever machine and concurrency ran them)."""
     import statistics
 
-    from rllib_experiments.trials import trial_id
+    from rllib_experiments.studies.common.trials import trial_id
 
     trials = output / "trials"
     walls = []
@@ -161,8 +161,8 @@ def backfill_actor_bytes(output: Path, log=print) -> int:
     from rllib_experiments.cli.export_source import find_actor_modules, load_module_state, \
         resolve_checkpoint
     from rllib_experiments.dsa.actor_files import actor_file_bytes
-    from rllib_experiments.pruning_report import OLDEST_BYTES_FORMAT
-    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.studies.pruning.report import OLDEST_BYTES_FORMAT
+    from rllib_experiments.run.outputs import write_json_atomic
 
     done = 0
     for path in sorted((output / "trials").glob("*.json")):
@@ -191,8 +191,8 @@ def backfill_actor_bytes(output: Path, log=print) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from rllib_experiments import pruning_report
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.studies.pruning import report as pruning_report
+    from rllib_experiments.run import outputs as out
     from rllib_experiments.cli import reproduce
     from rllib_experiments.methods import expand_rows
 
@@ -240,13 +240,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         todo, unfinished, errors, _ = reproduce.run_trials(
             "pruning_study", output, budget, args.setups, rows, seeds, args,
-            "python -m rllib_experiments.pruning_study", argv)
+            "python -m rllib_experiments pruning_study", argv)
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     backfill_actor_bytes(output)
     pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table())
     return reproduce.finish("pruning_study", todo, unfinished, errors, f"wrote {md}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python -m rllib_experiments.reproduce --budget quick --setups A B
-    python -m rllib_experiments.reproduce --budget smoke --output /tmp/r --rows aloha dense
-    python -m rllib_experiments.reproduce --report-only            # table + figures from raw CSVs
+    python -m rllib_experiments reproduce --budget quick --setups A B
+    python -m rllib_experiments reproduce --budget smoke --output /tmp/r --rows aloha dense
+    python -m rllib_experiments reproduce --report-only            # table + figures from raw CSVs
 
 Each (row, setup, seed) is one Tune trial (1 CPU; non-learning rows have one
 trial per setup: they are evaluated on the fixed evaluation episodes and have no
@@ -12,7 +12,7 @@ training seed). A finished trial writes ``OUTPUT/trials/<setup>__<row>__s<seed>.
 a rerun of the same command skips every trial whose file exists with the same
 budget, so an interrupted run resumes where it stopped (trials that were running
 start again). After the trials, ``OUTPUT/trials.csv`` / ``curves.csv`` are
-rebuilt and :mod:`rllib_experiments.report` writes the table
+rebuilt and :mod:`rllib_experiments.studies.table1.report` writes the table
 (``docs/results/table1.md``) and the Fig. 2 curves (``docs/figures/training_curves_<setup>.png``).
 
 Budgets (``--iterations`` / ``--seeds`` override them):
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     from rllib_experiments.methods import GROUPS
 
     p = argparse.ArgumentParser(
-        prog="python -m rllib_experiments.reproduce",
+        prog="python -m rllib_experiments reproduce",
         description="Run every row of the paper's Table I (plus extra rows) through Ray Tune, "
                     "resumably, and write docs/results/table1.md and the Fig. 2 curves.")
     p.add_argument("--budget", choices=sorted(BUDGETS), default="quick",
@@ -125,7 +125,7 @@ def check_rows(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str
     """Build every learning row's settings for every setup now: a row no trial could run
     (e.g. a variant asking for more sparsity than its scope allows) fails before Ray starts."""
     from rllib_experiments.methods import get_row
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     for row in rows:
         r = get_row(row)
@@ -140,7 +140,7 @@ def check_rows(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str
 
 def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> bool:
     """Does the trial's raw result exist for this budget (same name and iterations)?"""
-    from rllib_experiments.trials import trial_id
+    from rllib_experiments.studies.common.trials import trial_id
 
     path = Path(output) / "trials" / f"{trial_id(trial['setup'], trial['row'], trial['seed'])}.json"
     if not path.is_file():
@@ -159,7 +159,7 @@ def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> 
 def expected_iterations(trial: Dict[str, Any], budget: Dict[str, Any]) -> int:
     """Training iterations of a trial under this budget (a row may train longer, e.g. ours)."""
     from rllib_experiments.methods import get_row
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     row = get_row(trial["row"])
     base = base_settings(budget, trial["setup"], trial["seed"])
@@ -168,7 +168,7 @@ def expected_iterations(trial: Dict[str, Any], budget: Dict[str, Any]) -> int:
 
 def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Path]:
     """Move raw results of trials about to be rerun (other settings) to OUTPUT/superseded/."""
-    from rllib_experiments.trials import trial_id
+    from rllib_experiments.studies.common.trials import trial_id
 
     moved = []
     for t in trials:
@@ -184,7 +184,7 @@ def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Pat
 def _tune_trainable(config: Dict[str, Any]) -> None:
     from ray import tune
 
-    from rllib_experiments.trials import run_row_trial
+    from rllib_experiments.studies.common.trials import run_row_trial
 
     t = config["trial"]
     try:  # Ray starts workers at niceness 15; a trial is the real work: run it at the default 0
@@ -204,7 +204,7 @@ RECORD_KEY = "trial_record_json"
 
 def records_in(output: Path):
     """record -> OUTPUT/trials/<trial id>.json, where reproduce keeps its records."""
-    from rllib_experiments.trials import trial_id
+    from rllib_experiments.studies.common.trials import trial_id
 
     def path(rec):
         return Path(output) / "trials" / f"{trial_id(rec['setup'], rec['row'], rec['seed'])}.json"
@@ -215,7 +215,7 @@ def _record_writer(record_path):
     """Tune callback (driver side) writing each finished trial's record to ``record_path(rec)``."""
     from ray.tune import Callback
 
-    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.run.outputs import write_json_atomic
 
     class RecordWriter(Callback):
         def on_trial_result(self, iteration, trials, trial, result, **info):
@@ -271,7 +271,7 @@ def run_trials(prog: str, output: Path, budget: Dict[str, Any], setups: Sequence
 
     Shared by ``reproduce`` and ``pruning_study`` (``args`` holds the Ray flags of
     :func:`run_tune`); rows must have passed :func:`check_rows`."""
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.run import outputs as out
 
     output.mkdir(parents=True, exist_ok=True)
     with out.exclusive(output, prog):
@@ -279,7 +279,7 @@ def run_trials(prog: str, output: Path, budget: Dict[str, Any], setups: Sequence
 
 
 def _run_trials(prog, output, budget, setups, rows, seeds, args, command, argv):
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.run import outputs as out
 
     trials = plan_trials(budget, setups, rows, seeds)
     todo = [t for t in trials if not is_finished(output, t, budget)]
@@ -324,8 +324,8 @@ def ensure_fig1(figures: Path) -> Path:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from rllib_experiments import report
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.studies.table1 import report
+    from rllib_experiments.run import outputs as out
     from rllib_experiments.methods import expand_rows
 
     parser = _parser()
@@ -363,7 +363,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         todo, unfinished, errors, wall = run_trials(
             "reproduce", output, budget, args.setups, rows, seeds, args,
-            "python -m rllib_experiments.reproduce", argv)
+            "python -m rllib_experiments reproduce", argv)
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     report.build_report(output, table, figures)
@@ -380,7 +380,3 @@ def finish(prog: str, todo, unfinished, errors, wrote: str) -> int:
     for e in errors:
         print("FAILED:", e, file=sys.stderr)
     return 1 if (errors or unfinished) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,16 +2,16 @@
 
 Usage::
 
-    python -m rllib_experiments.scale                                  # the whole study
-    python -m rllib_experiments.scale --sizes 10 20 --setups A --seeds 0
-    python -m rllib_experiments.scale --budget smoke --sizes 4 --output /tmp/s   # CI check
-    python -m rllib_experiments.scale --report-only                    # md, csv, figures
+    python -m rllib_experiments scale                                  # the whole study
+    python -m rllib_experiments scale --sizes 10 20 --setups A --seeds 0
+    python -m rllib_experiments scale --budget smoke --sizes 4 --output /tmp/s   # CI check
+    python -m rllib_experiments scale --report-only                    # md, csv, figures
 
 For every N of ``--sizes`` (K = N/2 channels) and setup of ``--setups``, the ``ours`` row
 trains once per seed and every baseline of :data:`BASELINES` is evaluated once, on the
 evaluation episodes every command shares (``rllib_experiments.evaluation.EVAL_SEED``).
 
-A trial of ours is a reproduce trial (:func:`rllib_experiments.trials.run_row_trial`) of
+A trial of ours is a reproduce trial (:func:`rllib_experiments.studies.common.trials.run_row_trial`) of
 row ``ours`` under a budget whose preset is ``scale_<setup>_N<N>``: its raw record lands in
 ``OUTPUT/N<N>/trials/<setup>__ours__s<seed>.json`` (one reproduce-layout folder per N, so
 the reproduce trial ids stay unique), a baseline's in ``<setup>__<name>__s0.json`` beside
@@ -97,7 +97,7 @@ def plan_trials(sizes: Sequence[int], setups: Sequence[str], seeds: Sequence[int
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m rllib_experiments.scale",
+        prog="python -m rllib_experiments scale",
         description="Train ours at N = 10 ... 100 users (K = N/2) in setups A, B, C and evaluate "
                     "every decentralized baseline on the same episodes, through Ray Tune, "
                     "resumably; writes docs/results/scale.md/.csv and figures.")
@@ -165,7 +165,7 @@ def _report_paths(output: Path):
 
 def resolve(argv: Optional[Sequence[str]] = None):
     """Parse and check every flag (exit 2 naming the flag); returns (args, budget, trials)."""
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.run import outputs as out
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -223,8 +223,8 @@ def resolve(argv: Optional[Sequence[str]] = None):
 def baseline_trial(name: str, setup: str, budget: Dict[str, Any], raw_dir: Path) -> Dict[str, Any]:
     """Evaluate baseline ``name`` on the evaluation episodes; writes its record (reproduce layout)."""
     from rllib_experiments.evaluation import EVAL_SEED, evaluate_baseline
-    from rllib_experiments.run_outputs import write_json_atomic
-    from rllib_experiments.trials import base_settings, trial_id
+    from rllib_experiments.run.outputs import write_json_atomic
+    from rllib_experiments.studies.common.trials import base_settings, trial_id
 
     start = time.time()
     env_kwargs = base_settings(budget, setup, 0).env_kwargs()
@@ -244,8 +244,8 @@ def baseline_trial(name: str, setup: str, budget: Dict[str, Any], raw_dir: Path)
 def run_trial(trial: Dict[str, Any], budget: Dict[str, Any], output: Path, runs_dir: Path,
               report=None) -> Dict[str, Any]:
     """One trial of the study in this process; its record, with ``num_users`` and ``cpu_s``."""
-    from rllib_experiments.run_outputs import write_json_atomic
-    from rllib_experiments.trials import run_row_trial
+    from rllib_experiments.run.outputs import write_json_atomic
+    from rllib_experiments.studies.common.trials import run_row_trial
 
     n = trial["num_users"]
     b, raw = budget_for(budget, n), size_folder(output, n)
@@ -294,7 +294,7 @@ def backfill_final_summary(output: Path, log=print) -> int:
     import tempfile
 
     from rllib_experiments.cli.export import export_checkpoint
-    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.run.outputs import write_json_atomic
 
     done = 0
     for path in sorted(output.glob("N*/trials/*.json")):
@@ -323,14 +323,14 @@ def backfill_final_summary(output: Path, log=print) -> int:
 
 def _env_for(budget: Dict[str, Any]):
     """The environment of setup ``setup`` at N users under ``budget`` (the baselines' too)."""
-    from rllib_experiments.trials import base_settings
+    from rllib_experiments.studies.common.trials import base_settings
 
     return lambda setup, n: base_settings(budget_for(budget, n), setup, 0).env_kwargs()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from rllib_experiments import run_outputs as out
-    from rllib_experiments import scale_report
+    from rllib_experiments.run import outputs as out
+    from rllib_experiments.studies.scale import report as scale_report
 
     args, budget, trials = resolve(argv)
     output = Path(args.output)
@@ -351,7 +351,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           flush=True)
                     run_trial(t, budget, output, Path(args.runs_dir))
         except out.OutputBusyError as err:
-            print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
+            print(f"python -m rllib_experiments scale: error: argument --output: {err}", file=sys.stderr)
             return 2
         scale_report.build_report(output, md, csv, figures,
                                   reference=_reference(output, args.reference))
@@ -373,18 +373,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             errors = run_tune(todo, budget, output, args) if todo else []
             transfer_trials(output, _env_for(budget), args.sizes, args.setups, budget["seeds"])
     except out.OutputBusyError as err:
-        print(f"python -m rllib_experiments.scale: error: argument --output: {err}", file=sys.stderr)
+        print(f"python -m rllib_experiments scale: error: argument --output: {err}", file=sys.stderr)
         return 2
     wall = time.time() - start
     unfinished = [t for t in todo if not is_finished(size_folder(output, t["num_users"]), t,
                                                      budget_for(budget, t["num_users"]))]
-    log_run(output / out.SCALE_LOG, "python -m rllib_experiments.scale", argv, todo, unfinished,
+    log_run(output / out.SCALE_LOG, "python -m rllib_experiments scale", argv, todo, unfinished,
             errors, wall, budget=budget, sizes=args.sizes, setups=args.setups)
     backfill_final_summary(output)
     scale_report.build_report(output, md, csv, figures,
                               reference=_reference(output, args.reference))
     return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

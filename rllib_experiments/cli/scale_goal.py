@@ -1,5 +1,5 @@
-"""``python -m rllib_experiments.scale_goal``: where the scale study's goal stands, every study
-folder side by side (:mod:`rllib_experiments.scale_goal_report`), written to
+"""``python -m rllib_experiments scale_goal``: where the scale study's goal stands, every study
+folder side by side (:mod:`rllib_experiments.studies.scale.goal`), written to
 ``docs/results/scale_goal.md``. Reads records only: no Ray, no torch, seconds."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from rllib_experiments.cli.scale import DEFAULT_OUTPUT, REPO, _report_paths
-from rllib_experiments.scale_goal_report import NoRecordsError, folder_cells, folder_curves, folder_labels, \
+from rllib_experiments.studies.scale.goal import NoRecordsError, folder_cells, folder_curves, folder_labels, \
     markdown, plot_curves
-from rllib_experiments.scale_report import PROBE_DIR
-from rllib_experiments.scale_stats import load_records
+from rllib_experiments.studies.scale.report import PROBE_DIR
+from rllib_experiments.studies.scale.stats import load_records
 
 RAW = REPO / "docs" / "results" / "raw"
 DEFAULT_MD = REPO / "docs" / "results" / "scale_goal.md"
 DEFAULT_FIGURE = REPO / "docs" / "figures" / "scale_goal_curves.png"
-COMMAND = "python -m rllib_experiments.scale_goal"
+COMMAND = "python -m rllib_experiments scale_goal"
 
 
 def study_folders(raw: Path = RAW) -> List[Path]:

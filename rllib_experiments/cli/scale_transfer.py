@@ -1,4 +1,4 @@
-"""Row ``ours_from_A`` of the scale study (``python -m rllib_experiments.scale``): ours' final
+"""Row ``ours_from_A`` of the scale study (``python -m rllib_experiments scale``): ours' final
 actors of setup A evaluated unchanged in setups B and C (:func:`transfer_trials`)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Sequence
 
-from rllib_experiments.scale_stats import LABELS, OURS, TRANSFER
+from rllib_experiments.studies.scale.stats import LABELS, OURS, TRANSFER
 
 #: How far a re-evaluated checkpoint's reward may be from its record's ``final_greedy``.
 REEVALUATION_TOLERANCE = 1e-6
@@ -25,7 +25,7 @@ def exported_greedy(export_dir: Path, env_kwargs: Dict[str, Any], source: Dict[s
 
 def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]], sizes: Sequence[int],
                     setups: Sequence[str], seeds: Sequence[int], log=None) -> int:
-    """Row ``ours_from_A`` (:data:`~rllib_experiments.scale_stats.TRANSFER`): for every (N, setup
+    """Row ``ours_from_A`` (:data:`~rllib_experiments.studies.scale.stats.TRANSFER`): for every (N, setup
     other than A, seed) without its record, the final actors of ours' run in setup A with the
     same N and seed, evaluated greedily and unchanged on this setup's episodes (``env_for(setup,
     N)``: its environment; records in ``output/N<N>/trials``). The A run's
@@ -35,8 +35,8 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
     import tempfile
 
     from rllib_experiments.cli.export import export_checkpoint
-    from rllib_experiments.run_outputs import write_json_atomic
-    from rllib_experiments.trials import trial_id
+    from rllib_experiments.run.outputs import write_json_atomic
+    from rllib_experiments.studies.common.trials import trial_id
 
     log = log or (lambda msg: print(msg, flush=True))
     done = 0

@@ -2,14 +2,14 @@
 
 Examples::
 
-    python -m rllib_experiments.train                      # short demo, compared with slotted ALOHA
-    python -m rllib_experiments.train --setup A --schedule harmonic --final-sparsity 0.95 \\
+    python -m rllib_experiments train                      # short demo, compared with slotted ALOHA
+    python -m rllib_experiments train --setup A --schedule harmonic --final-sparsity 0.95 \\
         --seed 0 --output runs/A_harmonic_s0               # the paper's budget (preset paper_A)
-    python -m rllib_experiments.train --output runs/A_harmonic_s0 --resume   # after an interruption
-    python -m rllib_experiments.train --preset tiny --env num_users=3 --env pu_prob=0.2 --output runs/t
+    python -m rllib_experiments train --output runs/A_harmonic_s0 --resume   # after an interruption
+    python -m rllib_experiments train --preset tiny --env num_users=3 --env pu_prob=0.2 --output runs/t
 
 Writes progress.csv, TensorBoard logs, checkpoints and result.json into the output folder
-(see :mod:`rllib_experiments.run_outputs`). Docs: docs/training.md.
+(see :mod:`rllib_experiments.run.outputs`). Docs: docs/training.md.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def learning_row(text: str) -> str:
     return text
 
 
-def build_parser(prog: str = "python -m rllib_experiments.train") -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.ArgumentParser:
     """The argument parser (every flag documented in --help)."""
     p = argparse.ArgumentParser(
         prog=prog,
@@ -207,8 +207,8 @@ def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[D
 
 def default_output(settings: Settings, demo: bool) -> Path:
     """runs/<name>; for the demo the first runs/demo-N that holds no results."""
-    from rllib_experiments.trials import trial_name
-    from rllib_experiments.run_outputs import has_results
+    from rllib_experiments.studies.common.trials import trial_name
+    from rllib_experiments.run.outputs import has_results
 
     if not demo:
         return Path("runs") / f"{settings.setup}_{trial_name(settings)}"
@@ -220,7 +220,7 @@ def default_output(settings: Settings, demo: bool) -> Path:
 
 def resolve(argv: Optional[List[str]] = None):
     """Parse and check everything that can fail before Ray starts; returns (args, settings, options)."""
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.run import outputs as out
     from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY
 
     parser = build_parser()
@@ -335,7 +335,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     result = run.run()
     print(report(result, output))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,18 +4,18 @@ Without ``--search-space`` it runs a grid over schedules x seeds (optionally x f
 sparsity x critic mode), given by flags. With ``--search-space FILE`` it runs a search
 over that file's space, ``--search grid`` or ``--search optuna`` (``--num-samples``
 points), optionally under ``--scheduler asha``: see :mod:`rllib_experiments.cli.tune_search`
-and :mod:`rllib_experiments.search_space`.
+and :mod:`rllib_experiments.studies.common.search_space`.
 
 Example (setup A, the paper's budget, three seeds)::
 
-    python -m rllib_experiments.tune_schedules --setup A --schedules harmonic linear polynomial \\
+    python -m rllib_experiments tune_schedules --setup A --schedules harmonic linear polynomial \\
         --seeds 0 1 2 --output runs/tune_A
     # on a Ray cluster (docs/training.md):
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \\
-        python -m rllib_experiments.tune_schedules --setup A --seeds 0 1 2 --output /shared/tune_A
+        python -m rllib_experiments tune_schedules --setup A --seeds 0 1 2 --output /shared/tune_A
 
-Every trial is :func:`rllib_experiments.trials.tune_trainable`, the training loop of
-``python -m rllib_experiments.train`` (one code path), writing a full run folder
+Every trial is :func:`rllib_experiments.studies.common.trials.tune_trainable`, the training loop of
+``python -m rllib_experiments train`` (one code path), writing a full run folder
 (progress.csv, TensorBoard, checkpoints, result.json) under ``OUTPUT/trials/``.
 Trials ask for 1 CPU (+1 per env runner); Tune runs as many at once as the cluster's
 CPUs allow. At the end a summary (mean +- std over seeds and the best seed, per
@@ -40,7 +40,7 @@ from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, 
 from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
 from rllib_experiments.cli.tune_search import add_search_flags, resolve_search, uses_search
-from rllib_experiments.trials import GRID_AXES
+from rllib_experiments.studies.common.trials import GRID_AXES
 
 #: Settings field -> the flag of this command that sets it.
 FLAG_OF = {"setup": "--setup", "schedule": "--schedules", "seed": "--seeds",
@@ -56,7 +56,7 @@ TRIALS_CSV = "trials.csv"
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m rllib_experiments.tune_schedules",
+        prog="python -m rllib_experiments tune_schedules",
         description="Ray Tune grid of IAGC-PPO runs over pruning schedules x seeds (and optionally "
         "final sparsities and critic modes); prints and saves a summary table. Each trial is the "
         "training loop of rllib_experiments.train.",
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve(argv: Optional[List[str]] = None):
     """Parse and validate every flag before Ray starts; returns (args, base settings, grid)."""
-    from rllib_experiments import run_outputs as out
+    from rllib_experiments.run import outputs as out
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -228,7 +228,7 @@ def to_markdown(table: List[Dict[str, Any]], title: str) -> str:
 
 def _write_csv(path: Path, rows: List[Dict[str, Any]]) -> None:
     """``rows`` under the union of their keys, in order of first appearance."""
-    from rllib_experiments.report import write_csv_atomic
+    from rllib_experiments.run.outputs import write_csv_atomic
 
     keys: List[str] = []
     for r in rows:
@@ -239,7 +239,7 @@ def _write_csv(path: Path, rows: List[Dict[str, Any]]) -> None:
 def trial_rows(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> List[Dict[str, Any]]:
     """One row per grid point, read from each trial's result.json (status 'missing' if absent)."""
     from rllib_experiments.settings import Settings
-    from rllib_experiments.trials import trial_name
+    from rllib_experiments.studies.common.trials import trial_name
 
     rows = []
     for schedule in grid["schedule"]:
@@ -285,8 +285,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     import ray
     from ray import tune
 
-    from rllib_experiments import run_outputs as out
-    from rllib_experiments.trials import tune_trainable
+    from rllib_experiments.run import outputs as out
+    from rllib_experiments.studies.common.trials import tune_trainable
 
     output.mkdir(parents=True, exist_ok=True)
     if not uses_search(args):
@@ -349,7 +349,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{len(missing)} trial(s) produced no result: " + ", ".join(r["folder"] for r in missing))
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

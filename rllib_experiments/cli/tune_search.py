@@ -1,10 +1,10 @@
 """The search half of ``tune_schedules``: ``--search {grid,optuna}``, ``--scheduler {fifo,asha}``.
 
-A search samples points of a search-space file (:mod:`rllib_experiments.search_space`)
+A search samples points of a search-space file (:mod:`rllib_experiments.studies.common.search_space`)
 with Ray Tune's ``OptunaSearch`` (TPE, seeded by ``--search-seed``) or runs every
 combination of its choices (``--search grid``); ``--scheduler asha`` stops trials early
 on their evaluation reward (``ASHAScheduler``, time = iterations). Every trial is
-:func:`rllib_experiments.trials.tune_trainable`, the training loop of ``train``.
+:func:`rllib_experiments.studies.common.trials.tune_trainable`, the training loop of ``train``.
 
 Files in OUTPUT: ``search.json`` (the flags, base settings and space: ``--resume`` must
 match them), ``tune/`` (Tune's own state, from which ``--resume`` continues the same
@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from rllib_experiments.run_outputs import SEARCH_FILE
+from rllib_experiments.run.outputs import SEARCH_FILE
 
 TRIALS_CSV = "search_trials.csv"
 BEST_JSON = "best.json"
@@ -33,7 +33,7 @@ TUNE_DIR = "tune"
 def add_search_flags(p) -> None:
     from rllib_experiments.cli.args import int_at_least, number_in
 
-    g = p.add_argument_group("searches (see rllib_experiments.search_space for the file format)")
+    g = p.add_argument_group("searches (see rllib_experiments.studies.common.search_space for the file format)")
     g.add_argument("--search", choices=["grid", "optuna"], default="grid",
                    help="grid: every combination (of the flags, or of the choices in "
                         "--search-space); optuna: --num-samples points drawn by Optuna's TPE "
@@ -59,7 +59,7 @@ def uses_search(args) -> bool:
 
 def resolve_search(args, parser, base: Dict[str, Any], output: Path):
     """Validate the search flags and the space before Ray starts; returns the SearchSpace."""
-    from rllib_experiments.search_space import SearchSpaceError, check_space, load_search_space
+    from rllib_experiments.studies.common.search_space import SearchSpaceError, check_space, load_search_space
 
     if args.search == "optuna" and args.search_space is None:
         parser.error("argument --search: optuna needs --search-space FILE")
@@ -111,8 +111,8 @@ def run_search(args, base: Dict[str, Any], space, flags: Dict[str, Any], output:
     """Run (or, with --resume, continue) the search; write the tables; 0 if every trial ended."""
     from ray import tune
 
-    from rllib_experiments import run_outputs as out
-    from rllib_experiments.trials import tune_trainable
+    from rllib_experiments.run import outputs as out
+    from rllib_experiments.studies.common.trials import tune_trainable
 
     output.mkdir(parents=True, exist_ok=True)
     out.write_json_atomic(output / SEARCH_FILE, {"settings": base, "space": space.to_dict(),
@@ -159,7 +159,7 @@ def search_rows(results, base: Dict[str, Any], space) -> List[Dict[str, Any]]:
     status: "finished" (result.json written), "stopped" (by ASHA: the rewards are its last
     evaluation, ``iterations_done`` says when), "error".
     """
-    from rllib_experiments.search_space import settings_for, unused_parameters
+    from rllib_experiments.studies.common.search_space import settings_for, unused_parameters
 
     rows = []
     for r in results:
@@ -191,7 +191,7 @@ def study_row(point: Dict[str, Any], base: Dict[str, Any]) -> Optional[str]:
     """The ``pruning_study --rows`` key that trains exactly the point's configuration (its
     Settings equal the search trial's, seed aside), or None when there is none."""
     from rllib_experiments.methods import get_row
-    from rllib_experiments.search_space import settings_for, variant_key
+    from rllib_experiments.studies.common.search_space import settings_for, variant_key
     from rllib_experiments.settings import Settings
 
     key = variant_key(point)
@@ -214,7 +214,7 @@ def best_configs(rows: List[Dict[str, Any]], metric: str, k: int = 5) -> List[Di
 
 
 def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str, Any]) -> None:
-    from rllib_experiments.run_outputs import write_json_atomic
+    from rllib_experiments.run.outputs import write_json_atomic
 
     keys: List[str] = []
     for r in rows:

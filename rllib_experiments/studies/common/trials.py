@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
-from rllib_experiments import run_outputs as out
+from rllib_experiments.run import outputs as out
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.settings import Settings
 from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun
@@ -59,15 +59,15 @@ def tune_trainable(config: Dict[str, Any]) -> None:
 
     ``config`` keys: ``settings`` (a Settings dict), ``output_root`` (folder holding one
     sub-folder per trial), the grid axes of :data:`GRID_AXES` (overriding ``settings``) or
-    ``point`` (a search point, :func:`rllib_experiments.search_space.settings_for`; the folder
+    ``point`` (a search point, :func:`rllib_experiments.studies.common.search_space.settings_for`; the folder
     name then ends in the point's hash), and optionally ``checkpoint_every``, ``eval_seed``.
     """
     import ray
     from ray import tune
 
     _single_thread()
-    if "point" in config:  # a searched point (rllib_experiments.search_space)
-        from rllib_experiments.search_space import point_id, settings_for
+    if "point" in config:  # a searched point (rllib_experiments.studies.common.search_space)
+        from rllib_experiments.studies.common.search_space import point_id, settings_for
 
         settings = settings_for(config["settings"], config["point"])
         output = Path(config["output_root"]) / f"{trial_name(settings)}_{point_id(config['point'])}"
@@ -129,7 +129,7 @@ def code_version() -> Optional[Dict[str, Any]]:
     outside a git checkout: which version of the learner produced a record."""
     import subprocess
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[3]  # rllib_experiments/studies/common/ -> the checkout
     try:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()

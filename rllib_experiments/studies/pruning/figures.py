@@ -1,4 +1,4 @@
-"""Figures of the pruning study (:mod:`rllib_experiments.pruning_report` calls :func:`plot_all`).
+"""Figures of the pruning study (:mod:`rllib_experiments.studies.pruning.report` calls :func:`plot_all`).
 
 Per setup:
 
@@ -22,7 +22,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from rllib_experiments.figures import pyplot, save_figure
+from rllib_experiments.studies.common.figures import pyplot, save_figure
 
 SCOPE_MARKERS = {"": "*", "all": "o", "head_dense": "s", "input_dense": "^", "io_dense": "D",
                  "lstm_only": "v"}

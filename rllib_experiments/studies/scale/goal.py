@@ -1,10 +1,10 @@
 """The scale study's goal (docs/training.md, "Scale study") across every study folder, in one
-table: ``python -m rllib_experiments.scale_goal`` (:mod:`rllib_experiments.cli.scale_goal`).
+table: ``python -m rllib_experiments scale_goal`` (:mod:`rllib_experiments.cli.scale_goal`).
 
-Each folder that ``python -m rllib_experiments.scale`` writes holds one budget's records (float32
+Each folder that ``python -m rllib_experiments scale`` writes holds one budget's records (float32
 or bfloat16, 300 or 600 iterations, ours trained on the sum rate or on another reward) and its own
 report. A reader who asks "where does the goal stand at N = 50?" would otherwise open every report.
-Nothing here is recomputed: every number is :func:`~rllib_experiments.scale_stats.goal_cells` of
+Nothing here is recomputed: every number is :func:`~rllib_experiments.studies.scale.stats.goal_cells` of
 one folder's records; this module only lays the folders' cells side by side and picks, per
 (setup, N), the best row that has the goal's number of seeds."""
 
@@ -17,10 +17,10 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
-from rllib_experiments.figures import pyplot, save_figure
-from rllib_experiments.scale_stats import GOAL_RATIO, GOAL_SEEDS, LABELS, OURS, TRANSFER, goal_cells, \
+from rllib_experiments.studies.common.figures import pyplot, save_figure
+from rllib_experiments.studies.scale.stats import GOAL_RATIO, GOAL_SEEDS, LABELS, OURS, TRANSFER, goal_cells, \
     table_rows
-from rllib_experiments.scale_report import number_text, relative_link
+from rllib_experiments.studies.scale.report import number_text, relative_link
 
 SUM_RATE = "sum_rate"
 
@@ -43,7 +43,7 @@ def _training(records: List[Dict[str, Any]], setup: str, n: int, method: str) ->
 
 
 def folder_cells(folder: Path, records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The goal cells of one study folder (``records``: its :func:`~rllib_experiments.scale_stats.
+    """The goal cells of one study folder (``records``: its :func:`~rllib_experiments.studies.scale.stats.
     load_records`), each with ``folder`` and how it was trained. Raises :class:`NoRecordsError`
     when the folder holds no records."""
     if not records:

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from rllib_experiments.bootstrap import bootstrap_ci
+from rllib_experiments.studies.common.statistics import bootstrap_ci
 
 CSV_COLUMNS = ("setup", "num_users", "num_channels", "method", "seeds", "mean", "std",
                "oracle_mean", "ratio_to_oracle", "episodes_trained", "trial_cpu_s")
@@ -62,7 +62,7 @@ def load_records(output: Path) -> List[Dict[str, Any]]:
 
 def read_log(folder: Path) -> List[Dict[str, Any]]:
     """The run log of a study folder (one JSON line per invocation), [] without one."""
-    from rllib_experiments.run_outputs import SCALE_LOG
+    from rllib_experiments.run.outputs import SCALE_LOG
 
     log = Path(folder) / SCALE_LOG
     if not log.is_file():

@@ -1,4 +1,4 @@
-"""Figures of the scale study (:mod:`rllib_experiments.scale_report` builds their data).
+"""Figures of the scale study (:mod:`rllib_experiments.studies.scale.report` builds their data).
 
 * ``scale_ratio.png``: reward / oracle against N, a line per method, one panel per setup;
   ours (and ours trained in A) is the mean over seeds with the std over seeds as error bars;
@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 from typing import Dict, List
 
-from rllib_experiments.figures import pyplot, save_figure
-from rllib_experiments.scale_stats import OURS, TRANSFER
+from rllib_experiments.studies.common.figures import pyplot, save_figure
+from rllib_experiments.studies.scale.stats import OURS, TRANSFER
 
 #: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
 PANEL_INCHES = (4.0, 3.4)

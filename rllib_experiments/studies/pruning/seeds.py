@@ -5,15 +5,15 @@ ones a reader can compare (mean ± std over seeds and a bootstrap 95 % CI of the
 greedy) for a fixed list of rows and seeds, counting only records of those seeds, so a row's
 line means the same thing however many other studies ran it on other seeds.
 :func:`seed_table_lines` renders them for ``docs/results/pruning.md``; split from
-:mod:`rllib_experiments.pruning_report` (which calls it) to keep each module one concern.
+:mod:`rllib_experiments.studies.pruning.report` (which calls it) to keep each module one concern.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from rllib_experiments.bootstrap import ci_text, mean_std_ci
-from rllib_experiments.pruning_sparsity import fmt_number
+from rllib_experiments.studies.common.statistics import ci_text, mean_std_ci
+from rllib_experiments.studies.pruning.sparsity import fmt_number
 
 
 def paper_value(config: str, setup: str) -> Optional[float]:
@@ -27,7 +27,7 @@ def paper_value(config: str, setup: str) -> Optional[float]:
 
 def seed_rows(summary: List[Dict[str, Any]], rows: Sequence[str],
               seeds: Sequence[int]) -> List[Dict[str, Any]]:
-    """Per setup of ``summary`` (:func:`rllib_experiments.pruning_report.summarize`) and row of
+    """Per setup of ``summary`` (:func:`rllib_experiments.studies.pruning.report.summarize`) and row of
     ``rows`` with at least one record of ``seeds``: the statistics over those seeds only."""
     by = {(e["setup"], e["config"]): e for e in summary}
     out = []
@@ -88,7 +88,7 @@ def plot_seed_rows(entries: List[Dict[str, Any]], setup: str, path) -> bool:
     """Each row's final reward per seed (dots), its mean with the bootstrap CI (bars), sampled and
     greedy side by side, and the paper's Table I figure (a star) for its rows; False (nothing
     written) when the setup has no entries."""
-    from rllib_experiments.figures import pyplot, save_figure
+    from rllib_experiments.studies.common.figures import pyplot, save_figure
 
     mine = [e for e in entries if e["setup"] == setup]
     if not mine:
@@ -129,7 +129,7 @@ def write_csv(path, entries: List[Dict[str, Any]]) -> None:
     ``5 6 7``), written atomically by the reports' one CSV writer."""
     from pathlib import Path
 
-    from rllib_experiments.report import write_csv_atomic
+    from rllib_experiments.run.outputs import write_csv_atomic
 
     write_csv_atomic(Path(path), CSV_COLUMNS,
                      [dict(e, ci_sampled=ci_text(e["ci_sampled"]), ci_greedy=ci_text(e["ci_greedy"]),

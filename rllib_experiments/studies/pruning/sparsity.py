@@ -1,6 +1,6 @@
 """The deployment question of the pruning report: how sparse can an actor be (issue 13, part 4)?
 
-Split from :mod:`rllib_experiments.pruning_report`, which re-exports these names.
+Split from :mod:`rllib_experiments.studies.pruning.report`, which re-exports these names.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 def dense_reference(config: str) -> str:
     """The dense configuration a configuration is compared with: ``ours_dense`` for ours and its
-    variants, ``dense`` for the paper's rows and theirs (:mod:`rllib_experiments.pruning_report`)."""
+    variants, ``dense`` for the paper's rows and theirs (:mod:`rllib_experiments.studies.pruning.report`)."""
     base = config.split("+")[0]
     return "ours_dense" if base.startswith("ours") else "dense"
 

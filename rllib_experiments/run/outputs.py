@@ -13,7 +13,7 @@ Layout of ``OUTPUT/``::
 Every whole-file write goes to a temporary name first and is renamed into place
 (atomic on POSIX), so a run killed at any moment leaves either the old or the new
 file, never a half-written one. A checkpoint directory only appears under its final
-name once complete. On resume, :func:`rllib_experiments.progress.truncate_progress` keeps exactly the rows of
+name once complete. On resume, :func:`rllib_experiments.run.progress.truncate_progress` keeps exactly the rows of
 the iterations the checkpoint contains (rows of later iterations, including a
 half-written last line, are dropped) and TensorBoard is reopened with
 ``purge_step`` so its later events are hidden.
@@ -21,6 +21,7 @@ half-written last line, are dropped) and TensorBoard is reopened with
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 RUN_FILE = "run.json"
 PROGRESS_FILE = "progress.csv"
@@ -61,21 +62,43 @@ class OutputExistsError(ValueError):
     """The output folder already holds results and neither resume nor overwrite was asked."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` (creating its folder) through a temporary file and an atomic rename.
+def write_atomic(path: Path, write: Callable[[Any], None], *, newline: Optional[str] = None) -> None:
+    """Write ``path`` (creating its folder) with ``write(file)``, never leaving half a file.
 
-    The temporary name carries the process id, so two processes writing the same file
-    (a trial and the driver's record writer) never share a half-written temporary.
+    The text goes to a temporary file beside ``path`` whose name carries the process id (two
+    processes writing the same file, a trial and the driver's record writer, never share a
+    temporary), is flushed to disk, and replaces ``path`` in one rename. The one writer of
+    every result file (JSON, CSV) of the experiments.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=_json_default)
-        f.write("\n")
+    with open(tmp, "w", newline=newline) as f:
+        write(f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """``data`` as indented JSON with sorted keys and a final newline (:func:`write_atomic`)."""
+    def write(f):
+        json.dump(data, f, indent=2, sort_keys=True, default=_json_default)
+        f.write("\n")
+
+    write_atomic(path, write)
+
+
+def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping]) -> None:
+    """``rows`` under the header ``columns`` (keys outside it ignored, None written as empty),
+    through :func:`write_atomic`."""
+    def write(f):
+        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+
+    write_atomic(path, write, newline="")
 
 
 def _json_default(value):

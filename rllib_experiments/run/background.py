@@ -1,5 +1,10 @@
 """Evaluate a snapshot of the actors in another process while training continues.
 
+The worker runs a task the trainer names (``task(module_spec, weights, agents, env_kwargs,
+episodes, eval_seed)``, a module-level function pickled by reference: the trainer passes
+:func:`rllib_experiments.evaluation.evaluate_snapshot`), so this run-folder machinery needs
+nothing of the experiment core above it.
+
 The paper's evaluation (every ``eval_interval`` iterations, ``eval_episodes`` episodes,
 stochastic and greedy) costs about as much as ten one-episode iterations' sampling, and it
 only reads the actors' weights. :class:`BackgroundEvaluator` copies those weights at the
@@ -25,24 +30,13 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future
-from typing import Any, Dict, Optional, Sequence, Tuple
-
-
-def evaluate_snapshot(module_spec, weights: Dict[str, Dict], agents: Sequence[str],
-                      env_kwargs: Dict[str, Any], episodes: int,
-                      eval_seed: int) -> Tuple[Dict[str, Dict], Dict[str, Any]]:
-    """(evaluation, sparsity) of actors rebuilt from ``weights``: what the trainer would compute."""
-    from rllib_experiments.evaluation import actor_sparsity, actors_from_weights, evaluate
-
-    actors = actors_from_weights(module_spec, weights, agents)
-    return (evaluate(actors, env_kwargs, episodes=episodes, eval_seed=eval_seed),
-            actor_sparsity(actors))
+from typing import Any, Callable, Dict, Optional, Sequence
 
 
 class BackgroundEvaluator:
     """One worker process evaluating weight snapshots (see module doc).
 
-    The worker is ``python -m rllib_experiments.background_eval``, fed pickled jobs on
+    The worker is ``python -m rllib_experiments.run.background``, fed pickled jobs on
     its standard input (not a multiprocessing pool: a ``spawn`` child re-imports the
     parent's ``__main__``, which a script without a main guard, or a Ray worker, does not
     survive). It exits when its input closes, so it never outlives the trainer.
@@ -53,8 +47,9 @@ class BackgroundEvaluator:
             kernels, and hence the numbers, are the ones a synchronous evaluation uses).
     """
 
-    def __init__(self, env_kwargs: Dict[str, Any], *, episodes: int, eval_seed: int,
-                 threads: Optional[int] = None):
+    def __init__(self, task: Callable, env_kwargs: Dict[str, Any], *, episodes: int,
+                 eval_seed: int, threads: Optional[int] = None):
+        self.task = task
         self.env_kwargs = dict(env_kwargs)
         self.episodes = int(episodes)
         self.eval_seed = int(eval_seed)
@@ -80,7 +75,7 @@ class BackgroundEvaluator:
             raise RuntimeError("the background evaluator runs one evaluation at a time")
         if self._proc is None or self._proc.poll() is not None:
             self._start()
-        job = (module_spec, weights, list(agents), self.env_kwargs, self.episodes, self.eval_seed)
+        job = (self.task, module_spec, weights, list(agents), self.env_kwargs, self.episodes, self.eval_seed)
         pickle.dump(job, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self._proc.stdin.flush()
         future: Future = Future()
@@ -123,7 +118,8 @@ def _serve(threads: int) -> None:
         except EOFError:
             return
         try:
-            reply = (True, evaluate_snapshot(*job))
+            task, *arguments = job
+            reply = (True, task(*arguments))
         except Exception:  # noqa: BLE001 - reported to the trainer
             reply = (False, traceback.format_exc())
         pickle.dump(reply, results, protocol=pickle.HIGHEST_PROTOCOL)

@@ -1,0 +1,1 @@
+"""Studies built on the experiment core: trials, statistics and figures they share (common/), and one folder per study: Table I (table1/), the pruning study (pruning/), the scale study (scale/), speed benchmarks (benchmarks/)."""
