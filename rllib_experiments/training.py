@@ -278,7 +278,8 @@ class TrainingRun:
                                               eval_seed=self.eval_seed)
                       for name in ("aloha", "oracle")}
         self._background = BackgroundEvaluator(
-            evaluate_snapshot, s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed) \
+            evaluate_snapshot, s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed,
+            log_dir=self.output) \
             if self.background_eval else None
         session_start = time.time()
         iter_times = []

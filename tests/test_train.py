@@ -213,6 +213,11 @@ def test_tiny_training_writes_every_output(tmp_path):
     assert [l.split("|")[0].strip() for l in lines] == [f"iter {i}/4" for i in range(1, 5)]
     assert all("env steps/s" in l and "ETA" in l and "sparsity" in l for l in lines)
     assert "slotted ALOHA" in proc.stdout
+    # quiet: Ray's and RLlib's warnings are in the run's framework.log, none on the terminal
+    printed = (proc.stdout + proc.stderr).splitlines()
+    assert [line for line in printed if "WARNING" in line or "Deprecation" in line] == []
+    kept = (run / "framework.log").read_text()
+    assert "WARNING" in kept and "new API stack" in kept
     rows = read_rows(run / "progress.csv")
     assert [int(r["iteration"]) for r in rows] == [0, 1, 2, 3]
     assert [bool(r["eval_stochastic_mean"]) for r in rows] == [False, True, False, True]

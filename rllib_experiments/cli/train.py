@@ -25,6 +25,7 @@ from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, 
                                         validated_settings)
 from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.evaluation import EVAL_SEED
+from rllib_experiments.run.framework_log import RAY_INIT_KWARGS, route_framework_logs
 from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset, preset_names
 
@@ -143,6 +144,9 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
                    help="evaluate in this process, pausing training (default: in a background "
                    "process on a copy of the weights while training continues; the same numbers)")
     p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show Ray's and RLlib's own messages here (always kept in "
+                   "OUTPUT/framework.log)")
     return p
 
 
@@ -279,7 +283,7 @@ def _init_ray(address: Optional[str]) -> None:
 
     if ray.is_initialized():
         return
-    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
+    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False, **RAY_INIT_KWARGS)
     if address is None and not os.environ.get("RAY_ADDRESS"):
         # A new local instance: env runners (Ray workers, niceness 15 by default) at normal priority.
         kwargs.update(include_dashboard=False, _system_config={"worker_niceness": 0})
@@ -321,6 +325,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{settings.final_sparsity:.0%} ({settings.schedule} schedule), setup {settings.setup}, "
               f"{settings.iterations} iterations of {episodes} episodes; output {output}. "
               "Run with --help for the full options.")
+    route_framework_logs(output, verbose=args.verbose)
     _init_ray(args.address)
     row = options.pop("row", None)
     build = None

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
 
@@ -48,8 +49,9 @@ class BackgroundEvaluator:
     """
 
     def __init__(self, task: Callable, env_kwargs: Dict[str, Any], *, episodes: int,
-                 eval_seed: int, threads: Optional[int] = None):
+                 eval_seed: int, threads: Optional[int] = None, log_dir: Optional[Path] = None):
         self.task = task
+        self.log_dir = log_dir
         self.env_kwargs = dict(env_kwargs)
         self.episodes = int(episodes)
         self.eval_seed = int(eval_seed)
@@ -63,7 +65,8 @@ class BackgroundEvaluator:
         threads = int(self.threads or torch.get_num_threads())
         env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                    PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(threads)],
+        self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(threads),
+                                       str(self.log_dir or "")],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def submit(self, module_spec, weights: Dict[str, Dict], agents: Sequence[str]) -> Future:
@@ -103,13 +106,16 @@ class BackgroundEvaluator:
             self._proc = None
 
 
-def _serve(threads: int) -> None:
+def _serve(threads: int, log_dir: Optional[Path]) -> None:
     """Worker loop: read a job, write ``(True, result)`` or ``(False, traceback)``, until EOF."""
     import traceback
 
     import torch
 
+    from rllib_experiments.run.framework_log import route_framework_logs
+
     torch.set_num_threads(threads)
+    route_framework_logs(log_dir)
     jobs, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything printed must not corrupt the results stream
     while True:
@@ -127,4 +133,4 @@ def _serve(threads: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]))
+    _serve(int(sys.argv[1]), Path(sys.argv[2]) if sys.argv[2:] and sys.argv[2] else None)
