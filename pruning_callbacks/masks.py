@@ -161,7 +161,8 @@ class MagnitudePruner:
                 + (" and biases" if prune_biases else "")
                 + f", include={include}, exclude={list(exclude)})"
             )
-        # keep-masks (True = active) and, for pruned entries, the value they had when pruned.
+        # True = active. The value an entry had when pruned is kept: hold mode releases the
+        # largest of them first when the target drops, and regrow_from="pruned_value" restores it.
         self.masks: Dict[str, torch.Tensor] = {
             n: torch.ones_like(p, dtype=torch.bool) for n, p in self.params.items()
         }
@@ -271,7 +272,7 @@ class MagnitudePruner:
         half a weight per matrix with layer ranking, half a weight in total with global).
         """
         if self.mode == "regrow":
-            self.prune_to(final_sparsity)  # fresh ranking, still un-finalized here
+            self.prune_to(final_sparsity)  # before `finalized`: the ranking is fresh, not nested
             self.finalized = True
         else:
             self.finalized = True

@@ -78,7 +78,7 @@ def check_per_user_values(settings: Settings, num_users: int) -> None:
 
 def pruning_config(settings: Settings, agents):
     """pruning_callbacks.PruningConfig of the settings: one schedule per user, critic never pruned."""
-    from pruning_callbacks.config import DEFAULT_EXCLUDE, PruningConfig
+    from pruning_callbacks.rllib.pruning_config import DEFAULT_EXCLUDE, PruningConfig
 
     from rllib_experiments.iagc.modules import prune_scope_patterns
 
@@ -101,7 +101,7 @@ def _wire_pruning(config, settings: Settings, agents) -> None:
     """Per-user magnitude pruning (pruning_callbacks) when a schedule is set."""
     if settings.schedule == "none":
         return
-    from pruning_callbacks.callback import add_pruning
+    from pruning_callbacks.rllib.callback import add_pruning
 
     from rllib_experiments.iagc.learner import PrunedIAGCTorchLearner
 

@@ -136,7 +136,7 @@ class TrainingRun:
         state = {"iterations_done": 0, "wall_time_s": 0.0, "sessions": 0, "evaluations": []}
         if not self.resume:
             return state
-        from pruning_callbacks.callback import ship_weights
+        from pruning_callbacks.rllib.callback import ship_weights
 
         out.remove_partial_checkpoints(self.output)
         for ckpt in reversed(out.list_checkpoints(self.output)):

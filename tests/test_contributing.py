@@ -29,17 +29,17 @@ def _module(name, code, monkeypatch):
 def test_the_guide_has_the_four_examples():
     blocks = _blocks()
     assert len(blocks) == 6  # schedule; row file + registry line; reward file + line; baseline
-    assert "register_schedule(\"exponential\")" in blocks[0]
+    assert "class ExponentialSchedule(GradualSchedule)" in blocks[0]
     assert blocks[2].lstrip().startswith("Row(\"ours_hold\"")
     assert blocks[4].strip().startswith("\"min_rate\":")
 
 
 def test_new_schedule(monkeypatch):
-    from pruning_callbacks.schedules import SCHEDULES, make_schedule
+    from pruning_callbacks.schedules import SCHEDULES, make_schedule, register_schedule
 
-    monkeypatch.setattr("pruning_callbacks.schedules.base.SCHEDULES", SCHEDULES)
     try:
-        _module("pruning_callbacks.schedules.exponential", _blocks()[0], monkeypatch)
+        module = _module("pruning_callbacks.schedules.exponential", _blocks()[0], monkeypatch)
+        register_schedule("exponential")(module.ExponentialSchedule)
         s = make_schedule("exponential", final_sparsity=0.9, start=10, end=110, rate=3.0)
         values = s.values(120)
         assert values[:10] == [0.0] * 10 and values[110:] == [0.9] * 10

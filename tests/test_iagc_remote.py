@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 ray = pytest.importorskip("ray")
 
-from pruning_callbacks.callback import ship_weights  # noqa: E402
+from pruning_callbacks.rllib.callback import ship_weights  # noqa: E402
 from rllib_experiments.algorithm import build_algo_config  # noqa: E402
 from rllib_experiments.settings import load_preset  # noqa: E402
 

@@ -23,9 +23,9 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec  # noqa: E402
 from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole  # noqa: E402
 from ray.rllib.utils.numpy import convert_to_numpy  # noqa: E402
 
-from pruning_callbacks.callback import PruningCallback, add_pruning, finalize_pruning  # noqa: E402
-from pruning_callbacks.config import PruningConfig  # noqa: E402
-from pruning_callbacks.learner import PrunedPPOTorchLearner  # noqa: E402
+from pruning_callbacks.rllib.callback import PruningCallback, add_pruning, finalize_pruning  # noqa: E402
+from pruning_callbacks.rllib.learner import PrunedPPOTorchLearner  # noqa: E402
+from pruning_callbacks.rllib.pruning_config import PruningConfig  # noqa: E402
 from pruning_callbacks.masks import num_to_prune  # noqa: E402
 from pruning_callbacks.schedules import SCHEDULES, Schedule, parameter, register_schedule  # noqa: E402
 

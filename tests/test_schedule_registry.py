@@ -55,7 +55,7 @@ def _unregister_one_shot():
 
 
 def _pruning_config():
-    return pytest.importorskip("pruning_callbacks.config").PruningConfig
+    return pytest.importorskip("pruning_callbacks.rllib.pruning_config").PruningConfig
 
 
 # ---------------------------------------------------------------- registry
@@ -232,9 +232,10 @@ def test_no_import_cycle_in_package():
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         graph[name] = _internal_imports(path) - {name}
-    assert {"pruning_callbacks.config", "pruning_callbacks.callback", "pruning_callbacks.learner"} <= set(graph)
-    assert "pruning_callbacks.callback" not in graph["pruning_callbacks.config"]
-    assert "pruning_callbacks.config" not in graph["pruning_callbacks.schedules.base"]
+    assert {"pruning_callbacks.rllib.pruning_config", "pruning_callbacks.rllib.callback",
+            "pruning_callbacks.rllib.learner"} <= set(graph)
+    assert "pruning_callbacks.rllib.callback" not in graph["pruning_callbacks.rllib.pruning_config"]
+    assert "pruning_callbacks.rllib.pruning_config" not in graph["pruning_callbacks.schedules.base"]
 
     def visit(node, stack):
         assert node not in stack, f"import cycle: {' -> '.join(stack + [node])}"

@@ -18,6 +18,7 @@ from pruning_callbacks.schedules import (
     main,
     make_schedule,
     per_agent_schedules,
+    sigma_linear,
 )
 
 PF = 0.95
@@ -36,7 +37,7 @@ PF = 0.95
     ],
 )
 def test_linear_values(i, expected):
-    assert gradual_sparsity(i, final_sparsity=PF, start=0, end=1000, sigma="linear") == pytest.approx(expected)
+    assert gradual_sparsity(i, final_sparsity=PF, start=0, end=1000, sigma=sigma_linear) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +192,7 @@ def test_cli_json(capsys):
 
 
 def test_cli_subprocess_default_end():
-    r = subprocess.run([sys.executable, "-m", "pruning_callbacks.schedules", "--schedule", "harmonic",
+    r = subprocess.run([sys.executable, "-m", "pruning_callbacks", "schedules", "--schedule", "harmonic",
                         "--iterations", "1000", "--final-sparsity", "0.95", "--initial-sparsity", "0",
                         "--json"], capture_output=True, text=True, check=True)
     out = json.loads(r.stdout)

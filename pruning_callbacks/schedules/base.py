@@ -1,43 +1,22 @@
-"""Base class and registry of sparsity schedules.
+"""The schedule base classes; a schedule's parameters are its dataclass fields.
 
-A schedule is a frozen dataclass registered under a name::
-
-    @register_schedule("linear")
-    @dataclass(frozen=True)
-    class LinearSchedule(GradualSchedule):
-        def sparsity(self, i): ...
-
-Its dataclass fields (with :func:`parameter` for a doc line) are its parameters: they
-are what :func:`make_schedule`, ``PruningConfig.schedule`` and the command line accept
-for that name. Every schedule also carries the mask-update timing (``update_every``,
+A schedule is a frozen dataclass whose fields, declared with :func:`parameter`, are its
+parameters: what ``make_schedule``, ``PruningConfig.schedule`` and the command line accept
+for its name. A parameter declares the values it allows (:class:`Bounds`), and
+:meth:`Schedule.__post_init__` checks every field against them, once, in declaration
+order. Every schedule also carries the mask-update timing (``update_every``,
 ``final_iteration``), which the pruning config sets from its mode and i_prune.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
-from typing import (
-    Any, Callable, ClassVar, Dict, Hashable, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar,
-)
-
-DEFAULT_SCHEDULE = "harmonic"
-"""Schedule used when a schedule dict names none (the paper's proposal)."""
+from typing import Any, Callable, ClassVar, Dict, List, NamedTuple, Optional, Union
 
 TIMING = ("update_every", "final_iteration")
 """Fields of every schedule that set when masks update; not a schedule's own parameters."""
-
-
-def parameter(default: Any, doc: str, type: Optional[Callable[[str], Any]] = None) -> Any:  # noqa: A002
-    """A schedule parameter: dataclass field with a default and a one-line doc.
-
-    ``type`` parses its command-line value (default: the type of ``default``).
-    """
-    return field(default=default, metadata={"doc": doc, "type": type or _type_of(default)})
-
-
-def _type_of(value: Any) -> Callable[[str], Any]:
-    return str if value is None else type(value)
 
 
 class ScheduleError(ValueError):
@@ -48,18 +27,94 @@ class ScheduleError(ValueError):
         self.parameter = parameter
 
 
+Bound = Union[float, str, None]
+"""A number, the name of another parameter of the same schedule, or None (unbounded)."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a parameter allows: a real number between ``low`` and ``high``.
+
+    A bound is included unless ``low_open``/``high_open``; ``integer`` also asks for a
+    whole number. A bound that names another parameter compares with that parameter's
+    value, which is declared (and so checked) before this one.
+    """
+
+    low: Bound = None
+    high: Bound = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def describe(self, schedule: Any = None) -> str:
+        """'in [0, 1)', 'an integer >= 1', '> start=3' (the other parameter's value if known)."""
+        low, high = self._text(self.low, schedule), self._text(self.high, schedule)
+        if low is not None and high is not None:
+            text = f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+        elif low is not None:
+            text = f"{'>' if self.low_open else '>='} {low}"
+        elif high is not None:
+            text = f"{'<' if self.high_open else '<='} {high}"
+        else:
+            text = "a number"
+        return f"an integer {text}" if self.integer else text
+
+    def check(self, name: str, value: Any, schedule: Any) -> None:
+        """ScheduleError naming ``name`` and the allowed values unless ``value`` is one."""
+        if not self._allows(value, schedule):
+            raise ScheduleError(name, f"{name} must be {self.describe(schedule)}, got {value!r}")
+
+    def _allows(self, value: Any, schedule: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if self.integer and int(value) != value:
+            return False
+        low, high = self._value(self.low, schedule), self._value(self.high, schedule)
+        if low is not None and (value <= low if self.low_open else value < low):
+            return False
+        return high is None or (value < high if self.high_open else value <= high)
+
+    @staticmethod
+    def _value(bound: Bound, schedule: Any) -> Optional[float]:
+        return getattr(schedule, bound) if isinstance(bound, str) else bound
+
+    @staticmethod
+    def _text(bound: Bound, schedule: Any) -> Optional[str]:
+        if bound is None:
+            return None
+        if isinstance(bound, str):
+            return bound if schedule is None else f"{bound}={getattr(schedule, bound)!r}"
+        return f"{bound:g}"
+
+
+def parameter(
+    default: Any,
+    doc: str,
+    type: Optional[Callable[[str], Any]] = None,  # noqa: A002
+    *,
+    allowed: Optional[Bounds] = None,
+    kw_only: bool = False,
+) -> Any:
+    """A schedule parameter: a dataclass field with a default, a one-line doc and its bounds.
+
+    ``type`` parses its command-line value (default: the type of ``default``). A default
+    of None is always allowed.
+    """
+    return field(default=default, kw_only=kw_only,
+                 metadata={"doc": doc, "type": type or _type_of(default), "allowed": allowed})
+
+
+def _type_of(value: Any) -> Callable[[str], Any]:
+    return str if value is None else type(value)
+
+
 class Parameter(NamedTuple):
-    """One parameter of a schedule, as listed by :func:`schedule_parameters`."""
+    """One parameter of a schedule, as listed by ``schedule_parameters``."""
 
     name: str
     default: Any
     doc: str
     type: Callable[[str], Any]
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < low:
-        raise ScheduleError(name, f"{name} must be an integer >= {low}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -76,18 +131,22 @@ class Schedule:
     """
 
     name: ClassVar[str] = ""
+    """Set by ``register_schedule``."""
     prunes: ClassVar[bool] = True
     """False for a dense schedule: modules with it get no masks at all."""
 
-    update_every: int = field(default=1, kw_only=True, metadata={
-        "doc": "i_prune: masks recomputed after iterations i with (i+1) % update_every == 0", "type": int})
-    final_iteration: Optional[int] = field(default=None, kw_only=True, metadata={
-        "doc": "I_T: iteration I_T-1 finalizes to final_sparsity; None = not known", "type": int})
+    update_every: int = parameter(
+        1, "i_prune: masks recomputed after iterations i with (i+1) % update_every == 0",
+        allowed=Bounds(low=1, integer=True), kw_only=True)
+    final_iteration: Optional[int] = parameter(
+        None, "I_T: iteration I_T-1 finalizes to final_sparsity; None = not known", int,
+        allowed=Bounds(low=1, integer=True), kw_only=True)
 
     def __post_init__(self) -> None:
-        _check_int("update_every", self.update_every, 1)
-        if self.final_iteration is not None:
-            _check_int("final_iteration", self.final_iteration, 1)
+        for f in dataclasses.fields(self):
+            allowed, value = f.metadata.get("allowed"), getattr(self, f.name)
+            if allowed is not None and not (value is None and f.default is None):
+                allowed.check(f.name, value, self)
 
     def sparsity(self, i: float) -> float:
         """Target sparsity p_i at training iteration i (0-based)."""
@@ -122,122 +181,23 @@ class Schedule:
 
     @classmethod
     def parameters(cls) -> List[Parameter]:
-        """The schedule's own parameters with their defaults and docs."""
-        return [
-            Parameter(f.name, f.default, f.metadata.get("doc", ""), f.metadata.get("type") or _type_of(f.default))
-            for f in dataclasses.fields(cls)
-            if f.name not in TIMING
-        ]
+        """The schedule's own parameters with their defaults and docs (the bounds appended)."""
+        out = []
+        for f in dataclasses.fields(cls):
+            if f.name in TIMING:
+                continue
+            doc, allowed = f.metadata.get("doc", ""), f.metadata.get("allowed")
+            if allowed is not None:
+                doc = f"{doc}, {allowed.describe()}" if doc else allowed.describe()
+            out.append(Parameter(f.name, f.default, doc, f.metadata.get("type") or _type_of(f.default)))
+        return out
 
 
 @dataclass(frozen=True)
 class GradualSchedule(Schedule):
     """Fields shared by the schedules of eqs. (10)-(14): p_final, i_start, i_P."""
 
-    final_sparsity: float = parameter(0.95, "p_final in [0, 1)")
-    start: int = parameter(0, "i_start, first pruning iteration (>= 0)")
-    end: int = parameter(1000, "i_P, iteration where p_final is reached (> start)")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 <= self.final_sparsity < 1.0:
-            raise ScheduleError("final_sparsity", f"final_sparsity must be in [0, 1), got {self.final_sparsity!r}")
-        if int(self.start) != self.start or self.start < 0:
-            raise ScheduleError("start", f"start (i_start) must be an integer >= 0, got {self.start!r}")
-        if int(self.end) != self.end or self.end <= self.start:
-            raise ScheduleError("end", f"end (i_P) must be an integer > start={self.start}, got {self.end!r}")
-
-
-# ------------------------------------------------------------------ registry
-SCHEDULES: Dict[str, Type[Schedule]] = {}
-"""Registered schedules by name (filled by :func:`register_schedule`)."""
-
-S = TypeVar("S", bound=Type[Schedule])
-
-
-def register_schedule(name: str) -> Callable[[S], S]:
-    """Class decorator: make a frozen :class:`Schedule` dataclass available as ``name``."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a schedule name must be a non-empty string, got {name!r}")
-
-    def register(cls: S) -> S:
-        if not (isinstance(cls, type) and issubclass(cls, Schedule)):
-            raise TypeError(f"register_schedule({name!r}) needs a Schedule subclass, got {cls!r}")
-        params = cls.__dict__.get("__dataclass_params__")
-        if params is None or not params.frozen:
-            raise TypeError(f"{cls.__name__}: put @register_schedule above @dataclass(frozen=True)")
-        old = SCHEDULES.get(name)
-        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"schedule name {name!r} is taken by {old.__module__}.{old.__qualname__}")
-        cls.name = name
-        SCHEDULES[name] = cls
-        return cls
-
-    return register
-
-
-def schedule_class(name: str) -> Type[Schedule]:
-    """The class registered as ``name``; ValueError naming the allowed names otherwise."""
-    try:
-        return SCHEDULES[name]
-    except (KeyError, TypeError):
-        raise ScheduleError(None, f"unknown schedule name {name!r}; allowed: {sorted(SCHEDULES)}") from None
-
-
-def schedule_parameters(name: str) -> List[Parameter]:
-    """Parameters of schedule ``name``: name, default, doc, type."""
-    return schedule_class(name).parameters()
-
-
-def check_schedule_keys(name: str, keys: Sequence[str], *, timing: bool = True) -> None:
-    """ValueError naming every key that schedule ``name`` does not take, and the allowed ones."""
-    allowed = [p.name for p in schedule_parameters(name)] + (list(TIMING) if timing else [])
-    unknown = sorted(set(keys) - set(allowed))
-    if unknown:
-        raise ScheduleError(unknown[0], f"schedule {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
-
-
-def make_schedule(name: str, **params: Any) -> Schedule:
-    """The schedule registered as ``name`` with ``params`` (its own and the timing fields)."""
-    check_schedule_keys(name, list(params))
-    return schedule_class(name)(**params)
-
-
-# ------------------------------------------------------------------ per agent
-def _for_agent(value: Any, key: str, index: int, agent_id: Hashable, agent_ids: Sequence) -> Any:
-    """Pick an agent's value from a scalar, a dict keyed by agent id, or a sequence."""
-    if isinstance(value, Mapping):
-        if agent_id not in value:
-            raise ScheduleError(key, f"{key}: no value for agent {agent_id!r} (given for {sorted(map(str, value))})")
-        return value[agent_id]
-    if isinstance(value, (list, tuple)):
-        if len(value) != len(agent_ids):
-            raise ScheduleError(key, f"{key}: a sequence needs one value per agent ({len(agent_ids)}), got {len(value)}")
-        return value[index]
-    return value
-
-
-def per_agent_schedules(
-    agent_ids: Sequence[Hashable], name: Any = DEFAULT_SCHEDULE, **params: Any
-) -> Dict[Hashable, Schedule]:
-    """One schedule per agent; ``name`` and every parameter may differ between agents.
-
-    Each value is a scalar (same for all agents), a dict keyed by agent id, or a
-    list/tuple in the order of ``agent_ids``. A dict may leave out the agents whose
-    schedule has no such parameter, so schedules with different parameters mix.
-    Example: ``per_agent_schedules(["a", "b", "c"], name={"a": "harmonic", "b":
-    "linear", "c": "none"}, final_sparsity={"a": 0.95, "b": 0.8}, end={"a": 1000,
-    "b": 500})``; ``end=1000`` would fail, as "none" takes no ``end``.
-    """
-    agent_ids = list(agent_ids)
-    out = {}
-    for n, aid in enumerate(agent_ids):
-        agent_name = _for_agent(name, "name", n, aid, agent_ids)
-        takes = {p.name for p in schedule_parameters(agent_name)} | set(TIMING)
-        own = {
-            k: _for_agent(v, k, n, aid, agent_ids)
-            for k, v in params.items()
-            if not (isinstance(v, Mapping) and aid not in v and k not in takes)
-        }
-        out[aid] = make_schedule(agent_name, **own)
-    return out
+    final_sparsity: float = parameter(0.95, "p_final", allowed=Bounds(low=0.0, high=1.0, high_open=True))
+    start: int = parameter(0, "i_start, first pruning iteration", allowed=Bounds(low=0, integer=True))
+    end: int = parameter(1000, "i_P, iteration where p_final is reached",
+                         allowed=Bounds(low="start", low_open=True, integer=True))

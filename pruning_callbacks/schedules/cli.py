@@ -1,4 +1,4 @@
-"""``python -m pruning_callbacks.schedules``: print a schedule p_0 ... p_{iterations-1}.
+"""``python -m pruning_callbacks schedules``: print a schedule p_0 ... p_{iterations-1}.
 
 The flags are the registered schedules' parameters (``--final-sparsity`` for
 ``final_sparsity``), so a new schedule's parameters appear here without an edit. A flag
@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Dict, List, Optional, Sequence
 
-from pruning_callbacks.schedules.base import SCHEDULES, make_schedule
+from pruning_callbacks.schedules.registry import SCHEDULES, make_schedule
 
 
 def _all_parameters() -> Dict[str, List]:
@@ -30,7 +30,7 @@ def _flag(name: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m pruning_callbacks.schedules",
+        prog="python -m pruning_callbacks schedules",
         description="Print a sparsity schedule p_i for i = 0 ... iterations-1 (eqs. 10-14).",
     )
     p.add_argument("--schedule", choices=sorted(SCHEDULES), required=True,
@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``python -m pruning_callbacks.schedules``."""
+    """Entry point of ``python -m pruning_callbacks schedules``."""
     parser = _parser()
     args = vars(parser.parse_args(argv))
     name, iterations, as_json = args.pop("schedule"), args.pop("iterations"), args.pop("json")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pruning_callbacks.schedules.base import Schedule, register_schedule
+from pruning_callbacks.schedules.base import Schedule
 
 
-@register_schedule("none")
 @dataclass(frozen=True)
 class DenseSchedule(Schedule):
     """No pruning: lets a dense run be one more schedule name instead of a special case."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pruning_callbacks.schedules.base import GradualSchedule, register_schedule
+from pruning_callbacks.schedules.base import GradualSchedule
 from pruning_callbacks.schedules.equations import gradual_sparsity, sigma_linear
 
 
-@register_schedule("linear")
 @dataclass(frozen=True)
 class LinearSchedule(GradualSchedule):
     """p_i = p_final (i - i_start) / (i_P - i_start) between i_start and i_P (eqs. 10-11)."""

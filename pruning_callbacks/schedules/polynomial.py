@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pruning_callbacks.schedules.base import GradualSchedule, register_schedule
+from pruning_callbacks.schedules.base import GradualSchedule
 from pruning_callbacks.schedules.equations import gradual_sparsity, sigma_polynomial
 
 
-@register_schedule("polynomial")
 @dataclass(frozen=True)
 class PolynomialSchedule(GradualSchedule):
     """p_i = p_final (1 - (1 - (i - i_start) / (i_P - i_start))^3) between i_start and i_P."""

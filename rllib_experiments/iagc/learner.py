@@ -43,7 +43,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
-from pruning_callbacks.learner import PruningLearnerMixin
+from pruning_callbacks.rllib.learner import PruningLearnerMixin
 from rllib_experiments.iagc.connectors import IAGCEpisodesToBatch
 from rllib_experiments.iagc.modules import CRITIC_ID, VALUES, actor_ids
 

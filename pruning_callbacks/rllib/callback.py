@@ -4,23 +4,26 @@ The callback never touches weights itself (pruning outside ``Learner.update`` wo
 reach the env runners, see docs/pruning.md). It tells every Learner the index i of the
 next training iteration (``algorithm.iteration``: iterations completed so far) at
 algorithm start, after every ``train()`` and after a checkpoint load; the Learner
-(:class:`~pruning_callbacks.learner.PruningLearnerMixin`) computes each actor's target
-p_i from its schedule and prunes inside its next update, so the normal post-update
+(:class:`~pruning_callbacks.rllib.learner.PruningLearnerMixin`) computes each actor's
+target p_i from its schedule and prunes inside its next update, so the normal post-update
 weight sync ships the pruned actors to every env runner.
 
-:func:`add_pruning` lives here, above config and learner in the import order
-(schedules <- config <- learner <- callback), because it needs both the settings and
-the callback.
+:func:`add_pruning` lives here, above pruning_config and learner in the import order
+(schedules <- pruning_config <- learner <- callback), because it needs both the settings
+and the callback.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Union
 
+import ray
 from ray.rllib.callbacks.callbacks import RLlibCallback
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
+from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
 
-from pruning_callbacks.config import LEARNER_CONFIG_KEY, PruningConfig
-from pruning_callbacks.learner import PruningLearnerMixin
+from pruning_callbacks.rllib.learner import PruningLearnerMixin
+from pruning_callbacks.rllib.pruning_config import LEARNER_CONFIG_KEY, PruningConfig
 
 
 def _results(remote_call_results) -> list:
@@ -55,10 +58,6 @@ def ship_weights(algorithm) -> None:
     behind any in-flight ones, with weight sequence number 0, which a runner never
     skips (``MultiAgentEnvRunner.set_state``).
     """
-    import ray
-    from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
-    from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
-
     groups = [g for g in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None))
               if g is not None]
     if not groups:

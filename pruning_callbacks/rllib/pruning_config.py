@@ -1,9 +1,9 @@
 """Pruning settings for RLlib, carried in ``AlgorithmConfig.learner_config_dict["pruning"]``.
 
 One place for every setting: :class:`PruningConfig`, validated here and again by each
-Learner. :func:`~pruning_callbacks.callback.add_pruning` writes it into an algorithm
+Learner. :func:`~pruning_callbacks.rllib.callback.add_pruning` writes it into an algorithm
 config and adds the callback. The learner class must include
-:class:`~pruning_callbacks.learner.PruningLearnerMixin` (for plain PPO:
+:class:`~pruning_callbacks.rllib.learner.PruningLearnerMixin` (for plain PPO:
 ``config.learners(learner_class=PrunedPPOTorchLearner)``).
 """
 
@@ -63,7 +63,7 @@ class PruningConfig:
         exclude: fnmatch patterns of parameters kept dense (default: RLlib PPO value parts).
         final_iteration: I_T. At iteration I_T - 1 (0-based) every actor is finalized:
             pruned to exactly its final_sparsity, masks held from then on. None = never
-            automatically (call :func:`~pruning_callbacks.callback.finalize_pruning`).
+            automatically (call :func:`~pruning_callbacks.rllib.callback.finalize_pruning`).
     """
 
     modules: Optional[List[str]] = None

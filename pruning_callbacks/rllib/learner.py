@@ -15,7 +15,7 @@ It overrides ``build``, ``apply_gradients``, ``after_gradient_based_update``,
 overrides of these run unchanged. It touches only the module ids of
 ``PruningConfig.modules`` (default: the non-learner-only modules).
 
-Per iteration i (0-based, told by :class:`~pruning_callbacks.callback.PruningCallback`,
+Per iteration i (0-based, told by :class:`~pruning_callbacks.rllib.callback.PruningCallback`,
 else counted by the learner): the update trains with the current masks held (hold mode)
 or with none (regrow mode); then each actor's schedule decides: from
 ``final_iteration - 1`` on it is finalized to p_final, otherwise it is pruned to p_i if
@@ -36,7 +36,7 @@ from typing import Any, Dict, Mapping, Optional
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.core import ALL_MODULES
 
-from pruning_callbacks.config import LEARNER_CONFIG_KEY, PruningConfig
+from pruning_callbacks.rllib.pruning_config import LEARNER_CONFIG_KEY, PruningConfig
 from pruning_callbacks.masks import MagnitudePruner
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class PruningLearnerMixin:
     """Adds magnitude pruning of actor modules to a ``TorchLearner`` subclass.
 
     Settings come from ``config.learner_config_dict["pruning"]`` (a
-    :class:`~pruning_callbacks.config.PruningConfig` as dict); without that key the
+    :class:`~pruning_callbacks.rllib.pruning_config.PruningConfig` as dict); without that key the
     mixin does nothing. Public methods (call them on the learner, e.g. through
     ``learner_group.foreach_learner``): :meth:`set_pruning_iteration`,
     :meth:`finalize_pruning`, :meth:`pruning_summary`.

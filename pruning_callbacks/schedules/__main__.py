@@ -1,5 +1,0 @@
-import sys
-
-from pruning_callbacks.schedules import main
-
-sys.exit(main())
