@@ -86,9 +86,12 @@ def test_metadata_passes_twine_check(dists):
     for line in ("Project-URL: Homepage, https://github.com/dsa-pettingzoo/dsa-pettingzoo",
                  "Classifier: Programming Language :: Python :: 3.12",
                  "License-Expression: MIT",
+                 "License-File: LICENSE",
                  "Classifier: Topic :: Scientific/Engineering :: Artificial Intelligence",
                  "Keywords: pettingzoo,multi-agent reinforcement learning,dynamic spectrum access"):
         assert line in meta, line
+    # PEP 639: license-files = ["LICENSE"] ships the file in the wheel's .dist-info/licenses/
+    assert "dsa_pettingzoo-0.2.0.dist-info/licenses/LICENSE" in zipfile.ZipFile(wheel).namelist()
 
 
 def test_installed_wheel_trains_exports_and_evaluates(dists):
