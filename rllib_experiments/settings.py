@@ -125,7 +125,7 @@ class Settings:
     prune_end: Optional[int] = None
     """i_P: iteration where the schedule reaches p_final (its ``end``; None: iterations)."""
     schedule_params: Dict[str, Any] = field(default_factory=dict)
-    """The schedule's other parameters (``python -m pruning_callbacks.schedules --help``), a
+    """The schedule's other parameters (``python -m pruning_callbacks schedules --help``), a
     value or one per user each; e.g. harmonic: initial_sparsity (p_0), amplitude (A of eq. 13,
     paper 0.1), period (P of eq. 13, paper 200 one-episode iterations)."""
     prune_interval: int = 5

@@ -208,7 +208,7 @@ def test_registered_schedule_on_command_line(capsys):
 
 # ---------------------------------------------------------------- imports
 def test_schedules_import_without_torch_or_ray():
-    code = ("import sys, pruning_callbacks.schedules, pruning_callbacks.plot_schedules; "
+    code = ("import sys, pruning_callbacks.schedules; "
             "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        cwd=PACKAGE.parent)

@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.cli.args import add_trial_flags, int_at_least
+from rllib_experiments.studies.table1.schedules_figure import FILE_NAME, plot_schedules
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "raw"
@@ -313,13 +314,10 @@ def log_run(path: Path, command: str, argv, todo, unfinished, errors, wall: floa
 
 
 def ensure_fig1(figures: Path) -> Path:
-    """Fig. 1 (the paper's schedules, I_T = 1000): written by pruning_callbacks.plot_schedules if absent."""
-    path = Path(figures) / "sparsity_schedules.png"
+    """Fig. 1 (the paper's schedules, I_T = 1000), written if absent."""
+    path = Path(figures) / FILE_NAME
     if not path.is_file():
-        from pruning_callbacks import plot_schedules
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plot_schedules.main(["--out", str(path)])
+        plot_schedules(path)
     return path
 
 

@@ -129,7 +129,7 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
                    metavar="NAME=VALUE",
                    help="a parameter of the sparsity schedule, repeatable, e.g. --schedule-param "
                    "period=60 --schedule-param amplitude=0.05 for harmonic (all of a schedule's "
-                   "parameters: python -m pruning_callbacks.schedules --help)")
+                   "parameters: python -m pruning_callbacks schedules --help)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --output from its last checkpoint "
                    "(its saved settings are used)")

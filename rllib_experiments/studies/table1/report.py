@@ -186,7 +186,7 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
     lines += ["Figures: [training_curves_A.png](../figures/training_curves_A.png), "
               "[training_curves_B.png](../figures/training_curves_B.png) (Fig. 2), "
               "[sparsity_schedules.png](../figures/sparsity_schedules.png) (Fig. 1, "
-              "`python -m pruning_callbacks.plot_schedules`).", ""]
+              "`python -m rllib_experiments reproduce --report-only` writes it when absent).", ""]
     return "\n".join(lines)
 
 
