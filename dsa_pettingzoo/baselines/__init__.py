@@ -14,9 +14,10 @@ For the dict-based ParallelEnv see :mod:`dsa_pettingzoo.baselines.adapter`.
 
 from __future__ import annotations
 
+from ..physics import ACK, IDLE, NACK, PU_BLOCKED
 from .adapter import ParallelPolicy, play_parallel_episode
 from .aloha import AlohaPolicy, aloha_expected_successes
-from .base import ACK, IDLE, NACK, PU_BUSY, BatchedPolicy
+from .base import BatchedPolicy
 from .exported import EXPORTED_PREFIX, ExportedPolicy
 from .game_of_thrones import GameOfThronesPolicy
 from .mctopm import MCTopMPolicy
@@ -65,8 +66,8 @@ __all__ = [
     "EXPORTED_PREFIX",
     "IDLE",
     "NACK",
-    "PU_BUSY",
     "POLICIES",
+    "PU_BLOCKED",
     "PREFIXED_POLICIES",
     "AlohaPolicy",
     "BatchedPolicy",
