@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from .baselines import EXPORTED_PREFIX, POLICIES, make_policy, policy_names
-from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
+from .evaluation import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
 from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, ConfigError, make_config
 from .deploy.native import NativeUnavailableError
 from .deploy.policy import COMPUTE_MODES

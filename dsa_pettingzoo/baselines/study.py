@@ -6,7 +6,7 @@
     python -m dsa_pettingzoo.baselines.study figure     # Besson and Kaufmann's K = 9, M = 6 figure
 
 Add ``--json`` for the raw numbers. Tuning uses the episode seeds of TUNING_SEEDS, never the
-evaluation seed 12345. Every number is a mean over episodes of :func:`evaluate_policy`, so
+evaluation seed :data:`~dsa_pettingzoo.evaluation.EVAL_SEED`. Every number is a mean over episodes of :func:`evaluate_policy`, so
 the same command prints the same digits.
 """
 
@@ -20,11 +20,11 @@ import numpy as np
 
 from ..batched import BatchedDSA
 from ..config import make_config
+from ..evaluation import DEFAULT_CHUNK_SIZE, episode_seeds, evaluate_policy, policy_rng
 from . import make_policy
 from .matching import hungarian
-from .rollout import episode_seeds, evaluate_policy, DEFAULT_CHUNK_SIZE
 
-#: Run seeds of the tuning episodes (100 episodes each); the evaluation seed is 12345.
+#: Run seeds of the tuning episodes (100 episodes each), never the evaluation seed.
 TUNING_SEEDS = (1, 2)
 TUNING_EPISODES = 100
 
@@ -156,7 +156,7 @@ def regret_curve(name: str, params: dict, env: dict, episodes: int, seed: int,
     config = sim.config
     best = fixed_matching_value(env, seeds) / config.max_rate  # per slot, [E]
     policy = make_policy(name, **params)
-    policy.reset(config, episodes, np.random.default_rng([int(seed), 0, 0x706F6C]))
+    policy.reset(config, episodes, policy_rng(seed, 0))
     earned = np.zeros(episodes)
     rows, marks = [], set(checkpoints)
     for t in range(1, config.horizon + 1):
