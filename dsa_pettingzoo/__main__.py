@@ -12,18 +12,17 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-from .cli import agreement, benchmark, deploy_benchmark, evaluate, mcu, study
-
-#: command -> its entry point (argv without the command -> exit status).
+#: command -> the module of dsa_pettingzoo.cli whose main(argv) runs it.
 COMMANDS = {
-    "evaluate": evaluate.main,
-    "benchmark": benchmark.main,
-    "study": study.main,
-    "deploy-benchmark": deploy_benchmark.main,
-    "agreement": agreement.main,
-    "mcu": mcu.main,
+    "evaluate": "evaluate",
+    "benchmark": "benchmark",
+    "study": "study",
+    "deploy-benchmark": "deploy_benchmark",
+    "agreement": "agreement",
+    "mcu": "mcu",
 }
 
 
@@ -38,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m dsa_pettingzoo: unknown command {command!r}; "
               f"one of {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    status = COMMANDS[command](rest)
+    # Only the command's own module is loaded: `benchmark --scale` measures the peak RSS of
+    # processes started this way, which the other commands' imports would inflate.
+    status = importlib.import_module(f".cli.{COMMANDS[command]}", __package__).main(rest)
     # benchmark returns its result dict: success, like the other commands' 0
     return status if isinstance(status, int) else 0
 

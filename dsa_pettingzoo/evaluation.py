@@ -1,9 +1,9 @@
 """The episode protocol: which episodes an evaluation plays, and the statistics it reports.
 
 :func:`evaluate_policy` plays a batched policy (the interface of
-:class:`dsa_pettingzoo.baselines.base.BatchedPolicy`) on the batched simulator: it runs ``episodes`` episodes in chunks of ``chunk_size``
-(memory stays O(chunk_size * N * K)) and returns an :class:`EpisodeStats` with
-one row per episode. Episode ``i`` always gets the environment seed
+:class:`dsa_pettingzoo.baselines.base.BatchedPolicy`) on the batched simulator: it runs
+``episodes`` episodes in chunks of ``chunk_size`` (memory stays O(chunk_size * N * K)) and
+returns an :class:`EpisodeStats` with one row per episode. Episode ``i`` always gets the environment seed
 ``episode_seeds(seed, episodes)[i]`` (the first seeds do not depend on
 ``episodes``), so two policies evaluated with the same ``seed`` face the same
 SNR matrices and the same PU sequences (PU occupancy is drawn at reset,

@@ -21,7 +21,7 @@ How a layer is computed (``compute``):
   with one BLAS matrix-vector product.
 * ``"auto"`` (default): per matrix, ``sparse`` when its padded fill (longest
   row / columns) is at most :data:`AUTO_MAX_FILL`, else ``dense``. The
-  threshold comes from ``python -m dsa_pettingzoo.deploy.benchmark``.
+  threshold comes from ``python -m dsa_pettingzoo deploy-benchmark``.
 
 * ``"native"``: the whole slot runs in the compiled C kernel
   ``native/actor_step.c`` (:mod:`dsa_pettingzoo.deploy.native`), every
