@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .physics import ACK, IDLE, NACK, PU_BLOCKED
+
 #: Slots shown at most (the latest ones) in a picture.
 ANSI_WINDOW = 80
 RGB_WINDOW = 200
@@ -17,12 +19,12 @@ _USER_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # colours (RGB uint8)
 FREE = (246, 246, 246)          # PU-free channel-slot nobody used
-PU_BUSY = (160, 160, 160)       # channel-slot occupied by a primary user
+PU_COLOUR = (160, 160, 160)     # channel-slot occupied by a primary user
 UNPLAYED = (228, 232, 240)      # slot not played yet
 COLLISION = (215, 25, 28)       # frame of a collided channel-slot / user outcome
 BLOCKED = (20, 20, 20)          # frame of an attempt on a PU-occupied channel / user outcome
 SUCCESS = (40, 165, 70)         # user outcome: ACK
-IDLE = (250, 250, 250)          # user outcome: idle
+IDLE_COLOUR = (250, 250, 250)   # user outcome: idle
 BACKGROUND = (255, 255, 255)
 
 
@@ -108,7 +110,7 @@ def render_rgb(actions, feedback, pu_busy, num_users: int, num_channels: int,
         y = chh * num_channels + gap + n * uh
         img[y + 1:y + uh - 1, 1:margin - 2] = colors[n]
     y_users = chh * num_channels + gap
-    outcome = {1: SUCCESS, -1: COLLISION, -2: BLOCKED, 0: IDLE}
+    outcome = {ACK: SUCCESS, NACK: COLLISION, PU_BLOCKED: BLOCKED, IDLE: IDLE_COLOUR}
     for col, s in enumerate(range(start, t)):
         x0 = margin + col * cw
         for k in range(1, num_channels + 1):
@@ -116,7 +118,7 @@ def render_rgb(actions, feedback, pu_busy, num_users: int, num_channels: int,
             cell = img[y0 + 1:y0 + chh - 1, x0:x0 + cw - 1]       # 1-px gaps form a grid
             tx = np.flatnonzero(actions[s] == k)
             busy = bool(pu_busy[s, k - 1]) if pu_busy is not None else False
-            cell[:] = PU_BUSY if busy else FREE
+            cell[:] = PU_COLOUR if busy else FREE
             if tx.size == 1 and not busy:
                 cell[:] = colors[tx[0]]
             elif tx.size >= 1:
@@ -139,7 +141,7 @@ class HumanRenderer:
         self._fig = self._im = None
 
     def show(self, frame: np.ndarray) -> None:
-        try:
+        try:  # an optional dependency that only the "human" mode needs
             import matplotlib
             import matplotlib.pyplot as plt
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -160,7 +162,8 @@ class HumanRenderer:
 
     def close(self) -> None:
         if self._fig is not None:
-            import matplotlib.pyplot as plt
+            import matplotlib.pyplot as plt  # loaded already: show() made the figure
+
             plt.close(self._fig)
         self._fig = self._im = None
 

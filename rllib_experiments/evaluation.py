@@ -27,11 +27,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import torch
 
 from dsa_pettingzoo import BatchedDSA
-from dsa_pettingzoo.baselines import EpisodeStats, evaluate_policy, make_policy
-from dsa_pettingzoo.baselines.rollout import DEFAULT_CHUNK_SIZE, episode_seeds
-
-#: Run seed of the evaluation episodes, shared by every command, row, seed and baseline.
-EVAL_SEED = 12345
+from dsa_pettingzoo.baselines import make_policy
+from dsa_pettingzoo.evaluation import DEFAULT_CHUNK_SIZE, EVAL_SEED, EpisodeStats, episode_seeds, evaluate_policy
 
 #: Evaluation modes: key in the results -> rollout mode.
 MODES = {"stochastic": "sample", "greedy": "greedy"}

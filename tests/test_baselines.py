@@ -16,15 +16,14 @@ from dsa_pettingzoo.baselines import (
     MusicalChairsPolicy,
     OCAPolicy,
     aloha_expected_successes,
-    evaluate_policy,
     make_policy,
-    play_episodes,
     play_parallel_episode,
 )
 from dsa_pettingzoo.baselines import oracle as oracle_module
 from dsa_pettingzoo.baselines.matching import brute_force_matching, hungarian, subset_matching_table
 from dsa_pettingzoo.batched import BatchedDSA
 from dsa_pettingzoo.config import make_config
+from dsa_pettingzoo.evaluation import evaluate_policy, play_episodes
 
 DECENTRALIZED = ["random", "aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm",
                  "randtopm", "game_of_thrones"]

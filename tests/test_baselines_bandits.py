@@ -253,7 +253,7 @@ def test_got_collision_makes_discontent_and_pu_busy_changes_nothing():
 def test_bandits_beat_aloha_when_n_equals_k(name):
     """N = K = 5, no PUs, T = 100 (docs/baselines.md, tuning table): every bandit baseline is far
     above ALOHA (about 1050 there); margin 300, over 10 standard errors at 100 episodes."""
-    from dsa_pettingzoo.baselines import evaluate_policy
+    from dsa_pettingzoo.evaluation import evaluate_policy
 
     env = dict(num_users=5, num_channels=5)
     aloha = evaluate_policy(make_policy("aloha"), 100, seed=6, **env).reward.mean()

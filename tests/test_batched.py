@@ -185,14 +185,15 @@ def test_pickle_and_unseeded_first_reset():
 
 
 def test_scale_benchmark_measures_and_skips(capsys):
-    from dsa_pettingzoo import benchmark
+    from dsa_pettingzoo import speed
+    from dsa_pettingzoo.cli import benchmark
 
-    point = benchmark.scale_point("batched", 4, 2, 3, seconds=0.0)
+    point = speed.scale_point("batched", 4, 2, 3, seconds=0.0)
     assert (point["num_users"], point["num_channels"], point["num_envs"], point["steps"]) == (4, 2, 3, 2)
     assert point["state_dim"] == 2 * 4 * 2 + 6 * 4 + 2 * 2 + 1          # 2NK + 6N + 2K + 1
     assert point["peak_rss_mb"] >= point["rss_before_mb"] > 0 and point["step_s"] > 0
     assert point["array_mb"] > 0 and point["ns_per_user_channel"] > 0 and point["setup"] == "A"
-    markov = benchmark.scale_point("parallel", 4, 2, 1, seconds=0.0, setup="C")
+    markov = speed.scale_point("parallel", 4, 2, 1, seconds=0.0, setup="C")
     assert markov["setup"] == "C" and markov["state_dim"] == point["state_dim"]
     out = benchmark.main(["--scale", "--sizes", "4", "--seconds", "0.001", "--json"])
     assert [(r["kind"], r["num_users"], r["num_channels"], r["num_envs"]) for r in out["scale"]] \

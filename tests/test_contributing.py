@@ -97,7 +97,8 @@ def test_new_reward(monkeypatch):
 
 def test_new_baseline(monkeypatch):
     from dsa_pettingzoo import BatchedDSA
-    from dsa_pettingzoo.baselines import POLICIES, evaluate_policy, make_policy
+    from dsa_pettingzoo.baselines import POLICIES, make_policy
+    from dsa_pettingzoo.evaluation import evaluate_policy
 
     module = _module("dsa_pettingzoo.baselines.fixed_channel", _blocks()[5], monkeypatch)
     monkeypatch.setitem(POLICIES, "fixed_channel", module.FixedChannelPolicy)

@@ -21,7 +21,7 @@ import pytest
 
 from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, load_policy,
                                    read_actor_file, write_actor_file)
-from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
+from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH, observation_sequence, observations, random_params
 from dsa_pettingzoo.deploy import native
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def write(tmp_path, params, arch=SMALL, name="user_0.dsaactor", **kw):
 # ----------------------------------------------------------------------------- import isolation
 def test_deploy_imports_neither_torch_nor_ray():
     code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.baselines.exported, "
-            "dsa_pettingzoo.deploy.benchmark, dsa_pettingzoo.evaluate\n"
+            "dsa_pettingzoo.deploy.actor_speed, dsa_pettingzoo.cli.evaluate\n"
             "bad = [m for m in ('torch', 'ray') if m in sys.modules]\n"
             "assert not bad, bad")
     env = dict(os.environ, PYTHONPATH=str(REPO))

@@ -1,4 +1,4 @@
-"""``python -m dsa_pettingzoo.deploy.benchmark``: the CLI runs and reports what it measured
+"""``python -m dsa_pettingzoo deploy-benchmark``: the CLI runs and reports what it measured
 (values that are timings are not asserted)."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from dsa_pettingzoo.deploy import benchmark
+from dsa_pettingzoo.cli import deploy_benchmark
 from test_deploy import SMALL, export_dir  # the actor files of the deploy tests
 
 
 def test_benchmark_cli_runs(capsys):
-    assert benchmark.main(["--sparsities", "0", "0.95", "--steps", "20", "--repeats", "1",
+    assert deploy_benchmark.main(["--sparsities", "0", "0.95", "--steps", "20", "--repeats", "1",
                            "--kernel-sparsities", "0.99", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     rows = out["actors"]
@@ -43,7 +43,7 @@ def test_benchmark_cli_runs(capsys):
 
 
 def test_benchmark_cli_no_native(capsys):
-    assert benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1", "--batch", "3",
+    assert deploy_benchmark.main(["--sparsities", "0.95", "--steps", "5", "--repeats", "1", "--batch", "3",
                            "--kernel-sparsities", "--no-native"]) == 0
     out = capsys.readouterr().out
     assert "native modes skipped (--no-native)" in out and "target at 95% sparsity" in out
@@ -53,11 +53,11 @@ def test_benchmark_cli_no_native(capsys):
 
 def test_benchmark_cli_on_exported_actors(tmp_path, capsys):
     d = export_dir(tmp_path, SMALL, 2, sparsity=0.9)
-    assert benchmark.main(["--actors", str(d), "--steps", "5", "--repeats", "1",
+    assert deploy_benchmark.main(["--actors", str(d), "--steps", "5", "--repeats", "1",
                            "--kernel-sparsities", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["actor"] for r in out["actors"]] == ["user_0.dsaactor", "user_1.dsaactor"]
     assert out["kernels"] == []
     assert out["actors"][0]["file_bytes"] == (d / "user_0.dsaactor").stat().st_size
     with pytest.raises(SystemExit):
-        benchmark.main(["--actors", str(tmp_path / "none")])
+        deploy_benchmark.main(["--actors", str(tmp_path / "none")])

@@ -15,7 +15,7 @@ import pytest
 
 from dsa_pettingzoo.deploy import (ActorFileError, ExportFolderError, actor_files, load_actors,
                                    read_system, write_actor_file)
-from dsa_pettingzoo.deploy.benchmark import random_params
+from dsa_pettingzoo.deploy.actor_speed import random_params
 from test_deploy import SMALL, export_dir  # files without a system entry, as before the run id
 
 pytest.importorskip("torch")

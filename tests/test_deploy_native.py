@@ -3,7 +3,7 @@
 The kernel must give the numpy policy's logits within float32 rounding and the same
 greedy actions. Tests that run it skip when no C compiler is available here; the
 error paths (no compiler, failed build, bad mode) always run. No timings here: the
-speed comparison is ``python -m dsa_pettingzoo.deploy.benchmark``.
+speed comparison is ``python -m dsa_pettingzoo deploy-benchmark``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from dsa_pettingzoo.deploy import (COMPUTE_MODES, Architecture, NativeUnavailableError, load_policy,
                                    write_actor_file)
 from dsa_pettingzoo.deploy import native
-from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, observations, random_params
+from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH, observation_sequence, observations, random_params
 
 needs_native = pytest.mark.skipif(
     not native.available(),
@@ -234,7 +234,7 @@ def test_build_is_cached_per_source_and_compiler(tmp_path, monkeypatch):
 @needs_native
 def test_exported_policy_runs_on_the_native_kernel(tmp_path):
     """dsa-evaluate's batched path: same greedy play with compute='native' as with numpy."""
-    from dsa_pettingzoo.baselines import evaluate_policy
+    from dsa_pettingzoo.evaluation import evaluate_policy
     from dsa_pettingzoo.baselines.exported import ExportedPolicy
 
     arch = Architecture(obs_dim=7, num_actions=3, hidden_sizes=(16,), lstm_size=8)
@@ -254,12 +254,12 @@ def test_exported_policy_runs_on_the_native_kernel(tmp_path):
 def test_benchmark_without_a_compiler_skips_the_native_modes(tmp_path, monkeypatch, capsys):
     import json
 
-    from dsa_pettingzoo.deploy import benchmark
+    from dsa_pettingzoo.cli import deploy_benchmark
 
     monkeypatch.setattr(native, "_LIB", None)
     monkeypatch.setenv("CC", "")
     monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(tmp_path))
-    assert benchmark.main(["--sparsities", "0.95", "--steps", "3", "--repeats", "1",
+    assert deploy_benchmark.main(["--sparsities", "0.95", "--steps", "3", "--repeats", "1",
                            "--kernel-sparsities", "0.99", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert "no C compiler found" in out["native_note"] and out["native_build"] is None

@@ -272,9 +272,9 @@ def test_aec_env_plays_a_full_episode():
 
 
 def test_import_does_not_pull_torch_or_ray():
-    code = ("import sys, dsa_pettingzoo, dsa_pettingzoo.dsa_v0, dsa_pettingzoo.benchmark;"
+    code = ("import sys, dsa_pettingzoo, dsa_pettingzoo.dsa_v0, dsa_pettingzoo.speed;"
             "bad = [m for m in ('torch', 'ray', 'matplotlib') if m in sys.modules];"
-            "import dsa_pettingzoo.baselines, dsa_pettingzoo.evaluate;"
+            "import dsa_pettingzoo.baselines, dsa_pettingzoo.cli.evaluate;"
             "bad += [m for m in ('torch', 'ray') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

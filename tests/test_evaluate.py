@@ -1,4 +1,4 @@
-"""Tests of the dsa-evaluate CLI (dsa_pettingzoo.evaluate)."""
+"""Tests of the dsa-evaluate CLI (dsa_pettingzoo.cli.evaluate)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from dsa_pettingzoo import evaluate
-from dsa_pettingzoo.baselines import evaluate_policy, make_policy
+from dsa_pettingzoo.baselines import make_policy
+from dsa_pettingzoo.cli import evaluate
+from dsa_pettingzoo.evaluation import evaluate_policy
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """``python -m dsa_pettingzoo.evaluate ARGS`` in a subprocess (repo importable)."""
+    """``python -m dsa_pettingzoo evaluate ARGS`` in a subprocess (repo importable)."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "dsa_pettingzoo.evaluate", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "dsa_pettingzoo", "evaluate", *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -254,7 +255,7 @@ def test_policy_flag_defaults_in_help_are_the_classes_defaults():
     import re
 
     from dsa_pettingzoo.baselines import POLICIES
-    from dsa_pettingzoo.evaluate import POLICY_PARAMS, build_parser
+    from dsa_pettingzoo.cli.evaluate import POLICY_PARAMS, build_parser
 
     actions = {a.dest: a for a in build_parser()._actions}
     checked = 0

@@ -19,7 +19,7 @@ def _algo(**overrides):
 
 
 def test_evaluate_is_reproducible_and_in_the_papers_unit():
-    from dsa_pettingzoo.baselines.rollout import episode_seeds
+    from dsa_pettingzoo.evaluation import episode_seeds
 
     algo = _algo()
     try:
@@ -50,7 +50,8 @@ def test_evaluate_is_reproducible_and_in_the_papers_unit():
 
 def test_baselines_face_the_same_episodes():
     """evaluate_baseline is evaluate_policy on episode_seeds(eval_seed): the ALOHA reference of a run."""
-    from dsa_pettingzoo.baselines import evaluate_policy, make_policy
+    from dsa_pettingzoo.baselines import make_policy
+    from dsa_pettingzoo.evaluation import evaluate_policy
 
     env = {"num_users": 3, "num_channels": 2, "horizon": 20}
     ours = evaluate_baseline("aloha", env, episodes=8, eval_seed=7)

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 gym = pytest.importorskip("gymnasium")
 
 from dsa_pettingzoo import BatchedDSA  # noqa: E402
-from dsa_pettingzoo.baselines.rollout import play_episodes  # noqa: E402
+from dsa_pettingzoo.evaluation import play_episodes  # noqa: E402
 from dsa_pettingzoo.deploy import Architecture, load_actors, load_policy, read_actor_file  # noqa: E402
 from dsa_pettingzoo.baselines.exported import ExportedPolicy  # noqa: E402
 

@@ -12,17 +12,18 @@ import sys
 import numpy as np
 import pytest
 
-from dsa_pettingzoo import BatchedDSA, ConfigError, evaluate, make_config
-from dsa_pettingzoo.baselines import evaluate_policy, make_policy
+from dsa_pettingzoo import BatchedDSA, ConfigError, make_config
+from dsa_pettingzoo.baselines import make_policy
 from dsa_pettingzoo.baselines.exported import ExportedPolicy
-from dsa_pettingzoo.baselines.rollout import play_episodes
+from dsa_pettingzoo.cli import evaluate
 from dsa_pettingzoo.deploy import Architecture, load_actors, native
+from dsa_pettingzoo.evaluation import evaluate_policy, play_episodes
 from test_deploy import REPO, SMALL, export_dir  # the actor files of the deploy tests
 
 
 def test_deploy_never_imports_the_baselines():
     """The arrow goes one way: baselines.exported builds on deploy, deploy knows no baseline."""
-    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.benchmark\n"
+    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.actor_speed\n"
             "up = sorted(m for m in sys.modules if m.startswith('dsa_pettingzoo.baselines'))\n"
             "assert not up, up")
     env = dict(os.environ, PYTHONPATH=str(REPO))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from dsa_pettingzoo.deploy import native, write_actor_file
-from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH, observation_sequence, random_params
+from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH, observation_sequence, random_params
 from dsa_pettingzoo.deploy.mcu import build_firmware, host_reference, missing_tools, run_firmware
-from dsa_pettingzoo.deploy.mcu.__main__ import main as report_main
+from dsa_pettingzoo.cli.mcu import main as report_main
 
 MISSING = missing_tools()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"MCU toolchain unavailable: {MISSING}")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dsa_pettingzoo.deploy import ActorFileError, Architecture, load_policy, read_actor_tensors, write_actor_file
-from dsa_pettingzoo.deploy.benchmark import observation_sequence, random_params
+from dsa_pettingzoo.deploy.actor_speed import observation_sequence, random_params
 from dsa_pettingzoo.deploy.encoding import columns_of, compact_indices, deltas_of
 from dsa_pettingzoo.deploy.quantize import (dequantize_rows, error_bound, quantize_rows, row_scales,
                                             shared_row_scales)
@@ -107,7 +107,7 @@ def test_int8_file_round_trip_and_every_compute_mode(tmp_path, sparsity):
 
 
 def test_int8_file_is_a_quarter_of_float32_at_95_percent(tmp_path):
-    from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH
+    from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH
 
     params = random_params(PAPER_ARCH, 0.95, np.random.default_rng(3))
     h32 = write_actor_file(tmp_path / "f.dsaactor", params, PAPER_ARCH)
@@ -264,7 +264,7 @@ def test_the_paper_actor_at_99_5_percent_with_pruned_biases_saves_what_is_derive
     name the encodings and the LSTM's second entry pointing at the shared parts: at most
     100 B of header per new part.
     """
-    from dsa_pettingzoo.deploy.benchmark import PAPER_ARCH
+    from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH
     from dsa_pettingzoo.deploy.encoding import PART_COST
 
     biases = [n for n, shape in PAPER_ARCH.shapes().items() if len(shape) == 1]

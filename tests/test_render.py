@@ -63,10 +63,10 @@ def test_rgb_picture_cells():
     assert cell(2, 1) == tuple(colors[0])            # user 0's colour: its success
     assert frame(2, 2) == R.COLLISION                # red frame: collision
     assert frame(1, 2) == R.BLOCKED                  # black frame: blocked by PU
-    assert cell(1, 1) == R.PU_BUSY and cell(1, 3) == R.PU_BUSY
+    assert cell(1, 1) == R.PU_COLOUR and cell(1, 3) == R.PU_COLOUR
     assert cell(2, 3) == R.FREE
     assert cell(2, 4) == R.UNPLAYED                  # slot 4 not played yet
-    assert user(0, 1) == R.SUCCESS and user(1, 1) == R.IDLE
+    assert user(0, 1) == R.SUCCESS and user(1, 1) == R.IDLE_COLOUR
     assert user(0, 2) == R.COLLISION and user(2, 2) == R.BLOCKED
     # the left margin shows each user's colour
     assert tuple(img[2 * chh + gap + uh // 2, 3]) == tuple(colors[0])

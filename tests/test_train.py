@@ -201,7 +201,8 @@ def test_checkpoints_only_count_when_complete(tmp_path):
 @pytest.mark.rllib
 @pytest.mark.slow
 def test_tiny_training_writes_every_output(tmp_path):
-    from dsa_pettingzoo.baselines import evaluate_policy, make_policy
+    from dsa_pettingzoo.baselines import make_policy
+    from dsa_pettingzoo.evaluation import evaluate_policy
 
     proc = run_cli(["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9",
                     "--iterations", "4", "--eval-every", "2", "--eval-episodes", "6",

@@ -5,6 +5,7 @@ Every policy follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`:
 ``update(actions, feedback, rates)``. Definitions: docs/baselines.md.
 
 >>> from dsa_pettingzoo.baselines import make_policy
+>>> from dsa_pettingzoo.evaluation import evaluate_policy
 >>> policy = make_policy("aloha", p=0.5)
 >>> stats = evaluate_policy(policy, episodes=100, seed=0, setup="A")   # on BatchedDSA
 >>> stats.summary()["mean_reward"]                                      # about 1000
@@ -14,9 +15,10 @@ For the dict-based ParallelEnv see :mod:`dsa_pettingzoo.baselines.adapter`.
 
 from __future__ import annotations
 
+from ..physics import ACK, IDLE, NACK, PU_BLOCKED
 from .adapter import ParallelPolicy, play_parallel_episode
 from .aloha import AlohaPolicy, aloha_expected_successes
-from .base import ACK, IDLE, NACK, PU_BUSY, BatchedPolicy
+from .base import BatchedPolicy
 from .exported import EXPORTED_PREFIX, ExportedPolicy
 from .game_of_thrones import GameOfThronesPolicy
 from .mctopm import MCTopMPolicy
@@ -26,7 +28,6 @@ from .oca import OCAPolicy
 from .oracle import OraclePolicy
 from .random_policy import RandomPolicy
 from .randtopm import RandTopMPolicy
-from .rollout import EpisodeStats, evaluate_policy, play_episodes
 
 #: name -> policy class, the choices of ``dsa-evaluate --policy``.
 POLICIES = {
@@ -65,12 +66,11 @@ __all__ = [
     "EXPORTED_PREFIX",
     "IDLE",
     "NACK",
-    "PU_BUSY",
     "POLICIES",
+    "PU_BLOCKED",
     "PREFIXED_POLICIES",
     "AlohaPolicy",
     "BatchedPolicy",
-    "EpisodeStats",
     "ExportedPolicy",
     "GameOfThronesPolicy",
     "MCTopMPolicy",
@@ -82,9 +82,7 @@ __all__ = [
     "RandTopMPolicy",
     "RandomPolicy",
     "aloha_expected_successes",
-    "evaluate_policy",
     "make_policy",
-    "play_episodes",
     "play_parallel_episode",
     "policy_names",
 ]

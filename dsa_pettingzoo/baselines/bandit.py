@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .base import ACK, NACK, PU_BUSY
+from ..physics import ACK, NACK, PU_BLOCKED
 
 #: The upper-confidence indices the TopM policies accept.
 INDICES = ("klucb", "ucb1")
@@ -74,7 +74,7 @@ class OwnRateStats:
         k = actions[b, n] - 1
         fb, r = feedback[b, n], rates[b, n].astype(np.float64)
         value = np.where(fb == ACK, r, 0.0)
-        sample = (fb == ACK) | (fb == PU_BUSY)
+        sample = (fb == ACK) | (fb == PU_BLOCKED)
         if self.collision_samples:
             known = self.last_rate[b, n, k]
             sensed = (fb == NACK) & ~np.isnan(known)

@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 
-# Feedback values o_t^n (paper, Sec. II): ACK 1, idle 0, collision (NACK) -1, PU occupied -2.
-from ..physics import ACK, IDLE, NACK
-from ..physics import PU_BLOCKED as PU_BUSY
-
 
 class BatchedPolicy:
     """Base class: a policy for all users of ``B`` episodes played in lockstep.

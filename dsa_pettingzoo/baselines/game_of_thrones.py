@@ -34,8 +34,9 @@ import math
 
 import numpy as np
 
+from ..physics import ACK, PU_BLOCKED
 from .bandit import OwnRateStats, check_int, check_optional_players
-from .base import ACK, PU_BUSY, BatchedPolicy, check_probability
+from .base import BatchedPolicy, check_probability
 
 EXPLORE, GOT, EXPLOIT = 0, 1, 2
 
@@ -137,7 +138,7 @@ class GameOfThronesPolicy(BatchedPolicy):
         self.t += 1
 
     def _got_transition(self, actions, feedback) -> None:
-        known = feedback != PU_BUSY
+        known = feedback != PU_BLOCKED
         alone = feedback == ACK
         util = np.take_along_axis(self.utility, (actions - 1)[..., None], axis=-1)[..., 0]
         util = np.where(alone, util, 0.0)

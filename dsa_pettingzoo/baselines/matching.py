@@ -21,6 +21,8 @@ taken of maximal cardinality min(N, #free channels).
 
 from __future__ import annotations
 
+from itertools import product
+
 import numpy as np
 
 #: Largest K for which the oracle uses the subset dynamic programme.
@@ -142,8 +144,6 @@ def hungarian(weights: np.ndarray) -> tuple[np.ndarray, float]:
 
 def brute_force_matching(weights: np.ndarray) -> float:
     """Optimal value by enumerating every assignment (tests only; tiny N, K)."""
-    from itertools import product
-
     w = np.asarray(weights, dtype=np.float64)
     N, K = w.shape
     best = 0.0

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ACK, NACK, BatchedPolicy, check_probability
+from ..physics import ACK, NACK
+from .base import BatchedPolicy, check_probability
 
 
 class MusicalChairsPolicy(BatchedPolicy):

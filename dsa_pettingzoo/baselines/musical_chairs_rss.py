@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..physics import ACK, NACK
 from .bandit import OwnRateStats, check_int, check_optional_players, estimate_num_players, top_m, uniform_in
-from .base import ACK, NACK, BatchedPolicy
+from .base import BatchedPolicy
 
 
 class MusicalChairsRSSPolicy(BatchedPolicy):

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ACK, BatchedPolicy, check_probability
+from ..physics import ACK
+from .base import BatchedPolicy, check_probability
 
 
 class OCAPolicy(BatchedPolicy):

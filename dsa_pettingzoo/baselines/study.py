@@ -1,30 +1,26 @@
 """The experiments behind the multi-player bandit rows of docs/baselines.md, regenerable.
 
-    python -m dsa_pettingzoo.baselines.study tune       # parameter grids on the tuning seeds
-    python -m dsa_pettingzoo.baselines.study horizon    # reward / oracle for T = 100, 1000, 10000
-    python -m dsa_pettingzoo.baselines.study paper      # the papers' own settings, regret vs T
-    python -m dsa_pettingzoo.baselines.study figure     # Besson and Kaufmann's K = 9, M = 6 figure
+    python -m dsa_pettingzoo study tune       # parameter grids on the tuning seeds
+    python -m dsa_pettingzoo study horizon    # reward / oracle for T = 100, 1000, 10000
+    python -m dsa_pettingzoo study paper      # the papers' own settings, regret vs T
+    python -m dsa_pettingzoo study figure     # Besson and Kaufmann's K = 9, M = 6 figure
 
 Add ``--json`` for the raw numbers. Tuning uses the episode seeds of TUNING_SEEDS, never the
-evaluation seed 12345. Every number is a mean over episodes of :func:`evaluate_policy`, so
-the same command prints the same digits.
+evaluation seed :data:`~dsa_pettingzoo.evaluation.EVAL_SEED`. Every number is a mean over
+episodes of :func:`evaluate_policy`, so the same command prints the same digits.
 """
 
 from __future__ import annotations
-
-import argparse
-import json
-import sys
 
 import numpy as np
 
 from ..batched import BatchedDSA
 from ..config import make_config
+from ..evaluation import DEFAULT_CHUNK_SIZE, episode_seeds, evaluate_policy, policy_rng
 from . import make_policy
 from .matching import hungarian
-from .rollout import episode_seeds, evaluate_policy, DEFAULT_CHUNK_SIZE
 
-#: Run seeds of the tuning episodes (100 episodes each); the evaluation seed is 12345.
+#: Run seeds of the tuning episodes (100 episodes each), never the evaluation seed.
 TUNING_SEEDS = (1, 2)
 TUNING_EPISODES = 100
 
@@ -156,7 +152,7 @@ def regret_curve(name: str, params: dict, env: dict, episodes: int, seed: int,
     config = sim.config
     best = fixed_matching_value(env, seeds) / config.max_rate  # per slot, [E]
     policy = make_policy(name, **params)
-    policy.reset(config, episodes, np.random.default_rng([int(seed), 0, 0x706F6C]))
+    policy.reset(config, episodes, policy_rng(seed, 0))
     earned = np.zeros(episodes)
     rows, marks = [], set(checkpoints)
     for t in range(1, config.horizon + 1):
@@ -181,42 +177,3 @@ def figure_study(episodes: int = FIGURE_EPISODES, seed: int = TUNING_SEEDS[0]) -
             rows.append({"setting": "bernoulli_K9_M6", **row,
                          "paper_figure": FIGURE_REFERENCE[name][row["t"]]})
     return rows
-
-
-def _table(rows: list[dict], columns: list[str]) -> str:
-    def fmt(v):
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
-        return str(v)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.baselines.study",
-                                     description="Tuning, horizon and paper-setting runs of the "
-                                     "multi-player bandit baselines (docs/baselines.md).")
-    parser.add_argument("study", choices=("tune", "horizon", "paper", "figure"),
-                        help="tune: the parameter grids on the tuning seeds; horizon: reward / "
-                        "oracle for T in 100, 1000, 10000; paper: regret in the papers' settings; "
-                        "figure: Besson and Kaufmann's K = 9, M = 6 regret curve, ours next to "
-                        "the values read off their figure")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    args = parser.parse_args(argv)
-    if args.study == "tune":
-        rows, columns = tune(), ["policy", "params", "A", "B", "A+B", "A_N5", "A_N3"]
-    elif args.study == "horizon":
-        rows, columns = horizon_study(), ["setting", "horizon", "episodes", "policy", "mean_reward", "ratio"]
-    elif args.study == "paper":
-        rows, columns = paper_study(), ["setting", "horizon", "episodes", "policy", "params", "regret",
-                                        "ratio_to_best_fixed"]
-    else:
-        rows, columns = figure_study(), ["setting", "policy", "t", "episodes", "regret", "sem",
-                                         "paper_figure"]
-    print(json.dumps(rows) if args.json else _table(rows, columns))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from .bandit import INDICES, OwnRateStats, check_optional_players, klucb_index, top_m, ucb1_index, uniform_in
-from .base import ACK, NACK, BatchedPolicy
+from ..physics import ACK, NACK
+from .base import BatchedPolicy
 
 
 class TopMPolicy(BatchedPolicy):

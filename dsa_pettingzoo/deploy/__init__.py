@@ -11,13 +11,13 @@ docs/deployment.md). Here they are loaded and run step by step:
 ``dsa-evaluate --policy exported:actors/`` evaluates them like any baseline
 (:class:`~dsa_pettingzoo.baselines.exported.ExportedPolicy`, which builds on this package;
 this package never imports the baselines), and
-``python -m dsa_pettingzoo.deploy.benchmark`` measures file size, memory and
+``python -m dsa_pettingzoo deploy-benchmark`` measures file size, memory and
 step time at several sparsities. ``load_policy(path, compute="native")`` runs
 the optional compiled kernel (``native/actor_step.c``, built on first use).
 ``--dtype int8`` exports int8 weights with per-row scales (:mod:`.quantize`);
 :mod:`.mcu` builds the same kernel and one actor into Cortex-M4 firmware and
-runs it under QEMU (``python -m dsa_pettingzoo.deploy.mcu``), and
-``python -m dsa_pettingzoo.deploy.agreement`` compares two exports' greedy actions.
+runs it under QEMU (``python -m dsa_pettingzoo mcu``), and
+``python -m dsa_pettingzoo agreement`` compares two exports' greedy actions.
 """
 
 from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, SparseMatrix,

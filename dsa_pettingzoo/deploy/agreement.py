@@ -1,6 +1,6 @@
 """Greedy-action agreement of two exports of the same actors (e.g. float32 and int8).
 
-    python -m dsa_pettingzoo.deploy.agreement --reference actors32/ --candidate actors8/ --steps 10000
+    python -m dsa_pettingzoo agreement --reference actors32/ --candidate actors8/ --steps 10000
 
 The reference actors play the environment (PettingZoo parallel API, greedy
 actions, the environment settings stored in their files); every user's
@@ -9,17 +9,14 @@ with the reference's at every step (teacher forcing: the candidate never
 steers the episode, so a disagreement does not change what either sees next).
 Prints the fraction of agreeing (step, user) pairs, per user and overall.
 ``--record FILE.npy --user N`` also saves user N's observations [steps, obs_dim]
-(the recorded sequence for ``python -m dsa_pettingzoo.deploy.mcu --observations``).
+(the recorded sequence for ``python -m dsa_pettingzoo mcu --observations``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-
 import numpy as np
 
+from ..env import parallel_env
 from .policy import load_actors
 
 
@@ -28,15 +25,13 @@ def agreement(reference: str, candidate: str, steps: int, seed: int = 0, user: i
 
     ``observations`` in the result: user ``user``'s observations, float32 [steps, obs_dim].
     """
-    import dsa_pettingzoo
-
     ref, cand = load_actors(reference), load_actors(candidate)
     if len(ref) != len(cand):
         raise ValueError(f"--candidate {candidate}: {len(cand)} users, the reference has {len(ref)}")
     env_kwargs = ref[0].header.get("env")
     if not env_kwargs:
         raise ValueError(f"--reference {reference}: the files hold no environment settings")
-    env = dsa_pettingzoo.parallel_env(**env_kwargs)
+    env = parallel_env(**env_kwargs)
     agents = list(env.possible_agents)
     if len(agents) != len(ref):
         raise ValueError(f"--reference {reference}: {len(ref)} users, the environment has {len(agents)}")
@@ -62,30 +57,3 @@ def agreement(reference: str, candidate: str, steps: int, seed: int = 0, user: i
     return {"steps": done_steps, "episodes": episode, "users": len(ref),
             "agreement": float(equal.sum() / (done_steps * len(ref))),
             "per_user": (equal / done_steps).round(6).tolist(), "observations": np.stack(recorded)}
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.deploy.agreement",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--reference", required=True, help="directory of exported actors that play")
-    p.add_argument("--candidate", required=True, help="directory of the same actors, exported otherwise")
-    p.add_argument("--steps", type=int, default=10_000, help="environment slots (default 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
-    p.add_argument("--record", metavar="FILE.npy", help="save user --user's observations here")
-    p.add_argument("--user", type=int, default=0, help="the user whose observations --record saves")
-    args = p.parse_args(argv)
-    if args.steps < 1:
-        p.error(f"argument --steps: must be >= 1, got {args.steps}")
-    try:
-        result = agreement(args.reference, args.candidate, args.steps, args.seed, args.user)
-    except ValueError as err:
-        p.error(str(err))
-    obs = result.pop("observations")
-    if args.record:
-        np.save(args.record, obs)
-    print(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,7 @@ How a layer is computed (``compute``):
   with one BLAS matrix-vector product.
 * ``"auto"`` (default): per matrix, ``sparse`` when its padded fill (longest
   row / columns) is at most :data:`AUTO_MAX_FILL`, else ``dense``. The
-  threshold comes from ``python -m dsa_pettingzoo.deploy.benchmark``.
+  threshold comes from ``python -m dsa_pettingzoo deploy-benchmark``.
 
 * ``"native"``: the whole slot runs in the compiled C kernel
   ``native/actor_step.c`` (:mod:`dsa_pettingzoo.deploy.native`), every
@@ -44,6 +44,8 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from ..config import DSAConfig, make_config
+from ..physics import observation_dim
 from .format import Architecture, SparseMatrix, read_actor_tensors
 from .native import NATIVE_MODES, NativeActor  # the optional compiled kernel (built on first use)
 from .system import actor_files
@@ -297,8 +299,6 @@ class SparseRecurrentPolicy:
         ``last_action_feedback_rate``); ``num_users`` is checked against the
         user index in the header when given.
         """
-        from ..physics import observation_dim
-
         with_rate = observation == "last_action_feedback_rate"
         want = observation_dim(num_channels, with_rate)
         if self.num_actions != num_channels + 1:
@@ -330,8 +330,6 @@ def load_policy(path, compute: str = "auto", env=None) -> SparseRecurrentPolicy:
     header, arch, tensors = read_actor_tensors(path)
     policy = SparseRecurrentPolicy(header, arch, tensors, path=path, compute=compute)
     if env is not None:
-        from ..config import DSAConfig, make_config
-
         config = env if isinstance(env, DSAConfig) else make_config(**dict(env))
         policy.check_env(config.num_channels, config.observation, config.num_users)
     return policy

@@ -15,7 +15,7 @@ import argparse
 import json
 from typing import Any, Dict, Mapping
 
-from dsa_pettingzoo.cli_args import int_at_least, number_in
+from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
 
 __all__ = ["int_at_least", "number_in", "sparsity", "key_value", "flag_of_field",

@@ -8,8 +8,8 @@ very source ``compute="native"`` builds for the host. ``actor.h`` is generated
 from a ``.dsaactor`` file (:mod:`.codegen`); :mod:`.build` compiles, sizes and
 runs it. The report of flash, RAM and equality with the numpy runtime::
 
-    python -m dsa_pettingzoo.deploy.mcu --json            # random actors at 0 / 95 / 99 %
-    python -m dsa_pettingzoo.deploy.mcu --actor actors/user_0.dsaactor
+    python -m dsa_pettingzoo mcu --json            # random actors at 0 / 95 / 99 %
+    python -m dsa_pettingzoo mcu --actor actors/user_0.dsaactor
 
 Needs ``arm-none-eabi-gcc`` (with newlib) and ``qemu-system-arm`` on PATH.
 """

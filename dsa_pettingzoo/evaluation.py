@@ -1,14 +1,16 @@
-"""Play baseline policies on the batched simulator and collect episode statistics.
+"""The episode protocol: which episodes an evaluation plays, and the statistics it reports.
 
-:func:`evaluate_policy` runs ``episodes`` episodes in chunks of ``chunk_size``
-(memory stays O(chunk_size * N * K)) and returns an :class:`EpisodeStats` with
-one row per episode. Episode ``i`` always gets the environment seed
+:func:`evaluate_policy` plays a batched policy (the interface of
+:class:`dsa_pettingzoo.baselines.base.BatchedPolicy`) on the batched simulator: it runs
+``episodes`` episodes in chunks of ``chunk_size`` (memory stays O(chunk_size * N * K)) and
+returns an :class:`EpisodeStats` with one row per episode. Episode ``i`` always gets the environment seed
 ``episode_seeds(seed, episodes)[i]`` (the first seeds do not depend on
 ``episodes``), so two policies evaluated with the same ``seed`` face the same
 SNR matrices and the same PU sequences (PU occupancy is drawn at reset,
 independently of the actions). The policies' own randomness comes from a
 generator seeded by (seed, first episode of the chunk), so results depend on
-``seed`` and ``chunk_size`` only.
+``seed`` and ``chunk_size`` only. :data:`EVAL_SEED` is the run seed of the evaluation
+episodes every command shares (baselines, trained actors, exported actors).
 """
 
 from __future__ import annotations
@@ -18,15 +20,23 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..metrics import jain_index
-from .base import BatchedPolicy
+from .batched import BatchedDSA
+from .metrics import jain_index
 
 DEFAULT_CHUNK_SIZE = 256
+
+#: Run seed of the evaluation episodes, shared by every command, row, seed and baseline.
+EVAL_SEED = 12345
 
 
 def episode_seeds(seed: int, episodes: int) -> list[int]:
     """Environment seeds of episodes 0..episodes-1 for a run seed (prefix-stable)."""
     return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(int(episodes))]
+
+
+def policy_rng(seed: int, start: int) -> np.random.Generator:
+    """The policy's random generator for the chunk of a run whose first episode is ``start``."""
+    return np.random.default_rng([int(seed), start, 0x706F6C])
 
 
 @dataclass
@@ -111,7 +121,7 @@ class EpisodeStats:
         }
 
 
-def play_episodes(policy: BatchedPolicy, sim, seeds: list[int], rng: np.random.Generator) -> EpisodeStats:
+def play_episodes(policy, sim, seeds: list[int], rng: np.random.Generator) -> EpisodeStats:
     """Play one episode per seed (B = len(seeds) = sim.num_envs) and return their statistics."""
     B = len(seeds)
     sim.reset(seeds=list(seeds))
@@ -128,12 +138,12 @@ def play_episodes(policy: BatchedPolicy, sim, seeds: list[int], rng: np.random.G
 
 
 def evaluate_policy(
-    policy: BatchedPolicy,
+    policy,
     episodes: int,
     seed: int = 0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress=None,
-    simulator_cls=None,
+    simulator_cls=BatchedDSA,
     **env_kwargs,
 ) -> EpisodeStats:
     """Run ``episodes`` episodes of ``policy`` on the batched simulator, in chunks.
@@ -141,8 +151,6 @@ def evaluate_policy(
     ``env_kwargs`` are the environment's keyword arguments (``setup``,
     ``num_users``, ...). ``progress(done, total)`` is called after every chunk.
     """
-    if simulator_cls is None:
-        from ..batched import BatchedDSA as simulator_cls
     for name, value in (("episodes", episodes), ("chunk_size", chunk_size)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -154,8 +162,15 @@ def evaluate_policy(
         chunk = seeds[start : start + chunk_size]
         if len(chunk) not in sims:
             sims[len(chunk)] = simulator_cls(num_envs=len(chunk), **env_kwargs)
-        rng = np.random.default_rng([int(seed), start, 0x706F6C])  # the policy's randomness
-        parts.append(play_episodes(policy, sims[len(chunk)], chunk, rng))
+        parts.append(play_episodes(policy, sims[len(chunk)], chunk, policy_rng(seed, start)))
         if progress is not None:
             progress(start + len(chunk), episodes)
     return EpisodeStats.concatenate(parts)
+
+
+def oracle_ratios(stats: EpisodeStats, oracle: EpisodeStats) -> dict:
+    """The oracle's mean reward on the same episodes and the policy's ratio to it (pooled, and
+    the mean of the per-episode ratios)."""
+    return {"oracle_mean_reward": float(oracle.reward.mean()),
+            "oracle_ratio": float(stats.reward.mean() / oracle.reward.mean()),
+            "oracle_ratio_episode_mean": float(np.mean(stats.reward / oracle.reward))}

@@ -1,20 +1,15 @@
-"""Throughput of the ParallelEnv versus BatchedDSA, in agent-steps per second; and their scale.
-
-    python -m dsa_pettingzoo.benchmark            # every setup (A, B, C), B=1024, N=10, K=5
-    python -m dsa_pettingzoo.benchmark --json     # one JSON object
-    python -m dsa_pettingzoo.benchmark --scale    # N in 10..10000, K = N/2: RSS and s/step
-    python -m dsa_pettingzoo.benchmark --scale --sizes 10,20,50,100 --setup C   # the scale presets
+"""Speed of the simulators: agent-steps per second of the ParallelEnv versus BatchedDSA, and
+their memory and step time as N and K grow.
 
 Both simulators play whole episodes (resets included; seeded once, later resets continue the
 episodes' generators, as in training) with uniformly random actions drawn before the clock
 starts (the ParallelEnv gets ready-made action dicts), so only the environments are timed.
 One agent-step = one user's action resolved in one slot. The machine's load matters: run it
-alone and look at the ratio.
+alone and look at the ratio. The command: ``python -m dsa_pettingzoo benchmark``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import resource
@@ -26,7 +21,6 @@ import warnings
 import numpy as np
 
 from .batched import BatchedDSA
-from .config import SETUPS
 from .env import parallel_env
 
 
@@ -141,7 +135,7 @@ def bench_scale(sizes, num_envs: int, seconds: float, max_gb: float,
                 rows.append({"kind": kind, "num_users": N, "num_channels": K, "num_envs": B,
                              "skipped": f"estimated {gb:.0f} GB > --max-gb {max_gb:g}"})
                 continue
-            cmd = [sys.executable, "-m", "dsa_pettingzoo.benchmark", "--scale-point", kind,
+            cmd = [sys.executable, "-m", "dsa_pettingzoo", "benchmark", "--scale-point", kind,
                    str(N), str(K), "--num-envs", str(B), "--seconds", str(seconds),
                    "--setup", setup]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -167,80 +161,34 @@ def format_scale(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.benchmark", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--num-envs", type=int, default=None,
-                   help="B, episodes stepped together by BatchedDSA (default 1024; 64 with --scale)")
-    p.add_argument("--seconds", type=float, default=3.0,
-                   help="minimum wall time per measurement (default 3)")
-    p.add_argument("--setup", default="A", type=str.upper, choices=list(SETUPS),
-                   help="--scale: the preset measured at every size (default A)")
-    p.add_argument("--setups", default=",".join(SETUPS),
-                   help=f"comma-separated presets (default {','.join(SETUPS)})")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--scale", action="store_true",
-                   help="instead: peak RSS and seconds per step of a ParallelEnv and of a "
-                   "BatchedDSA(--num-envs) for N in --sizes and K = N/2, each in a fresh process")
-    p.add_argument("--sizes", default=",".join(map(str, SCALE_SIZES)),
-                   help=f"--scale: comma-separated numbers of users (default "
-                   f"{','.join(map(str, SCALE_SIZES))})")
-    p.add_argument("--channels", type=int, default=None, metavar="K",
-                   help="--scale: the same K for every N (default K = N/2)")
-    p.add_argument("--max-gb", type=float, default=6.0,
-                   help="--scale: skip points whose estimated memory exceeds this (default 6)")
-    p.add_argument("--scale-point", nargs=3, metavar=("KIND", "N", "K"), help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.num_envs is None:
-        args.num_envs = 64 if args.scale else 1024
-    if args.num_envs < 1:
-        p.error("--num-envs must be >= 1")
-    if args.seconds <= 0:
-        p.error("--seconds must be > 0")
-    if args.scale_point:
-        kind, N, K = args.scale_point
-        out = scale_point(kind, int(N), int(K), args.num_envs, args.seconds, setup=args.setup)
-        print(json.dumps(out))
-        return out
-    if args.scale:
-        try:
-            sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
-        except ValueError:
-            p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
-        if not sizes or min(sizes) < 2:
-            p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
-        if args.channels is not None and args.channels < 1:
-            p.error(f"--channels must be an integer >= 1, got {args.channels}")
-        rows = bench_scale(sizes, args.num_envs, args.seconds, args.max_gb, args.channels,
-                           args.setup)
-        out = {"num_envs": args.num_envs, "setup": args.setup, "python": platform.python_version(),
-               "numpy": np.__version__, "scale": rows}
-        print(json.dumps(out, indent=2) if args.json else format_scale(rows))
-        return out
-    setups = [s.strip().upper() for s in args.setups.split(",") if s.strip()]
-    for s in setups:
-        if s not in SETUPS:
-            p.error(f"--setups: unknown preset {s!r}; allowed: {', '.join(SETUPS)}")
+def scale_report(sizes, num_envs: int, seconds: float, max_gb: float,
+                 channels: int | None = None, setup: str = "A") -> dict:
+    """:func:`bench_scale` with the versions it ran on."""
+    rows = bench_scale(sizes, num_envs, seconds, max_gb, channels, setup)
+    return {"num_envs": num_envs, "setup": setup, "python": platform.python_version(),
+            "numpy": np.__version__, "scale": rows}
 
-    out = {"num_envs": args.num_envs, "python": platform.python_version(),
+
+def compare_simulators(setups, num_envs: int, seconds: float) -> dict:
+    """Per preset, the agent-steps/s of the ParallelEnv and of BatchedDSA(``num_envs``) and
+    their ratio."""
+    out = {"num_envs": num_envs, "python": platform.python_version(),
            "numpy": np.__version__, "setups": {}}
     for s in setups:
-        par = bench_parallel(s, args.seconds)
-        bat = bench_batched(s, args.num_envs, args.seconds)
+        par = bench_parallel(s, seconds)
+        bat = bench_batched(s, num_envs, seconds)
         out["setups"][s] = {"parallel_env": par, "batched": bat,
                             "ratio": bat["agent_steps_per_s"] / par["agent_steps_per_s"]}
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        print(f"agent-steps/s (N=10, K=5, T=100; batched B={args.num_envs}; "
-              f">= {args.seconds:g} s per measurement)")
-        print(f"{'setup':<6}{'ParallelEnv':>14}{'BatchedDSA':>14}{'ratio':>9}")
-        for s, r in out["setups"].items():
-            print(f"{s:<6}{r['parallel_env']['agent_steps_per_s']:>14,.0f}"
-                  f"{r['batched']['agent_steps_per_s']:>14,.0f}{r['ratio']:>8.0f}x")
-        print("target: ratio >= 100x")
     return out
 
 
-if __name__ == "__main__":
-    main()
+def format_comparison(out: dict, seconds: float) -> str:
+    """:func:`compare_simulators`' result as a table."""
+    lines = [f"agent-steps/s (N=10, K=5, T=100; batched B={out['num_envs']}; "
+             f">= {seconds:g} s per measurement)",
+             f"{'setup':<6}{'ParallelEnv':>14}{'BatchedDSA':>14}{'ratio':>9}"]
+    for s, r in out["setups"].items():
+        lines.append(f"{s:<6}{r['parallel_env']['agent_steps_per_s']:>14,.0f}"
+                     f"{r['batched']['agent_steps_per_s']:>14,.0f}{r['ratio']:>8.0f}x")
+    lines.append("target: ratio >= 100x")
+    return "\n".join(lines)

@@ -3,7 +3,7 @@
 Example (the paper's setup A, 1000 episodes)::
 
     dsa-evaluate --policy aloha --setup A --episodes 1000 --seed 0
-    python -m dsa_pettingzoo.evaluate --policy oca --setup B --episodes 200 --json
+    python -m dsa_pettingzoo evaluate --policy oca --setup B --episodes 200 --json
 
 Prints mean +- std of the episode reward in the paper's unit (the episode sum
 of the system throughput, sum_t sum_n log2(1 + beta^n(t)) = (1/N) sum_t sum_n
@@ -21,12 +21,12 @@ import time
 
 import numpy as np
 
-from .baselines import EXPORTED_PREFIX, POLICIES, make_policy, policy_names
-from .baselines.rollout import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy
-from .config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, ConfigError, make_config
-from .deploy.native import NativeUnavailableError
-from .deploy.policy import COMPUTE_MODES
-from .cli_args import int_at_least, number_in
+from ..baselines import EXPORTED_PREFIX, POLICIES, make_policy, policy_names
+from ..config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, ConfigError, make_config
+from ..deploy.native import NativeUnavailableError
+from ..deploy.policy import COMPUTE_MODES
+from ..evaluation import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy, oracle_ratios
+from .arg_types import int_at_least, number_in
 
 #: Policy-parameter flags: flag dest -> (policy name, keyword of the policy class).
 POLICY_PARAMS = {
@@ -322,9 +322,7 @@ def run(args, env_kwargs: dict, policy_params: dict) -> dict:
     else:
         oracle = None
     if oracle is not None:
-        result["oracle_mean_reward"] = float(oracle.reward.mean())
-        result["oracle_ratio"] = float(stats.reward.mean() / oracle.reward.mean())
-        result["oracle_ratio_episode_mean"] = float(np.mean(stats.reward / oracle.reward))
+        result.update(oracle_ratios(stats, oracle))
     return result
 
 
@@ -373,6 +371,3 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(result))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

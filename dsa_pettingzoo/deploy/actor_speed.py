@@ -1,14 +1,10 @@
-"""Benchmark exported actors: file size, resident memory and step time at several sparsities.
+"""Exported actors measured: file size, resident memory and step time at several sparsities.
 
-    python -m dsa_pettingzoo.deploy.benchmark                  # paper's actor, 0 / 50 / 95 %
-    python -m dsa_pettingzoo.deploy.benchmark --sparsities 0.95 0.98 --json
-    python -m dsa_pettingzoo.deploy.benchmark --actors actors/  # real exported actors
-
-Without ``--actors`` it builds random actors of the paper's architecture (obs
+Without exported actors it builds random actors of the paper's architecture (obs
 10 = K+1+4 for K = 5, two dense ReLU layers of 128, an LSTM of 128, 6 actions;
 weights drawn like torch's default init) and prunes each weight matrix to the
 sparsity by magnitude, as ``pruning_callbacks`` does with layer ranking. For
-each actor it prints:
+each actor it measures:
 
 * file bytes (float32 and float16 values) versus the dense float32 parameters;
 * resident memory of the loaded policy: the bytes of every array it holds
@@ -17,22 +13,21 @@ each actor it prints:
 * microseconds per step (batch 1, one slot, ``policy.act``) of the same file
   loaded with every compute mode: numpy ``auto``, ``sparse``, ``dense``, and
   the compiled C kernel ``native`` (CSR) and ``native-dense`` when a C
-  compiler is available (``--no-native`` skips them). The modes are timed in
-  turn inside every repeat. The best (minimum) over repeats is printed, as
-  ``timeit`` advises: on a machine shared with other jobs the slower repeats
-  measure the other jobs. The medians are in ``--json``;
+  compiler is available. The modes are timed in turn inside every repeat. The
+  best (minimum) over repeats is reported, as ``timeit`` advises: on a machine
+  shared with other jobs the slower repeats measure the other jobs; the medians
+  are kept too;
 * the step ratios sparse / dense (numpy), native / native-dense (C) and
   native / dense numpy, and, for an actor of at least 95% sparsity, whether
-  the issue's target is met: a step no slower than the dense numpy policy by
-  a mode that keeps only the non-zeros in memory (``sparse`` or ``native``).
+  the deployment target is met: a step no slower than the dense numpy policy
+  by a mode that keeps only the non-zeros in memory (``sparse`` or ``native``).
+
+The command: ``python -m dsa_pettingzoo deploy-benchmark``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -42,12 +37,12 @@ import numpy as np
 
 from ..physics import encode_observation
 from .format import Architecture, write_actor_file
-from .native import NativeUnavailableError, build_command, load_library
-from .policy import COMPUTE_MODES, NATIVE_MODES, load_policy
+from .native import NativeMatrix, NativeUnavailableError, load_library
+from .policy import COMPUTE_MODES, NATIVE_MODES, DenseKernel, SparseKernel, fill_of, load_policy
 
 #: The paper's actor for setup A/B (K = 5): IV-A, our reading in rllib_experiments/modules.py.
 PAPER_ARCH = Architecture(obs_dim=10, num_actions=6, hidden_sizes=(128, 128), lstm_size=128)
-#: The modes that keep only the non-zero weights in memory, and the issue's sparsity for the target.
+#: The modes that keep only the non-zero weights in memory, and the sparsity of the target.
 SPARSE_MEMORY_MODES = ("sparse", "native")
 TARGET_SPARSITY = 0.95
 
@@ -195,8 +190,6 @@ def kernel_variants(w: np.ndarray, x: np.ndarray, native: bool) -> dict:
     with ``np.add.reduceat`` or ``np.bincount(row, weights)``); ``dense``: BLAS (the kernel of
     ``compute="dense"``); ``native`` / ``native_dense``: the C kernel's CSR and dense loops.
     """
-    from .policy import DenseKernel, SparseKernel
-
     r, c = np.nonzero(w)
     v, counts = w[r, c], np.bincount(r, minlength=w.shape[0])
     nonempty = np.flatnonzero(counts)  # reduceat needs the start of non-empty rows only
@@ -212,8 +205,6 @@ def kernel_variants(w: np.ndarray, x: np.ndarray, native: bool) -> dict:
                 "csr_bincount": lambda: np.bincount(r, weights=v * xs[c], minlength=w.shape[0]),
                 "dense": lambda: dense(x)[0]}
     if native:
-        from .native import NativeMatrix
-
         zero = np.zeros(w.shape[0], np.float32)
         for name, sparse in (("native", True), ("native_dense", False)):
             fn, xb, yb = NativeMatrix(w, zero, sparse).matvec_function()
@@ -228,8 +219,6 @@ def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator, native:
     The variants are timed in turn inside every repeat (best of ``repeats`` timings of 200
     calls); their results are checked against float64 first.
     """
-    from .policy import fill_of
-
     rows = []
     x = rng.random((1, 256)).astype(np.float32)
     for s in sparsities:
@@ -293,98 +282,49 @@ def format_rows(rows: list) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    """Entry point."""
-    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo.deploy.benchmark",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.5, 0.95],
-                   help="sparsities of the random paper-sized actors (default 0 0.5 0.95)")
-    p.add_argument("--actors", metavar="DIR",
-                   help="benchmark the exported actors in DIR instead of random ones")
-    p.add_argument("--steps", type=int, default=200,
-                   help="steps per timing, from a zero state (default 200)")
-    p.add_argument("--repeats", type=int, default=25,
-                   help="timings per actor and mode; the best is printed (default 25)")
-    p.add_argument("--batch", type=int, default=1,
-                   help="B copies of the state advanced per step, as dsa-evaluate runs B episodes "
-                   "at once (default 1: one device, one slot)")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights and observations")
-    p.add_argument("--kernel-sparsities", type=float, nargs="*", default=[0.95, 0.98, 0.99, 0.995],
-                   help="also time every kernel alone (numpy ELL, CSR reduceat, CSR bincount, "
-                   "BLAS dense; C CSR and C dense) on the paper's fused LSTM matrix (512 x 256) at "
-                   "these sparsities (default 0.95 0.98 0.99 0.995; none to skip)")
-    p.add_argument("--no-native", action="store_true",
-                   help="skip the compiled C kernel modes (native, native-dense); without a C "
-                   "compiler they are skipped anyway, with a note")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object {actors: [...], kernels: [...]} instead")
-    args = p.parse_args(argv)
-    if args.steps < 1 or args.repeats < 1 or args.batch < 1:
-        p.error("argument --steps/--repeats/--batch: must be >= 1")
-    for s in [*args.sparsities, *args.kernel_sparsities]:
-        if not 0.0 <= s < 1.0:
-            p.error(f"argument --sparsities: each must be in [0, 1), got {s}")
-    rng = np.random.default_rng(args.seed)
-    modes, native_note = tuple(m for m in COMPUTE_MODES if m not in NATIVE_MODES), None
-    if args.no_native:
-        native_note = "native modes skipped (--no-native)"
-    else:
-        try:
-            load_library()
-            modes = COMPUTE_MODES
-        except NativeUnavailableError as err:
-            native_note = f"native modes skipped: {err}"
+def numpy_modes() -> tuple:
+    """The compute modes that need no C compiler."""
+    return tuple(m for m in COMPUTE_MODES if m not in NATIVE_MODES)
+
+
+def available_modes() -> tuple:
+    """(the compute modes this machine runs, why the native ones are missing or None)."""
+    try:
+        load_library()
+    except NativeUnavailableError as err:
+        return numpy_modes(), f"native modes skipped: {err}"
+    return COMPUTE_MODES, None
+
+
+def exported_rows(files, steps: int, batch: int, repeats: int, modes, rng: np.random.Generator,
+                  on_row=None) -> list:
+    """:func:`benchmark_file` for each exported actor file; ``on_row(row)`` after each."""
     rows = []
+    for f in files:
+        policy = load_policy(f)
+        obs = observations(policy.arch, steps, batch, rng)
+        rows.append(benchmark_file(f, obs, repeats, f.name,
+                                   policy.header["dense_float32_bytes"], modes=modes))
+        if on_row is not None:
+            on_row(rows[-1])
+    return rows
+
+
+def random_rows(sparsities, steps: int, batch: int, repeats: int, modes, rng: np.random.Generator,
+                on_row=None) -> list:
+    """:func:`benchmark_file` for a random paper actor at each sparsity, written as float32
+    (float16 for its size only); ``on_row(row)`` after each."""
+    rows = []
+    obs = observations(PAPER_ARCH, steps, batch, rng)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.actors:
-            from .policy import actor_files
-
-            try:
-                files = actor_files(args.actors)
-            except ValueError as err:
-                p.error(f"argument --actors: {err}")
-            for f in files:
-                policy = load_policy(f)
-                obs = observations(policy.arch, args.steps, args.batch, rng)
-                rows.append(benchmark_file(f, obs, args.repeats, f.name,
-                                           policy.header["dense_float32_bytes"], modes=modes))
-                if not args.json:
-                    print(format_rows(rows[-1:]), flush=True)
-        else:
-            obs = observations(PAPER_ARCH, args.steps, args.batch, rng)
-            for s in args.sparsities:
-                params = random_params(PAPER_ARCH, s, rng)
-                f32, f16 = Path(tmp) / f"a{s}.dsaactor", Path(tmp) / f"a{s}_16.dsaactor"
-                write_actor_file(f32, params, PAPER_ARCH)
-                write_actor_file(f16, params, PAPER_ARCH, dtype="float16")
-                rows.append(benchmark_file(f32, obs, args.repeats, f"paper actor @ {100 * s:g}%",
-                                           4 * PAPER_ARCH.num_params(), f16.stat().st_size,
-                                           modes=modes))
-                if not args.json:
-                    print(format_rows(rows[-1:]), flush=True)
-    kernels = kernel_crossover(args.kernel_sparsities, args.repeats, rng,
-                               native="native" in modes)
-    if args.json:
-        print(json.dumps({"actors": rows, "kernels": kernels, "native_note": native_note,
-                          "native_build": None if native_note else build_command(),
-                          "numpy": np.__version__}))
-    else:
-        if kernels:
-            print(format_kernels(kernels))
-        print(f"\n(batch {args.batch} for the actors, 1 for the kernels alone; best of {args.repeats} timings of {args.steps} steps per mode; "
-              f"numpy {np.__version__})")
-        if native_note:
-            print(native_note)
-        else:
-            print(f"C kernel built with: {build_command()}")
-        judged = [r for r in rows if "target_met" in r]
-        if judged:
-            print(f"target at 95% sparsity (a step no slower than the dense numpy policy, with "
-                  f"sparse memory; batch {args.batch}): " + "; ".join(
-                      f"{r['actor']}: " + ("MET by " + "/".join(r["target_met_by"])
-                                            if r["target_met"] else "NOT MET") for r in judged))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        for s in sparsities:
+            params = random_params(PAPER_ARCH, s, rng)
+            f32, f16 = Path(tmp) / f"a{s}.dsaactor", Path(tmp) / f"a{s}_16.dsaactor"
+            write_actor_file(f32, params, PAPER_ARCH)
+            write_actor_file(f16, params, PAPER_ARCH, dtype="float16")
+            rows.append(benchmark_file(f32, obs, repeats, f"paper actor @ {100 * s:g}%",
+                                       4 * PAPER_ARCH.num_params(), f16.stat().st_size,
+                                       modes=modes))
+            if on_row is not None:
+                on_row(rows[-1])
+    return rows
