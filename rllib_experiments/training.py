@@ -239,7 +239,7 @@ class TrainingRun:
         """The learner's pruning state (None for a dense run)."""
         if self.settings.schedule == "none":
             return None
-        found = learner_results(self.algo.learner_group.foreach_learner(lambda l: l.pruning_summary()))
+        found = learner_results(self.algo.learner_group.foreach_learner(lambda learner: learner.pruning_summary()))
         return found[0] if found else None
 
     # ------------------------------------------------------------------ main loop

@@ -61,7 +61,7 @@ def dists(tmp_path_factory):
 
 def test_sdist_and_wheel_hold_the_sources_and_data(dists):
     _, sdist, wheel = dists
-    assert wheel.name == "dsa_pettingzoo-0.2.0-py3-none-any.whl"
+    assert wheel.name == "dsa_pettingzoo-0.3.0-py3-none-any.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
     data = package_data()
     assert any(n.startswith("rllib_experiments/presets/") for n in data)
@@ -70,7 +70,7 @@ def test_sdist_and_wheel_hold_the_sources_and_data(dists):
     sources = {p.relative_to(REPO).as_posix() for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")}
     assert sources <= names, sorted(sources - names)
     assert not any(n.startswith("tests/") for n in names)
-    entry_points = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.2.0.dist-info/entry_points.txt").decode()
+    entry_points = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.3.0.dist-info/entry_points.txt").decode()
     for script in ("dsa-evaluate", "dsa-train", "dsa-tune", "dsa-reproduce", "dsa-export"):
         assert f"{script} = " in entry_points
     with tarfile.open(sdist) as tar:
@@ -82,7 +82,7 @@ def test_metadata_passes_twine_check(dists):
     _, sdist, wheel = dists
     proc = run([sys.executable, "-m", "twine", "check", "--strict", sdist, wheel])
     assert proc.stdout.count("PASSED") == 2, proc.stdout
-    meta = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.2.0.dist-info/METADATA").decode()
+    meta = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.3.0.dist-info/METADATA").decode()
     for line in ("Project-URL: Homepage, https://github.com/dsa-pettingzoo/dsa-pettingzoo",
                  "Classifier: Programming Language :: Python :: 3.12",
                  "License-Expression: MIT",
@@ -91,7 +91,7 @@ def test_metadata_passes_twine_check(dists):
                  "Keywords: pettingzoo,multi-agent reinforcement learning,dynamic spectrum access"):
         assert line in meta, line
     # PEP 639: license-files = ["LICENSE"] ships the file in the wheel's .dist-info/licenses/
-    assert "dsa_pettingzoo-0.2.0.dist-info/licenses/LICENSE" in zipfile.ZipFile(wheel).namelist()
+    assert "dsa_pettingzoo-0.3.0.dist-info/licenses/LICENSE" in zipfile.ZipFile(wheel).namelist()
 
 
 def test_installed_wheel_trains_exports_and_evaluates(dists):

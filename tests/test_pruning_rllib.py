@@ -100,7 +100,7 @@ def _learner_weights(algo):
 
 
 def _pruning_state(algo):
-    (res,) = list(algo.learner_group.foreach_learner(lambda l: l.get_state(components="pruning")))
+    (res,) = list(algo.learner_group.foreach_learner(lambda learner: learner.get_state(components="pruning")))
     return res.get()["pruning"]
 
 

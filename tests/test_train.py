@@ -210,9 +210,9 @@ def test_tiny_training_writes_every_output(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "run"
     # one progress line per iteration, then the comparison with ALOHA
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("iter ")]
-    assert [l.split("|")[0].strip() for l in lines] == [f"iter {i}/4" for i in range(1, 5)]
-    assert all("env steps/s" in l and "ETA" in l and "sparsity" in l for l in lines)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("iter ")]
+    assert [line.split("|")[0].strip() for line in lines] == [f"iter {i}/4" for i in range(1, 5)]
+    assert all("env steps/s" in line and "ETA" in line and "sparsity" in line for line in lines)
     assert "slotted ALOHA" in proc.stdout
     # quiet: Ray's and RLlib's warnings are in the run's framework.log, none on the terminal
     printed = (proc.stdout + proc.stderr).splitlines()

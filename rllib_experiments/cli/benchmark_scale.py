@@ -64,7 +64,7 @@ def _rss_mb(pids: Sequence[int]) -> float:
 def _worker_pids(algo) -> List[int]:
     pids = []
     if algo.learner_group.is_remote:
-        pids += [r.get() for r in algo.learner_group.foreach_learner(lambda l: os.getpid())]
+        pids += [r.get() for r in algo.learner_group.foreach_learner(lambda learner: os.getpid())]
     if algo.env_runner_group.num_remote_env_runners():
         pids += list(algo.env_runner_group.foreach_env_runner(lambda er: os.getpid(),
                                                               local_env_runner=False))

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path

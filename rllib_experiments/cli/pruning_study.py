@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
@@ -92,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int_at_least(1), default=None,
                    help="training iterations of the paper's rows (default 1000, the paper's)")
     p.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                   help=f"folder of the raw trial records (default {DEFAULT_OUTPUT})")
+                   help=f"folder of the raw trial records (default {DEFAULT_OUTPUT.relative_to(REPO)} of the checkout this package runs from)")
     p.add_argument("--markdown", default=None, help="report to write (default docs/results/pruning.md "
                    "with the default --output, else OUTPUT/pruning.md)")
     p.add_argument("--figures", default=None, help="folder of the figures (default docs/figures with "

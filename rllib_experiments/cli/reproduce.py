@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int_at_least(1), default=None,
                    help="override the budget's training iterations per trial")
     p.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                   help=f"folder of the raw per-trial results (default {DEFAULT_OUTPUT})")
+                   help=f"folder of the raw per-trial results (default {DEFAULT_OUTPUT.relative_to(REPO)} of the checkout this package runs from)")
     p.add_argument("--table", default=None,
                    help="Markdown table to write (default docs/results/table1.md when --output is "
                         "the default, else OUTPUT/table1.md)")

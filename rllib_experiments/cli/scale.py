@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="override the budget's iterations (ours trains 0.3 of them, at least 2, "
                         "like in reproduce; default 1000 -> 300)")
     p.add_argument("--output", default=None,
-                   help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT} for "
+                   help=f"folder of the raw per-trial records (default {DEFAULT_OUTPUT.relative_to(REPO)} of this package's checkout for "
                         "--budget scale, docs/results/raw/<budget> for the others; smoke has "
                         "no default)")
     p.add_argument("--report-only", action="store_true",
@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="another study folder whose ours the report compares with ours in "
                         "OUTPUT, paired by seed (e.g. docs/results/raw/scale_bf16 for a longer "
                         "bf16 run, so that both sides share the precision); default the float32 "
-                        f"study's {DEFAULT_OUTPUT} for every other folder, none for that one")
+                        f"study's {DEFAULT_OUTPUT.relative_to(REPO)} for every other folder, none for that one")
     add_trial_flags(p, tune_dir="/tmp/dsa_scale_tune", runs_dir="runs/scale",
                     runs_help="folder of the training runs of ours (RUNS_DIR/N<N>/<trial id>)")
     return p

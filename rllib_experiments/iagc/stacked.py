@@ -31,8 +31,8 @@ class StackedActors:
         for i, layer in enumerate(first.trunk.dense):
             if isinstance(layer, torch.nn.Linear):
                 layers = [a.trunk.dense[i] for a in actors]
-                self.dense.append((stack([l.weight for l in layers]).transpose(1, 2).contiguous(),
-                                   stack([l.bias for l in layers]).unsqueeze(1)))
+                self.dense.append((stack([layer.weight for layer in layers]).transpose(1, 2).contiguous(),
+                                   stack([layer.bias for layer in layers]).unsqueeze(1)))
         self.lstm = []  # (W_ih [N, in, 4H], W_hh [N, H, 4H], b [N, 1, 4H]) per layer
         for k in range(self.lstm_layers):
             get = lambda name: stack([getattr(a.trunk.lstm, f"{name}_l{k}") for a in actors])
