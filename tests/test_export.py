@@ -1,4 +1,4 @@
-"""Tests of rllib_experiments.export: torch actors -> exported files -> numpy policy, identical actions.
+"""Tests of the export (rllib_experiments.run.export and its command): torch actors -> exported files -> numpy policy, identical actions.
 
 Needs torch (and ray for the checkpoint tests): every test is marked ``rllib``.
 """
@@ -74,7 +74,7 @@ def snapshot(root):
 
 
 def quiet_export(checkpoint, output, **kw):
-    from rllib_experiments.cli.export import export_checkpoint
+    from rllib_experiments.run.export import export_checkpoint
 
     return export_checkpoint(checkpoint, output, log=lambda *a: None, **kw)
 
@@ -96,7 +96,7 @@ def test_numpy_policy_equals_torch_actor_over_10000_steps(tmp_path, sparsity, co
     p = 0.5); every slot its greedy action must equal the torch actor's argmax and its
     probabilities must match torch's softmax within 1e-5.
     """
-    from rllib_experiments.cli.export import export_actor
+    from rllib_experiments.dsa.actor_files import export_actor
 
     actor = make_actor(seed=1, sparsity=sparsity)
     path = tmp_path / "user_0.dsaactor"
@@ -130,7 +130,7 @@ def test_numpy_policy_equals_torch_actor_over_10000_steps(tmp_path, sparsity, co
 
 def test_batched_exported_users_equal_torch_rollout(tmp_path):
     """dsa-evaluate's path (B = 50 copies of the state, 10 users) == rllib_experiments' torch rollout."""
-    from rllib_experiments.cli.export import export_actor
+    from rllib_experiments.dsa.actor_files import export_actor
     from rllib_experiments.dsa.rollout import rollout
 
     actors = [make_actor(seed=10 + n, sparsity=0.95 if n % 2 else 0.0) for n in range(10)]
@@ -147,7 +147,7 @@ def test_batched_exported_users_equal_torch_rollout(tmp_path):
 
 
 def test_float16_export_matches_the_rounded_actor(tmp_path):
-    from rllib_experiments.cli.export import export_actor
+    from rllib_experiments.dsa.actor_files import export_actor
 
     actor = make_actor(seed=2, sparsity=0.9)
     path = tmp_path / "user_0.dsaactor"
@@ -165,7 +165,7 @@ def test_float16_export_matches_the_rounded_actor(tmp_path):
 
 
 def test_export_actor_from_state_dict_and_arch_check(tmp_path):
-    from rllib_experiments.cli.export import export_actor
+    from rllib_experiments.dsa.actor_files import export_actor
 
     small = dict(hidden_sizes=[8], lstm_size=4, lstm_layers=2)
     actor = make_actor(seed=3, obs_dim=7, num_actions=3, model_config=small)

@@ -142,7 +142,8 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     """Records of an older writer whose run folder is here get the current writer's sizes of the
     same final weights; the old sizes are kept; records without a folder stay as they are."""
     from dsa_pettingzoo.deploy import FORMAT_VERSION
-    from rllib_experiments.cli import export_source, pruning_study
+    from rllib_experiments.cli import pruning_study
+    from rllib_experiments.run import checkpoints as export_source
     from rllib_experiments.dsa import actor_files
 
     run = tmp_path / "run"

@@ -311,7 +311,7 @@ def test_seeds_below_the_goal_are_named_by_seed_and_described(tmp_path):
 
 def test_backfill_writes_greedy_statistics_only_when_the_reward_matches(tmp_path, monkeypatch):
     from rllib_experiments import evaluation
-    from rllib_experiments.cli import export
+    from rllib_experiments.run import export
 
     out = tmp_path / "raw"
     run = tmp_path / "run"

@@ -1,163 +1,24 @@
-"""Export trained (pruned) actors to compact sparse files that run without torch.
+"""``python -m rllib_experiments export``: write the actors of a checkpoint as compact sparse files.
 
 Usage::
 
     python -m rllib_experiments export --checkpoint runs/NAME/CHECKPOINT --output actors/
     python -m rllib_experiments export --checkpoint ... --output actors16/ --dtype float16
 
-``--checkpoint`` is an Algorithm checkpoint directory (``algo.save_to_path``),
-a MultiRLModule directory (``.../learner_group/learner/rl_module``), one
-RLModule directory (``.../rl_module/user_0``), or a run directory holding
-checkpoints (the last one in name order is used, e.g. ``checkpoints/iter_000150``). Every actor module ``user_<n>``
-found (the learner's copy; the shared critic is never exported) is written to
-``OUTPUT/user_<n>.dsaactor`` in the format of
-:mod:`dsa_pettingzoo.deploy.format` (docs/deployment.md), with the environment
-settings of the training run when the checkpoint holds them (or ``--env``).
-``OUTPUT`` must be new or empty (``--overwrite`` moves an earlier export aside);
-it appears only once every file is written, and every file's header carries the
-same ``system`` entry (a fresh ``run_id`` and N) so that a folder mixed from two
-exports is refused when loaded (:mod:`dsa_pettingzoo.deploy.system`).
-
-In Python, :func:`export_actor` writes one actor from an in-memory
-:class:`~rllib_experiments.iagc.modules.IAGCActor` or its state dict.
+The export itself is :func:`rllib_experiments.run.export.export_checkpoint`; this module
+parses the flags and names the flag of a bad value.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import uuid
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
 
+from dsa_pettingzoo.deploy.format import DTYPES, ENCODINGS
+from rllib_experiments.run.export import ExportError, export_checkpoint
 
-from dsa_pettingzoo import make_config
-from dsa_pettingzoo.deploy.format import DTYPES, ENCODINGS, SUFFIX
-from rllib_experiments.cli.export_source import (find_actor_modules, find_env_config,
-                                                 is_module_dir, load_module_state,
-                                                 resolve_checkpoint)
-from rllib_experiments.dsa.actor_files import architecture_of, env_settings, export_actor, user_index
-
-
-# ----------------------------------------------------------------------------- checkpoints
-class ExportError(ValueError):
-    """A bad export request; ``flag`` names the command-line option at fault."""
-
-    def __init__(self, flag: str, message: str):
-        super().__init__(message)
-        self.flag = flag
-
-
-@contextmanager
-def _blame(flag: str):
-    """Re-raise a ValueError of the block as an :class:`ExportError` of ``flag``."""
-    try:
-        yield
-    except ExportError:
-        raise
-    except ValueError as err:
-        raise ExportError(flag, str(err).removeprefix(f"{flag} ")) from err
-
-
-def _not_an_export(folder: Path) -> Optional[str]:
-    """Why ``--overwrite`` must not move ``folder`` aside (None: it holds only actor files)."""
-    other = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.name.endswith(SUFFIX)))
-    if other:
-        return (f"it holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only "
-                f"*{SUFFIX} files, so it is not an export folder; choose another --output")
-    return None
-
-
-def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: str = "auto",
-                      env: Optional[Mapping[str, Any]] = None, overwrite: bool = False,
-                      log=print) -> Dict[str, Tuple[Path, Dict[str, Any]]]:
-    """Export every actor of a checkpoint into the new folder ``output``; module id -> (file, header).
-
-    ``checkpoint`` may also be a run directory: its latest checkpoint is used (and named).
-    ``output`` must not exist or be empty; ``overwrite`` moves an existing folder of actor
-    files aside (:func:`rllib_experiments.run.outputs.move_aside`). The files are written
-    into a temporary sibling folder renamed to ``output`` only once all are written, so a
-    failed export leaves nothing behind. Every header gets the same ``system`` entry (a
-    new ``run_id`` and N; :mod:`dsa_pettingzoo.deploy.system`). Raises
-    :class:`ExportError` naming the option at fault.
-    """
-    from rllib_experiments.run.outputs import OutputExistsError, publish_folder
-
-    given_env = env is not None
-    with _blame("--checkpoint"):
-        resolved = resolve_checkpoint(checkpoint)
-        if resolved != Path(checkpoint):
-            log(f"using the latest checkpoint below {checkpoint}: {resolved}")
-        checkpoint = resolved
-        modules = find_actor_modules(checkpoint)
-        states = {mid: load_module_state(mdir) for mid, mdir in modules.items()}
-        archs = {mid: architecture_of(state) for mid, state in states.items()}
-    if env is None:
-        env = find_env_config(checkpoint)
-        if env is None:
-            log("warning: no environment settings found in the checkpoint (give --env); "
-                "the files' env field is null")
-    with _blame("--env" if given_env else "--checkpoint"):
-        for arch in archs.values():
-            env_settings(env, arch)
-        num_users = _system_size(modules, checkpoint, env, log)
-    system = {"run_id": uuid.uuid4().hex, "num_users": num_users}
-    source = str(Path(checkpoint).resolve())
-
-    def write(folder: Path):
-        headers = {}
-        for mid, mdir in modules.items():
-            with _blame("--dtype"):  # float16 cannot hold every float32 weight
-                headers[mid] = export_actor(
-                    states[mid], archs[mid], folder / f"{mid}{SUFFIX}", dtype=dtype,
-                    encoding=encoding, agent=mid, env=env, system=system,
-                    source={"checkpoint": source, "module_dir": str(mdir.resolve()),
-                            "exporter": "rllib_experiments.export"})
-        return headers
-
-    output = Path(output)
-    try:
-        headers, moved = publish_folder(output, write, overwrite=overwrite,
-                                        refuse_overwrite=_not_an_export)
-    except OutputExistsError as err:
-        raise ExportError("--output", str(err)) from None
-    except OSError as err:
-        raise ExportError("--output", f"{output}: cannot write the export ({err})") from None
-    if moved is not None:
-        log(f"moved the old {output} aside to {moved}")
-    done = {}
-    for mid, header in headers.items():
-        path = output / f"{mid}{SUFFIX}"
-        size = path.stat().st_size
-        sp = header["sparsity"]
-        log(f"{mid}: {100 * sp['prunable']:.1f}% of weights zero, {size} bytes "
-            f"({100 * size / header['dense_float32_bytes']:.1f}% of the dense float32 "
-            f"{header['dense_float32_bytes']} bytes) -> {path}")
-        done[mid] = (path, header)
-    log(f"run_id {system['run_id']}: {len(done)} of N = {num_users} users")
-    return done
-
-
-def _system_size(modules, checkpoint, env, log) -> Optional[int]:
-    """N of the exported system: every user of a checkpoint, or the env's N for one module."""
-    indices = [user_index(mid) for mid in modules]
-    env_n = None if env is None else make_config(**dict(env)).num_users
-    if len(modules) == 1 and is_module_dir(Path(checkpoint)):
-        n = indices[0]
-        if env_n is not None and n >= env_n:
-            raise ValueError(f"{checkpoint}: actor of user {n} but the environment has "
-                             f"num_users={env_n}")
-        log(f"one actor of {env_n if env_n else 'an unknown number of'} users: run it with "
-            "load_policy; load_actors needs every user's file in one folder")
-        return env_n
-    if indices != list(range(len(indices))):
-        raise ValueError(f"{checkpoint}: actor modules {', '.join(modules)} are not "
-                         f"user_0 .. user_{len(indices) - 1}")
-    if env_n is not None and env_n != len(indices):
-        raise ValueError(f"the environment settings say num_users={env_n} but {checkpoint} "
-                         f"holds {len(indices)} actors ({', '.join(modules)})")
-    return len(indices)
+#: export_checkpoint's arguments -> this command's flags.
+FLAGS = {"checkpoint": "--checkpoint", "output": "--output", "dtype": "--dtype", "env": "--env"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,5 +65,5 @@ def main(argv=None) -> int:
         export_checkpoint(args.checkpoint, args.output, dtype=args.dtype, encoding=args.encoding,
                           env=env, overwrite=args.overwrite)
     except ExportError as err:
-        parser.error(f"argument {err.flag}: {err}")
+        parser.error(f"argument {FLAGS[err.argument]}: {err}")
     return 0

@@ -157,7 +157,7 @@ def backfill_actor_bytes(output: Path, log=print) -> int:
     change, never a result. Records whose run folder is not on this machine are left as
     they are. Returns the count."""
     from dsa_pettingzoo.deploy import FORMAT_VERSION
-    from rllib_experiments.cli.export_source import find_actor_modules, load_module_state, \
+    from rllib_experiments.run.checkpoints import find_actor_modules, load_module_state, \
         resolve_checkpoint
     from rllib_experiments.dsa.actor_files import actor_file_bytes
     from rllib_experiments.studies.pruning.report import OLDEST_BYTES_FORMAT

@@ -293,7 +293,7 @@ def backfill_final_summary(output: Path, log=print) -> int:
     import json
     import tempfile
 
-    from rllib_experiments.cli.export import export_checkpoint
+    from rllib_experiments.run.export import export_checkpoint
     from rllib_experiments.run.outputs import write_json_atomic
 
     done = 0

@@ -34,7 +34,7 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
     ``cpu_s`` are the A run's. Returns how many records were written."""
     import tempfile
 
-    from rllib_experiments.cli.export import export_checkpoint
+    from rllib_experiments.run.export import export_checkpoint
     from rllib_experiments.run.outputs import write_json_atomic
     from rllib_experiments.studies.common.trials import trial_id
 

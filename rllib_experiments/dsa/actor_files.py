@@ -3,7 +3,7 @@
 :func:`export_actor` writes one actor (an :class:`~rllib_experiments.iagc.modules.IAGCActor`
 or its state dict) in the format of :mod:`dsa_pettingzoo.deploy.format`;
 :func:`actor_file_bytes` is the size such a file has, which is what a pruned actor costs a
-device. ``python -m rllib_experiments export`` (:mod:`rllib_experiments.cli.export`) exports
+device. ``python -m rllib_experiments export`` (:func:`rllib_experiments.run.export.export_checkpoint`) exports
 whole checkpoints with these.
 """
 

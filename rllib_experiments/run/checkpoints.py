@@ -1,4 +1,4 @@
-"""Where the actors of a training checkpoint are, for ``rllib_experiments.export``.
+"""Where the actors of a training checkpoint are (read by :mod:`rllib_experiments.run.export`).
 
 :func:`resolve_checkpoint` turns a run directory into its latest checkpoint,
 :func:`find_actor_modules` lists the actor RLModules (``user_<n>``; never the critic),
@@ -51,7 +51,7 @@ def resolve_checkpoint(path) -> Path:
     """
     root = Path(path)
     if not root.is_dir():
-        raise ValueError(f"--checkpoint {root}: "
+        raise ValueError(f"{root}: "
                          + ("not a directory" if root.exists() else "no such directory"))
     if is_module_dir(root) or _is_algorithm_checkpoint(root) or (root / "learner_group").is_dir() \
             or any(is_module_dir(d) for d in root.iterdir() if d.is_dir()):
@@ -63,7 +63,7 @@ def resolve_checkpoint(path) -> Path:
                     if d.is_dir() and _is_algorithm_checkpoint(d)), key=natural)
     parents = sorted({d.parent for d in found})
     if len(parents) > 1:
-        raise ValueError(f"--checkpoint {root}: checkpoints of {len(parents)} runs below it "
+        raise ValueError(f"{root}: checkpoints of {len(parents)} runs below it "
                          f"({', '.join(str(p) for p in parents[:4])}{', ...' if len(parents) > 4 else ''}); "
                          "give one run's directory or one checkpoint")
     return found[-1] if found else root
@@ -73,11 +73,11 @@ def find_actor_modules(checkpoint) -> Dict[str, Path]:
     """module id -> RLModule directory of every actor (``user_<n>``) in a checkpoint."""
     root = Path(checkpoint)
     if not root.is_dir():
-        raise ValueError(f"--checkpoint {root}: "
+        raise ValueError(f"{root}: "
                          + ("not a directory" if root.exists() else "no such directory"))
     if is_module_dir(root):
         if user_index(root.name) is None:
-            raise ValueError(f"--checkpoint {root}: an RLModule directory must be named user_<n> "
+            raise ValueError(f"{root}: an RLModule directory must be named user_<n> "
                              "(an actor); the shared critic is never exported")
         return {root.name: root}
     for candidate in (root / "learner_group" / "learner" / "rl_module", root / "rl_module", root):
@@ -86,7 +86,7 @@ def find_actor_modules(checkpoint) -> Dict[str, Path]:
                      if d.is_dir() and user_index(d.name) is not None and is_module_dir(d)}
             if found:
                 return dict(sorted(found.items(), key=lambda kv: user_index(kv[0])))
-    raise ValueError(f"--checkpoint {root}: no actor module found; give an Algorithm checkpoint "
+    raise ValueError(f"{root}: no actor module found; give an Algorithm checkpoint "
                      "directory, its learner_group/learner/rl_module directory, one "
                      "rl_module/user_<n> directory, or a run directory holding checkpoints")
 
