@@ -5,6 +5,7 @@ above it; see docs/pruning.md):
 
 - ``schedules``: registry of schedules (eqs. 10-14 in ``schedules.equations``), CLI;
   needs neither torch nor ray
+- ``mask_options``: the masks' choices (modes, rankings), without torch
 - ``masks``: ``MagnitudePruner`` (plain torch, any ``nn.Module``)
 - ``rllib.pruning_config``: ``PruningConfig`` (settings of ``learner_config_dict["pruning"]``)
 - ``rllib.learner``: ``PruningLearnerMixin``, ``PrunedPPOTorchLearner``

@@ -12,7 +12,7 @@ and has 2 or more dimensions: ``nn.Linear.weight``, the LSTM's ``weight_ih_l{k}`
 ``exclude`` (fnmatch patterns on the full parameter name) keeps parts dense, e.g.
 RLlib's value head ``vf.*`` (the critic is never pruned, Remark 1).
 
-Ranking (``scope``): "layer" (default) prunes the k = round(p n) smallest-magnitude
+Ranking (``ranking``): "layer" (default) prunes the k = round(p n) smallest-magnitude
 entries of each matrix (n entries), so every matrix is within half a weight of p;
 "global" ranks all prunable entries of the module together (the total count is exact,
 single matrices may differ). Ties are broken deterministically: among equal scores the
@@ -47,9 +47,10 @@ import numpy as np
 import torch
 from torch import nn
 
-MODES = ("hold", "regrow")
-SCOPES = ("layer", "global")
-REGROW_FROM = ("zero", "pruned_value")
+from pruning_callbacks.mask_options import MODES, RANKINGS, REGROW_FROM
+
+__all__ = ["MODES", "RANKINGS", "REGROW_FROM", "MagnitudePruner", "num_to_prune", "prunable_parameters",
+           "smallest_k_mask", "zero_fraction"]
 
 
 def num_to_prune(n: int, sparsity: float) -> int:
@@ -128,7 +129,7 @@ class MagnitudePruner:
     Args:
         module: any ``nn.Module`` (an RLlib actor, an ``nn.LSTM``, ...).
         mode: "hold" (default) or "regrow".
-        scope: "layer" (default, per-matrix ranking) or "global" (whole module).
+        ranking: "layer" (default, per-matrix ranking) or "global" (whole module).
         prune_biases: also prune biases (default False: biases stay dense).
         include, exclude: fnmatch patterns on parameter names (see :func:`prunable_parameters`).
         regrow_from: hold mode only, "zero" (default) or "pruned_value".
@@ -139,7 +140,7 @@ class MagnitudePruner:
         module: nn.Module,
         *,
         mode: str = "hold",
-        scope: str = "layer",
+        ranking: str = "layer",
         prune_biases: bool = False,
         include: Optional[Sequence[str]] = None,
         exclude: Sequence[str] = (),
@@ -147,12 +148,12 @@ class MagnitudePruner:
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        if ranking not in RANKINGS:
+            raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
         if regrow_from not in REGROW_FROM:
             raise ValueError(f"regrow_from must be one of {REGROW_FROM}, got {regrow_from!r}")
         self.mode = mode
-        self.scope = scope
+        self.ranking = ranking
         self.regrow_from = regrow_from
         self.params = prunable_parameters(module, prune_biases=prune_biases, include=include, exclude=exclude)
         if not self.params:
@@ -211,7 +212,7 @@ class MagnitudePruner:
 
     def _new_masks(self, sparsity: float) -> Dict[str, torch.Tensor]:
         scores = {n: self._scores(n, sparsity) for n in self.params}
-        if self.scope == "layer":
+        if self.ranking == "layer":
             return {n: smallest_k_mask(s, num_to_prune(s.numel(), sparsity)) for n, s in scores.items()}
         flat = torch.cat([s.reshape(-1) for s in scores.values()])
         keep = smallest_k_mask(flat, num_to_prune(flat.numel(), sparsity))
@@ -223,7 +224,11 @@ class MagnitudePruner:
 
     @torch.no_grad()
     def prune_to(self, sparsity: float) -> None:
-        """Set the target sparsity p, recompute the masks (see the modes) and apply them."""
+        """Set the target sparsity p, recompute the masks (see the modes) and apply them.
+
+        The range check here guards this function's callers; a user's p_final is checked
+        once, earlier, by its schedule's declared bounds (``GradualSchedule.final_sparsity``).
+        """
         if not 0.0 <= sparsity < 1.0:
             raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
         new = self._new_masks(float(sparsity))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from rllib_experiments.settings import Settings, SettingsError
+from rllib_experiments.settings import Settings
 
 
 def probe_env(settings: Settings) -> Dict[str, Any]:
@@ -65,36 +65,15 @@ def build_algo_config(settings: Settings):
     return config
 
 
-def check_per_user_values(settings: Settings, num_users: int) -> None:
-    """A per-user list of values must have one value per user (whatever the schedule)."""
-    named = {"final_sparsity": settings.final_sparsity,
-             **{f"schedule_params.{k}": v for k, v in settings.schedule_params.items()}}
-    for name, value in named.items():
-        if isinstance(value, (list, tuple)) and len(value) != num_users:
-            field = name.split(".")[0]
-            raise SettingsError(field, f"setting {name} has {len(value)} values but there are "
-                                       f"{num_users} users")
-
-
 def pruning_config(settings: Settings, agents):
-    """pruning_callbacks.PruningConfig of the settings: one schedule per user, critic never pruned."""
-    from pruning_callbacks.rllib.pruning_config import DEFAULT_EXCLUDE, PruningConfig
-
-    from rllib_experiments.iagc.modules import prune_scope_patterns
-
-    check_per_user_values(settings, len(agents))
-    include, exclude = prune_scope_patterns(settings.prune_scope, settings.hidden_sizes)
-    return PruningConfig(
-        modules=list(agents),  # the actors only: the shared critic stays dense (Remark 1)
-        schedule=settings.schedule_spec(),
-        mode=settings.prune_mode,
-        prune_every=settings.prune_interval,
-        scope=settings.prune_ranking,
-        prune_biases=settings.prune_biases,
-        include=include,
-        exclude=[*DEFAULT_EXCLUDE, *exclude],
-        final_iteration=settings.iterations,
-    )
+    """pruning_callbacks.PruningConfig of the settings (built and checked once by
+    :meth:`Settings.validate <rllib_experiments.settings.Settings.validate>`), for the
+    environment's actor ids ``agents``: one schedule per user, the critic never pruned."""
+    config = settings.pruning_config()
+    if list(config.modules) != list(agents):
+        raise ValueError(f"the environment's agents {list(agents)} are not the users the settings "
+                         f"were validated for {config.modules}")
+    return config
 
 
 def _wire_pruning(config, settings: Settings, agents) -> None:

@@ -12,6 +12,21 @@ paper's values; ``tiny``: CI-sized); every key is a :class:`Settings` field.
 Module ids: ``user_0`` ... ``user_{N-1}`` (one actor each) and
 :data:`~rllib_experiments.iagc.modules.CRITIC_ID` (the shared critic, learner only).
 :mod:`rllib_experiments.algorithm` turns Settings into an RLlib config.
+
+Validation happens here, once, at the boundary: :meth:`Settings.validate` raises
+:class:`SettingsError` naming the field, and each command maps fields to its own flags.
+A value that a lower layer checks authoritatively is handed to that layer, not checked
+again here (:data:`CHECKED_BY` lists the owner of every check). Validation imports neither
+torch nor ray.
+
+Names: the pruning fields carry a ``prune_`` prefix here (Settings holds far more than
+pruning) and drop it in ``PruningConfig``, which is only about pruning, where the bare word
+is clear: ``prune_mode`` -> ``PruningConfig.mode``, ``prune_ranking`` -> ``ranking`` (the
+magnitude ranking, "layer"/"global", also ``MagnitudePruner(ranking=...)``),
+``prune_start``/``prune_end`` -> the schedule's ``start``/``end``; ``prune_interval`` and
+``prune_biases`` keep their names down to the schedule and the masks. ``prune_scope``
+(which of an actor's matrices are pruned) is the only "scope"; it becomes
+``PruningConfig.include``/``exclude`` patterns (:mod:`rllib_experiments.iagc.prune_scopes`).
 """
 
 from __future__ import annotations
@@ -23,17 +38,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-from dsa_pettingzoo.config import SETUPS
+from dsa_pettingzoo.config import ConfigError, make_config
+from dsa_pettingzoo.naming import agent_ids
+from pruning_callbacks.rllib.pruning_config import DEFAULT_EXCLUDE, PruningConfig, PruningConfigError
+from pruning_callbacks.schedules import GradualSchedule, ScheduleError, agent_values, schedule_parameters
+from rllib_experiments.iagc.prune_scopes import PRUNE_SCOPES, prune_scope_patterns
 
 PRESET_DIR = Path(__file__).parent / "presets"
 #: Critic modes of :class:`~rllib_experiments.iagc.modules.SharedCritic` (kept here too so that
 #: validating Settings imports neither torch nor ray; a test checks both agree).
 CRITIC_MODES = ("paper", "centralized", "state")
-#: Prune scopes of the actors (:data:`rllib_experiments.iagc.modules.PRUNE_SCOPES`, kept here
-#: for the same reason; a test checks both agree).
-PRUNE_SCOPES = ("all", "head_dense", "input_dense", "io_dense", "lstm_only")
-#: Magnitude rankings of :class:`pruning_callbacks.masks.MagnitudePruner` ("scope" there).
-PRUNE_RANKINGS = ("layer", "global")
+__all__ = ["CHECKED_BY", "CRITIC_MODES", "LEGACY_SCHEDULE_FIELDS", "PRESET_DIR", "PRUNE_SCOPES",
+           "Settings", "SettingsError", "load_preset", "preset_names"]
+
+#: Who checks each setting (each value is checked once, by its owner; Settings.validate
+#: maps the owner's error to the field):
+CHECKED_BY = {
+    "setup, env": "dsa_pettingzoo.config.make_config (the environment's own checks)",
+    "schedule, final_sparsity, prune_start, prune_end, schedule_params": "the schedule's declared "
+        "Bounds (pruning_callbacks.schedules), when PruningConfig builds one schedule per user; a "
+        "value the chosen schedule does not take: GradualSchedule's declaration of it",
+    "one value per user (lists)": "pruning_callbacks.schedules.per_agent_schedules, via PruningConfig",
+    "prune_mode, prune_ranking, prune_interval, prune_biases": "PruningConfig.__post_init__",
+    "prune_scope": "rllib_experiments.iagc.prune_scopes.prune_scope_patterns",
+    "the other fields, and the rules between fields": "Settings.validate",
+}
+
+#: PruningConfig field -> the Settings field that sets it (to name the field in errors).
+_FIELD_OF_PRUNING = {"mode": "prune_mode", "ranking": "prune_ranking", "prune_interval": "prune_interval",
+                     "prune_biases": "prune_biases", "final_iteration": "iterations", "modules": "env",
+                     "include": "prune_scope", "exclude": "prune_scope"}
+#: Schedule parameter -> the Settings field that sets it (the others: schedule_params).
+_FIELD_OF_SCHEDULE = {None: "schedule", "name": "schedule", "final_sparsity": "final_sparsity",
+                      "start": "prune_start", "end": "prune_end"}
 
 
 #: Fields of older Settings -> their harmonic schedule parameter (read into schedule_params).
@@ -42,11 +79,13 @@ LEGACY_SCHEDULE_FIELDS = {"initial_sparsity": "initial_sparsity", "harmonic_ampl
 
 
 class SettingsError(ValueError):
-    """A bad setting; ``field`` names the Settings field (so a CLI can name its own flag)."""
+    """A bad setting; ``field`` names the Settings field (so a CLI can name its own flag),
+    ``argument`` the environment argument when ``field`` is ``env``."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, argument: Optional[str] = None):
         super().__init__(message)
         self.field = field
+        self.argument = argument
 
 
 @dataclass
@@ -197,47 +236,92 @@ class Settings:
         ``final_sparsity``, ``prune_start`` and ``prune_end`` become the schedule's
         ``final_sparsity``, ``start`` and ``end`` where it takes them; values may be per user.
         """
-        from pruning_callbacks.schedules import schedule_parameters
-
         takes = {p.name for p in schedule_parameters(self.schedule)}
         spec: Dict[str, Any] = {"name": self.schedule}
-        for key, value in (("final_sparsity", self.final_sparsity), ("start", self.prune_start),
-                           ("end", self.prune_end if self.prune_end is not None else self.iterations)):
+        for key, value in self._schedule_fields().items():
             if key in takes:
                 spec[key] = list(value) if isinstance(value, (list, tuple)) else value
         spec.update(self.schedule_params)
         return spec
 
-    def check_schedule(self) -> None:
-        """Build the schedule once per user value, so a bad parameter fails here, named."""
-        from pruning_callbacks.schedules import SCHEDULES, ScheduleError, check_schedule_keys, \
-            per_agent_schedules
+    def _schedule_fields(self) -> Dict[str, Any]:
+        """The schedule parameters that have their own Settings field, by parameter name."""
+        return {"final_sparsity": self.final_sparsity, "start": self.prune_start,
+                "end": self.prune_end if self.prune_end is not None else self.iterations}
 
-        if self.schedule not in SCHEDULES:
-            raise SettingsError("schedule", f"setting schedule must be one of {sorted(SCHEDULES)}, "
-                                f"got {self.schedule!r}")
+    def pruning_config(self) -> PruningConfig:
+        """The PruningConfig of these settings: one schedule per user, the critic never pruned.
+
+        Built (and so checked) once, by :meth:`validate`, and kept while the settings do
+        not change; :func:`rllib_experiments.algorithm.build_algo_config` uses it as it is.
+        """
+        self.validate()
+        return self.__dict__["_pruning"]
+
+    def _build_pruning_config(self, users: Sequence[str]) -> PruningConfig:
+        """PruningConfig of the settings for these actor ids; its errors named by Settings field."""
         if not isinstance(self.schedule_params, dict):
             raise SettingsError("schedule_params", "setting schedule_params must be a dict of the "
                                 f"schedule's parameters, got {self.schedule_params!r}")
-        field_of = {"final_sparsity": "final_sparsity", "start": "prune_start", "end": "prune_end"}
-        spec = self.schedule_spec()
-        lengths = {len(v) for v in spec.values() if isinstance(v, (list, tuple))}
+        own = {"final_sparsity": "final_sparsity", "start": "prune_start", "end": "prune_end"}
+        clash = sorted(set(self.schedule_params) & set(own))
+        if clash:
+            raise SettingsError(own[clash[0]], f"setting schedule_params: give {clash} with their "
+                                f"own settings {[own[c] for c in clash]}")
         try:
-            check_schedule_keys(self.schedule, list(self.schedule_params), timing=False)
-            clash = sorted(set(self.schedule_params) & set(field_of))
-            if clash:
-                raise ScheduleError(clash[0], f"setting schedule_params: give {clash} with their own "
-                                    f"settings {[field_of[c] for c in clash]}")
-            if len(lengths) > 1:
-                raise ScheduleError(None, f"per-user schedule values of different lengths {sorted(lengths)}")
-            n = lengths.pop() if lengths else 1
-            per_agent_schedules([str(k) for k in range(n)], **spec)
+            include, exclude = prune_scope_patterns(self.prune_scope, self.hidden_sizes)
+        except ValueError as err:
+            raise SettingsError("prune_scope", f"setting prune_scope: {err}") from None
+        try:
+            config = PruningConfig(
+                modules=list(users),  # the actors only: the shared critic stays dense (Remark 1)
+                schedule=self.schedule_spec(),
+                mode=self.prune_mode,
+                prune_interval=self.prune_interval,
+                ranking=self.prune_ranking,
+                prune_biases=self.prune_biases,
+                include=include,
+                exclude=[*DEFAULT_EXCLUDE, *exclude],
+                final_iteration=self.iterations,
+            )
+            # Values the chosen schedule does not take are still held to their declaration.
+            takes = {p.name for p in schedule_parameters(self.schedule)}
+            for key, value in self._schedule_fields().items():
+                if key not in takes:
+                    for v in agent_values(users, key, value):
+                        GradualSchedule.check_value(key, v)
         except ScheduleError as err:
-            name = field_of.get(err.parameter, "schedule_params")
+            name = _FIELD_OF_SCHEDULE.get(err.parameter, "schedule_params")
             raise SettingsError(name, f"setting {name}: {err}") from None
+        except PruningConfigError as err:
+            if err.field == "schedule":
+                name = _FIELD_OF_SCHEDULE.get(err.parameter, "schedule_params")
+            else:
+                name = _FIELD_OF_PRUNING.get(err.field, err.field)
+            raise SettingsError(name, f"setting {name}: {err}") from None
+        return config
+
+    def _num_users(self) -> int:
+        """Users of the configured environment (its own checks name a bad argument)."""
+        if not isinstance(self.env, dict):
+            raise SettingsError("env", f"setting env must be a dict of environment kwargs, got {self.env!r}")
+        try:
+            return make_config(**self.env_kwargs()).num_users
+        except ConfigError as err:
+            if err.argument == "setup":
+                raise SettingsError("setup", f"setting setup: {err}") from None
+            raise SettingsError("env", f"setting env {err.argument}: {err}", argument=err.argument) from None
 
     def validate(self) -> "Settings":
-        """Check every field; raise SettingsError naming the bad setting and what is allowed."""
+        """Check every field; raise SettingsError naming the bad setting and what is allowed.
+
+        Each value is checked once, by its owner (:data:`CHECKED_BY`). Validating settings
+        that did not change since they were last validated does nothing.
+        """
+        snapshot = repr(self.to_dict())
+        if self.__dict__.get("_validated") == snapshot:
+            return self
+
         def pos_int(name, minimum=1, allow_none=False):
             v = getattr(self, name)
             if v is None and allow_none:
@@ -256,10 +340,7 @@ class Settings:
                 bracket = "(" if low_open else "["
                 raise SettingsError(name, f"setting {name} must be a number in {bracket}{low}, {high}], got {v!r}")
 
-        if self.setup not in SETUPS:
-            raise SettingsError("setup", f"setting setup must be one of {list(SETUPS)}, got {self.setup!r}")
-        if not isinstance(self.env, dict):
-            raise SettingsError("env", f"setting env must be a dict of environment kwargs, got {self.env!r}")
+        users = agent_ids(self._num_users())
         if self.critic_mode not in CRITIC_MODES:
             raise SettingsError("critic_mode", f"setting critic_mode must be one of {list(CRITIC_MODES)}, got "
                              f"{self.critic_mode!r}")
@@ -268,16 +349,14 @@ class Settings:
                 for h in self.hidden_sizes):
             raise SettingsError("hidden_sizes", f"setting hidden_sizes must be a list of positive integers, got {self.hidden_sizes!r}")
         for name in ("lstm_size", "lstm_layers", "num_epochs", "iterations",
-                     "episodes_per_iteration", "prune_interval", "eval_interval", "eval_episodes"):
+                     "episodes_per_iteration", "eval_interval", "eval_episodes"):
             pos_int(name)
         pos_int("num_env_runners", minimum=0)
         pos_int("num_learners", minimum=0)
         pos_int("learner_threads")
         pos_int("seed", minimum=0)
-        pos_int("prune_start", minimum=0)
         pos_int("minibatch_episodes", allow_none=True)
         pos_int("num_envs_per_env_runner", allow_none=True)
-        pos_int("prune_end", minimum=1, allow_none=True)
         real("actor_lr", 0, 1, low_open=True)
         real("critic_lr", 0, 1, low_open=True)
         real("gamma", 0, 1)
@@ -285,23 +364,10 @@ class Settings:
         real("clip_eps", 0, 1, low_open=True)
         real("entropy_coeff", 0, 1)
         real("grad_clip", 0, float("inf"), low_open=True, allow_none=True)
-        for name in ("normalize_rewards", "standardize_advantages", "fast_sampling", "prune_biases",
-                     "autocast_bf16"):
+        for name in ("normalize_rewards", "standardize_advantages", "fast_sampling", "autocast_bf16"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(name, f"setting {name} must be true or false, got {getattr(self, name)!r}")
-        v = self.final_sparsity
-        values = v if isinstance(v, (list, tuple)) else [v]
-        if not values or any(isinstance(x, bool) or not isinstance(x, numbers.Real)
-                             or not 0 <= x < 1 for x in values):
-            raise SettingsError("final_sparsity", "setting final_sparsity must be a number in [0, 1) "
-                                f"or a list of them (one per user), got {v!r}")
-        if self.prune_mode not in ("hold", "regrow"):
-            raise SettingsError("prune_mode", f"setting prune_mode must be 'hold' or 'regrow', got {self.prune_mode!r}")
-        for name, allowed in (("prune_scope", PRUNE_SCOPES), ("prune_ranking", PRUNE_RANKINGS)):
-            if getattr(self, name) not in allowed:
-                raise SettingsError(name, f"setting {name} must be one of {list(allowed)}, "
-                                          f"got {getattr(self, name)!r}")
-        self.check_schedule()
+        pruning = self._build_pruning_config(users)
         runners = max(1, self.num_env_runners)
         per_call = self.envs_per_runner * runners
         if self.episodes_per_iteration % per_call:
@@ -324,6 +390,8 @@ class Settings:
         if self.minibatch_episodes is not None and self.minibatch_episodes > self.episodes_per_iteration:
             raise SettingsError("minibatch_episodes", f"setting minibatch_episodes ({self.minibatch_episodes}) must be at most "
                              f"episodes_per_iteration ({self.episodes_per_iteration})")
+        self.__dict__["_pruning"] = pruning
+        self.__dict__["_validated"] = snapshot
         return self
 
 

@@ -37,7 +37,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -49,6 +49,20 @@ from rllib_experiments.settings import Settings
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT_EVERY = 50
+
+#: result.json keys of older runs -> today's. Before the target and the achieved sparsity
+#: had keys of their own, ``final_sparsity`` held the achieved sparsity per user (today
+#: ``achieved_sparsity``; ``final_sparsity`` is now the target, as in Settings) and
+#: ``mean_final_sparsity`` its mean (today ``mean_achieved_sparsity``).
+LEGACY_RESULT_KEYS = {"final_sparsity": "achieved_sparsity", "mean_final_sparsity": "mean_achieved_sparsity"}
+
+
+def achieved_sparsity(result: Dict[str, Any]) -> Tuple[Dict[str, float], float]:
+    """(per user, mean) sparsity the actors' masks reached, from a result.json dict of
+    today's layout or an older one (:data:`LEGACY_RESULT_KEYS`)."""
+    if "achieved_sparsity" in result:
+        return result["achieved_sparsity"], result["mean_achieved_sparsity"]
+    return result["final_sparsity"], result["mean_final_sparsity"]
 
 
 def learner_results(call_results) -> list:
@@ -382,8 +396,9 @@ class TrainingRun:
             "oracle_reference": oracle,
             "ratio_to_oracle": {m: r["mean_reward"] / oracle["mean_reward"]
                                 for m, r in (("stochastic", stochastic), ("greedy", greedy))},
-            "final_sparsity": dict(zip(self.agents, point["sparsity_per_user"])),
-            "mean_final_sparsity": float(point["sparsity_prunable"]),
+            "final_sparsity": s.to_dict()["final_sparsity"],  # the target p_final, as asked
+            "achieved_sparsity": dict(zip(self.agents, point["sparsity_per_user"])),
+            "mean_achieved_sparsity": float(point["sparsity_prunable"]),
             "sparsity_all_params": float(point["sparsity_all"]),
             "pruning": pruning,
             "settings": s.to_dict(),

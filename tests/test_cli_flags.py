@@ -51,7 +51,8 @@ CASES = [
     ("train", ["--resume", "--overwrite", "--output", "x"], "--overwrite"),
     # tune_schedules
     ("tune_schedules", ["--seeds", "-1"], "--seeds"),
-    ("tune_schedules", ["--final-sparsities", "1.5"], "--final-sparsities"),
+    ("tune_schedules", ["--final-sparsity-grid", "1.5"], "--final-sparsity-grid"),
+    ("tune_schedules", ["--final-sparsities", "1.5"], "--final-sparsity-grid"),  # deprecated spelling
     ("tune_schedules", ["--schedules", "cosine"], "--schedules"),
     ("tune_schedules", ["--iterations", "0"], "--iterations"),
     ("tune_schedules", ["--num-cpus", "0"], "--num-cpus"),

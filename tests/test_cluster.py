@@ -175,7 +175,7 @@ def test_tune_job_on_a_two_node_loopback_cluster():
         for t in trials:
             result = json.loads((Path(t["folder"]) / "result.json").read_text())
             assert result["budget"]["iterations"] == 2
-            assert result["mean_final_sparsity"] == pytest.approx(0.95, abs=0.01)
+            assert result["mean_achieved_sparsity"] == pytest.approx(0.95, abs=0.01)
         assert (output / "summary.md").read_text().count("| paper |") == 2
     finally:
         sids = list(cluster.sids)

@@ -122,15 +122,15 @@ def test_global_scope_ranks_across_layers():
         m[0].weight.uniform_(-0.01, 0.01)
         m[1].weight.copy_(torch.sign(m[1].weight) * (0.5 + m[1].weight.abs()))
     g = copy.deepcopy(m)
-    MagnitudePruner(g, scope="global").prune_to(0.5)
+    MagnitudePruner(g, ranking="global").prune_to(0.5)
     assert (g[0].weight == 0).all() and (g[1].weight != 0).all()
-    MagnitudePruner(m, scope="layer").prune_to(0.5)
+    MagnitudePruner(m, ranking="layer").prune_to(0.5)
     assert int((m[0].weight == 0).sum()) == 50 and int((m[1].weight == 0).sum()) == 50
 
 
 def test_global_scope_exact_total():
     m = _mlp()
-    pr = MagnitudePruner(m, scope="global")
+    pr = MagnitudePruner(m, ranking="global")
     pr.prune_to(0.73)
     zeros = sum(int((w == 0).sum()) for w in pr.params.values())
     assert zeros == num_to_prune(pr.num_prunable(), 0.73)
@@ -140,8 +140,8 @@ def test_bad_arguments():
     m = _mlp()
     with pytest.raises(ValueError, match="mode"):
         MagnitudePruner(m, mode="soft")
-    with pytest.raises(ValueError, match="scope"):
-        MagnitudePruner(m, scope="net")
+    with pytest.raises(ValueError, match="ranking"):
+        MagnitudePruner(m, ranking="net")
     with pytest.raises(ValueError, match="regrow_from"):
         MagnitudePruner(m, regrow_from="random")
     with pytest.raises(ValueError, match="sparsity"):
@@ -246,7 +246,7 @@ def test_regrow_mode_frees_weights_between_events():
 @pytest.mark.parametrize("scope", ["layer", "global"])
 def test_finalize_exact_and_held(mode, scope):
     m = _mlp()
-    pr = MagnitudePruner(m, mode=mode, scope=scope)
+    pr = MagnitudePruner(m, mode=mode, ranking=scope)
     opt = torch.optim.Adam(m.parameters(), lr=1e-2)
     for s, p in enumerate([0.2, 0.5, 0.4, 0.7]):  # up and down, as the harmonic schedule
         pr.prune_to(p)

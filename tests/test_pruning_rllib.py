@@ -154,7 +154,7 @@ def test_env_runners_act_with_pruned_weights(num_env_runners, num_learners):
 
 
 def test_regrow_mode_and_automatic_finalize():
-    algo = _config(0, mode="regrow", prune_every=2, final_iteration=5,
+    algo = _config(0, mode="regrow", prune_interval=2, final_iteration=5,
                    schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 4,
                              "amplitude": 0.1, "period": 4}).build()
     try:
@@ -184,7 +184,7 @@ def test_regrow_mode_and_automatic_finalize():
 def test_registered_schedule_and_dense_module_in_a_run():
     # p0: a schedule defined in this file; p1: "none", so no masks (dense like the unlisted p2)
     schedule = {"name": {"p0": "half_then_full", "p1": "none"}, "final_sparsity": {"p0": 0.8}, "full_at": {"p0": 1}}
-    algo = _config(0, mode="regrow", prune_every=1, schedule=schedule).build()
+    algo = _config(0, mode="regrow", prune_interval=1, schedule=schedule).build()
     try:
         for i, target in enumerate((0.4, 0.8)):
             r = algo.train()

@@ -74,7 +74,7 @@ def test_resumed_run_is_the_uninterrupted_run(tmp_path):
     assert _rows(part) == _rows(tmp_path / "whole")
     for mine, theirs in zip(_losses(part), _losses(tmp_path / "whole")):
         assert mine == pytest.approx(theirs, rel=1e-4, abs=1e-7)
-    for key in ("mean_reward", "greedy_mean_reward", "mean_final_sparsity"):
+    for key in ("mean_reward", "greedy_mean_reward", "mean_achieved_sparsity"):
         assert resumed[key] == whole[key]
     assert resumed["sessions"] == 2
 

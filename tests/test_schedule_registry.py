@@ -84,7 +84,7 @@ def test_parameters_with_defaults_and_docs():
 
 def test_unknown_parameters_rejected_naming_them():
     with pytest.raises(ValueError, match=r"'polynomial': unknown parameter\(s\) \['amplitude', 'p0'\]; "
-                                         r"allowed: \['final_sparsity', 'start', 'end', 'update_every'"):
+                                         r"allowed: \['final_sparsity', 'start', 'end', 'prune_interval'"):
         make_schedule("polynomial", amplitude=0.1, p0=0.2)
     with pytest.raises(ValueError, match=r"'none': unknown parameter\(s\) \['final_sparsity'\]"):
         make_schedule("none", final_sparsity=0.5)
@@ -104,41 +104,65 @@ def test_register_refuses_misuse():
 
 
 def test_dense_schedule():
-    d = make_schedule("none", update_every=1, final_iteration=5)
+    d = make_schedule("none", prune_interval=1, final_iteration=5)
     assert d.values(4) == [0.0] * 4 and d.final_sparsity == 0.0 and not d.prunes
     assert not any(d.is_mask_update_iter(i) for i in range(10))
 
 
 # ---------------------------------------------------------------- mask-update timing
 def test_is_mask_update_iter_every_k_and_final():
-    s = make_schedule("linear", end=20, update_every=5, final_iteration=12)
+    s = make_schedule("linear", end=20, prune_interval=5, final_iteration=12)
     assert [i for i in range(20) if s.is_mask_update_iter(i)] == [4, 9, 11]
     assert [i for i in range(20) if s.is_final_iter(i)] == list(range(11, 20))
-    unknown_end = make_schedule("linear", end=20, update_every=5)
+    unknown_end = make_schedule("linear", end=20, prune_interval=5)
     assert [i for i in range(20) if unknown_end.is_mask_update_iter(i)] == [4, 9, 14, 19]
     assert not any(unknown_end.is_final_iter(i) for i in range(100))
     every = make_schedule("harmonic", final_iteration=3)
     assert [every.is_mask_update_iter(i) for i in range(5)] == [True, True, True, False, False]
 
 
-@pytest.mark.parametrize("bad, match", [(dict(update_every=0), "update_every"),
-                                        (dict(update_every=2.5), "update_every"),
+@pytest.mark.parametrize("bad, match", [(dict(prune_interval=0), "prune_interval"),
+                                        (dict(prune_interval=2.5), "prune_interval"),
                                         (dict(final_iteration=0), "final_iteration")])
 def test_timing_validation(bad, match):
     with pytest.raises(ValueError, match=match):
         make_schedule("linear", **bad)
 
 
-def test_modes_feed_update_every():
+def test_modes_feed_prune_interval():
     PruningConfig = _pruning_config()
     sched = {"name": "linear", "final_sparsity": 0.5, "end": 10}
-    hold = PruningConfig(modules=["a"], schedule=sched, mode="hold", prune_every=5, final_iteration=12)
-    regrow = PruningConfig(modules=["a"], schedule=sched, mode="regrow", prune_every=5, final_iteration=12)
-    assert hold.update_every == 1 and regrow.update_every == 5
+    hold = PruningConfig(modules=["a"], schedule=sched, mode="hold", prune_interval=5, final_iteration=12)
+    regrow = PruningConfig(modules=["a"], schedule=sched, mode="regrow", prune_interval=5, final_iteration=12)
+    assert hold.schedule_prune_interval == 1 and regrow.schedule_prune_interval == 5
     h, r = hold.schedules(["a"])["a"], regrow.schedules(["a"])["a"]
     assert [i for i in range(15) if h.is_mask_update_iter(i)] == list(range(12))  # every iteration
     assert [i for i in range(15) if r.is_mask_update_iter(i)] == [4, 9, 11]  # Remark 2 and the final one
     assert h.sparsity(5) == r.sparsity(5) == pytest.approx(0.25)
+
+
+def test_legacy_names_read():
+    """Older spellings still build the same objects: PruningConfig ``scope``/``prune_every``
+    (learner_config_dict of older runs), a schedule's ``update_every``."""
+    PruningConfig = _pruning_config()
+    sched = {"name": "linear", "final_sparsity": 0.5, "end": 10}
+    old = PruningConfig.from_dict({"modules": ["a"], "schedule": sched, "mode": "regrow", "prune_every": 3,
+                                   "scope": "global"})
+    new = PruningConfig(modules=["a"], schedule=sched, mode="regrow", prune_interval=3, ranking="global")
+    assert old == new
+    assert make_schedule("linear", end=20, update_every=5) == make_schedule("linear", end=20, prune_interval=5)
+
+
+def test_pruning_config_errors_name_the_field():
+    from pruning_callbacks.rllib.pruning_config import PruningConfigError
+
+    PruningConfig = _pruning_config()
+    for kwargs, field, param in ((dict(ranking="matrix"), "ranking", None), (dict(mode="soft"), "mode", None),
+                                     (dict(prune_interval=0), "prune_interval", None),
+                                     (dict(schedule={"name": "linear", "end": -1}), "schedule", "end")):
+        with pytest.raises(PruningConfigError) as err:
+            PruningConfig(**kwargs)
+        assert (err.value.field, err.value.parameter) == (field, param)
 
 
 def test_pruning_config_schedule_validation():
@@ -148,8 +172,8 @@ def test_pruning_config_schedule_validation():
         PruningConfig(schedule={"name": "linear", "period": 10})
     with pytest.raises(ValueError, match=r"pruning.schedule: unknown schedule name 'cosine'"):
         PruningConfig(schedule={"name": "cosine"})
-    with pytest.raises(ValueError, match=r"\['update_every'\] are set by pruning.mode, pruning.prune_every"):
-        PruningConfig(schedule={"name": "linear", "update_every": 2})
+    with pytest.raises(ValueError, match=r"\['prune_interval'\] are set by pruning.mode, pruning.prune_interval"):
+        PruningConfig(schedule={"name": "linear", "prune_interval": 2})
     with pytest.raises(ValueError, match="final_sparsity must be in"):  # checked before any Learner exists
         PruningConfig(schedule={"name": "linear", "final_sparsity": 1.5})
     with pytest.raises(ValueError, match=r"schedule 'linear': unknown parameter\(s\) \['initial_sparsity'\]"):
@@ -185,7 +209,7 @@ def test_per_agent_dicts_skip_agents_whose_schedule_lacks_the_parameter():
 def test_registered_schedule_in_pruning_config():
     PruningConfig = _pruning_config()
     cfg = PruningConfig(modules=["a", "b"], schedule={"name": "one_shot", "final_sparsity": {"a": 0.6, "b": 0.3},
-                                                      "at": 2}, mode="regrow", prune_every=2, final_iteration=6)
+                                                      "at": 2}, mode="regrow", prune_interval=2, final_iteration=6)
     sched = cfg.schedules(["a", "b"])
     assert [sched["a"](i) for i in range(4)] == [0.0, 0.0, 0.6, 0.6] and sched["b"](2) == 0.3
     assert [i for i in range(8) if sched["a"].is_mask_update_iter(i)] == [1, 3, 5]

@@ -86,13 +86,12 @@ def test_critic_modes_match_the_library():
     assert CRITIC_MODES == LIBRARY
 
 
-def test_prune_scopes_match_the_library():
-    pytest.importorskip("torch")
-    pytest.importorskip("ray")
-    from rllib_experiments.iagc.modules import PRUNE_SCOPES as LIBRARY
+def test_prune_scopes_are_defined_once():
+    """Settings checks prune scopes with the torch-free module the actor's patterns live in."""
+    from rllib_experiments.iagc.prune_scopes import PRUNE_SCOPES as LIBRARY
     from rllib_experiments.settings import PRUNE_SCOPES
 
-    assert PRUNE_SCOPES == LIBRARY
+    assert PRUNE_SCOPES is LIBRARY
 
 
 @pytest.mark.parametrize("name,value", [("prune_scope", "head"), ("prune_scope", None),
@@ -103,33 +102,64 @@ def test_bad_prune_scope_or_ranking_is_named(name, value):
     assert err.value.field == name and "must be one of" in str(err.value)
 
 
-@pytest.mark.rllib
 def test_pruning_config_per_user_schedules():
-    pytest.importorskip("ray")
     from rllib_experiments.algorithm import pruning_config
 
     agents = ["user_0", "user_1", "user_2"]
-    cfg = pruning_config(load_preset("tiny", schedule="harmonic", final_sparsity=[0.5, 0.8, 0.95],
-                                     schedule_params={"period": 20}, iterations=40,
-                                     prune_interval=4), agents)
-    assert cfg.modules == agents and cfg.mode == "regrow" and cfg.prune_every == 4
-    assert cfg.final_iteration == 40
+    settings = load_preset("tiny", schedule="harmonic", final_sparsity=[0.5, 0.8, 0.95],
+                           schedule_params={"period": 20}, iterations=40, prune_interval=4,
+                           prune_ranking="global")
+    cfg = pruning_config(settings, agents)
+    assert cfg.modules == agents and cfg.mode == "regrow" and cfg.prune_interval == 4
+    assert cfg.ranking == "global" and cfg.final_iteration == 40
+    assert cfg is settings.pruning_config()  # built once, by validate, and kept
     schedules = cfg.schedules(agents)
     assert [schedules[a].final_sparsity for a in agents] == [0.5, 0.8, 0.95]
     assert schedules["user_0"].period == 20 and schedules["user_0"].end == 40
     with pytest.raises(SettingsError) as err:
-        pruning_config(load_preset("tiny", schedule="linear", final_sparsity=[0.5, 0.5]), agents)
-    assert err.value.field == "final_sparsity"
+        load_preset("tiny", schedule="linear", final_sparsity=[0.5, 0.5])
+    assert err.value.field == "final_sparsity" and "one value per agent (3), got 2" in str(err.value)
 
 
-@pytest.mark.rllib
+def test_validation_imports_neither_torch_nor_ray():
+    import subprocess
+    import sys
+
+    code = ("import sys; from rllib_experiments.settings import load_preset; "
+            "load_preset('tiny', schedule='harmonic').pruning_config(); "
+            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_each_schedule_value_is_checked_once_by_its_schedule(monkeypatch):
+    """final_sparsity is checked by the schedule's declared Bounds only: once per user's
+    schedule, and not again when the same settings are validated again."""
+    from pruning_callbacks.schedules import Bounds
+
+    settings = Settings.from_dict({**load_preset("tiny").to_dict(), "schedule": "linear",
+                                   "final_sparsity": 0.9})
+    checked = []
+    original = Bounds.check
+    monkeypatch.setattr(Bounds, "check", lambda self, name, value, schedule:
+                        (checked.append(name), original(self, name, value, schedule))[1])
+    settings.validate()
+    assert checked.count("final_sparsity") == 3  # tiny: 3 users, one schedule each
+    settings.validate()
+    settings.pruning_config()
+    assert checked.count("final_sparsity") == 3
+    with pytest.raises(SettingsError, match=r"final_sparsity must be in \[0, 1\), got 1.0"):
+        settings.replace(final_sparsity=1.0)
+    # a value the schedule does not take ("none") is held to the same declaration
+    checked.clear()
+    with pytest.raises(SettingsError, match=r"final_sparsity must be in \[0, 1\)"):
+        settings.replace(schedule="none", final_sparsity=1.0)
+    assert checked.count("final_sparsity") == 1
+
+
 def test_bad_env_kwargs_and_presets_fail_fast():
-    pytest.importorskip("ray")
-    from dsa_pettingzoo import ConfigError
-    from rllib_experiments.algorithm import build_algo_config
-
-    with pytest.raises(ConfigError) as err:
-        build_algo_config(load_preset("tiny", env={"num_users": 0}))
-    assert err.value.argument == "num_users"
+    with pytest.raises(SettingsError) as err:
+        load_preset("tiny", env={"num_users": 0})
+    assert (err.value.field, err.value.argument) == ("env", "num_users")
     with pytest.raises(ValueError, match="unknown preset"):
         load_preset("paper_D")

@@ -77,6 +77,12 @@ def tensorboard_scalars(folder):
     (["--preset", "tiny", "--env", "colour=3"], "--env colour"),
     (["--preset", "tiny", "--env", "num_users"], "--env"),
     (["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "0.5", "0.6"], "--final-sparsity"),
+    (["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "1.5"], "--final-sparsity"),
+    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_ranking=matrix"], "--set prune_ranking"),
+    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_interval=0"], "--set prune_interval"),
+    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_mode=soft"], "--set prune_mode"),
+    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_scope=heads"], "--set prune_scope"),
+    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_biases=1"], "--set prune_biases"),
     (["--preset", "tiny", "--set", "actor_lr=-1"], "--set actor_lr"),
     (["--preset", "tiny", "--set", "colour=1"], "--set colour"),
     (["--preset", "tiny", "--episodes-per-iteration", "3", "--set", "num_envs_per_env_runner=2"],
@@ -95,6 +101,16 @@ def test_bad_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, monkeypatch, 
     # failing fast means before Ray starts
     assert "ray" not in sys.modules or not __import__("ray").is_initialized()
     assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_bad_sparsity_is_checked_by_its_schedule(tmp_path, monkeypatch, capsys):
+    """--final-sparsity is parsed as a number; its bound is the schedule's, named by the flag."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        train.resolve(["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9", "1.0", "0.9"])
+    err = capsys.readouterr().err
+    assert "argument --final-sparsity: setting final_sparsity:" in err
+    assert "final_sparsity must be in [0, 1), got 1.0" in err and err.count("[0, 1)") == 1
 
 
 def test_help_documents_every_flag(capsys):
@@ -225,11 +241,12 @@ def test_tiny_training_writes_every_output(tmp_path):
     assert float(rows[-1]["mean_sparsity"]) == pytest.approx(0.9, abs=0.01)
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["iter_000002", "iter_000004"]
     result = json.loads((run / "result.json").read_text())
-    assert set(result["final_sparsity"]) == {"user_0", "user_1", "user_2"}
-    for user, p in result["final_sparsity"].items():
+    assert result["final_sparsity"] == 0.9  # the target, as asked
+    assert set(result["achieved_sparsity"]) == {"user_0", "user_1", "user_2"}
+    for user, p in result["achieved_sparsity"].items():
         assert p == pytest.approx(0.9, abs=0.01)
     # biases stay dense: of all parameters a little less is zero than of the weight matrices
-    assert 0.7 < result["sparsity_all_params"] < result["mean_final_sparsity"]
+    assert 0.7 < result["sparsity_all_params"] < result["mean_achieved_sparsity"]
     fe = result["final_evaluation"]
     assert fe["episodes"] == 6 and fe["eval_seed"] == 3
     for mode in ("stochastic", "greedy"):
@@ -342,7 +359,7 @@ def test_resume_after_sigkill_continues_the_run(tmp_path):
             assert final[user][name][was_zero].all(), f"{user}.{name}: pruned weights came back"
     result = json.loads((run / "result.json").read_text())
     assert result["sessions"] == 2
-    assert result["mean_final_sparsity"] == pytest.approx(0.8, abs=0.01)
+    assert result["mean_achieved_sparsity"] == pytest.approx(0.8, abs=0.01)
     # TensorBoard: the killed session's events after the checkpoint are purged (one point per step)
     steps = [s for s, _ in tensorboard_scalars(run / "tensorboard")["train/train_reward"]]
     assert steps == list(range(iterations))

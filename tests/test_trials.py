@@ -34,7 +34,7 @@ def test_reproduce_trial_and_train_agree_on_the_same_actors(tmp_path):
     assert record["final_stochastic"] == result["mean_reward"]
     assert record["final_greedy"] == result["greedy_mean_reward"]
     assert record["final_reward_std"] == result["std_reward"]  # the row's mode is stochastic
-    assert record["sparsity_prunable"] == result["mean_final_sparsity"]
+    assert record["sparsity_prunable"] == result["mean_achieved_sparsity"]
     on_disk = json.loads((tmp_path / "raw" / "trials" / "A__harmonic__s0.json").read_text())
     assert on_disk["final_stochastic"] == record["final_stochastic"]
     assert [p["iteration"] for p in record["curve"]] == [0, 2, 4]  # from the untrained actors on

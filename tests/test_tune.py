@@ -49,7 +49,12 @@ def test_summary_mean_std_and_best_seed():
 @pytest.mark.parametrize("argv, flag", [
     (["--schedules", "cubic"], "--schedules"),
     (["--seeds", "-1"], "--seeds"),
-    (["--final-sparsities", "1.5"], "--final-sparsities"),
+    (["--final-sparsity-grid", "1.5"], "--final-sparsity-grid"),
+    (["--final-sparsities", "1.5"], "--final-sparsity-grid"),  # the deprecated spelling
+    (["--preset", "tiny", "--final-sparsity-grid", "0.9", "-0.1"], "--final-sparsity-grid"),
+    (["--preset", "tiny", "--set", "prune_interval=0"], "--set prune_interval"),
+    (["--preset", "tiny", "--set", "prune_ranking=matrix"], "--set prune_ranking"),
+    (["--preset", "tiny", "--schedules", "linear", "--set", "prune_start=9"], "--set prune_end"),
     (["--critic", "global"], "--critic"),
     (["--iterations", "0"], "--iterations"),
     (["--preset", "tiny", "--env", "num_channels=0"], "--env num_channels"),
@@ -78,12 +83,41 @@ def test_existing_grid_is_not_overwritten(tmp_path, capsys):
 def test_grid_axes_from_flags(tmp_path):
     args, base, grid, output = ts.resolve([
         "--preset", "tiny", "--schedules", "harmonic", "linear", "--seeds", "0", "1", "2",
-        "--final-sparsities", "0.9", "0.95", "--critic", "paper", "centralized",
+        "--final-sparsity-grid", "0.9", "0.95", "--critic", "paper", "centralized",
         "--iterations", "7", "--env", "num_users=4", "--output", str(tmp_path / "g")])
     assert grid == {"schedule": ["harmonic", "linear"], "seed": [0, 1, 2],
                     "final_sparsity": [0.9, 0.95], "critic_mode": ["paper", "centralized"]}
     assert base["iterations"] == 7 and base["env"]["num_users"] == 4
     assert output == (tmp_path / "g").resolve()
+
+
+def test_deprecated_grid_flag_still_works_with_one_notice(tmp_path, capsys):
+    new = ts.resolve(["--preset", "tiny", "--final-sparsity-grid", "0.9", "0.95", "--output", str(tmp_path / "a")])
+    assert "deprecated" not in capsys.readouterr().err
+    old = ts.resolve(["--preset", "tiny", "--final-sparsities", "0.9", "0.95", "--output", str(tmp_path / "a")])
+    notices = [line for line in capsys.readouterr().err.splitlines() if "deprecated" in line]
+    assert notices == ["python -m rllib_experiments tune_schedules: --final-sparsities is deprecated, "
+                       "use --final-sparsity-grid"]
+    assert old[1:3] == new[1:3]
+    assert "--final-sparsities" not in ts.build_parser().format_help()
+
+
+def test_old_result_json_still_read(tmp_path):
+    """A trial's result.json written before target and achieved sparsity had keys of their own."""
+    from rllib_experiments.settings import load_preset
+    from rllib_experiments.studies.common.trials import trial_name
+
+    base = load_preset("tiny").to_dict()
+    grid = {"schedule": ["linear"], "seed": [0], "final_sparsity": [0.9], "critic_mode": ["paper"]}
+    settings = load_preset("tiny", schedule="linear", final_sparsity=0.9, seed=0)
+    folder = tmp_path / "trials" / trial_name(settings)
+    folder.mkdir(parents=True)
+    old = {"mean_reward": 1.0, "std_reward": 0.1, "greedy_mean_reward": 2.0, "greedy_std_reward": 0.2,
+           "aloha_reference": {"mean_reward": 0.5}, "wall_time_s": 3.0,
+           "final_sparsity": {"user_0": 0.9, "user_1": 0.9, "user_2": 0.9}, "mean_final_sparsity": 0.9}
+    (folder / "result.json").write_text(json.dumps(old))
+    (row,) = ts.trial_rows(tmp_path, base, grid)
+    assert row["status"] == "ok" and row["mean_final_sparsity"] == 0.9
 
 
 @pytest.mark.rllib
@@ -112,7 +146,7 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
         results[t["schedule"]] = json.loads((folder / "result.json").read_text())
         assert (folder / "progress.csv").is_file() and (folder / "checkpoints").is_dir()
         assert results[t["schedule"]]["settings"]["schedule"] == t["schedule"]
-        assert results[t["schedule"]]["mean_final_sparsity"] == pytest.approx(0.95, abs=0.01)
+        assert results[t["schedule"]]["mean_achieved_sparsity"] == pytest.approx(0.95, abs=0.01)
     with open(output / ts.SUMMARY_CSV, newline="") as f:
         summary = {r["schedule"]: r for r in csv.DictReader(f)}
     for schedule, r in results.items():

@@ -19,8 +19,8 @@ Per iteration i (0-based, told by :class:`~pruning_callbacks.rllib.callback.Prun
 else counted by the learner): the update trains with the current masks held (hold mode)
 or with none (regrow mode); then each actor's schedule decides: from
 ``final_iteration - 1`` on it is finalized to p_final, otherwise it is pruned to p_i if
-``schedule.is_mask_update_iter(i)`` (its ``update_every`` is
-:attr:`PruningConfig.update_every`). Modules whose schedule is dense ("none") get no
+``schedule.is_mask_update_iter(i)`` (its ``prune_interval`` is
+:attr:`PruningConfig.schedule_prune_interval`). Modules whose schedule is dense ("none") get no
 masks. Logged per module, the same iteration, in
 ``result["learners"][module_id]``: ``sparsity`` (actual zero fraction of the prunable
 weights after this iteration), ``target_sparsity`` (p_i), ``mask_sparsity`` (fraction

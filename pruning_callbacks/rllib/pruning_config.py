@@ -1,7 +1,15 @@
 """Pruning settings for RLlib, carried in ``AlgorithmConfig.learner_config_dict["pruning"]``.
 
-One place for every setting: :class:`PruningConfig`, validated here and again by each
-Learner. :func:`~pruning_callbacks.rllib.callback.add_pruning` writes it into an algorithm
+One place for every setting: :class:`PruningConfig`, validated here, once, when it is
+built (a Learner rebuilds it from the dict it receives, which checks that dict).
+Which check lives where: the choices (mode, ranking, regrow_from) and the timing
+(prune_interval, final_iteration) are checked in :meth:`PruningConfig.__post_init__`;
+every schedule parameter (final_sparsity, start, end, ...) by its schedule's declared
+:class:`~pruning_callbacks.schedules.Bounds`, when the per-module schedules are built
+there. Errors are :class:`PruningConfigError`, naming the field (and the schedule
+parameter). Needs neither torch nor ray.
+
+:func:`~pruning_callbacks.rllib.callback.add_pruning` writes it into an algorithm
 config and adds the callback. The learner class must include
 :class:`~pruning_callbacks.rllib.learner.PruningLearnerMixin` (for plain PPO:
 ``config.learners(learner_class=PrunedPPOTorchLearner)``).
@@ -9,10 +17,11 @@ config and adds the callback. The learner class must include
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from pruning_callbacks.masks import MODES, REGROW_FROM, SCOPES
+from pruning_callbacks.mask_options import MODES, RANKINGS, REGROW_FROM
 from pruning_callbacks.schedules import (
     DEFAULT_SCHEDULE,
     TIMING,
@@ -22,6 +31,9 @@ from pruning_callbacks.schedules import (
     schedule_class,
 )
 
+LEGACY_FIELDS = {"scope": "ranking", "prune_every": "prune_interval"}
+"""Older names of PruningConfig fields -> today's: :meth:`PruningConfig.from_dict` reads them."""
+
 LEARNER_CONFIG_KEY = "pruning"
 """Key of the pruning settings in ``AlgorithmConfig.learner_config_dict``."""
 
@@ -29,6 +41,16 @@ DEFAULT_EXCLUDE = ("vf.*", "*critic_encoder*")
 """RLlib's default PPO module keeps its value head in ``vf`` and, with
 ``vf_share_layers=False``, a separate ``encoder.critic_encoder``: both stay dense
 (Remark 1: critics are never pruned)."""
+
+
+class PruningConfigError(ValueError):
+    """A bad pruning setting: ``field`` names the PruningConfig field, ``parameter`` the
+    schedule parameter when the field is ``schedule`` (None: the schedule name itself)."""
+
+    def __init__(self, field: str, message: str, parameter: Optional[str] = None):
+        super().__init__(message)
+        self.field = field
+        self.parameter = parameter
 
 
 @dataclass
@@ -45,15 +67,15 @@ class PruningConfig:
             (:func:`~pruning_callbacks.schedules.schedule_parameters`). Each value,
             the name too, is a scalar (all actors), a dict keyed by module id, or a list
             in the order of ``modules`` (then ``modules`` is required). The timing
-            fields (update_every, final_iteration) come from ``mode``, ``prune_every``
+            fields (prune_interval, final_iteration) come from ``mode``, ``prune_interval``
             and ``final_iteration`` below, not from here.
         mode: "hold" (masks re-applied after every optimizer step and recomputed every
             iteration, so the mask follows the schedule) or "regrow" (Remark 2: masks
-            recomputed every ``prune_every`` iterations, weights train freely between).
-        prune_every: i_prune of Remark 2, used by regrow mode: masks recomputed after
-            iterations i with (i + 1) % prune_every == 0. Paper: 5. See
-            :attr:`update_every`.
-        scope: "layer" (default: every matrix pruned to p) or "global" (one ranking
+            recomputed every ``prune_interval`` iterations, weights train freely between).
+        prune_interval: i_prune of Remark 2, used by regrow mode: masks recomputed after
+            iterations i with (i + 1) % prune_interval == 0. Paper: 5. See
+            :attr:`schedule_prune_interval`.
+        ranking: "layer" (default: every matrix pruned to p) or "global" (one ranking
             over all matrices of an actor).
         prune_biases: prune biases too (default False).
         regrow_from: hold mode, value of weights released when the target drops:
@@ -71,8 +93,8 @@ class PruningConfig:
         default_factory=lambda: {"name": "harmonic", "final_sparsity": 0.95, "end": 1000}
     )
     mode: str = "hold"
-    prune_every: int = 5
-    scope: str = "layer"
+    prune_interval: int = 5
+    ranking: str = "layer"
     prune_biases: bool = False
     regrow_from: str = "zero"
     include: Optional[List[str]] = None
@@ -82,28 +104,33 @@ class PruningConfig:
     def __post_init__(self) -> None:
         if self.modules is not None:
             if isinstance(self.modules, (str, bytes)) or not isinstance(self.modules, Sequence):
-                raise ValueError(f"pruning.modules must be a list of module ids or None, got {self.modules!r}")
+                raise PruningConfigError("modules", f"pruning.modules must be a list of module ids or None, "
+                                         f"got {self.modules!r}")
             self.modules = list(self.modules)
             if len(set(self.modules)) != len(self.modules) or not self.modules:
-                raise ValueError(f"pruning.modules must be non-empty and without repeats, got {self.modules}")
+                raise PruningConfigError("modules", "pruning.modules must be non-empty and without repeats, "
+                                         f"got {self.modules}")
         if not isinstance(self.schedule, Mapping):
-            raise ValueError(f"pruning.schedule must be a dict {{'name': ..., **params}}, got {self.schedule!r}")
+            raise PruningConfigError("schedule", "pruning.schedule must be a dict {'name': ..., **params}, "
+                                     f"got {self.schedule!r}")
         self.schedule = dict(self.schedule)
         self._check_schedule_keys()
         if self.modules is None and any(isinstance(v, (list, tuple)) for v in self.schedule.values()):
-            raise ValueError("pruning.schedule: a list of per-module values needs pruning.modules (their order)")
-        if self.mode not in MODES:
-            raise ValueError(f"pruning.mode must be one of {MODES}, got {self.mode!r}")
-        if self.scope not in SCOPES:
-            raise ValueError(f"pruning.scope must be one of {SCOPES}, got {self.scope!r}")
-        if self.regrow_from not in REGROW_FROM:
-            raise ValueError(f"pruning.regrow_from must be one of {REGROW_FROM}, got {self.regrow_from!r}")
-        if int(self.prune_every) != self.prune_every or self.prune_every < 1:
-            raise ValueError(f"pruning.prune_every must be an integer >= 1, got {self.prune_every!r}")
-        if self.final_iteration is not None and (
-            int(self.final_iteration) != self.final_iteration or self.final_iteration < 1
-        ):
-            raise ValueError(f"pruning.final_iteration must be None or an integer >= 1, got {self.final_iteration!r}")
+            raise PruningConfigError("modules", "pruning.schedule: a list of per-module values needs "
+                                     "pruning.modules (their order)")
+        for name, allowed in (("mode", MODES), ("ranking", RANKINGS), ("regrow_from", REGROW_FROM)):
+            if getattr(self, name) not in allowed:
+                raise PruningConfigError(name, f"pruning.{name} must be one of {list(allowed)}, "
+                                         f"got {getattr(self, name)!r}")
+        if not isinstance(self.prune_biases, bool):
+            raise PruningConfigError("prune_biases", f"pruning.prune_biases must be true or false, "
+                                     f"got {self.prune_biases!r}")
+        if not _is_int(self.prune_interval, 1):
+            raise PruningConfigError("prune_interval", "pruning.prune_interval must be an integer >= 1, "
+                                     f"got {self.prune_interval!r}")
+        if self.final_iteration is not None and not _is_int(self.final_iteration, 1):
+            raise PruningConfigError("final_iteration", "pruning.final_iteration must be None or an "
+                                     f"integer >= 1, got {self.final_iteration!r}")
         self.include = None if self.include is None else list(self.include)
         self.exclude = list(self.exclude)
         # validate every schedule now rather than in a remote Learner
@@ -115,9 +142,10 @@ class PruningConfig:
     def _check_schedule_keys(self) -> None:
         timing = sorted(set(self.schedule) & set(TIMING))
         if timing:
-            raise ValueError(
-                f"pruning.schedule: {timing} are set by pruning.mode, pruning.prune_every and "
-                "pruning.final_iteration, not inside the schedule"
+            raise PruningConfigError(
+                "schedule",
+                f"pruning.schedule: {timing} are set by pruning.mode, pruning.prune_interval and "
+                "pruning.final_iteration, not inside the schedule", timing[0]
             )
         name = self.schedule.get("name", DEFAULT_SCHEDULE)
         try:
@@ -127,30 +155,31 @@ class PruningConfig:
                     schedule_class(each)
             else:
                 check_schedule_keys(name, [k for k in self.schedule if k != "name"], timing=False)
-        except ValueError as e:
-            raise ValueError(f"pruning.schedule: {e}") from None
+        except ValueError as e:  # ScheduleError names the parameter
+            raise PruningConfigError("schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)) from None
 
     @property
-    def update_every(self) -> int:
-        """i_prune fed to the schedules: 1 in hold mode, ``prune_every`` in regrow mode.
+    def schedule_prune_interval(self) -> int:
+        """i_prune fed to the schedules: 1 in hold mode, ``prune_interval`` in regrow mode.
 
         Hold mode keeps its masks between recomputations, so with k > 1 the mask would
         lag the schedule by up to k - 1 iterations; it recomputes every iteration, as
         every hold run so far did. Regrow mode needs the pauses to let weights regrow.
         """
-        return 1 if self.mode == "hold" else int(self.prune_every)
+        return 1 if self.mode == "hold" else int(self.prune_interval)
 
     def schedules(self, module_ids: Sequence[str]) -> Dict[str, Schedule]:
         """One schedule per module id (see ``schedule``), with this config's mask-update timing."""
         try:
             return per_agent_schedules(list(module_ids), **self.schedule,
-                                       update_every=self.update_every, final_iteration=self.final_iteration)
-        except ValueError as e:
-            raise ValueError(f"pruning.schedule: {e}") from None
+                                       prune_interval=self.schedule_prune_interval,
+                                       final_iteration=self.final_iteration)
+        except ValueError as e:  # ScheduleError names the parameter
+            raise PruningConfigError("schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)) from None
 
     def masks_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments of :class:`~pruning_callbacks.masks.MagnitudePruner`."""
-        return dict(mode=self.mode, scope=self.scope, prune_biases=self.prune_biases,
+        return dict(mode=self.mode, ranking=self.ranking, prune_biases=self.prune_biases,
                     include=self.include, exclude=self.exclude, regrow_from=self.regrow_from)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -159,14 +188,24 @@ class PruningConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PruningConfig":
-        """Validate a dict (e.g. from ``learner_config_dict["pruning"]``); unknown keys are errors."""
+        """Validate a dict (e.g. from ``learner_config_dict["pruning"]``); unknown keys are errors.
+
+        Keys under their older names (:data:`LEGACY_FIELDS`: ``scope``, ``prune_every``) are
+        read as today's.
+        """
         if isinstance(d, PruningConfig):
             return d
         if not isinstance(d, Mapping):
             raise ValueError(f"learner_config_dict['pruning'] must be a dict, got {type(d).__name__}")
+        d = {LEGACY_FIELDS.get(k, k): v for k, v in d.items()}
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"pruning: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
         return cls(**dict(d))
 
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, numbers.Real) and int(value) == value
+            and value >= minimum)

@@ -41,6 +41,7 @@ from pruning_callbacks.schedules.polynomial import PolynomialSchedule
 from pruning_callbacks.schedules.registry import (
     DEFAULT_SCHEDULE,
     SCHEDULES,
+    agent_values,
     check_schedule_keys,
     make_schedule,
     per_agent_schedules,
@@ -51,7 +52,7 @@ from pruning_callbacks.schedules.registry import (
 
 __all__ = [
     "DEFAULT_SCHEDULE", "SCHEDULES", "TIMING", "Bounds", "DenseSchedule", "GradualSchedule", "HarmonicSchedule",
-    "LinearSchedule", "Parameter", "PolynomialSchedule", "Schedule", "ScheduleError", "check_schedule_keys",
+    "LinearSchedule", "Parameter", "PolynomialSchedule", "Schedule", "ScheduleError", "agent_values", "check_schedule_keys",
     "cosine_annealing", "gradual_sparsity", "harmonic_oscillation", "harmonic_sparsity", "main",
     "make_schedule", "parameter", "per_agent_schedules", "register_schedule", "schedule_class",
     "schedule_parameters", "sigma_linear", "sigma_polynomial",

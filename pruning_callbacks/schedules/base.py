@@ -4,7 +4,7 @@ A schedule is a frozen dataclass whose fields, declared with :func:`parameter`, 
 parameters: what ``make_schedule``, ``PruningConfig.schedule`` and the command line accept
 for its name. A parameter declares the values it allows (:class:`Bounds`), and
 :meth:`Schedule.__post_init__` checks every field against them, once, in declaration
-order. Every schedule also carries the mask-update timing (``update_every``,
+order. Every schedule also carries the mask-update timing (``prune_interval``,
 ``final_iteration``), which the pruning config sets from its mode and i_prune.
 """
 
@@ -15,8 +15,11 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, List, NamedTuple, Optional, Union
 
-TIMING = ("update_every", "final_iteration")
+TIMING = ("prune_interval", "final_iteration")
 """Fields of every schedule that set when masks update; not a schedule's own parameters."""
+
+LEGACY_TIMING = {"update_every": "prune_interval"}
+"""Older names of the timing fields -> today's (``make_schedule`` still reads them)."""
 
 
 class ScheduleError(ValueError):
@@ -76,7 +79,9 @@ class Bounds:
 
     @staticmethod
     def _value(bound: Bound, schedule: Any) -> Optional[float]:
-        return getattr(schedule, bound) if isinstance(bound, str) else bound
+        if isinstance(bound, str):  # another parameter: unknown without a schedule
+            return None if schedule is None else getattr(schedule, bound)
+        return bound
 
     @staticmethod
     def _text(bound: Bound, schedule: Any) -> Optional[str]:
@@ -124,8 +129,8 @@ class Schedule:
     Subclasses implement :meth:`sparsity` and have a ``final_sparsity`` (field or class
     attribute): the sparsity the actor is finalized to.
 
-    Mask-update rule (Remark 2, i_prune = ``update_every``): the masks are recomputed
-    after iterations i with (i + 1) % update_every == 0. When ``final_iteration`` (I_T)
+    Mask-update rule (Remark 2, i_prune = ``prune_interval``): the masks are recomputed
+    after iterations i with (i + 1) % prune_interval == 0. When ``final_iteration`` (I_T)
     is known, iteration I_T - 1 is always an update (the finalization to p_final) and
     no iteration after it is one (the masks stay finalized).
     """
@@ -135,8 +140,8 @@ class Schedule:
     prunes: ClassVar[bool] = True
     """False for a dense schedule: modules with it get no masks at all."""
 
-    update_every: int = parameter(
-        1, "i_prune: masks recomputed after iterations i with (i+1) % update_every == 0",
+    prune_interval: int = parameter(
+        1, "i_prune: masks recomputed after iterations i with (i+1) % prune_interval == 0",
         allowed=Bounds(low=1, integer=True), kw_only=True)
     final_iteration: Optional[int] = parameter(
         None, "I_T: iteration I_T-1 finalizes to final_sparsity; None = not known", int,
@@ -169,7 +174,7 @@ class Schedule:
             return False
         if self.is_final_iter(i):
             return i == self.final_iteration - 1
-        return (i + 1) % self.update_every == 0
+        return (i + 1) % self.prune_interval == 0
 
     def params(self) -> Dict[str, Any]:
         """The schedule's own parameters (without the timing fields), in declaration order."""
@@ -178,6 +183,15 @@ class Schedule:
     def to_dict(self) -> Dict[str, Any]:
         """``{"name": ..., **params, **timing}``; ``make_schedule(**d)`` rebuilds it."""
         return {"name": self.name, **self.params(), **{k: getattr(self, k) for k in TIMING}}
+
+    @classmethod
+    def check_value(cls, name: str, value: Any) -> None:
+        """Check one value against parameter ``name``'s declared :class:`Bounds`, without
+        building a schedule (a bound naming another parameter is then not compared)."""
+        f = {f.name: f for f in dataclasses.fields(cls)}[name]
+        allowed = f.metadata.get("allowed")
+        if allowed is not None and not (value is None and f.default is None):
+            allowed.check(name, value, None)
 
     @classmethod
     def parameters(cls) -> List[Parameter]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Sequence, Type, TypeVar
 
-from pruning_callbacks.schedules.base import TIMING, Parameter, Schedule, ScheduleError
+from pruning_callbacks.schedules.base import LEGACY_TIMING, TIMING, Parameter, Schedule, ScheduleError
 from pruning_callbacks.schedules.dense import DenseSchedule
 from pruning_callbacks.schedules.harmonic import HarmonicSchedule
 from pruning_callbacks.schedules.linear import LinearSchedule
@@ -68,7 +68,12 @@ def check_schedule_keys(name: str, keys: Sequence[str], *, timing: bool = True) 
 
 
 def make_schedule(name: str, **params: Any) -> Schedule:
-    """The schedule registered as ``name`` with ``params`` (its own and the timing fields)."""
+    """The schedule registered as ``name`` with ``params`` (its own and the timing fields).
+
+    Timing fields under their older names (:data:`~pruning_callbacks.schedules.base.LEGACY_TIMING`)
+    are read as today's.
+    """
+    params = {LEGACY_TIMING.get(k, k): v for k, v in params.items()}
     check_schedule_keys(name, list(params))
     return schedule_class(name)(**params)
 
@@ -84,6 +89,13 @@ def _for_agent(value: Any, key: str, index: int, agent_id: Hashable, agent_ids: 
             raise ScheduleError(key, f"{key}: a sequence needs one value per agent ({len(agent_ids)}), got {len(value)}")
         return value[index]
     return value
+
+
+def agent_values(agent_ids: Sequence[Hashable], key: str, value: Any) -> List[Any]:
+    """Each agent's value of parameter ``key``, given as :func:`per_agent_schedules` takes it
+    (a scalar, a dict keyed by agent id, or one value per agent); ScheduleError otherwise."""
+    agent_ids = list(agent_ids)
+    return [_for_agent(value, key, n, aid, agent_ids) for n, aid in enumerate(agent_ids)]
 
 
 def per_agent_schedules(

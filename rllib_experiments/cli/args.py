@@ -1,28 +1,26 @@
-"""Argument types and settings checks shared by the experiment commands.
+"""Argument types, flag aliases and the settings check shared by the experiment commands.
 
-The argparse value types (:func:`int_at_least`, :func:`number_in`, :data:`sparsity`,
-:func:`key_value`) raise ``argparse.ArgumentTypeError`` saying what is allowed. The
-checks (:func:`validated_settings`, :func:`check_env`, :func:`check_pruning`) run
-before Ray starts and report a bad value against the flag that set it: errors carry
-the field (:class:`~rllib_experiments.settings.SettingsError`) or the environment
-argument (:class:`dsa_pettingzoo.ConfigError`) they are about, and each command maps
-fields to its own flags.
+The argparse value types (:func:`int_at_least`, :func:`number_in`, :func:`key_value`) raise
+``argparse.ArgumentTypeError`` saying what is allowed; they parse, and check only what
+no lower layer owns. A value that a lower layer checks (a sparsity: its schedule's bounds)
+is parsed as a plain number and checked once, by :meth:`Settings.validate
+<rllib_experiments.settings.Settings.validate>`: :func:`validated_settings` reports its
+:class:`~rllib_experiments.settings.SettingsError` against the flag that set the field
+(each command's table field -> flag). :func:`deprecated_alias` keeps an old flag working.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any, Dict, Mapping
 
 from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
 
-__all__ = ["int_at_least", "number_in", "sparsity", "key_value", "flag_of_field",
-           "validated_settings", "check_env", "check_pruning", "add_trial_flags"]
-
-#: A sparsity p in [0, 1).
-sparsity = number_in(0.0, 1.0, include_high=False)
+__all__ = ["int_at_least", "number_in", "key_value", "flag_of_field", "validated_settings",
+           "deprecated_alias", "add_trial_flags"]
 
 
 def key_value(text: str):
@@ -46,38 +44,27 @@ def flag_of_field(field: str, flags: Mapping[str, str]) -> str:
 
 
 def validated_settings(d: Dict[str, Any], parser, flags: Mapping[str, str]) -> Settings:
-    """Settings from a dict, validated; a bad field is reported against its flag."""
+    """Settings from a dict, validated once; a bad field is reported against its flag
+    (an environment argument as ``--env ARGUMENT``)."""
     try:
         return Settings.from_dict(d).validate()
     except SettingsError as err:
-        parser.error(f"argument {flag_of_field(err.field, flags)}: {err}")
-
-
-def check_env(settings: Settings, parser, flags: Mapping[str, str]) -> None:
-    """Validate the environment kwargs with dsa_pettingzoo's own checks (error names the flag)."""
-    from dsa_pettingzoo import ConfigError, make_config
-
-    try:
-        make_config(**settings.env_kwargs())
-    except ConfigError as err:
-        flag = flags["setup"] if err.argument == "setup" else f"{flags['env']} {err.argument}"
+        flag = flag_of_field(err.field, flags)
+        if err.field == "env" and err.argument is not None:
+            flag = f"{flag} {err.argument}"
         parser.error(f"argument {flag}: {err}")
 
 
-def check_pruning(settings: Settings, parser, flags: Mapping[str, str]) -> None:
-    """Build the per-user pruning config now, so bad sparsities fail before Ray starts."""
-    from dsa_pettingzoo import agent_id, make_config
-    from rllib_experiments.algorithm import check_per_user_values, pruning_config
+def deprecated_alias(new_flag: str):
+    """argparse action of an old flag spelling: stores into the new flag's ``dest`` and
+    prints one deprecation line. Add it with ``help=argparse.SUPPRESS`` (hidden)."""
 
-    users = make_config(**settings.env_kwargs()).num_users
-    try:
-        check_per_user_values(settings, users)
-        if settings.schedule != "none":
-            pruning_config(settings, [agent_id(n) for n in range(users)])
-    except SettingsError as err:
-        parser.error(f"argument {flag_of_field(err.field, flags)}: {err}")
-    except ValueError as err:  # the schedule's own parameter checks
-        parser.error(f"argument {flags['schedule']}: {err}")
+    class DeprecatedAlias(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"{parser.prog}: {option_string} is deprecated, use {new_flag}", file=sys.stderr)
+            setattr(namespace, self.dest, values)
+
+    return DeprecatedAlias
 
 
 def add_trial_flags(p, *, tune_dir: str, runs_dir: str, runs_help: str) -> None:

@@ -34,16 +34,16 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import (check_env, check_pruning, int_at_least, key_value, sparsity,
-                                        validated_settings)
+from rllib_experiments.cli.args import deprecated_alias, int_at_least, key_value, validated_settings
 from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
 from rllib_experiments.cli.tune_search import add_search_flags, resolve_search, uses_search
 from rllib_experiments.studies.common.trials import GRID_AXES
 
-#: Settings field -> the flag of this command that sets it.
+#: Settings field -> the flag of this command that sets it (a grid flag: a list of values,
+#: one trial each; ``train``'s flag of the same field takes one value, or one per user).
 FLAG_OF = {"setup": "--setup", "schedule": "--schedules", "seed": "--seeds",
-           "final_sparsity": "--final-sparsities", "critic_mode": "--critic",
+           "final_sparsity": "--final-sparsity-grid", "critic_mode": "--critic",
            "iterations": "--iterations", "episodes_per_iteration": "--episodes-per-iteration",
            "eval_interval": "--eval-every", "eval_episodes": "--eval-episodes",
            "num_env_runners": "--num-env-runners", "env": "--env"}
@@ -70,8 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
                    help="training seeds, one trial per schedule and seed (default: 0 1 2); a grid "
                         "axis, not with --search-space (give seed there)")
-    p.add_argument("--final-sparsities", nargs="+", type=sparsity, default=None, metavar="P",
-                   help="final sparsities to grid over (default: the preset's, 0.95 for paper_*)")
+    p.add_argument("--final-sparsity-grid", nargs="+", type=float, default=None, metavar="P",
+                   help="final sparsities p_final in [0, 1) to grid over, one trial each (default: "
+                   "the preset's, 0.95 for paper_*); a grid axis, not with --search-space")
+    p.add_argument("--final-sparsities", dest="final_sparsity_grid", nargs="+", type=float,
+                   action=deprecated_alias("--final-sparsity-grid"), help=argparse.SUPPRESS)
     p.add_argument("--critic", nargs="+", choices=list(CRITIC_MODES), default=None,
                    help="critic mode(s) to grid over (default: the preset's)")
     p.add_argument("--iterations", type=int_at_least(1), default=None,
@@ -134,13 +137,12 @@ def resolve(argv: Optional[List[str]] = None):
     output = Path(args.output or f"runs/tune_{d['setup']}").resolve()
     if uses_search(args):
         given = [flag for flag, v in (("--schedules", args.schedules), ("--seeds", args.seeds),
-                                      ("--final-sparsities", args.final_sparsities),
+                                      ("--final-sparsity-grid", args.final_sparsity_grid),
                                       ("--critic", args.critic)) if v is not None]
         if given:
             parser.error(f"argument {given[0]}: a grid axis; with --search-space give it in the "
                          "search space file")
-        settings = validated_settings(d, parser, FLAG_OF)
-        check_env(settings, parser, FLAG_OF)
+        validated_settings(d, parser, FLAG_OF)
         try:
             out.check_owner(output, "tune_schedules")
         except out.OutputExistsError as err:
@@ -151,7 +153,7 @@ def resolve(argv: Optional[List[str]] = None):
     grid = {
         "schedule": list(dict.fromkeys(args.schedules or ["harmonic", "linear", "polynomial"])),
         "seed": list(dict.fromkeys(args.seeds if args.seeds is not None else [0, 1, 2])),
-        "final_sparsity": list(dict.fromkeys(args.final_sparsities or [d["final_sparsity"]])),
+        "final_sparsity": list(dict.fromkeys(args.final_sparsity_grid or [d["final_sparsity"]])),
         "critic_mode": list(dict.fromkeys(args.critic or [d["critic_mode"]])),
     }
     # Validate every grid point now (bad values name their flag before Ray starts).
@@ -160,9 +162,7 @@ def resolve(argv: Optional[List[str]] = None):
             for critic in grid["critic_mode"]:
                 point = {**d, "schedule": schedule, "final_sparsity": p, "critic_mode": critic,
                          "seed": grid["seed"][0]}
-                settings = validated_settings(point, parser, FLAG_OF)
-                check_env(settings, parser, FLAG_OF)
-                check_pruning(settings, parser, FLAG_OF)
+                validated_settings(point, parser, FLAG_OF)
     try:
         out.check_owner(output, "tune_schedules")
     except out.OutputExistsError as err:
@@ -239,6 +239,7 @@ def trial_rows(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> Lis
     """One row per grid point, read from each trial's result.json (status 'missing' if absent)."""
     from rllib_experiments.settings import Settings
     from rllib_experiments.studies.common.trials import trial_name
+    from rllib_experiments.training import achieved_sparsity
 
     rows = []
     for schedule in grid["schedule"]:
@@ -257,7 +258,7 @@ def trial_rows(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> Lis
                                    greedy_mean_reward=r["greedy_mean_reward"],
                                    greedy_std_reward=r["greedy_std_reward"],
                                    aloha_mean_reward=r["aloha_reference"]["mean_reward"],
-                                   mean_final_sparsity=r["mean_final_sparsity"],
+                                   mean_final_sparsity=achieved_sparsity(r)[1],
                                    wall_time_s=r["wall_time_s"])
                     else:
                         row["status"] = "missing"

@@ -48,6 +48,9 @@ from torch import nn
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
+# The prune scopes live in a torch-free module (Settings checks them); re-exported beside the actor.
+from rllib_experiments.iagc.prune_scopes import PRUNE_SCOPES, prune_scope_patterns  # noqa: F401
+
 #: Module id of the one critic shared by all users.
 CRITIC_ID = "shared_critic"
 #: Key of the critic's value predictions in its forward_train output.
@@ -56,29 +59,6 @@ VALUES = "iagc_values"
 STATES = "state"
 #: The critic modes.
 CRITIC_MODES = ("paper", "centralized", "state")
-
-
-#: Which weight matrices of an :class:`IAGCActor` a pruner may touch ("prune scope"):
-#: "all" every matrix; "head_dense" all but the output layer ``logits``; "input_dense" all
-#: but the first layer (the one that reads the observation); "io_dense" neither of the two;
-#: "lstm_only" only the LSTM's matrices. :func:`prune_scope_patterns` gives the patterns.
-PRUNE_SCOPES = ("all", "head_dense", "input_dense", "io_dense", "lstm_only")
-
-
-def prune_scope_patterns(scope: str, hidden_sizes: Sequence[int] = (128, 128)) -> Tuple[Optional[List[str]], List[str]]:
-    """(include, exclude) fnmatch patterns on an :class:`IAGCActor`'s parameter names.
-
-    The input layer is ``trunk.dense.0`` or, without dense layers, the LSTM's
-    ``weight_ih_l0``; the output layer is ``logits``. Patterns follow
-    :func:`pruning_callbacks.masks.prunable_parameters` (include None = every matrix).
-    """
-    if scope not in PRUNE_SCOPES:
-        raise ValueError(f"prune scope must be one of {list(PRUNE_SCOPES)}, got {scope!r}")
-    head = ["logits.*"]
-    first = ["trunk.dense.0.*"] if len(tuple(hidden_sizes)) else ["trunk.lstm.weight_ih_l0"]
-    return {"all": (None, []), "head_dense": (None, head), "input_dense": (None, first),
-            "io_dense": (None, first + head), "lstm_only": (["trunk.lstm.*"], [])}[scope]
-
 
 
 def policy_mapping_fn(agent_id, episode=None, **kwargs):

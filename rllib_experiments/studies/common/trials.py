@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Optional
 from rllib_experiments.run import outputs as out
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.settings import Settings
-from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun
+from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun, achieved_sparsity
 
 #: Progress columns reported to Tune every iteration (per-user columns stay in progress.csv).
 TUNE_METRICS = ("iteration", "train_reward", "eval_stochastic_mean", "eval_greedy_mean",
@@ -101,7 +101,7 @@ def tune_trainable(config: Dict[str, Any]) -> None:
         "final_greedy_std_reward": result["greedy_std_reward"],
         "aloha_mean_reward": result["aloha_reference"]["mean_reward"],
         "oracle_mean_reward": result["oracle_reference"]["mean_reward"],
-        "final_mean_sparsity": result["mean_final_sparsity"],
+        "final_mean_sparsity": achieved_sparsity(result)[1],
         "trial_output": str(output), "done_iterations": settings.iterations,
         "node_id": ray.get_runtime_context().get_node_id(),
     })
