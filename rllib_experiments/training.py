@@ -22,10 +22,10 @@ Resume (``resume=True``) restores the newest intact checkpoint (weights, optimiz
 states, pruning masks and schedule position, reward-normalisation statistics, iteration
 counter, and every random stream: torch, numpy and Python in this process, and each batched
 env runner's episode generators and action draws) and continues from the iteration after
-it: the continued run samples the same episodes and actions as the uninterrupted one
-(tests/test_resume.py), its losses agreeing to float32 rounding (restored tensors sit
-elsewhere in memory and CPU kernels may sum in another order, so over a long run the two
-can drift apart). Progress rows and TensorBoard events of later iterations are dropped. Damaged checkpoints (files that differ from the checkpoint's
+it: the continued run is the uninterrupted one bit for bit, the same episodes, actions,
+losses and weights (tests/test_resume.py; the float64 reward-normalisation statistics go
+through the checkpoint unrounded, :meth:`rllib_experiments.iagc.modules.SharedCritic.get_state`).
+Progress rows and TensorBoard events of later iterations are dropped. Damaged checkpoints (files that differ from the checkpoint's
 manifest, or that fail to load) are set aside, never deleted, and the previous one is used.
 Not restored: the random streams of remote learner processes (``num_learners >= 1``) and of
 RLlib's own per-step env runner (``fast_sampling=False``): such runs continue statistically.

@@ -320,8 +320,8 @@ def test_checkpoint_restores_actors_critic_statistics_and_pruning(tmp_path):
         module = restored.learner_group._learner.module
         for mid, params in saved.items():
             assert torch.equal(params, _params(module[mid])), mid
-        # RLlib's state loading passes tensors through float32: equal to ~1e-7 relative.
-        torch.testing.assert_close(stats, module[CRITIC_ID].return_stats, rtol=1e-6, atol=0)
+        # Exact: RLlib rounds float64 state to float32; the critic keeps its statistics float64.
+        assert torch.equal(stats, module[CRITIC_ID].return_stats)
         assert restored.iteration == 3
         result = restored.train()
         assert result["learners"]["__all_modules__"]["pruning_iteration"] == 3

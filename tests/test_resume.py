@@ -1,7 +1,8 @@
 """Resume: exact for a seed, and it survives damaged checkpoints (never deleting them).
 
-A run of 6 iterations and the same run stopped after 3 and resumed write the same
-progress rows (every random stream is saved with the checkpoint). Damaged newest
+A run of 10 iterations and the same run killed at three points and resumed each time
+write the same progress rows, bit for bit, losses included (every random stream and the
+float64 reward-normalisation statistics are saved with the checkpoint). Damaged newest
 checkpoints (truncated, bytes flipped, a file deleted, run_state.json broken, an old
 checkpoint without manifest that fails to load) are set aside under another name, the
 previous intact one is used, and progress.csv is cut back to it.
@@ -15,21 +16,21 @@ import sys
 import pytest
 
 pytest.importorskip("ray")
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rllib_experiments.iagc.config import module_specs  # noqa: E402
+from rllib_experiments.iagc.modules import CRITIC_ID, SharedCritic  # noqa: E402
 from rllib_experiments.run import outputs as out  # noqa: E402
 from rllib_experiments.settings import load_preset  # noqa: E402
 from rllib_experiments.training import TrainingRun  # noqa: E402
 
 pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 
-#: Columns that must agree exactly between an interrupted and an uninterrupted run: the
-#: sampled episodes and actions, the sparsity and the evaluations.
-SAME = ("iteration", "env_steps", "episodes", "train_reward", "mean_sparsity",
-        "eval_stochastic_mean", "eval_greedy_mean")
-#: Losses agree to float32 rounding: tensors restored from a checkpoint sit elsewhere in
-#: memory, and the CPU kernels may then sum in another order (last bits only).
-CLOSE = ("policy_loss", "critic_loss", "entropy")
+#: Columns of measured time: the only ones an interrupted run may write differently.
+TIMING = ("time_s", "wall_time_s", "env_steps_per_s")
 
 
 def _settings(iterations):
@@ -38,13 +39,9 @@ def _settings(iterations):
 
 
 def _rows(folder):
+    """progress.csv as written (strings), the timing columns left out."""
     with open(folder / out.PROGRESS_FILE, newline="") as f:
-        return [{k: r[k] for k in SAME} for r in csv.DictReader(f)]
-
-
-def _losses(folder):
-    with open(folder / out.PROGRESS_FILE, newline="") as f:
-        return [[float(r[k]) for k in CLOSE] for r in csv.DictReader(f)]
+        return [{k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(f)]
 
 
 def _run(folder, iterations, resume=False, log=None):
@@ -56,27 +53,59 @@ class Killed(Exception):
     """Stands for a kill in the middle of a run."""
 
 
-def test_resumed_run_is_the_uninterrupted_run(tmp_path):
-    whole = _run(tmp_path / "whole", 6)
-    part = tmp_path / "part"
-
-    def kill_in_iteration_4(row):
-        if row["iteration"] == 4:  # after iter_000004 was saved, before iter_000006
+def _kill_in(iteration):
+    def kill(row):
+        if row["iteration"] == iteration:
             raise Killed
+    return kill
 
-    with pytest.raises(Killed):
-        TrainingRun(_settings(6), part, checkpoint_every=2, tensorboard=False,
-                    log=None).run(on_iteration=kill_in_iteration_4)
-    assert len(_rows(part)) == 5 and not (part / out.RESULT_FILE).exists()
-    lines = []
-    resumed = _run(part, 6, resume=True, log=lines.append)
-    assert any("restored" in line and "iter_000004" in line for line in lines)
+
+def test_resumed_run_is_the_uninterrupted_run(tmp_path):
+    """Killed at three points, resumed each time: every row after each restore is the
+    uninterrupted run's, bit for bit (with the return statistics rounded to float32 by the
+    checkpoint, the losses differed from the second iteration after a restore on)."""
+    iterations = 10
+    whole = _run(tmp_path / "whole", iterations)
+    part = tmp_path / "part"
+    # (the row in which it is killed, the checkpoint the next session restores): a kill
+    # just after a checkpoint, one just before the next, one in the last iteration.
+    kills = [(3, 2), (6, 6), (9, 8)]
+    restored = []
+    for session, (kill_at, _) in enumerate(kills):
+        with pytest.raises(Killed):
+            TrainingRun(_settings(iterations), part, resume=session > 0, checkpoint_every=2,
+                        tensorboard=False, log=restored.append).run(on_iteration=_kill_in(kill_at))
+        assert len(_rows(part)) == kill_at + 1 and not (part / out.RESULT_FILE).exists()
+    resumed = _run(part, iterations, resume=True, log=restored.append)
+    restored = [line for line in restored if "restored" in line]
+    assert [f"iter_{n:06d}" in line for line, (_, n) in zip(restored, kills)] == [True] * 3
     assert _rows(part) == _rows(tmp_path / "whole")
-    for mine, theirs in zip(_losses(part), _losses(tmp_path / "whole")):
-        assert mine == pytest.approx(theirs, rel=1e-4, abs=1e-7)
-    for key in ("mean_reward", "greedy_mean_reward", "mean_achieved_sparsity"):
+    for key in ("mean_reward", "greedy_mean_reward", "mean_achieved_sparsity", "pruning"):
         assert resumed[key] == whole[key]
-    assert resumed["sessions"] == 2
+
+    def points(result):
+        return [{k: v for k, v in p.items() if k != "wall_s"} for p in result["evaluations"]]
+    assert points(resumed) == points(whole)
+    assert resumed["sessions"] == len(kills) + 1
+
+
+def test_critic_state_keeps_the_float64_return_statistics():
+    """RLlib rounds float64 state to float32 both ways; the reward-normalisation statistics
+    (a running count, mean and M2 of the returns) go through get_state / set_state exact."""
+    obs_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
+    specs = module_specs(["u0", "u1"], obs_space, gym.spaces.Discrete(3), hidden_sizes=[8],
+                         lstm_size=8, lstm_layers=1, critic_mode="paper")
+    critic, fresh = (specs.rl_module_specs[CRITIC_ID].build() for _ in range(2))
+    assert isinstance(critic, SharedCritic)
+    critic.update_return_stats(np.random.default_rng(0).normal(3.0, 7.0, 1001))
+    exact = critic.return_stats.clone()
+    assert exact.dtype == torch.float64 and not torch.equal(exact, exact.float().double())
+    state = critic.get_state()
+    assert state["return_stats"].dtype == np.float64
+    fresh.set_state(state)
+    assert torch.equal(fresh.return_stats, exact) and fresh.return_std() == critic.return_std()
+    fresh.set_state({**state, "return_stats": torch.from_numpy(state["return_stats"])})
+    assert torch.equal(fresh.return_stats, exact)
 
 
 def _damage_truncate(ckpt):
@@ -115,7 +144,7 @@ def _damage_without_manifest(ckpt):
 def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path, damage):
     run = tmp_path / "run"
     _run(run, 4)
-    clean, clean_losses = _rows(run), _losses(run)
+    clean = _rows(run)
     newest = out.checkpoint_path(run, 4)
     said = damage(newest)
     damaged_files = {p.relative_to(newest): p.read_bytes() for p in newest.rglob("*") if p.is_file()}
@@ -134,8 +163,6 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path, damage):
     # the run went on from iteration 2: the same rows as the clean run, a new final checkpoint
     assert [r["iteration"] for r in _rows(run)] == ["0", "1", "2", "3"]
     assert _rows(run) == clean
-    for mine, theirs in zip(_losses(run), clean_losses):
-        assert mine == pytest.approx(theirs, rel=1e-4, abs=1e-7)
     assert out.verify_checkpoint(out.checkpoint_path(run, 4)) is None
     assert result["sessions"] == 2
 

@@ -248,6 +248,27 @@ class SharedCritic(TorchRLModule):
     _forward_exploration = _forward_inference
 
     # --- reward normalisation state -------------------------------------------------
+    # RLlib rounds every float64 array of a module's state to float32, both ways: when it
+    # takes the state (``convert_to_numpy`` in ``get_state``) and when it loads one
+    # (``convert_to_torch_tensor`` in ``set_state``). The return statistics are float64 and
+    # each restore would round them: the next reward scale, and every loss after it, would
+    # then differ from the uninterrupted run's. They go through both methods unrounded.
+    def get_state(self, *args, **kwargs):
+        """RLlib's state of the module, the float64 return statistics exact."""
+        state = super().get_state(*args, **kwargs)
+        if "return_stats" in state:
+            state["return_stats"] = self.return_stats.detach().cpu().numpy().copy()
+        return state
+
+    def set_state(self, state) -> None:
+        """Load a state (RLlib's ``set_state``), the float64 return statistics exact."""
+        state = dict(state)
+        stats = state.pop("return_stats", None)
+        super().set_state(state)
+        if stats is not None:
+            stats = stats.detach().cpu() if torch.is_tensor(stats) else np.asarray(stats)
+            self.return_stats.copy_(torch.as_tensor(stats, dtype=torch.float64))
+
     def return_std(self) -> float:
         """Standard deviation of all discounted returns seen so far (1.0 before any)."""
         count, _, m2 = self.return_stats.tolist()
