@@ -13,7 +13,7 @@ Beyond the paper:
   channel whose occupancy pi_k and mean busy run D_k differ between channels, spread evenly
   over :data:`SETUP_C_OCCUPANCY` and :data:`SETUP_C_MEAN_BUSY` for whatever K is used.
 * :func:`scale_preset` gives any setup at another N with the paper's ratio K = N/2 (the sizes
-  of :data:`SCALE_NUM_USERS`).
+  of :data:`SCALE_NUM_USERS`); :func:`scale_size` is that ratio alone.
 
 Explicit keyword arguments override the preset. Without ``setup`` the defaults are setup A.
 """
@@ -383,8 +383,14 @@ def scale_preset(setup: str, num_users: int) -> dict:
     occupancies and busy durations over those 25. N must be even and >= 2.
     """
     setup = _check_choice("setup", setup.upper() if isinstance(setup, str) else setup, SETUPS)
+    return {"setup": setup, **scale_size(num_users)}
+
+
+def scale_size(num_users: int) -> dict:
+    """``num_users`` and ``num_channels`` of N = ``num_users`` users at K = N/2 channels (the
+    one place that ratio is written; :func:`scale_preset` adds the setup). N even, >= 2."""
     N = _check_int("num_users", num_users, minimum=2)
     if N % 2:
         raise ConfigError("num_users", f"a scale preset has K = N/2 channels: num_users must be "
                                        f"even, got {N}")
-    return {"setup": setup, "num_users": N, "num_channels": N // 2}
+    return {"num_users": N, "num_channels": N // 2}

@@ -8,7 +8,9 @@ Usage::
     algo = build_algo_config(settings).build_algo()
 
 Presets are JSON files in ``rllib_experiments/presets/`` (``paper_A``, ``paper_B``: the
-paper's values; ``tiny``: CI-sized); every key is a :class:`Settings` field.
+paper's values; ``tiny``: CI-sized); every key is a :class:`Settings` field. The scale
+presets ``scale_<setup>_N<N>`` (N in :data:`~dsa_pettingzoo.config.SCALE_NUM_USERS`) are
+made, not stored: ``paper_<setup>`` at N users and K = N/2 channels (:func:`scale_fields`).
 Module ids: ``user_0`` ... ``user_{N-1}`` (one actor each) and
 :data:`~rllib_experiments.iagc.modules.CRITIC_ID` (the shared critic, learner only).
 :mod:`rllib_experiments.algorithm` turns Settings into an RLlib config.
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-from dsa_pettingzoo.config import ConfigError, make_config
+from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS, ConfigError, make_config, scale_size
 from dsa_pettingzoo.naming import agent_ids
 from pruning_callbacks.rllib.pruning_config import DEFAULT_EXCLUDE, PruningConfig, PruningConfigError
 from pruning_callbacks.schedules import GradualSchedule, ScheduleError, agent_values, schedule_parameters
@@ -395,21 +397,49 @@ class Settings:
         return self
 
 
+#: Name of the scale preset of a setup at N users (:func:`scale_fields`).
+SCALE_PRESET = "scale_{setup}_N{num_users}"
+
+
+def _scale_presets() -> Dict[str, Tuple[str, int]]:
+    """Name -> (setup, N) of every named scale preset."""
+    return {SCALE_PRESET.format(setup=s, num_users=n): (s, n) for s in SETUPS for n in SCALE_NUM_USERS}
+
+
 def preset_names() -> list:
-    """Names of the JSON presets shipped in rllib_experiments/presets/."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+    """Names of the presets: the JSON files shipped in rllib_experiments/presets/ and the
+    scale presets made from them (:func:`scale_fields`)."""
+    return sorted([p.stem for p in PRESET_DIR.glob("*.json")] + list(_scale_presets()))
+
+
+def _read_preset(path: Path) -> Dict[str, Any]:
+    with open(path) as f:
+        d = json.load(f)
+    d.pop("_comment", None)
+    return d
+
+
+def scale_fields(setup: str, num_users: int) -> Dict[str, Any]:
+    """The fields of the scale preset of ``setup`` at N = ``num_users`` (any even N): the
+    paper's preset of the setup with N users and K = N/2 channels
+    (:func:`dsa_pettingzoo.config.scale_size`)."""
+    d = _read_preset(PRESET_DIR / f"paper_{setup}.json")
+    d["env"] = {**d.get("env", {}), **scale_size(num_users)}
+    return d
 
 
 def load_preset(name_or_path: str, **overrides) -> Settings:
     """Settings from a named preset (or a JSON file path), with field overrides."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PRESET_DIR / f"{name_or_path}.json"
-    if not path.is_file():
-        raise ValueError(f"unknown preset {name_or_path!r}; available: {preset_names()} "
-                         "or a path to a JSON file")
-    with open(path) as f:
-        d = json.load(f)
-    d.pop("_comment", None)
+    scale = _scale_presets().get(name_or_path)
+    if scale is not None:
+        d = scale_fields(*scale)
+    else:
+        path = Path(name_or_path)
+        if not path.suffix:
+            path = PRESET_DIR / f"{name_or_path}.json"
+        if not path.is_file():
+            raise ValueError(f"unknown preset {name_or_path!r}; available: {preset_names()} "
+                             "or a path to a JSON file")
+        d = _read_preset(path)
     d.update(overrides)
     return Settings.from_dict(d).validate()

@@ -8,7 +8,7 @@ pytest.importorskip("ray")
 pytest.importorskip("torch")
 
 from rllib_experiments.cli import benchmark  # noqa: E402
-from rllib_experiments.cli.benchmark_scale import scale_settings  # noqa: E402
+from rllib_experiments.studies.benchmarks.scale import scale_settings  # noqa: E402
 
 pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 

@@ -62,7 +62,7 @@ def test_new_schedule(monkeypatch):
 def test_new_method_row(monkeypatch):
     pytest.importorskip("ray")
     import rllib_experiments.methods as methods
-    from rllib_experiments.cli.reproduce import BUDGETS
+    from rllib_experiments.studies.table1.budgets import BUDGETS
     from rllib_experiments.studies.common.trials import base_settings
 
     _module("rllib_experiments.methods.ours_hold", _blocks()[1], monkeypatch)

@@ -1,4 +1,5 @@
-"""The pruning study's command line (rllib_experiments.cli.pruning_study): its flags fail before
+"""The pruning study's command line (rllib_experiments.cli.pruning_study; the study in
+rllib_experiments.studies.pruning): its flags fail before
 anything runs, --list counts a folder's trials, --report-only (with or without --seeds) rebuilds
 the reports, one driver per folder, the actor sizes backfilled, and the committed reports are
 those of the committed records. Made-up records: tests/test_pruning_report.py's."""
@@ -10,19 +11,19 @@ import json
 
 import pytest
 
+from rllib_experiments.studies.pruning import definitions
 from rllib_experiments.studies.pruning import report as pr
 from test_pruning_report import _record, _records  # the made-up records of the report tests
 
 
 def test_the_search_row_is_the_searchs_recorded_best():
-    """`SEARCH_A_BEST` is written out in the CLI; it must stay the row the search recorded."""
+    """`SEARCH_A_BEST` is written out in the study's definitions; it must stay the row the
+    search recorded."""
     from pathlib import Path
 
-    from rllib_experiments.cli import pruning_study
-
-    best = Path(pruning_study.REPO) / "docs" / "results" / "raw" / "search_A_sampled" / "best.json"
-    assert json.loads(best.read_text())["best"][0]["study_row"] == pruning_study.SEARCH_A_BEST
-    assert pruning_study.SEARCH_A_BEST in pruning_study.STUDIES["paper_seeds"][1]
+    best = Path(__file__).resolve().parents[1] / "docs" / "results" / "raw" / "search_A_sampled" / "best.json"
+    assert json.loads(best.read_text())["best"][0]["study_row"] == definitions.SEARCH_A_BEST
+    assert definitions.SEARCH_A_BEST in definitions.STUDIES["paper_seeds"][1]
 
 
 @pytest.mark.parametrize("argv, flag", [
@@ -58,7 +59,7 @@ def test_study_report_only_and_list(tmp_path, capsys):
     assert (raw / "pruning_entropy_A.png").is_file()
     assert pruning_study.main(["--list"]) == 0
     listed = capsys.readouterr().out
-    assert all(name in listed for name in pruning_study.STUDIES)
+    assert all(name in listed for name in definitions.STUDIES)
     # Progress of OUTPUT's trials: rootcause is harmonic and harmonic+head_dense on seeds 0-4;
     # the records hold seeds 0-2 of both in A; paper_seeds (7 rows x 10 seeds) has dense,
     # harmonic and harmonic+head_dense seeds 0-2 in A. 600 s per trial: 4 left = 0.7 trial-hours,
@@ -142,9 +143,8 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     """Records of an older writer whose run folder is here get the current writer's sizes of the
     same final weights; the old sizes are kept; records without a folder stay as they are."""
     from dsa_pettingzoo.deploy import FORMAT_VERSION
-    from rllib_experiments.cli import pruning_study
     from rllib_experiments.run import checkpoints as export_source
-    from rllib_experiments.dsa import actor_files
+    from rllib_experiments.studies.pruning import actor_bytes
 
     run = tmp_path / "run"
     run.mkdir()
@@ -161,8 +161,8 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     monkeypatch.setattr(export_source, "resolve_checkpoint", lambda folder: folder)
     monkeypatch.setattr(export_source, "find_actor_modules", lambda ckpt: {"user_0": ckpt})
     monkeypatch.setattr(export_source, "load_module_state", lambda m: {"weights": m})
-    monkeypatch.setattr(actor_files, "actor_file_bytes", lambda states, d: {"float32": 12000.0, "int8": 10000.0}[d])
-    assert pruning_study.backfill_actor_bytes(tmp_path / "raw", log=lambda *a: None) == 1
+    monkeypatch.setattr(actor_bytes, "actor_file_bytes", lambda states, d: {"float32": 12000.0, "int8": 10000.0}[d])
+    assert actor_bytes.backfill_actor_bytes(tmp_path / "raw", export_source.actor_states, log=lambda *a: None) == 1
     new = json.loads((trials / "A__r__s0.json").read_text())
     assert new["actor_bytes"] == {"float32": 12000.0, "int8": 10000.0}
     assert new["actor_bytes_format"] == FORMAT_VERSION and new["actor_bytes_from"] == "checkpoint"
@@ -170,7 +170,7 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     assert new["final_stochastic"] == here["final_stochastic"]  # results are never touched
     assert json.loads((trials / "A__r__s1.json").read_text()) == gone
     assert json.loads((trials / "A__r__s2.json").read_text()) == current
-    assert pruning_study.backfill_actor_bytes(tmp_path / "raw", log=lambda *a: None) == 0  # idempotent
+    assert actor_bytes.backfill_actor_bytes(tmp_path / "raw", export_source.actor_states, log=lambda *a: None) == 0  # idempotent
 
 
 def test_the_committed_reports_are_those_of_the_committed_records(tmp_path):
@@ -178,15 +178,18 @@ def test_the_committed_reports_are_those_of_the_committed_records(tmp_path):
     report code makes of the trial records in the repository now: a change to the code or the
     records that alters a figure fails here until `pruning_study --report-only` (and `--seeds 0 1
     2 3 4`) is rerun."""
-    from rllib_experiments.cli import pruning_study
+    from pathlib import Path
 
-    raw = pruning_study.DEFAULT_OUTPUT
-    results = pruning_study.DEFAULT_MARKDOWN.parent
+    from rllib_experiments.studies.pruning import outputs
+
+    repo = Path(__file__).resolve().parents[1]
+    raw = repo / outputs.DEFAULT_OUTPUT
+    results = repo / outputs.DEFAULT_MARKDOWN.parent
     pr.build_report(raw, tmp_path / "pruning.md", tmp_path / "pruning.csv", None,
-                    pruning_study.DISPLAY_NAMES, pruning_study.paper_seed_table())
+                    definitions.DISPLAY_NAMES, definitions.paper_seed_table())
     for name in ("pruning.csv", "pruning_paper_seeds.csv"):
         assert (tmp_path / name).read_text() == (results / name).read_text(), f"{name} is stale"
     md, csv_path = tmp_path / "pruning_seeds_0-4.md", tmp_path / "pruning_seeds_0-4.csv"
-    pr.build_report(raw, md, csv_path, None, pruning_study.DISPLAY_NAMES, seeds=range(5))
+    pr.build_report(raw, md, csv_path, None, definitions.DISPLAY_NAMES, seeds=range(5))
     for path in (md, csv_path):
         assert path.read_text() == (results / path.name).read_text(), f"{path.name} is stale"

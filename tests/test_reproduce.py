@@ -1,4 +1,5 @@
-"""Tests of rllib_experiments.reproduce and rllib_experiments.studies.table1.report.
+"""Tests of the reproduce command (rllib_experiments.cli.reproduce, the runner of
+rllib_experiments.studies.common.runner) and rllib_experiments.studies.table1.report.
 
 The report is checked on hand-made raw CSVs (best seed, mean ± sample std, ratio
 to the oracle, rebuilt from the CSVs alone); the command runs end to end on the
@@ -12,7 +13,9 @@ import json
 import pytest
 
 from rllib_experiments.studies.table1 import report
-from rllib_experiments.cli.reproduce import BUDGETS, is_finished, main, plan_trials
+from rllib_experiments.cli.reproduce import main
+from rllib_experiments.studies.common.runner import is_finished, plan_trials
+from rllib_experiments.studies.table1.budgets import BUDGETS
 from rllib_experiments.methods import ROWS
 
 
@@ -39,7 +42,7 @@ def test_is_finished_checks_budget(tmp_path):
         is_finished(tmp_path, t, budget)
     # Ours trains longer than the budget's iterations; its finished result says so.
     from rllib_experiments.methods.iagc_ppo import ours_iterations
-    from rllib_experiments.cli.reproduce import set_aside_superseded
+    from rllib_experiments.studies.common.runner import set_aside_superseded
 
     ours = dict(row="ours", setup="A", seed=0)
     p2 = tmp_path / "trials" / "A__ours__s0.json"
@@ -190,9 +193,9 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
 
 
 def test_record_writer_stores_trial_records_on_the_driver(tmp_path):
-    from rllib_experiments.cli.reproduce import RECORD_KEY, _record_writer, records_in
+    from rllib_experiments.studies.common.runner import RECORD_KEY, Layout, record_writer
 
-    writer = _record_writer(records_in(tmp_path))
+    writer = record_writer(Layout(tmp_path, {}).record_path)
     rec = {"setup": "B", "row": "dense", "seed": 4, "final_reward": 1.5}
     writer.on_trial_result(iteration=1, trials=[], trial=None, result={"iteration": 3})
     assert not (tmp_path / "trials").exists()  # progress reports carry no record

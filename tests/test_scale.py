@@ -8,6 +8,8 @@ import math
 import pytest
 
 from rllib_experiments.cli import scale
+from rllib_experiments.studies.scale import budgets, outputs
+from rllib_experiments.studies.scale import trials as scale_trials
 from rllib_experiments.studies.scale.report import build_report
 from rllib_experiments.studies.scale.stats import CSV_COLUMNS
 
@@ -129,32 +131,32 @@ def test_report_says_when_ours_trained_on_another_reward(tmp_path):
 
 
 def test_trials_run_seed_major_after_the_baselines():
-    trials = scale.plan_trials([10, 20], ["A", "B"], [0, 1])
+    trials = scale_trials.plan_trials([10, 20], ["A", "B"], [0, 1])
     baselines = [t for t in trials if t["row"] != "ours"]
-    assert trials[:len(baselines)] == baselines and len(baselines) == 2 * 2 * len(scale.BASELINES)
+    assert trials[:len(baselines)] == baselines and len(baselines) == 2 * 2 * len(scale_trials.BASELINES)
     ours = trials[len(baselines):]
     assert {(t["num_users"], t["setup"]) for t in ours[:4]} == {(10, "A"), (10, "B"), (20, "A"), (20, "B")}
     assert [t["seed"] for t in ours] == [0] * 4 + [1] * 4
 
 
 def test_budget_per_size_names_its_preset():
-    b = scale.budget_for(scale.BUDGETS["scale"], 50)
+    b = budgets.budget_for(budgets.BUDGETS["scale"], 50)
     assert b["preset"].format(setup="C") == "scale_C_N50" and b["num_users"] == 50
-    smoke = scale.budget_for(scale.BUDGETS["smoke"], 6)
+    smoke = budgets.budget_for(budgets.BUDGETS["smoke"], 6)
     assert smoke["overrides"] == {"env": {"horizon": 20, "num_users": 6, "num_channels": 3}}
 
 
 def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
     from rllib_experiments.studies.common.trials import base_settings
 
-    f32, bf16 = (scale.budget_for(scale.BUDGETS[b], 20) for b in ("scale", "scale_bf16"))
+    f32, bf16 = (budgets.budget_for(budgets.BUDGETS[b], 20) for b in ("scale", "scale_bf16"))
     assert {k: v for k, v in bf16.items() if k not in ("name", "overrides")} == \
         {k: v for k, v in f32.items() if k != "name"}
     s32, s16 = (base_settings(b, "C", 3) for b in (f32, bf16))
     assert (s32.autocast_bf16, s16.autocast_bf16) == (False, True)
     assert s16.to_dict() == dict(s32.to_dict(), autocast_bf16=True)
     # each budget's default records folder is its own
-    assert scale.DEFAULT_OUTPUTS["scale_bf16"] != scale.DEFAULT_OUTPUTS["scale"]
+    assert outputs.DEFAULT_OUTPUTS["scale_bf16"] != outputs.DEFAULT_OUTPUTS["scale"]
     args, budget, _ = scale.resolve(["--budget", "scale_bf16", "--sizes", "10", "--setups", "A",
                                      "--report-only", "--output", str(tmp_path)])
     assert args.output == str(tmp_path)
@@ -163,11 +165,11 @@ def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
 def test_difference_budget_changes_only_the_training_reward():
     from rllib_experiments.studies.common.trials import base_settings
 
-    bf16, diff = (scale.budget_for(scale.BUDGETS[b], 50) for b in ("scale_bf16", "scale_bf16_difference"))
+    bf16, diff = (budgets.budget_for(budgets.BUDGETS[b], 50) for b in ("scale_bf16", "scale_bf16_difference"))
     s16, sd = (base_settings(b, "B", 1) for b in (bf16, diff))
     assert sd.env_kwargs() == dict(s16.env_kwargs(), reward="difference")
     assert sd.to_dict() == dict(s16.to_dict(), env=dict(s16.env, reward="difference"))
-    assert len({str(o) for o in scale.DEFAULT_OUTPUTS.values()}) == len(scale.DEFAULT_OUTPUTS)
+    assert len({str(o) for o in outputs.DEFAULT_OUTPUTS.values()}) == len(outputs.DEFAULT_OUTPUTS)
 
 
 def test_smoke_budget_needs_an_output(tmp_path, monkeypatch, capsys):
@@ -221,7 +223,7 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
             "--runs-dir", str(tmp_path / "runs"), "--tune-dir", str(tmp_path / "tune"), "--num-cpus", "1"]
     assert scale.main(argv) == 0
     records = {p.name: json.loads(p.read_text()) for p in (out / "N4" / "trials").glob("*.json")}
-    assert set(records) == {"A__ours__s0.json", *(f"A__{b}__s0.json" for b in scale.BASELINES)}
+    assert set(records) == {"A__ours__s0.json", *(f"A__{b}__s0.json" for b in scale_trials.BASELINES)}
     ours = records["A__ours__s0.json"]
     assert ours["env_kwargs"] == {"setup": "A", "num_users": 4, "num_channels": 2, "horizon": 20}
     assert ours["iterations"] == 3 and ours["episodes_trained"] == 24 and ours["num_users"] == 4
@@ -232,16 +234,18 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert set(ours["final_summary"]["greedy"]) >= {"collision_rate", "idle_rate", "successes_per_slot"}
     with open(out / "scale.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale.BASELINES)
+    assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale_trials.BASELINES)
     # One panel: 2 legend columns, ours + every baseline + the goal in 5 rows.
-    assert math.ceil((1 + len(scale.BASELINES) + 1) / 2) == 5
+    assert math.ceil((1 + len(scale_trials.BASELINES) + 1) / 2) == 5
     check_png(out / "scale_ratio.png", 400, round(100 * (3.4 + 0.25 + 5 * 0.17)))
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")}
 
     def no_tune(*args, **kwargs):
         raise AssertionError("a finished study started trials")
 
-    monkeypatch.setattr(scale, "run_tune", no_tune)
+    from rllib_experiments.studies.common import runner
+
+    monkeypatch.setattr(runner, "run_tune", no_tune)
     capsys.readouterr()
     assert scale.main(argv) == 0
     assert "9 already finished, 0 to run" in capsys.readouterr().out
@@ -260,7 +264,7 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert moved["final_summary"]["greedy"]["mean_reward"] == moved["final_reward"]
     with open(out / "scale.csv") as f:
         b_rows = {r["method"]: r for r in csv.DictReader(f) if r["setup"] == "B"}
-    assert set(b_rows) == {"ours_from_A", *scale.BASELINES}  # B's own baselines, on B's episodes
+    assert set(b_rows) == {"ours_from_A", *scale_trials.BASELINES}  # B's own baselines, on B's episodes
     assert float(b_rows["ours_from_A"]["mean"]) == pytest.approx(moved["final_reward"], rel=1e-5)
     assert "ours trained in A (95 %)" in (out / "scale.md").read_text()
     assert scale.main(transfer) == 0  # on record: nothing is evaluated again
@@ -307,31 +311,6 @@ def test_seeds_below_the_goal_are_named_by_seed_and_described(tmp_path):
     assert "| C | 10 | 5 | ours seed 0 (best) | 0.990 | 4.95 | 0.000 |" in text
     assert "| C | 10 | 5 | ours seed 3 | 0.500 | 2.50 | 0.250 |" in text
     assert "ours seed 2 |" not in text  # it met the goal and is not the best
-
-
-def test_backfill_writes_greedy_statistics_only_when_the_reward_matches(tmp_path, monkeypatch):
-    from rllib_experiments import evaluation
-    from rllib_experiments.run import export
-
-    out = tmp_path / "raw"
-    run = tmp_path / "run"
-    run.mkdir()
-    for seed, reward in ((0, 990.0), (1, 700.0)):
-        rec = dict(_ours("A", 10, seed, reward, cpu=1.0), final_greedy=reward, eval_episodes=100,
-                   eval_seed=12345, run_folder=str(run))
-        _write(out, rec)
-    _write(out, dict(_ours("A", 10, 2, 1.0, cpu=1.0), run_folder=str(tmp_path / "gone")))
-    monkeypatch.setattr(export, "export_checkpoint", lambda folder, dest, log=None: dest.mkdir())
-    monkeypatch.setattr(evaluation, "evaluate_baseline",
-                        lambda name, env, episodes, eval_seed, greedy: {"mean_reward": 990.0, "idle_rate": 0.5})
-    notes = []
-    assert scale.backfill_final_summary(out, log=notes.append) == 1
-    s0 = json.loads((out / "N10" / "trials" / "A__ours__s0.json").read_text())
-    assert s0["final_summary"] == {"greedy": {"mean_reward": 990.0, "idle_rate": 0.5}}
-    assert "re-evaluation" in s0["final_summary_from"]
-    s1 = json.loads((out / "N10" / "trials" / "A__ours__s1.json").read_text())
-    assert "final_summary" not in s1 and "the record says 700.000000" in notes[0]
-    assert "final_summary" not in json.loads((out / "N10" / "trials" / "A__ours__s2.json").read_text())
 
 
 def test_reference_flag_picks_the_folder_to_pair_with(tmp_path, capsys):

@@ -1,10 +1,13 @@
-"""The scale study's row ours_from_A (rllib_experiments.cli.scale_transfer): its goal beside ours',
+"""The scale study's row ours_from_A (rllib_experiments.studies.scale.transfer): its goal beside ours',
 when it waits or refuses, and its flag's errors. The RLlib end-to-end run of --transfer-only is in
 test_scale.py's tiny study."""
 
 import pytest
 
-from rllib_experiments.cli import scale, scale_transfer
+from rllib_experiments.cli import scale
+from rllib_experiments.studies.scale import transfer as scale_transfer
+from rllib_experiments.studies.scale.budgets import BUDGETS
+from rllib_experiments.studies.scale.trials import env_for as scale_env_for
 from rllib_experiments.studies.scale.report import build_report
 from test_scale import _baseline, _ours, _write  # the made-up records of the scale tests
 
@@ -40,16 +43,19 @@ def test_transfer_row_has_its_own_goal_and_is_no_baseline(tmp_path):
 
 def test_transfer_waits_for_the_A_run_and_refuses_a_wrong_checkpoint(tmp_path):
     out, said = tmp_path / "raw", []
-    env_for = scale._env_for(scale.BUDGETS["smoke"])
-    assert scale_transfer.transfer_trials(out, env_for, [4], ["B", "C"], [0], log=said.append) == 0
+    env_for = scale_env_for(BUDGETS["smoke"])
+
+    def export(folder, dest):
+        raise AssertionError("nothing is exported when no A run is here")
+    assert scale_transfer.transfer_trials(out, env_for, [4], ["B", "C"], [0], export, log=said.append) == 0
     assert said == ["scale: ours_from_A at N = 4, seed 0 waits for A's run of ours "
                     "(A__ours__s0.json is not on record)"]
     _write(out, dict(_ours("A", 4, 0, 10.0), run_folder=str(tmp_path / "gone")))
-    assert scale_transfer.transfer_trials(out, env_for, [4], ["B"], [0], log=said.append) == 0
+    assert scale_transfer.transfer_trials(out, env_for, [4], ["B"], [0], export, log=said.append) == 0
     assert "is not on this machine" in said[-1]
     _write(out, _transfer("B", 4, 0, 9.0))
     said.clear()  # on record: not even looked at
-    assert scale_transfer.transfer_trials(out, env_for, [4], ["A", "B"], [0], log=said.append) == 0 and not said
+    assert scale_transfer.transfer_trials(out, env_for, [4], ["A", "B"], [0], export, log=said.append) == 0 and not said
 
 
 def test_transfer_only_flag_errors(tmp_path, capsys):

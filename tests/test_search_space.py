@@ -144,7 +144,7 @@ def test_variant_key_of_a_point(point, key):
 def test_study_row_trains_exactly_the_searched_settings():
     """The row printed in best.json / search.md gives the trial's Settings (seed aside), or None."""
     pytest.importorskip("torch")
-    from rllib_experiments.cli.tune_search import study_row
+    from rllib_experiments.studies.common.search import study_row
     from rllib_experiments.methods import get_row
     from rllib_experiments.settings import Settings
 

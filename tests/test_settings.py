@@ -30,6 +30,26 @@ def test_setup_c_and_scale_presets():
             assert make_config(**settings.env_kwargs()) == make_config(**kw)
 
 
+def test_made_scale_presets_equal_the_json_files_they_replace():
+    """The scale presets were 12 JSON files (kept frozen in tests/data/scale_presets/); the
+    presets made from paper_<S> and K = N/2 are the same Settings, and other sizes stay unnamed."""
+    import json
+    from pathlib import Path
+
+    from rllib_experiments.settings import scale_fields
+
+    frozen = sorted((Path(__file__).parent / "data" / "scale_presets").glob("scale_*.json"))
+    assert len(frozen) == 12
+    for path in frozen:
+        d = json.loads(path.read_text())
+        d.pop("_comment")
+        assert load_preset(path.stem) == Settings.from_dict(d).validate(), path.stem
+        assert load_preset(path.stem).to_dict() == Settings.from_dict(d).to_dict()
+    assert Settings.from_dict(scale_fields("B", 30)).env == {"num_users": 30, "num_channels": 15}
+    with pytest.raises(ValueError, match="unknown preset 'scale_A_N30'"):
+        load_preset("scale_A_N30")
+
+
 @pytest.mark.parametrize("overrides, field", [
     (dict(critic_mode="global"), "critic_mode"),
     (dict(actor_lr=0.0), "actor_lr"),

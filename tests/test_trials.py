@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 
 def test_reproduce_trial_and_train_agree_on_the_same_actors(tmp_path):
     from rllib_experiments.algorithm import build_algo_config
-    from rllib_experiments.cli.reproduce import BUDGETS
+    from rllib_experiments.studies.table1.budgets import BUDGETS
     from rllib_experiments.evaluation import EVAL_SEED, algo_actors, evaluate
     from rllib_experiments.methods import get_row
     from rllib_experiments.studies.common.trials import base_settings, run_row_trial

@@ -197,7 +197,7 @@ def _search(tmp_path, output, *extra):
 @pytest.mark.rllib
 @pytest.mark.slow
 def test_optuna_asha_search_writes_trials_and_best_and_resumes(tmp_path):
-    from rllib_experiments.cli import tune_search
+    from rllib_experiments.studies.common import search as tune_search
 
     output = tmp_path / "search"
     proc = _search(tmp_path, output)

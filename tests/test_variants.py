@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rllib_experiments.cli.reproduce import BUDGETS
+from rllib_experiments.studies.table1.budgets import BUDGETS
 from rllib_experiments.methods import ROWS, expand_rows, get_row
 from rllib_experiments.studies.common.trials import base_settings
 

@@ -18,9 +18,11 @@ from typing import Any, Dict, Mapping
 
 from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
+from rllib_experiments.studies.common.folders import TUNE_DIR
+from rllib_experiments.studies.common.runner import TrialOptions
 
 __all__ = ["int_at_least", "number_in", "key_value", "flag_of_field", "validated_settings",
-           "deprecated_alias", "add_trial_flags"]
+           "deprecated_alias", "add_trial_flags", "trial_options"]
 
 
 def key_value(text: str):
@@ -67,14 +69,23 @@ def deprecated_alias(new_flag: str):
     return DeprecatedAlias
 
 
-def add_trial_flags(p, *, tune_dir: str, runs_dir: str, runs_help: str) -> None:
-    """The Ray flags of the commands that run trials through Tune (reproduce, pruning_study, scale)."""
+def add_trial_flags(p, *, runs_dir: str, runs_help: str) -> None:
+    """The Ray flags of the commands that run trials through Tune (reproduce, pruning_study,
+    scale); :func:`trial_options` reads them."""
     p.add_argument("--num-cpus", type=int_at_least(1), default=None,
                    help="CPUs for a local Ray instance (default: all); each trial uses 1")
     p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
                    help="at most this many trials at once (default: as many as CPUs)")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
-    p.add_argument("--tune-dir", default=tune_dir,
-                   help=f"Ray Tune's own experiment folder (logs; not needed for resuming); default {tune_dir}")
-    p.add_argument("--runs-dir", default=runs_dir, help=f"{runs_help}; default {runs_dir}")
+    p.add_argument("--tune-dir", default=str(TUNE_DIR),
+                   help="Ray Tune's own experiment folder (logs; not needed for resuming); default "
+                        f"{TUNE_DIR} under the current directory")
+    p.add_argument("--runs-dir", default=runs_dir,
+                   help=f"{runs_help}; default {runs_dir} under the current directory")
+
+
+def trial_options(args) -> TrialOptions:
+    """The flags of :func:`add_trial_flags` as the runner's options."""
+    return TrialOptions(runs_dir=args.runs_dir, tune_dir=args.tune_dir, num_cpus=args.num_cpus,
+                        max_concurrent=args.max_concurrent, address=args.address)

@@ -7,7 +7,7 @@
         [--learner-threads 1] [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
 
 ``--scale``: the `ours` loop at N users, one process vs the fastest configuration
-(:mod:`rllib_experiments.cli.benchmark_scale`). Otherwise:
+(:mod:`rllib_experiments.studies.benchmarks.scale`). Otherwise:
 
 Both run in one process, one after the other, on the same environment (setup A: 10 users,
 5 channels, 100-slot episodes), with the same batch (``--episodes-per-iteration`` whole
@@ -217,10 +217,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def print_scale(out: Dict[str, Any]) -> None:
+    """The rows of ``benchmark --scale``, one line per N."""
+    print(f"ours at N users (K = N/2), setup {out['setup']}: single process vs {out['fast']}, "
+          f"{out['iterations']} interleaved iterations each")
+    for r in out["scale"]:
+        print(f"  N={r['num_users']:4d}: {r['agent_steps_per_s']:9.0f} agent-steps/s "
+              f"(single {r['agent_steps_per_s_single']:9.0f}), ratio {r['ratio']:.2f}, "
+              f"peak {r['peak_rss_mb']:.0f} MB")
+
+
+
 def _scale(args) -> int:
     import ray
 
-    from rllib_experiments.cli.benchmark_scale import DEFAULT_SIZES, print_scale, run_scale
+    from rllib_experiments.studies.benchmarks.scale import DEFAULT_SIZES, run_scale  # torch and Ray
 
     if not ray.is_initialized():
         ray.init(num_cpus=max(2, args.learners + args.env_runners), include_dashboard=False,

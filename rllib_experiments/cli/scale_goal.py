@@ -1,32 +1,23 @@
 """``python -m rllib_experiments scale_goal``: where the scale study's goal stands, every study
 folder side by side (:mod:`rllib_experiments.studies.scale.goal`), written to
-``docs/results/scale_goal.md``. Reads records only: no Ray, no torch, seconds."""
+``docs/results/scale_goal.md`` (under the current directory). Reads records only: no Ray, no torch, seconds."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
-from rllib_experiments.cli.scale import DEFAULT_OUTPUT, REPO, _report_paths
+from rllib_experiments.studies.common.folders import FIGURES, RAW, RESULTS
 from rllib_experiments.studies.scale.goal import NoRecordsError, folder_cells, folder_curves, folder_labels, \
     markdown, plot_curves
-from rllib_experiments.studies.scale.report import PROBE_DIR
+from rllib_experiments.studies.scale.outputs import report_paths, study_folders
 from rllib_experiments.studies.scale.stats import load_records
 
-RAW = REPO / "docs" / "results" / "raw"
-DEFAULT_MD = REPO / "docs" / "results" / "scale_goal.md"
-DEFAULT_FIGURE = REPO / "docs" / "figures" / "scale_goal_curves.png"
+DEFAULT_MD = RESULTS / "scale_goal.md"
+DEFAULT_FIGURE = FIGURES / "scale_goal_curves.png"
 COMMAND = "python -m rllib_experiments scale_goal"
-
-
-def study_folders(raw: Path = RAW) -> List[Path]:
-    """Every folder of ``raw`` holding scale records (``N*/trials/*.json``) but the cost probe's,
-    the float32 study's first and the others by name."""
-    found = sorted(p for p in Path(raw).iterdir()
-                   if p.is_dir() and p.resolve() != PROBE_DIR.resolve() and any(p.glob("N*/trials/*.json")))
-    return sorted(found, key=lambda p: (p.resolve() != DEFAULT_OUTPUT.resolve(), p.name))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,13 +28,13 @@ def _parser() -> argparse.ArgumentParser:
                     "that decides it, then every folder's rows of ours with how they were trained "
                     "(precision, iterations, reward). Numbers are each folder's own report's.")
     p.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
-                   help=f"study folders (default: every folder of {RAW.relative_to(REPO)} with scale "
-                        "records but the cost probe's)")
+                   help=f"study folders (default: every folder of {RAW} under the current "
+                        "directory with scale records but the cost probe's)")
     p.add_argument("--output", type=Path, default=DEFAULT_MD,
-                   help=f"the markdown file to write (default {DEFAULT_MD.relative_to(REPO)})")
+                   help=f"the markdown file to write (default {DEFAULT_MD} under the current directory)")
     p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE,
                    help="the training-curves figure the markdown embeds (default "
-                        f"{DEFAULT_FIGURE.relative_to(REPO)})")
+                        f"{DEFAULT_FIGURE} under the current directory)")
     p.add_argument("--check", action="store_true",
                    help="write nothing: exit 1 if OUTPUT differs from what the records give "
                         "(a stale report), 0 if it is up to date (the figure is not compared)")
@@ -66,7 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error(f"argument FOLDER: {err}")
     reports = {}
     for f in folders:
-        md = _report_paths(f)[0]
+        md = report_paths(f)[0]
         reports[f] = md if md.is_file() else None
     command = COMMAND + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
     curves = {f: folder_curves(records[f]) for f in folders}

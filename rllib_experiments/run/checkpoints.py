@@ -109,3 +109,8 @@ def find_env_config(checkpoint) -> Optional[Dict[str, Any]]:
             env = config.get("env_config") if isinstance(config, dict) else getattr(config, "env_config", None)
             return dict(env) if env is not None else None
     return None
+
+
+def actor_states(run_folder) -> list:
+    """The state dicts of every actor of the latest checkpoint below ``run_folder``, in user order."""
+    return [load_module_state(m) for m in find_actor_modules(resolve_checkpoint(run_folder)).values()]

@@ -23,12 +23,12 @@ CLUSTER_COMMAND = ("ray job submit --address http://HEAD:8265 --working-dir . --
                    "python -m rllib_experiments scale --address auto")
 STUDY_SIZES = SCALE_NUM_USERS
 STUDY_SETUPS = SETUPS
-#: Ours' iterations in the study: the scale budget's 1000 (rllib_experiments.cli.scale.BUDGETS).
+#: Ours' iterations in the study: the scale budget's 1000 (rllib_experiments.studies.scale.budgets).
 STUDY_ITERATIONS = ours_iterations(1000)
 
 
 #: The probe of the cost estimate: a short study run whose records sit in this folder.
-DOCS = Path(__file__).resolve().parents[3] / "docs"
+DOCS = Path("docs")  # the documentation, under the current directory (a checkout's root)
 PROBE_DIR = DOCS / "results" / "raw" / "scale_probe"
 #: Idle-machine records of ``python -m rllib_experiments benchmark --scale --json``.
 BENCHMARK_DIR = DOCS / "results" / "raw" / "benchmark_scale"

@@ -1,6 +1,6 @@
 """The scale study's statistics: the raw records, the CSV rows, the goal per cell, the cost.
 
-Records are read from ``OUTPUT/N<N>/trials/*.json`` (:mod:`rllib_experiments.cli.scale`).
+Records are read from ``OUTPUT/N<N>/trials/*.json`` (:mod:`rllib_experiments.studies.scale.trials`).
 One CSV row per (setup, N, method), columns :data:`CSV_COLUMNS`:
 
 * ours: ``mean`` and ``std`` of the seeds' final rewards (greedy evaluation; sample std

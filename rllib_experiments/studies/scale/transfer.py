@@ -4,11 +4,17 @@ actors of setup A evaluated unchanged in setups B and C (:func:`transfer_trials`
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Sequence
 
+from rllib_experiments.run.outputs import write_json_atomic
 from rllib_experiments.studies.scale.stats import LABELS, OURS, TRANSFER
+
+#: Exports the actors of a run folder's final checkpoint into a new folder:
+#: ``export_actors(run_folder, folder)`` (:func:`rllib_experiments.run.export.export_checkpoint`).
+ExportActors = Callable[[Path, Path], Any]
 
 #: How far a re-evaluated checkpoint's reward may be from its record's ``final_greedy``.
 REEVALUATION_TOLERANCE = 1e-6
@@ -17,26 +23,23 @@ REEVALUATION_TOLERANCE = 1e-6
 def exported_greedy(export_dir: Path, env_kwargs: Dict[str, Any], source: Dict[str, Any]):
     """The greedy summary of the actors exported to ``export_dir`` in ``env_kwargs``, on the
     evaluation episodes of record ``source`` (its ``eval_episodes`` and ``eval_seed``)."""
-    from rllib_experiments.evaluation import evaluate_baseline
+    from rllib_experiments.evaluation import evaluate_baseline  # imports torch: only when run
 
     return evaluate_baseline(f"exported:{export_dir}", env_kwargs, episodes=int(source["eval_episodes"]),
                              eval_seed=int(source["eval_seed"]), greedy=True)
 
 
 def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]], sizes: Sequence[int],
-                    setups: Sequence[str], seeds: Sequence[int], log=None) -> int:
+                    setups: Sequence[str], seeds: Sequence[int], export_actors: ExportActors,
+                    log=None) -> int:
     """Row ``ours_from_A`` (:data:`~rllib_experiments.studies.scale.stats.TRANSFER`): for every (N, setup
     other than A, seed) without its record, the final actors of ours' run in setup A with the
     same N and seed, evaluated greedily and unchanged on this setup's episodes (``env_for(setup,
-    N)``: its environment; records in ``output/N<N>/trials``). The A run's
-    checkpoint is checked first: exported, it must replay the A record's ``final_greedy`` in A
-    (within REEVALUATION_TOLERANCE), else no record is written. ``episodes_trained`` and
+    N)``: its environment; records in ``output/N<N>/trials``). The A run's checkpoint is
+    checked first: exported (``export_actors``), it must replay the A record's
+    ``final_greedy`` in A (within REEVALUATION_TOLERANCE), else no record is written. ``episodes_trained`` and
     ``cpu_s`` are the A run's. Returns how many records were written."""
-    import tempfile
-
-    from rllib_experiments.run.export import export_checkpoint
-    from rllib_experiments.run.outputs import write_json_atomic
-    from rllib_experiments.studies.common.trials import trial_id
+    from rllib_experiments.studies.common.trials import trial_id  # imports torch: only when run
 
     log = log or (lambda msg: print(msg, flush=True))
     done = 0
@@ -61,7 +64,7 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
             start, cpu0 = time.time(), time.process_time()
             with tempfile.TemporaryDirectory() as tmp:
                 actors = Path(tmp) / "actors"
-                export_checkpoint(folder, actors, log=lambda *a, **k: None)
+                export_actors(folder, actors)
                 replay = exported_greedy(actors, source["env_kwargs"], source)["mean_reward"]
                 if abs(replay - float(source["final_greedy"])) > REEVALUATION_TOLERANCE:
                     log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the checkpoint in {folder} plays "

@@ -4,8 +4,8 @@
         [--iterations 3] [--warmup 1] [--learners 2] [--learner-threads 1] [--env-runners 0]
         [--bf16] [--json]
 
-At each N (K = N/2 channels, the presets ``scale_<setup>_N<N>``, or
-``dsa_pettingzoo.config.scale_preset`` for other sizes) two algorithms train the `ours`
+At each N (K = N/2 channels, the scale presets ``scale_<setup>_N<N>`` of
+:func:`rllib_experiments.settings.scale_fields`, at any even N) two algorithms train the `ours`
 row (:data:`rllib_experiments.methods.iagc_ppo.OURS`: 8 episodes per iteration, 4 epochs,
 centralized critic, 95 % harmonic pruning):
 
@@ -25,27 +25,19 @@ both share, plus its learner and env runner processes) sampled after each iterat
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
+
+from rllib_experiments.methods.iagc_ppo import ours_settings
+from rllib_experiments.settings import Settings, scale_fields
 
 DEFAULT_SIZES = (10, 20, 50, 100)
 
 
 def scale_settings(setup: str, num_users: int):
     """The `ours` settings at N = ``num_users`` users, K = N/2 channels."""
-    from dsa_pettingzoo.config import scale_preset
-    from rllib_experiments.methods.iagc_ppo import ours_settings
-    from rllib_experiments.settings import PRESET_DIR, load_preset
-
-    name = f"scale_{setup}_N{num_users}"
-    if (PRESET_DIR / f"{name}.json").is_file():
-        base = load_preset(name)
-    else:
-        kwargs = scale_preset(setup, num_users)
-        base = load_preset(f"paper_{setup}", env={k: v for k, v in kwargs.items() if k != "setup"})
-    return ours_settings(base)
+    return ours_settings(Settings.from_dict(scale_fields(setup, num_users)).validate())
 
 
 def _rss_mb(pids: Sequence[int]) -> float:
@@ -118,7 +110,7 @@ def run_scale(sizes: Sequence[int], *, setup: str = "A", iterations: int = 3, wa
         s, f = stats["single"], stats["fast"]
         rows.append({
             "num_users": n,
-            "num_channels": n // 2,
+            "num_channels": single.env["num_channels"],
             "agent_steps_per_s": f["agent_steps"] / f["wall_s"],
             "agent_steps_per_s_single": s["agent_steps"] / s["wall_s"],
             "ratio": (f["agent_steps"] / f["wall_s"]) / (s["agent_steps"] / s["wall_s"]),
@@ -129,16 +121,3 @@ def run_scale(sizes: Sequence[int], *, setup: str = "A", iterations: int = 3, wa
         })
     return {"scale": rows, "setup": setup, "iterations": iterations, "warmup": warmup,
             "fast": fast, "cpus": os.cpu_count()}
-
-
-def print_scale(out: Dict[str, Any]) -> None:
-    print(f"ours at N users (K = N/2), setup {out['setup']}: single process vs {out['fast']}, "
-          f"{out['iterations']} interleaved iterations each")
-    for r in out["scale"]:
-        print(f"  N={r['num_users']:4d}: {r['agent_steps_per_s']:9.0f} agent-steps/s "
-              f"(single {r['agent_steps_per_s_single']:9.0f}), ratio {r['ratio']:.2f}, "
-              f"peak {r['peak_rss_mb']:.0f} MB")
-
-
-if __name__ == "__main__":  # pragma: no cover - run through rllib_experiments.benchmark
-    sys.exit("run: python -m rllib_experiments benchmark --scale")
