@@ -186,3 +186,14 @@ def test_bias_only_copies_zero_every_weight_matrix_and_keep_biases():
                 assert not torch.any(q != 0) and torch.any(p != 0), name  # original untouched
             else:
                 assert torch.equal(p, q), name
+
+
+def test_row_groups_of_a_study_expand_with_their_variants():
+    from rllib_experiments.methods import GROUPS, expand_rows
+    from rllib_experiments.studies.common.found_rows import FOUND_ROWS, ROW_GROUPS, SEARCH_A_BEST
+
+    assert expand_rows(["found"], ROW_GROUPS) == FOUND_ROWS
+    assert expand_rows(["search_A_best", "dense"], ROW_GROUPS) == ["dense", SEARCH_A_BEST]
+    assert expand_rows(["table", "found"], ROW_GROUPS) == GROUPS["table"] + FOUND_ROWS
+    with pytest.raises(ValueError, match="unknown rows \\['found'\\]"):
+        expand_rows(["found"])  # not a group of the methods themselves

@@ -17,12 +17,18 @@ from test_pruning_report import _record, _records  # the made-up records of the 
 
 
 def test_the_search_row_is_the_searchs_recorded_best():
-    """`SEARCH_A_BEST` is written out in the study's definitions; it must stay the row the
-    search recorded."""
+    """`SEARCH_A_BEST_POINT` is the search's best point as recorded, and its row key the
+    `study_row` the search recorded; the paper-seeds study runs it."""
     from pathlib import Path
 
+    from rllib_experiments.studies.common import found_rows
+
     best = Path(__file__).resolve().parents[1] / "docs" / "results" / "raw" / "search_A_sampled" / "best.json"
-    assert json.loads(best.read_text())["best"][0]["study_row"] == definitions.SEARCH_A_BEST
+    recorded = json.loads(best.read_text())["best"][0]
+    unused = set(recorded["unused"].split()) | {"seed"}
+    point = {k.removeprefix("point."): v for k, v in recorded.items() if k.startswith("point.")}
+    assert found_rows.SEARCH_A_BEST_POINT == {k: v for k, v in point.items() if k not in unused}
+    assert recorded["study_row"] == found_rows.SEARCH_A_BEST == definitions.SEARCH_A_BEST
     assert definitions.SEARCH_A_BEST in definitions.STUDIES["paper_seeds"][1]
 
 

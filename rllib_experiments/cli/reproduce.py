@@ -32,6 +32,7 @@ from rllib_experiments.cli.args import add_trial_flags, int_at_least, trial_opti
 from rllib_experiments.methods import GROUPS, expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
+from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, FOUND_ROWS, ROW_GROUPS
 from rllib_experiments.studies.common.runner import Layout, check_rows, is_finished, plan_trials, run_trials
 from rllib_experiments.studies.table1.budgets import BUDGETS
 from rllib_experiments.studies.table1.outputs import DEFAULT_OUTPUT, report_paths, write_report
@@ -50,8 +51,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.")
     p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
                    help="rows to run, by key or group (default: the group 'table'). "
-                        f"table = {' '.join(GROUPS['table'])}; ablation (ours with one change "
-                        f"taken back) = {' '.join(GROUPS['ablation'])}")
+                        f"table = {' '.join(GROUPS['table'])}; found (the pruning study's "
+                        f"findings) = {' '.join(DISPLAY_NAMES.get(k, k) for k in FOUND_ROWS)} (each short "
+                        "name is accepted too); "
+                        f"ablation (ours with one change taken back) = {' '.join(GROUPS['ablation'])}")
     p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None, metavar="SEED",
                    help="training seeds of the learning rows (default: the budget's)")
     p.add_argument("--iterations", type=int_at_least(1), default=None,
@@ -90,7 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except out.OutputExistsError as err:
         parser.error(f"argument --output: {err}")
     try:
-        rows = expand_rows(args.rows or ["table"])
+        rows = expand_rows(args.rows or ["table"], ROW_GROUPS)
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
     try:

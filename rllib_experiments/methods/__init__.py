@@ -97,18 +97,20 @@ PAPER_ROWS = [k for k, r in ROWS.items() if r.paper]
 GROUPS = {g: [k for k, r in ROWS.items() if r.group == g] for g in ("table", "ablation")}
 
 
-def expand_rows(names) -> list:
+def expand_rows(names, groups=None) -> list:
     """Row keys of ``names`` (keys, group names or variant keys ``BASE+MOD...``), in ROWS
-    order and then the variants in the order given; ValueError on unknown ones."""
-    variants = [n for n in names if SEPARATOR in n]
-    bad = [n for n in names if n not in ROWS and n not in GROUPS and n not in variants]
+    order and then the variants in the order given; ValueError on unknown ones. ``groups``
+    adds a caller's named groups (name -> keys, variants allowed) to :data:`GROUPS`."""
+    groups = {**GROUPS, **(groups or {})}
+    keys = [k for n in names for k in (groups.get(n) or [n])]
+    variants = [k for k in keys if SEPARATOR in k]
+    bad = [n for n in names if n not in ROWS and n not in groups and SEPARATOR not in n]
     if bad:
-        raise ValueError(f"unknown rows {bad}; allowed: {list(ROWS)}, a group {list(GROUPS)} "
+        raise ValueError(f"unknown rows {bad}; allowed: {list(ROWS)}, a group {list(groups)} "
                          f"or a variant BASE{SEPARATOR}MODIFIER... (rllib_experiments.methods.variants)")
     for v in variants:
         get_row(v)  # a bad base or modifier fails here, named
-    wanted = {k for n in names for k in (GROUPS.get(n) or [n])}
-    return [k for k in ROWS if k in wanted] + list(dict.fromkeys(variants))
+    return [k for k in ROWS if k in set(keys)] + list(dict.fromkeys(variants))
 
 
 def get_row(key: str) -> Row:

@@ -13,37 +13,12 @@ from pathlib import Path
 from typing import Any, Dict, Sequence
 
 from rllib_experiments.studies.common.budgets import PAPER
+from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, SEARCH_A_BEST  # noqa: F401 (re-exported)
 
 SCOPES = ["harmonic+input_dense", "harmonic+io_dense", "harmonic+lstm_only", "harmonic+global",
           "harmonic+head_dense+global"]
 MECHANICS = ["harmonic+hold", "harmonic+iprune1", "harmonic+iprune20", "harmonic+amp0",
              "harmonic+amp0.2", "harmonic+period0.1", "harmonic+period0.5"]
-#: The best configuration of the Optuna search in setup A
-#: (docs/results/raw/search_A_sampled/best.json), as a table: base row, then each modifier of
-#: :mod:`rllib_experiments.methods.variants` with its value ("" for one without a number).
-SEARCH_A_BEST_CONFIG = (
-    ("base", "polynomial"),
-    ("head_dense", ""),                    # the output layer stays dense
-    ("regrow", ""),                        # masks recomputed every i_prune iterations
-    ("start", 0.09414792143144478),        # i_start, a fraction of the iterations
-    ("end", 0.6939524929497025),           # i_P, a fraction of the iterations
-    ("iprune", 5),                         # i_prune
-    ("p", 0.95),                           # final sparsity of the pruned matrices
-    ("alr", 0.0004830580082632251),        # actor learning rate
-    ("clr", 0.0005493363728237828),        # critic learning rate
-)
-
-
-def variant_key(config) -> str:
-    """The variant row key of a (name, value) table like :data:`SEARCH_A_BEST_CONFIG`."""
-    (_, base), *mods = config
-    return "+".join([base, *(f"{name}{value}" for name, value in mods)])
-
-
-#: Its row key, the ``study_row`` the search recorded: it reruns the search's trial exactly.
-SEARCH_A_BEST = variant_key(SEARCH_A_BEST_CONFIG)
-#: Short names the report shows for rows whose keys are too long for a table or a figure.
-DISPLAY_NAMES = {SEARCH_A_BEST: "search_A_best"}
 #: name -> (what it asks, rows, seeds); setups A and B unless --setups.
 STUDIES: Dict[str, tuple] = {
     "rootcause": ("harmonic with everything pruned vs its output layer kept dense",
