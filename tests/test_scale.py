@@ -97,6 +97,8 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     assert "| A | 20 | 10 | ours (IAGC-PPO 95 %) | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |" in text
     assert "| A | 10 | 5 | ours (IAGC-PPO 95 %) | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |" in text
     assert "1 of 23 records lack it" in text
+    # reward / oracle in B: ours over 3 seeds (std 100 / oracle 1000), then over one seed: no std
+    assert "| ours (IAGC-PPO 95 %) | 0.800 ± 0.100 | 0.950 ± – |" in text
     # cost: probe fit 8 N + 20 CPU s at 30 iterations, x10 for 300: N = 100 -> 8200 s = 2.28 h
     assert "N = 100: 2.28 h" in text and "measured on a loaded machine" in text
     assert "`python -m probe`" in text

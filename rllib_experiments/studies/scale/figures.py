@@ -30,7 +30,7 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
     """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
     plt = pyplot()
     ncol = min(5, 2 * len(setups))
-    drawn = [m for m in methods if any(r["method"] == m and r["ratio_to_oracle"] != "" for r in rows)]
+    drawn = [m for m in methods if any(r["method"] == m and r["ratio_to_oracle"] is not None for r in rows)]
     legend_inches = LEGEND_MARGIN_INCHES + LEGEND_ROW_INCHES * math.ceil((len(drawn) + 1) / ncol)
     height = PANEL_INCHES[1] + legend_inches
     fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), height),
@@ -38,14 +38,14 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
     for ax, setup in zip(axes[0], setups):
         for method in methods:
             pts = sorted((r["num_users"], r) for r in rows
-                         if r["setup"] == setup and r["method"] == method and r["ratio_to_oracle"] != "")
+                         if r["setup"] == setup and r["method"] == method and r["ratio_to_oracle"] is not None)
             if not pts:
                 continue
             x = [n for n, _ in pts]
             y = [r["ratio_to_oracle"] for _, r in pts]
             if method in LEARNED_STYLE:
                 color, ls = LEARNED_STYLE[method]
-                err = [r["std"] / r["oracle_mean"] if r["std"] != "" else 0.0 for _, r in pts]
+                err = [r["std"] / r["oracle_mean"] if r["std"] is not None else 0.0 for _, r in pts]
                 ax.errorbar(x, y, yerr=err, color=color, ls="none", capsize=3, zorder=3)
                 ax.plot(x, y, label=labels[method], color=color, ls=ls, lw=2, marker="o", zorder=3)
             else:
