@@ -193,7 +193,7 @@ def test_sparsity_answers_apply_the_issue_criteria_by_hand():
     best = ps.sparsest_good(ps.sparsity_answers(pr.summarize(recs)))
     assert best[("A", "ours")]["config"] == "ours+head_dense+all0.95"
     assert best[("A", "paper")] is None
-    text = "\n".join(pr._sparsity_lines(pr.summarize(recs)))
+    text = "\n".join(ps.sparsity_lines(pr.summarize(recs)))
     assert "sparsest good actor: `ours+head_dense+all0.95`, 0.9500" in text
     assert "paper settings: sparsest good actor: none yet" in text
 
@@ -214,10 +214,10 @@ def test_a_sparsity_configuration_can_fail_before_its_fifth_seed():
     assert answers["ours+global+biases+all0.995"]["status"] == (
         "not met whatever the other seeds: at most 0.800 over 5 seeds")
     assert answers["ours+global+biases+all0.99"]["status"].startswith("provisional (2 of 5")
-    text = "\n".join(pr._sparsity_lines(pr.summarize(recs)))
+    text = "\n".join(ps.sparsity_lines(pr.summarize(recs)))
     assert "ours settings: sparsest good actor: none yet" in text  # all0.99 is still open
     decided = [r for r in recs if r["row"] != "ours+global+biases+all0.99"]
-    text = "\n".join(pr._sparsity_lines(pr.summarize(decided)))
+    text = "\n".join(ps.sparsity_lines(pr.summarize(decided)))
     assert "ours settings: sparsest good actor: none (no configuration meets it)" in text
 
 

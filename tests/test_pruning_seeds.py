@@ -14,6 +14,7 @@ import pytest
 
 from rllib_experiments.studies.pruning import report as pr
 from rllib_experiments.studies.pruning import seeds as pseeds
+from rllib_experiments.studies.common.formatting import MISSING
 from rllib_experiments.studies.common.statistics import bootstrap_ci
 
 from test_pruning_report import _record
@@ -44,8 +45,8 @@ def test_statistics_over_the_tables_seeds_only_by_hand():
     hd = by["A", "harmonic+head_dense"]
     assert hd["paper"] is None and hd["best_to_paper"] is None and hd["missing"] == []
     assert hd["std_sampled"] == pytest.approx(np.std([1800, 2000, 1900, 2100, 1950], ddof=1))
-    one = by["B", "harmonic"]  # one seed: std 0, no interval
-    assert one["std_sampled"] == 0.0 and all(math.isnan(x) for x in one["ci_sampled"])
+    one = by["B", "harmonic"]  # one seed: no std, no interval
+    assert one["std_sampled"] is None and all(math.isnan(x) for x in one["ci_sampled"])
 
 
 def test_markdown_says_when_the_table_is_unfinished():
@@ -56,7 +57,7 @@ def test_markdown_says_when_the_table_is_unfinished():
     assert lines[0] == "## The paper's statistic on seeds 0-4"
     assert "**In progress: 9 of the 20 trials of these rows are done**" in text
     assert "| A | `harmonic` | 3 | 1826.86 | 1100.0 (1) | 0.602 | 1000.0 ± 100.0 |" in text
-    assert "| B | `harmonic` | 1 | 1223.41 | 800.0 (0) | 0.654 | 800.0 ± 0.0 | — | 1600.0 ± 0.0 | — |" in text
+    assert f"| B | `harmonic` | 1 | 1223.41 | 800.0 (0) | 0.654 | 800.0 ± {MISSING} | {MISSING} | 1600.0 ± {MISSING} | {MISSING} |" in text
     assert pseeds.seed_table_lines([], ["harmonic"], [0], "x") == []
     full = pseeds.seed_rows(_summary(), ["harmonic+head_dense"], range(5))
     assert "In progress" not in "\n".join(pseeds.seed_table_lines(full, ["harmonic+head_dense"], list(range(5)), "x"))

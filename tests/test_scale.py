@@ -10,6 +10,7 @@ import pytest
 from rllib_experiments.cli import scale
 from rllib_experiments.studies.scale import budgets, outputs
 from rllib_experiments.studies.scale import trials as scale_trials
+from rllib_experiments.studies.common.figures import DPI
 from rllib_experiments.studies.scale.report import build_report
 from rllib_experiments.studies.scale.stats import CSV_COLUMNS
 
@@ -99,6 +100,8 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     assert "| A | 20 | 10 | ours (IAGC-PPO 95 %) | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |" in text
     assert "| A | 10 | 5 | ours (IAGC-PPO 95 %) | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |" in text
     assert "1 of 23 records lack it" in text
+    # reward / oracle in B: ours over 3 seeds (std 100 / oracle 1000), then over one seed: no std
+    assert "| ours (IAGC-PPO 95 %) | 0.800 ± 0.100 | 0.950 ± – |" in text
     # cost: probe fit 8 N + 20 CPU s at 30 iterations, x10 for 300: N = 100 -> 8200 s = 2.28 h
     assert "N = 100: 2.28 h" in text and "measured on a loaded machine" in text
     assert "`python -m probe`" in text
@@ -114,9 +117,9 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     x, y = cost[0]["setup B (mean over seeds)"]
     assert list(x) == [10, 20] and y == pytest.approx([1001.0, 2000.0])
     # 3.4 in of panel + a legend of 0.25 in and 0.17 in per row: 2 rows (ours, baselines,
-    # goal in 4 columns), at 100 dpi.
-    check_png(figs / "scale_ratio.png", 800, round(100 * (3.4 + 0.25 + 2 * 0.17)))
-    check_png(figs / "scale_cost.png", 400, 340)
+    # goal in 4 columns), at every figure's DPI (matplotlib truncates to whole pixels).
+    check_png(figs / "scale_ratio.png", int(DPI * 8.0), int(DPI * (3.4 + 0.25 + 2 * 0.17)))
+    check_png(figs / "scale_cost.png", int(DPI * 4.0), int(DPI * 3.4))
 
 
 def test_report_says_when_ours_trained_on_another_reward(tmp_path):
@@ -237,7 +240,7 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale_trials.BASELINES)
     # One panel: 2 legend columns, ours + every baseline + the goal in 5 rows.
     assert math.ceil((1 + len(scale_trials.BASELINES) + 1) / 2) == 5
-    check_png(out / "scale_ratio.png", 400, round(100 * (3.4 + 0.25 + 5 * 0.17)))
+    check_png(out / "scale_ratio.png", int(DPI * 4.0), int(DPI * (3.4 + 0.25 + 5 * 0.17)))
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")}
 
     def no_tune(*args, **kwargs):

@@ -1,10 +1,11 @@
 """Formatting helpers of the scale report (rllib_experiments/studies/scale/report.py); the report as a
-whole is checked by tests/test_scale.py."""
+whole is checked by tests/test_scale.py, the numbers' and missing values' text by
+tests/test_statistics.py."""
 from pathlib import Path
 
 import pytest
 
-from rllib_experiments.studies.scale.report import number_text, relative_link, spread_text
+from rllib_experiments.studies.scale.report import relative_link, spread_text
 
 
 @pytest.mark.parametrize("v, text", [
@@ -18,11 +19,6 @@ from rllib_experiments.studies.scale.report import number_text, relative_link, s
 ])
 def test_spread_text_never_prints_a_nonzero_spread_as_zero(v, text):
     assert spread_text(v) == text
-
-
-def test_number_text_marks_missing_values():
-    assert number_text(None) == "–" and number_text("") == "–"
-    assert number_text(0.96549) == "0.965" and number_text(12.345, 1) == "12.3"
 
 
 def test_relative_link_is_relative_to_the_markdown_folder(tmp_path):

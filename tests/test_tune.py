@@ -40,10 +40,10 @@ def test_summary_mean_std_and_best_seed():
     assert (h["best_seed"], h["best_stochastic"]) == (1, 1300.0)
     assert h["ratio_to_aloha"] == pytest.approx(1.2)
     lin = table["linear"]
-    assert lin["seeds"] == 1 and lin["without_result"] == 1 and lin["stochastic_std"] == 0.0
+    assert lin["seeds"] == 1 and lin["without_result"] == 1 and lin["stochastic_std"] is None
     md = ts.to_markdown(ts.summarize(rows), "t")
     assert "| harmonic | 0.95 | paper | 3 | 1200.0 ± 100.0 | 1600.0 ± 100.0 | 1 (1300.0) |" in md
-    assert "| linear | 0.95 | paper | 1 (1 without result) |" in md
+    assert "| linear | 0.95 | paper | 1 (1 without result) | 900.0 ± – | 950.0 ± – |" in md
 
 
 @pytest.mark.parametrize("argv, flag", [

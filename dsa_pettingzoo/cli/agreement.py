@@ -15,6 +15,7 @@ import json
 import numpy as np
 
 from ..deploy.agreement import agreement
+from ..files import write_atomic
 
 
 def main(argv=None) -> int:
@@ -34,8 +35,9 @@ def main(argv=None) -> int:
     except ValueError as err:
         p.error(str(err))
     obs = result.pop("observations")
-    if args.record:
-        np.save(args.record, obs)
+    if args.record:  # np.save's name: .npy added when missing
+        record = args.record if args.record.endswith(".npy") else args.record + ".npy"
+        write_atomic(record, lambda f: np.save(f, obs), binary=True)
     print(json.dumps(result))
     return 0
 

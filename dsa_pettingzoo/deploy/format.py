@@ -41,6 +41,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..files import write_bytes_atomic
 from .encoding import (ENCODINGS, VERSION_3_FIELDS, SparseMatrix, TensorError, decode_tensor,
                        encode_matrix, encode_vector)
 from .quantize import row_scales, shared_row_scales
@@ -236,11 +237,7 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
     payload = b"".join(blobs)
     body = _PREFIX.pack(MAGIC, version, 0, len(head), len(payload)) + head
     body += b"\0" * ((-len(body)) % ALIGN) + payload
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(body + _CRC.pack(zlib.crc32(body)))
-    tmp.replace(path)  # never leave a half-written file under the final name
+    write_bytes_atomic(path, body + _CRC.pack(zlib.crc32(body)))  # never half a file under its name
     return header
 
 

@@ -17,6 +17,9 @@ from typing import Dict, List
 
 import numpy as np
 
+from rllib_experiments.studies.common.figures import pyplot, save_figure
+from rllib_experiments.studies.common.statistics import mean_std
+
 
 def find_runs(paths: List[str]) -> List[Path]:
     runs = []
@@ -50,10 +53,7 @@ def load(run: Path) -> Dict:
 
 
 def plot(runs: List[Path], out: Path, title: str = "") -> None:
-    from rllib_experiments.studies.common.figures import pyplot, save_figure
-
     plt = pyplot()
-
     groups: Dict[str, List[Dict]] = {}
     for run in runs:
         d = load(run)
@@ -65,10 +65,9 @@ def plot(runs: List[Path], out: Path, title: str = "") -> None:
         n = min(len(d["it"]) for d in ds)
         it = ds[0]["it"][:n]
         for key, style in (("stochastic", "-"), ("greedy", ":")):
-            v = np.stack([d[key][:n] for d in ds])
-            mean, std = v.mean(0), v.std(0, ddof=1) if len(ds) > 1 else np.zeros(n)
+            mean, std = mean_std(np.stack([d[key][:n] for d in ds]))
             ax.plot(it, mean, style, color=color, label=f"{label}, {key} ({len(ds)} seeds)")
-            if key == "stochastic":
+            if key == "stochastic" and std is not None:  # no band for one seed
                 ax.fill_between(it, mean - std, mean + std, color=color, alpha=0.15)
         m = min(len(d["sparsity"]) for d in ds)
         ax2.plot(ds[0]["sparsity_it"][:m], np.mean([d["sparsity"][:m] for d in ds], 0), color=color,

@@ -39,6 +39,8 @@ from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
 from rllib_experiments.cli.tune_search import add_search_flags, resolve_search, uses_search
 from rllib_experiments.studies.common.trials import GRID_AXES
+from rllib_experiments.studies.common.formatting import number_text
+from rllib_experiments.studies.common.statistics import mean_std
 
 #: Settings field -> the flag of this command that sets it (a grid flag: a list of values,
 #: one trial each; ``train``'s flag of the same field takes one value, or one per user).
@@ -191,9 +193,7 @@ def summarize(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                  "seeds": len(ok), "without_result": len(rs) - len(ok)}
         if ok:
             for key, name in (("mean_reward", "stochastic"), ("greedy_mean_reward", "greedy")):
-                v = np.array([r[key] for r in ok], float)
-                entry[f"{name}_mean"] = float(v.mean())
-                entry[f"{name}_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+                entry[f"{name}_mean"], entry[f"{name}_std"] = mean_std([r[key] for r in ok])
             best = max(ok, key=lambda r: r["mean_reward"])
             entry["best_seed"] = best["seed"]
             entry["best_stochastic"] = best["mean_reward"]
@@ -218,8 +218,8 @@ def to_markdown(table: List[Dict[str, Any]], title: str) -> str:
         failed = f" ({e['without_result']} without result)" if e["without_result"] else ""
         lines.append(
             f"| {e['schedule']} | {e['final_sparsity']} | {e['critic_mode']} | {e['seeds']}{failed} "
-            f"| {e['stochastic_mean']:.1f} ± {e['stochastic_std']:.1f} "
-            f"| {e['greedy_mean']:.1f} ± {e['greedy_std']:.1f} "
+            f"| {e['stochastic_mean']:.1f} ± {number_text(e['stochastic_std'], 1)} "
+            f"| {e['greedy_mean']:.1f} ± {number_text(e['greedy_std'], 1)} "
             f"| {e['best_seed']} ({e['best_stochastic']:.1f}) | {e['mean_final_sparsity']:.3f} "
             f"| {e['aloha_mean']:.1f} | {e['ratio_to_aloha']:.3f} |")
     return "\n".join(lines) + "\n"

@@ -34,6 +34,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
+# The one atomic writer of every whole file, defined where the environment's files use it too;
+# the experiments import it from here, beside the JSON and CSV writers built on it.
+from dsa_pettingzoo.files import write_atomic as write_atomic
+from dsa_pettingzoo.files import write_text_atomic as write_text_atomic
+
 RUN_FILE = "run.json"
 PROGRESS_FILE = "progress.csv"
 RESULT_FILE = "result.json"
@@ -62,24 +67,6 @@ class OutputExistsError(ValueError):
     """The output folder already holds results and neither resume nor overwrite was asked."""
 
 
-def write_atomic(path: Path, write: Callable[[Any], None], *, newline: Optional[str] = None) -> None:
-    """Write ``path`` (creating its folder) with ``write(file)``, never leaving half a file.
-
-    The text goes to a temporary file beside ``path`` whose name carries the process id (two
-    processes writing the same file, a trial and the driver's record writer, never share a
-    temporary), is flushed to disk, and replaces ``path`` in one rename. The one writer of
-    every result file (JSON, CSV) of the experiments.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline=newline) as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     """``data`` as indented JSON with sorted keys and a final newline (:func:`write_atomic`)."""
     def write(f):
@@ -89,11 +76,13 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, write)
 
 
-def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping]) -> None:
+def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping], *,
+                     lineterminator: str = "\r\n") -> None:
     """``rows`` under the header ``columns`` (keys outside it ignored, None written as empty),
-    through :func:`write_atomic`."""
+    through :func:`write_atomic`; ``lineterminator`` as :mod:`csv` takes it."""
     def write(f):
-        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore",
+                           lineterminator=lineterminator)
         w.writeheader()
         for r in rows:
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
@@ -270,8 +259,7 @@ def save_checkpoint(algo, output: Path, iterations_done: int, run_state: Dict[st
     algo.save_to_path(str(tmp.resolve()))
     write_json_atomic(tmp / RUN_STATE_FILE, run_state)
     if random_state is not None:
-        with open(tmp / RANDOM_STATE_FILE, "wb") as f:
-            pickle.dump(random_state, f)
+        write_atomic(tmp / RANDOM_STATE_FILE, lambda f: pickle.dump(random_state, f), binary=True)
     write_json_atomic(tmp / MANIFEST_FILE, _file_digests(tmp))
     if final.exists():  # the same iteration saved again (e.g. the final one): replace it
         old = final.with_name(f".{final.name}.replaced")

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from rllib_experiments.run.outputs import write_atomic
+
 #: Columns of progress.csv before the per-user ones.
 BASE_COLUMNS = ("iteration", "env_steps", "episodes", "time_s", "wall_time_s", "env_steps_per_s",
                 "train_reward", "train_return", "mean_sparsity", "mean_target_sparsity",
@@ -168,14 +170,11 @@ def truncate_progress(path: Path, iterations_done: int) -> tuple:
         raise RuntimeError(
             f"{path} does not hold iterations 0..{iterations_done - 1} exactly once "
             f"(found {len(seen)} rows); refusing to resume over it")
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    def write(f):
         if header:
             writer = csv.DictWriter(f, fieldnames=header)
             writer.writeheader()
             writer.writerows(kept)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+
+    write_atomic(Path(path), write, newline="")
     return header, kept

@@ -16,6 +16,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from ...files import write_text_atomic
 from ..format import read_actor_tensors
 from ..native import SOURCE
 from ..policy import load_policy
@@ -99,7 +100,7 @@ def build_firmware(actor, obs: np.ndarray, out_dir, reset_every: int = 100) -> D
     out_dir.mkdir(parents=True, exist_ok=True)
     _, arch, tensors = read_actor_tensors(actor)
     text, counts = actor_header(actor, arch, tensors, obs, reset_every)
-    (out_dir / "actor.h").write_text(text)
+    write_text_atomic(out_dir / "actor.h", text)
     _run(build_command(out_dir), "building the firmware", 300)
     elf = out_dir / "firmware.elf"
     s = section_sizes(elf)

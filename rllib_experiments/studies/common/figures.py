@@ -1,7 +1,9 @@
 """Matplotlib for the reports: the Agg backend (no display needed) and one way to write a PNG.
 
-Every figure of ``docs/figures`` goes through :func:`save_figure`, so the legend placement
-(below the axes, off the data), the layout and the file handling are defined once.
+Every figure of the experiments (``docs/figures``, the reports' folders, ``plot_runs``) is
+drawn on :func:`pyplot` and written by :func:`save_figure`, so the backend, the resolution
+(:data:`DPI`), the legend placement (below the axes, off the data), the layout and the file
+handling are defined once; no other module calls ``savefig`` or sets a DPI.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-#: Resolution of the report figures (pixels per inch).
+#: Resolution of every figure (pixels per inch).
 DPI = 110
 
 
@@ -24,9 +26,9 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path, *, dpi: float = DPI, legend_axes: Optional[Sequence] = None,
-                ncol: int = 3, bottom: float = 0.0, fontsize: float = 8) -> Path:
-    """Lay out ``fig`` and write it to ``path`` (parents created), then close it.
+def save_figure(fig, path, *, legend_axes: Optional[Sequence] = None, ncol: int = 3,
+                bottom: float = 0.0, fontsize: float = 8) -> Path:
+    """Lay out ``fig`` and write it to ``path`` at :data:`DPI` (parents created), then close it.
 
     With ``legend_axes``, one legend of all their labelled artists (one entry per label)
     goes below the axes, in the bottom ``bottom`` share of the figure, ``ncol`` columns wide.
@@ -41,6 +43,6 @@ def save_figure(fig, path, *, dpi: float = DPI, legend_axes: Optional[Sequence] 
     fig.tight_layout(rect=(0, bottom, 1, 1))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=DPI)
     pyplot().close(fig)
     return path

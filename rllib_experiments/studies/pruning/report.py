@@ -29,8 +29,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from rllib_experiments.studies.common.statistics import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci, ci_text, mean_std_ci
-from rllib_experiments.studies.pruning.sparsity import _sparsity_lines, bytes_text, dense_reference, fmt_number
+from dsa_pettingzoo.evaluation import EVAL_SEED
+from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
+from rllib_experiments.studies.common.formatting import ci_text, number_text
+from rllib_experiments.studies.common.statistics import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci, mean_std_ci
+from rllib_experiments.studies.pruning.sparsity import bytes_text, dense_reference, sparsity_lines
 
 CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_interval",
                "final_sparsity", "sparsity_all_params", "seeds", "mean_sampled", "std_sampled",
@@ -237,7 +240,7 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
              f"Machine-readable: [{csv_name}]({csv_name}).{only}", "",
              "Every trial: the paper's settings and budget unless the configuration says otherwise "
              "(1000 one-episode iterations; `ours` rows 300 iterations of 8 episodes), final evaluation "
-             "over 100 episodes on the shared evaluation seed 12345, sampled and greedy actions. "
+             f"over 100 episodes on the shared evaluation seed {EVAL_SEED}, sampled and greedy actions. "
              "Mean ± std over seeds (ddof 1); CI: percentile bootstrap 95 % interval of the mean over "
              f"seeds ({BOOTSTRAP_SAMPLES} resamples, seed {BOOTSTRAP_SEED}; with fewer than 5 seeds it is "
              "little more than the range of the seeds and understates the uncertainty); best: the best seed's "
@@ -268,14 +271,14 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for e in [e for e in summary if e["setup"] == setup]:
             lines.append(
-                f"| `{e['name']}` | {e['seeds']} | {fmt_number(e['mean_sampled'])} ± {fmt_number(e['std_sampled'])} "
-                f"| {_ci(e['ci_sampled'])} | {fmt_number(e['best_sampled'])} ({e['best_seed']}) "
-                f"| {fmt_number(e['mean_greedy'])} ± {fmt_number(e['std_greedy'])} | {_ci(e['ci_greedy'])} "
-                f"| {fmt_number(e['ratio_greedy_to_oracle'], 3)} | {fmt_number(e['ratio_sampled_to_dense'], 3)} "
+                f"| `{e['name']}` | {e['seeds']} | {number_text(e['mean_sampled'], 1)} ± {number_text(e['std_sampled'], 1)} "
+                f"| {_ci(e['ci_sampled'])} | {number_text(e['best_sampled'], 1)} ({e['best_seed']}) "
+                f"| {number_text(e['mean_greedy'], 1)} ± {number_text(e['std_greedy'], 1)} | {_ci(e['ci_greedy'])} "
+                f"| {number_text(e['ratio_greedy_to_oracle'], 3)} | {number_text(e['ratio_sampled_to_dense'], 3)} "
                 f"| {e['sparsity_prunable']:.3f} / {e['sparsity_all_params']:.3f} "
                 f"| {bytes_text(e, 'bytes_float32', 'bytes_int8')} "
-                f"| {fmt_number(e['final_entropy'], 2)} / {fmt_number(e['late_entropy'], 2)} "
-                f"| {fmt_number(e['late_sparsity'], 3)} / {fmt_number(e['late_target'], 3)} |")
+                f"| {number_text(e['final_entropy'], 2)} / {number_text(e['late_entropy'], 2)} "
+                f"| {number_text(e['late_sparsity'], 3)} / {number_text(e['late_target'], 3)} |")
         lines.append("")
         mine = [c for c in comparisons if c["setup"] == setup]
         if mine:
@@ -287,7 +290,7 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
                              f"| {c['diff_sampled']:+.1f} {_ci(c['ci_sampled'])} "
                              f"| {c['diff_greedy']:+.1f} {_ci(c['ci_greedy'])} |")
             lines.append("")
-    lines += _sparsity_lines(summary)
+    lines += sparsity_lines(summary)
     if figures:
         lines += ["## Figures", ""]
         for title, path in figures.items():
@@ -304,10 +307,9 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
 
 def write_csv(path: Path, summary: List[Dict[str, Any]]) -> None:
     """The summary, one line per configuration (CIs as ``[lo, hi]``), written atomically."""
-    from rllib_experiments.run.outputs import write_csv_atomic
-
     write_csv_atomic(Path(path), CSV_COLUMNS + EXTRA_COLUMNS,
-                     [dict(e, ci_sampled=_ci(e["ci_sampled"]), ci_greedy=_ci(e["ci_greedy"]))
+                     [dict(e, ci_sampled=ci_text(e["ci_sampled"], missing=""),
+                           ci_greedy=ci_text(e["ci_greedy"], missing=""))
                       for e in summary])
 
 
@@ -332,7 +334,6 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
     (configurations on the same seeds); ``figures_dir`` None: no figures."""
     from rllib_experiments.studies.pruning import figures as pruning_figures
     from rllib_experiments.studies.pruning import seeds as pruning_seeds
-    from rllib_experiments.run.outputs import REPRODUCE_LOG
 
     raw_dir, markdown_path, csv_path = Path(raw_dir), Path(markdown_path), Path(csv_path)
     records = read_records(raw_dir)
@@ -364,5 +365,6 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
     runs = []
     if (raw_dir / REPRODUCE_LOG).is_file():
         runs = [json.loads(line) for line in (raw_dir / REPRODUCE_LOG).read_text().splitlines() if line.strip()]
-    markdown_path.write_text(render_markdown(summary, comparisons, runs, rel, seed_lines, csv_path.name, seeds))
+    write_text_atomic(markdown_path, render_markdown(summary, comparisons, runs, rel, seed_lines,
+                                                     csv_path.name, seeds))
     return summary

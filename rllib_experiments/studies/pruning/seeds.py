@@ -10,10 +10,12 @@ line means the same thing however many other studies ran it on other seeds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from rllib_experiments.studies.common.statistics import ci_text, mean_std_ci
-from rllib_experiments.studies.pruning.sparsity import fmt_number
+from rllib_experiments.run.outputs import write_csv_atomic
+from rllib_experiments.studies.common.formatting import ci_text, number_text
+from rllib_experiments.studies.common.statistics import mean_std_ci
 
 
 def paper_value(config: str, setup: str) -> Optional[float]:
@@ -77,10 +79,10 @@ def seed_table_lines(entries: List[Dict[str, Any]], rows: Sequence[str], seeds: 
              "|---|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         lines.append(
-            f"| {e['setup']} | `{e['name']}` | {e['seeds']} | {fmt_number(e['paper'], 2)} "
-            f"| {fmt_number(e['best_sampled'])} ({e['best_seed']}) | {fmt_number(e['best_to_paper'], 3)} "
-            f"| {fmt_number(e['mean_sampled'])} ± {fmt_number(e['std_sampled'])} | {ci_text(e['ci_sampled'])} "
-            f"| {fmt_number(e['mean_greedy'])} ± {fmt_number(e['std_greedy'])} | {ci_text(e['ci_greedy'])} |")
+            f"| {e['setup']} | `{e['name']}` | {e['seeds']} | {number_text(e['paper'], 2)} "
+            f"| {number_text(e['best_sampled'], 1)} ({e['best_seed']}) | {number_text(e['best_to_paper'], 3)} "
+            f"| {number_text(e['mean_sampled'], 1)} ± {number_text(e['std_sampled'], 1)} | {ci_text(e['ci_sampled'])} "
+            f"| {number_text(e['mean_greedy'], 1)} ± {number_text(e['std_greedy'], 1)} | {ci_text(e['ci_greedy'])} |")
     return lines + [""]
 
 
@@ -127,10 +129,7 @@ CSV_COLUMNS = ["setup", "config", "seeds", "paper", "best_sampled", "best_seed",
 def write_csv(path, entries: List[Dict[str, Any]]) -> None:
     """:func:`seed_rows`' entries, one line each (CIs as ``[lo, hi]``, missing seeds as
     ``5 6 7``), written atomically by the reports' one CSV writer."""
-    from pathlib import Path
-
-    from rllib_experiments.run.outputs import write_csv_atomic
-
     write_csv_atomic(Path(path), CSV_COLUMNS,
-                     [dict(e, ci_sampled=ci_text(e["ci_sampled"]), ci_greedy=ci_text(e["ci_greedy"]),
+                     [dict(e, ci_sampled=ci_text(e["ci_sampled"], missing=""),
+                           ci_greedy=ci_text(e["ci_greedy"], missing=""),
                            missing_seeds=" ".join(map(str, e["missing"]))) for e in entries])

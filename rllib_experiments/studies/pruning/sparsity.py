@@ -5,8 +5,10 @@ Split from :mod:`rllib_experiments.studies.pruning.report`, which re-exports the
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List, Optional, Tuple
+
+from rllib_experiments.studies.common.formatting import number_text
+from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 
 
 def dense_reference(config: str) -> str:
@@ -14,13 +16,6 @@ def dense_reference(config: str) -> str:
     variants, ``dense`` for the paper's rows and theirs (:mod:`rllib_experiments.studies.pruning.report`)."""
     base = config.split("+")[0]
     return "ours_dense" if base.startswith("ours") else "dense"
-
-
-def fmt_number(x, digits=1) -> str:
-    """``x`` with ``digits`` decimals, or an em dash for a missing value (None, NaN)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.{digits}f}"
 
 
 def bytes_text(e: Dict[str, Any], *keys: str) -> str:
@@ -34,15 +29,14 @@ def bytes_text(e: Dict[str, Any], *keys: str) -> str:
         notes.append(f"v{e['bytes_format']}")
     if e.get("bytes_seeds") and e["bytes_seeds"] != e["seeds"]:
         notes.append(f"{e['bytes_seeds']} seeds")
-    return " / ".join(fmt_number(e[k], 0) for k in keys) + (f" ({', '.join(notes)})" if notes else "")
+    return " / ".join(number_text(e[k], 0) for k in keys) + (f" ({', '.join(notes)})" if notes else "")
 
 
-#: The deployment question (issue 13, part 4): a sparse actor is good enough if, mean over at
-#: least SPARSITY_MIN_SEEDS seeds, an `ours` configuration (evaluated greedy, as ours is)
-#: keeps this share of the oracle, and a paper-settings one (evaluated sampled, as the
-#: paper's rows are) this share of dense IAGC-PPO.
-SPARSITY_CRITERIA = {"ours": ("greedy / oracle", 0.95), "paper": ("sampled / dense IAGC-PPO", 0.98)}
-SPARSITY_MIN_SEEDS = 5
+#: The deployment question: a sparse actor is good enough if, mean over at least GOAL_SEEDS
+#: seeds, an `ours` configuration (evaluated greedy, as ours is) keeps the goal's share of the
+#: oracle (GOAL_RATIO), and a paper-settings one (evaluated sampled, as the paper's rows are)
+#: this share of dense IAGC-PPO.
+SPARSITY_CRITERIA = {"ours": ("greedy / oracle", GOAL_RATIO), "paper": ("sampled / dense IAGC-PPO", 0.98)}
 
 
 def is_sparsity_config(config: str) -> bool:
@@ -54,7 +48,7 @@ def is_sparsity_config(config: str) -> bool:
 
 
 def best_possible(family: str, value: float, seeds: int) -> Optional[float]:
-    """The highest mean criterion over SPARSITY_MIN_SEEDS seeds that ``seeds`` done seeds with
+    """The highest mean criterion over GOAL_SEEDS seeds that ``seeds`` done seeds with
     mean ``value`` still allow, or None where it has no ceiling.
 
     Greedy / oracle is at most 1 on every seed (the oracle's sum rate bounds every policy's on
@@ -64,13 +58,13 @@ def best_possible(family: str, value: float, seeds: int) -> Optional[float]:
     """
     if family != "ours":
         return None
-    missing = max(SPARSITY_MIN_SEEDS - seeds, 0)
+    missing = max(GOAL_SEEDS - seeds, 0)
     return (value * seeds + missing) / (seeds + missing)
 
 
 def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Each sparsity configuration with its criterion, its value and whether it is met
-    ("met" / "not met" with >= SPARSITY_MIN_SEEDS seeds, "not met whatever the other seeds" when
+    ("met" / "not met" with >= GOAL_SEEDS seeds, "not met whatever the other seeds" when
     :func:`best_possible` stays below the threshold, else "provisional"; ``decided`` says whether
     more seeds could change the verdict), sparsest first."""
     out = []
@@ -83,12 +77,12 @@ def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         decided = True
         if value is None:
             status, decided = "no reference yet", False
-        elif e["seeds"] < SPARSITY_MIN_SEEDS:
+        elif e["seeds"] < GOAL_SEEDS:
             best = best_possible(family, value, e["seeds"])
             decided = best is not None and best < threshold
             status = (f"not met whatever the other seeds: at most {best:.3f} over "
-                      f"{SPARSITY_MIN_SEEDS} seeds" if decided else
-                      f"provisional ({e['seeds']} of {SPARSITY_MIN_SEEDS} seeds)")
+                      f"{GOAL_SEEDS} seeds" if decided else
+                      f"provisional ({e['seeds']} of {GOAL_SEEDS} seeds)")
         else:
             status = "met" if value >= threshold else "not met"
         out.append({"setup": e["setup"], "config": e["config"], "family": family,
@@ -111,12 +105,13 @@ def sparsest_good(answers: List[Dict[str, Any]]) -> Dict[Tuple[str, str], Option
     return out
 
 
-def _sparsity_lines(summary) -> List[str]:
+def sparsity_lines(summary) -> List[str]:
+    """The report's section "How sparse can an actor be?" (empty without a sparsity configuration)."""
     answers = sparsity_answers(summary)
     if not answers:
         return []
     lines = ["## How sparse can an actor be?", "",
-             f"Good enough: mean over >= {SPARSITY_MIN_SEEDS} seeds, `ours` configurations (greedy, "
+             f"Good enough: mean over >= {GOAL_SEEDS} seeds, `ours` configurations (greedy, "
              f"as ours is evaluated) >= {SPARSITY_CRITERIA['ours'][1]} of the oracle; paper-settings "
              f"configurations (sampled) >= {SPARSITY_CRITERIA['paper'][1]} of dense IAGC-PPO "
              "(`dense`, or `ours_dense` for ours). Sparsity of all actor parameters, which decides "
@@ -126,14 +121,14 @@ def _sparsity_lines(summary) -> List[str]:
     for a in answers:
         lines.append(f"| {a['setup']} | `{a['config']}` | {a['sparsity_all_params']:.4f} "
                      f"| {bytes_text(a, 'bytes_int8')} | {a['seeds']} | {a['criterion']} >= {a['threshold']} "
-                     f"| {fmt_number(a['value'], 3)} | {a['status']} |")
+                     f"| {number_text(a['value'], 3)} | {a['status']} |")
     lines.append("")
     for (setup, family), best in sorted(sparsest_good(answers).items()):
         undecided = any(a["setup"] == setup and a["family"] == family and not a["decided"]
                         for a in answers)
         what = (f"`{best['config']}`, {best['sparsity_all_params']:.4f} of all parameters, "
                 f"{bytes_text(best, 'bytes_int8')} B int8" if best else
-                f"none yet (no configuration with {SPARSITY_MIN_SEEDS} seeds meets it)" if undecided
+                f"none yet (no configuration with {GOAL_SEEDS} seeds meets it)" if undecided
                 else "none (no configuration meets it)")
         lines.append(f"- Setup {setup}, {family} settings: sparsest good actor: {what}.")
     lines.append("")

@@ -16,11 +16,10 @@ from typing import Dict, List
 from rllib_experiments.studies.common.figures import pyplot, save_figure
 from rllib_experiments.studies.scale.stats import OURS, TRANSFER
 
-#: Size of one panel (inches at DPI); the ratio figure is a panel per setup and a legend below.
+#: Size of one panel (inches); the ratio figure is a panel per setup and a legend below.
 PANEL_INCHES = (4.0, 3.4)
 #: Height of the legend below the panels: a margin and one line per row of entries (font 7).
 LEGEND_MARGIN_INCHES, LEGEND_ROW_INCHES = 0.25, 0.17
-DPI = 100
 #: The rows of ours (mean ± std over seeds): colour and line style.
 LEARNED_STYLE = {OURS: ("black", "-"), TRANSFER: ("dimgrey", ":")}
 
@@ -30,22 +29,22 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
     """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
     plt = pyplot()
     ncol = min(5, 2 * len(setups))
-    drawn = [m for m in methods if any(r["method"] == m and r["ratio_to_oracle"] != "" for r in rows)]
+    drawn = [m for m in methods if any(r["method"] == m and r["ratio_to_oracle"] is not None for r in rows)]
     legend_inches = LEGEND_MARGIN_INCHES + LEGEND_ROW_INCHES * math.ceil((len(drawn) + 1) / ncol)
     height = PANEL_INCHES[1] + legend_inches
     fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), height),
-                             dpi=DPI, squeeze=False, sharey=True)
+                             squeeze=False, sharey=True)
     for ax, setup in zip(axes[0], setups):
         for method in methods:
             pts = sorted((r["num_users"], r) for r in rows
-                         if r["setup"] == setup and r["method"] == method and r["ratio_to_oracle"] != "")
+                         if r["setup"] == setup and r["method"] == method and r["ratio_to_oracle"] is not None)
             if not pts:
                 continue
             x = [n for n, _ in pts]
             y = [r["ratio_to_oracle"] for _, r in pts]
             if method in LEARNED_STYLE:
                 color, ls = LEARNED_STYLE[method]
-                err = [r["std"] / r["oracle_mean"] if r["std"] != "" else 0.0 for _, r in pts]
+                err = [r["std"] / r["oracle_mean"] if r["std"] is not None else 0.0 for _, r in pts]
                 ax.errorbar(x, y, yerr=err, color=color, ls="none", capsize=3, zorder=3)
                 ax.plot(x, y, label=labels[method], color=color, ls=ls, lw=2, marker="o", zorder=3)
             else:
@@ -59,14 +58,14 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
         ax.set_xlabel("users N (K = N/2 channels)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward / oracle")
-    return save_figure(fig, path, dpi=DPI, legend_axes=list(axes[0]), ncol=ncol,
+    return save_figure(fig, path, legend_axes=list(axes[0]), ncol=ncol,
                        bottom=legend_inches / height, fontsize=7)
 
 
 def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
     """CPU seconds per training run of ours against N (``runs``: one dict per ours record)."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=PANEL_INCHES, dpi=DPI)
+    fig, ax = plt.subplots(figsize=PANEL_INCHES)
     for setup in setups:
         mine = [r for r in runs if r["setup"] == setup]
         if not mine:
@@ -87,5 +86,4 @@ def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
     ax.set_ylabel("CPU s per training run of ours")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    save_figure(fig, path, dpi=DPI)
-    return path
+    return save_figure(fig, path)

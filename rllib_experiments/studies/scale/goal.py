@@ -17,10 +17,12 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
+from dsa_pettingzoo.evaluation import EVAL_SEED
 from rllib_experiments.studies.common.figures import pyplot, save_figure
-from rllib_experiments.studies.scale.stats import GOAL_RATIO, GOAL_SEEDS, LABELS, OURS, TRANSFER, goal_cells, \
-    table_rows
-from rllib_experiments.studies.scale.report import number_text, relative_link
+from rllib_experiments.studies.common.formatting import MISSING, number_text
+from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
+from rllib_experiments.studies.scale.stats import LABELS, OURS, TRANSFER, goal_cells, table_rows
+from rllib_experiments.studies.scale.report import relative_link
 
 SUM_RATE = "sum_rate"
 
@@ -62,7 +64,7 @@ def best_cells(cells: Sequence[Dict[str, Any]]) -> Dict[tuple, Dict[str, Any]]:
     best: Dict[tuple, Dict[str, Any]] = {}
 
     def key(c):
-        ratio = c["ratio"] if c["ratio"] != "" else -1.0
+        ratio = c["ratio"] if c["ratio"] is not None else -1.0
         return (c["seeds"] >= GOAL_SEEDS, c["met"], c["method"] == OURS, ratio)
 
     for c in cells:
@@ -102,7 +104,7 @@ def _grid(best, sizes, setups, names) -> List[str]:
             verdict = "**met**" if c["met"] else ("short" if c["seeds"] >= GOAL_SEEDS else
                                                   f"{c['seeds']} of {GOAL_SEEDS} seeds")
             where = names[c["folder"]] + ("" if c["method"] == OURS else ", trained in A")
-            row.append(f"{verdict} {number_text(c['ratio'])} ({where}, {c['reward']})")
+            row.append(f"{verdict} {number_text(c['ratio'], 3)} ({where}, {c['reward']})")
         lines.append(f"| {s} | " + " | ".join(row) + " |")
     return lines
 
@@ -134,7 +136,7 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
         "`scale_stats.goal_cells`); nothing is pooled across folders.", "",
         f"Goal: ours >= {GOAL_RATIO} of the oracle (mean over >= {GOAL_SEEDS} seeds) at every N in "
         f"setups {', '.join(setups)}, and above every decentralized baseline "
-        "(greedy evaluation on the study's 100 episodes, seed 12345).", "",
+        f"(greedy evaluation on the study's 100 episodes, seed {EVAL_SEED}).", "",
         "## Where the goal stands", "",
         f"**Met in {len(met)} of {total} cells** ({len(faithful)} by ours trained in the setup "
         "itself). Per cell the row that decides it: one with the goal's seeds before one without, "
@@ -158,14 +160,14 @@ def markdown(cells: Sequence[Dict[str, Any]], folders: Sequence[Path], reports: 
     order = {Path(f): i for i, f in enumerate(folders)}
     for c in sorted(cells, key=lambda c: (c["setup"], c["num_users"], order[c["folder"]], c["method"] != OURS)):
         b = c["best"]
-        base = "–" if b is None else f"{LABELS.get(b['method'], b['method'])} ({number_text(b['ratio_to_oracle'])})"
+        base = MISSING if b is None else f"{LABELS.get(b['method'], b['method'])} ({number_text(b['ratio_to_oracle'], 3)})"
         goal = "met" if c["met"] else ("short" if c["seeds"] >= GOAL_SEEDS else "too few seeds")
         if not c["met"] and c["seeds"] >= GOAL_SEEDS:
-            goal += f" by {number_text(c['short_ratio'])}" if not c["ratio_met"] else " (below a baseline)"
+            goal += f" by {number_text(c['short_ratio'], 3)}" if not c["ratio_met"] else " (below a baseline)"
         lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
                      f"{_link(reports.get(c['folder']), md, names[c['folder']])} | {c['reward']} | "
                      f"{c['precision']} | {c['iterations']} | {_label(c)} | {c['seeds']} | "
-                     f"{number_text(c['ratio'])} | {base} | {goal} |")
+                     f"{number_text(c['ratio'], 3)} | {base} | {goal} |")
     lines += ["", "## Folders", ""]
     for f in folders:
         n = sum(1 for c in cells if c["folder"] == Path(f))

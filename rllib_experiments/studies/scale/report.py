@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
-from rllib_experiments.studies.common.statistics import ci_text
+from dsa_pettingzoo.evaluation import EVAL_SEED
 from rllib_experiments.methods.iagc_ppo import ours_iterations
-from rllib_experiments.studies.scale.stats import GOAL_RATIO, GOAL_SEEDS, LABELS, LEARNED, METHODS, ORACLE, \
-    OURS, TRANSFER, cost_estimate, goal_cells, load_records, paired_with, read_log, table_rows, write_csv
+from rllib_experiments.run.outputs import write_text_atomic
+from rllib_experiments.studies.common.formatting import MISSING, ci_text, number_text
+from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
+from rllib_experiments.studies.scale.stats import LABELS, LEARNED, METHODS, ORACLE, OURS, TRANSFER, \
+    cost_estimate, goal_cells, load_records, paired_with, read_log, table_rows, write_csv
 
 COMMAND = "python -m rllib_experiments scale --num-cpus 2 --max-concurrent 2"
 CLUSTER_COMMAND = ("ray job submit --address http://HEAD:8265 --working-dir . -- "
@@ -43,11 +46,6 @@ def benchmark_cost(record: Dict[str, Any], sizes=STUDY_SIZES, runs_per_size: int
     per_run = {n: per_n[n] for n in sizes if n in per_n}
     return {"per_run": per_run, "total": sum(per_run.values()) * runs_per_size,
             "missing": [n for n in sizes if n not in per_n]}
-
-
-def number_text(v, digits=3) -> str:
-    """``v`` with ``digits`` decimals; "–" for a missing value ("" or None)."""
-    return "–" if v == "" or v is None else f"{v:.{digits}f}"
 
 
 def spread_text(v: float) -> str:
@@ -149,19 +147,19 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
               "|---|---:|---:|---|---:|---:|---|---:|---|---|---:|---|"]
     for c in cells:
         best = c["best"]
-        best_txt = (f"{LABELS.get(best['method'], best['method'])} ({number_text(best['ratio_to_oracle'])})"
-                    if best else "–")
-        no_oracle = c["ratio"] == ""  # no oracle on record: nothing to judge
-        short = "–" if c["ratio_met"] or no_oracle else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
+        best_txt = (f"{LABELS.get(best['method'], best['method'])} ({number_text(best['ratio_to_oracle'], 3)})"
+                    if best else MISSING)
+        no_oracle = c["ratio"] is None  # no oracle on record: nothing to judge
+        short = MISSING if c["ratio_met"] or no_oracle else f"{c['short_ratio']:.3f}; {c['short_reward']:.1f}"
         low = ", ".join(f"s{s}: {x:.3f}" for s, x in zip(c["seed_list"], c["seed_ratios"])
                         if x < GOAL_RATIO)
         seeds = f"{c['seeds']}" + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
         lines.append(f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
                      f"{LABELS.get(c['method'], c['method'])} | {seeds} | "
-                     f"{number_text(c['ratio'])} | {best_txt} | {number_text(c['margin'], 1)} | "
-                     f"{'–' if no_oracle else 'yes' if c['ratio_met'] else 'no'} | "
-                     f"{'–' if c['best'] is None else 'yes' if c['beats_baselines'] else 'no'} | "
-                     f"{short} | {low or '–'} |")
+                     f"{number_text(c['ratio'], 3)} | {best_txt} | {number_text(c['margin'], 1)} | "
+                     f"{MISSING if no_oracle else 'yes' if c['ratio_met'] else 'no'} | "
+                     f"{MISSING if c['best'] is None else 'yes' if c['beats_baselines'] else 'no'} | "
+                     f"{short} | {low or MISSING} |")
     if any(c["method"] == TRANSFER for c in cells):
         lines += ["", f"*{LABELS[TRANSFER]}*: the final actors of ours' run in setup A (the same "
                   "N, seed and budget), evaluated unchanged on this setup's episodes; its seeds, "
@@ -184,8 +182,8 @@ def _behaviour_section(cells, records) -> List[str]:
                      and (seed is None or int(r["seed"]) == seed)), None) or {}
 
     def line(c, label, ratio, summary):
-        vals = ["–" if not summary or k not in summary else f"{summary[k]:.{d}f}" for k, _, d in BEHAVIOUR]
-        return (f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {label} | {number_text(ratio)} | "
+        vals = [number_text((summary or {}).get(k), d) for k, _, d in BEHAVIOUR]
+        return (f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | {label} | {number_text(ratio, 3)} | "
                 + " | ".join(vals) + " |")
 
     def greedy(seed, c):
@@ -215,7 +213,7 @@ def _behaviour_section(cells, records) -> List[str]:
             "the oracle and the best seed of the same cell.", "",
             "| Setup | N | K | Policy | / oracle | " + " | ".join(h for _, h, _ in BEHAVIOUR) + " |",
             "|---|---:|---:|---|---:|" + "---:|" * len(BEHAVIOUR), *body,
-            "", "`–`: the record has no statistics and its run folder is not on the machine "
+            "", f"`{MISSING}`: the record has no statistics and its run folder is not on the machine "
             "that wrote the report.", ""]
 
 
@@ -239,22 +237,22 @@ def _results_section(rows, records) -> List[str]:
             for n in ns:
                 r = next((r for r in mine if r["method"] == m and r["num_users"] == n), None)
                 if r is None:
-                    cells.append("–")
-                elif m in LEARNED and r["std"] != "" and r["oracle_mean"] != "":
-                    cells.append(f"{number_text(r['ratio_to_oracle'])} ± "
-                                 f"{spread_text(r['std'] / r['oracle_mean'])}")
+                    cells.append(MISSING)
+                elif m in LEARNED and r["oracle_mean"] is not None:  # one seed: no std
+                    spread = MISSING if r["std"] is None else spread_text(r["std"] / r["oracle_mean"])
+                    cells.append(f"{number_text(r['ratio_to_oracle'], 3)} ± {spread}")
                 else:
-                    cells.append(number_text(r["ratio_to_oracle"]))
+                    cells.append(number_text(r["ratio_to_oracle"], 3))
             lines.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
         lines += ["", "| Ours at | " + " | ".join(f"N = {n}" for n in ns) + " |",
                   "|---|" + "---:|" * len(ns)]
         ours = {r["num_users"]: r for r in mine if r["method"] == OURS}
         oracle = {r["num_users"]: r for r in mine if r["method"] == ORACLE}
-        for label, get in (("mean reward", lambda n: number_text(ours[n]["mean"], 1) if n in ours else "–"),
-                           ("oracle reward", lambda n: number_text(oracle[n]["mean"], 1) if n in oracle else "–"),
-                           ("seeds", lambda n: ", ".join(map(str, _seed_labels(records, setup, n))) or "–"),
-                           ("episodes trained", lambda n: str(ours[n]["episodes_trained"]) if n in ours else "–"),
-                           ("CPU s per run", lambda n: number_text(ours[n]["trial_cpu_s"], 0) if n in ours else "–")):
+        for label, get in (("mean reward", lambda n: number_text(ours[n]["mean"], 1) if n in ours else MISSING),
+                           ("oracle reward", lambda n: number_text(oracle[n]["mean"], 1) if n in oracle else MISSING),
+                           ("seeds", lambda n: ", ".join(map(str, _seed_labels(records, setup, n))) or MISSING),
+                           ("episodes trained", lambda n: str(ours[n]["episodes_trained"]) if n in ours else MISSING),
+                           ("CPU s per run", lambda n: number_text(ours[n]["trial_cpu_s"], 0) if n in ours else MISSING)):
             lines.append(f"| {label} | " + " | ".join(get(n) for n in ns) + " |")
         lines.append("")
     return lines
@@ -310,7 +308,7 @@ def markdown(rows, cells, records, probe, probe_command: str, runs_log, md: Path
            f"![CPU s per training run against N]({relative_link(Path(figures) / 'scale_cost.png', md)})"]
           if rows else ["None yet: they are drawn from the records."]), "",
         "## Conventions", "",
-        "- Rewards: the mean over the evaluation episodes (the same episodes, seed 12345, for "
+        f"- Rewards: the mean over the evaluation episodes (the same episodes, seed {EVAL_SEED}, for "
         "every method, seed and N) of sum_t sum_n log2(1 + beta^n(t)) on ACK. Ours is evaluated "
         "greedily (argmax), as in Table I.",
         "- **std**: for ours the sample std (ddof 1) over training seeds of the seeds' mean "
@@ -348,10 +346,10 @@ def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
         scale_figures.plot_cost([r for r in records if r["row"] == OURS], setups,
                                 Path(figures) / "scale_cost.png")
     probe = load_records(probe_dir) if Path(probe_dir).is_dir() else []
-    probe_command = next((r["command"] for r in reversed(read_log(probe_dir))), "–")
+    probe_command = next((r["command"] for r in reversed(read_log(probe_dir))), MISSING)
     Path(md).parent.mkdir(parents=True, exist_ok=True)
     paired = paired_with(records, load_records(reference)) if reference and Path(reference).is_dir() else []
-    Path(md).write_text(markdown(rows, goal_cells(rows), records, probe, probe_command,
+    write_text_atomic(Path(md), markdown(rows, goal_cells(rows), records, probe, probe_command,
                                  read_log(output), Path(md), Path(csv_path), Path(figures),
                                  paired, reference, relative_link(output, md)))
     return rows

@@ -3,12 +3,14 @@
 Records are read from ``OUTPUT/N<N>/trials/*.json`` (:mod:`rllib_experiments.studies.scale.trials`).
 One CSV row per (setup, N, method), columns :data:`CSV_COLUMNS`:
 
-* ours: ``mean`` and ``std`` of the seeds' final rewards (greedy evaluation; sample std
-  over training seeds, ddof 1; empty with one seed), ``trial_cpu_s`` the mean CPU time of
-  one training run;
+* ours: ``mean`` and ``std`` of the seeds' final rewards (greedy evaluation;
+  :func:`~rllib_experiments.studies.common.statistics.mean_std`: the sample std over training
+  seeds, ddof 1, empty with one seed), ``trial_cpu_s`` the mean CPU time of one training run;
 * a baseline: one evaluation; ``std`` is over the evaluation episodes (ddof 1), ``seeds``
   is empty (no training seed), ``trial_cpu_s`` the evaluation's CPU time;
 * ``oracle_mean`` the oracle on the same episodes, ``ratio_to_oracle`` = mean / oracle_mean.
+
+A missing value is None in the rows (an empty cell in the CSV).
 
 A record without ``cpu_s`` (written before the trial process added it) counts its
 ``wall_s`` instead; the md says how many did.
@@ -16,22 +18,18 @@ A record without ``cpu_s`` (written before the trial process added it) counts it
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from rllib_experiments.studies.common.statistics import bootstrap_ci
+from rllib_experiments.run.outputs import write_csv_atomic
+from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
+from rllib_experiments.studies.common.statistics import bootstrap_ci, mean_std
 
 CSV_COLUMNS = ("setup", "num_users", "num_channels", "method", "seeds", "mean", "std",
                "oracle_mean", "ratio_to_oracle", "episodes_trained", "trial_cpu_s")
-
-#: The goal: ours reaches this fraction of the oracle (mean over seeds) in every cell ...
-GOAL_RATIO = 0.95
-#: ... with at least this many seeds per cell.
-GOAL_SEEDS = 5
 
 OURS = "ours"
 #: Ours trained in setup A and evaluated, unchanged, in B or C (the same N, seed and budget):
@@ -87,20 +85,18 @@ def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         recs = sorted(recs, key=lambda r: r["seed"])
         rewards = [float(r["final_reward"]) for r in recs]
         learning = recs[0].get("kind") != "baseline"
-        if learning:
-            std = float(np.std(rewards, ddof=1)) if len(rewards) > 1 else ""
-        else:
+        mean, std = mean_std(rewards)
+        if not learning:  # one evaluation: the std over its episodes
             std = float(recs[0]["final_reward_std"])
         ref = oracle.get((setup, n))
         refs = [r["oracle_reference"] for r in recs if "oracle_reference" in r]
         if ref is None and learning and refs:  # the oracle of the same episodes, from TrainingRun
             ref = float(np.mean(refs))
-        mean = float(np.mean(rewards))
         rows.append(dict(
             setup=setup, num_users=n, num_channels=int(recs[0]["env_kwargs"]["num_channels"]),
-            method=method, seeds=len(recs) if learning else "", mean=mean, std=std,
-            oracle_mean="" if ref is None else float(ref),
-            ratio_to_oracle="" if ref is None else mean / float(ref),
+            method=method, seeds=len(recs) if learning else None, mean=mean, std=std,
+            oracle_mean=None if ref is None else float(ref),
+            ratio_to_oracle=None if ref is None else mean / float(ref),
             episodes_trained=int(np.mean([r["episodes_trained"] for r in recs])),
             trial_cpu_s=float(np.mean([r["cpu_s"] for r in recs])), rewards=rewards,
             seed_list=[int(r["seed"]) for r in recs]))
@@ -121,10 +117,10 @@ def goal_cells(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                     ratio=ours["ratio_to_oracle"], best=best,
                     seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [],
                     seed_list=list(ours["seed_list"]))
-        cell["ratio_met"] = cell["ratio"] != "" and cell["ratio"] >= GOAL_RATIO
+        cell["ratio_met"] = cell["ratio"] is not None and cell["ratio"] >= GOAL_RATIO
         cell["beats_baselines"] = best is None or ours["mean"] > best["mean"]
-        cell["short_ratio"] = 0.0 if cell["ratio_met"] or oracle == "" else GOAL_RATIO - cell["ratio"]
-        cell["short_reward"] = 0.0 if cell["ratio_met"] or oracle == "" else GOAL_RATIO * oracle - ours["mean"]
+        cell["short_ratio"] = 0.0 if cell["ratio_met"] or oracle is None else GOAL_RATIO - cell["ratio"]
+        cell["short_reward"] = 0.0 if cell["ratio_met"] or oracle is None else GOAL_RATIO * oracle - ours["mean"]
         cell["margin"] = ours["mean"] - best["mean"] if best else None
         cell["met"] = cell["ratio_met"] and cell["beats_baselines"] and ours["seeds"] >= GOAL_SEEDS
         cells.append(cell)
@@ -165,12 +161,9 @@ def paired_with(records: List[Dict[str, Any]], reference: List[Dict[str, Any]]) 
 
 
 def write_csv(rows: List[Dict[str, Any]], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    """The CSV rows (floats to 6 significant digits), written atomically."""
+    write_csv_atomic(path, CSV_COLUMNS, [{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}
+                                         for r in rows], lineterminator="\n")
     return path
 
 

@@ -24,7 +24,9 @@ import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic
+from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
+from rllib_experiments.studies.common.formatting import MISSING, number_text
+from rllib_experiments.studies.common.statistics import mean_std
 
 TRIAL_COLUMNS = ["setup", "row", "label", "seed", "kind", "budget", "iterations", "episodes_trained",
                  "eval_mode", "eval_episodes", "final_reward", "final_reward_std", "final_stochastic",
@@ -69,13 +71,6 @@ def _f(x) -> Optional[float]:
     return None if math.isnan(v) else v
 
 
-def _mean_std(values: Sequence[float]):
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return mean, std
-
-
 def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
     """{setup: {row: {best, best_seed, mean, std, n, sparsity, episodes, ...}}}."""
     out: Dict[str, Dict[str, Dict]] = {}
@@ -87,7 +82,7 @@ def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
         for row, ts in rows.items():
             rewards = [_f(t["final_reward"]) for t in ts]
             best = max(range(len(ts)), key=lambda i: rewards[i])
-            mean, std = _mean_std(rewards)
+            mean, std = mean_std(rewards)
             sp = [_f(t["sparsity_prunable"]) for t in ts if _f(t["sparsity_prunable"]) is not None]
             modes = {}
             for mode in ("stochastic", "greedy"):
@@ -108,10 +103,6 @@ def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
                 eval_episodes=int(float(ts[0]["eval_episodes"])),
                 wall_s=sum(_f(t["wall_s"]) or 0.0 for t in ts), budget=ts[0]["budget"])
     return summary
-
-
-def _fmt(x, digits=2) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
 
 
 def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
@@ -162,25 +153,26 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
             if key not in rows or _group(key) != "table":
                 continue
             s = rows[key]
-            ratio = lambda v: _fmt(v / oracle, 3) if (oracle and v is not None) else "–"
+            ratio = lambda v: number_text(v / oracle, 3) if (oracle and v is not None) else MISSING
             paper = ROWS[key].paper.get(setup) if key in ROWS else None
-            paper_ratio = ratio(paper) if paper_env else "–"
+            paper_ratio = ratio(paper) if paper_env else MISSING
             if s["kind"] == "baseline":
-                best, spread, seeds = _fmt(s["best"]), f"{_fmt(s['mean'])} ± {_fmt(s['episode_std'])} (episodes)", "–"
+                best, seeds = number_text(s["best"], 2), MISSING
+                spread = f"{number_text(s['mean'], 2)} ± {number_text(s['episode_std'], 2)} (episodes)"
             else:
-                best = f"{_fmt(s['best'])} (seed {s['best_seed']})"
-                spread = f"{_fmt(s['mean'])} ± {_fmt(s['std']) if s['n'] > 1 else '–'}"
+                best = f"{number_text(s['best'], 2)} (seed {s['best_seed']})"
+                spread = f"{number_text(s['mean'], 2)} ± {number_text(s['std'], 2)}"
                 asked = expected.get((setup, key), set())
                 missing = sorted(asked - set(s["seeds"]))
                 seeds = str(s["n"]) + (f" (partial: seed{'s' if len(missing) > 1 else ''} "
                                        f"{', '.join(map(str, missing))} not run)" if missing else "")
             lines.append(
-                f"| {s['label']} | {_fmt(paper)} | {best} | {spread} | {seeds} | {ratio(s['best'])} | "
-                f"{ratio(s['mean']) if s['kind'] == 'learning' else '–'} | {paper_ratio} | "
-                f"{s['eval_mode'] if s['kind'] == 'learning' else '–'} | "
-                f"{_fmt(s['mean_stochastic'])} / {_fmt(s['mean_greedy'])} | "
-                f"{_fmt(s['sparsity'], 3) if s['sparsity'] is not None else '–'} | "
-                f"{s['episodes'] if s['kind'] == 'learning' else '–'} | {s['wall_s']:.0f} |")
+                f"| {s['label']} | {number_text(paper, 2)} | {best} | {spread} | {seeds} | {ratio(s['best'])} | "
+                f"{ratio(s['mean']) if s['kind'] == 'learning' else MISSING} | {paper_ratio} | "
+                f"{s['eval_mode'] if s['kind'] == 'learning' else MISSING} | "
+                f"{number_text(s['mean_stochastic'], 2)} / {number_text(s['mean_greedy'], 2)} | "
+                f"{number_text(s['sparsity'], 3)} | "
+                f"{s['episodes'] if s['kind'] == 'learning' else MISSING} | {s['wall_s']:.0f} |")
         lines.append("")
         lines += render_ablation(rows, row_order, setup)
     lines += ["Figures: [training_curves_A.png](../figures/training_curves_A.png), "
@@ -214,17 +206,16 @@ def render_ablation(rows: Dict[str, Dict], row_order: Sequence[str], setup: str)
         s = rows[key]
         common = sorted(set(s["seeds"]) & set(ours["seeds"]))
         if key == "ours":
-            delta = "–"
+            delta = MISSING
         elif common:
             mine = [s["per_seed"][c] for c in common]
             theirs = [ours["per_seed"][c] for c in common]
             delta = f"{(sum(mine) - sum(theirs)) / len(common):+.1f} (seeds {', '.join(map(str, common))})"
         else:
-            delta = "– (no common seed)"
-        std = _fmt(s["std"]) if s["n"] > 1 else "–"
-        lines.append(f"| {s['label']} | {_fmt(s['mean_greedy'])} ± {std} | {s['n']} | {delta} | "
-                     f"{_fmt(s['mean_stochastic'])} | "
-                     f"{_fmt(s['sparsity'], 3) if s['sparsity'] is not None else '–'} | "
+            delta = f"{MISSING} (no common seed)"
+        lines.append(f"| {s['label']} | {number_text(s['mean_greedy'], 2)} ± {number_text(s['std'], 2)} | {s['n']} | {delta} | "
+                     f"{number_text(s['mean_stochastic'], 2)} | "
+                     f"{number_text(s['sparsity'], 3)} | "
                      f"{s['episodes']} | {s['wall_s']:.0f} |")
     lines.append("")
     return lines
@@ -268,12 +259,11 @@ def plot_ablation(curves: List[Dict[str, str]], setup: str, path: Path,
 
 
 def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=None):
-    """(iterations, mean, std, seeds, episodes per iteration) of one row's ``column``, or None.
+    """(iterations, mean, std, seeds, episodes per iteration) of one row's ``column``, or None
+    (mean and std over seeds: :func:`mean_std`; std None for one seed).
 
     ``seeds``: only these training seeds (default all); iterations are those every seed has.
     """
-    import numpy as np
-
     pts = [c for c in curves if c["setup"] == setup and c["row"] == key
            and (seeds is None or int(c["seed"]) in seeds)]
     if not pts:
@@ -288,9 +278,8 @@ def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=Non
     common = sorted(set.intersection(*(set(v) for v in by_seed.values())))
     if not common:
         return None
-    vals = np.array([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
-    std = vals.std(0, ddof=1) if len(vals) > 1 else np.zeros(len(common))
-    return common, vals.mean(0), std, sorted(by_seed), per_iter
+    mean, std = mean_std([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
+    return common, mean, std, sorted(by_seed), per_iter
 
 
 def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
@@ -323,7 +312,8 @@ def plot_curves(curves: List[Dict[str, str]], summary, setup: str, path: Path,
             extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
             ax.plot(episodes, mean, color=color, lw=1.6,
                     label=f"{ROWS[key].label} ({n} seed{'s' if n > 1 else ''}{extra})")
-            ax.fill_between(episodes, (mean - std).clip(min=0), mean + std, color=color, alpha=0.15)
+            if std is not None:  # no band for one seed
+                ax.fill_between(episodes, (mean - std).clip(min=0), mean + std, color=color, alpha=0.15)
         for key, style in styles.items():
             s = summary.get(setup, {}).get(key)
             if s is None or (panel == 1 and key in ("musical_chairs", "oracle")):
@@ -357,8 +347,7 @@ def build_report(raw_dir, table_path, figures_dir) -> Dict:
             runs = [json.loads(line) for line in f if line.strip()]
     order = list(ROWS)
     summary = summarize(trials)
-    table_path.parent.mkdir(parents=True, exist_ok=True)
-    table_path.write_text(render_table(summary, runs, order))
+    write_text_atomic(table_path, render_table(summary, runs, order))
     for setup in sorted(summary):
         plot_curves(curves, summary, setup, figures_dir / f"training_curves_{setup}.png", order)
         plot_ablation(curves, setup, figures_dir / f"ablation_{setup}.png", order)
