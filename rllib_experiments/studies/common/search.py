@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from rllib_experiments.methods import get_row
-from rllib_experiments.run.outputs import SEARCH_FILE, write_json_atomic
+from rllib_experiments.run.outputs import SEARCH_FILE, write_csv_atomic, write_json_atomic, write_text_atomic
 from rllib_experiments.settings import Settings
+from rllib_experiments.studies.common.formatting import MISSING
 from rllib_experiments.studies.common.search_space import settings_for, unused_parameters, variant_key
 
 TRIALS_CSV = "search_trials.csv"
@@ -157,12 +158,7 @@ def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str
     keys: List[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
-    tmp = output / f".{TRIALS_CSV}.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, output / TRIALS_CSV)
+    write_csv_atomic(output / TRIALS_CSV, keys, rows)
     best = best_configs(rows, space.metric)
     for r in best:
         r["study_row"] = study_row({k[6:]: v for k, v in r.items() if k.startswith("point.")}, base)
@@ -178,8 +174,8 @@ def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str
     for i, r in enumerate(best, 1):
         point = ", ".join(f"{k[6:]}={v:.4g}" if isinstance(v, float) else f"{k[6:]}={v}"
                           for k, v in r.items() if k.startswith("point."))
-        row = f"`{r['study_row']}`" if r.get("study_row") else "— (a parameter has no variant modifier)"
+        row = f"`{r['study_row']}`" if r.get("study_row") else f"{MISSING} (a parameter has no variant modifier)"
         lines.append(f"| {i} | {r['greedy']:.1f} | {r['stochastic']:.1f} | "
                      f"{(r.get('sparsity') or 0):.3f} | {r['seed']} | {point} | {row} |")
-    (output / SEARCH_MD).write_text("\n".join(lines) + "\n")
+    write_text_atomic(output / SEARCH_MD, "\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)
