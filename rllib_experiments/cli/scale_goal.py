@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rllib_experiments.run.outputs import write_text_atomic
 from rllib_experiments.studies.common.folders import FIGURES, RAW, RESULTS
 from rllib_experiments.studies.scale.goal import NoRecordsError, folder_cells, folder_curves, folder_labels, \
     markdown, plot_curves
@@ -72,7 +73,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{args.output} is up to date")
         return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    write_text_atomic(args.output, text)
     drawn = plot_curves(curves, folder_labels(cells, folders), args.figure) if has_curves else None
     print(f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)"
           + (f" and {drawn}" if drawn else ""))
