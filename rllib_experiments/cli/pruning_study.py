@@ -1,4 +1,4 @@
-"""The pruning study (issue 13): variants of the pruning rows, many seeds, the paper's budget.
+"""The pruning study: variants of the pruning rows, many seeds, the paper's budget.
 
 Usage::
 

@@ -190,7 +190,7 @@ COMPARISONS = [
     ("linear+head_dense", "harmonic+head_dense", "linear vs harmonic schedule, head dense"),
     ("harmonic+head_dense", "dense", "head-dense harmonic vs dense IAGC-PPO"),
     ("harmonic", "dense", "harmonic (everything pruned) vs dense IAGC-PPO"),
-    ("ours+bf16", "ours", "bfloat16 autocast vs float32 training (issue 14)"),
+    ("ours+bf16", "ours", "bfloat16 autocast vs float32 training"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The paper's statistic on the paper's seeds (issue 13, part 3) for the pruning report.
+"""The paper's statistic on the paper's seeds for the pruning report.
 
 Table I gives the best of 10 seeds per row. :func:`seed_rows` puts that statistic beside the
 ones a reader can compare (mean ± std over seeds and a bootstrap 95 % CI of the mean, sampled and

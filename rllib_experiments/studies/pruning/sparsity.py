@@ -1,4 +1,4 @@
-"""The deployment question of the pruning report: how sparse can an actor be (issue 13, part 4)?
+"""The deployment question of the pruning report: how sparse can an actor be?
 
 Split from :mod:`rllib_experiments.studies.pruning.report`, which re-exports these names.
 """
