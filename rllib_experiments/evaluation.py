@@ -28,7 +28,15 @@ import torch
 
 from dsa_pettingzoo import BatchedDSA
 from dsa_pettingzoo.baselines import make_policy
-from dsa_pettingzoo.evaluation import DEFAULT_CHUNK_SIZE, EVAL_SEED, EpisodeStats, episode_seeds, evaluate_policy
+from dsa_pettingzoo.evaluation import (
+    DEFAULT_CHUNK_SIZE,
+    EVAL_SEED,
+    EpisodeStats,
+    episode_seeds,
+    evaluate_policy,
+)
+from pruning_callbacks.masks import prunable_parameters, zero_fraction
+from rllib_experiments.dsa.rollout import rollout
 
 #: Evaluation modes: key in the results -> rollout mode.
 MODES = {"stochastic": "sample", "greedy": "greedy"}
@@ -48,8 +56,6 @@ def evaluate(actors: Sequence[torch.nn.Module], env_kwargs: Dict[str, Any], *, e
     Returns ``{mode: EpisodeStats.summary()}`` over ``episodes`` episodes (see the
     module doc for the episodes, the action draws and the std convention).
     """
-    from rllib_experiments.dsa.rollout import rollout
-
     _check_count("episodes", episodes)
     _check_count("chunk_size", chunk_size)
     bad = [m for m in modes if m not in MODES]
@@ -111,7 +117,7 @@ def algo_actors(algo) -> List:
     The one way to reach the actors: through the learner group's public ``get_weights``,
     which works with local and remote learners alike.
     """
-    from rllib_experiments.iagc.modules import actor_ids
+    from rllib_experiments.iagc.modules import actor_ids  # imports ray: only when called
 
     spec = algo.config.rl_module_spec
     agents = actor_ids(spec)
@@ -124,8 +130,6 @@ def actor_sparsity(actors) -> Dict[str, Any]:
     ``sparsity_prunable`` is what the pruning schedules target (weight matrices);
     ``sparsity_all`` counts biases too, and decides the size of an exported file.
     """
-    from pruning_callbacks.masks import prunable_parameters, zero_fraction
-
     prunable = [p for a in actors for p in prunable_parameters(a).values()]
     per_user = [zero_fraction(prunable_parameters(a).values()) for a in actors]
     return {"sparsity_prunable": zero_fraction(prunable),

@@ -16,17 +16,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from rllib_experiments.cli.args import int_at_least, key_value, validated_settings
+import torch
+
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.evaluation import EVAL_SEED
-from rllib_experiments.run.framework_log import RAY_INIT_KWARGS, route_framework_logs
 from pruning_callbacks.schedules import SCHEDULES
+from rllib_experiments.cli.args import int_at_least, key_value, validated_settings
+from rllib_experiments.evaluation import EVAL_SEED
+from rllib_experiments.methods import ROWS, get_row
+from rllib_experiments.run import outputs as out
+from rllib_experiments.run.framework_log import RAY_INIT_KWARGS, route_framework_logs
+from rllib_experiments.run.outputs import has_results
 from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset, preset_names
+from rllib_experiments.studies.common.trials import trial_name
+from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun, achieved_sparsity
 
 DEMO_ROW = "ours"
 """Table I row of the no-flag demo: the 95%-sparse configuration (a few minutes on 2 cores)."""
@@ -51,15 +59,11 @@ FLAG_OF = {
 
 def learning_rows() -> List[str]:
     """Keys of the rows of Table I that train (``--row`` choices)."""
-    from rllib_experiments.methods import ROWS
-
     return [k for k, r in ROWS.items() if r.kind == "learning"]
 
 
 def learning_row(text: str) -> str:
     """argparse type of ``--row``: a learning row's key or a variant of one."""
-    from rllib_experiments.methods import get_row
-
     try:
         row = get_row(text)
     except ValueError as err:
@@ -193,8 +197,6 @@ def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[D
         except ValueError as err:
             parser.error(f"argument --preset: {err}")
         if row is not None:
-            from rllib_experiments.methods import get_row
-
             try:
                 preset = get_row(row).settings(preset)
             except ValueError as err:  # e.g. a variant asking for more than its scope can prune
@@ -209,9 +211,6 @@ def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[D
 
 def default_output(settings: Settings, demo: bool) -> Path:
     """runs/<name>; for the demo the first runs/demo-N that holds no results."""
-    from rllib_experiments.studies.common.trials import trial_name
-    from rllib_experiments.run.outputs import has_results
-
     if not demo:
         return Path("runs") / f"{settings.setup}_{trial_name(settings)}"
     n = 1
@@ -222,9 +221,6 @@ def default_output(settings: Settings, demo: bool) -> Path:
 
 def resolve(argv: Optional[List[str]] = None):
     """Parse and check everything that can fail before Ray starts; returns (args, settings, options)."""
-    from rllib_experiments.run import outputs as out
-    from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY
-
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
@@ -275,9 +271,7 @@ def resolve(argv: Optional[List[str]] = None):
 
 
 def _init_ray(address: Optional[str]) -> None:
-    import logging
-
-    import ray
+    import ray  # imports ray: only when called
 
     if ray.is_initialized():
         return
@@ -303,7 +297,6 @@ def report(result: Dict[str, Any], output: Path) -> str:
                  "(same episodes)")
     lines.append(f"  oracle              {oracle['mean_reward']:8.1f} +- {oracle['std_reward']:6.1f}   "
                  "(central planner that knows every SNR and PU state; same episodes)")
-    from rllib_experiments.training import achieved_sparsity
 
     lines.append(f"  mean final actor sparsity {achieved_sparsity(result)[1]:.3f} of the weight "
                  f"matrices, {result['sparsity_all_params']:.3f} of all parameters; wall time "
@@ -314,10 +307,8 @@ def report(result: Dict[str, Any], output: Path) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args, settings, options, output, demo = resolve(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
 
     torch.set_num_threads(1)
-    from rllib_experiments.training import TrainingRun
 
     if demo:
         episodes = settings.episodes_per_iteration
@@ -330,8 +321,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     row = options.pop("row", None)
     build = None
     if row is not None:
-        from rllib_experiments.methods import get_row
-
         build = get_row(row).build
     run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
                       background_eval=not args.sync_eval, log=None if args.quiet else (lambda line: print(line, flush=True)),

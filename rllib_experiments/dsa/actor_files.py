@@ -19,6 +19,7 @@ import numpy as np
 
 from dsa_pettingzoo import agent_index, make_config
 from dsa_pettingzoo.deploy.format import Architecture, write_actor_file
+from dsa_pettingzoo.physics import observation_dim
 
 
 def user_index(agent) -> Optional[int]:
@@ -97,7 +98,6 @@ def env_settings(env: Optional[Mapping[str, Any]], arch: Architecture) -> Option
     """Full, validated environment settings (make_config kwargs) or None; checks K and obs size."""
     if env is None:
         return None
-    from dsa_pettingzoo.physics import observation_dim
 
     config = make_config(**dict(env))
     K = config.num_channels

@@ -6,13 +6,12 @@ from typing import Any, Dict, Optional
 
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
+import dsa_pettingzoo
 from rllib_experiments.iagc.envs import ParallelEnvWithState
 
 
 def make_parallel_env(env_config: Dict[str, Any]):
     """PettingZoo ParallelEnv of the DSA system from ``dsa_pettingzoo.parallel_env`` kwargs."""
-    import dsa_pettingzoo
-
     return dsa_pettingzoo.parallel_env(**env_config)
 
 

@@ -27,7 +27,6 @@ from typing import List
 
 import numpy as np
 import torch
-
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
@@ -44,6 +43,7 @@ from ray.rllib.utils.metrics import (
     NUM_MODULE_STEPS_SAMPLED_LIFETIME,
 )
 
+from dsa_pettingzoo import BatchedDSA
 from rllib_experiments.dsa.rollout import rollout
 from rllib_experiments.iagc.modules import CRITIC_ID, STATES, actor_ids
 
@@ -60,8 +60,6 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         self.last_round_seeds = None
 
     def _make_sim(self):
-        from dsa_pettingzoo import BatchedDSA
-
         self._sim = BatchedDSA(num_envs=self.num_envs, **dict(self.config.env_config))
         spec = self.config.rl_module_spec
         self._agent_ids = actor_ids(spec)

@@ -18,6 +18,8 @@ Submodules are imported on use, so ``import rllib_experiments.iagc`` stays light
 
 from __future__ import annotations
 
+import importlib
+
 __all__ = ["CRITIC_ID", "IAGCActor", "IAGCTorchLearner", "PrunedIAGCTorchLearner", "SharedCritic",
            "iagc_ppo_config", "module_specs"]
 
@@ -28,7 +30,5 @@ _HOME = {"CRITIC_ID": "modules", "IAGCActor": "modules", "SharedCritic": "module
 
 def __getattr__(name):
     if name in _HOME:
-        import importlib
-
         return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,8 +21,18 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from rllib_experiments.iagc.modules import CRITIC_ID, CRITIC_MODES, IAGCActor, SharedCritic
+from rllib_experiments.iagc.envs import probe_parallel_env, register_parallel_env
+from rllib_experiments.iagc.modules import (
+    CRITIC_ID,
+    CRITIC_MODES,
+    IAGCActor,
+    SharedCritic,
+    policy_mapping_fn,
+)
 
 #: Default hyperparameters (the paper's values where it gives them).
 DEFAULTS: Dict[str, Any] = dict(
@@ -38,9 +48,6 @@ DEFAULTS: Dict[str, Any] = dict(
 def module_specs(agents: Sequence[str], obs_space, act_space, *, hidden_sizes, lstm_size: int,
                  lstm_layers: int, critic_mode: str, state_dim: Optional[int] = None):
     """MultiRLModuleSpec: one IAGCActor per agent (in ``agents`` order) and the learner-only critic."""
-    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-
     if critic_mode not in CRITIC_MODES:
         raise ValueError(f"critic_mode must be one of {CRITIC_MODES}, got {critic_mode!r}")
     net = dict(hidden_sizes=list(hidden_sizes), lstm_size=int(lstm_size),
@@ -77,10 +84,7 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
         learner_class: default :class:`~rllib_experiments.iagc.learner.IAGCTorchLearner`.
         **hyperparameters: any key of :data:`DEFAULTS` (unknown keys are an error).
     """
-    from ray.rllib.algorithms.ppo import PPOConfig
-
-    from rllib_experiments.iagc.learner import IAGCTorchLearner
-    from rllib_experiments.iagc.modules import policy_mapping_fn
+    from rllib_experiments.iagc.learner import IAGCTorchLearner  # imports scipy: only when called
 
     unknown = sorted(set(hyperparameters) - set(DEFAULTS))
     if unknown:
@@ -88,8 +92,6 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
     h = {**DEFAULTS, **hyperparameters}
     env_config = dict(env_config or {})
     if callable(env) and not isinstance(env, (str, type)):
-        from rllib_experiments.iagc.envs import probe_parallel_env, register_parallel_env
-
         info = probe_parallel_env(env, env_config)
         agents = agents or info["agents"]
         obs_space = obs_space or info["obs_space"]

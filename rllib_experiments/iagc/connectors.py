@@ -37,7 +37,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 import torch
-
+import torch.distributed as dist
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
@@ -128,8 +128,6 @@ def across_learners(value) -> list:
     replica's return statistics in the same order keeps the reward normalisation (and so
     the critic's targets) identical on all replicas.
     """
-    import torch.distributed as dist
-
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
         return [value]
     gathered = [None] * dist.get_world_size()

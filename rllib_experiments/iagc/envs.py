@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+from ray.tune.registry import register_env
 
 from rllib_experiments.iagc.modules import STATES
 
@@ -47,8 +48,6 @@ class ParallelEnvWithState(ParallelPettingZooEnv):
 def register_parallel_env(name: str, creator: Callable[[Dict[str, Any]], Any], *,
                           with_state: bool = False) -> str:
     """Register ``creator(env_config) -> ParallelEnv`` with Ray Tune as ``name``; returns ``name``."""
-    from ray.tune.registry import register_env
-
     wrapper = ParallelEnvWithState if with_state else ParallelPettingZooEnv
     register_env(name, lambda config: wrapper(creator(dict(config or {}))))
     return name

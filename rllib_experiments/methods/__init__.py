@@ -27,6 +27,7 @@ BASE+MOD+...        a learning row with pruning choices changed (:mod:`.variants
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional
 
@@ -50,8 +51,6 @@ class Row:
 
 def _lazy(module: str, attr: str = "build_config"):
     def call(*args, **kwargs):
-        import importlib
-
         return getattr(importlib.import_module(f"rllib_experiments.methods.{module}"), attr)(*args, **kwargs)
     return call
 

@@ -16,6 +16,7 @@ from typing import Dict, List
 import torch
 
 from pruning_callbacks.masks import prunable_parameters
+from rllib_experiments.evaluation import evaluate
 
 
 def bias_only_copies(actors: List[torch.nn.Module]) -> List[torch.nn.Module]:
@@ -32,7 +33,5 @@ def bias_only_copies(actors: List[torch.nn.Module]) -> List[torch.nn.Module]:
 
 def bias_only_rewards(actors, env_kwargs, episodes: int) -> Dict[str, float]:
     """Mean evaluation reward of the bias-only copies, stochastic and greedy (the one evaluator)."""
-    from rllib_experiments.evaluation import evaluate
-
     result = evaluate(bias_only_copies(actors), env_kwargs, episodes=episodes)
     return {f"bias_only_{mode}": summary["mean_reward"] for mode, summary in result.items()}

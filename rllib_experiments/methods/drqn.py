@@ -40,17 +40,21 @@ from typing import Any, Dict, List
 
 import numpy as np
 import torch
-
-from ray.rllib.core.columns import Columns
 from ray.rllib.connectors.connector_v2 import ConnectorV2
+from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 
-from rllib_experiments.iagc.connectors import IAGCEpisodesToBatch, discounted_returns, stack_episodes
+from rllib_experiments.algorithm import build_algo_config
 from rllib_experiments.dsa.env_runner import BatchedDSAEnvRunner
+from rllib_experiments.iagc.connectors import (
+    IAGCEpisodesToBatch,
+    discounted_returns,
+    stack_episodes,
+)
 from rllib_experiments.iagc.learner import IAGCTorchLearner
-from rllib_experiments.methods.shared_actors import SHARED_KEY, SharedActorsMixin
 from rllib_experiments.iagc.modules import CRITIC_ID, actor_ids
 from rllib_experiments.iagc.stacked import StackedActors
+from rllib_experiments.methods.shared_actors import SHARED_KEY, SharedActorsMixin
 
 DRQN_KEY = "drqn"
 DEFAULTS = dict(replay_episodes=200, batch_sequences=32, updates_per_iteration=1,
@@ -208,8 +212,6 @@ class BoltzmannEnvRunner(BatchedDSAEnvRunner):
 
 def build_config(settings, **drqn_options):
     """PPOConfig used as the sampling/update driver of the DRQN row (see module doc)."""
-    from rllib_experiments.algorithm import build_algo_config
-
     if settings.schedule != "none":
         raise ValueError("the DQN row is dense: settings.schedule must be 'none'")
     unknown = set(drqn_options) - set(DEFAULTS)

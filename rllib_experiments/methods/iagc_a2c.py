@@ -17,6 +17,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
+from rllib_experiments.algorithm import build_algo_config
 from rllib_experiments.iagc.learner import IAGCTorchLearner
 
 
@@ -35,8 +36,6 @@ class IAGCA2CLearner(IAGCTorchLearner):
 
 def build_config(settings):
     """PPOConfig of IAGC-PPO with the A2C learner (settings.num_epochs must be 1)."""
-    from rllib_experiments.algorithm import build_algo_config
-
     if settings.num_epochs != 1 or settings.minibatch_episodes is not None:
         raise ValueError("IAGC (advantage actor-critic) makes one pass per batch: "
                          "num_epochs must be 1 and minibatch_episodes None")

@@ -15,6 +15,8 @@ setup, budget iterations, seed) and return the row's settings:
 
 from __future__ import annotations
 
+from rllib_experiments.algorithm import build_algo_config
+
 #: Our improved configuration (beyond the paper), chosen by short probes
 #: documented in docs/results.md. Every other setting is the paper's.
 OURS = dict(
@@ -100,6 +102,4 @@ def ours_ablation(change: str):
 
 def build_config(settings):
     """IAGC-PPO config of the settings (:func:`rllib_experiments.algorithm.build_algo_config`)."""
-    from rllib_experiments.algorithm import build_algo_config
-
     return build_algo_config(settings)

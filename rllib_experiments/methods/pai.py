@@ -10,6 +10,7 @@ IAGC-PPO configuration. The module id ``user_n`` selects mask m_n.
 
 from __future__ import annotations
 
+from rllib_experiments.algorithm import build_algo_config
 from rllib_experiments.iagc.learner import IAGCTorchLearner
 from rllib_experiments.methods.shared_actors import SHARED_KEY, SharedActorsMixin
 
@@ -20,8 +21,6 @@ class PaILearner(SharedActorsMixin, IAGCTorchLearner):
 
 def build_config(settings, sparsity: float = 0.5):
     """PPOConfig of the PaI row (settings.schedule must be "none": the masks are fixed)."""
-    from rllib_experiments.algorithm import build_algo_config
-
     if settings.schedule != "none":
         raise ValueError("PaI uses fixed masks from initialisation: settings.schedule must be 'none'")
     config = build_algo_config(settings)

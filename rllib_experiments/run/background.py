@@ -29,9 +29,12 @@ import pickle
 import subprocess
 import sys
 import threading
+import traceback
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
+
+from rllib_experiments.run.framework_log import route_framework_logs
 
 
 class BackgroundEvaluator:
@@ -60,7 +63,7 @@ class BackgroundEvaluator:
         self._reader: Optional[threading.Thread] = None
 
     def _start(self) -> None:
-        import torch
+        import torch  # imports torch: only when called
 
         threads = int(self.threads or torch.get_num_threads())
         env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -108,11 +111,8 @@ class BackgroundEvaluator:
 
 def _serve(threads: int, log_dir: Optional[Path]) -> None:
     """Worker loop: read a job, write ``(True, result)`` or ``(False, traceback)``, until EOF."""
-    import traceback
+    import torch  # imports torch: only when called
 
-    import torch
-
-    from rllib_experiments.run.framework_log import route_framework_logs
 
     torch.set_num_threads(threads)
     route_framework_logs(log_dir)

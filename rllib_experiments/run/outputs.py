@@ -22,6 +22,7 @@ half-written last line, are dropped) and TensorBoard is reopened with
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import os
@@ -328,7 +329,7 @@ def read_run_state(checkpoint: Path) -> Dict[str, Any]:
 
 def open_tensorboard(output: Path, purge_step: Optional[int] = None):
     """tensorboardX SummaryWriter in OUTPUT/tensorboard (purge_step hides later events on resume)."""
-    from tensorboardX import SummaryWriter
+    from tensorboardX import SummaryWriter  # imports tensorboardX: only when called
 
     return SummaryWriter(logdir=str(Path(output) / TENSORBOARD_DIR), purge_step=purge_step,
                          flush_secs=10)
@@ -347,8 +348,6 @@ def exclusive(folder, prog: str):
     ``FOLDER/.running.lock``, released when the process ends, even when killed): two runs of
     ``reproduce``/``pruning_study`` over one folder would run the same trials twice and set
     each other's run folders aside. Raises :class:`OutputBusyError` naming the holder."""
-    import fcntl
-
     path = Path(folder) / LOCK_FILE
     with open(path, "a+") as f:
         try:

@@ -16,8 +16,6 @@ configurations, each with its seed).
 
 from __future__ import annotations
 
-import csv
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 

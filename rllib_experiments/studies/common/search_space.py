@@ -40,6 +40,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+import numpy as np
+import yaml
+
 from rllib_experiments.settings import Settings, SettingsError
 
 DISTRIBUTIONS = ("choice", "uniform", "loguniform", "randint")
@@ -101,8 +104,6 @@ class SearchSpace:
 def _read(path: Path) -> Any:
     text = path.read_text()
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
         return yaml.safe_load(text)
     return json.loads(text)
 
@@ -234,8 +235,6 @@ SCHEDULE_ROWS = ("harmonic", "linear", "polynomial")
 
 def _decimal(value) -> str:
     """A number as variant modifiers write it: plain decimal digits, no exponent, round-tripping."""
-    import numpy as np
-
     return np.format_float_positional(float(value), trim="-")
 
 

@@ -32,7 +32,14 @@ import numpy as np
 from dsa_pettingzoo.evaluation import EVAL_SEED
 from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
 from rllib_experiments.studies.common.formatting import ci_text, number_text
-from rllib_experiments.studies.common.statistics import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, bootstrap_ci, mean_std_ci
+from rllib_experiments.studies.common.statistics import (
+    BOOTSTRAP_SAMPLES,
+    BOOTSTRAP_SEED,
+    bootstrap_ci,
+    mean_std_ci,
+)
+from rllib_experiments.studies.pruning import figures as pruning_figures
+from rllib_experiments.studies.pruning import seeds as pruning_seeds
 from rllib_experiments.studies.pruning.sparsity import bytes_text, dense_reference, sparsity_lines
 
 CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_interval",
@@ -64,7 +71,9 @@ def oracle_reward(record: Dict[str, Any]) -> float:
         return float(record["oracle_reference"])
     key = json.dumps([record["env_kwargs"], record["eval_episodes"], record["eval_seed"]], sort_keys=True)
     if key not in _ORACLE_CACHE:
-        from rllib_experiments.evaluation import evaluate_baseline
+        from rllib_experiments.evaluation import (
+            evaluate_baseline,  # imports torch: only when called
+        )
 
         _ORACLE_CACHE[key] = float(evaluate_baseline("oracle", record["env_kwargs"],
                                                      episodes=int(record["eval_episodes"]),
@@ -332,9 +341,6 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
     (:mod:`rllib_experiments.studies.pruning.seeds`), also written to ``<csv stem>_paper_seeds.csv``
     with one figure per setup. ``seeds``: summarize only the records of these training seeds
     (configurations on the same seeds); ``figures_dir`` None: no figures."""
-    from rllib_experiments.studies.pruning import figures as pruning_figures
-    from rllib_experiments.studies.pruning import seeds as pruning_seeds
-
     raw_dir, markdown_path, csv_path = Path(raw_dir), Path(markdown_path), Path(csv_path)
     records = read_records(raw_dir)
     if seeds is not None:

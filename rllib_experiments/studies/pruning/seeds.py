@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from rllib_experiments.methods import ROWS
 from rllib_experiments.run.outputs import write_csv_atomic
+from rllib_experiments.studies.common.figures import pyplot, save_figure
 from rllib_experiments.studies.common.formatting import ci_text, number_text
 from rllib_experiments.studies.common.statistics import mean_std_ci
 
@@ -21,8 +23,6 @@ from rllib_experiments.studies.common.statistics import mean_std_ci
 def paper_value(config: str, setup: str) -> Optional[float]:
     """The paper's Table I figure (best of its 10 seeds, sampled actions) of a Table I row in a
     setup; None for a variant or a row the paper does not have."""
-    from rllib_experiments.methods import ROWS
-
     row = ROWS.get(config)
     return row.paper.get(setup) if row is not None else None
 
@@ -90,8 +90,6 @@ def plot_seed_rows(entries: List[Dict[str, Any]], setup: str, path) -> bool:
     """Each row's final reward per seed (dots), its mean with the bootstrap CI (bars), sampled and
     greedy side by side, and the paper's Table I figure (a star) for its rows; False (nothing
     written) when the setup has no entries."""
-    from rllib_experiments.studies.common.figures import pyplot, save_figure
-
     mine = [e for e in entries if e["setup"] == setup]
     if not mine:
         return False

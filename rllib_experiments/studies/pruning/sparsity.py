@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from dsa_pettingzoo.deploy import FORMAT_VERSION
+from rllib_experiments.methods.variants import split_key
 from rllib_experiments.studies.common.formatting import number_text
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 
@@ -22,8 +24,6 @@ def bytes_text(e: Dict[str, Any], *keys: str) -> str:
     """A row's mean file sizes in bytes (``keys``, joined by " / "), marked once with the
     writer's format and the seeds when they differ from the current writer's or from the
     row's seeds: ``13956 (v2)``, ``11832 / 9866 (3 seeds)``."""
-    from dsa_pettingzoo.deploy import FORMAT_VERSION
-
     notes = []
     if e.get("bytes_format") is not None and e["bytes_format"] != FORMAT_VERSION:
         notes.append(f"v{e['bytes_format']}")
@@ -41,8 +41,6 @@ SPARSITY_CRITERIA = {"ours": ("greedy / oracle", GOAL_RATIO), "paper": ("sampled
 
 def is_sparsity_config(config: str) -> bool:
     """A configuration of the sparsity question: `ours`, `ours_dense` or any `...+all<s>`."""
-    from rllib_experiments.methods.variants import split_key
-
     base, mods = split_key(config)
     return base in ("ours", "ours_dense") or any(m.startswith("all") for m in mods)
 

@@ -18,8 +18,22 @@ from rllib_experiments.methods.iagc_ppo import ours_iterations
 from rllib_experiments.run.outputs import write_text_atomic
 from rllib_experiments.studies.common.formatting import MISSING, ci_text, number_text
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
-from rllib_experiments.studies.scale.stats import LABELS, LEARNED, METHODS, ORACLE, OURS, TRANSFER, \
-    cost_estimate, goal_cells, load_records, paired_with, read_log, table_rows, write_csv
+from rllib_experiments.studies.scale import figures as scale_figures
+from rllib_experiments.studies.scale.stats import (
+    LABELS,
+    LEARNED,
+    METHODS,
+    ORACLE,
+    OURS,
+    TRANSFER,
+    cost_estimate,
+    goal_cells,
+    load_records,
+    paired_with,
+    read_log,
+    table_rows,
+    write_csv,
+)
 
 COMMAND = "python -m rllib_experiments scale --num-cpus 2 --max-concurrent 2"
 CLUSTER_COMMAND = ("ray job submit --address http://HEAD:8265 --working-dir . -- "
@@ -333,8 +347,6 @@ def build_report(output: Path, md: Path, csv_path: Path, figures: Path,
     """Write the CSV, both figures and the md from ``output``'s records; returns the CSV rows.
     With ``reference`` (another study folder, e.g. the float32 study's for the bf16 one), the
     md also compares ours with ours there, paired by seed (:func:`paired_with`)."""
-    from rllib_experiments.studies.scale import figures as scale_figures
-
     records = load_records(output)
     rows = table_rows(records)
     write_csv(rows, Path(csv_path))

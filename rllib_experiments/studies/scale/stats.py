@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from rllib_experiments.run.outputs import write_csv_atomic
+from rllib_experiments.run.outputs import SCALE_LOG, write_csv_atomic
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 from rllib_experiments.studies.common.statistics import bootstrap_ci, mean_std
 
@@ -60,8 +60,6 @@ def load_records(output: Path) -> List[Dict[str, Any]]:
 
 def read_log(folder: Path) -> List[Dict[str, Any]]:
     """The run log of a study folder (one JSON line per invocation), [] without one."""
-    from rllib_experiments.run.outputs import SCALE_LOG
-
     log = Path(folder) / SCALE_LOG
     if not log.is_file():
         return []
