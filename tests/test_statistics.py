@@ -73,7 +73,7 @@ def test_missing_values_print_as_the_one_mark():
 # ------------------------------------------------------------------ the reports, one seed
 def _one_seed_lines():
     """A mean ± std line of every report that prints one, for a row with one seed."""
-    from rllib_experiments.cli import tune_schedules as ts
+    from rllib_experiments.studies.common import schedule_grid as sg
     from rllib_experiments.studies.pruning import report as pr
     from rllib_experiments.studies.pruning import seeds as pseeds
     from rllib_experiments.studies.table1 import report as table1
@@ -89,7 +89,7 @@ def _one_seed_lines():
              "final_reward_std": "30.0", "final_stochastic": "2400.0", "final_greedy": "2500.0",
              "sparsity_prunable": "0.95", "sparsity_all": "0.94", "wall_s": "10"}
     table = table1.render_table(table1.summarize([trial]), [], ["ours"])
-    tune = ts.to_markdown(ts.summarize([
+    tune = sg.to_markdown(sg.summarize([
         {"schedule": "harmonic", "final_sparsity": 0.95, "critic_mode": "paper", "seed": 0,
          "status": "ok", "mean_reward": 900.0, "greedy_mean_reward": 950.0,
          "aloha_mean_reward": 1000.0, "mean_final_sparsity": 0.95}]), "t")
@@ -121,12 +121,9 @@ def test_scale_rows_have_no_std_for_one_seed_and_an_empty_csv_cell(tmp_path):
 def test_no_report_module_writes_its_own_dash():
     """The missing-value mark is written only through MISSING: no en or em dash literal in the
     experiments' code (a dash in prose would be one too: the code has none)."""
-    pending = {"rllib_experiments/cli/tune_search.py"}  # moved into studies/ by another change
     found = []
     for path in sorted((REPO / "rllib_experiments").rglob("*.py")):
         rel = path.relative_to(REPO).as_posix()
-        if rel in pending:
-            continue
         for i, line in enumerate(path.read_text().splitlines(), 1):
             if "\u2013" in line or "\u2014" in line:
                 found.append(f"{rel}:{i}")

@@ -369,6 +369,7 @@ def test_plot_runs_reads_run_folders(tmp_path, plotted, check_png):
     """plot_runs groups seeds by schedule and draws a PNG from progress.csv / run.json / result.json."""
     pytest.importorskip("matplotlib")
     from rllib_experiments.cli import plot_runs
+    from rllib_experiments.studies.common import run_curves
 
     settings = train.load_preset("tiny").to_dict()
     for seed in (0, 1):
@@ -380,9 +381,9 @@ def test_plot_runs_reads_run_folders(tmp_path, plotted, check_png):
                        for i in range(6))
         (run / "progress.csv").write_text(
             "iteration,eval_stochastic_mean,eval_greedy_mean,mean_sparsity,mean_target_sparsity\n" + rows)
-    runs = plot_runs.find_runs([str(tmp_path / "grid")])
+    runs = run_curves.find_runs([str(tmp_path / "grid")])
     assert len(runs) == 2
-    d = plot_runs.load(runs[0])
+    d = run_curves.load(runs[0])
     assert d["label"] == "dense" and list(d["it"]) == [2, 4, 6] and d["aloha"] == 90.0
     assert list(d["stochastic"]) == [101.0, 103.0, 105.0]
     plot_runs.main([str(tmp_path / "grid"), "--out", str(tmp_path / "f.png")])

@@ -1,4 +1,4 @@
-"""Tests of ``python -m rllib_experiments tune_schedules``.
+"""Tests of ``python -m rllib_experiments tune_schedules`` (the grid: rllib_experiments.studies.common.schedule_grid).
 
 Fast: the summary (mean +- std over seeds, best seed) on hand-made rows; bad flags name the
 flag before Ray starts; an existing grid is not overwritten. RLlib: a real 2-trial Tune grid
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rllib_experiments.cli import tune_schedules as ts
+from rllib_experiments.studies.common import schedule_grid as sg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ def test_summary_mean_std_and_best_seed():
     rows = [_row("harmonic", 0, 1100.0, 1500.0), _row("harmonic", 1, 1300.0, 1700.0),
             _row("harmonic", 2, 1200.0, 1600.0), _row("linear", 0, 900.0, 950.0),
             _row("linear", 1, 0.0, 0.0, status="missing")]
-    table = {e["schedule"]: e for e in ts.summarize(rows)}
+    table = {e["schedule"]: e for e in sg.summarize(rows)}
     h = table["harmonic"]
     assert h["seeds"] == 3 and h["without_result"] == 0
     assert h["stochastic_mean"] == pytest.approx(1200.0)
@@ -41,7 +42,7 @@ def test_summary_mean_std_and_best_seed():
     assert h["ratio_to_aloha"] == pytest.approx(1.2)
     lin = table["linear"]
     assert lin["seeds"] == 1 and lin["without_result"] == 1 and lin["stochastic_std"] is None
-    md = ts.to_markdown(ts.summarize(rows), "t")
+    md = sg.to_markdown(sg.summarize(rows), "t")
     assert "| harmonic | 0.95 | paper | 3 | 1200.0 ± 100.0 | 1600.0 ± 100.0 | 1 (1300.0) |" in md
     assert "| linear | 0.95 | paper | 1 (1 without result) | 900.0 ± – | 950.0 ± – |" in md
 
@@ -73,11 +74,11 @@ def test_bad_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, capsys):
 def test_existing_grid_is_not_overwritten(tmp_path, capsys):
     grid = tmp_path / "grid"
     grid.mkdir()
-    (grid / ts.SUMMARY_CSV).write_text("old\n")
+    (grid / sg.SUMMARY_CSV).write_text("old\n")
     with pytest.raises(SystemExit):
         ts.resolve(["--preset", "tiny", "--output", str(grid)])
     assert "argument --output" in capsys.readouterr().err
-    assert (grid / ts.SUMMARY_CSV).read_text() == "old\n"
+    assert (grid / sg.SUMMARY_CSV).read_text() == "old\n"
 
 
 def test_grid_axes_from_flags(tmp_path):
@@ -116,7 +117,7 @@ def test_old_result_json_still_read(tmp_path):
            "aloha_reference": {"mean_reward": 0.5}, "wall_time_s": 3.0,
            "final_sparsity": {"user_0": 0.9, "user_1": 0.9, "user_2": 0.9}, "mean_final_sparsity": 0.9}
     (folder / "result.json").write_text(json.dumps(old))
-    (row,) = ts.trial_rows(tmp_path, base, grid)
+    (row,) = sg.trial_rows(tmp_path, base, grid)
     assert row["status"] == "ok" and row["mean_final_sparsity"] == 0.9
 
 
@@ -133,7 +134,7 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "2 trials" in proc.stdout
-    with open(output / ts.TRIALS_CSV, newline="") as f:
+    with open(output / sg.TRIALS_CSV, newline="") as f:
         trials = list(csv.DictReader(f))
     assert sorted(t["schedule"] for t in trials) == ["harmonic", "linear"]
     assert all(t["status"] == "ok" for t in trials)
@@ -147,12 +148,12 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
         assert (folder / "progress.csv").is_file() and (folder / "checkpoints").is_dir()
         assert results[t["schedule"]]["settings"]["schedule"] == t["schedule"]
         assert results[t["schedule"]]["mean_achieved_sparsity"] == pytest.approx(0.95, abs=0.01)
-    with open(output / ts.SUMMARY_CSV, newline="") as f:
+    with open(output / sg.SUMMARY_CSV, newline="") as f:
         summary = {r["schedule"]: r for r in csv.DictReader(f)}
     for schedule, r in results.items():
         assert float(summary[schedule]["stochastic_mean"]) == pytest.approx(r["mean_reward"])
         assert summary[schedule]["best_seed"] == "0"
-    md = (output / ts.SUMMARY_MD).read_text()
+    md = (output / sg.SUMMARY_MD).read_text()
     assert "| harmonic |" in md and "| linear |" in md and md in proc.stdout
 
 

@@ -6,109 +6,25 @@
     python -m rllib_experiments benchmark --scale [--sizes 10 20 50 100] [--learners 2]
         [--learner-threads 1] [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
 
-``--scale``: the `ours` loop at N users, one process vs the fastest configuration
-(:mod:`rllib_experiments.studies.benchmarks.scale`). Otherwise:
-
-Both run in one process, one after the other, on the same environment (setup A: 10 users,
-5 channels, 100-slot episodes), with the same batch (``--episodes-per-iteration`` whole
-episodes per training iteration) and the same number of passes over it (``--num-epochs``,
-one minibatch per pass):
-
-* ours: :func:`rllib_experiments.algorithm.build_algo_config` with the paper preset: the
-  paper's actors (2x128 ReLU + LSTM 128) and shared critic, the batched env runner
-  (``BatchedDSAEnvRunner``, one vectorised simulator for all episodes of an iteration)
-  and the whole-episode learner connector; with ``--learner-threads T`` its learner runs
-  the modules on T threads (the same result; wall time falls, CPU time does not).
-* naive: RLlib's default PPO (new API stack) with one default LSTM module per user
-  (``DefaultModelConfig(use_lstm=True, lstm_cell_size=128)``, each with its own value
-  branch), the standard ``MultiAgentEnvRunner`` over the PettingZoo env, one env per
-  env runner, no remote env runners.
-
-Both algorithms are built, each runs ``--warmup`` untimed iterations, then their
-``--iterations`` timed ``algo.train()`` calls alternate (ours, naive, ours, ...), so
-both see the same machine load. Reported: env steps/s of wall time, env steps per CPU
-second of this process (everything runs in it: no remote env runners, local learner;
-robust to other jobs on a shared machine) and their ratios. Where the time goes is in
-docs/iagc.md (cProfile of both phases). Set OMP_NUM_THREADS=1 on shared machines.
+Without ``--scale``: ours vs a naive configuration, both in one process on the same
+environment and batch, their timed iterations interleaved
+(:mod:`rllib_experiments.studies.benchmarks.loop`). ``--scale``: the `ours` loop at N users,
+one process vs the fastest configuration (:mod:`rllib_experiments.studies.benchmarks.scale`).
+Set OMP_NUM_THREADS=1 on shared machines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import time
 from typing import Any, Dict, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.cli.args import int_at_least, key_value
 from rllib_experiments.settings import CRITIC_MODES
-
-
-def _naive_config(settings, info):
-    from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
-    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-    from rllib_experiments.dsa.env import DSAMultiAgentEnv
-    from rllib_experiments.iagc.modules import policy_mapping_fn
-
-    batch = settings.episodes_per_iteration * info["horizon"]
-    model = DefaultModelConfig(use_lstm=True, lstm_cell_size=settings.lstm_size)
-    return (
-        PPOConfig()
-        .environment(DSAMultiAgentEnv, env_config=settings.env_kwargs())
-        .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
-        .multi_agent(policies=list(info["agents"]), policy_mapping_fn=policy_mapping_fn)
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
-            aid: RLModuleSpec(model_config=model) for aid in info["agents"]}))
-        .training(train_batch_size_per_learner=batch, minibatch_size=batch,
-                  num_epochs=settings.num_epochs, lr=settings.actor_lr, gamma=settings.gamma)
-        .debugging(seed=settings.seed)
-    )
-
-
-def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
-            progress: bool = True) -> Dict[str, Dict[str, Any]]:
-    """Build every algorithm, warm each up, then time their iterations interleaved.
-
-    Interleaving (ours, naive, ours, naive, ...) exposes both to the same machine load.
-    Both wall time and the driver process's CPU time are recorded: with no remote env
-    runners and a local learner all the work happens in this process, so env steps per
-    CPU second are insensitive to other jobs on a shared machine.
-    """
-    algos = {name: cfg.build_algo() for name, cfg in algo_configs.items()}
-    stats = {name: dict(env_steps=0, wall_s=0.0, cpu_s=0.0) for name in algos}
-    try:
-        for algo in algos.values():
-            for _ in range(warmup):
-                algo.train()
-        for i in range(iterations):
-            for name, algo in algos.items():
-                wall0, cpu0 = time.perf_counter(), time.process_time()
-                result = algo.train()
-                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-                st = stats[name]
-                st["env_steps"] += int(result["env_runners"]["num_env_steps_sampled"])
-                st["wall_s"] += wall
-                st["cpu_s"] += cpu
-                if progress:
-                    print(f"  {name}: iteration {i + 1}/{iterations} wall {wall:.1f} s, "
-                          f"cpu {cpu:.1f} s", file=sys.stderr, flush=True)
-    finally:
-        for algo in algos.values():
-            algo.stop()
-    out = {}
-    for name, st in stats.items():
-        out[name] = {
-            "env_steps": st["env_steps"],
-            "wall_s": st["wall_s"],
-            "cpu_s": st["cpu_s"],
-            "env_steps_per_s": st["env_steps"] / st["wall_s"],
-            "env_steps_per_cpu_s": st["env_steps"] / st["cpu_s"],
-        }
-    return out
+from rllib_experiments.studies.benchmarks.loop import run_loop
+from rllib_experiments.studies.benchmarks.scale import run_scale
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,47 +77,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.scale and args.learner_threads > 1 and args.learners > 1:
         parser.error(f"--learner-threads {args.learner_threads} needs one learner: give "
                      f"--learners 0 or 1, got --learners {args.learners}")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import ray
-    import torch
-
-    from rllib_experiments.algorithm import build_algo_config, probe_env
-    from rllib_experiments.settings import load_preset
-
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-    overrides = dict(episodes_per_iteration=args.episodes_per_iteration, critic_mode=args.critic)
-    if args.num_epochs is not None:
-        overrides["num_epochs"] = args.num_epochs
     if args.scale:
         return _scale(args)
-    settings = load_preset(f"paper_{args.setup}", **overrides)
-    info = probe_env(settings)
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    out: Dict[str, Any] = {
-        "setup": args.setup,
-        "episodes_per_iteration": args.episodes_per_iteration,
-        "env_steps_per_iteration": args.episodes_per_iteration * info["horizon"],
-        "num_epochs": settings.num_epochs,
-        "iterations": args.iterations,
-        "warmup": args.warmup,
-        "torch_threads": torch.get_num_threads(),
-        "learner_threads": args.learner_threads,
-    }
-    configs = {}
-    if args.only in (None, "ours"):
-        configs["ours"] = build_algo_config(settings.replace(learner_threads=args.learner_threads))
-    if args.only in (None, "naive"):
-        configs["naive"] = _naive_config(settings, info)
-    out.update(measure(configs, args.iterations, args.warmup))
-    if "ours" in out and "naive" in out:
-        out["ratio"] = out["ours"]["env_steps_per_s"] / out["naive"]["env_steps_per_s"]
-        out["ratio_cpu"] = out["ours"]["env_steps_per_cpu_s"] / out["naive"]["env_steps_per_cpu_s"]
+    out = run_loop(setup=args.setup, episodes_per_iteration=args.episodes_per_iteration,
+                   iterations=args.iterations, warmup=args.warmup, num_epochs=args.num_epochs,
+                   critic_mode=args.critic, learner_threads=args.learner_threads, only=args.only,
+                   log=_progress)
     if args.json:
         print(json.dumps(out))
     else:
         print(f"setup {args.setup}, {out['env_steps_per_iteration']} env steps per iteration, "
-              f"{settings.num_epochs} epochs, {args.iterations} timed iterations "
+              f"{out['num_epochs']} epochs, {args.iterations} timed iterations "
               f"(after {args.warmup} warm-up), torch threads {out['torch_threads']}, "
               f"learner threads {out['learner_threads']}")
         for name in ("ours", "naive"):
@@ -217,6 +103,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def _progress(line: str) -> None:
+    """A benchmark's progress, on standard error (standard output holds the result)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def print_scale(out: Dict[str, Any]) -> None:
     """The rows of ``benchmark --scale``, one line per N."""
     print(f"ours at N users (K = N/2), setup {out['setup']}: single process vs {out['fast']}, "
@@ -227,20 +118,11 @@ def print_scale(out: Dict[str, Any]) -> None:
               f"peak {r['peak_rss_mb']:.0f} MB")
 
 
-
 def _scale(args) -> int:
-    import ray
-
-    from rllib_experiments.studies.benchmarks.scale import DEFAULT_SIZES, run_scale  # torch and Ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=max(2, args.learners + args.env_runners), include_dashboard=False,
-                 log_to_driver=False)
-    out = run_scale(args.sizes or DEFAULT_SIZES, setup=args.setup, iterations=args.iterations,
+    out = run_scale(args.sizes, setup=args.setup, iterations=args.iterations,
                     warmup=args.warmup, learners=args.learners,
                     learner_threads=args.learner_threads, env_runners=args.env_runners,
-                    bf16=args.bf16, overrides=dict(args.overrides),
-                    log=lambda line: print(line, file=sys.stderr, flush=True))
+                    bf16=args.bf16, overrides=dict(args.overrides), log=_progress)
     if args.json:
         print(json.dumps({"scale": out["scale"]}))
     else:

@@ -91,6 +91,15 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping]
     write_atomic(path, write, newline="")
 
 
+def write_rows_csv_atomic(path: Path, rows: Sequence[Mapping]) -> None:
+    """``rows`` under the union of their keys, in order of first appearance
+    (:func:`write_csv_atomic`)."""
+    columns: List[str] = []
+    for r in rows:
+        columns += [k for k in r if k not in columns]
+    write_csv_atomic(path, columns, rows)
+
+
 def _json_default(value):
     if hasattr(value, "tolist"):
         return value.tolist()

@@ -27,10 +27,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from rllib_experiments.methods.iagc_ppo import ours_settings
 from rllib_experiments.settings import Settings, scale_fields
+from rllib_experiments.studies.benchmarks.loop import limit_threads
+
+# torch and Ray are imported where a benchmark runs: the benchmark command's --help and flag
+# checks load neither.
 
 DEFAULT_SIZES = (10, 20, 50, 100)
 
@@ -95,15 +99,23 @@ def measure_size(settings: Dict[str, Any], iterations: int, warmup: int,
     return stats
 
 
-def run_scale(sizes: Sequence[int], *, setup: str = "A", iterations: int = 3, warmup: int = 1,
-              learners: int = 2, learner_threads: int = 1, env_runners: int = 0,
+def run_scale(sizes: Optional[Sequence[int]] = None, *, setup: str = "A", iterations: int = 3,
+              warmup: int = 1, learners: int = 2, learner_threads: int = 1, env_runners: int = 0,
               bf16: bool = False, overrides: Dict[str, Any] = None,
               log=None) -> Dict[str, Any]:
-    """``{"scale": [one row per N], "fast": {...}}`` (see the module doc)."""
+    """``{"scale": [one row per N], "fast": {...}}`` (see the module doc) at ``sizes`` (default
+    :data:`DEFAULT_SIZES`); starts a local Ray instance for the learners and env runners
+    unless Ray is running."""
+    import ray
+
+    limit_threads()
+    if not ray.is_initialized():
+        ray.init(num_cpus=max(2, learners + env_runners), include_dashboard=False,
+                 log_to_driver=False)
     fast = dict(num_learners=learners, learner_threads=learner_threads,
                 num_env_runners=env_runners, autocast_bf16=bf16)
     rows = []
-    for n in sizes:
+    for n in sizes or DEFAULT_SIZES:
         single = scale_settings(setup, n).replace(**(overrides or {}))
         stats = measure_size({"single": single, "fast": single.replace(**fast)}, iterations,
                              warmup, log)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from rllib_experiments.methods import get_row
-from rllib_experiments.run.outputs import SEARCH_FILE, write_csv_atomic, write_json_atomic, write_text_atomic
+from rllib_experiments.run.outputs import SEARCH_FILE, write_json_atomic, write_rows_csv_atomic, write_text_atomic
 from rllib_experiments.settings import Settings
 from rllib_experiments.studies.common.formatting import MISSING
 from rllib_experiments.studies.common.search_space import settings_for, unused_parameters, variant_key
@@ -153,10 +153,7 @@ def best_configs(rows: List[Dict[str, Any]], metric: str, k: int = 5) -> List[Di
 def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str, Any]) -> None:
     """``search_trials.csv`` (every row), ``best.json`` and ``search.md`` (the best, each with
     the ``pruning_study --rows`` key that retrains it) in ``output``."""
-    keys: List[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    write_csv_atomic(output / TRIALS_CSV, keys, rows)
+    write_rows_csv_atomic(output / TRIALS_CSV, rows)
     best = best_configs(rows, space.metric)
     for r in best:
         r["study_row"] = study_row({k[6:]: v for k, v in r.items() if k.startswith("point.")}, base)
