@@ -33,6 +33,7 @@ import os
 import time
 from typing import Any, Callable, Dict, Optional
 
+from rllib_experiments.algorithm import build_algo_config, probe_env
 from rllib_experiments.settings import load_preset
 
 # torch, Ray and the modules built on them are imported where a benchmark runs: the
@@ -41,7 +42,7 @@ from rllib_experiments.settings import load_preset
 
 def limit_threads() -> int:
     """Torch's threads in this process: OMP_NUM_THREADS (set to 1 when unset); returns them."""
-    import torch
+    import torch  # imports torch: only when called
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -51,13 +52,19 @@ def limit_threads() -> int:
 def naive_config(settings, info: Dict[str, Any]):
     """RLlib's default multi-agent PPO on the same environment and batch as ``settings``: one
     default LSTM module per user (``info``: :func:`rllib_experiments.algorithm.probe_env`)."""
-    from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
-    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.rllib.algorithms.ppo import PPOConfig  # imports ray: only when called
+    from ray.rllib.core.rl_module.default_model_config import (
+        DefaultModelConfig,  # imports ray: only when called
+    )
+    from ray.rllib.core.rl_module.multi_rl_module import (
+        MultiRLModuleSpec,  # imports ray: only when called
+    )
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec  # imports ray: only when called
 
-    from rllib_experiments.dsa.env import DSAMultiAgentEnv
-    from rllib_experiments.iagc.modules import policy_mapping_fn
+    from rllib_experiments.dsa.env import DSAMultiAgentEnv  # imports ray, torch: only when called
+    from rllib_experiments.iagc.modules import (
+        policy_mapping_fn,  # imports ray, torch: only when called
+    )
 
     batch = settings.episodes_per_iteration * info["horizon"]
     model = DefaultModelConfig(use_lstm=True, lstm_cell_size=settings.lstm_size)
@@ -124,9 +131,8 @@ def run_loop(*, setup: str = "A", episodes_per_iteration: int = 16, iterations: 
     """Measure ours and naive (or ``only`` one of them) on the paper preset of ``setup``;
     the measurements (:func:`measure`), how they were taken and, with both, the ratios
     ``ratio`` (wall) and ``ratio_cpu`` (CPU time) of ours to naive."""
-    import ray
+    import ray  # imports ray: only when called
 
-    from rllib_experiments.algorithm import build_algo_config, probe_env
 
     torch_threads = limit_threads()
     overrides = dict(episodes_per_iteration=episodes_per_iteration, critic_mode=critic_mode)

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from rllib_experiments.algorithm import build_algo_config
 from rllib_experiments.methods.iagc_ppo import ours_settings
 from rllib_experiments.settings import Settings, scale_fields
 from rllib_experiments.studies.benchmarks.loop import limit_threads
@@ -70,8 +71,6 @@ def _worker_pids(algo) -> List[int]:
 def measure_size(settings: Dict[str, Any], iterations: int, warmup: int,
                  log=None) -> Dict[str, Dict[str, float]]:
     """Build both algorithms, warm up, time interleaved iterations; per config totals."""
-    from rllib_experiments.algorithm import build_algo_config
-
     algos = {name: build_algo_config(s).build_algo() for name, s in settings.items()}
     stats = {name: dict(agent_steps=0, wall_s=0.0, cpu_s=0.0, peak_rss_mb=0.0) for name in algos}
     try:
@@ -106,7 +105,7 @@ def run_scale(sizes: Optional[Sequence[int]] = None, *, setup: str = "A", iterat
     """``{"scale": [one row per N], "fast": {...}}`` (see the module doc) at ``sizes`` (default
     :data:`DEFAULT_SIZES`); starts a local Ray instance for the learners and env runners
     unless Ray is running."""
-    import ray
+    import ray  # imports ray: only when called
 
     limit_threads()
     if not ray.is_initialized():

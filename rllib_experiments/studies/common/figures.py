@@ -18,10 +18,10 @@ DPI = 110
 def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (imported on first use: reports without
     figures need no matplotlib)."""
-    import matplotlib
+    import matplotlib  # imports matplotlib: only when called
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # imports matplotlib: only when called
 
     return plt
 

@@ -20,10 +20,19 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from rllib_experiments.methods import get_row
-from rllib_experiments.run.outputs import SEARCH_FILE, write_json_atomic, write_rows_csv_atomic, write_text_atomic
+from rllib_experiments.run.outputs import (
+    SEARCH_FILE,
+    write_json_atomic,
+    write_rows_csv_atomic,
+    write_text_atomic,
+)
 from rllib_experiments.settings import Settings
 from rllib_experiments.studies.common.formatting import MISSING
-from rllib_experiments.studies.common.search_space import settings_for, unused_parameters, variant_key
+from rllib_experiments.studies.common.search_space import (
+    settings_for,
+    unused_parameters,
+    variant_key,
+)
 
 TRIALS_CSV = "search_trials.csv"
 BEST_JSON = "best.json"
@@ -33,7 +42,7 @@ SEARCH_TUNE_DIR = "tune"
 
 
 def tune_space(space, search: str) -> Dict[str, Any]:
-    from ray import tune
+    from ray import tune  # imports ray: only when called
 
     tuned: Dict[str, Any] = dict(space.fixed())
     for name, spec in space.distributions().items():
@@ -55,7 +64,9 @@ def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path,
     time, each on the resources ``bundle``); write the tables; 0 if every trial ended."""
     from ray import tune  # Ray and torch only when a search runs
 
-    from rllib_experiments.studies.common.trials import tune_trainable
+    from rllib_experiments.studies.common.trials import (
+        tune_trainable,  # imports torch: only when called
+    )
 
     output.mkdir(parents=True, exist_ok=True)
     write_json_atomic(output / SEARCH_FILE, {"settings": base, "space": space.to_dict(),
@@ -68,13 +79,13 @@ def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path,
     else:
         search_alg = None
         if flags["search"] == "optuna":
-            import optuna
-            from ray.tune.search.optuna import OptunaSearch
+            import optuna  # imports optuna: only when called
+            from ray.tune.search.optuna import OptunaSearch  # imports ray: only when called
 
             search_alg = OptunaSearch(sampler=optuna.samplers.TPESampler(seed=flags["search_seed"]))
         scheduler = None
         if flags["scheduler"] == "asha":
-            from ray.tune.schedulers import ASHAScheduler
+            from ray.tune.schedulers import ASHAScheduler  # imports ray: only when called
 
             scheduler = ASHAScheduler(time_attr="iteration", max_t=int(base["iterations"]),
                                       grace_period=max(1, int(flags["grace_fraction"] * base["iterations"])),
