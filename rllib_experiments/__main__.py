@@ -19,6 +19,7 @@ COMMANDS = {
     "pruning_study": ("pruning_study", "the pruning study: variants of the pruning rows, many seeds"),
     "scale": ("scale", "the scale study: ours and the baselines at N = 10 ... 100 users"),
     "scale_goal": ("scale_goal", "where the scale study's goal stands, every study folder pooled"),
+    "verify": ("verify", "rerun trial records and report equal, or the first figure that differs"),
     "export": ("export", "export trained actors to compact sparse files that run without torch"),
     "benchmark": ("benchmark", "env steps per second of the training loop"),
     "plot_runs": ("plot_runs", "plot the evaluation curves of training runs"),

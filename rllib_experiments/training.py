@@ -43,6 +43,7 @@ import numpy as np
 
 from rllib_experiments.run import progress as prog
 from rllib_experiments.run import outputs as out
+from rllib_experiments.run.provenance import provenance_fields
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.settings import Settings
 
@@ -173,7 +174,10 @@ class TrainingRun:
                         self._set_random_state(random_state)
                     self.notice(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done"
                              f"{'' if random_state else '; no random state saved: statistically, not exactly, the same run'})")
-                    return saved
+                    # where this run was resumed, this time included (checkpoints of older
+                    # runs do not say where their earlier sessions began)
+                    return {**saved, "resumed_at": [*saved.get("resumed_at", []),
+                                                    int(saved["iterations_done"])]}
             kept = out.set_aside_damaged(ckpt)
             self.notice(f"resume: checkpoint {ckpt} is damaged ({problem}); kept as {kept.name}, "
                      "trying the previous one")
@@ -355,6 +359,7 @@ class TrainingRun:
                     out.save_checkpoint(self.algo, self.output, n, {
                         "iterations_done": n, "wall_time_s": wall,
                         "sessions": int(state.get("sessions", 0)) + 1,
+                        "resumed_at": list(state.get("resumed_at", [])),
                         "evaluations": evaluations}, random_state=self._random_state())
         finally:
             if self._background is not None:
@@ -366,11 +371,13 @@ class TrainingRun:
             last = self.evaluation_point(s.iterations, wall0)  # resumed after the last checkpoint
         self.final_actors = last["actors"]
         result = self._final_result(last, references, wall0 + (time.time() - session_start),
-                                    evaluations, int(state.get("sessions", 0)) + 1)
+                                    evaluations, int(state.get("sessions", 0)) + 1,
+                                    list(state.get("resumed_at", [])))
         out.write_json_atomic(self.output / out.RESULT_FILE, result)
         return result
 
-    def _final_result(self, last, references, wall, evaluations, sessions) -> Dict[str, Any]:
+    def _final_result(self, last, references, wall, evaluations, sessions,
+                      resumed_at) -> Dict[str, Any]:
         s = self.settings
         aloha, oracle = references["aloha"], references["oracle"]
         point = last["point"]
@@ -409,5 +416,7 @@ class TrainingRun:
             "evaluations": evaluations,
             "wall_time_s": wall,
             "sessions": sessions,
+            "resumed_at": resumed_at,
             "checkpoint": str(out.latest_checkpoint(self.output)),
+            **provenance_fields(),
         }

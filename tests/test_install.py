@@ -84,7 +84,8 @@ def test_studies_write_under_the_current_directory(installed, tmp_path):
     _run(installed, tmp_path, "-m", "rllib_experiments", "scale", "--budget", "smoke", "--sizes", "4",
          "--setups", "A", "--seeds", "0", "--output", "out2", "--num-cpus", "1")
     ours = json.loads((tmp_path / "out2" / "N4" / "trials" / "A__ours__s0.json").read_text())
-    assert Path(ours["run_folder"]) == (tmp_path / "runs" / "scale" / "N4" / "A__ours__s0").resolve()
+    # stored relative to the record's results folder (out2/N4)
+    assert ours["run_folder"] == "../../runs/scale/N4/A__ours__s0"
     for name in ("scale.md", "scale.csv", "scale_runs.jsonl", "scale_ratio.png"):
         assert (tmp_path / "out2" / name).is_file(), name
     assert _files(installed) == before

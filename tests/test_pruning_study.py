@@ -157,11 +157,11 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     trials = tmp_path / "raw" / "trials"
     trials.mkdir(parents=True)
     here = _record("A", "r", 0, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000})
-    here["run_folder"] = str(run)
+    here["run_folder"] = "../run"  # relative to the results folder (raw), as records store it
     gone = dict(_record("A", "r", 1, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000}),
                 run_folder=str(tmp_path / "elsewhere"))
     current = dict(_record("A", "r", 2, 1.0, 2.0, nbytes={"float32": 1, "int8": 1}),
-                   run_folder=str(run), actor_bytes_format=FORMAT_VERSION)
+                   run_folder=str(run), actor_bytes_format=FORMAT_VERSION)  # absolute: an older record
     for r in (here, gone, current):
         (trials / f"{r['trial']}.json").write_text(json.dumps(r))
     monkeypatch.setattr(export_source, "resolve_checkpoint", lambda folder: folder)

@@ -87,6 +87,8 @@ def test_resumed_run_is_the_uninterrupted_run(tmp_path):
         return [{k: v for k, v in p.items() if k != "wall_s"} for p in result["evaluations"]]
     assert points(resumed) == points(whole)
     assert resumed["sessions"] == len(kills) + 1
+    # where it was resumed (the checkpoints restored); the uninterrupted run: nowhere
+    assert resumed["resumed_at"] == [n for _, n in kills] and whole["resumed_at"] == []
 
 
 def test_critic_state_keeps_the_float64_return_statistics():

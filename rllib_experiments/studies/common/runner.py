@@ -145,16 +145,17 @@ def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Pat
 
 
 def row_trial(trial: Dict[str, Any], budget: Dict[str, Any], output: str, runs_dir: str,
-              report=None) -> Dict[str, Any]:
+              report=None, stop_after=None) -> Dict[str, Any]:
     """Reproduce's trial function: one (row, setup, seed) of Table I
     (:func:`~rllib_experiments.studies.common.trials.run_row_trial`); its record."""
     from rllib_experiments.studies.common.trials import run_row_trial  # torch: see the top
 
     return run_row_trial(trial["row"], trial["setup"], trial["seed"], budget, output, runs_dir,
-                         report=report)
+                         report=report, stop_after=stop_after)
 
 
-#: A study's trial function: (trial, budget, output, runs_dir, report) -> the trial's record.
+#: A study's trial function: (trial, budget, output, runs_dir, report, stop_after) -> the
+#: trial's record (``stop_after``: a partial run, not written; ``verify --iterations-limit``).
 TrialFunction = Callable[..., Dict[str, Any]]
 
 

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from rllib_experiments.run import outputs as out
+from rllib_experiments.run.provenance import provenance_fields
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.settings import Settings
+from rllib_experiments.studies.common.records import relative_run_folder
 from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun, achieved_sparsity
 
 #: Progress columns reported to Tune every iteration (per-user columns stay in progress.csv).
@@ -124,22 +126,6 @@ def base_settings(budget: Dict[str, Any], setup: str, seed: int) -> Settings:
                        **budget.get("overrides", {}))
 
 
-def code_version() -> Optional[Dict[str, Any]]:
-    """The git commit of the code a trial runs (and whether the tree had changes), or None
-    outside a git checkout: which version of the learner produced a record."""
-    import subprocess
-
-    repo = Path(__file__).resolve().parents[3]  # rllib_experiments/studies/common/ -> the checkout
-    try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit, "dirty": bool(dirty)}
-
-
 def _log(prefix: str, msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {prefix} {msg}", flush=True)
 
@@ -153,12 +139,23 @@ def _curve_point(point: Dict[str, Any], eval_mode: str) -> Dict[str, Any]:
             "reward": point[eval_mode]["mean_reward"], **{k: point[k] for k in keep}}
 
 
+class _Stopped(Exception):
+    """Raised inside a trial's training run to end it after ``stop_after`` iterations."""
+
+
 def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], raw_dir: str,
-                  runs_dir: str, report: Optional[Callable[[Dict], None]] = None) -> Dict[str, Any]:
-    """Run one reproduce trial, write RAW/trials/<id>.json and return the record (module doc).
+                  runs_dir: str, report: Optional[Callable[[Dict], None]] = None,
+                  stop_after: Optional[int] = None) -> Dict[str, Any]:
+    """Run one reproduce trial, write RAW/trials/<id>.json and return the record (module doc;
+    its fields: :mod:`rllib_experiments.studies.common.records`).
 
     The trial's training run folder (progress.csv, the final checkpoint) is
     ``runs_dir/<trial id>``; an older folder there is kept under another name.
+
+    ``stop_after`` (``verify --iterations-limit``): end the training at the first evaluation
+    at or after that many iterations, with the same settings (so the same schedules: the
+    iterations before are those of the whole run); the partial record, with ``curve`` up to
+    there, ``stopped_after`` and no final figures, is returned and not written.
     """
     from rllib_experiments.evaluation import evaluate_baseline
     from rllib_experiments.methods import get_row
@@ -168,9 +165,9 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
     tid = trial_id(setup, row_key, seed)
     start = time.time()
     record: Dict[str, Any] = dict(trial=tid, row=row_key, label=row.label, setup=setup, seed=seed,
-                                  budget=budget["name"], kind=row.kind, eval_mode=row.eval_mode,
-                                  eval_seed=EVAL_SEED, eval_episodes=budget["eval_episodes"],
-                                  code=code_version())
+                                  budget=budget["name"], budget_config=dict(budget), kind=row.kind,
+                                  eval_mode=row.eval_mode, eval_seed=EVAL_SEED,
+                                  eval_episodes=budget["eval_episodes"], **provenance_fields())
     if row.kind == "baseline":
         env_kwargs = base_settings(budget, setup, seed).env_kwargs()
         summary = evaluate_baseline(row_key, env_kwargs, episodes=budget["eval_episodes"])
@@ -183,7 +180,10 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
         run = TrainingRun(settings, folder, build=row.build, checkpoint_every=settings.iterations,
                           evaluate_at_start=True, tensorboard=False, log=None)
 
+        points = []
+
         def on_evaluation(point):
+            points.append(point)
             i = point["iterations_done"]
             if i == 0:
                 return
@@ -193,6 +193,8 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
                  f"sparsity {point['sparsity_prunable']:.3f} ({left:.0f} s left)")
             if report is not None:
                 report({"iteration": i, "reward": reward, "sparsity": point["sparsity_prunable"]})
+            if stop_after is not None and i >= stop_after:
+                raise _Stopped
 
         trace: Dict[str, list] = {k: [] for k in TRACE_COLUMNS}
 
@@ -201,7 +203,14 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
                 v = progress_row.get(k)
                 trace[k].append(None if v is None else round(float(v), 5))
 
-        result = run.run(on_evaluation=on_evaluation, on_iteration=on_iteration)
+        try:
+            result = run.run(on_evaluation=on_evaluation, on_iteration=on_iteration)
+        except _Stopped:
+            _log(f"[{tid}]", f"stopped after {points[-1]['iterations_done']} iterations")
+            record.update(curve=[_curve_point(p, row.eval_mode) for p in points], trace=trace,
+                          settings=settings.to_dict(), iterations=settings.iterations,
+                          stopped_after=points[-1]["iterations_done"])
+            return record
         curve = [_curve_point(p, row.eval_mode) for p in result["evaluations"]]
         try:  # diagnostic only: never lose a finished trial over it
             from rllib_experiments.methods.diagnostics import bias_only_rewards
@@ -230,7 +239,8 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
             episodes_trained=settings.iterations * settings.episodes_per_iteration,
             curve=curve, trace=trace, settings=settings.to_dict(), env_kwargs=settings.env_kwargs(),
             oracle_reference=result["oracle_reference"]["mean_reward"],
-            run_folder=str(folder), **diagnostics)
+            run_folder=relative_run_folder(folder, raw_dir),
+            resumed_at=list(result.get("resumed_at", [])), **diagnostics)
     record["wall_s"] = time.time() - start
     record["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     out.write_json_atomic(Path(raw_dir) / "trials" / f"{tid}.json", record)

@@ -9,6 +9,7 @@ from typing import Any, Callable, List
 from dsa_pettingzoo.deploy import FORMAT_VERSION
 from rllib_experiments.dsa.actor_files import actor_file_bytes
 from rllib_experiments.run.outputs import write_json_atomic
+from rllib_experiments.studies.common.records import run_folder
 from rllib_experiments.studies.pruning.report import OLDEST_BYTES_FORMAT
 
 
@@ -23,7 +24,7 @@ def backfill_actor_bytes(output: Path, actor_states: Callable[[Path], List[Any]]
     done = 0
     for path in sorted((output / "trials").glob("*.json")):
         rec = json.loads(path.read_text())
-        folder = Path(rec.get("run_folder") or "")
+        folder = run_folder(rec, output) or Path("")
         old = rec.get("actor_bytes")
         old_format = int(rec.get("actor_bytes_format", OLDEST_BYTES_FORMAT))
         if rec.get("kind") != "learning" or not folder.is_dir() or (old and old_format >= FORMAT_VERSION):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Sequence
 
 from rllib_experiments.run.outputs import write_json_atomic
+from rllib_experiments.studies.common.records import relative_run_folder, run_folder
 from rllib_experiments.studies.scale.stats import LABELS, OURS, TRANSFER
 
 #: Exports the actors of a run folder's final checkpoint into a new folder:
@@ -56,7 +57,7 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
                     f"({source_path.name} is not on record)")
                 continue
             source = json.loads(source_path.read_text())
-            folder = Path(source.get("run_folder") or "")
+            folder = run_folder(source, trials.parent) or Path("")
             if not folder.is_dir():
                 log(f"scale: {TRANSFER} at N = {n}, seed {seed}: the run folder of {source_path.name} "
                     f"({folder}) is not on this machine")
@@ -77,7 +78,8 @@ def transfer_trials(output: Path, env_for: Callable[[str, int], Dict[str, Any]],
                     rec = dict(
                         trial=trial_id(setup, TRANSFER, seed), row=TRANSFER, label=LABELS[TRANSFER],
                         setup=setup, seed=seed, num_users=n, budget=source["budget"], kind="transfer",
-                        trained_in="A", source_trial=source["trial"], run_folder=str(folder),
+                        trained_in="A", source_trial=source["trial"],
+                        run_folder=relative_run_folder(folder, trials.parent),
                         eval_mode="greedy", eval_seed=source["eval_seed"],
                         eval_episodes=source["eval_episodes"], final_reward=summary["mean_reward"],
                         final_greedy=summary["mean_reward"], final_reward_std=summary["std_reward"],
