@@ -142,8 +142,9 @@ class HumanRenderer:
 
     def show(self, frame: np.ndarray) -> None:
         try:  # an optional dependency that only the "human" mode needs
-            import matplotlib  # imports matplotlib: only when called
-            import matplotlib.pyplot as plt  # imports matplotlib: only when called
+            # imports matplotlib: only when called
+            import matplotlib
+            import matplotlib.pyplot as plt
         except ImportError as e:  # pragma: no cover - depends on the install
             raise ImportError("render_mode='human' needs matplotlib: pip install matplotlib "
                               "(or use render_mode='rgb_array' / 'ansi')") from e

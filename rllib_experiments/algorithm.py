@@ -18,10 +18,9 @@ from rllib_experiments.settings import Settings
 
 def probe_env(settings: Settings) -> Dict[str, Any]:
     """Agent ids, spaces, state size and horizon of the configured environment."""
-    from rllib_experiments.dsa.env import make_parallel_env  # imports ray, torch: only when called
-    from rllib_experiments.iagc.envs import (
-        probe_parallel_env,  # imports ray, torch: only when called
-    )
+    # imports ray, torch: only when called
+    from rllib_experiments.dsa.env import make_parallel_env
+    from rllib_experiments.iagc.envs import probe_parallel_env
 
     info = probe_parallel_env(make_parallel_env, settings.env_kwargs())
     info["horizon"] = int(make_config(**settings.env_kwargs()).horizon)
@@ -30,9 +29,8 @@ def probe_env(settings: Settings) -> Dict[str, Any]:
 
 def module_specs(settings: Settings, info: Dict[str, Any]):
     """The MultiRLModuleSpec of the settings: one actor per user, the shared critic."""
-    from rllib_experiments.iagc.config import (
-        module_specs as iagc_specs,  # imports ray, torch: only when called
-    )
+    # imports ray, torch: only when called
+    from rllib_experiments.iagc.config import module_specs as iagc_specs
 
     return iagc_specs(info["agents"], info["obs_space"], info["act_space"],
                       hidden_sizes=settings.hidden_sizes, lstm_size=settings.lstm_size,
@@ -50,16 +48,10 @@ _IAGC_FIELDS = ("hidden_sizes", "lstm_size", "lstm_layers", "critic_mode", "acto
 
 def build_algo_config(settings: Settings):
     """PPOConfig (new API stack) of IAGC-PPO on the DSA environment with these settings."""
-    from rllib_experiments.dsa.env import (  # imports ray, torch: only when called
-        DSAMultiAgentEnv,
-        DSAMultiAgentEnvWithState,
-    )
-    from rllib_experiments.dsa.env_runner import (
-        BatchedDSAEnvRunner,  # imports ray, scipy, torch: only when called
-    )
-    from rllib_experiments.iagc.config import (
-        iagc_ppo_config,  # imports ray, torch: only when called
-    )
+    # imports ray, scipy, torch: only when called
+    from rllib_experiments.dsa.env import DSAMultiAgentEnv, DSAMultiAgentEnvWithState
+    from rllib_experiments.dsa.env_runner import BatchedDSAEnvRunner
+    from rllib_experiments.iagc.config import iagc_ppo_config
 
     settings.validate()
     info = probe_env(settings)
@@ -91,12 +83,9 @@ def _wire_pruning(config, settings: Settings, agents) -> None:
     """Per-user magnitude pruning (pruning_callbacks) when a schedule is set."""
     if settings.schedule == "none":
         return
-    from pruning_callbacks.rllib.callback import (
-        add_pruning,  # imports ray, scipy, torch: only when called
-    )
-    from rllib_experiments.iagc.learner import (
-        PrunedIAGCTorchLearner,  # imports ray, scipy, torch: only when called
-    )
+    # imports ray, scipy, torch: only when called
+    from pruning_callbacks.rllib.callback import add_pruning
+    from rllib_experiments.iagc.learner import PrunedIAGCTorchLearner
 
     config.learners(learner_class=PrunedIAGCTorchLearner)
     add_pruning(config, pruning_config(settings, agents))

@@ -117,7 +117,8 @@ def algo_actors(algo) -> List:
     The one way to reach the actors: through the learner group's public ``get_weights``,
     which works with local and remote learners alike.
     """
-    from rllib_experiments.iagc.modules import actor_ids  # imports ray: only when called
+    # imports ray: only when called
+    from rllib_experiments.iagc.modules import actor_ids
 
     spec = algo.config.rl_module_spec
     agents = actor_ids(spec)

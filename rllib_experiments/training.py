@@ -33,6 +33,7 @@ RLlib's own per-step env runner (``fast_sampling=False``): such runs continue st
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -40,11 +41,23 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+import torch
 
-from rllib_experiments.run import progress as prog
+from dsa_pettingzoo import make_config
+from rllib_experiments.algorithm import build_algo_config
+from rllib_experiments.evaluation import (
+    EVAL_SEED,
+    actor_sparsity,
+    algo_actors,
+    evaluate,
+    evaluate_baseline,
+    evaluate_snapshot,
+)
 from rllib_experiments.run import outputs as out
+from rllib_experiments.run import progress as prog
+from rllib_experiments.run.background import BackgroundEvaluator
 from rllib_experiments.run.provenance import provenance_fields
-from rllib_experiments.evaluation import EVAL_SEED
+from rllib_experiments.run.random_streams import algo_random_state, set_algo_random_state
 from rllib_experiments.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -132,8 +145,7 @@ class TrainingRun:
                 "checkpoint_every": self.checkpoint_every, "eval_seed": self.eval_seed}
 
     def _build(self):
-        from dsa_pettingzoo import make_config
-        from rllib_experiments.algorithm import build_algo_config
+        # imports ray: only when called
         from rllib_experiments.iagc.modules import actor_ids
 
         # The config's builder already probed the environment: read the agents off its spec.
@@ -151,6 +163,7 @@ class TrainingRun:
         state = {"iterations_done": 0, "wall_time_s": 0.0, "sessions": 0, "evaluations": []}
         if not self.resume:
             return state
+        # imports ray, scipy: only when called
         from pruning_callbacks.rllib.callback import ship_weights
 
         out.remove_partial_checkpoints(self.output)
@@ -185,19 +198,13 @@ class TrainingRun:
         return state
 
     def _random_state(self) -> Dict[str, Any]:
-        from rllib_experiments.run.random_streams import algo_random_state
-
         return algo_random_state(self.algo)
 
     def _set_random_state(self, state: Dict[str, Any]) -> None:
-        from rllib_experiments.run.random_streams import set_algo_random_state
-
         set_algo_random_state(self.algo, state)
 
     def _finished_result(self) -> Optional[Dict[str, Any]]:
         """Resuming a run that already reached its last iteration: its result, left untouched."""
-        import json
-
         result_file = self.output / out.RESULT_FILE
         ckpt = out.latest_checkpoint(self.output) if self.resume else None
         if ckpt is None or not result_file.is_file():
@@ -211,21 +218,15 @@ class TrainingRun:
     # ------------------------------------------------------------------ pieces
     def actors(self) -> List:
         """The users' actors with the learner's current weights (fresh local modules)."""
-        from rllib_experiments.evaluation import algo_actors
-
         return algo_actors(self.algo)
 
     def evaluate(self, actors=None) -> Dict[str, Dict]:
         """Stochastic and greedy evaluation of the actors (:func:`rllib_experiments.evaluation.evaluate`)."""
-        from rllib_experiments.evaluation import evaluate
-
         return evaluate(actors if actors is not None else self.actors(), self.settings.env_kwargs(),
                         episodes=self.settings.eval_episodes, eval_seed=self.eval_seed)
 
     def evaluation_point(self, iterations_done: int, wall_s: float) -> Dict[str, Any]:
         """Evaluate now: the curve point after ``iterations_done`` iterations."""
-        from rllib_experiments.evaluation import actor_sparsity
-
         actors = self.actors()
         evaluation = self.evaluate(actors)
         return {"point": self._point(iterations_done, evaluation, actor_sparsity(actors), wall_s),
@@ -240,8 +241,6 @@ class TrainingRun:
 
     def _submit_evaluation(self, iterations_done: int, wall_s: float):
         """Evaluate a copy of the current weights in the background; resolved by :meth:`_resolve`."""
-        import torch
-
         weights = self.algo.learner_group.get_weights(module_ids=self.agents)
         copied = {mid: {k: v.detach().clone() if torch.is_tensor(v) else np.array(v, copy=True)
                         for k, v in state.items()} for mid, state in weights.items()}
@@ -279,9 +278,6 @@ class TrainingRun:
             self.algo.stop()
 
     def _loop(self, state, on_iteration, on_evaluation):
-        from rllib_experiments.run.background import BackgroundEvaluator
-        from rllib_experiments.evaluation import evaluate_baseline, evaluate_snapshot
-
         s = self.settings
         done = int(state["iterations_done"])
         wall0 = float(state["wall_time_s"])

@@ -271,7 +271,8 @@ def resolve(argv: Optional[List[str]] = None):
 
 
 def _init_ray(address: Optional[str]) -> None:
-    import ray  # imports ray: only when called
+    # imports ray: only when called
+    import ray
 
     if ray.is_initialized():
         return

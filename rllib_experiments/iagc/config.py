@@ -84,7 +84,8 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
         learner_class: default :class:`~rllib_experiments.iagc.learner.IAGCTorchLearner`.
         **hyperparameters: any key of :data:`DEFAULTS` (unknown keys are an error).
     """
-    from rllib_experiments.iagc.learner import IAGCTorchLearner  # imports scipy: only when called
+    # imports scipy: only when called
+    from rllib_experiments.iagc.learner import IAGCTorchLearner
 
     unknown = sorted(set(hyperparameters) - set(DEFAULTS))
     if unknown:

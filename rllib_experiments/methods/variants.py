@@ -70,11 +70,9 @@ def _schedule_param(settings, name: str, value: float):
 
 def _overall_sparsity(settings, target: float):
     """final_sparsity of the pruned matrices giving ``target`` over all actor parameters."""
-    from pruning_callbacks.masks import prunable_parameters  # imports torch: only when called
-    from rllib_experiments.iagc.modules import (  # imports ray, torch: only when called
-        IAGCActor,
-        prune_scope_patterns,
-    )
+    # imports ray, torch: only when called
+    from pruning_callbacks.masks import prunable_parameters
+    from rllib_experiments.iagc.modules import IAGCActor, prune_scope_patterns
 
     info = probe_env(settings)
     actor = IAGCActor(observation_space=info["obs_space"], action_space=info["act_space"],

@@ -63,7 +63,8 @@ class BackgroundEvaluator:
         self._reader: Optional[threading.Thread] = None
 
     def _start(self) -> None:
-        import torch  # imports torch: only when called
+        # imports torch: only when called
+        import torch
 
         threads = int(self.threads or torch.get_num_threads())
         env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -111,7 +112,8 @@ class BackgroundEvaluator:
 
 def _serve(threads: int, log_dir: Optional[Path]) -> None:
     """Worker loop: read a job, write ``(True, result)`` or ``(False, traceback)``, until EOF."""
-    import torch  # imports torch: only when called
+    # imports torch: only when called
+    import torch
 
 
     torch.set_num_threads(threads)

@@ -338,7 +338,8 @@ def read_run_state(checkpoint: Path) -> Dict[str, Any]:
 
 def open_tensorboard(output: Path, purge_step: Optional[int] = None):
     """tensorboardX SummaryWriter in OUTPUT/tensorboard (purge_step hides later events on resume)."""
-    from tensorboardX import SummaryWriter  # imports tensorboardX: only when called
+    # imports tensorboardX: only when called
+    from tensorboardX import SummaryWriter
 
     return SummaryWriter(logdir=str(Path(output) / TENSORBOARD_DIR), purge_step=purge_step,
                          flush_secs=10)

@@ -39,7 +39,8 @@ def progress_columns(agents: Sequence[str]) -> List[str]:
 def progress_row(i: int, result: Dict, agents: Sequence[str], *, pruned: bool, train_s: float,
                  wall: float, evaluation: Optional[Dict[str, Dict]]) -> Dict[str, Any]:
     """The progress row of iteration ``i`` (0-based) from its train() result."""
-    from rllib_experiments.iagc.modules import CRITIC_ID  # imports ray, torch: only when called
+    # imports ray, torch: only when called
+    from rllib_experiments.iagc.modules import CRITIC_ID
 
     runners = result.get("env_runners", {})
     learners = result.get("learners", {})

@@ -16,7 +16,8 @@ import numpy as np
 
 def algo_random_state(algo) -> Dict[str, Any]:
     """The random streams of ``algo``'s process and of its batched env runners."""
-    import torch  # imports torch: only when called
+    # imports torch: only when called
+    import torch
 
     runners = {}
     local = algo.env_runner
@@ -33,7 +34,8 @@ def algo_random_state(algo) -> Dict[str, Any]:
 
 def set_algo_random_state(algo, state: Dict[str, Any]) -> None:
     """Continue every stream from :func:`algo_random_state`'s ``state``."""
-    import torch  # imports torch: only when called
+    # imports torch: only when called
+    import torch
 
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])

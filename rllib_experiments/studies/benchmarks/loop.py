@@ -42,7 +42,8 @@ from rllib_experiments.settings import load_preset
 
 def limit_threads() -> int:
     """Torch's threads in this process: OMP_NUM_THREADS (set to 1 when unset); returns them."""
-    import torch  # imports torch: only when called
+    # imports torch: only when called
+    import torch
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -52,19 +53,15 @@ def limit_threads() -> int:
 def naive_config(settings, info: Dict[str, Any]):
     """RLlib's default multi-agent PPO on the same environment and batch as ``settings``: one
     default LSTM module per user (``info``: :func:`rllib_experiments.algorithm.probe_env`)."""
-    from ray.rllib.algorithms.ppo import PPOConfig  # imports ray: only when called
-    from ray.rllib.core.rl_module.default_model_config import (
-        DefaultModelConfig,  # imports ray: only when called
-    )
-    from ray.rllib.core.rl_module.multi_rl_module import (
-        MultiRLModuleSpec,  # imports ray: only when called
-    )
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec  # imports ray: only when called
+    # imports ray: only when called
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-    from rllib_experiments.dsa.env import DSAMultiAgentEnv  # imports ray, torch: only when called
-    from rllib_experiments.iagc.modules import (
-        policy_mapping_fn,  # imports ray, torch: only when called
-    )
+    # imports ray, torch: only when called
+    from rllib_experiments.dsa.env import DSAMultiAgentEnv
+    from rllib_experiments.iagc.modules import policy_mapping_fn
 
     batch = settings.episodes_per_iteration * info["horizon"]
     model = DefaultModelConfig(use_lstm=True, lstm_cell_size=settings.lstm_size)
@@ -131,7 +128,8 @@ def run_loop(*, setup: str = "A", episodes_per_iteration: int = 16, iterations: 
     """Measure ours and naive (or ``only`` one of them) on the paper preset of ``setup``;
     the measurements (:func:`measure`), how they were taken and, with both, the ratios
     ``ratio`` (wall) and ``ratio_cpu`` (CPU time) of ours to naive."""
-    import ray  # imports ray: only when called
+    # imports ray: only when called
+    import ray
 
 
     torch_threads = limit_threads()

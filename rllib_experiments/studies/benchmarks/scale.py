@@ -105,7 +105,8 @@ def run_scale(sizes: Optional[Sequence[int]] = None, *, setup: str = "A", iterat
     """``{"scale": [one row per N], "fast": {...}}`` (see the module doc) at ``sizes`` (default
     :data:`DEFAULT_SIZES`); starts a local Ray instance for the learners and env runners
     unless Ray is running."""
-    import ray  # imports ray: only when called
+    # imports ray: only when called
+    import ray
 
     limit_threads()
     if not ray.is_initialized():

@@ -18,10 +18,12 @@ DPI = 110
 def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (imported on first use: reports without
     figures need no matplotlib)."""
-    import matplotlib  # imports matplotlib: only when called
+    # imports matplotlib: only when called
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # imports matplotlib: only when called
+    # imports matplotlib: only when called
+    import matplotlib.pyplot as plt
 
     return plt
 

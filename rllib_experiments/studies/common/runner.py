@@ -178,6 +178,7 @@ def trial_trainable(config: Dict[str, Any], run_trial: TrialFunction = row_trial
 
 def record_writer(record_path: Callable[[Dict[str, Any]], Path]):
     """Tune callback (driver side) writing each finished trial's record to ``record_path(rec)``."""
+    # imports ray: only when called
     from ray.tune import Callback
 
     class RecordWriter(Callback):
@@ -197,6 +198,7 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
     record to ``record_path(record)`` (default ``OUTPUT/trials/<trial id>.json``). The workers
     import this package as the driver does (Ray hands them the driver's ``sys.path``).
     """
+    # imports ray: only when called
     import ray
     from ray import tune
 

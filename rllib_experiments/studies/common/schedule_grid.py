@@ -52,7 +52,8 @@ def save_grid(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> None
 def start_ray(address: Optional[str] = None, num_cpus: Optional[int] = None) -> None:
     """Join the Ray cluster at ``address`` (or ``RAY_ADDRESS``), else start a local instance
     of ``num_cpus`` logical CPUs (default: the machine's) whose workers run single-threaded."""
-    import ray  # imports ray: only when called
+    # imports ray: only when called
+    import ray
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     kwargs: Dict[str, Any] = dict(logging_level=logging.WARNING, log_to_driver=False)
@@ -70,7 +71,8 @@ def start_ray(address: Optional[str] = None, num_cpus: Optional[int] = None) -> 
 def trial_resources(base: Dict[str, Any], max_concurrent: Optional[int] = None) -> Tuple[list, int, int]:
     """(the resource bundle of one trial: 1 CPU + 1 per env runner, the cluster's CPUs, the
     trials that run at once: as many as the CPUs allow, at most ``max_concurrent``)."""
-    import ray  # imports ray: only when called
+    # imports ray: only when called
+    import ray
 
     runners = int(base.get("num_env_runners", 0))
     bundle = [{"CPU": 1}] + [{"CPU": 1}] * runners
@@ -86,7 +88,8 @@ def scheduler_config(scheduler: str, grace_fraction: float, base: Dict[str, Any]
     stopped before ``grace_fraction`` of the iterations; none for "fifo"."""
     if scheduler != "asha":
         return {}
-    from ray.tune.schedulers import ASHAScheduler  # imports ray: only when called
+    # imports ray: only when called
+    from ray.tune.schedulers import ASHAScheduler
 
     return {"metric": "eval_greedy_mean", "mode": "max", "scheduler": ASHAScheduler(
         time_attr="iteration", max_t=int(base["iterations"]), reduction_factor=3,
@@ -98,7 +101,8 @@ def run_grid(base: Dict[str, Any], grid: Dict[str, list], output: Path, at_once:
     """Run the grid in ``output`` on a started Ray (``at_once`` trials at a time, each on the
     resources ``bundle``); write trials.csv, summary.csv and summary.md; returns (the trial
     rows, the summary Markdown)."""
-    from ray import tune  # imports ray: only when called
+    # imports ray: only when called
+    from ray import tune
 
     trainable = tune.with_resources(tune_trainable, tune.PlacementGroupFactory(bundle))
     param_space = {"settings": base, "output_root": str(output / "trials"),

@@ -42,7 +42,8 @@ SEARCH_TUNE_DIR = "tune"
 
 
 def tune_space(space, search: str) -> Dict[str, Any]:
-    from ray import tune  # imports ray: only when called
+    # imports ray: only when called
+    from ray import tune
 
     tuned: Dict[str, Any] = dict(space.fixed())
     for name, spec in space.distributions().items():
@@ -64,9 +65,8 @@ def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path,
     time, each on the resources ``bundle``); write the tables; 0 if every trial ended."""
     from ray import tune  # Ray and torch only when a search runs
 
-    from rllib_experiments.studies.common.trials import (
-        tune_trainable,  # imports torch: only when called
-    )
+    # imports torch: only when called
+    from rllib_experiments.studies.common.trials import tune_trainable
 
     output.mkdir(parents=True, exist_ok=True)
     write_json_atomic(output / SEARCH_FILE, {"settings": base, "space": space.to_dict(),
@@ -79,13 +79,15 @@ def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path,
     else:
         search_alg = None
         if flags["search"] == "optuna":
-            import optuna  # imports optuna: only when called
-            from ray.tune.search.optuna import OptunaSearch  # imports ray: only when called
+            # imports optuna, ray: only when called
+            import optuna
+            from ray.tune.search.optuna import OptunaSearch
 
             search_alg = OptunaSearch(sampler=optuna.samplers.TPESampler(seed=flags["search_seed"]))
         scheduler = None
         if flags["scheduler"] == "asha":
-            from ray.tune.schedulers import ASHAScheduler  # imports ray: only when called
+            # imports ray: only when called
+            from ray.tune.schedulers import ASHAScheduler
 
             scheduler = ASHAScheduler(time_attr="iteration", max_t=int(base["iterations"]),
                                       grace_period=max(1, int(flags["grace_fraction"] * base["iterations"])),

@@ -21,11 +21,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
+import torch
+
+from dsa_pettingzoo.deploy import FORMAT_VERSION
+from rllib_experiments.dsa.actor_files import actor_file_bytes
+from rllib_experiments.evaluation import EVAL_SEED, evaluate_baseline
+from rllib_experiments.methods import get_row
+from rllib_experiments.methods.diagnostics import bias_only_rewards
 from rllib_experiments.run import outputs as out
 from rllib_experiments.run.provenance import provenance_fields
-from rllib_experiments.evaluation import EVAL_SEED
-from rllib_experiments.settings import Settings
+from rllib_experiments.settings import Settings, load_preset
 from rllib_experiments.studies.common.records import relative_run_folder
+from rllib_experiments.studies.common.search_space import point_id, settings_for
 from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun, achieved_sparsity
 
 #: Progress columns reported to Tune every iteration (per-user columns stay in progress.csv).
@@ -42,7 +49,6 @@ GRID_AXES = ("schedule", "seed", "final_sparsity", "critic_mode")
 
 def _single_thread() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
 
     torch.set_num_threads(1)
 
@@ -64,12 +70,12 @@ def tune_trainable(config: Dict[str, Any]) -> None:
     ``point`` (a search point, :func:`rllib_experiments.studies.common.search_space.settings_for`; the folder
     name then ends in the point's hash), and optionally ``checkpoint_every``, ``eval_seed``.
     """
+    # imports ray: only when called
     import ray
     from ray import tune
 
     _single_thread()
     if "point" in config:  # a searched point (rllib_experiments.studies.common.search_space)
-        from rllib_experiments.studies.common.search_space import point_id, settings_for
 
         settings = settings_for(config["settings"], config["point"])
         output = Path(config["output_root"]) / f"{trial_name(settings)}_{point_id(config['point'])}"
@@ -118,8 +124,6 @@ def trial_id(setup: str, row: str, seed: int) -> str:
 
 def base_settings(budget: Dict[str, Any], setup: str, seed: int) -> Settings:
     """The budget's base Settings for a setup and seed (rows change them further)."""
-    from rllib_experiments.settings import load_preset
-
     preset = budget["preset"].format(setup=setup)
     return load_preset(preset, setup=setup, seed=seed, iterations=budget["iterations"],
                        eval_interval=budget["eval_interval"], eval_episodes=budget["eval_episodes"],
@@ -157,9 +161,6 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
     iterations before are those of the whole run); the partial record, with ``curve`` up to
     there, ``stopped_after`` and no final figures, is returned and not written.
     """
-    from rllib_experiments.evaluation import evaluate_baseline
-    from rllib_experiments.methods import get_row
-
     _single_thread()
     row = get_row(row_key)
     tid = trial_id(setup, row_key, seed)
@@ -213,15 +214,12 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
             return record
         curve = [_curve_point(p, row.eval_mode) for p in result["evaluations"]]
         try:  # diagnostic only: never lose a finished trial over it
-            from rllib_experiments.methods.diagnostics import bias_only_rewards
 
             diagnostics = bias_only_rewards(run.final_actors, settings.env_kwargs(),
                                             settings.eval_episodes)
         except Exception as exc:  # noqa: BLE001
             diagnostics = {"bias_only_error": repr(exc)}
         try:  # what the actors cost a device: mean exported file size per user
-            from dsa_pettingzoo.deploy import FORMAT_VERSION
-            from rllib_experiments.dsa.actor_files import actor_file_bytes
 
             diagnostics["actor_bytes"] = {dtype: actor_file_bytes(run.final_actors, dtype)
                                           for dtype in ("float32", "int8")}

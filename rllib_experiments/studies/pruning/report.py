@@ -71,9 +71,8 @@ def oracle_reward(record: Dict[str, Any]) -> float:
         return float(record["oracle_reference"])
     key = json.dumps([record["env_kwargs"], record["eval_episodes"], record["eval_seed"]], sort_keys=True)
     if key not in _ORACLE_CACHE:
-        from rllib_experiments.evaluation import (
-            evaluate_baseline,  # imports torch: only when called
-        )
+        # imports torch: only when called
+        from rllib_experiments.evaluation import evaluate_baseline
 
         _ORACLE_CACHE[key] = float(evaluate_baseline("oracle", record["env_kwargs"],
                                                      episodes=int(record["eval_episodes"]),

@@ -55,7 +55,8 @@ def plan_trials(sizes: Sequence[int], setups: Sequence[str], seeds: Sequence[int
 
 def baseline_trial(name: str, setup: str, budget: Dict[str, Any], raw_dir: Path) -> Dict[str, Any]:
     """Evaluate baseline ``name`` on the evaluation episodes; writes its record (reproduce layout)."""
-    from rllib_experiments.evaluation import EVAL_SEED, evaluate_baseline  # torch: see the top
+    # imports torch: only when called
+    from rllib_experiments.evaluation import EVAL_SEED, evaluate_baseline
     from rllib_experiments.studies.common.trials import base_settings, trial_id
 
     start = time.time()
