@@ -14,6 +14,19 @@ from .config import SETUPS, ConfigError, DSAConfig, make_config
 from .env import DSAParallelEnv, InvalidActionError, parallel_env
 from .naming import agent_id, agent_ids, agent_index
 
-__all__ = ["SETUPS", "BatchedDSA", "ConfigError", "DSAAECEnv", "DSAConfig", "DSAParallelEnv",
-           "InvalidActionError", "agent_id", "agent_ids", "agent_index", "env", "make_config",
-           "parallel_env", "raw_env"]
+__all__ = [
+    "SETUPS",
+    "BatchedDSA",
+    "ConfigError",
+    "DSAAECEnv",
+    "DSAConfig",
+    "DSAParallelEnv",
+    "InvalidActionError",
+    "agent_id",
+    "agent_ids",
+    "agent_index",
+    "env",
+    "make_config",
+    "parallel_env",
+    "raw_env",
+]

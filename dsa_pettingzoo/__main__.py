@@ -29,13 +29,18 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):  # asked: stdout, 0; no command: stderr, 2
-        print(__doc__.strip() + "\n\ncommands: " + ", ".join(COMMANDS),
-              file=sys.stdout if argv else sys.stderr)
+        print(
+            __doc__.strip() + "\n\ncommands: " + ", ".join(COMMANDS),
+            file=sys.stdout if argv else sys.stderr,
+        )
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"python -m dsa_pettingzoo: unknown command {command!r}; "
-              f"allowed: {', '.join(COMMANDS)}", file=sys.stderr)
+        print(
+            f"python -m dsa_pettingzoo: unknown command {command!r}; "
+            f"allowed: {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     # Only the command's own module is loaded: `benchmark --scale` measures the peak RSS of
     # processes started this way, which the other commands' imports would inflate.
@@ -46,4 +51,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

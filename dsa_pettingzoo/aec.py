@@ -89,8 +89,9 @@ class DSAAECEnv(AECEnv):
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
             if action is not None:
-                raise InvalidActionError(f"{agent} is done (the episode is over): step it with "
-                                         f"None, got {action!r}")
+                raise InvalidActionError(
+                    f"{agent} is done (the episode is over): step it with None, got {action!r}"
+                )
             self._was_dead_step(action)
             return
         self._pending[agent] = self.parallel.check_action(agent, action)

@@ -80,10 +80,12 @@ class BatchedDSA:
         self._max_rate = c.max_rate
         self.single_observation_space = spaces.Box(0.0, 1.0, (self.obs_dim,), np.float32)
         self.single_action_space = spaces.Discrete(c.num_channels + 1)
-        self.observation_space = spaces.Box(0.0, 1.0, (self.num_envs, c.num_users, self.obs_dim),
-                                            np.float32)
+        self.observation_space = spaces.Box(
+            0.0, 1.0, (self.num_envs, c.num_users, self.obs_dim), np.float32
+        )
         self.action_space = spaces.MultiDiscrete(
-            np.full((self.num_envs, c.num_users), c.num_channels + 1))
+            np.full((self.num_envs, c.num_users), c.num_channels + 1)
+        )
         self.state_space = spaces.Box(0.0, 1.0, (self.state_dim,), np.float32)
         self._rngs: list[np.random.Generator] | None = None
         self.t = 0
@@ -120,7 +122,9 @@ class BatchedDSA:
             self._rngs = None
             return
         if len(state) != self.num_envs:
-            raise ValueError(f"rng state of {len(state)} episodes for a simulator of num_envs={self.num_envs}")
+            raise ValueError(
+                f"rng state of {len(state)} episodes for a simulator of num_envs={self.num_envs}"
+            )
         rngs = []
         for s in state:
             bit_generator = getattr(np.random, s["bit_generator"])()
@@ -134,19 +138,19 @@ class BatchedDSA:
         c, B, N, K, T = self.config, self.num_envs, self.num_users, self.num_channels, self.horizon
         draws = [physics.draw_episode(rng, c) for rng in self._rngs]
         self.beta = np.stack([d[0] for d in draws])
-        self._table = physics.rate_table(self.beta)                       # [B, N, K+1]
+        self._table = physics.rate_table(self.beta)  # [B, N, K+1]
         self._rate_norm = self._table[..., 1:] / self._max_rate
         # time-major buffers [T, B, ...]: the slot written by step() is contiguous
-        self._busy = np.zeros((T + 1, B, K), dtype=bool)                  # row T: after the end
+        self._busy = np.zeros((T + 1, B, K), dtype=bool)  # row T: after the end
         if c.has_pu:
-            u = np.stack([d[1] for d in draws], axis=1)                    # [T, B, K]
+            u = np.stack([d[1] for d in draws], axis=1)  # [T, B, K]
             self._busy[:T] = physics.pu_occupancy(np.moveaxis(u, 0, 1), c).transpose(1, 0, 2)
         adt = np.int16 if K < np.iinfo(np.int16).max else np.int32
         self._a_hist = np.zeros((T, B, N), dtype=adt)
         self._o_hist = np.zeros((T, B, N), dtype=np.int8)
         self._r_hist = np.zeros((T, B, N))
-        self._last_a = np.zeros((B, N), dtype=np.intp)                   # a_0 = idle
-        self._last_o = np.zeros((B, N), dtype=np.int8)                    # o_0 = 0 (dummy)
+        self._last_a = np.zeros((B, N), dtype=np.intp)  # a_0 = idle
+        self._last_o = np.zeros((B, N), dtype=np.int8)  # o_0 = 0 (dummy)
         self._last_r = np.zeros((B, N))
         self._throughput = np.zeros((B, N))
         self.t = 0
@@ -158,16 +162,19 @@ class BatchedDSA:
         B, N, K = self.num_envs, self.num_users, self.num_channels
         a = np.asarray(actions)
         if a.shape != (B, N):
-            raise ValueError(f"actions must have shape (num_envs, num_users) = ({B}, {N}), "
-                             f"got {a.shape}")
+            raise ValueError(
+                f"actions must have shape (num_envs, num_users) = ({B}, {N}), got {a.shape}"
+            )
         if a.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers in 0..{K} (0 idle, k channel k), "
-                             f"got dtype {a.dtype}")
+            raise ValueError(
+                f"actions must be integers in 0..{K} (0 idle, k channel k), got dtype {a.dtype}"
+            )
         bad = (a < 0) | (a > K)
         if bad.any():
             b, n = np.argwhere(bad)[0]
-            raise ValueError(f"actions must lie in 0..{K} (0 idle, k channel k); "
-                             f"actions[{b}, {n}] = {a[b, n]}")
+            raise ValueError(
+                f"actions must lie in 0..{K} (0 idle, k channel k); actions[{b}, {n}] = {a[b, n]}"
+            )
         return a.astype(np.intp)  # a copy: the caller may reuse its buffer
 
     def step(self, actions):
@@ -190,7 +197,9 @@ class BatchedDSA:
         busy = self._busy[t] if c.has_pu else None
         fb = physics.feedback(a, busy, K)
         rates = physics.own_rates(a, fb, self._table)
-        rewards, self._throughput = REWARDS[c.reward](rates, self._throughput, Slot(a, fb, self._table))
+        rewards, self._throughput = REWARDS[c.reward](
+            rates, self._throughput, Slot(a, fb, self._table)
+        )
         self._a_hist[t] = a
         self._o_hist[t] = fb
         self._r_hist[t] = rates
@@ -206,23 +215,38 @@ class BatchedDSA:
 
     # ------------------------------------------------------------------ views
     def _observe(self) -> np.ndarray:
-        return physics.encode_observation(self._last_a, self._last_o,
-                                          self._last_r / self._max_rate, self.num_channels,
-                                          self.with_rate)
+        return physics.encode_observation(
+            self._last_a,
+            self._last_o,
+            self._last_r / self._max_rate,
+            self.num_channels,
+            self.with_rate,
+        )
 
     def state(self) -> np.ndarray:
         """Global states float32 [B, state_dim] (layout: :func:`physics.encode_state`)."""
         t = self.t
         last = self._busy[t - 1] if t > 0 else np.zeros_like(self._busy[0])
-        return physics.encode_state(self._last_a, self._last_o, self._last_r / self._max_rate,
-                                    last, self._busy[t], self._rate_norm, t / self.horizon,
-                                    self.num_channels)
+        return physics.encode_state(
+            self._last_a,
+            self._last_o,
+            self._last_r / self._max_rate,
+            last,
+            self._busy[t],
+            self._rate_norm,
+            t / self.horizon,
+            self.num_channels,
+        )
 
     def episode_metrics(self) -> dict:
         """Metrics of the slots played so far (see :mod:`dsa_pettingzoo.metrics`), leading dim B."""
         h = self.history
-        return episode_summary(h["feedback"], h["rates"],
-                               h["pu_busy"] if self.config.has_pu else None, self.num_channels)
+        return episode_summary(
+            h["feedback"],
+            h["rates"],
+            h["pu_busy"] if self.config.has_pu else None,
+            self.num_channels,
+        )
 
     @property
     def pu_busy_next(self) -> np.ndarray:
@@ -238,8 +262,12 @@ class BatchedDSA:
     def history(self) -> dict:
         """Played slots so far (read-only views): actions, feedback, rates [B, t, N], pu_busy [B, t, K]."""
         t = self.t
-        views = {"actions": self._a_hist[:t], "feedback": self._o_hist[:t],
-                 "rates": self._r_hist[:t], "pu_busy": self._busy[:t]}
+        views = {
+            "actions": self._a_hist[:t],
+            "feedback": self._o_hist[:t],
+            "rates": self._r_hist[:t],
+            "pu_busy": self._busy[:t],
+        }
         out = {}
         for k, v in views.items():
             v = v.transpose(1, 0, 2)

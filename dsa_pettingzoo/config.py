@@ -45,7 +45,6 @@ LARGE_NUM_USERS = 100_000
 LARGE_SYSTEM_NK = 10_000_000
 
 
-
 @dataclass(frozen=True)
 class ChannelSpread:
     """Per-channel values evenly spaced from ``low`` (channel 1) to ``high`` (channel K).
@@ -77,11 +76,24 @@ PRESETS: dict[str, dict] = {
     # Section IV-C: N = 10 secondary users, K = N/2 channels, beta ~ U[30, 40], T = 100.
     "A": dict(num_users=10, num_channels=5, horizon=100, snr_range=(30.0, 40.0), pu_prob=None),
     # Setup B: every channel occupied by a PU with probability 0.2, independently.
-    "B": dict(num_users=10, num_channels=5, horizon=100, snr_range=(30.0, 40.0), pu_prob=0.2,
-              pu_model="iid"),
+    "B": dict(
+        num_users=10,
+        num_channels=5,
+        horizon=100,
+        snr_range=(30.0, 40.0),
+        pu_prob=0.2,
+        pu_model="iid",
+    ),
     # Setup C: bursty, heterogeneous primary users (Markov on/off chains, values per channel).
-    "C": dict(num_users=10, num_channels=5, horizon=100, snr_range=(30.0, 40.0),
-              pu_prob=SETUP_C_OCCUPANCY, pu_model="markov", pu_mean_busy=SETUP_C_MEAN_BUSY),
+    "C": dict(
+        num_users=10,
+        num_channels=5,
+        horizon=100,
+        snr_range=(30.0, 40.0),
+        pu_prob=SETUP_C_OCCUPANCY,
+        pu_model="markov",
+        pu_mean_busy=SETUP_C_MEAN_BUSY,
+    ),
 }
 
 #: The preset names, the allowed values of ``setup``.
@@ -89,7 +101,6 @@ SETUPS = tuple(PRESETS)
 
 #: Numbers of users of the scale presets (:func:`scale_preset`), each with K = N/2 channels.
 SCALE_NUM_USERS = (10, 20, 50, 100)
-
 
 
 class ConfigError(ValueError):
@@ -173,15 +184,20 @@ def _is_number(x) -> bool:
 
 def _check_int(name: str, value, minimum: int = 1, label: str | None = None) -> int:
     label = label or name
-    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
-            or value < minimum:
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, (bool, np.bool_))
+        or value < minimum
+    ):
         raise ConfigError(name, f"{label} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def _check_choice(name: str, value, allowed) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise ConfigError(name, f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}")
+        raise ConfigError(
+            name, f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}"
+        )
     return value
 
 
@@ -191,6 +207,7 @@ def _as_float_array(name: str, value, what: str) -> np.ndarray:
     Booleans, strings and other non-numbers are refused even where numpy would convert them;
     every value must be finite.
     """
+
     def numbers_only(v) -> bool:
         if isinstance(v, np.ndarray):
             return v.dtype.kind in "iuf" or (v.dtype.kind == "O" and all(map(numbers_only, v.flat)))
@@ -199,8 +216,9 @@ def _as_float_array(name: str, value, what: str) -> np.ndarray:
         return _is_number(v)
 
     if not numbers_only(value):
-        raise ConfigError(name, f"{name} must be {what} (numbers, not booleans or strings), "
-                                f"got {value!r}")
+        raise ConfigError(
+            name, f"{name} must be {what} (numbers, not booleans or strings), got {value!r}"
+        )
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -216,8 +234,11 @@ def _per_channel(name: str, value, K: int, what: str) -> np.ndarray:
     if arr.ndim == 0:
         arr = np.full(K, float(arr))
     if arr.shape != (K,):
-        raise ConfigError(name, f"{name} must be a scalar or a sequence of num_channels={K} "
-                                f"values ({what}), got shape {arr.shape}")
+        raise ConfigError(
+            name,
+            f"{name} must be a scalar or a sequence of num_channels={K} "
+            f"values ({what}), got shape {arr.shape}",
+        )
     return arr
 
 
@@ -246,10 +267,14 @@ def _markov_mean_busy(mb, pu: np.ndarray, K: int) -> tuple[float, ...]:
         return tuple(float(x) for x in np.maximum(DEFAULT_PU_MEAN_BUSY, need))
     d = _per_channel("pu_mean_busy", mb, K, "mean busy durations in slots, >= 1")
     if np.any(d < need - 1e-12):
-        raise ConfigError("pu_mean_busy", (
-            f"pu_mean_busy must be >= max(1, pi_k / (1 - pi_k)) = {[round(float(x), 6) for x in need]} "
-            f"(a chain with occupancy pi_k = {pu.tolist()} needs it), got {d.tolist()}; "
-            f"use at least {round(float(need.max()), 6)} or leave pu_mean_busy out for the default"))
+        raise ConfigError(
+            "pu_mean_busy",
+            (
+                f"pu_mean_busy must be >= max(1, pi_k / (1 - pi_k)) = {[round(float(x), 6) for x in need]} "
+                f"(a chain with occupancy pi_k = {pu.tolist()} needs it), got {d.tolist()}; "
+                f"use at least {round(float(need.max()), 6)} or leave pu_mean_busy out for the default"
+            ),
+        )
     return tuple(float(x) for x in d)
 
 
@@ -284,8 +309,11 @@ def make_config(**kwargs) -> DSAConfig:
     if "max_cycles" in kwargs:
         mc = kwargs.pop("max_cycles")
         if "horizon" in kwargs and kwargs["horizon"] != mc:
-            raise ConfigError("max_cycles", f"max_cycles ({mc!r}) is an alias of horizon "
-                                            f"({kwargs['horizon']!r}); give one of them, or equal values")
+            raise ConfigError(
+                "max_cycles",
+                f"max_cycles ({mc!r}) is an alias of horizon "
+                f"({kwargs['horizon']!r}); give one of them, or equal values",
+            )
         kwargs["horizon"] = mc
         horizon_name = "max_cycles"
 
@@ -298,12 +326,16 @@ def make_config(**kwargs) -> DSAConfig:
 
     N = _check_int("num_users", merged["num_users"])
     K = _check_int("num_channels", merged["num_channels"])
-    T = _check_int(horizon_name, merged["horizon"],
-                   label="max_cycles (alias of horizon)" if horizon_name == "max_cycles" else None)
+    T = _check_int(
+        horizon_name,
+        merged["horizon"],
+        label="max_cycles (alias of horizon)" if horizon_name == "max_cycles" else None,
+    )
 
     if "snr" in explicit and "snr_range" in explicit and merged.get("snr") is not None:
-        raise ConfigError("snr", "give either snr (a fixed N x K matrix) or snr_range (random "
-                                 "draw), not both")
+        raise ConfigError(
+            "snr", "give either snr (a fixed N x K matrix) or snr_range (random draw), not both"
+        )
     sr = merged.get("snr_range", (30.0, 40.0))
     pair = "a pair (low, high) of positive linear SNRs"
     sr_arr = _as_float_array("snr_range", sr, pair)
@@ -311,7 +343,9 @@ def make_config(**kwargs) -> DSAConfig:
         raise ConfigError("snr_range", f"snr_range must be {pair}, got {sr!r}")
     low, high = float(sr_arr[0]), float(sr_arr[1])
     if not (low > 0 and high > 0):
-        raise ConfigError("snr_range", f"snr_range must be positive (linear SNR, not dB), got {sr!r}")
+        raise ConfigError(
+            "snr_range", f"snr_range must be positive (linear SNR, not dB), got {sr!r}"
+        )
     if low > high:
         raise ConfigError("snr_range", f"snr_range must have low <= high, got {sr!r}")
 
@@ -320,8 +354,11 @@ def make_config(**kwargs) -> DSAConfig:
     if snr is not None:
         m = _as_float_array("snr", snr, f"an N x K = {N} x {K} matrix of positive linear SNRs")
         if m.shape != (N, K):
-            raise ConfigError("snr", f"snr must be an N x K = {N} x {K} matrix (num_users x "
-                                     f"num_channels), got shape {m.shape}")
+            raise ConfigError(
+                "snr",
+                f"snr must be an N x K = {N} x {K} matrix (num_users x "
+                f"num_channels), got shape {m.shape}",
+            )
         if not np.all(m > 0):
             raise ConfigError("snr", "snr must contain positive linear SNR values (not dB)")
         snr_t = tuple(tuple(float(x) for x in row) for row in m)
@@ -343,8 +380,11 @@ def make_config(**kwargs) -> DSAConfig:
             raise ConfigError("pu_prob", f"pu_prob must lie in [0, 1], got {pu!r}")
         pu_t = tuple(float(x) for x in p)
     elif pu_model == "markov":
-        raise ConfigError("pu_model", "pu_model='markov' needs pu_prob (the stationary occupancy "
-                                      "pi_k); pu_prob=None means no primary users")
+        raise ConfigError(
+            "pu_model",
+            "pu_model='markov' needs pu_prob (the stationary occupancy "
+            "pi_k); pu_prob=None means no primary users",
+        )
 
     mb = _spread_values("pu_mean_busy", merged.get("pu_mean_busy"), K)
     if preset_mb and pu_model == "markov":
@@ -353,12 +393,14 @@ def make_config(**kwargs) -> DSAConfig:
     if pu_model == "markov":
         mb_t = _markov_mean_busy(mb, np.asarray(pu_t), K)
     elif mb is not None:
-        raise ConfigError("pu_mean_busy", "pu_mean_busy applies only to pu_model='markov' "
-                                          "(with pu_prob set)")
+        raise ConfigError(
+            "pu_mean_busy", "pu_mean_busy applies only to pu_model='markov' (with pu_prob set)"
+        )
 
     reward = _check_choice("reward", merged.get("reward", "sum_rate"), REWARDS)
-    observation = _check_choice("observation", merged.get("observation", "last_action_feedback"),
-                                OBSERVATIONS)
+    observation = _check_choice(
+        "observation", merged.get("observation", "last_action_feedback"), OBSERVATIONS
+    )
     render_mode = merged.get("render_mode")
     if render_mode is not None:
         _check_choice("render_mode", render_mode, RENDER_MODES)
@@ -368,11 +410,25 @@ def make_config(**kwargs) -> DSAConfig:
             f"a large system: num_users={N}, num_channels={K} (limits for a quick env: "
             f"num_users <= {LARGE_NUM_USERS:,}, num_users x num_channels <= {LARGE_SYSTEM_NK:,}); "
             "expect seconds per step and gigabytes of memory per episode (measurements: 'Scale' "
-            "in docs/environment.md)", UserWarning, stacklevel=_outside_package())
+            "in docs/environment.md)",
+            UserWarning,
+            stacklevel=_outside_package(),
+        )
 
-    return DSAConfig(num_users=N, num_channels=K, horizon=T, snr_range=(low, high), snr=snr_t,
-                     pu_prob=pu_t, pu_model=pu_model, pu_mean_busy=mb_t, reward=reward,
-                     observation=observation, render_mode=render_mode, setup=setup)
+    return DSAConfig(
+        num_users=N,
+        num_channels=K,
+        horizon=T,
+        snr_range=(low, high),
+        snr=snr_t,
+        pu_prob=pu_t,
+        pu_model=pu_model,
+        pu_mean_busy=mb_t,
+        reward=reward,
+        observation=observation,
+        render_mode=render_mode,
+        setup=setup,
+    )
 
 
 def scale_preset(setup: str, num_users: int) -> dict:
@@ -391,6 +447,7 @@ def scale_size(num_users: int) -> dict:
     one place that ratio is written; :func:`scale_preset` adds the setup). N even, >= 2."""
     N = _check_int("num_users", num_users, minimum=2)
     if N % 2:
-        raise ConfigError("num_users", f"a scale preset has K = N/2 channels: num_users must be "
-                                       f"even, got {N}")
+        raise ConfigError(
+            "num_users", f"a scale preset has K = N/2 channels: num_users must be even, got {N}"
+        )
     return {"num_users": N, "num_channels": N // 2}

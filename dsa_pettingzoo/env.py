@@ -92,8 +92,12 @@ class DSAParallelEnv(ParallelEnv):
     * v0: first release.
     """
 
-    metadata = {"name": "dsa_v0", "render_modes": ["ansi", "rgb_array", "human"],
-                "render_fps": 4, "is_parallelizable": True}
+    metadata = {
+        "name": "dsa_v0",
+        "render_modes": ["ansi", "rgb_array", "human"],
+        "render_fps": 4,
+        "is_parallelizable": True,
+    }
 
     def __init__(self, **kwargs):
         self.config = make_config(**kwargs)
@@ -104,9 +108,12 @@ class DSAParallelEnv(ParallelEnv):
         self.agent_name_mapping = {a: n for n, a in enumerate(self.possible_agents)}
         self.agents: list[str] = []
         sim = self.simulator  # one space object per agent (each samples with its own generator)
-        self.observation_spaces = {a: copy.deepcopy(sim.single_observation_space)
-                                   for a in self.possible_agents}
-        self.action_spaces = {a: copy.deepcopy(sim.single_action_space) for a in self.possible_agents}
+        self.observation_spaces = {
+            a: copy.deepcopy(sim.single_observation_space) for a in self.possible_agents
+        }
+        self.action_spaces = {
+            a: copy.deepcopy(sim.single_action_space) for a in self.possible_agents
+        }
         self.state_space = sim.state_space
         self._human = HumanRenderer(self.metadata["render_fps"])
         self._started = False
@@ -122,8 +129,10 @@ class DSAParallelEnv(ParallelEnv):
 
     def _check_agent(self, agent):
         if agent not in self.agent_name_mapping:
-            raise KeyError(f"unknown agent {agent!r}; agents are {self.possible_agents[0]} .. "
-                           f"{self.possible_agents[-1]}")
+            raise KeyError(
+                f"unknown agent {agent!r}; agents are {self.possible_agents[0]} .. "
+                f"{self.possible_agents[-1]}"
+            )
         return agent
 
     @property
@@ -157,16 +166,19 @@ class DSAParallelEnv(ParallelEnv):
         if not self.agents:
             raise RuntimeError("the episode is over (all agents terminated); call reset()")
         if not isinstance(actions, Mapping):
-            raise InvalidActionError(f"actions must be a dict {{agent: action}}, got "
-                                     f"{type(actions).__name__}")
+            raise InvalidActionError(
+                f"actions must be a dict {{agent: action}}, got {type(actions).__name__}"
+            )
         unknown = [k for k in actions if k not in self.agent_name_mapping]
         if unknown:
-            raise InvalidActionError(f"unknown agent key(s) {unknown}; agents are "
-                                     f"{self.agents[0]} .. {self.agents[-1]}")
+            raise InvalidActionError(
+                f"unknown agent key(s) {unknown}; agents are {self.agents[0]} .. {self.agents[-1]}"
+            )
         missing = [a for a in self.agents if a not in actions]
         if missing:
-            raise InvalidActionError(f"missing action(s) for {missing}: every live agent acts "
-                                     "each slot (0 = idle)")
+            raise InvalidActionError(
+                f"missing action(s) for {missing}: every live agent acts each slot (0 = idle)"
+            )
         out = np.zeros((1, len(self.possible_agents)), dtype=np.intp)
         for agent, act in actions.items():
             out[0, self.agent_name_mapping[agent]] = self.check_action(agent, act)
@@ -178,11 +190,14 @@ class DSAParallelEnv(ParallelEnv):
         if isinstance(action, np.ndarray) and action.size == 1 and action.dtype.kind in "iu":
             action = action.reshape(()).item()
         if isinstance(action, (bool, np.bool_)) or not isinstance(action, numbers.Integral):
-            raise InvalidActionError(f"action of {agent} must be an integer in 0..{K} "
-                                     f"(0 idle, k channel k), got {action!r}")
+            raise InvalidActionError(
+                f"action of {agent} must be an integer in 0..{K} "
+                f"(0 idle, k channel k), got {action!r}"
+            )
         if not 0 <= action <= K:
-            raise InvalidActionError(f"action of {agent} must lie in 0..{K} "
-                                     f"(0 idle, k channel k), got {action}")
+            raise InvalidActionError(
+                f"action of {agent} must lie in 0..{K} (0 idle, k channel k), got {action}"
+            )
         return int(action)
 
     def step(self, actions):
@@ -196,13 +211,17 @@ class DSAParallelEnv(ParallelEnv):
         terminations = {ag: bool(term[0, n]) for n, ag in enumerate(agents)}
         truncations = {ag: bool(trunc[0, n]) for n, ag in enumerate(agents)}
         fb, rates = info["feedback"][0], info["rates"][0]
-        infos = {ag: {"feedback": int(fb[n]), "rate": float(rates[n])} for n, ag in enumerate(agents)}
+        infos = {
+            ag: {"feedback": int(fb[n]), "rate": float(rates[n])} for n, ag in enumerate(agents)
+        }
         if done:
             ep = info["episode"]
             system = {k: float(ep[k][0]) for k in SYSTEM_KEYS}
             for n, ag in enumerate(agents):
-                per_user = {k: (float(ep[k][0, n]) if k == "throughput" else int(ep[k][0, n]))
-                            for k in PER_USER_KEYS}
+                per_user = {
+                    k: (float(ep[k][0, n]) if k == "throughput" else int(ep[k][0, n]))
+                    for k in PER_USER_KEYS
+                }
                 infos[ag].update(per_user)
                 infos[ag].update(system)
             self.agents = []
@@ -220,8 +239,11 @@ class DSAParallelEnv(ParallelEnv):
     def render(self):
         """Render per ``render_mode``: str ("ansi"), uint8 [H, W, 3] ("rgb_array"), None ("human")."""
         if self.render_mode is None:
-            warnings.warn("render() called without a render_mode; pass render_mode=... to the "
-                          "constructor (one of 'ansi', 'rgb_array', 'human')", stacklevel=2)
+            warnings.warn(
+                "render() called without a render_mode; pass render_mode=... to the "
+                "constructor (one of 'ansi', 'rgb_array', 'human')",
+                stacklevel=2,
+            )
             return None
         c = self.config
         if self._started:

@@ -86,7 +86,9 @@ class EpisodeStats:
         kwargs = {}
         for f in fields(cls):
             values = [getattr(p, f.name) for p in parts]
-            kwargs[f.name] = np.concatenate(values) if isinstance(values[0], np.ndarray) else values[0]
+            kwargs[f.name] = (
+                np.concatenate(values) if isinstance(values[0], np.ndarray) else values[0]
+            )
         return cls(**kwargs)
 
     def summary(self) -> dict:
@@ -171,6 +173,8 @@ def evaluate_policy(
 def oracle_ratios(stats: EpisodeStats, oracle: EpisodeStats) -> dict:
     """The oracle's mean reward on the same episodes and the policy's ratio to it (pooled, and
     the mean of the per-episode ratios)."""
-    return {"oracle_mean_reward": float(oracle.reward.mean()),
-            "oracle_ratio": float(stats.reward.mean() / oracle.reward.mean()),
-            "oracle_ratio_episode_mean": float(np.mean(stats.reward / oracle.reward))}
+    return {
+        "oracle_mean_reward": float(oracle.reward.mean()),
+        "oracle_ratio": float(stats.reward.mean() / oracle.reward.mean()),
+        "oracle_ratio_episode_mean": float(np.mean(stats.reward / oracle.reward)),
+    }

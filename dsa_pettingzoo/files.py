@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 
-def write_atomic(path, write: Callable[[Any], None], *, newline: Optional[str] = None,
-                 binary: bool = False) -> Path:
+def write_atomic(
+    path, write: Callable[[Any], None], *, newline: Optional[str] = None, binary: bool = False
+) -> Path:
     """Write ``path`` (creating its folder) with ``write(file)``, never leaving half a file.
 
     ``write`` gets a file open for text (``newline`` as :func:`open` takes it) or, with

@@ -24,8 +24,15 @@ import numpy as np
 from .physics import ACK, IDLE, NACK, PU_BLOCKED
 
 PER_USER_KEYS = ("throughput", "successes", "collisions", "idle", "pu_blocked", "attempts")
-SYSTEM_KEYS = ("system_throughput", "channel_utilisation", "free_channel_utilisation",
-               "collision_rate", "pu_blocked_rate", "idle_rate", "jain_fairness")
+SYSTEM_KEYS = (
+    "system_throughput",
+    "channel_utilisation",
+    "free_channel_utilisation",
+    "collision_rate",
+    "pu_blocked_rate",
+    "idle_rate",
+    "jain_fairness",
+)
 
 
 def jain_index(x, axis: int = -1) -> np.ndarray:
@@ -46,8 +53,16 @@ def _ratio(num, den):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
-def summarize(successes, collisions, idle, pu_blocked, throughput, slots: int, num_channels: int,
-              free_channel_slots) -> dict:
+def summarize(
+    successes,
+    collisions,
+    idle,
+    pu_blocked,
+    throughput,
+    slots: int,
+    num_channels: int,
+    free_channel_slots,
+) -> dict:
     """Build the metric dict from per-user counts [..., N] and the number of slots played."""
     attempts = successes + collisions + pu_blocked
     N = np.shape(successes)[-1]
@@ -83,10 +98,15 @@ def episode_summary(feedback, rates, pu_busy=None, num_channels: int | None = No
         K = num_channels
         free = np.full(fb.shape[:-2], T * K)
     return summarize(
-        successes=np.sum(fb == ACK, axis=-2), collisions=np.sum(fb == NACK, axis=-2),
-        idle=np.sum(fb == IDLE, axis=-2), pu_blocked=np.sum(fb == PU_BLOCKED, axis=-2),
-        throughput=np.sum(np.asarray(rates, dtype=np.float64), axis=-2), slots=T,
-        num_channels=K, free_channel_slots=free)
+        successes=np.sum(fb == ACK, axis=-2),
+        collisions=np.sum(fb == NACK, axis=-2),
+        idle=np.sum(fb == IDLE, axis=-2),
+        pu_blocked=np.sum(fb == PU_BLOCKED, axis=-2),
+        throughput=np.sum(np.asarray(rates, dtype=np.float64), axis=-2),
+        slots=T,
+        num_channels=K,
+        free_channel_slots=free,
+    )
 
 
 class EpisodeAccumulator:
@@ -105,8 +125,10 @@ class EpisodeAccumulator:
     def reset(self) -> None:
         """Forget everything (start of an episode)."""
         shape = self.batch_shape + (self.num_users,)
-        self.counts = {k: np.zeros(shape, dtype=np.int64)
-                       for k in ("successes", "collisions", "idle", "pu_blocked")}
+        self.counts = {
+            k: np.zeros(shape, dtype=np.int64)
+            for k in ("successes", "collisions", "idle", "pu_blocked")
+        }
         self.throughput = np.zeros(shape)
         self.free_channel_slots = np.zeros(self.batch_shape, dtype=np.int64)
         self.slots = 0
@@ -125,7 +147,10 @@ class EpisodeAccumulator:
 
     def summary(self) -> dict:
         """The metric dict (copies) of the slots added so far."""
-        return summarize(**{k: v.copy() for k, v in self.counts.items()},
-                         throughput=self.throughput.copy(), slots=self.slots,
-                         num_channels=self.num_channels,
-                         free_channel_slots=self.free_channel_slots.copy())
+        return summarize(
+            **{k: v.copy() for k, v in self.counts.items()},
+            throughput=self.throughput.copy(),
+            slots=self.slots,
+            num_channels=self.num_channels,
+            free_channel_slots=self.free_channel_slots.copy(),
+        )

@@ -32,12 +32,16 @@ def agent_index(agent: str, num_users: int | None = None) -> int:
     """
     match = _AGENT_ID.fullmatch(agent) if isinstance(agent, str) else None
     if match is None:
-        raise ValueError(f"an agent id must be {AGENT_PREFIX}<n> with n an integer >= 0 "
-                         f"written without leading zeros (e.g. {AGENT_PREFIX}0), got {agent!r}")
+        raise ValueError(
+            f"an agent id must be {AGENT_PREFIX}<n> with n an integer >= 0 "
+            f"written without leading zeros (e.g. {AGENT_PREFIX}0), got {agent!r}"
+        )
     n = int(match.group(1))
     if num_users is not None and n >= num_users:
-        raise ValueError(f"agent {agent!r} does not exist: the agents are {agent_id(0)} .. "
-                         f"{agent_id(num_users - 1)} (num_users={num_users})")
+        raise ValueError(
+            f"agent {agent!r} does not exist: the agents are {agent_id(0)} .. "
+            f"{agent_id(num_users - 1)} (num_users={num_users})"
+        )
     return n
 
 

@@ -50,8 +50,8 @@ def feedback(actions: np.ndarray, pu_busy: np.ndarray | None, num_channels: int)
     Returns int8 [..., N].
     """
     a = np.asarray(actions)
-    load = channel_load(a, num_channels)                               # [..., K+1]
-    code = np.where(load == 1, ACK, NACK).astype(np.int8)              # outcome of each channel
+    load = channel_load(a, num_channels)  # [..., K+1]
+    code = np.where(load == 1, ACK, NACK).astype(np.int8)  # outcome of each channel
     if pu_busy is not None:
         code[..., 1:][np.asarray(pu_busy, dtype=bool)] = PU_BLOCKED
     code[..., 0] = IDLE
@@ -70,8 +70,9 @@ def rate_table(beta: np.ndarray) -> np.ndarray:
 def own_rates(actions: np.ndarray, fb: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Own achieved rate log2(1 + beta^n(t)) with beta^n(t) = beta_{a}^n 1{o = 1} (eq. 1): [..., N]."""
     a = np.asarray(actions)
-    r = np.take(np.ascontiguousarray(table).reshape(-1),
-                _flat_index(a[..., None], table.shape[-1])[..., 0])
+    r = np.take(
+        np.ascontiguousarray(table).reshape(-1), _flat_index(a[..., None], table.shape[-1])[..., 0]
+    )
     return np.where(np.asarray(fb) == ACK, r, 0.0)
 
 
@@ -87,8 +88,9 @@ def reward_individual(rates: np.ndarray) -> np.ndarray:
     return np.array(rates, dtype=np.float64, copy=True)
 
 
-def reward_difference(actions: np.ndarray, fb: np.ndarray, table: np.ndarray,
-                      rates: np.ndarray) -> np.ndarray:
+def reward_difference(
+    actions: np.ndarray, fb: np.ndarray, table: np.ndarray, rates: np.ndarray
+) -> np.ndarray:
     """Difference reward r_t^n = G_t - G_t^{-n}: user n's marginal contribution to the sum rate.
 
     G_t = sum_m rates_t^m and G_t^{-n} is the sum rate of the same slot with user n idle
@@ -107,7 +109,7 @@ def reward_difference(actions: np.ndarray, fb: np.ndarray, table: np.ndarray,
     M = int(np.prod(a.shape[:-1], dtype=np.int64))
     on_channel = np.bincount(idx.ravel(), weights=own.ravel(), minlength=M * width)
     load = np.bincount(idx.ravel(), minlength=M * width)
-    partner = np.take(on_channel, idx) - own          # the other users' rates on n's channel
+    partner = np.take(on_channel, idx) - own  # the other users' rates on n's channel
     pair = (np.asarray(fb) == NACK) & (np.take(load, idx) == 2)
     return np.asarray(rates, dtype=np.float64) - np.where(pair, partner, 0.0)
 
@@ -225,8 +227,9 @@ def _ones_at(shape, width: int, *columns) -> np.ndarray:
     return out
 
 
-def encode_observation(last_action, last_feedback, last_rate_norm, num_channels: int,
-                       with_rate: bool) -> np.ndarray:
+def encode_observation(
+    last_action, last_feedback, last_rate_norm, num_channels: int, with_rate: bool
+) -> np.ndarray:
     """y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) as float32 [..., N, D] of one-hots (+ rate in [0, 1]).
 
     D = (K+1) one-hot action (index 0 idle) + 4 one-hot feedback in the order (-2, -1, 0, 1)
@@ -237,8 +240,12 @@ def encode_observation(last_action, last_feedback, last_rate_norm, num_channels:
         code = a * NUM_FEEDBACK + (o + 2)
         obs = np.take(_observation_table(num_channels, with_rate), code, axis=0)
     else:  # feedback o = -2 .. 1 in columns K+1 .. K+4
-        obs = _ones_at(a.shape, observation_dim(num_channels, with_rate), a,
-                       o.astype(np.intp) + (num_channels + 3))
+        obs = _ones_at(
+            a.shape,
+            observation_dim(num_channels, with_rate),
+            a,
+            o.astype(np.intp) + (num_channels + 3),
+        )
     if with_rate:
         obs[..., -1] = last_rate_norm
     return obs
@@ -250,8 +257,16 @@ def state_dim(num_users: int, num_channels: int) -> int:
     return N * (K + 1) + N * NUM_FEEDBACK + N + 2 * K + N * K + 1
 
 
-def encode_state(last_action, last_feedback, last_rate_norm, pu_busy_last, pu_busy_next,
-                 rate_norm, t_frac, num_channels: int) -> np.ndarray:
+def encode_state(
+    last_action,
+    last_feedback,
+    last_rate_norm,
+    pu_busy_last,
+    pu_busy_next,
+    rate_norm,
+    t_frac,
+    num_channels: int,
+) -> np.ndarray:
     """Global state for centralised critics, float32 [..., S] with every entry in [0, 1].
 
     Concatenation of: all users' one-hot last actions [N*(K+1)], one-hot last feedback [N*4],
@@ -262,8 +277,9 @@ def encode_state(last_action, last_feedback, last_rate_norm, pu_busy_last, pu_bu
     lead = a.shape[:-1]
     parts = [
         _ones_at(a.shape, num_channels + 1, a).reshape(lead + (-1,)),
-        _ones_at(a.shape, NUM_FEEDBACK, np.asarray(last_feedback, dtype=np.intp) + 2
-                 ).reshape(lead + (-1,)),
+        _ones_at(a.shape, NUM_FEEDBACK, np.asarray(last_feedback, dtype=np.intp) + 2).reshape(
+            lead + (-1,)
+        ),
         np.asarray(last_rate_norm, dtype=np.float32),
         np.asarray(pu_busy_last, dtype=np.float32),
         np.asarray(pu_busy_next, dtype=np.float32),

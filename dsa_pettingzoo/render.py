@@ -18,13 +18,13 @@ RGB_WINDOW = 200
 _USER_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # colours (RGB uint8)
-FREE = (246, 246, 246)          # PU-free channel-slot nobody used
-PU_COLOUR = (160, 160, 160)     # channel-slot occupied by a primary user
-UNPLAYED = (228, 232, 240)      # slot not played yet
-COLLISION = (215, 25, 28)       # frame of a collided channel-slot / user outcome
-BLOCKED = (20, 20, 20)          # frame of an attempt on a PU-occupied channel / user outcome
-SUCCESS = (40, 165, 70)         # user outcome: ACK
-IDLE_COLOUR = (250, 250, 250)   # user outcome: idle
+FREE = (246, 246, 246)  # PU-free channel-slot nobody used
+PU_COLOUR = (160, 160, 160)  # channel-slot occupied by a primary user
+UNPLAYED = (228, 232, 240)  # slot not played yet
+COLLISION = (215, 25, 28)  # frame of a collided channel-slot / user outcome
+BLOCKED = (20, 20, 20)  # frame of an attempt on a PU-occupied channel / user outcome
+SUCCESS = (40, 165, 70)  # user outcome: ACK
+IDLE_COLOUR = (250, 250, 250)  # user outcome: idle
 BACKGROUND = (255, 255, 255)
 
 
@@ -35,10 +35,19 @@ def user_colors(num_users: int) -> np.ndarray:
     i = np.floor(h * 6).astype(int) % 6
     f = h * 6 - np.floor(h * 6)
     p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    table = np.stack([np.stack(c, -1) for c in (
-        (np.full_like(h, v), t, np.full_like(h, p)), (q, np.full_like(h, v), np.full_like(h, p)),
-        (np.full_like(h, p), np.full_like(h, v), t), (np.full_like(h, p), q, np.full_like(h, v)),
-        (t, np.full_like(h, p), np.full_like(h, v)), (np.full_like(h, v), np.full_like(h, p), q))])
+    table = np.stack(
+        [
+            np.stack(c, -1)
+            for c in (
+                (np.full_like(h, v), t, np.full_like(h, p)),
+                (q, np.full_like(h, v), np.full_like(h, p)),
+                (np.full_like(h, p), np.full_like(h, v), t),
+                (np.full_like(h, p), q, np.full_like(h, v)),
+                (t, np.full_like(h, p), np.full_like(h, v)),
+                (np.full_like(h, v), np.full_like(h, p), q),
+            )
+        ]
+    )
     rgb = table[i, np.arange(num_users)]
     return (rgb * 255).round().astype(np.uint8)
 
@@ -56,8 +65,10 @@ def render_ansi(actions, feedback, pu_busy, num_channels: int, horizon: int) -> 
     actions = np.asarray(actions)
     t = actions.shape[0]
     start = max(0, t - ANSI_WINDOW)
-    lines = [f"dsa_v0  slot {t}/{horizon}  "
-             "(id: ACK, X: collision, B: blocked by PU, #: PU busy, .: free)"]
+    lines = [
+        f"dsa_v0  slot {t}/{horizon}  "
+        "(id: ACK, X: collision, B: blocked by PU, #: PU busy, .: free)"
+    ]
     for k in range(1, num_channels + 1):
         row = []
         for s in range(start, t):
@@ -73,14 +84,17 @@ def render_ansi(actions, feedback, pu_busy, num_channels: int, horizon: int) -> 
                 row.append("X")
         lines.append(f"ch{k:<3d}|" + "".join(row))
     fb = np.asarray(feedback)
-    lines.append(f"ACK {int((fb == 1).sum())}  collisions {int((fb == -1).sum())}  "
-                 f"PU-blocked {int((fb == -2).sum())}  idle {int((fb == 0).sum())}  "
-                 f"(user-slots so far)")
+    lines.append(
+        f"ACK {int((fb == 1).sum())}  collisions {int((fb == -1).sum())}  "
+        f"PU-blocked {int((fb == -2).sum())}  idle {int((fb == 0).sum())}  "
+        f"(user-slots so far)"
+    )
     return "\n".join(lines) + "\n"
 
 
-def render_rgb(actions, feedback, pu_busy, num_users: int, num_channels: int,
-               horizon: int) -> np.ndarray:
+def render_rgb(
+    actions, feedback, pu_busy, num_users: int, num_channels: int, horizon: int
+) -> np.ndarray:
     """Image uint8 [H, W, 3] of the episode so far (pure numpy).
 
     Top band, one row per channel, one column per slot: a lone transmitter fills the cell with
@@ -101,21 +115,21 @@ def render_rgb(actions, feedback, pu_busy, num_users: int, num_channels: int,
     W = margin + cw * W_slots
     img = np.empty((H, W, 3), dtype=np.uint8)
     img[:] = BACKGROUND
-    img[:chh * num_channels, margin:] = UNPLAYED
-    img[chh * num_channels + gap:, margin:] = UNPLAYED
+    img[: chh * num_channels, margin:] = UNPLAYED
+    img[chh * num_channels + gap :, margin:] = UNPLAYED
     # left margin: channel stripes alternate grey shades, user rows show the user's colour
     for k in range(num_channels):
-        img[k * chh:(k + 1) * chh, 1:margin - 2] = (200, 200, 200) if k % 2 else (120, 120, 120)
+        img[k * chh : (k + 1) * chh, 1 : margin - 2] = (200, 200, 200) if k % 2 else (120, 120, 120)
     for n in range(num_users):
         y = chh * num_channels + gap + n * uh
-        img[y + 1:y + uh - 1, 1:margin - 2] = colors[n]
+        img[y + 1 : y + uh - 1, 1 : margin - 2] = colors[n]
     y_users = chh * num_channels + gap
     outcome = {ACK: SUCCESS, NACK: COLLISION, PU_BLOCKED: BLOCKED, IDLE: IDLE_COLOUR}
     for col, s in enumerate(range(start, t)):
         x0 = margin + col * cw
         for k in range(1, num_channels + 1):
             y0 = (k - 1) * chh
-            cell = img[y0 + 1:y0 + chh - 1, x0:x0 + cw - 1]       # 1-px gaps form a grid
+            cell = img[y0 + 1 : y0 + chh - 1, x0 : x0 + cw - 1]  # 1-px gaps form a grid
             tx = np.flatnonzero(actions[s] == k)
             busy = bool(pu_busy[s, k - 1]) if pu_busy is not None else False
             cell[:] = PU_COLOUR if busy else FREE
@@ -129,7 +143,7 @@ def render_rgb(actions, feedback, pu_busy, num_users: int, num_channels: int,
                     inner[rows] = colors[n]
         for n in range(num_users):
             y0 = y_users + n * uh
-            img[y0 + 1:y0 + uh - 1, x0:x0 + cw - 1] = outcome[int(feedback[s, n])]
+            img[y0 + 1 : y0 + uh - 1, x0 : x0 + cw - 1] = outcome[int(feedback[s, n])]
     return img
 
 
@@ -146,11 +160,14 @@ class HumanRenderer:
             import matplotlib
             import matplotlib.pyplot as plt
         except ImportError as e:  # pragma: no cover - depends on the install
-            raise ImportError("render_mode='human' needs matplotlib: pip install matplotlib "
-                              "(or use render_mode='rgb_array' / 'ansi')") from e
+            raise ImportError(
+                "render_mode='human' needs matplotlib: pip install matplotlib "
+                "(or use render_mode='rgb_array' / 'ansi')"
+            ) from e
         if self._fig is None or not plt.fignum_exists(self._fig.number):
-            self._fig, ax = plt.subplots(figsize=(max(4, frame.shape[1] / 100),
-                                                  max(2, frame.shape[0] / 100 + 0.5)))
+            self._fig, ax = plt.subplots(
+                figsize=(max(4, frame.shape[1] / 100), max(2, frame.shape[0] / 100 + 0.5))
+            )
             ax.set_axis_off()
             ax.set_title("dsa_v0: channels (top) and users (bottom) over time")
             self._im = ax.imshow(frame, interpolation="nearest")

@@ -31,24 +31,32 @@ RewardFn = Callable[[np.ndarray, np.ndarray, Slot], Tuple[np.ndarray, np.ndarray
 
 def _per_slot(reward: Callable[[np.ndarray], np.ndarray]) -> RewardFn:
     """A reward of the slot's rates alone (the throughput just accumulates)."""
+
     def fn(rates, throughput_before, slot=None):
         return reward(rates), throughput_before + rates
+
     fn.__doc__ = reward.__doc__
     return fn
 
 
-def _cumulative(reward: Callable[[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]) -> RewardFn:
+def _cumulative(
+    reward: Callable[[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]],
+) -> RewardFn:
     """A reward of the rates and the throughput so far; it returns the throughput after."""
+
     def fn(rates, throughput_before, slot=None):
         return reward(rates, throughput_before)
+
     fn.__doc__ = reward.__doc__
     return fn
 
 
 def _counterfactual(reward: Callable[..., np.ndarray]) -> RewardFn:
     """A reward of the slot itself, ``reward(actions, feedback, table, rates)``."""
+
     def fn(rates, throughput_before, slot):
         return reward(slot.actions, slot.feedback, slot.table, rates), throughput_before + rates
+
     fn.__doc__ = reward.__doc__
     return fn
 

@@ -22,13 +22,23 @@ import importlib
 
 _EXPORTS = {
     "pruning_callbacks.schedules": (
-        "SCHEDULES", "Schedule", "ScheduleError", "make_schedule", "per_agent_schedules",
-        "register_schedule", "schedule_parameters",
+        "SCHEDULES",
+        "Schedule",
+        "ScheduleError",
+        "make_schedule",
+        "per_agent_schedules",
+        "register_schedule",
+        "schedule_parameters",
     ),
     "pruning_callbacks.masks": ("MagnitudePruner",),
     "pruning_callbacks.rllib.pruning_config": ("PruningConfig",),
     "pruning_callbacks.rllib.learner": ("PruningLearnerMixin", "PrunedPPOTorchLearner"),
-    "pruning_callbacks.rllib.callback": ("PruningCallback", "add_pruning", "finalize_pruning", "ship_weights"),
+    "pruning_callbacks.rllib.callback": (
+        "PruningCallback",
+        "add_pruning",
+        "finalize_pruning",
+        "ship_weights",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

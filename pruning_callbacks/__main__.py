@@ -26,9 +26,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(usage)
         return 0
     print(usage, file=sys.stderr)
-    print(f"python -m pruning_callbacks: unknown command {argv[0]!r}; allowed: "
-          f"{', '.join(COMMANDS)}" if argv else
-          "python -m pruning_callbacks: give a command", file=sys.stderr)
+    print(
+        f"python -m pruning_callbacks: unknown command {argv[0]!r}; allowed: {', '.join(COMMANDS)}"
+        if argv
+        else "python -m pruning_callbacks: give a command",
+        file=sys.stderr,
+    )
     return 2
 
 

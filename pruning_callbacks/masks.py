@@ -49,8 +49,16 @@ from torch import nn
 
 from pruning_callbacks.mask_options import MODES, RANKINGS, REGROW_FROM
 
-__all__ = ["MODES", "RANKINGS", "REGROW_FROM", "MagnitudePruner", "num_to_prune", "prunable_parameters",
-           "smallest_k_mask", "zero_fraction"]
+__all__ = [
+    "MODES",
+    "RANKINGS",
+    "REGROW_FROM",
+    "MagnitudePruner",
+    "num_to_prune",
+    "prunable_parameters",
+    "smallest_k_mask",
+    "zero_fraction",
+]
 
 
 def num_to_prune(n: int, sparsity: float) -> int:
@@ -155,7 +163,9 @@ class MagnitudePruner:
         self.mode = mode
         self.ranking = ranking
         self.regrow_from = regrow_from
-        self.params = prunable_parameters(module, prune_biases=prune_biases, include=include, exclude=exclude)
+        self.params = prunable_parameters(
+            module, prune_biases=prune_biases, include=include, exclude=exclude
+        )
         if not self.params:
             raise ValueError(
                 "no prunable parameter found (weight matrices"
@@ -208,12 +218,16 @@ class MagnitudePruner:
         keep = self.masks[name]
         if sparsity >= self.target_sparsity:
             return torch.where(keep, w, torch.full_like(w, -1.0))
-        return torch.where(keep, torch.full_like(w, math.inf), self.pruned_values[name].abs().float())
+        return torch.where(
+            keep, torch.full_like(w, math.inf), self.pruned_values[name].abs().float()
+        )
 
     def _new_masks(self, sparsity: float) -> Dict[str, torch.Tensor]:
         scores = {n: self._scores(n, sparsity) for n in self.params}
         if self.ranking == "layer":
-            return {n: smallest_k_mask(s, num_to_prune(s.numel(), sparsity)) for n, s in scores.items()}
+            return {
+                n: smallest_k_mask(s, num_to_prune(s.numel(), sparsity)) for n, s in scores.items()
+            }
         flat = torch.cat([s.reshape(-1) for s in scores.values()])
         keep = smallest_k_mask(flat, num_to_prune(flat.numel(), sparsity))
         out, pos = {}, 0
@@ -303,10 +317,14 @@ class MagnitudePruner:
         for n in self.masks:
             m = torch.as_tensor(np.asarray(masks[n]), dtype=torch.bool, device=self.masks[n].device)
             if m.shape != self.masks[n].shape:
-                raise ValueError(f"mask shape {tuple(m.shape)} != parameter {n} shape {tuple(self.masks[n].shape)}")
+                raise ValueError(
+                    f"mask shape {tuple(m.shape)} != parameter {n} shape {tuple(self.masks[n].shape)}"
+                )
             self.masks[n] = m
             self.pruned_values[n] = torch.as_tensor(
-                np.asarray(state["pruned_values"][n]), dtype=self.params[n].dtype, device=self.params[n].device
+                np.asarray(state["pruned_values"][n]),
+                dtype=self.params[n].dtype,
+                device=self.params[n].device,
             ).clone()
         self.target_sparsity = float(state["target_sparsity"])
         self.finalized = bool(state["finalized"])

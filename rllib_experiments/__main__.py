@@ -16,7 +16,10 @@ COMMANDS = {
     "train": ("train", "train IAGC-PPO with optional actor pruning (no flags: the demo)"),
     "tune_schedules": ("tune_schedules", "Ray Tune grids and searches over pruning schedules"),
     "reproduce": ("reproduce", "Table I and Figures 1-2 of the paper, every row, through Tune"),
-    "pruning_study": ("pruning_study", "the pruning study: variants of the pruning rows, many seeds"),
+    "pruning_study": (
+        "pruning_study",
+        "the pruning study: variants of the pruning rows, many seeds",
+    ),
     "scale": ("scale", "the scale study: ours and the baselines at N = 10 ... 100 users"),
     "scale_goal": ("scale_goal", "where the scale study's goal stands, every study folder pooled"),
     "verify": ("verify", "rerun trial records and report equal, or the first figure that differs"),
@@ -30,8 +33,11 @@ PROG = "python -m rllib_experiments"
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = [f"usage: {PROG} <command> [flags]   ({PROG} <command> --help for its flags)", "",
-             "commands:"]
+    lines = [
+        f"usage: {PROG} <command> [flags]   ({PROG} <command> --help for its flags)",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 
@@ -43,8 +49,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"{PROG}: unknown command {name!r}; allowed: {', '.join(COMMANDS)}\n\n{usage()}",
-              file=sys.stderr)
+        print(
+            f"{PROG}: unknown command {name!r}; allowed: {', '.join(COMMANDS)}\n\n{usage()}",
+            file=sys.stderr,
+        )
         return 2
     module = importlib.import_module(f"rllib_experiments.cli.{COMMANDS[name][0]}")
     return module.main(rest)

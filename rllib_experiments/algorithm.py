@@ -32,18 +32,42 @@ def module_specs(settings: Settings, info: Dict[str, Any]):
     # imports ray, torch: only when called
     from rllib_experiments.iagc.config import module_specs as iagc_specs
 
-    return iagc_specs(info["agents"], info["obs_space"], info["act_space"],
-                      hidden_sizes=settings.hidden_sizes, lstm_size=settings.lstm_size,
-                      lstm_layers=settings.lstm_layers, critic_mode=settings.critic_mode,
-                      state_dim=info["state_dim"])
+    return iagc_specs(
+        info["agents"],
+        info["obs_space"],
+        info["act_space"],
+        hidden_sizes=settings.hidden_sizes,
+        lstm_size=settings.lstm_size,
+        lstm_layers=settings.lstm_layers,
+        critic_mode=settings.critic_mode,
+        state_dim=info["state_dim"],
+    )
 
 
 #: Settings fields that are IAGC hyperparameters under the same name.
-_IAGC_FIELDS = ("hidden_sizes", "lstm_size", "lstm_layers", "critic_mode", "actor_lr", "critic_lr",
-                "gamma", "gae_lambda", "clip_eps", "entropy_coeff", "grad_clip", "num_epochs",
-                "minibatch_episodes", "normalize_rewards", "standardize_advantages",
-                "episodes_per_iteration", "num_env_runners", "num_learners", "learner_threads",
-                "autocast_bf16", "seed")
+_IAGC_FIELDS = (
+    "hidden_sizes",
+    "lstm_size",
+    "lstm_layers",
+    "critic_mode",
+    "actor_lr",
+    "critic_lr",
+    "gamma",
+    "gae_lambda",
+    "clip_eps",
+    "entropy_coeff",
+    "grad_clip",
+    "num_epochs",
+    "minibatch_episodes",
+    "normalize_rewards",
+    "standardize_advantages",
+    "episodes_per_iteration",
+    "num_env_runners",
+    "num_learners",
+    "learner_threads",
+    "autocast_bf16",
+    "seed",
+)
 
 
 def build_algo_config(settings: Settings):
@@ -58,12 +82,17 @@ def build_algo_config(settings: Settings):
     # The batched runner builds states itself; RLlib's runner reads them from the env's infos.
     with_state = settings.critic_mode == "state" and not settings.fast_sampling
     config = iagc_ppo_config(
-        DSAMultiAgentEnvWithState if with_state else DSAMultiAgentEnv, env_config=settings.env_kwargs(), horizon=info["horizon"],
-        agents=info["agents"], obs_space=info["obs_space"], act_space=info["act_space"],
+        DSAMultiAgentEnvWithState if with_state else DSAMultiAgentEnv,
+        env_config=settings.env_kwargs(),
+        horizon=info["horizon"],
+        agents=info["agents"],
+        obs_space=info["obs_space"],
+        act_space=info["act_space"],
         state_dim=info["state_dim"],
         env_runner_cls=BatchedDSAEnvRunner if settings.fast_sampling else None,
         num_envs_per_env_runner=settings.envs_per_runner,
-        **{name: getattr(settings, name) for name in _IAGC_FIELDS})
+        **{name: getattr(settings, name) for name in _IAGC_FIELDS},
+    )
     _wire_pruning(config, settings, info["agents"])
     return config
 
@@ -74,8 +103,10 @@ def pruning_config(settings: Settings, agents):
     environment's actor ids ``agents``: one schedule per user, the critic never pruned."""
     config = settings.pruning_config()
     if list(config.modules) != list(agents):
-        raise ValueError(f"the environment's agents {list(agents)} are not the users the settings "
-                         f"were validated for {config.modules}")
+        raise ValueError(
+            f"the environment's agents {list(agents)} are not the users the settings "
+            f"were validated for {config.modules}"
+        )
     return config
 
 

@@ -48,9 +48,15 @@ def _check_count(name: str, value) -> int:
     return value
 
 
-def evaluate(actors: Sequence[torch.nn.Module], env_kwargs: Dict[str, Any], *, episodes: int,
-             eval_seed: int = EVAL_SEED, modes: Sequence[str] = tuple(MODES),
-             chunk_size: int = DEFAULT_CHUNK_SIZE) -> Dict[str, Dict[str, Any]]:
+def evaluate(
+    actors: Sequence[torch.nn.Module],
+    env_kwargs: Dict[str, Any],
+    *,
+    episodes: int,
+    eval_seed: int = EVAL_SEED,
+    modes: Sequence[str] = tuple(MODES),
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Dict[str, Dict[str, Any]]:
     """Evaluate the users' actors (one per user, in user order) in each of ``modes``.
 
     Returns ``{mode: EpisodeStats.summary()}`` over ``episodes`` episodes (see the
@@ -70,7 +76,7 @@ def evaluate(actors: Sequence[torch.nn.Module], env_kwargs: Dict[str, Any], *, e
         generator = torch.Generator().manual_seed(int(eval_seed))
         parts = []
         for start in range(0, episodes, chunk_size):
-            chunk = seeds[start:start + chunk_size]
+            chunk = seeds[start : start + chunk_size]
             if len(chunk) not in sims:
                 sims[len(chunk)] = BatchedDSA(num_envs=len(chunk), **env_kwargs)
             sim = sims[len(chunk)]
@@ -80,8 +86,9 @@ def evaluate(actors: Sequence[torch.nn.Module], env_kwargs: Dict[str, Any], *, e
     return out
 
 
-def evaluate_baseline(name: str, env_kwargs: Dict[str, Any], *, episodes: int,
-                      eval_seed: int = EVAL_SEED, **params) -> Dict[str, Any]:
+def evaluate_baseline(
+    name: str, env_kwargs: Dict[str, Any], *, episodes: int, eval_seed: int = EVAL_SEED, **params
+) -> Dict[str, Any]:
     """A baseline (``dsa_pettingzoo.baselines.make_policy(name)``) on the same episodes: its summary."""
     _check_count("episodes", episodes)
     policy = make_policy(name, **params)
@@ -133,18 +140,27 @@ def actor_sparsity(actors) -> Dict[str, Any]:
     """
     prunable = [p for a in actors for p in prunable_parameters(a).values()]
     per_user = [zero_fraction(prunable_parameters(a).values()) for a in actors]
-    return {"sparsity_prunable": zero_fraction(prunable),
-            "sparsity_all": zero_fraction([p for a in actors for p in a.parameters()]),
-            "sparsity_per_user": per_user,
-            "num_params_per_actor": int(sum(p.numel() for p in actors[0].parameters()))}
+    return {
+        "sparsity_prunable": zero_fraction(prunable),
+        "sparsity_all": zero_fraction([p for a in actors for p in a.parameters()]),
+        "sparsity_per_user": per_user,
+        "num_params_per_actor": int(sum(p.numel() for p in actors[0].parameters())),
+    }
 
 
-def evaluate_snapshot(module_spec, weights: Dict[str, Dict], agents: Sequence[str],
-                      env_kwargs: Dict[str, Any], episodes: int,
-                      eval_seed: int) -> Tuple[Dict[str, Dict], Dict[str, Any]]:
+def evaluate_snapshot(
+    module_spec,
+    weights: Dict[str, Dict],
+    agents: Sequence[str],
+    env_kwargs: Dict[str, Any],
+    episodes: int,
+    eval_seed: int,
+) -> Tuple[Dict[str, Dict], Dict[str, Any]]:
     """(evaluation, sparsity) of actors rebuilt from ``weights``: what the trainer would compute.
 
     The task of :class:`rllib_experiments.run.background.BackgroundEvaluator`."""
     actors = actors_from_weights(module_spec, weights, agents)
-    return (evaluate(actors, env_kwargs, episodes=episodes, eval_seed=eval_seed),
-            actor_sparsity(actors))
+    return (
+        evaluate(actors, env_kwargs, episodes=episodes, eval_seed=eval_seed),
+        actor_sparsity(actors),
+    )

@@ -42,24 +42,42 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS, ConfigError, make_config, scale_size
 from dsa_pettingzoo.naming import agent_ids
-from pruning_callbacks.rllib.pruning_config import DEFAULT_EXCLUDE, PruningConfig, PruningConfigError
-from pruning_callbacks.schedules import GradualSchedule, ScheduleError, agent_values, schedule_parameters
+from pruning_callbacks.rllib.pruning_config import (
+    DEFAULT_EXCLUDE,
+    PruningConfig,
+    PruningConfigError,
+)
+from pruning_callbacks.schedules import (
+    GradualSchedule,
+    ScheduleError,
+    agent_values,
+    schedule_parameters,
+)
 from rllib_experiments.iagc.prune_scopes import PRUNE_SCOPES, prune_scope_patterns
 
 PRESET_DIR = Path(__file__).parent / "presets"
 #: Critic modes of :class:`~rllib_experiments.iagc.modules.SharedCritic` (kept here too so that
 #: validating Settings imports neither torch nor ray; a test checks both agree).
 CRITIC_MODES = ("paper", "centralized", "state")
-__all__ = ["CHECKED_BY", "CRITIC_MODES", "LEGACY_SCHEDULE_FIELDS", "PRESET_DIR", "PRUNE_SCOPES",
-           "Settings", "SettingsError", "load_preset", "preset_names"]
+__all__ = [
+    "CHECKED_BY",
+    "CRITIC_MODES",
+    "LEGACY_SCHEDULE_FIELDS",
+    "PRESET_DIR",
+    "PRUNE_SCOPES",
+    "Settings",
+    "SettingsError",
+    "load_preset",
+    "preset_names",
+]
 
 #: Who checks each setting (each value is checked once, by its owner; Settings.validate
 #: maps the owner's error to the field):
 CHECKED_BY = {
     "setup, env": "dsa_pettingzoo.config.make_config (the environment's own checks)",
     "schedule, final_sparsity, prune_start, prune_end, schedule_params": "the schedule's declared "
-        "Bounds (pruning_callbacks.schedules), when PruningConfig builds one schedule per user; a "
-        "value the chosen schedule does not take: GradualSchedule's declaration of it",
+    "Bounds (pruning_callbacks.schedules), when PruningConfig builds one schedule per user; a "
+    "value the chosen schedule does not take: GradualSchedule's declaration of it",
     "one value per user (lists)": "pruning_callbacks.schedules.per_agent_schedules, via PruningConfig",
     "prune_mode, prune_ranking, prune_interval, prune_biases": "PruningConfig.__post_init__",
     "prune_scope": "rllib_experiments.iagc.prune_scopes.prune_scope_patterns",
@@ -67,17 +85,32 @@ CHECKED_BY = {
 }
 
 #: PruningConfig field -> the Settings field that sets it (to name the field in errors).
-_FIELD_OF_PRUNING = {"mode": "prune_mode", "ranking": "prune_ranking", "prune_interval": "prune_interval",
-                     "prune_biases": "prune_biases", "final_iteration": "iterations", "modules": "env",
-                     "include": "prune_scope", "exclude": "prune_scope"}
+_FIELD_OF_PRUNING = {
+    "mode": "prune_mode",
+    "ranking": "prune_ranking",
+    "prune_interval": "prune_interval",
+    "prune_biases": "prune_biases",
+    "final_iteration": "iterations",
+    "modules": "env",
+    "include": "prune_scope",
+    "exclude": "prune_scope",
+}
 #: Schedule parameter -> the Settings field that sets it (the others: schedule_params).
-_FIELD_OF_SCHEDULE = {None: "schedule", "name": "schedule", "final_sparsity": "final_sparsity",
-                      "start": "prune_start", "end": "prune_end"}
+_FIELD_OF_SCHEDULE = {
+    None: "schedule",
+    "name": "schedule",
+    "final_sparsity": "final_sparsity",
+    "start": "prune_start",
+    "end": "prune_end",
+}
 
 
 #: Fields of older Settings -> their harmonic schedule parameter (read into schedule_params).
-LEGACY_SCHEDULE_FIELDS = {"initial_sparsity": "initial_sparsity", "harmonic_amplitude": "amplitude",
-                          "harmonic_period": "period"}
+LEGACY_SCHEDULE_FIELDS = {
+    "initial_sparsity": "initial_sparsity",
+    "harmonic_amplitude": "amplitude",
+    "harmonic_period": "period",
+}
 
 
 class SettingsError(ValueError):
@@ -208,11 +241,15 @@ class Settings:
         d = dict(d)
         legacy = {k: d.pop(k) for k in LEGACY_SCHEDULE_FIELDS if k in d}
         if legacy and d.get("schedule") == "harmonic":
-            d["schedule_params"] = {**{LEGACY_SCHEDULE_FIELDS[k]: v for k, v in legacy.items()},
-                                    **(d.get("schedule_params") or {})}
+            d["schedule_params"] = {
+                **{LEGACY_SCHEDULE_FIELDS[k]: v for k, v in legacy.items()},
+                **(d.get("schedule_params") or {}),
+            }
         unknown = sorted(set(d) - names)
         if unknown:
-            raise SettingsError(unknown[0], f"unknown setting(s) {unknown}; allowed: {sorted(names)}")
+            raise SettingsError(
+                unknown[0], f"unknown setting(s) {unknown}; allowed: {sorted(names)}"
+            )
         if "hidden_sizes" in d and d["hidden_sizes"] is not None:
             d["hidden_sizes"] = tuple(d["hidden_sizes"])
         return cls(**d)
@@ -248,8 +285,11 @@ class Settings:
 
     def _schedule_fields(self) -> Dict[str, Any]:
         """The schedule parameters that have their own Settings field, by parameter name."""
-        return {"final_sparsity": self.final_sparsity, "start": self.prune_start,
-                "end": self.prune_end if self.prune_end is not None else self.iterations}
+        return {
+            "final_sparsity": self.final_sparsity,
+            "start": self.prune_start,
+            "end": self.prune_end if self.prune_end is not None else self.iterations,
+        }
 
     def pruning_config(self) -> PruningConfig:
         """The PruningConfig of these settings: one schedule per user, the critic never pruned.
@@ -263,13 +303,19 @@ class Settings:
     def _build_pruning_config(self, users: Sequence[str]) -> PruningConfig:
         """PruningConfig of the settings for these actor ids; its errors named by Settings field."""
         if not isinstance(self.schedule_params, dict):
-            raise SettingsError("schedule_params", "setting schedule_params must be a dict of the "
-                                f"schedule's parameters, got {self.schedule_params!r}")
+            raise SettingsError(
+                "schedule_params",
+                "setting schedule_params must be a dict of the "
+                f"schedule's parameters, got {self.schedule_params!r}",
+            )
         own = {"final_sparsity": "final_sparsity", "start": "prune_start", "end": "prune_end"}
         clash = sorted(set(self.schedule_params) & set(own))
         if clash:
-            raise SettingsError(own[clash[0]], f"setting schedule_params: give {clash} with their "
-                                f"own settings {[own[c] for c in clash]}")
+            raise SettingsError(
+                own[clash[0]],
+                f"setting schedule_params: give {clash} with their "
+                f"own settings {[own[c] for c in clash]}",
+            )
         try:
             include, exclude = prune_scope_patterns(self.prune_scope, self.hidden_sizes)
         except ValueError as err:
@@ -306,13 +352,17 @@ class Settings:
     def _num_users(self) -> int:
         """Users of the configured environment (its own checks name a bad argument)."""
         if not isinstance(self.env, dict):
-            raise SettingsError("env", f"setting env must be a dict of environment kwargs, got {self.env!r}")
+            raise SettingsError(
+                "env", f"setting env must be a dict of environment kwargs, got {self.env!r}"
+            )
         try:
             return make_config(**self.env_kwargs()).num_users
         except ConfigError as err:
             if err.argument == "setup":
                 raise SettingsError("setup", f"setting setup: {err}") from None
-            raise SettingsError("env", f"setting env {err.argument}: {err}", argument=err.argument) from None
+            raise SettingsError(
+                "env", f"setting env {err.argument}: {err}", argument=err.argument
+            ) from None
 
     def validate(self) -> "Settings":
         """Check every field; raise SettingsError naming the bad setting and what is allowed.
@@ -329,8 +379,11 @@ class Settings:
             if v is None and allow_none:
                 return
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-                raise SettingsError(name, f"setting {name} must be an integer >= {minimum}"
-                                 f"{' or None' if allow_none else ''}, got {v!r}")
+                raise SettingsError(
+                    name,
+                    f"setting {name} must be an integer >= {minimum}"
+                    f"{' or None' if allow_none else ''}, got {v!r}",
+                )
 
         def real(name, low, high, low_open=False, allow_none=False):
             v = getattr(self, name)
@@ -340,18 +393,34 @@ class Settings:
             ok = ok and (low < v if low_open else low <= v) and v <= high
             if not ok:
                 bracket = "(" if low_open else "["
-                raise SettingsError(name, f"setting {name} must be a number in {bracket}{low}, {high}], got {v!r}")
+                raise SettingsError(
+                    name, f"setting {name} must be a number in {bracket}{low}, {high}], got {v!r}"
+                )
 
         users = agent_ids(self._num_users())
         if self.critic_mode not in CRITIC_MODES:
-            raise SettingsError("critic_mode", f"setting critic_mode must be one of {list(CRITIC_MODES)}, got "
-                             f"{self.critic_mode!r}")
+            raise SettingsError(
+                "critic_mode",
+                f"setting critic_mode must be one of {list(CRITIC_MODES)}, got "
+                f"{self.critic_mode!r}",
+            )
         if not isinstance(self.hidden_sizes, (tuple, list)) or any(
-                isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1
-                for h in self.hidden_sizes):
-            raise SettingsError("hidden_sizes", f"setting hidden_sizes must be a list of positive integers, got {self.hidden_sizes!r}")
-        for name in ("lstm_size", "lstm_layers", "num_epochs", "iterations",
-                     "episodes_per_iteration", "eval_interval", "eval_episodes"):
+            isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1
+            for h in self.hidden_sizes
+        ):
+            raise SettingsError(
+                "hidden_sizes",
+                f"setting hidden_sizes must be a list of positive integers, got {self.hidden_sizes!r}",
+            )
+        for name in (
+            "lstm_size",
+            "lstm_layers",
+            "num_epochs",
+            "iterations",
+            "episodes_per_iteration",
+            "eval_interval",
+            "eval_episodes",
+        ):
             pos_int(name)
         pos_int("num_env_runners", minimum=0)
         pos_int("num_learners", minimum=0)
@@ -366,9 +435,16 @@ class Settings:
         real("clip_eps", 0, 1, low_open=True)
         real("entropy_coeff", 0, 1)
         real("grad_clip", 0, float("inf"), low_open=True, allow_none=True)
-        for name in ("normalize_rewards", "standardize_advantages", "fast_sampling", "autocast_bf16"):
+        for name in (
+            "normalize_rewards",
+            "standardize_advantages",
+            "fast_sampling",
+            "autocast_bf16",
+        ):
             if not isinstance(getattr(self, name), bool):
-                raise SettingsError(name, f"setting {name} must be true or false, got {getattr(self, name)!r}")
+                raise SettingsError(
+                    name, f"setting {name} must be true or false, got {getattr(self, name)!r}"
+                )
         pruning = self._build_pruning_config(users)
         runners = max(1, self.num_env_runners)
         per_call = self.envs_per_runner * runners
@@ -377,21 +453,31 @@ class Settings:
                 "episodes_per_iteration",
                 f"setting episodes_per_iteration ({self.episodes_per_iteration}) must be a multiple "
                 f"of num_envs_per_env_runner x max(1, num_env_runners) = {per_call}: every env "
-                "runner samples whole batches of its vectorised episodes"
+                "runner samples whole batches of its vectorised episodes",
             )
         if self.learner_threads > 1 and self.num_learners > 1:
             raise SettingsError(
-                "learner_threads", f"setting learner_threads ({self.learner_threads}) > 1 needs one "
+                "learner_threads",
+                f"setting learner_threads ({self.learner_threads}) > 1 needs one "
                 f"learner, got num_learners={self.num_learners}: threads split one learner's "
-                "modules, data-parallel replicas split the episodes")
+                "modules, data-parallel replicas split the episodes",
+            )
         if self.num_learners > 1 and self.episodes_per_iteration % self.num_learners:
             raise SettingsError(
-                "num_learners", f"setting num_learners ({self.num_learners}) must divide "
+                "num_learners",
+                f"setting num_learners ({self.num_learners}) must divide "
                 f"episodes_per_iteration ({self.episodes_per_iteration}): each learner replica "
-                "updates on whole episodes, the same number each")
-        if self.minibatch_episodes is not None and self.minibatch_episodes > self.episodes_per_iteration:
-            raise SettingsError("minibatch_episodes", f"setting minibatch_episodes ({self.minibatch_episodes}) must be at most "
-                             f"episodes_per_iteration ({self.episodes_per_iteration})")
+                "updates on whole episodes, the same number each",
+            )
+        if (
+            self.minibatch_episodes is not None
+            and self.minibatch_episodes > self.episodes_per_iteration
+        ):
+            raise SettingsError(
+                "minibatch_episodes",
+                f"setting minibatch_episodes ({self.minibatch_episodes}) must be at most "
+                f"episodes_per_iteration ({self.episodes_per_iteration})",
+            )
         self.__dict__["_pruning"] = pruning
         self.__dict__["_validated"] = snapshot
         return self
@@ -403,7 +489,9 @@ SCALE_PRESET = "scale_{setup}_N{num_users}"
 
 def _scale_presets() -> Dict[str, Tuple[str, int]]:
     """Name -> (setup, N) of every named scale preset."""
-    return {SCALE_PRESET.format(setup=s, num_users=n): (s, n) for s in SETUPS for n in SCALE_NUM_USERS}
+    return {
+        SCALE_PRESET.format(setup=s, num_users=n): (s, n) for s in SETUPS for n in SCALE_NUM_USERS
+    }
 
 
 def preset_names() -> list:
@@ -438,8 +526,10 @@ def load_preset(name_or_path: str, **overrides) -> Settings:
         if not path.suffix:
             path = PRESET_DIR / f"{name_or_path}.json"
         if not path.is_file():
-            raise ValueError(f"unknown preset {name_or_path!r}; available: {preset_names()} "
-                             "or a path to a JSON file")
+            raise ValueError(
+                f"unknown preset {name_or_path!r}; available: {preset_names()} "
+                "or a path to a JSON file"
+            )
         d = _read_preset(path)
     d.update(overrides)
     return Settings.from_dict(d).validate()

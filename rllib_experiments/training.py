@@ -68,7 +68,10 @@ DEFAULT_CHECKPOINT_EVERY = 50
 #: had keys of their own, ``final_sparsity`` held the achieved sparsity per user (today
 #: ``achieved_sparsity``; ``final_sparsity`` is now the target, as in Settings) and
 #: ``mean_final_sparsity`` its mean (today ``mean_achieved_sparsity``).
-LEGACY_RESULT_KEYS = {"final_sparsity": "achieved_sparsity", "mean_final_sparsity": "mean_achieved_sparsity"}
+LEGACY_RESULT_KEYS = {
+    "final_sparsity": "achieved_sparsity",
+    "mean_final_sparsity": "mean_achieved_sparsity",
+}
 
 
 def achieved_sparsity(result: Dict[str, Any]) -> Tuple[Dict[str, float], float]:
@@ -113,17 +116,31 @@ class TrainingRun:
             progress rows written once their evaluation is in).
     """
 
-    def __init__(self, settings: Settings, output, *, build: Optional[Callable] = None,
-                 resume: bool = False, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-                 eval_seed: int = EVAL_SEED, evaluate_at_start: bool = False,
-                 tensorboard: bool = True, log: Optional[Callable[[str], None]] = print,
-                 notice: Optional[Callable[[str], None]] = None,
-                 run_info: Optional[Dict[str, Any]] = None, background_eval: bool = True):
+    def __init__(
+        self,
+        settings: Settings,
+        output,
+        *,
+        build: Optional[Callable] = None,
+        resume: bool = False,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        eval_seed: int = EVAL_SEED,
+        evaluate_at_start: bool = False,
+        tensorboard: bool = True,
+        log: Optional[Callable[[str], None]] = print,
+        notice: Optional[Callable[[str], None]] = None,
+        run_info: Optional[Dict[str, Any]] = None,
+        background_eval: bool = True,
+    ):
         self.settings = settings.validate()
         self.output = Path(output)
         self.build = build
         self.resume = resume
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        if (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or checkpoint_every < 1
+        ):
             raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
         self.checkpoint_every = checkpoint_every
         self.eval_seed = int(eval_seed)
@@ -141,8 +158,12 @@ class TrainingRun:
     # ------------------------------------------------------------------ set-up
     def run_options(self) -> Dict[str, Any]:
         """What run.json records: the settings and the run options."""
-        return {**self.run_info, "settings": self.settings.to_dict(),
-                "checkpoint_every": self.checkpoint_every, "eval_seed": self.eval_seed}
+        return {
+            **self.run_info,
+            "settings": self.settings.to_dict(),
+            "checkpoint_every": self.checkpoint_every,
+            "eval_seed": self.eval_seed,
+        }
 
     def _build(self):
         # imports ray: only when called
@@ -175,8 +196,10 @@ class TrainingRun:
                     self.algo.restore_from_path(str(ckpt.resolve()))
                     ship_weights(self.algo)  # RLlib's own post-restore sync can be dropped
                     if int(self.algo.iteration) != int(saved["iterations_done"]):
-                        raise RuntimeError(f"it restored iteration {self.algo.iteration}, its "
-                                           f"run_state says {saved['iterations_done']}")
+                        raise RuntimeError(
+                            f"it restored iteration {self.algo.iteration}, its "
+                            f"run_state says {saved['iterations_done']}"
+                        )
                     random_state = out.read_random_state(ckpt)
                 except Exception as err:  # noqa: BLE001 -- any failure to load means damaged
                     problem = f"{type(err).__name__}: {err}"
@@ -185,15 +208,21 @@ class TrainingRun:
                 else:
                     if random_state is not None:
                         self._set_random_state(random_state)
-                    self.notice(f"resume: restored {ckpt} ({saved['iterations_done']} iterations done"
-                             f"{'' if random_state else '; no random state saved: statistically, not exactly, the same run'})")
+                    self.notice(
+                        f"resume: restored {ckpt} ({saved['iterations_done']} iterations done"
+                        f"{'' if random_state else '; no random state saved: statistically, not exactly, the same run'})"
+                    )
                     # where this run was resumed, this time included (checkpoints of older
                     # runs do not say where their earlier sessions began)
-                    return {**saved, "resumed_at": [*saved.get("resumed_at", []),
-                                                    int(saved["iterations_done"])]}
+                    return {
+                        **saved,
+                        "resumed_at": [*saved.get("resumed_at", []), int(saved["iterations_done"])],
+                    }
             kept = out.set_aside_damaged(ckpt)
-            self.notice(f"resume: checkpoint {ckpt} is damaged ({problem}); kept as {kept.name}, "
-                     "trying the previous one")
+            self.notice(
+                f"resume: checkpoint {ckpt} is damaged ({problem}); kept as {kept.name}, "
+                "trying the previous one"
+            )
         self.notice(f"resume: no intact checkpoint in {self.output}, starting from iteration 0")
         return state
 
@@ -211,8 +240,10 @@ class TrainingRun:
             return None
         if int(out.read_run_state(ckpt)["iterations_done"]) < self.settings.iterations:
             return None
-        self.notice(f"resume: {self.output} is finished ({self.settings.iterations} iterations); "
-                 f"nothing to do, {out.RESULT_FILE} left as it is")
+        self.notice(
+            f"resume: {self.output} is finished ({self.settings.iterations} iterations); "
+            f"nothing to do, {out.RESULT_FILE} left as it is"
+        )
         return json.loads(result_file.read_text())
 
     # ------------------------------------------------------------------ pieces
@@ -222,46 +253,71 @@ class TrainingRun:
 
     def evaluate(self, actors=None) -> Dict[str, Dict]:
         """Stochastic and greedy evaluation of the actors (:func:`rllib_experiments.evaluation.evaluate`)."""
-        return evaluate(actors if actors is not None else self.actors(), self.settings.env_kwargs(),
-                        episodes=self.settings.eval_episodes, eval_seed=self.eval_seed)
+        return evaluate(
+            actors if actors is not None else self.actors(),
+            self.settings.env_kwargs(),
+            episodes=self.settings.eval_episodes,
+            eval_seed=self.eval_seed,
+        )
 
     def evaluation_point(self, iterations_done: int, wall_s: float) -> Dict[str, Any]:
         """Evaluate now: the curve point after ``iterations_done`` iterations."""
         actors = self.actors()
         evaluation = self.evaluate(actors)
-        return {"point": self._point(iterations_done, evaluation, actor_sparsity(actors), wall_s),
-                "evaluation": evaluation, "actors": actors}
+        return {
+            "point": self._point(iterations_done, evaluation, actor_sparsity(actors), wall_s),
+            "evaluation": evaluation,
+            "actors": actors,
+        }
 
     def _point(self, iterations_done, evaluation, sparsity, wall_s) -> Dict[str, Any]:
-        return {"iterations_done": iterations_done,
-                "episodes": iterations_done * self.settings.episodes_per_iteration,
-                **{mode: {"mean_reward": v["mean_reward"], "std_reward": v["std_reward"]}
-                   for mode, v in evaluation.items()},
-                **sparsity, "wall_s": wall_s}
+        return {
+            "iterations_done": iterations_done,
+            "episodes": iterations_done * self.settings.episodes_per_iteration,
+            **{
+                mode: {"mean_reward": v["mean_reward"], "std_reward": v["std_reward"]}
+                for mode, v in evaluation.items()
+            },
+            **sparsity,
+            "wall_s": wall_s,
+        }
 
     def _submit_evaluation(self, iterations_done: int, wall_s: float):
         """Evaluate a copy of the current weights in the background; resolved by :meth:`_resolve`."""
         weights = self.algo.learner_group.get_weights(module_ids=self.agents)
-        copied = {mid: {k: v.detach().clone() if torch.is_tensor(v) else np.array(v, copy=True)
-                        for k, v in state.items()} for mid, state in weights.items()}
+        copied = {
+            mid: {
+                k: v.detach().clone() if torch.is_tensor(v) else np.array(v, copy=True)
+                for k, v in state.items()
+            }
+            for mid, state in weights.items()
+        }
         future = self._background.submit(self.algo.config.rl_module_spec, copied, self.agents)
         return {"iterations_done": iterations_done, "wall_s": wall_s, "future": future}
 
     def _resolve(self, job) -> Dict[str, Any]:
         evaluation, sparsity = job["future"].result()
-        return {"point": self._point(job["iterations_done"], evaluation, sparsity, job["wall_s"]),
-                "evaluation": evaluation, "actors": None}
+        return {
+            "point": self._point(job["iterations_done"], evaluation, sparsity, job["wall_s"]),
+            "evaluation": evaluation,
+            "actors": None,
+        }
 
     def pruning_summary(self) -> Optional[Dict[str, Any]]:
         """The learner's pruning state (None for a dense run)."""
         if self.settings.schedule == "none":
             return None
-        found = learner_results(self.algo.learner_group.foreach_learner(lambda learner: learner.pruning_summary()))
+        found = learner_results(
+            self.algo.learner_group.foreach_learner(lambda learner: learner.pruning_summary())
+        )
         return found[0] if found else None
 
     # ------------------------------------------------------------------ main loop
-    def run(self, on_iteration: Optional[Callable[[Dict[str, Any]], None]] = None,
-            on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+    def run(
+        self,
+        on_iteration: Optional[Callable[[Dict[str, Any]], None]] = None,
+        on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None,
+    ) -> Dict[str, Any]:
         """Train (or continue) to ``settings.iterations``; returns the result.json dict."""
         self.output.mkdir(parents=True, exist_ok=True)
         run_file = self.output / out.RUN_FILE
@@ -286,15 +342,28 @@ class TrainingRun:
         if progress_path.exists() or done:  # drop rows of iterations after the checkpoint
             prog.truncate_progress(progress_path, done)
         writer = prog.ProgressWriter(progress_path, prog.progress_columns(self.agents))
-        tb = out.open_tensorboard(self.output, purge_step=done if self.resume else None) \
-            if self.tensorboard else None
-        references = {name: evaluate_baseline(name, s.env_kwargs(), episodes=s.eval_episodes,
-                                              eval_seed=self.eval_seed)
-                      for name in ("aloha", "oracle")}
-        self._background = BackgroundEvaluator(
-            evaluate_snapshot, s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed,
-            log_dir=self.output) \
-            if self.background_eval else None
+        tb = (
+            out.open_tensorboard(self.output, purge_step=done if self.resume else None)
+            if self.tensorboard
+            else None
+        )
+        references = {
+            name: evaluate_baseline(
+                name, s.env_kwargs(), episodes=s.eval_episodes, eval_seed=self.eval_seed
+            )
+            for name in ("aloha", "oracle")
+        }
+        self._background = (
+            BackgroundEvaluator(
+                evaluate_snapshot,
+                s.env_kwargs(),
+                episodes=s.eval_episodes,
+                eval_seed=self.eval_seed,
+                log_dir=self.output,
+            )
+            if self.background_eval
+            else None
+        )
         session_start = time.time()
         iter_times = []
         last = None
@@ -313,8 +382,15 @@ class TrainingRun:
                     evaluation = last["evaluation"]
                     evaluations.append(last["point"])
                 waiting.pop(0)
-                row = prog.progress_row(i, result, self.agents, pruned=s.schedule != "none",
-                                        train_s=train_s, wall=wall, evaluation=evaluation)
+                row = prog.progress_row(
+                    i,
+                    result,
+                    self.agents,
+                    pruned=s.schedule != "none",
+                    train_s=train_s,
+                    wall=wall,
+                    evaluation=evaluation,
+                )
                 writer.write(row)
                 if tb is not None:
                     prog.tensorboard_log(tb, row)
@@ -352,11 +428,19 @@ class TrainingRun:
                 if checkpoint:
                     if tb is not None:  # events up to the checkpoint must survive a kill
                         tb.flush()
-                    out.save_checkpoint(self.algo, self.output, n, {
-                        "iterations_done": n, "wall_time_s": wall,
-                        "sessions": int(state.get("sessions", 0)) + 1,
-                        "resumed_at": list(state.get("resumed_at", [])),
-                        "evaluations": evaluations}, random_state=self._random_state())
+                    out.save_checkpoint(
+                        self.algo,
+                        self.output,
+                        n,
+                        {
+                            "iterations_done": n,
+                            "wall_time_s": wall,
+                            "sessions": int(state.get("sessions", 0)) + 1,
+                            "resumed_at": list(state.get("resumed_at", [])),
+                            "evaluations": evaluations,
+                        },
+                        random_state=self._random_state(),
+                    )
         finally:
             if self._background is not None:
                 self._background.close()
@@ -366,14 +450,20 @@ class TrainingRun:
         if last is None or last["point"]["iterations_done"] != s.iterations:
             last = self.evaluation_point(s.iterations, wall0)  # resumed after the last checkpoint
         self.final_actors = last["actors"]
-        result = self._final_result(last, references, wall0 + (time.time() - session_start),
-                                    evaluations, int(state.get("sessions", 0)) + 1,
-                                    list(state.get("resumed_at", [])))
+        result = self._final_result(
+            last,
+            references,
+            wall0 + (time.time() - session_start),
+            evaluations,
+            int(state.get("sessions", 0)) + 1,
+            list(state.get("resumed_at", [])),
+        )
         out.write_json_atomic(self.output / out.RESULT_FILE, result)
         return result
 
-    def _final_result(self, last, references, wall, evaluations, sessions,
-                      resumed_at) -> Dict[str, Any]:
+    def _final_result(
+        self, last, references, wall, evaluations, sessions, resumed_at
+    ) -> Dict[str, Any]:
         s = self.settings
         aloha, oracle = references["aloha"], references["oracle"]
         point = last["point"]
@@ -382,7 +472,7 @@ class TrainingRun:
         return {
             "final_evaluation": {
                 "unit": "episode sum of the system throughput, sum_t sum_n log2(1+SNR) on ACK "
-                        "(the paper's reward unit)",
+                "(the paper's reward unit)",
                 "episodes": s.eval_episodes,
                 "eval_seed": self.eval_seed,
                 "std": "sample standard deviation over episodes (ddof 1)",
@@ -394,21 +484,29 @@ class TrainingRun:
             "greedy_mean_reward": greedy["mean_reward"],
             "greedy_std_reward": greedy["std_reward"],
             "aloha_reference": aloha,
-            "beats_aloha": {"stochastic": stochastic["mean_reward"] > aloha["mean_reward"],
-                            "greedy": greedy["mean_reward"] > aloha["mean_reward"]},
+            "beats_aloha": {
+                "stochastic": stochastic["mean_reward"] > aloha["mean_reward"],
+                "greedy": greedy["mean_reward"] > aloha["mean_reward"],
+            },
             "oracle_reference": oracle,
-            "ratio_to_oracle": {m: r["mean_reward"] / oracle["mean_reward"]
-                                for m, r in (("stochastic", stochastic), ("greedy", greedy))},
+            "ratio_to_oracle": {
+                m: r["mean_reward"] / oracle["mean_reward"]
+                for m, r in (("stochastic", stochastic), ("greedy", greedy))
+            },
             "final_sparsity": s.to_dict()["final_sparsity"],  # the target p_final, as asked
             "achieved_sparsity": dict(zip(self.agents, point["sparsity_per_user"])),
             "mean_achieved_sparsity": float(point["sparsity_prunable"]),
             "sparsity_all_params": float(point["sparsity_all"]),
             "pruning": pruning,
             "settings": s.to_dict(),
-            "budget": {"iterations": s.iterations, "episodes_per_iteration": s.episodes_per_iteration,
-                       "training_episodes": s.iterations * s.episodes_per_iteration,
-                       "env_steps": s.iterations * s.episodes_per_iteration * self.horizon,
-                       "eval_interval": s.eval_interval, "eval_episodes": s.eval_episodes},
+            "budget": {
+                "iterations": s.iterations,
+                "episodes_per_iteration": s.episodes_per_iteration,
+                "training_episodes": s.iterations * s.episodes_per_iteration,
+                "env_steps": s.iterations * s.episodes_per_iteration * self.horizon,
+                "eval_interval": s.eval_interval,
+                "eval_episodes": s.eval_episodes,
+            },
             "evaluations": evaluations,
             "wall_time_s": wall,
             "sessions": sessions,

@@ -19,8 +19,12 @@ def ray_local():
     started = not ray.is_initialized()
     if started:
         path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}},
+        )
     yield
     if started:
         ray.shutdown()
@@ -38,9 +42,16 @@ def plotted(monkeypatch):
 
     def savefig(self, fname, *args, **kwargs):
         saved[Path(fname).name] = [
-            {line.get_label(): (np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float))
-             for line in ax.get_lines() if not line.get_label().startswith("_")}
-            for ax in self.axes]
+            {
+                line.get_label(): (
+                    np.asarray(line.get_xdata(), float),
+                    np.asarray(line.get_ydata(), float),
+                )
+                for line in ax.get_lines()
+                if not line.get_label().startswith("_")
+            }
+            for ax in self.axes
+        ]
         return original(self, fname, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", savefig)

@@ -25,10 +25,22 @@ TIMING = ("time_s", "wall_time_s", "env_steps_per_s")
 
 
 def _run(folder, background, eval_interval=2):
-    settings = load_preset("tiny", iterations=5, eval_interval=eval_interval, schedule="linear",
-                           final_sparsity=0.8, prune_interval=2)
-    result = TrainingRun(settings, folder, checkpoint_every=4, tensorboard=False, log=None,
-                         background_eval=background).run()
+    settings = load_preset(
+        "tiny",
+        iterations=5,
+        eval_interval=eval_interval,
+        schedule="linear",
+        final_sparsity=0.8,
+        prune_interval=2,
+    )
+    result = TrainingRun(
+        settings,
+        folder,
+        checkpoint_every=4,
+        tensorboard=False,
+        log=None,
+        background_eval=background,
+    ).run()
     with open(folder / out.PROGRESS_FILE, newline="") as f:
         rows = [{k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(f)]
     points = [{k: v for k, v in p.items() if k != "wall_s"} for p in result["evaluations"]]

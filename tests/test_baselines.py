@@ -25,8 +25,16 @@ from dsa_pettingzoo.batched import BatchedDSA
 from dsa_pettingzoo.config import make_config
 from dsa_pettingzoo.evaluation import evaluate_policy, play_episodes
 
-DECENTRALIZED = ["random", "aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm",
-                 "randtopm", "game_of_thrones"]
+DECENTRALIZED = [
+    "random",
+    "aloha",
+    "oca",
+    "musical_chairs",
+    "musical_chairs_rss",
+    "mctopm",
+    "randtopm",
+    "game_of_thrones",
+]
 #: The decentralized policies whose actions depend on their feedback.
 LEARNING = ["oca", "musical_chairs", "musical_chairs_rss", "mctopm", "randtopm", "game_of_thrones"]
 
@@ -87,11 +95,20 @@ def test_aloha_expected_successes_per_slot(num_users, num_channels, p, pu):
     means over sqrt(E). Tolerance: 5 of those.
     """
     episodes, horizon = 1000, 100
-    stats = evaluate_policy(AlohaPolicy(p=p), episodes, seed=1, num_users=num_users,
-                            num_channels=num_channels, horizon=horizon, pu_prob=pu)
+    stats = evaluate_policy(
+        AlohaPolicy(p=p),
+        episodes,
+        seed=1,
+        num_users=num_users,
+        num_channels=num_channels,
+        horizon=horizon,
+        pu_prob=pu,
+    )
     q = p / num_channels
     mu = num_channels * num_users * q * (1 - q) ** (num_users - 1) * (1 - (pu or 0.0))
-    assert aloha_expected_successes(num_users, num_channels, p, pu or 0.0) == pytest.approx(mu, rel=1e-12)
+    assert aloha_expected_successes(num_users, num_channels, p, pu or 0.0) == pytest.approx(
+        mu, rel=1e-12
+    )
     per_episode = successes_per_slot(stats)
     sem = per_episode.std(ddof=1) / np.sqrt(episodes)
     assert abs(per_episode.mean() - mu) < 5 * sem
@@ -122,7 +139,10 @@ def test_random_policy_expected_successes():
     """Uniform over 0..K: each user is on a given channel w.p. q = 1/(K+1), so
     E[successes/slot] = K * N * q * (1 - q)^(N-1) * (1 - pi); tolerance 5 standard errors of
     the per-episode means, as for ALOHA."""
-    for kwargs, pi in [(dict(setup="A"), 0.0), (dict(num_users=3, num_channels=4, pu_prob=0.5), 0.5)]:
+    for kwargs, pi in [
+        (dict(setup="A"), 0.0),
+        (dict(num_users=3, num_channels=4, pu_prob=0.5), 0.5),
+    ]:
         stats = evaluate_policy(make_policy("random"), 1000, seed=3, **kwargs)
         config = make_config(**kwargs)
         N, K = config.num_users, config.num_channels
@@ -146,12 +166,16 @@ def test_matching_solvers_equal_brute_force():
         actions, values = subset_matching_table(w[None])
         for free_set in range(1 << K):
             free = [k for k in range(K) if free_set >> k & 1]
-            assert values[0, free_set] == pytest.approx(brute_force_matching(w[:, free]) if free else 0.0, abs=1e-9)
+            assert values[0, free_set] == pytest.approx(
+                brute_force_matching(w[:, free]) if free else 0.0, abs=1e-9
+            )
             a = actions[0, free_set]
             used = a[a > 0]
             assert len(set(used.tolist())) == len(used)
             assert all(free_set >> (k - 1) & 1 for k in used)  # only free channels
-            assert sum(w[n, k - 1] for n, k in enumerate(a) if k > 0) == pytest.approx(values[0, free_set])
+            assert sum(w[n, k - 1] for n, k in enumerate(a) if k > 0) == pytest.approx(
+                values[0, free_set]
+            )
 
 
 def test_oracle_equals_brute_force_every_slot():
@@ -175,9 +199,13 @@ def test_oracle_hungarian_path_equals_subset_path(monkeypatch, num_channels):
     kwargs = dict(num_users=3, num_channels=num_channels, horizon=8, pu_prob=0.3)
     seeds = [0, 1, 2]
     monkeypatch.setattr(oracle_module, "MAX_SUBSET_CHANNELS", 13)
-    dp = play_episodes(make_policy("oracle"), BatchedDSA(3, **kwargs), seeds, np.random.default_rng(0))
+    dp = play_episodes(
+        make_policy("oracle"), BatchedDSA(3, **kwargs), seeds, np.random.default_rng(0)
+    )
     monkeypatch.setattr(oracle_module, "MAX_SUBSET_CHANNELS", 0)
-    hu = play_episodes(make_policy("oracle"), BatchedDSA(3, **kwargs), seeds, np.random.default_rng(0))
+    hu = play_episodes(
+        make_policy("oracle"), BatchedDSA(3, **kwargs), seeds, np.random.default_rng(0)
+    )
     np.testing.assert_allclose(dp.reward, hu.reward, rtol=1e-12)
 
 
@@ -199,8 +227,10 @@ def test_oracle_needs_the_simulator():
 def test_oca_and_musical_chairs_beat_aloha_in_setup_a():
     """Measured on 1000 episodes (docs/baselines.md): ALOHA ~998, OCA ~1112, musical chairs ~2209.
     The margins (50 and 800) are over 10 standard errors of the differences at 400 episodes."""
-    means = {name: evaluate_policy(make_policy(name), 400, seed=5, setup="A").reward.mean()
-             for name in ("aloha", "oca", "musical_chairs")}
+    means = {
+        name: evaluate_policy(make_policy(name), 400, seed=5, setup="A").reward.mean()
+        for name in ("aloha", "oca", "musical_chairs")
+    }
     assert means["oca"] > means["aloha"] + 50
     assert means["musical_chairs"] > means["aloha"] + 800
 
@@ -310,8 +340,9 @@ def test_decentralized_policies_do_not_read_beta_or_pu_state(name):
     kwargs = dict(num_users=4, num_channels=3, horizon=40, pu_prob=0.3)
     sim = BatchedDSA(8, **kwargs)
     history = _closed_loop(name, sim, seed=8)
-    other = make_config(num_users=4, num_channels=3, horizon=40, pu_prob=0.7,
-                        snr=np.full((4, 3), 1000.0))
+    other = make_config(
+        num_users=4, num_channels=3, horizon=40, pu_prob=0.7, snr=np.full((4, 3), 1000.0)
+    )
     replay = _open_loop(name, other, 8, 8, history)
     for (a, _, _), b in zip(history, replay):
         np.testing.assert_array_equal(a, b)
@@ -343,6 +374,7 @@ def test_users_learn_only_from_their_own_history(name):
 def test_parallel_env_adapter_matches_batched_rollout(name):
     env = dsa_pettingzoo.parallel_env(setup="B", horizon=30)
     via_env = play_parallel_episode(make_policy(name), env, seed=12, policy_seed=4)
-    batched = play_episodes(make_policy(name), BatchedDSA(1, setup="B", horizon=30), [12],
-                            np.random.default_rng(4))
+    batched = play_episodes(
+        make_policy(name), BatchedDSA(1, setup="B", horizon=30), [12], np.random.default_rng(4)
+    )
     assert via_env == pytest.approx(batched.reward[0], rel=1e-12)

@@ -17,7 +17,12 @@ from dsa_pettingzoo.baselines import (
     RandTopMPolicy,
     make_policy,
 )
-from dsa_pettingzoo.baselines.bandit import OwnRateStats, estimate_num_players, klucb_index, kl_bernoulli
+from dsa_pettingzoo.baselines.bandit import (
+    OwnRateStats,
+    estimate_num_players,
+    klucb_index,
+    kl_bernoulli,
+)
 from dsa_pettingzoo.baselines.game_of_thrones import EXPLOIT, EXPLORE, GOT, got_schedule
 from dsa_pettingzoo.baselines import study
 from dsa_pettingzoo.batched import BatchedDSA
@@ -37,18 +42,27 @@ def play(policy, sim, seed):
     return np.array(actions), info
 
 
-@pytest.mark.parametrize("build, match", [
-    (lambda: MusicalChairsRSSPolicy(explore=0), "musical_chairs_rss explore must be an integer >= 1"),
-    (lambda: MusicalChairsRSSPolicy(explore=2.5), "explore"),
-    (lambda: MusicalChairsRSSPolicy(num_players=0), "num_players must be an integer >= 1"),
-    (lambda: MCTopMPolicy(index="ucb"), "mctopm index must be one of klucb, ucb1"),
-    (lambda: RandTopMPolicy(num_players=-1), "randtopm num_players"),
-    (lambda: GameOfThronesPolicy(epsilon=1.0), r"game_of_thrones epsilon must be in \(0, 1\)"),
-    (lambda: GameOfThronesPolicy(epsilon=0.0), "game_of_thrones epsilon"),
-    (lambda: GameOfThronesPolicy(got=0), "game_of_thrones got must be an integer >= 1"),
-    (lambda: GameOfThronesPolicy(delta=-1), r"game_of_thrones delta must be a number in \[0, 10\]"),
-    (lambda: GameOfThronesPolicy(c=0), "game_of_thrones c"),
-])
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (
+            lambda: MusicalChairsRSSPolicy(explore=0),
+            "musical_chairs_rss explore must be an integer >= 1",
+        ),
+        (lambda: MusicalChairsRSSPolicy(explore=2.5), "explore"),
+        (lambda: MusicalChairsRSSPolicy(num_players=0), "num_players must be an integer >= 1"),
+        (lambda: MCTopMPolicy(index="ucb"), "mctopm index must be one of klucb, ucb1"),
+        (lambda: RandTopMPolicy(num_players=-1), "randtopm num_players"),
+        (lambda: GameOfThronesPolicy(epsilon=1.0), r"game_of_thrones epsilon must be in \(0, 1\)"),
+        (lambda: GameOfThronesPolicy(epsilon=0.0), "game_of_thrones epsilon"),
+        (lambda: GameOfThronesPolicy(got=0), "game_of_thrones got must be an integer >= 1"),
+        (
+            lambda: GameOfThronesPolicy(delta=-1),
+            r"game_of_thrones delta must be a number in \[0, 10\]",
+        ),
+        (lambda: GameOfThronesPolicy(c=0), "game_of_thrones c"),
+    ],
+)
 def test_bad_parameters_name_the_parameter(build, match):
     with pytest.raises(ValueError, match=match):
         build()
@@ -138,7 +152,9 @@ def test_topm_ucb1_single_user_converges_to_best_channel(cls):
     plays channel k again only while Delta_k < sqrt(2 ln t / n_k), i.e. n_k < 2 ln t / Delta_k^2:
     at T = 1000 about 18 + 25 + 35 + 55 = 133 suboptimal slots in all, about 15 of them in the
     last 500. Bound: 90% of the last 500 slots on channel 5."""
-    sim = BatchedDSA(50, num_users=1, num_channels=5, horizon=1000, snr=[[1.0, 3.0, 7.0, 15.0, 255.0]])
+    sim = BatchedDSA(
+        50, num_users=1, num_channels=5, horizon=1000, snr=[[1.0, 3.0, 7.0, 15.0, 255.0]]
+    )
     actions, _ = play(cls(index="ucb1"), sim, seed=4)
     assert np.mean(actions[500:, :, 0] == 5) > 0.9
 
@@ -152,7 +168,9 @@ def _topm(cls, arm, collided, succeeded, sitted, prev_index, best):
     policy.prev_index = np.array([[prev_index]], dtype=float)
     mask = np.zeros((1, 1, 4), dtype=bool)
     mask[0, 0, [k - 1 for k in best]] = True
-    draws = {int(policy._next(mask, np.random.default_rng(s).random((1, 1, 4)))[0, 0]) for s in range(40)}
+    draws = {
+        int(policy._next(mask, np.random.default_rng(s).random((1, 1, 4)))[0, 0]) for s in range(40)
+    }
     return draws, bool(policy.sitted[0, 0])
 
 
@@ -276,8 +294,13 @@ def test_study_regret_curve_ends_at_the_regret_of_the_same_runs():
     so its last checkpoint is study.regret's number, and the regret of the figure's kl-UCB
     policies grows with t."""
     env = dict(study.BERNOULLI_ENV, horizon=60)
-    rows = study.regret_curve("mctopm", {"index": "klucb"}, env, episodes=3, seed=4, checkpoints=(20, 60))
+    rows = study.regret_curve(
+        "mctopm", {"index": "klucb"}, env, episodes=3, seed=4, checkpoints=(20, 60)
+    )
     assert [r["t"] for r in rows] == [20, 60]
-    np.testing.assert_allclose(rows[-1]["regret"], study.regret("mctopm", {"index": "klucb"}, env, 3, 4)["regret"],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        rows[-1]["regret"],
+        study.regret("mctopm", {"index": "klucb"}, env, 3, 4)["regret"],
+        rtol=1e-9,
+    )
     assert set(study.FIGURE_REFERENCE) == {"mctopm", "randtopm"}

@@ -12,17 +12,31 @@ from dsa_pettingzoo.metrics import PER_USER_KEYS, SYSTEM_KEYS
 CONFIGS = {
     "A": dict(setup="A", horizon=15),
     "B": dict(setup="B", horizon=15),
-    "markov": dict(setup="B", horizon=15, pu_model="markov", pu_mean_busy=3,
-                   reward="individual", observation="last_action_feedback_rate"),
+    "markov": dict(
+        setup="B",
+        horizon=15,
+        pu_model="markov",
+        pu_mean_busy=3,
+        reward="individual",
+        observation="last_action_feedback_rate",
+    ),
     "C": dict(setup="C", horizon=40),
-    "fair_het_pu": dict(num_users=4, num_channels=3, horizon=12, pu_prob=[0.0, 0.5, 1.0],
-                        reward="proportional_fair"),
+    "fair_het_pu": dict(
+        num_users=4, num_channels=3, horizon=12, pu_prob=[0.0, 0.5, 1.0], reward="proportional_fair"
+    ),
     # many users on few channels: pairs and triples collide, so every branch of the
     # difference reward (alone, pair, 3+, PU-blocked, idle) is taken
-    "difference_crowded": dict(num_users=7, num_channels=2, horizon=12, pu_prob=[0.2, 0.6],
-                               reward="difference"),
-    "fixed_snr": dict(num_users=3, num_channels=2, horizon=9, snr=[[1, 2], [3, 4], [5, 6]],
-                      pu_prob=0.3, observation="last_action_feedback_rate"),
+    "difference_crowded": dict(
+        num_users=7, num_channels=2, horizon=12, pu_prob=[0.2, 0.6], reward="difference"
+    ),
+    "fixed_snr": dict(
+        num_users=3,
+        num_channels=2,
+        horizon=9,
+        snr=[[1, 2], [3, 4], [5, 6]],
+        pu_prob=0.3,
+        observation="last_action_feedback_rate",
+    ),
 }
 
 
@@ -34,7 +48,7 @@ def test_batched_equals_parallel_env(name):
     envs = [parallel_env(**kw) for _ in seeds]
     N, K = sim.num_users, sim.num_channels
     rng = np.random.default_rng(99)
-    for episode in range(2):   # the 2nd episode: unseeded resets continue each generator
+    for episode in range(2):  # the 2nd episode: unseeded resets continue each generator
         obs_b = sim.reset(seeds=seeds) if episode == 0 else sim.reset()
         for b, env in enumerate(envs):
             obs, _ = env.reset(seed=seeds[b]) if episode == 0 else env.reset()
@@ -93,7 +107,7 @@ def test_shapes_dtypes_and_done():
         assert term.shape == trunc.shape == (5, 10) and term.dtype == trunc.dtype == bool
         # the horizon ends the episode as a termination, for every user of every episode
         assert term.tolist() == [[t == 2] * 10] * 5 and not trunc.any() and sim.t == t + 1
-    assert "episode" in info and not sim.pu_busy_next.any()   # no slot after the end
+    assert "episode" in info and not sim.pu_busy_next.any()  # no slot after the end
     with pytest.raises(RuntimeError, match="reset"):
         sim.step(np.ones((5, 10), dtype=int))
 
@@ -120,7 +134,7 @@ def test_pu_busy_next_predicts_pu_feedback():
     rng = np.random.default_rng(5)
     for _ in range(20):
         busy = sim.pu_busy_next
-        acts = rng.integers(1, 6, size=(50, 10))                   # everyone transmits
+        acts = rng.integers(1, 6, size=(50, 10))  # everyone transmits
         _, _, _, _, info = sim.step(acts)
         on_busy = np.take_along_axis(busy, acts - 1, axis=1)
         np.testing.assert_array_equal(info["feedback"] == -2, on_busy)
@@ -134,14 +148,17 @@ def test_no_pu_means_never_busy_and_never_minus_two():
     assert not (info["feedback"] == -2).any()
 
 
-@pytest.mark.parametrize("acts,msg", [
-    (np.zeros((2, 10), int), "shape"),
-    (np.zeros((3, 9), int), "shape"),
-    (np.full((3, 10), 6), "0..5"),
-    (np.full((3, 10), -1), "0..5"),
-    (np.zeros((3, 10), float), "integers"),
-    (np.zeros((3, 10), bool), "integers"),
-])
+@pytest.mark.parametrize(
+    "acts,msg",
+    [
+        (np.zeros((2, 10), int), "shape"),
+        (np.zeros((3, 9), int), "shape"),
+        (np.full((3, 10), 6), "0..5"),
+        (np.full((3, 10), -1), "0..5"),
+        (np.zeros((3, 10), float), "integers"),
+        (np.zeros((3, 10), bool), "integers"),
+    ],
+)
 def test_bad_actions_raise_valueerror_and_change_nothing(acts, msg):
     sim = BatchedDSA(3, setup="B")
     sim.reset(seed=1)
@@ -176,7 +193,7 @@ def test_actions_buffer_can_be_reused_by_the_caller():
 
 def test_pickle_and_unseeded_first_reset():
     sim = BatchedDSA(4, setup="B")
-    sim.reset()                                  # OS entropy
+    sim.reset()  # OS entropy
     clone = pickle.loads(pickle.dumps(sim))
     a = np.random.default_rng(0).integers(0, 6, (4, 10))
     np.testing.assert_array_equal(sim.step(a)[1], clone.step(a)[1])
@@ -189,17 +206,25 @@ def test_scale_benchmark_measures_and_skips(capsys):
     from dsa_pettingzoo.cli import benchmark
 
     point = speed.scale_point("batched", 4, 2, 3, seconds=0.0)
-    assert (point["num_users"], point["num_channels"], point["num_envs"], point["steps"]) == (4, 2, 3, 2)
-    assert point["state_dim"] == 2 * 4 * 2 + 6 * 4 + 2 * 2 + 1          # 2NK + 6N + 2K + 1
+    assert (point["num_users"], point["num_channels"], point["num_envs"], point["steps"]) == (
+        4,
+        2,
+        3,
+        2,
+    )
+    assert point["state_dim"] == 2 * 4 * 2 + 6 * 4 + 2 * 2 + 1  # 2NK + 6N + 2K + 1
     assert point["peak_rss_mb"] >= point["rss_before_mb"] > 0 and point["step_s"] > 0
     assert point["array_mb"] > 0 and point["ns_per_user_channel"] > 0 and point["setup"] == "A"
     markov = speed.scale_point("parallel", 4, 2, 1, seconds=0.0, setup="C")
     assert markov["setup"] == "C" and markov["state_dim"] == point["state_dim"]
     out = benchmark.main(["--scale", "--sizes", "4", "--seconds", "0.001", "--json"])
-    assert [(r["kind"], r["num_users"], r["num_channels"], r["num_envs"]) for r in out["scale"]] \
-        == [("parallel", 4, 2, 1), ("batched", 4, 2, 64)]
+    assert [
+        (r["kind"], r["num_users"], r["num_channels"], r["num_envs"]) for r in out["scale"]
+    ] == [("parallel", 4, 2, 1), ("batched", 4, 2, 64)]
     assert all(2 <= r["steps"] <= 100 and r["state_dim"] == 45 for r in out["scale"])
     capsys.readouterr()
-    benchmark.main(["--scale", "--sizes", "10", "--channels", "3", "--max-gb", "0", "--seconds", "0.001"])
+    benchmark.main(
+        ["--scale", "--sizes", "10", "--channels", "3", "--max-gb", "0", "--seconds", "0.001"]
+    )
     table = capsys.readouterr().out
     assert table.count("skipped: estimated") == 2 and "| 10 | 3 | 30 | ParallelEnv |" in table

@@ -21,8 +21,22 @@ def test_scale_settings_are_ours_at_n_users():
 
 
 def test_scale_benchmark_prints_one_row_per_size(capsys):
-    code = benchmark.main(["--scale", "--sizes", "4", "--iterations", "1", "--warmup", "0",
-                           "--set", "hidden_sizes=[8]", "--set", "lstm_size=8", "--json"])
+    code = benchmark.main(
+        [
+            "--scale",
+            "--sizes",
+            "4",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--set",
+            "hidden_sizes=[8]",
+            "--set",
+            "lstm_size=8",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     (row,) = out["scale"]
@@ -49,9 +63,26 @@ def test_scale_learner_threads_need_one_learner(capsys):
 
 
 def test_scale_benchmark_with_learner_threads_times_the_threaded_learner(capsys):
-    code = benchmark.main(["--scale", "--sizes", "4", "--iterations", "1", "--warmup", "0",
-                           "--learners", "0", "--learner-threads", "2",
-                           "--set", "hidden_sizes=[8]", "--set", "lstm_size=8", "--json"])
+    code = benchmark.main(
+        [
+            "--scale",
+            "--sizes",
+            "4",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--learners",
+            "0",
+            "--learner-threads",
+            "2",
+            "--set",
+            "hidden_sizes=[8]",
+            "--set",
+            "lstm_size=8",
+            "--json",
+        ]
+    )
     assert code == 0
     (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["scale"]
     assert row["agent_steps_per_s"] > 0 and row["agent_steps_per_s_single"] > 0

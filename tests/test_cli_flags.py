@@ -36,23 +36,37 @@ CASES = [
     ("train", ["--preset", "nope"], "--preset"),
     ("train", ["--preset", "tiny", "--env", "num_users=0"], "--env num_users"),
     ("train", ["--preset", "tiny", "--env", "pu_prob=true"], "--env pu_prob"),
-    ("train", ["--preset", "tiny", "--env", "pu_prob=\"0.2\""], "--env pu_prob"),
+    ("train", ["--preset", "tiny", "--env", 'pu_prob="0.2"'], "--env pu_prob"),
     ("train", ["--preset", "tiny", "--env", "bogus=1"], "--env bogus"),
     ("train", ["--preset", "tiny", "--env", "novalue"], "--env"),
     ("train", ["--preset", "tiny", "--set", "actor_lr=0"], "--set actor_lr"),
     ("train", ["--preset", "tiny", "--set", "bogus=1"], "--set bogus"),
     ("train", ["--preset", "tiny", "--set", "seed=3"], "--set seed"),
-    ("train", ["--preset", "tiny", "--schedule", "harmonic", "--schedule-param", "period=-1"],
-     "--schedule-param"),
-    ("train", ["--preset", "tiny", "--schedule", "linear", "--schedule-param", "amplitude=1"],
-     "--schedule-param"),
-    ("train", ["--preset", "tiny", "--schedule", "linear", "--set", "prune_start=5"], "--set prune_end"),
+    (
+        "train",
+        ["--preset", "tiny", "--schedule", "harmonic", "--schedule-param", "period=-1"],
+        "--schedule-param",
+    ),
+    (
+        "train",
+        ["--preset", "tiny", "--schedule", "linear", "--schedule-param", "amplitude=1"],
+        "--schedule-param",
+    ),
+    (
+        "train",
+        ["--preset", "tiny", "--schedule", "linear", "--set", "prune_start=5"],
+        "--set prune_end",
+    ),
     ("train", ["--resume"], "--resume"),
     ("train", ["--resume", "--overwrite", "--output", "x"], "--overwrite"),
     # tune_schedules
     ("tune_schedules", ["--seeds", "-1"], "--seeds"),
     ("tune_schedules", ["--final-sparsity-grid", "1.5"], "--final-sparsity-grid"),
-    ("tune_schedules", ["--final-sparsities", "1.5"], "--final-sparsity-grid"),  # deprecated spelling
+    (
+        "tune_schedules",
+        ["--final-sparsities", "1.5"],
+        "--final-sparsity-grid",
+    ),  # deprecated spelling
     ("tune_schedules", ["--schedules", "cosine"], "--schedules"),
     ("tune_schedules", ["--iterations", "0"], "--iterations"),
     ("tune_schedules", ["--num-cpus", "0"], "--num-cpus"),
@@ -85,8 +99,9 @@ def _call(command, argv):
     return module.resolve(argv) if hasattr(module, "resolve") else module.main(argv)
 
 
-@pytest.mark.parametrize("command, argv, flag", CASES,
-                         ids=[f"{c}:{' '.join(a)}" for c, a, _ in CASES])
+@pytest.mark.parametrize(
+    "command, argv, flag", CASES, ids=[f"{c}:{' '.join(a)}" for c, a, _ in CASES]
+)
 def test_bad_flag_exits_2_naming_it(command, argv, flag, tmp_path, monkeypatch, capsys):
     import ray
 
@@ -105,13 +120,19 @@ def test_a_folder_of_another_command_is_refused(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)
     train_run, grid, raw = tmp_path / "t", tmp_path / "g", tmp_path / "r"
-    for folder, marker in ((train_run, out.RUN_FILE), (grid, out.GRID_FILE), (raw, out.REPRODUCE_LOG)):
+    for folder, marker in (
+        (train_run, out.RUN_FILE),
+        (grid, out.GRID_FILE),
+        (raw, out.REPRODUCE_LOG),
+    ):
         folder.mkdir()
         (folder / marker).write_text("{}\n")
-    for command, argv, owner in (("tune_schedules", ["--preset", "tiny", "--output", str(train_run)], "train"),
-                                 ("reproduce", ["--budget", "smoke", "--output", str(grid)], "tune_schedules"),
-                                 ("train", ["--preset", "tiny", "--output", str(grid)], "tune_schedules"),
-                                 ("train", ["--preset", "tiny", "--output", str(raw)], "reproduce")):
+    for command, argv, owner in (
+        ("tune_schedules", ["--preset", "tiny", "--output", str(train_run)], "train"),
+        ("reproduce", ["--budget", "smoke", "--output", str(grid)], "tune_schedules"),
+        ("train", ["--preset", "tiny", "--output", str(grid)], "tune_schedules"),
+        ("train", ["--preset", "tiny", "--output", str(raw)], "reproduce"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             _call(command, argv)
         assert exit_info.value.code == 2

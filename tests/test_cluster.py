@@ -86,8 +86,14 @@ class LoopbackCluster:
         self.gcs_port, self.dashboard_port = free_port(), free_port()
         # The job's driver and every worker must run this interpreter's environment, activated or not.
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        self.env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
-                        RAY_USAGE_STATS_ENABLED="0", OMP_NUM_THREADS="1", PATH=path)
+        self.env = dict(
+            os.environ,
+            RAY_AUTH_MODE="token",
+            RAY_AUTH_TOKEN=secrets.token_hex(32),
+            RAY_USAGE_STATS_ENABLED="0",
+            OMP_NUM_THREADS="1",
+            PATH=path,
+        )
         for key in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "PYTHONPATH"):
             self.env.pop(key, None)
         self.sids = []
@@ -104,24 +110,50 @@ class LoopbackCluster:
 
     def _ray_start(self, args, env, node: str) -> None:
         temp_dir = os.path.join(self.temp_dir, node)  # one per node: they must not share sessions
-        proc = subprocess.Popen([RAY, "start", *args, "--num-cpus=1", f"--temp-dir={temp_dir}",
-                                 f"--dashboard-agent-listen-port={free_port()}", "--disable-usage-stats"],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                RAY,
+                "start",
+                *args,
+                "--num-cpus=1",
+                f"--temp-dir={temp_dir}",
+                f"--dashboard-agent-listen-port={free_port()}",
+                "--disable-usage-stats",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.sids.append(proc.pid)  # a new session: its id is the ray start process's pid
         output, _ = proc.communicate(timeout=180)
         if proc.returncode != 0:
             raise RuntimeError(f"ray start {' '.join(args)} failed:\n{output[-3000:]}")
 
     def start(self) -> None:
-        self._ray_start(["--head", f"--node-ip-address={self.node_ip}", f"--port={self.gcs_port}",
-                         "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
-                         f"--ray-client-server-port={free_port()}"], self.env, "head")
-        self._ray_start([f"--address={self.gcs_address}", f"--node-ip-address={self.node_ip}"],
-                        self.env, "worker")
+        self._ray_start(
+            [
+                "--head",
+                f"--node-ip-address={self.node_ip}",
+                f"--port={self.gcs_port}",
+                "--dashboard-host=127.0.0.1",
+                f"--dashboard-port={self.dashboard_port}",
+                f"--ray-client-server-port={free_port()}",
+            ],
+            self.env,
+            "head",
+        )
+        self._ray_start(
+            [f"--address={self.gcs_address}", f"--node-ip-address={self.node_ip}"],
+            self.env,
+            "worker",
+        )
 
     def run(self, *args, timeout=120) -> subprocess.CompletedProcess:
-        return subprocess.run([RAY, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [RAY, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
 
     def stop(self) -> None:
         kill_sessions(self.sids)
@@ -131,7 +163,9 @@ class LoopbackCluster:
 @pytest.mark.rllib
 @pytest.mark.slow
 def test_tune_job_on_a_two_node_loopback_cluster():
-    pytest.importorskip("aiohttp", reason="ray job submit needs ray[default] (the dashboard's job server)")
+    pytest.importorskip(
+        "aiohttp", reason="ray job submit needs ray[default] (the dashboard's job server)"
+    )
     if not Path(RAY).exists():
         pytest.skip(f"no ray CLI next to {sys.executable}")
     cluster = LoopbackCluster()
@@ -154,14 +188,37 @@ def test_tune_job_on_a_two_node_loopback_cluster():
 
         workdir = Path(cluster.temp_dir) / "wd"
         for package in PACKAGES:
-            shutil.copytree(REPO / package, workdir / package,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                REPO / package,
+                workdir / package,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         output = Path(cluster.temp_dir) / "grid"
         job = cluster.run(
-            "job", "submit", f"--address={cluster.dashboard_url}", f"--working-dir={workdir}",
-            "--", sys.executable, "-m", "rllib_experiments", "tune_schedules", "--preset", "tiny",
-            "--schedules", "harmonic", "linear", "--seeds", "0", "--iterations", "2",
-            "--eval-episodes", "4", "--output", str(output), timeout=400)
+            "job",
+            "submit",
+            f"--address={cluster.dashboard_url}",
+            f"--working-dir={workdir}",
+            "--",
+            sys.executable,
+            "-m",
+            "rllib_experiments",
+            "tune_schedules",
+            "--preset",
+            "tiny",
+            "--schedules",
+            "harmonic",
+            "linear",
+            "--seeds",
+            "0",
+            "--iterations",
+            "2",
+            "--eval-episodes",
+            "4",
+            "--output",
+            str(output),
+            timeout=400,
+        )
         logs = job.stdout + job.stderr
         assert job.returncode == 0, logs[-4000:]
         assert "succeeded" in logs, logs[-4000:]

@@ -65,16 +65,41 @@ def test_help_no_command_and_unknown_command(package, capsys):
     assert "allowed: " + ", ".join(dispatcher.COMMANDS) in said.err
 
 
-@pytest.mark.parametrize("package, argv, expect", [
-    ("dsa_pettingzoo", ["benchmark", "--scale-point", "batched", "4", "2", "--num-envs", "2",
-                        "--seconds", "0.001"], '"num_users": 4'),
-    ("pruning_callbacks", ["schedules", "--help"], "usage: python -m pruning_callbacks schedules"),
-    ("rllib_experiments", ["train", "--help"], "usage: python -m rllib_experiments train"),
-])
+@pytest.mark.parametrize(
+    "package, argv, expect",
+    [
+        (
+            "dsa_pettingzoo",
+            [
+                "benchmark",
+                "--scale-point",
+                "batched",
+                "4",
+                "2",
+                "--num-envs",
+                "2",
+                "--seconds",
+                "0.001",
+            ],
+            '"num_users": 4',
+        ),
+        (
+            "pruning_callbacks",
+            ["schedules", "--help"],
+            "usage: python -m pruning_callbacks schedules",
+        ),
+        ("rllib_experiments", ["train", "--help"], "usage: python -m rllib_experiments train"),
+    ],
+)
 def test_python_dash_m_reaches_the_command(package, argv, expect):
     if package == "rllib_experiments":
         pytest.importorskip("ray")
-    done = subprocess.run([sys.executable, "-m", package, *argv], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", package, *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert expect in done.stdout

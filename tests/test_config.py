@@ -172,19 +172,27 @@ def test_markov_default_mean_busy_is_the_smallest_valid_value_above_5():
     env = parallel_env(pu_prob=0.9, pu_model="markov", horizon=2000)
     env.reset(seed=0)
     occupancy = env.simulator.pu_occupancy[0]
-    assert 0.85 < occupancy.mean() < 0.95           # the chain exists and has pi = 0.9
+    assert 0.85 < occupancy.mean() < 0.95  # the chain exists and has pi = 0.9
     with pytest.raises(ConfigError, match="use at least 9") as info:
         make_config(pu_prob=0.9, pu_model="markov", pu_mean_busy=5)
     assert info.value.argument == "pu_mean_busy"
 
 
-@pytest.mark.parametrize("n,k,warns", [(10**6, 5, True), (10**5 + 1, 1, True), (10**5, 100, False),
-                                       (4000, 2501, True), (10**4, 1000, False)])
+@pytest.mark.parametrize(
+    "n,k,warns",
+    [
+        (10**6, 5, True),
+        (10**5 + 1, 1, True),
+        (10**5, 100, False),
+        (4000, 2501, True),
+        (10**4, 1000, False),
+    ],
+)
 def test_large_system_warns_naming_its_size(n, k, warns):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         c = make_config(num_users=n, num_channels=k)
-    assert (c.num_users, c.num_channels) == (n, k)           # allowed, only warned about
+    assert (c.num_users, c.num_channels) == (n, k)  # allowed, only warned about
     messages = [str(w.message) for w in caught if w.category is UserWarning]
     assert len(messages) == (1 if warns else 0)
     if warns:

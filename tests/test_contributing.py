@@ -30,8 +30,8 @@ def test_the_guide_has_the_four_examples():
     blocks = _blocks()
     assert len(blocks) == 6  # schedule; row file + registry line; reward file + line; baseline
     assert "class ExponentialSchedule(GradualSchedule)" in blocks[0]
-    assert blocks[2].lstrip().startswith("Row(\"ours_hold\"")
-    assert blocks[4].strip().startswith("\"min_rate\":")
+    assert blocks[2].lstrip().startswith('Row("ours_hold"')
+    assert blocks[4].strip().startswith('"min_rate":')
 
 
 def test_new_schedule(monkeypatch):
@@ -50,8 +50,13 @@ def test_new_schedule(monkeypatch):
         from rllib_experiments.settings import SettingsError, load_preset
 
         settings = load_preset("tiny", schedule="exponential", schedule_params={"rate": 2.0})
-        assert settings.schedule_spec() == {"name": "exponential", "final_sparsity": 0.95,
-                                            "start": 0, "end": 3, "rate": 2.0}
+        assert settings.schedule_spec() == {
+            "name": "exponential",
+            "final_sparsity": 0.95,
+            "start": 0,
+            "end": 3,
+            "rate": 2.0,
+        }
         with pytest.raises(SettingsError) as err:
             load_preset("tiny", schedule="exponential", schedule_params={"period": 2.0})
         assert err.value.field == "schedule_params"
@@ -82,8 +87,10 @@ def test_new_reward(monkeypatch):
     from dsa_pettingzoo import rewards
 
     module = _module("dsa_pettingzoo.reward_min_rate", _blocks()[3], monkeypatch)
-    entry = eval("{" + _blocks()[4].strip() + "}",
-                 {"_per_slot": rewards._per_slot, "reward_min_rate": module.reward_min_rate})
+    entry = eval(
+        "{" + _blocks()[4].strip() + "}",
+        {"_per_slot": rewards._per_slot, "reward_min_rate": module.reward_min_rate},
+    )
     for name, fn in entry.items():
         monkeypatch.setitem(rewards.REWARDS, name, fn)
     env = dsa_pettingzoo.parallel_env(num_users=3, num_channels=3, horizon=5, reward="min_rate")
@@ -113,5 +120,9 @@ def test_new_baseline(monkeypatch):
         np.testing.assert_array_equal(a, first)
         _, _, _, _, info = sim.step(a)
         policy.update(a, info["feedback"], info["rates"])
-    assert evaluate_policy(policy, episodes=4, seed=0, num_users=6, num_channels=3,
-                           horizon=8).summary()["mean_reward"] > 0
+    assert (
+        evaluate_policy(
+            policy, episodes=4, seed=0, num_users=6, num_channels=3, horizon=8
+        ).summary()["mean_reward"]
+        > 0
+    )

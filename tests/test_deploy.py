@@ -19,9 +19,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsa_pettingzoo.deploy import (FORMAT_VERSION, ActorFileError, Architecture, load_policy,
-                                   read_actor_file, write_actor_file)
-from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH, observation_sequence, observations, random_params
+from dsa_pettingzoo.deploy import (
+    FORMAT_VERSION,
+    ActorFileError,
+    Architecture,
+    load_policy,
+    read_actor_file,
+    write_actor_file,
+)
+from dsa_pettingzoo.deploy.actor_speed import (
+    PAPER_ARCH,
+    observation_sequence,
+    observations,
+    random_params,
+)
 from dsa_pettingzoo.deploy import native
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,12 +47,22 @@ def reference_step(params, arch, y, h, c):
     """The actor's equations in float64, written out independently of the kernels."""
     x = np.asarray(y, np.float64)
     for i in range(len(arch.hidden_sizes)):
-        x = np.maximum(params[f"dense.{i}.weight"].astype(np.float64) @ x + params[f"dense.{i}.bias"], 0)
+        x = np.maximum(
+            params[f"dense.{i}.weight"].astype(np.float64) @ x + params[f"dense.{i}.bias"], 0
+        )
     H = arch.lstm_size
     for k in range(arch.lstm_layers):
-        z = (params[f"lstm.{k}.weight_ih"].astype(np.float64) @ x
-             + params[f"lstm.{k}.weight_hh"].astype(np.float64) @ h[k] + params[f"lstm.{k}.bias"])
-        i, f, g, o = sigmoid(z[:H]), sigmoid(z[H:2 * H]), np.tanh(z[2 * H:3 * H]), sigmoid(z[3 * H:])
+        z = (
+            params[f"lstm.{k}.weight_ih"].astype(np.float64) @ x
+            + params[f"lstm.{k}.weight_hh"].astype(np.float64) @ h[k]
+            + params[f"lstm.{k}.bias"]
+        )
+        i, f, g, o = (
+            sigmoid(z[:H]),
+            sigmoid(z[H : 2 * H]),
+            np.tanh(z[2 * H : 3 * H]),
+            sigmoid(z[3 * H :]),
+        )
         c[k] = f * c[k] + i * g
         h[k] = x = o * np.tanh(c[k])
     logits = params["head.weight"].astype(np.float64) @ x + params["head.bias"]
@@ -57,10 +78,12 @@ def write(tmp_path, params, arch=SMALL, name="user_0.dsaactor", **kw):
 
 # ----------------------------------------------------------------------------- import isolation
 def test_deploy_imports_neither_torch_nor_ray():
-    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.baselines.exported, "
-            "dsa_pettingzoo.deploy.actor_speed, dsa_pettingzoo.cli.evaluate\n"
-            "bad = [m for m in ('torch', 'ray') if m in sys.modules]\n"
-            "assert not bad, bad")
+    code = (
+        "import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.baselines.exported, "
+        "dsa_pettingzoo.deploy.actor_speed, dsa_pettingzoo.cli.evaluate\n"
+        "bad = [m for m in ('torch', 'ray') if m in sys.modules]\n"
+        "assert not bad, bad"
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -112,8 +135,12 @@ def test_auto_encoding_picks_the_smallest_and_meets_the_size_target(tmp_path):
     # bitmask (1 bit per entry) when nnz + rows + 1 < entries / 8: not for dense.0 (128 x 10,
     # 64 non-zeros: 193 > 160 B), yes for the head (6 x 128, 38 non-zeros: 45 < 96 B).
     assert encodings[0.95] == {
-        "dense.0.weight": "bitmask", "dense.1.weight": "csr", "lstm.0.weight_ih": "csr",
-        "lstm.0.weight_hh": "csr", "head.weight": "csr"}
+        "dense.0.weight": "bitmask",
+        "dense.1.weight": "csr",
+        "lstm.0.weight_ih": "csr",
+        "lstm.0.weight_hh": "csr",
+        "head.weight": "csr",
+    }
     # 0%: the dense values plus a header of a few kB.
     assert dense_bytes < sizes[0.0] < dense_bytes + 8000
     # 50%: one bit per weight + half the values (+ dense biases), about 53% of dense.
@@ -124,8 +151,11 @@ def test_auto_encoding_picks_the_smallest_and_meets_the_size_target(tmp_path):
 
 def test_header_records_architecture_sparsity_and_dtype(tmp_path):
     params = random_params(SMALL, 0.8, np.random.default_rng(4))
-    header, arch, _ = read_actor_file(write(tmp_path, params, dtype="float16",
-                                            metadata={"agent": "user_0", "env": {"setup": "A"}}))
+    header, arch, _ = read_actor_file(
+        write(
+            tmp_path, params, dtype="float16", metadata={"agent": "user_0", "env": {"setup": "A"}}
+        )
+    )
     assert header["architecture"]["hidden_sizes"] == [12, 10] and header["dtype"] == "float16"
     weights = sum(w.size for w in params.values() if w.ndim == 2)
     assert header["sparsity"]["weights"] == weights
@@ -133,10 +163,13 @@ def test_header_records_architecture_sparsity_and_dtype(tmp_path):
     assert header["agent"] == "user_0" and header["env"] == {"setup": "A"}
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(dtype="float64"), "dtype"),
-    (dict(encoding="coo"), "encoding"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(dtype="float64"), "dtype"),
+        (dict(encoding="coo"), "encoding"),
+    ],
+)
 def test_write_rejects_bad_options(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):
         write(tmp_path, random_params(SMALL, 0.0, np.random.default_rng(0)), **change)
@@ -174,11 +207,11 @@ def _reframe(data: bytes, **fields) -> bytes:
 
 def _rewrite_header(data: bytes, edit) -> bytes:
     _, _, _, hlen, plen = struct.unpack_from("<8sHHIQ", data)
-    header = json.loads(data[24:24 + hlen])
+    header = json.loads(data[24 : 24 + hlen])
     edit(header)
     head = json.dumps(header).encode()
     start = 24 + hlen
-    payload = data[start + (-start) % 8: -4]
+    payload = data[start + (-start) % 8 : -4]
     body = struct.pack("<8sHHIQ", b"DSAACTOR", 1, 0, len(head), plen) + head
     body += b"\0" * ((-len(body)) % 8) + payload
     return body + struct.pack("<I", zlib.crc32(body))
@@ -207,7 +240,9 @@ def test_corrupted_byte_fails_the_checksum(good_file, where):
 def test_other_format_version_bad_magic_and_trailing_bytes(good_file):
     data = good_file.read_bytes()
     good_file.write_bytes(_reframe(data, version=FORMAT_VERSION + 1))
-    with pytest.raises(ActorFileError, match=f"format version {FORMAT_VERSION + 1} is not supported"):
+    with pytest.raises(
+        ActorFileError, match=f"format version {FORMAT_VERSION + 1} is not supported"
+    ):
         load_policy(good_file)
     good_file.write_bytes(_reframe(data, magic=b"NOTACTOR"))
     with pytest.raises(ActorFileError, match="not an exported-actor file"):
@@ -219,13 +254,16 @@ def test_other_format_version_bad_magic_and_trailing_bytes(good_file):
         load_policy(good_file.with_name("missing.dsaactor"))
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda h: h["architecture"].update(lstm_size=9), "does not match"),
-    (lambda h: h["tensors"][0].update(nnz=h["tensors"][0]["nnz"] + 1), "non-zero|entries"),
-    (lambda h: h["tensors"][0]["parts"]["values"].update(offset=10 ** 6), "outside the payload"),
-    (lambda h: h["tensors"][0].update(encoding="rle"), "unknown encoding"),
-    (lambda h: h.pop("architecture"), "bad header"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda h: h["architecture"].update(lstm_size=9), "does not match"),
+        (lambda h: h["tensors"][0].update(nnz=h["tensors"][0]["nnz"] + 1), "non-zero|entries"),
+        (lambda h: h["tensors"][0]["parts"]["values"].update(offset=10**6), "outside the payload"),
+        (lambda h: h["tensors"][0].update(encoding="rle"), "unknown encoding"),
+        (lambda h: h.pop("architecture"), "bad header"),
+    ],
+)
 def test_inconsistent_table_with_a_valid_checksum_is_refused(good_file, edit, message):
     good_file.write_bytes(_rewrite_header(good_file.read_bytes(), edit))
     with pytest.raises(ActorFileError, match=message):
@@ -237,7 +275,7 @@ def test_csr_with_out_of_range_column_is_refused(tmp_path):
     path = write(tmp_path, params, encoding="csr")
     data = path.read_bytes()
     _, _, _, hlen, _ = struct.unpack_from("<8sHHIQ", data)
-    header = json.loads(data[24:24 + hlen])
+    header = json.loads(data[24 : 24 + hlen])
     entry = next(t for t in header["tensors"] if t["encoding"] == "csr" and t["nnz"])
     start = 24 + hlen
     at = start + (-start) % 8 + entry["parts"]["indices"]["offset"]
@@ -250,8 +288,13 @@ def test_csr_with_out_of_range_column_is_refused(tmp_path):
 
 # ----------------------------------------------------------------------------- the policy
 _NO_CC = pytest.mark.skipif(not native.available(), reason="no C compiler for compute='native'")
-_ALL_MODES = ["sparse", "dense", "auto", pytest.param("native", marks=_NO_CC),
-              pytest.param("native-dense", marks=_NO_CC)]
+_ALL_MODES = [
+    "sparse",
+    "dense",
+    "auto",
+    pytest.param("native", marks=_NO_CC),
+    pytest.param("native-dense", marks=_NO_CC),
+]
 
 
 @pytest.mark.parametrize("compute", _ALL_MODES)
@@ -272,15 +315,19 @@ def test_hand_derived_constant_network(tmp_path, compute):
         expected = np.exp([0.0, logit1, 0.0]) / np.exp([0.0, logit1, 0.0]).sum()
         np.testing.assert_allclose(p, expected, rtol=1e-6)
     policy.reset()  # back to c = 0
-    np.testing.assert_allclose(policy.action_probs(np.zeros(SMALL.obs_dim))[1],
-                               np.exp(H * o * np.tanh(i * g)) / (2 + np.exp(H * o * np.tanh(i * g))),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        policy.action_probs(np.zeros(SMALL.obs_dim))[1],
+        np.exp(H * o * np.tanh(i * g)) / (2 + np.exp(H * o * np.tanh(i * g))),
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("sparsity", [0.0, 0.95])
 @pytest.mark.parametrize("compute", _ALL_MODES)
 def test_policy_matches_float64_reference(tmp_path, sparsity, compute):
-    arch = Architecture(obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2)
+    arch = Architecture(
+        obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2
+    )
     rng = np.random.default_rng(7)
     params = random_params(arch, sparsity, rng)
     policy = load_policy(write(tmp_path, params, arch=arch), compute=compute)
@@ -306,8 +353,9 @@ def test_batch_runs_independent_copies(tmp_path):
         probs = np.stack([batched.action_probs(o) for o in obs])
         for b in range(4):
             single = load_policy(path, compute=compute)
-            np.testing.assert_allclose(np.stack([single.action_probs(o) for o in obs[:, b]]),
-                                       probs[:, b], atol=1e-6)
+            np.testing.assert_allclose(
+                np.stack([single.action_probs(o) for o in obs[:, b]]), probs[:, b], atol=1e-6
+            )
 
 
 def test_sampling_follows_the_softmax_and_is_seeded(tmp_path):
@@ -363,6 +411,10 @@ def export_dir(tmp_path, arch, n_users, sparsity=0.9, seed=0, env=None):
     d = tmp_path / "actors"
     d.mkdir()
     for n in range(n_users):
-        write_actor_file(d / f"user_{n}.dsaactor", random_params(arch, sparsity, rng), arch,
-                         metadata={"agent": f"user_{n}", "user_index": n, "env": env})
+        write_actor_file(
+            d / f"user_{n}.dsaactor",
+            random_params(arch, sparsity, rng),
+            arch,
+            metadata={"agent": f"user_{n}", "user_index": n, "env": env},
+        )
     return d

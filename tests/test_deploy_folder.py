@@ -13,8 +13,14 @@ import shutil
 import numpy as np
 import pytest
 
-from dsa_pettingzoo.deploy import (ActorFileError, ExportFolderError, actor_files, load_actors,
-                                   read_system, write_actor_file)
+from dsa_pettingzoo.deploy import (
+    ActorFileError,
+    ExportFolderError,
+    actor_files,
+    load_actors,
+    read_system,
+    write_actor_file,
+)
 from dsa_pettingzoo.deploy.actor_speed import random_params
 from test_deploy import SMALL, export_dir  # files without a system entry, as before the run id
 
@@ -59,19 +65,25 @@ def test_missing_user(exports):
     a = exports["a"]
     rid = run_id(a)
     (a / "user_2.dsaactor").unlink()
-    refused(a, ExportFolderError,
-            f"{a}: user_2.dsaactor missing: the folder must hold exactly user_0.dsaactor .. "
-            f"user_2.dsaactor (N = 3, from system.num_users in the headers, run_id {rid})")
+    refused(
+        a,
+        ExportFolderError,
+        f"{a}: user_2.dsaactor missing: the folder must hold exactly user_0.dsaactor .. "
+        f"user_2.dsaactor (N = 3, from system.num_users in the headers, run_id {rid})",
+    )
 
 
 def test_foreign_user_from_another_export_of_the_same_checkpoint(exports):
     a, b = exports["a"], exports["b"]
     ra, rb = run_id(a), run_id(b)
     shutil.copy2(b / "user_1.dsaactor", a / "user_1.dsaactor")
-    refused(a, ExportFolderError,
-            f"{a}: files of 2 exports (run_id {ra}: user_0.dsaactor, user_2.dsaactor; run_id "
-            f"{rb}: user_1.dsaactor); a folder holds one export: export every user again into "
-            "a new folder")
+    refused(
+        a,
+        ExportFolderError,
+        f"{a}: files of 2 exports (run_id {ra}: user_0.dsaactor, user_2.dsaactor; run_id "
+        f"{rb}: user_1.dsaactor); a folder holds one export: export every user again into "
+        "a new folder",
+    )
 
 
 def test_folder_mixed_from_two_runs(exports):
@@ -79,28 +91,42 @@ def test_folder_mixed_from_two_runs(exports):
     ra, rc = run_id(a), run_id(c)
     for n in (1, 2):
         shutil.copy2(c / f"user_{n}.dsaactor", a / f"user_{n}.dsaactor")
-    refused(a, ExportFolderError,
-            f"{a}: files of 2 exports (run_id {ra}: user_0.dsaactor; run_id {rc}: "
-            "user_1.dsaactor, user_2.dsaactor); a folder holds one export: export every user "
-            "again into a new folder")
+    refused(
+        a,
+        ExportFolderError,
+        f"{a}: files of 2 exports (run_id {ra}: user_0.dsaactor; run_id {rc}: "
+        "user_1.dsaactor, user_2.dsaactor); a folder holds one export: export every user "
+        "again into a new folder",
+    )
 
 
 def test_stale_extra_files(exports):
     a = exports["a"]
     (a / "user_7.dsaactor").touch()  # what an earlier, interrupted tool left behind
-    refused(a, ActorFileError, f"{a / 'user_7.dsaactor'}: truncated: 0 bytes, shorter than the "
-            "28-byte frame of an exported-actor file")
+    refused(
+        a,
+        ActorFileError,
+        f"{a / 'user_7.dsaactor'}: truncated: 0 bytes, shorter than the "
+        "28-byte frame of an exported-actor file",
+    )
     shutil.copy2(a / "user_0.dsaactor", a / "user_7.dsaactor")
-    refused(a, ActorFileError, f"{a / 'user_7.dsaactor'}: the header is user 0's, not "
-            "user 7's as the file name says: a renamed file is not accepted")
+    refused(
+        a,
+        ActorFileError,
+        f"{a / 'user_7.dsaactor'}: the header is user 0's, not "
+        "user 7's as the file name says: a renamed file is not accepted",
+    )
 
 
 def test_truncated_file(exports):
     f = exports["a"] / "user_1.dsaactor"
     data = f.read_bytes()
     f.write_bytes(data[:-100])
-    refused(exports["a"], ActorFileError,
-            f"{f}: truncated: {len(data) - 100} bytes, the frame declares {len(data)}")
+    refused(
+        exports["a"],
+        ActorFileError,
+        f"{f}: truncated: {len(data) - 100} bytes, the frame declares {len(data)}",
+    )
 
 
 def test_file_with_flipped_bytes(exports):
@@ -119,28 +145,48 @@ def test_older_files_without_a_run_id_form_one_system_when_everything_else_match
     assert [f.name for f in actor_files(d)] == USERS
     assert all("system" not in a.header for a in load_actors(d))
     (d / "user_2.dsaactor").unlink()
-    refused(d, ExportFolderError,
-            f"{d}: user_2.dsaactor missing: the folder must hold exactly user_0.dsaactor .. "
-            "user_2.dsaactor (N = 3, from env.num_users in the headers)")
-    write_actor_file(d / "user_2.dsaactor", random_params(SMALL, 0.9, np.random.default_rng(1)),
-                     SMALL, metadata={"agent": "user_2", "user_index": 2,
-                                      "env": {**env, "horizon": 50}})
-    refused(d, ExportFolderError,
-            f"{d}: the files are not one system: they differ in environment settings (env: "
-            "user_0.dsaactor, user_1.dsaactor: horizon=unset; user_2.dsaactor: horizon=50); "
-            "export every user of one checkpoint into one folder")
+    refused(
+        d,
+        ExportFolderError,
+        f"{d}: user_2.dsaactor missing: the folder must hold exactly user_0.dsaactor .. "
+        "user_2.dsaactor (N = 3, from env.num_users in the headers)",
+    )
+    write_actor_file(
+        d / "user_2.dsaactor",
+        random_params(SMALL, 0.9, np.random.default_rng(1)),
+        SMALL,
+        metadata={"agent": "user_2", "user_index": 2, "env": {**env, "horizon": 50}},
+    )
+    refused(
+        d,
+        ExportFolderError,
+        f"{d}: the files are not one system: they differ in environment settings (env: "
+        "user_0.dsaactor, user_1.dsaactor: horizon=unset; user_2.dsaactor: horizon=50); "
+        "export every user of one checkpoint into one folder",
+    )
 
 
 def test_older_files_without_any_size_use_the_file_count(tmp_path):
     d = export_dir(tmp_path, SMALL, 3)
     (d / "user_1.dsaactor").rename(d / "user_7.dsaactor")
-    refused(d, ActorFileError, f"{d / 'user_7.dsaactor'}: the header is user 1's, not "
-            "user 7's as the file name says: a renamed file is not accepted")
-    write_actor_file(d / "user_7.dsaactor", random_params(SMALL, 0.9, np.random.default_rng(1)),
-                     SMALL, metadata={"agent": "user_7", "user_index": 7})
-    refused(d, ExportFolderError,
-            f"{d}: user_1.dsaactor missing and user_7.dsaactor extra: the folder "
-            "must hold exactly user_0.dsaactor .. user_2.dsaactor (N = 3, the number of files)")
+    refused(
+        d,
+        ActorFileError,
+        f"{d / 'user_7.dsaactor'}: the header is user 1's, not "
+        "user 7's as the file name says: a renamed file is not accepted",
+    )
+    write_actor_file(
+        d / "user_7.dsaactor",
+        random_params(SMALL, 0.9, np.random.default_rng(1)),
+        SMALL,
+        metadata={"agent": "user_7", "user_index": 7},
+    )
+    refused(
+        d,
+        ExportFolderError,
+        f"{d}: user_1.dsaactor missing and user_7.dsaactor extra: the folder "
+        "must hold exactly user_0.dsaactor .. user_2.dsaactor (N = 3, the number of files)",
+    )
 
 
 def test_older_files_mixed_with_an_export(exports, tmp_path):
@@ -148,18 +194,24 @@ def test_older_files_mixed_with_an_export(exports, tmp_path):
     rid = run_id(a)
     old = export_dir(tmp_path, SMALL, 3, env={"num_users": 3, "num_channels": 2})
     shutil.copy2(old / "user_0.dsaactor", a / "user_0.dsaactor")
-    refused(a, ExportFolderError,
-            f"{a}: files of 2 exports (no run_id (an older export): user_0.dsaactor; run_id "
-            f"{rid}: user_1.dsaactor, user_2.dsaactor); a folder holds one export: export every "
-            "user again into a new folder")
+    refused(
+        a,
+        ExportFolderError,
+        f"{a}: files of 2 exports (no run_id (an older export): user_0.dsaactor; run_id "
+        f"{rid}: user_1.dsaactor, user_2.dsaactor); a folder holds one export: export every "
+        "user again into a new folder",
+    )
 
 
 def test_folder_naming_errors(tmp_path):
     d = export_dir(tmp_path, SMALL, 3)
     for wrong in ("user_07", "actor_7"):
         (d / "user_2.dsaactor").rename(d / f"{wrong}.dsaactor")
-        with pytest.raises(ActorFileError, match=rf"{wrong}.dsaactor: exported actors must be "
-                                                 r"named user_<n>.dsaactor"):
+        with pytest.raises(
+            ActorFileError,
+            match=rf"{wrong}.dsaactor: exported actors must be "
+            r"named user_<n>.dsaactor",
+        ):
             actor_files(d)
         (d / f"{wrong}.dsaactor").rename(d / "user_2.dsaactor")
     with pytest.raises(ExportFolderError, match="not a directory of exported actors"):
@@ -173,11 +225,19 @@ def test_older_files_from_two_checkpoints(tmp_path):
     d = tmp_path / "actors"
     d.mkdir()
     rng = np.random.default_rng(0)
-    for n, source in enumerate(["/runs/a/iter_000100", "/runs/a/iter_000100", "/runs/b/iter_000100"]):
-        write_actor_file(d / f"user_{n}.dsaactor", random_params(SMALL, 0.9, rng), SMALL,
-                         metadata={"agent": f"user_{n}", "user_index": n,
-                                   "source": {"checkpoint": source}})
-    refused(d, ExportFolderError,
-            f"{d}: the files are not one system: they differ in source checkpoint "
-            "(user_0.dsaactor, user_1.dsaactor: /runs/a/iter_000100; user_2.dsaactor: "
-            "/runs/b/iter_000100); export every user of one checkpoint into one folder")
+    for n, source in enumerate(
+        ["/runs/a/iter_000100", "/runs/a/iter_000100", "/runs/b/iter_000100"]
+    ):
+        write_actor_file(
+            d / f"user_{n}.dsaactor",
+            random_params(SMALL, 0.9, rng),
+            SMALL,
+            metadata={"agent": f"user_{n}", "user_index": n, "source": {"checkpoint": source}},
+        )
+    refused(
+        d,
+        ExportFolderError,
+        f"{d}: the files are not one system: they differ in source checkpoint "
+        "(user_0.dsaactor, user_1.dsaactor: /runs/a/iter_000100; user_2.dsaactor: "
+        "/runs/b/iter_000100); export every user of one checkpoint into one folder",
+    )

@@ -11,15 +11,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsa_pettingzoo.deploy import (COMPUTE_MODES, Architecture, NativeUnavailableError, load_policy,
-                                   write_actor_file)
+from dsa_pettingzoo.deploy import (
+    COMPUTE_MODES,
+    Architecture,
+    NativeUnavailableError,
+    load_policy,
+    write_actor_file,
+)
 from dsa_pettingzoo.deploy import native
-from dsa_pettingzoo.deploy.actor_speed import PAPER_ARCH, observation_sequence, observations, random_params
+from dsa_pettingzoo.deploy.actor_speed import (
+    PAPER_ARCH,
+    observation_sequence,
+    observations,
+    random_params,
+)
 
 needs_native = pytest.mark.skipif(
     not native.available(),
     reason="no C compiler could build dsa_pettingzoo/deploy/native/actor_step.c "
-           "(compute='native' / 'native-dense' unavailable here)")
+    "(compute='native' / 'native-dense' unavailable here)",
+)
 
 #: float32 rounding: the kernels sum the same products in different orders; logits are O(1).
 ATOL = 1e-5
@@ -48,11 +59,15 @@ def test_native_matches_numpy_over_10000_steps_of_a_95_percent_sparse_actor(tmp_
     # Weights x 6: a 95%-pruned actor at torch's init scale always plays one action (the head's
     # bias wins); scaled, this one plays five of the six, with a top-two logit gap >= 3e-5 at
     # every step (far above the kernels' ~1e-7 differences), so equal greedy actions are a test.
-    params = {k: v * 6 if v.ndim == 2 else v for k, v in random_params(PAPER_ARCH, 0.95, rng).items()}
+    params = {
+        k: v * 6 if v.ndim == 2 else v for k, v in random_params(PAPER_ARCH, 0.95, rng).items()
+    }
     path = write(tmp_path, params, PAPER_ARCH)
     obs = observation_sequence(PAPER_ARCH, 10_000, rng)
-    results = {m: run(load_policy(path, compute=m), obs)
-               for m in ("sparse", "dense", "native", "native-dense")}
+    results = {
+        m: run(load_policy(path, compute=m), obs)
+        for m in ("sparse", "dense", "native", "native-dense")
+    }
     ref_actions, ref_logits = results["dense"]
     assert len(set(ref_actions.tolist())) >= 4  # the actor does not play one constant action
     for mode in ("native", "native-dense", "sparse"):
@@ -86,11 +101,16 @@ def test_native_holds_only_the_nonzeros():
 
 
 @needs_native
-@pytest.mark.parametrize("arch", [
-    Architecture(obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2),
-    Architecture(obs_dim=7, num_actions=3, hidden_sizes=(), lstm_size=8),        # no dense layer
-    Architecture(obs_dim=8, num_actions=3, hidden_sizes=(300,), lstm_size=16),   # 316 columns: uint16
-])
+@pytest.mark.parametrize(
+    "arch",
+    [
+        Architecture(obs_dim=10, num_actions=6, hidden_sizes=(32, 32), lstm_size=32, lstm_layers=2),
+        Architecture(obs_dim=7, num_actions=3, hidden_sizes=(), lstm_size=8),  # no dense layer
+        Architecture(
+            obs_dim=8, num_actions=3, hidden_sizes=(300,), lstm_size=16
+        ),  # 316 columns: uint16
+    ],
+)
 @pytest.mark.parametrize("sparsity", [0.0, 0.9])
 def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
     rng = np.random.default_rng(22)
@@ -115,10 +135,16 @@ def test_native_other_architectures_and_batches(tmp_path, arch, sparsity):
 
 
 @needs_native
-@pytest.mark.parametrize("shape, density, index_encoding, dtype", [
-    ((512, 256), 0.1, "absolute", np.uint8), ((20, 300), 0.1, "delta", np.uint8),
-    ((20, 3000), 0.002, "absolute", np.uint16),  # gaps beyond uint8: deltas no smaller
-    ((2, 70000), 0.01, "delta", np.uint16), ((3, 1), 0.1, "absolute", np.uint8)])
+@pytest.mark.parametrize(
+    "shape, density, index_encoding, dtype",
+    [
+        ((512, 256), 0.1, "absolute", np.uint8),
+        ((20, 300), 0.1, "delta", np.uint8),
+        ((20, 3000), 0.002, "absolute", np.uint16),  # gaps beyond uint8: deltas no smaller
+        ((2, 70000), 0.01, "delta", np.uint16),
+        ((3, 1), 0.1, "absolute", np.uint8),
+    ],
+)
 def test_matvec_alone_csr_and_dense(shape, density, index_encoding, dtype):
     rng = np.random.default_rng(24)
     w = rng.normal(size=shape).astype(np.float32) * (rng.random(shape) < density)
@@ -180,17 +206,26 @@ def small_file(tmp_path):
 
 
 def test_bad_compute_mode_names_the_allowed_ones(small_file):
-    with pytest.raises(ValueError, match="compute must be one of 'auto', 'sparse', 'dense', "
-                                         "'native', 'native-dense', got 'gpu'"):
+    with pytest.raises(
+        ValueError,
+        match="compute must be one of 'auto', 'sparse', 'dense', "
+        "'native', 'native-dense', got 'gpu'",
+    ):
         load_policy(small_file, compute="gpu")
     assert COMPUTE_MODES == ("auto", "sparse", "dense", "native", "native-dense")
 
 
-@pytest.mark.parametrize("cc, message", [("", "no C compiler found"),
-                                         ("no-such-compiler-xyz", "no C compiler found"),
-                                         ("false", "failed to build")])
-def test_no_compiler_is_a_clear_error_and_auto_never_needs_it(small_file, tmp_path, monkeypatch,
-                                                              cc, message):
+@pytest.mark.parametrize(
+    "cc, message",
+    [
+        ("", "no C compiler found"),
+        ("no-such-compiler-xyz", "no C compiler found"),
+        ("false", "failed to build"),
+    ],
+)
+def test_no_compiler_is_a_clear_error_and_auto_never_needs_it(
+    small_file, tmp_path, monkeypatch, cc, message
+):
     monkeypatch.setattr(native, "_LIB", None)  # forget a library loaded by an earlier test
     monkeypatch.setenv("CC", cc)
     monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(tmp_path / "cache"))
@@ -259,8 +294,22 @@ def test_benchmark_without_a_compiler_skips_the_native_modes(tmp_path, monkeypat
     monkeypatch.setattr(native, "_LIB", None)
     monkeypatch.setenv("CC", "")
     monkeypatch.setenv("DSA_PETTINGZOO_CACHE", str(tmp_path))
-    assert deploy_benchmark.main(["--sparsities", "0.95", "--steps", "3", "--repeats", "1",
-                           "--kernel-sparsities", "0.99", "--json"]) == 0
+    assert (
+        deploy_benchmark.main(
+            [
+                "--sparsities",
+                "0.95",
+                "--steps",
+                "3",
+                "--repeats",
+                "1",
+                "--kernel-sparsities",
+                "0.99",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert "no C compiler found" in out["native_note"] and out["native_build"] is None
     row = out["actors"][0]

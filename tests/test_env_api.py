@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pettingzoo.test import (api_test, max_cycles_test, parallel_api_test, parallel_seed_test,
-                             seed_test, state_test)
+from pettingzoo.test import (
+    api_test,
+    max_cycles_test,
+    parallel_api_test,
+    parallel_seed_test,
+    seed_test,
+    state_test,
+)
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import dsa_pettingzoo
@@ -21,12 +27,30 @@ GRID = [
     dict(setup="A", horizon=12),
     dict(setup="B", horizon=12),
     dict(num_users=1, num_channels=1, horizon=6),
-    dict(num_users=3, num_channels=2, horizon=10, pu_prob=0.5, pu_model="markov",
-         pu_mean_busy=2, reward="individual"),
-    dict(num_users=4, num_channels=3, horizon=10, pu_prob=[0.1, 0.5, 0.9], reward="proportional_fair",
-         observation="last_action_feedback_rate"),
-    dict(num_users=2, num_channels=4, horizon=8, snr=np.arange(1, 9.0).reshape(2, 4),
-         observation="last_action_feedback_rate"),
+    dict(
+        num_users=3,
+        num_channels=2,
+        horizon=10,
+        pu_prob=0.5,
+        pu_model="markov",
+        pu_mean_busy=2,
+        reward="individual",
+    ),
+    dict(
+        num_users=4,
+        num_channels=3,
+        horizon=10,
+        pu_prob=[0.1, 0.5, 0.9],
+        reward="proportional_fair",
+        observation="last_action_feedback_rate",
+    ),
+    dict(
+        num_users=2,
+        num_channels=4,
+        horizon=8,
+        snr=np.arange(1, 9.0).reshape(2, 4),
+        observation="last_action_feedback_rate",
+    ),
     dict(setup="C", horizon=10, reward="proportional_fair"),  # heterogeneous markov PUs
 ]
 IDS = [f"cfg{i}" for i in range(len(GRID))]
@@ -60,19 +84,34 @@ def test_metadata_and_versioned_module():
 
 def test_spaces_agents_and_first_observation():
     env = parallel_env(setup="B", horizon=3)
-    assert env.possible_agents == [dsa_pettingzoo.agent_id(n) for n in range(10)] \
-        == ["user_0", "user_1", "user_2", "user_3", "user_4", "user_5", "user_6", "user_7",
-            "user_8", "user_9"]
+    assert (
+        env.possible_agents
+        == [dsa_pettingzoo.agent_id(n) for n in range(10)]
+        == [
+            "user_0",
+            "user_1",
+            "user_2",
+            "user_3",
+            "user_4",
+            "user_5",
+            "user_6",
+            "user_7",
+            "user_8",
+            "user_9",
+        ]
+    )
     a0 = env.possible_agents[0]
     assert env.observation_space(a0) is env.observation_space(a0)
     assert env.action_space(a0) is env.action_space(a0)
     assert env.action_space(a0).n == 6
     box = env.observation_space(a0)
-    assert box.dtype == np.float32 and np.all(np.isfinite(box.low)) and np.all(np.isfinite(box.high))
+    assert (
+        box.dtype == np.float32 and np.all(np.isfinite(box.low)) and np.all(np.isfinite(box.high))
+    )
     obs, infos = env.reset(seed=0)
     expected = np.zeros(10, np.float32)
-    expected[0] = 1.0          # a_0 = idle
-    expected[6 + 2] = 1.0      # o_0 = 0 (dummy)
+    expected[0] = 1.0  # a_0 = idle
+    expected[6 + 2] = 1.0  # o_0 = 0 (dummy)
     for a in env.agents:
         assert obs[a].dtype == np.float32 and box.contains(obs[a])
         np.testing.assert_array_equal(obs[a], expected)
@@ -85,7 +124,10 @@ def test_episode_end_empties_agents_and_reports_metrics():
     env = parallel_env(setup="B", horizon=5)
     env.reset(seed=1)
     rng = np.random.default_rng(0)
-    total, returns = dict.fromkeys(env.possible_agents, 0.0), dict.fromkeys(env.possible_agents, 0.0)
+    total, returns = (
+        dict.fromkeys(env.possible_agents, 0.0),
+        dict.fromkeys(env.possible_agents, 0.0),
+    )
     for t in range(5):
         acts = {a: int(rng.integers(0, 6)) for a in env.agents}
         obs, rew, term, trunc, infos = env.step(acts)
@@ -98,8 +140,17 @@ def test_episode_end_empties_agents_and_reports_metrics():
     tp = [infos[a]["throughput"] for a in env.possible_agents]
     np.testing.assert_allclose(tp, [total[a] for a in env.possible_agents])
     i0 = infos["user_0"]
-    for k in ("successes", "collisions", "idle", "pu_blocked", "channel_utilisation",
-              "jain_fairness", "system_throughput", "collision_rate", "idle_rate"):
+    for k in (
+        "successes",
+        "collisions",
+        "idle",
+        "pu_blocked",
+        "channel_utilisation",
+        "jain_fairness",
+        "system_throughput",
+        "collision_rate",
+        "idle_rate",
+    ):
         assert k in i0
     assert i0["successes"] + i0["collisions"] + i0["idle"] + i0["pu_blocked"] == 5
     assert i0["system_throughput"] == pytest.approx(sum(tp))
@@ -161,27 +212,28 @@ def test_unseeded_reset_continues_the_generator_and_pickle_roundtrip():
     clone = pickle.loads(pickle.dumps(env))
     acts = {a: (i % 6) for i, a in enumerate(env.agents)}
     assert _equal(env.step(acts), clone.step(acts))
-    assert _equal(env.reset(), clone.reset())                  # same generator state
+    assert _equal(env.reset(), clone.reset())  # same generator state
     np.testing.assert_array_equal(env.simulator.beta, clone.simulator.beta)
     fresh = parallel_env(setup="B", horizon=4)
-    fresh.reset(seed=3)                                         # the seeded episode again...
+    fresh.reset(seed=3)  # the seeded episode again...
     assert not np.array_equal(env.simulator.beta, fresh.simulator.beta)  # ...differs from the next
 
 
 BAD_ACTIONS = [
-    ({"user_0": 6}, "0..5"),                 # out of range
+    ({"user_0": 6}, "0..5"),  # out of range
     ({"user_0": -1}, "0..5"),
-    ({"user_0": 1.0}, "integer"),            # not an integer
+    ({"user_0": 1.0}, "integer"),  # not an integer
     ({"user_0": "1"}, "integer"),
     ({"user_0": True}, "integer"),
     ({"user_0": np.array([1, 2])}, "integer"),
-    ({"user_42": 1}, "unknown agent"),       # unknown key
+    ({"user_42": 1}, "unknown agent"),  # unknown key
     ({"__all__": 1}, "unknown agent"),
 ]
 
 
-@pytest.mark.parametrize("patch,msg", BAD_ACTIONS, ids=[m + str(i) for i, (_, m) in
-                                                       enumerate(BAD_ACTIONS)])
+@pytest.mark.parametrize(
+    "patch,msg", BAD_ACTIONS, ids=[m + str(i) for i, (_, m) in enumerate(BAD_ACTIONS)]
+)
 def test_invalid_actions_raise_before_any_state_change(patch, msg):
     env = parallel_env(setup="B", horizon=6)
     ref = parallel_env(setup="B", horizon=6)
@@ -207,15 +259,20 @@ def test_missing_user_and_non_dict_are_refused():
     with pytest.raises(InvalidActionError, match="dict"):
         env.step([0] * 10)
     assert env.simulator.t == 0
-    env.step({a: 0 for a in env.agents})          # still usable
+    env.step({a: 0 for a in env.agents})  # still usable
     assert env.simulator.t == 1
 
 
 def test_numpy_integer_actions_accepted():
     env = parallel_env(num_users=3, num_channels=2, horizon=2)
     env.reset(seed=0)
-    _, _, _, _, infos = env.step({"user_0": np.int64(1), "user_1": np.array(2, dtype=np.int32),
-                                  "user_2": np.array([0], dtype=np.uint8)})
+    _, _, _, _, infos = env.step(
+        {
+            "user_0": np.int64(1),
+            "user_1": np.array(2, dtype=np.int32),
+            "user_2": np.array([0], dtype=np.uint8),
+        }
+    )
     assert [infos[a]["feedback"] for a in env.possible_agents] == [1, 1, 0]
 
 
@@ -228,20 +285,21 @@ def test_step_and_state_before_reset_raise():
 
 
 def test_state_layout_and_contents():
-    env = parallel_env(num_users=2, num_channels=2, horizon=3, pu_prob=[1.0, 0.0],
-                       snr=[[1.0, 3.0], [7.0, 15.0]])
+    env = parallel_env(
+        num_users=2, num_channels=2, horizon=3, pu_prob=[1.0, 0.0], snr=[[1.0, 3.0], [7.0, 15.0]]
+    )
     env.reset(seed=0)
     s0 = env.state()
     assert env.state_space.contains(s0) and s0.shape == (2 * 3 + 2 * 4 + 2 + 2 * 2 + 2 * 2 + 1,)
-    env.step({"user_0": 1, "user_1": 2})           # user_0 on PU channel 1, user_1 alone on 2
+    env.step({"user_0": 1, "user_1": 2})  # user_0 on PU channel 1, user_1 alone on 2
     s = env.state()
-    np.testing.assert_array_equal(s[:6], [0, 1, 0, 0, 0, 1])                 # actions one-hot
-    np.testing.assert_array_equal(s[6:14], [1, 0, 0, 0, 0, 0, 0, 1])         # feedback -2 and 1
-    np.testing.assert_allclose(s[14:16], [0, 1.0])              # rates / log2(1 + 15): log2(16)
-    np.testing.assert_array_equal(s[16:18], [1, 0])                          # PU last slot
-    np.testing.assert_array_equal(s[18:20], [1, 0])                          # PU next slot
-    np.testing.assert_allclose(s[20:24], np.log2([2, 4, 8, 16]) / 4)         # rate table
-    assert s[24] == pytest.approx(1 / 3)                                     # t / T
+    np.testing.assert_array_equal(s[:6], [0, 1, 0, 0, 0, 1])  # actions one-hot
+    np.testing.assert_array_equal(s[6:14], [1, 0, 0, 0, 0, 0, 0, 1])  # feedback -2 and 1
+    np.testing.assert_allclose(s[14:16], [0, 1.0])  # rates / log2(1 + 15): log2(16)
+    np.testing.assert_array_equal(s[16:18], [1, 0])  # PU last slot
+    np.testing.assert_array_equal(s[18:20], [1, 0])  # PU next slot
+    np.testing.assert_allclose(s[20:24], np.log2([2, 4, 8, 16]) / 4)  # rate table
+    assert s[24] == pytest.approx(1 / 3)  # t / T
 
 
 def test_aec_env_plays_a_full_episode():
@@ -251,32 +309,37 @@ def test_aec_env_plays_a_full_episode():
     aec.reset(seed=0), par.reset(seed=0)
     rng = np.random.default_rng(5)
     steps, slot, final = 0, {}, {}
-    returns, expected = dict.fromkeys(aec.possible_agents, 0.0), dict.fromkeys(aec.possible_agents, 0.0)
+    returns, expected = (
+        dict.fromkeys(aec.possible_agents, 0.0),
+        dict.fromkeys(aec.possible_agents, 0.0),
+    )
     for agent in aec.agent_iter():
         _, reward, term, trunc, info = aec.last()
-        returns[agent] += reward    # last(): the reward accumulated since the agent last acted
+        returns[agent] += reward  # last(): the reward accumulated since the agent last acted
         if term or trunc:
             final[agent] = info["throughput"]
         else:
             slot[agent] = int(rng.integers(0, 6))
         aec.step(None if term or trunc else slot[agent])
-        if len(slot) == 10:         # the slot resolves after the last user's action
+        if len(slot) == 10:  # the slot resolves after the last user's action
             _, rew, _, _, infos = par.step(slot)
             expected = {a: expected[a] + rew[a] for a in expected}
             slot = {}
         steps += 1
-    assert steps == 10 * 3 + 10     # T cycles of N agents, then one "dead" step each
+    assert steps == 10 * 3 + 10  # T cycles of N agents, then one "dead" step each
     assert aec.agents == [] == par.agents
     assert returns == pytest.approx(expected, rel=1e-12, abs=0) and sum(expected.values()) > 0
     assert final == {a: infos[a]["throughput"] for a in par.possible_agents}
 
 
 def test_import_does_not_pull_torch_or_ray():
-    code = ("import sys, dsa_pettingzoo, dsa_pettingzoo.dsa_v0, dsa_pettingzoo.speed;"
-            "bad = [m for m in ('torch', 'ray', 'matplotlib') if m in sys.modules];"
-            "import dsa_pettingzoo.baselines, dsa_pettingzoo.cli.evaluate;"
-            "bad += [m for m in ('torch', 'ray') if m in sys.modules];"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, dsa_pettingzoo, dsa_pettingzoo.dsa_v0, dsa_pettingzoo.speed;"
+        "bad = [m for m in ('torch', 'ray', 'matplotlib') if m in sys.modules];"
+        "import dsa_pettingzoo.baselines, dsa_pettingzoo.cli.evaluate;"
+        "bad += [m for m in ('torch', 'ray') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
 
@@ -292,18 +355,18 @@ def test_aec_rejects_a_bad_action_at_once_and_stays_usable():
     aec.reset(seed=1)
     with pytest.raises(InvalidActionError, match=r"action of user_0 must lie in 0\.\.2.*got 9"):
         aec.step(9)
-    assert aec.agent_selection == "user_0"              # the same agent acts again
+    assert aec.agent_selection == "user_0"  # the same agent acts again
     aec.step(1)
     with pytest.raises(InvalidActionError, match="action of user_1 must be an integer"):
         aec.step("1")
     aec.step(1)
-    aec.step(2)                                          # the slot is resolved
+    aec.step(2)  # the slot is resolved
     assert aec.agent_selection == "user_0"
     assert [aec.infos[a]["feedback"] for a in aec.possible_agents] == [-1, -1, 1]
     ref = parallel_env(num_users=3, num_channels=2)
     ref.reset(seed=1)
     _, rew, _, _, _ = ref.step({"user_0": 1, "user_1": 1, "user_2": 2})
-    assert aec.last()[1] == rew["user_0"] > 0            # user_2's rate, shared (sum_rate)
+    assert aec.last()[1] == rew["user_0"] > 0  # user_2's rate, shared (sum_rate)
 
 
 def test_aec_dead_step_only_takes_none():
@@ -330,20 +393,29 @@ def _bad_dict(good: dict, kind: int, value):
     if kind == 0:
         return {**good, agents[0]: value}
     if kind == 1:
-        return {a: good[a] for a in agents[1:]}               # a user missing
-    return {**good, "user_7": 1}                              # an unknown user
+        return {a: good[a] for a in agents[1:]}  # a user missing
+    return {**good, "user_7": 1}  # an unknown user
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**16), plan=st.lists(
-    st.tuples(st.lists(st.integers(0, 2), min_size=3, max_size=3),
-              st.lists(st.tuples(st.integers(0, 2), st.sampled_from(range(len(BAD_VALUES)))),
-                       max_size=2)), min_size=1, max_size=10))
+@given(
+    seed=st.integers(0, 2**16),
+    plan=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 2), min_size=3, max_size=3),
+            st.lists(
+                st.tuples(st.integers(0, 2), st.sampled_from(range(len(BAD_VALUES)))), max_size=2
+            ),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+)
 def test_parallel_env_trajectory_unchanged_by_rejected_actions(seed, plan):
     dirty, clean = parallel_env(**SMALL), parallel_env(**SMALL)
     assert _equal(dirty.reset(seed=seed), clean.reset(seed=seed))
     for actions, bads in plan:
-        if not dirty.agents:                                  # the next episode, unseeded
+        if not dirty.agents:  # the next episode, unseeded
             assert _equal(dirty.reset(), clean.reset())
         good = dict(zip(dirty.agents, actions))
         for kind, v in bads:
@@ -354,9 +426,14 @@ def test_parallel_env_trajectory_unchanged_by_rejected_actions(seed, plan):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**16), plan=st.lists(
-    st.tuples(st.integers(0, 2), st.lists(st.sampled_from(range(len(BAD_VALUES))), max_size=2)),
-    min_size=1, max_size=40))
+@given(
+    seed=st.integers(0, 2**16),
+    plan=st.lists(
+        st.tuples(st.integers(0, 2), st.lists(st.sampled_from(range(len(BAD_VALUES))), max_size=2)),
+        min_size=1,
+        max_size=40,
+    ),
+)
 def test_aec_env_trajectory_unchanged_by_rejected_actions(seed, plan):
     dirty, clean = dsa_pettingzoo.env(**SMALL), dsa_pettingzoo.env(**SMALL)
     dirty.reset(seed=seed), clean.reset(seed=seed)
@@ -366,7 +443,7 @@ def test_aec_env_trajectory_unchanged_by_rejected_actions(seed, plan):
         agent = dirty.agent_selection
         done = dirty.terminations[agent]
         for v in bads:
-            bad = 1 if done else BAD_VALUES[v]                # None is the only dead-step action
+            bad = 1 if done else BAD_VALUES[v]  # None is the only dead-step action
             with pytest.raises(InvalidActionError, match=agent):
                 dirty.step(bad)
             assert dirty.agent_selection == agent

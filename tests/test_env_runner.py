@@ -48,10 +48,12 @@ def assert_same(a, b, path="episode"):
 
 def fake_rollout(N, T, d, B=2, state_dim=None, seed=0):
     rng = np.random.default_rng(seed)
-    data = {"obs": rng.random((B, T + 1, N, d), dtype=np.float32),
-            "actions": rng.integers(0, 6, (B, T, N)),
-            "rewards": rng.random((B, T, N)),
-            "logp": -rng.random((B, T, N), dtype=np.float32)}
+    data = {
+        "obs": rng.random((B, T + 1, N, d), dtype=np.float32),
+        "actions": rng.integers(0, 6, (B, T, N)),
+        "rewards": rng.random((B, T, N)),
+        "logp": -rng.random((B, T, N), dtype=np.float32),
+    }
     if state_dim:
         data["states"] = rng.random((B, T, state_dim), dtype=np.float32)
     return data

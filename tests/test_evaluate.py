@@ -22,8 +22,14 @@ REPO = Path(__file__).resolve().parents[1]
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     """``python -m dsa_pettingzoo evaluate ARGS`` in a subprocess (repo importable)."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "dsa_pettingzoo", "evaluate", *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dsa_pettingzoo", "evaluate", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def run_json(capsys, *args: str) -> dict:
@@ -41,8 +47,15 @@ def test_cli_subprocess_json_parses():
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)  # stdout is exactly one JSON object
     assert result["episodes"] == 40 and result["policy"] == "aloha"
-    for key in ("mean_reward", "std_reward", "collision_rate", "idle_rate", "utilisation",
-                "jain_fairness", "oracle_ratio"):
+    for key in (
+        "mean_reward",
+        "std_reward",
+        "collision_rate",
+        "idle_rate",
+        "utilisation",
+        "jain_fairness",
+        "oracle_ratio",
+    ):
         assert isinstance(result[key], float)
     # Slotted ALOHA with p = K/N = 0.5, no PUs (setup A): a user succeeds when it transmits
     # and none of the other N-1 picks its channel, so E[successes per slot] =
@@ -77,14 +90,18 @@ def test_cli_table_output():
     assert result["mean_reward"] == pytest.approx(stats.reward.mean(), rel=1e-12)
     lines = proc.stdout.splitlines()
     # the table prints the measured values, rounded to its decimals
-    for label, key, decimals in (("episode reward", "mean_reward", 2),
-                                 ("ratio to oracle", "oracle_ratio", 3),
-                                 ("collision rate", "collision_rate", 3),
-                                 ("idle rate", "idle_rate", 3),
-                                 ("utilisation (of K*T", "utilisation", 3),
-                                 ("Jain's fairness", "jain_fairness", 3)):
+    for label, key, decimals in (
+        ("episode reward", "mean_reward", 2),
+        ("ratio to oracle", "oracle_ratio", 3),
+        ("collision rate", "collision_rate", 3),
+        ("idle rate", "idle_rate", 3),
+        ("utilisation (of K*T", "utilisation", 3),
+        ("Jain's fairness", "jain_fairness", 3),
+    ):
         line = next(x for x in lines if x.startswith(label))
-        assert first_number(line[len(label):]) == pytest.approx(result[key], abs=0.51 * 10 ** -decimals), line
+        assert first_number(line[len(label) :]) == pytest.approx(
+            result[key], abs=0.51 * 10**-decimals
+        ), line
 
 
 @pytest.mark.parametrize(
@@ -118,19 +135,35 @@ def test_bad_flags_exit_nonzero_naming_the_flag(capsys, args, flag):
 
 def test_markov_pu_with_high_occupancy_gets_a_valid_default(capsys):
     """--pu-prob 0.9 --pu-model markov: 5 slots is too short, the default is raised to 9."""
-    result = run_json(capsys, "--policy", "aloha", "--episodes", "2", "--pu-prob", "0.9",
-                      "--pu-model", "markov", "--no-oracle")
+    result = run_json(
+        capsys,
+        "--policy",
+        "aloha",
+        "--episodes",
+        "2",
+        "--pu-prob",
+        "0.9",
+        "--pu-model",
+        "markov",
+        "--no-oracle",
+    )
     assert result["env"]["pu_mean_busy"] == pytest.approx([9.0] * 5)
     assert result["pu_blocked_rate"] > 0.8
 
 
-@pytest.mark.parametrize("args, flag, text", [
-    (["--pu-prob", "0.9", "--pu-model", "markov", "--pu-mean-busy", "5"], "--pu-mean-busy",
-     "use at least 9"),
-    (["--pu-model", "markov"], "--pu-model", "needs pu_prob"),
-    (["--setup", "B", "--no-pu", "--pu-model", "markov"], "--pu-model", "needs pu_prob"),
-    (["--num-users", "2", "--snr", "[[1, 2, 3], [4, 5, 6]]"], "--snr", "2 x 5"),
-])
+@pytest.mark.parametrize(
+    "args, flag, text",
+    [
+        (
+            ["--pu-prob", "0.9", "--pu-model", "markov", "--pu-mean-busy", "5"],
+            "--pu-mean-busy",
+            "use at least 9",
+        ),
+        (["--pu-model", "markov"], "--pu-model", "needs pu_prob"),
+        (["--setup", "B", "--no-pu", "--pu-model", "markov"], "--pu-model", "needs pu_prob"),
+        (["--num-users", "2", "--snr", "[[1, 2, 3], [4, 5, 6]]"], "--snr", "2 x 5"),
+    ],
+)
 def test_env_error_names_the_flag_the_user_gave(capsys, args, flag, text):
     with pytest.raises(SystemExit):
         evaluate.main(["--policy", "aloha", *args])
@@ -145,10 +178,30 @@ def test_bad_flag_in_a_subprocess():
 
 
 def test_env_flags_reach_the_simulator(capsys):
-    result = run_json(capsys, "--policy", "random", "--episodes", "5", "--num-users", "3",
-                      "--num-channels", "4", "--horizon", "7", "--pu-prob", "0.5",
-                      "--pu-model", "markov", "--pu-mean-busy", "3", "--snr-range", "10", "20",
-                      "--reward", "individual")
+    result = run_json(
+        capsys,
+        "--policy",
+        "random",
+        "--episodes",
+        "5",
+        "--num-users",
+        "3",
+        "--num-channels",
+        "4",
+        "--horizon",
+        "7",
+        "--pu-prob",
+        "0.5",
+        "--pu-model",
+        "markov",
+        "--pu-mean-busy",
+        "3",
+        "--snr-range",
+        "10",
+        "20",
+        "--reward",
+        "individual",
+    )
     env = result["env"]
     assert (env["num_users"], env["num_channels"], env["horizon"]) == (3, 4, 7)
     assert env["pu_prob"] == [0.5] * 4 and env["pu_model"] == "markov"
@@ -159,8 +212,21 @@ def test_env_flags_reach_the_simulator(capsys):
 
 def test_fixed_snr_matrix_flag(capsys):
     """Two users, two channels, a fixed SNR matrix: the oracle gets log2(1+15) + log2(1+7) = 7 a slot."""
-    result = run_json(capsys, "--policy", "oracle", "--episodes", "2", "--num-users", "2",
-                      "--num-channels", "2", "--horizon", "10", "--snr", "[[15, 1], [3, 7]]")
+    result = run_json(
+        capsys,
+        "--policy",
+        "oracle",
+        "--episodes",
+        "2",
+        "--num-users",
+        "2",
+        "--num-channels",
+        "2",
+        "--horizon",
+        "10",
+        "--snr",
+        "[[15, 1], [3, 7]]",
+    )
     assert result["env"]["snr"] == [[15.0, 1.0], [3.0, 7.0]]
     assert result["mean_reward"] == pytest.approx(70.0)
 
@@ -171,14 +237,26 @@ def test_no_pu_overrides_setup_b(capsys):
 
 
 def test_policy_flags_change_the_policy(capsys):
-    always = run_json(capsys, "--policy", "aloha", "--aloha-p", "1", "--episodes", "5", "--no-oracle")
+    always = run_json(
+        capsys, "--policy", "aloha", "--aloha-p", "1", "--episodes", "5", "--no-oracle"
+    )
     assert always["idle_rate"] == 0.0 and always["policy_params"] == {"p": 1.0}
     assert "oracle_ratio" not in always
 
 
 def test_param_flag_reaches_the_policy(capsys):
-    result = run_json(capsys, "--policy", "game_of_thrones", "--param", "explore=10",
-                      "--param", "epsilon=0.01", "--episodes", "4", "--no-oracle")
+    result = run_json(
+        capsys,
+        "--policy",
+        "game_of_thrones",
+        "--param",
+        "explore=10",
+        "--param",
+        "epsilon=0.01",
+        "--episodes",
+        "4",
+        "--no-oracle",
+    )
     assert result["policy_params"] == {"explore": 10, "epsilon": 0.01}
     stats = evaluate_policy(make_policy("game_of_thrones", explore=10, epsilon=0.01), 4, seed=0)
     assert result["mean_reward"] == pytest.approx(stats.reward.mean(), rel=1e-12)
@@ -186,15 +264,37 @@ def test_param_flag_reaches_the_policy(capsys):
 
 def test_cli_matches_library_and_oracle_on_same_episodes(capsys):
     """The CLI reports what evaluate_policy measures, and its oracle ratio uses the same seeds."""
-    result = run_json(capsys, "--policy", "oca", "--episodes", "30", "--seed", "3", "--setup", "B",
-                      "--chunk-size", "16")
+    result = run_json(
+        capsys,
+        "--policy",
+        "oca",
+        "--episodes",
+        "30",
+        "--seed",
+        "3",
+        "--setup",
+        "B",
+        "--chunk-size",
+        "16",
+    )
     stats = evaluate_policy(make_policy("oca"), 30, seed=3, chunk_size=16, setup="B")
     oracle = evaluate_policy(make_policy("oracle"), 30, seed=3, chunk_size=16, setup="B")
     assert result["mean_reward"] == pytest.approx(stats.reward.mean(), rel=1e-12)
     assert result["std_reward"] == pytest.approx(stats.reward.std(ddof=1), rel=1e-12)
     assert result["oracle_ratio"] == pytest.approx(stats.reward.mean() / oracle.reward.mean())
-    again = run_json(capsys, "--policy", "oca", "--episodes", "30", "--seed", "3", "--setup", "B",
-                     "--chunk-size", "16")
+    again = run_json(
+        capsys,
+        "--policy",
+        "oca",
+        "--episodes",
+        "30",
+        "--seed",
+        "3",
+        "--setup",
+        "B",
+        "--chunk-size",
+        "16",
+    )
     assert again["mean_reward"] == result["mean_reward"]  # deterministic given seed and chunk
 
 
@@ -228,16 +328,25 @@ def test_help_documents_every_flag():
 
 
 # the interpreter's own scripts folder first: a venv used without activating it is not on PATH
-SCRIPT = (str(Path(sys.executable).with_name("dsa-evaluate"))
-          if Path(sys.executable).with_name("dsa-evaluate").is_file() else shutil.which("dsa-evaluate"))
+SCRIPT = (
+    str(Path(sys.executable).with_name("dsa-evaluate"))
+    if Path(sys.executable).with_name("dsa-evaluate").is_file()
+    else shutil.which("dsa-evaluate")
+)
 
 
-@pytest.mark.skipif(SCRIPT is None, reason=f"no dsa-evaluate next to {sys.executable} or on PATH "
-                                            "(pip install -e .)")
+@pytest.mark.skipif(
+    SCRIPT is None, reason=f"no dsa-evaluate next to {sys.executable} or on PATH (pip install -e .)"
+)
 def test_console_script_is_installed():
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([SCRIPT, "--policy", "random", "--episodes", "3", "--json"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [SCRIPT, "--policy", "random", "--episodes", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["episodes"] == 3
 

@@ -25,15 +25,19 @@ pytestmark = pytest.mark.rllib
 PAPER = dict(hidden_sizes=[128, 128], lstm_size=128, lstm_layers=1)
 
 
-def make_actor(seed: int, sparsity: float = 0.0, obs_dim: int = 10, num_actions: int = 6,
-               model_config=PAPER):
+def make_actor(
+    seed: int, sparsity: float = 0.0, obs_dim: int = 10, num_actions: int = 6, model_config=PAPER
+):
     """A fresh IAGCActor (torch's default init), magnitude-pruned like in training."""
     from pruning_callbacks.masks import MagnitudePruner
     from rllib_experiments.iagc.modules import IAGCActor
 
     torch.manual_seed(seed)
-    actor = IAGCActor(observation_space=gym.spaces.Box(0.0, 1.0, (obs_dim,), np.float32),
-                      action_space=gym.spaces.Discrete(num_actions), model_config=dict(model_config))
+    actor = IAGCActor(
+        observation_space=gym.spaces.Box(0.0, 1.0, (obs_dim,), np.float32),
+        action_space=gym.spaces.Discrete(num_actions),
+        model_config=dict(model_config),
+    )
     if sparsity:
         MagnitudePruner(actor).finalize(sparsity)
     return actor
@@ -69,8 +73,10 @@ def fake_checkpoint(root, n_users=3, env=None, seed=0, big_weight_user=None):
 
 def snapshot(root):
     """Relative path -> (size, mtime) of everything below ``root``: did a command change it?"""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def quiet_export(checkpoint, output, **kw):
@@ -140,8 +146,9 @@ def test_batched_exported_users_equal_torch_rollout(tmp_path):
         export_actor(actor, None, out / f"user_{n}.dsaactor", agent=f"user_{n}", env={"setup": "A"})
     seeds = list(range(100, 150))
     torch_run = rollout(actors, BatchedDSA(50, setup="A"), mode="greedy", seeds=seeds)
-    stats = play_episodes(ExportedPolicy(out), BatchedDSA(50, setup="A"), seeds,
-                          np.random.default_rng(0))
+    stats = play_episodes(
+        ExportedPolicy(out), BatchedDSA(50, setup="A"), seeds, np.random.default_rng(0)
+    )
     np.testing.assert_allclose(stats.reward, torch_run["rates"].sum(axis=(1, 2)), rtol=1e-12)
     assert [a.header["user_index"] for a in load_actors(out)] == list(range(10))
 
@@ -159,8 +166,8 @@ def test_float16_export_matches_the_rounded_actor(tmp_path):
     obs = np.random.default_rng(0).random((1000, 10)).astype(np.float32)
     for start in range(0, 1000, 100):
         policy.reset()
-        greedy = [policy.act(y) for y in obs[start:start + 100]]
-        logits, _ = torch_sequence(actor, obs[start:start + 100])
+        greedy = [policy.act(y) for y in obs[start : start + 100]]
+        logits, _ = torch_sequence(actor, obs[start : start + 100])
         np.testing.assert_array_equal(greedy, logits.argmax(axis=1))
 
 
@@ -175,8 +182,9 @@ def test_export_actor_from_state_dict_and_arch_check(tmp_path):
     header, got, params = read_actor_file(tmp_path / "a.dsaactor")
     assert got == arch and header["observation"]["encoding"] == "last_action_feedback"
     np.testing.assert_array_equal(params["lstm.1.weight_hh"], state["trunk.lstm.weight_hh_l1"])
-    np.testing.assert_array_equal(params["lstm.1.bias"],
-                                  state["trunk.lstm.bias_ih_l1"] + state["trunk.lstm.bias_hh_l1"])
+    np.testing.assert_array_equal(
+        params["lstm.1.bias"], state["trunk.lstm.bias_ih_l1"] + state["trunk.lstm.bias_hh_l1"]
+    )
     with pytest.raises(ValueError, match="architecture"):
         export_actor(actor, Architecture(obs_dim=7, num_actions=3), tmp_path / "b.dsaactor")
     with pytest.raises(ValueError, match="does not fit the environment"):
@@ -196,8 +204,9 @@ def tiny_checkpoint(tmp_path_factory):
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    settings = load_preset("tiny", schedule="linear", final_sparsity=0.9, prune_end=1,
-                           prune_mode="hold", iterations=2)
+    settings = load_preset(
+        "tiny", schedule="linear", final_sparsity=0.9, prune_end=1, prune_mode="hold", iterations=2
+    )
     algo = build_algo_config(settings).build_algo()
     try:
         for _ in range(2):  # the schedule's target reaches the learner from the second iteration
@@ -236,8 +245,12 @@ def test_export_cli_from_algorithm_checkpoint(tiny_checkpoint, tmp_path, capsys)
     with pytest.raises(SystemExit):
         export.main(["--checkpoint", str(ckpt), "--output", str(out)])
     assert "--overwrite" in capsys.readouterr().err
-    assert export.main(["--checkpoint", str(ckpt), "--output", str(out), "--overwrite",
-                        "--dtype", "float16"]) == 0
+    assert (
+        export.main(
+            ["--checkpoint", str(ckpt), "--output", str(out), "--overwrite", "--dtype", "float16"]
+        )
+        == 0
+    )
     assert read_actor_file(out / "user_0.dsaactor")[0]["dtype"] == "float16"
 
 
@@ -270,8 +283,12 @@ def test_export_from_a_run_directory_takes_its_latest_checkpoint(tiny_checkpoint
     for run in ("run_a", "run_b"):
         for it in ("iter_99", "iter_100"):  # natural order: 100 is the latest
             shutil.copytree(ckpt, tmp_path / "runs" / run / "checkpoints" / it)
-    assert export.main(["--checkpoint", str(tmp_path / "runs" / "run_a"),
-                        "--output", str(tmp_path / "out")]) == 0
+    assert (
+        export.main(
+            ["--checkpoint", str(tmp_path / "runs" / "run_a"), "--output", str(tmp_path / "out")]
+        )
+        == 0
+    )
     assert f"{tmp_path / 'runs' / 'run_a' / 'checkpoints' / 'iter_100'}" in capsys.readouterr().out
     assert len(load_actors(tmp_path / "out")) == 3
     with pytest.raises(SystemExit):
@@ -314,9 +331,11 @@ def test_stale_file_in_output_is_refused_and_kept(ckpt, tmp_path, capsys):
     before = snapshot(tmp_path)
     code, err = run_export(["--checkpoint", ckpt, "--output", out], capsys)
     assert code == 2
-    assert (f"argument --output: folder '{out}' is not empty (holds user_7.dsaactor); choose a "
-            "new or empty folder, or pass --overwrite to move the old one aside to "
-            "out.old-<time> (nothing is deleted)") in err
+    assert (
+        f"argument --output: folder '{out}' is not empty (holds user_7.dsaactor); choose a "
+        "new or empty folder, or pass --overwrite to move the old one aside to "
+        "out.old-<time> (nothing is deleted)"
+    ) in err
     assert snapshot(tmp_path) == before
 
 
@@ -342,8 +361,18 @@ def test_failed_export_leaves_nothing_behind(tmp_path, capsys, overwrite):
         quiet_export(ckpt, tmp_path / "out")  # an earlier export that must survive intact
     target = tmp_path / "out" if overwrite else tmp_path / "new" / "deeper" / "out"
     before = snapshot(tmp_path)
-    code, err = run_export(["--checkpoint", ckpt, "--output", target, "--dtype", "float16",
-                            *(["--overwrite"] if overwrite else [])], capsys)
+    code, err = run_export(
+        [
+            "--checkpoint",
+            ckpt,
+            "--output",
+            target,
+            "--dtype",
+            "float16",
+            *(["--overwrite"] if overwrite else []),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "argument --dtype: tensor head.weight has values beyond float16's range" in err
     assert snapshot(tmp_path) == before
@@ -354,35 +383,61 @@ EXPORT_FLAG_ERRORS = [  # argv, the flag named, the message
     (["--checkpoint", "{tmp}/nowhere", *_OUT], "--checkpoint", "/nowhere: no such directory"),
     (["--checkpoint", "{tmp}/a_file", *_OUT], "--checkpoint", "/a_file: not a directory"),
     (["--checkpoint", "{tmp}/empty", *_OUT], "--checkpoint", "no actor module found"),
-    (["--checkpoint", "{ckpt}/learner_group/learner/rl_module/shared_critic", *_OUT],
-     "--checkpoint", "the shared critic is never exported"),
-    (["--checkpoint", "{tmp}/broken/user_0", *_OUT], "--checkpoint",
-     "module_state.pkl: cannot read the module's weights (UnpicklingError"),
-    (["--checkpoint", "{tmp}/wrong_env", *_OUT], "--checkpoint",
-     "does not fit the environment settings {{'setup': 'A'}}"),
+    (
+        ["--checkpoint", "{ckpt}/learner_group/learner/rl_module/shared_critic", *_OUT],
+        "--checkpoint",
+        "the shared critic is never exported",
+    ),
+    (
+        ["--checkpoint", "{tmp}/broken/user_0", *_OUT],
+        "--checkpoint",
+        "module_state.pkl: cannot read the module's weights (UnpicklingError",
+    ),
+    (
+        ["--checkpoint", "{tmp}/wrong_env", *_OUT],
+        "--checkpoint",
+        "does not fit the environment settings {{'setup': 'A'}}",
+    ),
     ([*_CK], "--output", "the following arguments are required: --output"),
     ([*_CK, "--output", "{tmp}/a_file"], "--output", "a_file' exists and is not a folder"),
     ([*_CK, "--output", "{tmp}/notes"], "--output", "notes' is not empty (holds notes.txt)"),
-    ([*_CK, "--output", "{tmp}/notes", "--overwrite"], "--output",
-     "is not moved aside by --overwrite: it holds notes.txt, not only *.dsaactor files"),
+    (
+        [*_CK, "--output", "{tmp}/notes", "--overwrite"],
+        "--output",
+        "is not moved aside by --overwrite: it holds notes.txt, not only *.dsaactor files",
+    ),
     ([*_CK, *_OUT, "--dtype", "float64"], "--dtype", "invalid choice: 'float64'"),
     ([*_CK, *_OUT, "--encoding", "zip"], "--encoding", "invalid choice: 'zip'"),
     ([*_CK, *_OUT, "--env", "{{bad"], "--env", "not valid JSON"),
     ([*_CK, *_OUT, "--env", "[1, 2]"], "--env", "must be a JSON object of environment kwargs"),
     ([*_CK, *_OUT, "--env", '{{"bogus": 1}}'], "--env", "unknown argument(s) ['bogus']"),
-    ([*_CK, *_OUT, "--env", '{{"num_users": 0, "num_channels": 2}}'], "--env",
-     "num_users must be an integer >= 1, got 0"),
-    ([*_CK, *_OUT, "--env", '{{"setup": "A"}}'], "--env",
-     "(obs size 7, 3 actions) does not fit the environment settings"),
-    ([*_CK, *_OUT, "--env", '{{"num_users": 5, "num_channels": 2}}'], "--env",
-     "the environment settings say num_users=5 but {ckpt} holds 3 actors"),
+    (
+        [*_CK, *_OUT, "--env", '{{"num_users": 0, "num_channels": 2}}'],
+        "--env",
+        "num_users must be an integer >= 1, got 0",
+    ),
+    (
+        [*_CK, *_OUT, "--env", '{{"setup": "A"}}'],
+        "--env",
+        "(obs size 7, 3 actions) does not fit the environment settings",
+    ),
+    (
+        [*_CK, *_OUT, "--env", '{{"num_users": 5, "num_channels": 2}}'],
+        "--env",
+        "the environment settings say num_users=5 but {ckpt} holds 3 actors",
+    ),
     ([*_CK, *_OUT, "--overwrite=yes"], "--overwrite", "ignored explicit argument 'yes'"),
 ]
 
 
-@pytest.mark.parametrize("argv, flag, message", EXPORT_FLAG_ERRORS,
-                         ids=[f"{flag}-{i}" for i, (_, flag, _) in enumerate(EXPORT_FLAG_ERRORS)])
-def test_every_export_flag_refuses_out_of_domain_values(ckpt, tmp_path, capsys, argv, flag, message):
+@pytest.mark.parametrize(
+    "argv, flag, message",
+    EXPORT_FLAG_ERRORS,
+    ids=[f"{flag}-{i}" for i, (_, flag, _) in enumerate(EXPORT_FLAG_ERRORS)],
+)
+def test_every_export_flag_refuses_out_of_domain_values(
+    ckpt, tmp_path, capsys, argv, flag, message
+):
     (tmp_path / "a_file").write_text("x")
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken" / "user_0").mkdir(parents=True)

@@ -23,9 +23,11 @@ from test_deploy import REPO, SMALL, export_dir  # the actor files of the deploy
 
 def test_deploy_never_imports_the_baselines():
     """The arrow goes one way: baselines.exported builds on deploy, deploy knows no baseline."""
-    code = ("import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.actor_speed\n"
-            "up = sorted(m for m in sys.modules if m.startswith('dsa_pettingzoo.baselines'))\n"
-            "assert not up, up")
+    code = (
+        "import sys, dsa_pettingzoo.deploy, dsa_pettingzoo.deploy.actor_speed\n"
+        "up = sorted(m for m in sys.modules if m.startswith('dsa_pettingzoo.baselines'))\n"
+        "assert not up, up"
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -58,8 +60,12 @@ def test_exported_prefix_is_registered_once(tmp_path):
 def test_exported_policy_sees_what_the_env_shows(tmp_path, observation):
     """ExportedPolicy rebuilds y_t from feedback: same actions as feeding the env's observations."""
     K, N, B = 2, 3, 5
-    arch = Architecture(obs_dim=K + 5 + (observation != "last_action_feedback"), num_actions=K + 1,
-                        hidden_sizes=(16,), lstm_size=8)
+    arch = Architecture(
+        obs_dim=K + 5 + (observation != "last_action_feedback"),
+        num_actions=K + 1,
+        hidden_sizes=(16,),
+        lstm_size=8,
+    )
     d = export_dir(tmp_path, arch, N, sparsity=0.5)
     env = dict(num_users=N, num_channels=K, horizon=30, observation=observation, setup="B")
     seeds = [11, 12, 13, 14, 15]
@@ -83,15 +89,24 @@ def test_exported_policy_checks_n_k_and_observation(tmp_path):
     policy = ExportedPolicy(d)
     policy.check_config(make_config(num_users=3, num_channels=2))
     for env, argument, message in (
-        (dict(num_users=4, num_channels=2), "num_users",
-         f"the exported actors in {d} were trained with num_users=3, the environment has "
-         "num_users=4"),
-        (dict(num_users=3, num_channels=3), "num_channels",
-         f"the exported actors in {d} were trained with num_channels=2, the environment has "
-         "num_channels=3"),
-        (dict(num_users=3, num_channels=2, observation="last_action_feedback_rate"), "observation",
-         f"{d / 'user_0.dsaactor'}: built for observations of size 7 but the environment's "
-         "'last_action_feedback_rate' observation with K = 2 has size 8"),
+        (
+            dict(num_users=4, num_channels=2),
+            "num_users",
+            f"the exported actors in {d} were trained with num_users=3, the environment has "
+            "num_users=4",
+        ),
+        (
+            dict(num_users=3, num_channels=3),
+            "num_channels",
+            f"the exported actors in {d} were trained with num_channels=2, the environment has "
+            "num_channels=3",
+        ),
+        (
+            dict(num_users=3, num_channels=2, observation="last_action_feedback_rate"),
+            "observation",
+            f"{d / 'user_0.dsaactor'}: built for observations of size 7 but the environment's "
+            "'last_action_feedback_rate' observation with K = 2 has size 8",
+        ),
     ):
         with pytest.raises(ConfigError) as err:
             policy.check_config(make_config(**env))
@@ -115,23 +130,46 @@ def test_dsa_evaluate_exported(tmp_path, capsys):
     flags = ["--num-users", "3", "--num-channels", "2", "--horizon", "20", "--episodes", "12"]
     assert evaluate.main(["--policy", f"exported:{d}", *flags, "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out)
-    direct = evaluate_policy(make_policy(f"exported:{d}"), 12, seed=0, num_users=3,
-                             num_channels=2, horizon=20)
+    direct = evaluate_policy(
+        make_policy(f"exported:{d}"), 12, seed=0, num_users=3, num_channels=2, horizon=20
+    )
     assert result["policy"] == f"exported:{d}" and result["policy_params"] == {"greedy": True}
     assert result["mean_reward"] == pytest.approx(float(direct.reward.mean()))
     assert 0 < result["oracle_ratio"] <= 1
 
 
-@pytest.mark.parametrize("args, flag, message", [
-    (["--num-users", "4", "--num-channels", "2"], "--num-users",
-     "were trained with num_users=3, the environment has num_users=4"),
-    (["--num-channels", "2"], "--num-users",  # setup A's N = 10
-     "were trained with num_users=3, the environment has num_users=10"),
-    (["--num-users", "3", "--num-channels", "3"], "--num-channels",
-     "were trained with num_channels=2, the environment has num_channels=3"),
-    (["--num-users", "3", "--num-channels", "2", "--observation", "last_action_feedback_rate"],
-     "--observation", "built for observations of size 7"),
-])
+@pytest.mark.parametrize(
+    "args, flag, message",
+    [
+        (
+            ["--num-users", "4", "--num-channels", "2"],
+            "--num-users",
+            "were trained with num_users=3, the environment has num_users=4",
+        ),
+        (
+            ["--num-channels", "2"],
+            "--num-users",  # setup A's N = 10
+            "were trained with num_users=3, the environment has num_users=10",
+        ),
+        (
+            ["--num-users", "3", "--num-channels", "3"],
+            "--num-channels",
+            "were trained with num_channels=2, the environment has num_channels=3",
+        ),
+        (
+            [
+                "--num-users",
+                "3",
+                "--num-channels",
+                "2",
+                "--observation",
+                "last_action_feedback_rate",
+            ],
+            "--observation",
+            "built for observations of size 7",
+        ),
+    ],
+)
 def test_dsa_evaluate_refuses_mismatched_actors(tmp_path, capsys, args, flag, message):
     d = export_dir(tmp_path, SMALL, 3)
     with pytest.raises(SystemExit) as err:
@@ -146,20 +184,41 @@ def test_dsa_evaluate_refuses_an_incomplete_folder(tmp_path, capsys):
     d = export_dir(tmp_path, SMALL, 3, env={"num_users": 3, "num_channels": 2})
     (d / "user_2.dsaactor").unlink()
     with pytest.raises(SystemExit) as err:
-        evaluate.main(["--policy", f"exported:{d}", "--num-users", "2", "--num-channels", "2",
-                       "--episodes", "2"])
+        evaluate.main(
+            [
+                "--policy",
+                f"exported:{d}",
+                "--num-users",
+                "2",
+                "--num-channels",
+                "2",
+                "--episodes",
+                "2",
+            ]
+        )
     assert err.value.code == 2
-    assert (f"argument --policy: {d}: user_2.dsaactor missing: the folder must hold exactly "
-            "user_0.dsaactor .. user_2.dsaactor (N = 3, from env.num_users in the headers)"
-            ) in capsys.readouterr().err
+    assert (
+        f"argument --policy: {d}: user_2.dsaactor missing: the folder must hold exactly "
+        "user_0.dsaactor .. user_2.dsaactor (N = 3, from env.num_users in the headers)"
+    ) in capsys.readouterr().err
 
 
 def test_dsa_evaluate_exported_compute_modes_agree(tmp_path, capsys):
     """--exported-compute picks the kernels; greedy episodes are the same in every mode."""
 
     d = export_dir(tmp_path, SMALL, 3)
-    flags = ["--num-users", "3", "--num-channels", "2", "--horizon", "20", "--episodes", "12",
-             "--json", "--quiet"]
+    flags = [
+        "--num-users",
+        "3",
+        "--num-channels",
+        "2",
+        "--horizon",
+        "20",
+        "--episodes",
+        "12",
+        "--json",
+        "--quiet",
+    ]
     modes = ["sparse", "dense"] + (["native"] if native.available() else [])
     results = {}
     for mode in modes:

@@ -57,8 +57,13 @@ def split_value(spec: str) -> tuple[str, str]:
     return expr, fmt
 
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv, ast.USub: operator.neg}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+}
 _FUNCS = {"min": min, "max": max, "abs": abs}
 
 
@@ -66,6 +71,7 @@ def evaluate(expr: str, names: dict):
     """A value expression: names (a command's JSON keys or command names), `.key` and `[i]` into
     the JSON, + - * /, min/max/abs. A tiny evaluator rather than eval(), so a manifest typo
     gives a clear error instead of running arbitrary code."""
+
     def ev(node):
         if isinstance(node, ast.Expression):
             return ev(node.body)
@@ -86,6 +92,7 @@ def evaluate(expr: str, names: dict):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in _FUNCS:
             return _FUNCS[node.func.id](*(ev(a) for a in node.args))
         raise ValueError(f"unsupported expression {ast.dump(node)}")
+
     return ev(ast.parse(expr, mode="eval"))
 
 
@@ -108,18 +115,31 @@ def compare(entry: dict, names: dict) -> list[str]:
         got = found[0] if len(found) == 1 else formatted
         # Tolerance 0: the printed digits must match exactly (deterministic figures). Otherwise a
         # distance, with 1e-9 of slack for the float error of e.g. 997.81 - 997.80.
-        ok = got == doc_num if tol == 0 else (len(found) == 1 and abs(
-            float(got.replace(",", "")) - float(doc_num.replace(",", ""))) <= tol + 1e-9)
+        ok = (
+            got == doc_num
+            if tol == 0
+            else (
+                len(found) == 1
+                and abs(float(got.replace(",", "")) - float(doc_num.replace(",", ""))) <= tol + 1e-9
+            )
+        )
         if not ok:
-            problems.append(f"number {i + 1}: the doc says {doc_num}, `{expr}` gives {formatted} "
-                            f"(raw {value!r}, format {fmt}, tolerance {tol})")
+            problems.append(
+                f"number {i + 1}: the doc says {doc_num}, `{expr}` gives {formatted} "
+                f"(raw {value!r}, format {fmt}, tolerance {tol})"
+            )
     return problems
 
 
 def report(entry: dict, problems: list[str]) -> str:
-    cmds = "; ".join("python -m " + " ".join(COMMANDS[c]["argv"]) for c in entry.get("commands", []))
-    return (f"{entry['doc']}: figure {entry['id']!r}, text {entry['text']!r}\n    "
-            + "\n    ".join(problems) + (f"\n    command: {cmds}" if cmds else ""))
+    cmds = "; ".join(
+        "python -m " + " ".join(COMMANDS[c]["argv"]) for c in entry.get("commands", [])
+    )
+    return (
+        f"{entry['doc']}: figure {entry['id']!r}, text {entry['text']!r}\n    "
+        + "\n    ".join(problems)
+        + (f"\n    command: {cmds}" if cmds else "")
+    )
 
 
 def source_names(entry: dict) -> dict:
@@ -150,7 +170,8 @@ def test_manifest_is_well_formed():
         if "values" in e:
             n = len(numbers(e["text"]))
             assert n == len(e["values"]), (
-                f"{e['id']}: text has {n} numbers {numbers(e['text'])}, values has {len(e['values'])}")
+                f"{e['id']}: text has {n} numbers {numbers(e['text'])}, values has {len(e['values'])}"
+            )
     for name, c in COMMANDS.items():
         assert c["argv"] and c["budget"], name
 
@@ -160,13 +181,18 @@ def test_doc_contains_the_figure(entry):
     text = (REPO / entry["doc"]).read_text()
     assert entry["text"] in text, (
         f"{entry['doc']} no longer contains figure {entry['id']!r}: {entry['text']!r}. If the "
-        "number changed, rerun its command and update docs/figures.toml with the doc")
+        "number changed, rerun its command and update docs/figures.toml with the doc"
+    )
 
 
 def test_the_check_can_fail():
     """A wrong number, a wrong rounding and a wrong key are each reported, naming the entry."""
-    entry = {"id": "fake", "doc": "README.md", "text": "| 997.80 ± 56.72 | 0.375 |",
-             "values": ["mean_reward", "std_reward", "oracle_ratio"]}
+    entry = {
+        "id": "fake",
+        "doc": "README.md",
+        "text": "| 997.80 ± 56.72 | 0.375 |",
+        "values": ["mean_reward", "std_reward", "oracle_ratio"],
+    }
     out = {"mean_reward": 997.8011, "std_reward": 56.72, "oracle_ratio": 0.37503}
     assert compare(entry, out) == []
     assert "the doc says 997.80" in compare(entry, {**out, "mean_reward": 997.81})[0]
@@ -180,11 +206,23 @@ def test_the_check_can_fail():
 def run(name: str, tmp: Path) -> dict:
     tmp.mkdir(parents=True, exist_ok=True)
     argv = [a.replace("{tmp}", str(tmp)) for a in COMMANDS[name]["argv"]]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    p = subprocess.run([sys.executable, "-m", *argv], cwd=REPO, env=env, capture_output=True,
-                       text=True, timeout=300)
-    assert p.returncode == 0, f"python -m {' '.join(argv)} exited {p.returncode}:\n{p.stderr[-2000:]}"
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    p = subprocess.run(
+        [sys.executable, "-m", *argv],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, (
+        f"python -m {' '.join(argv)} exited {p.returncode}:\n{p.stderr[-2000:]}"
+    )
     return json.loads(p.stdout) if COMMANDS[name].get("json", True) else {}
 
 
@@ -208,13 +246,19 @@ def test_cheap_figures_reproduce(tmp_path):
                 problems.append(f"{doc} differs from what the command writes ({produced})")
         if problems:
             failures.append(report(e, problems))
-    assert not failures, ("docs and code disagree (fix the doc, or the code, and the manifest):\n"
-                          + "\n".join(failures))
+    assert not failures, (
+        "docs and code disagree (fix the doc, or the code, and the manifest):\n"
+        + "\n".join(failures)
+    )
 
 
 def test_expensive_figures_agree_with_their_source():
     """An expensive figure quoted from a doc that a cheap entry checks (README's Table I summary
     from docs/results/table1.md) must round what that doc says."""
-    failures = [report(e, p) for e in ENTRIES if not e.get("cheap", True) and "source" in e
-                if (p := compare(e, source_names(e)))]
+    failures = [
+        report(e, p)
+        for e in ENTRIES
+        if not e.get("cheap", True) and "source" in e
+        if (p := compare(e, source_names(e)))
+    ]
     assert not failures, "\n".join(failures)

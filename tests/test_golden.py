@@ -50,8 +50,19 @@ TRAIN_KINDS = {
     "harmonic": ["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9"],
     "ours_bf16": ["--row", "ours", "--preset", "tiny", "--set", "autocast_bf16=true"],
 }
-COMMON = ["--iterations", str(ITERATIONS), "--eval-every", "5", "--eval-episodes", "4",
-          "--seed", "0", "--sync-eval", "--no-tensorboard", "--quiet"]
+COMMON = [
+    "--iterations",
+    str(ITERATIONS),
+    "--eval-every",
+    "5",
+    "--eval-episodes",
+    "4",
+    "--seed",
+    "0",
+    "--sync-eval",
+    "--no-tensorboard",
+    "--quiet",
+]
 KINDS = [*TRAIN_KINDS, "iagc_mpe"]
 
 
@@ -83,7 +94,9 @@ def _train_rows(kind: str, workdir: Path) -> list[dict]:
     output = workdir / kind
     assert main([*TRAIN_KINDS[kind], *COMMON, "--output", str(output)]) == 0
     with open(output / "progress.csv", newline="") as f:
-        return [{k: _text(v) for k, v in row.items() if k not in TIMING} for row in csv.DictReader(f)]
+        return [
+            {k: _text(v) for k, v in row.items() if k not in TIMING} for row in csv.DictReader(f)
+        ]
 
 
 def _mpe_rows() -> list[dict]:
@@ -93,28 +106,40 @@ def _mpe_rows() -> list[dict]:
     from rllib_experiments.iagc import CRITIC_ID, iagc_ppo_config
 
     def creator(config):
-        return simple_spread_v3.parallel_env(N=2, local_ratio=0.5, max_cycles=10,
-                                             continuous_actions=False, **config)
+        return simple_spread_v3.parallel_env(
+            N=2, local_ratio=0.5, max_cycles=10, continuous_actions=False, **config
+        )
 
     # RLlib seeds its env runner, but MPE2 draws its first episodes from the global
     # generators; seeding them makes the run independent of what ran before it in the process
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
-    config = iagc_ppo_config(creator, horizon=10, critic_mode="state", hidden_sizes=(16,),
-                             lstm_size=16, episodes_per_iteration=2, num_epochs=1, actor_lr=1e-3,
-                             critic_lr=1e-3, seed=0)
+    config = iagc_ppo_config(
+        creator,
+        horizon=10,
+        critic_mode="state",
+        hidden_sizes=(16,),
+        lstm_size=16,
+        episodes_per_iteration=2,
+        num_epochs=1,
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        seed=0,
+    )
     algo = config.build_algo()
     rows = []
     try:
         for i in range(ITERATIONS):
             result = algo.train()
             runners, learners = result["env_runners"], result["learners"]
-            row = {"iteration": str(i),
-                   "env_steps": _text(result.get("num_env_steps_sampled_lifetime")),
-                   "episodes": _text(runners.get("num_episodes_lifetime")),
-                   "return": _text(runners.get("episode_return_mean")),
-                   "critic_loss": _text(learners[CRITIC_ID]["vf_loss"])}
+            row = {
+                "iteration": str(i),
+                "env_steps": _text(result.get("num_env_steps_sampled_lifetime")),
+                "episodes": _text(runners.get("num_episodes_lifetime")),
+                "return": _text(runners.get("episode_return_mean")),
+                "critic_loss": _text(learners[CRITIC_ID]["vf_loss"]),
+            }
             for aid in ("agent_0", "agent_1"):
                 row[f"policy_loss_{aid}"] = _text(learners[aid]["policy_loss"])
                 row[f"entropy_{aid}"] = _text(learners[aid]["entropy"])
@@ -134,8 +159,9 @@ def _mpe_rows_in_subprocess() -> list[dict]:
     import subprocess
 
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, __file__, "--mpe"], env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, __file__, "--mpe"], env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -190,11 +216,17 @@ def test_golden_run_is_unchanged(kind, tmp_path, monkeypatch):
     assert [list(r) for r in rows] == [list(r) for r in expected], "columns changed"
     assert len(rows) == len(expected) == ITERATIONS
     same_cpu = _recorded_on() == _this_machine()
-    print(f"golden run {kind}: {'bit-identical comparison' if same_cpu else 'other CPU or torch: '}"
-          f"{'' if same_cpu else 'discrete columns exactly, iteration 0 to rtol 1e-4'}")
+    print(
+        f"golden run {kind}: {'bit-identical comparison' if same_cpu else 'other CPU or torch: '}"
+        f"{'' if same_cpu else 'discrete columns exactly, iteration 0 to rtol 1e-4'}"
+    )
     if same_cpu:
-        diffs = [(i, k, e[k], r[k]) for i, (e, r) in enumerate(zip(expected, rows))
-                 for k in e if e[k] != r[k]]
+        diffs = [
+            (i, k, e[k], r[k])
+            for i, (e, r) in enumerate(zip(expected, rows))
+            for k in e
+            if e[k] != r[k]
+        ]
         assert diffs == [], f"{len(diffs)} cells differ, first: {diffs[:5]}"
         return
     for i, (e, r) in enumerate(zip(expected, rows)):
@@ -225,8 +257,12 @@ def _record() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
     repo = str(Path(__file__).resolve().parents[1])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": repo, "OMP_NUM_THREADS": "1"}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": repo, "OMP_NUM_THREADS": "1"}},
+    )
     GOLDEN.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)

@@ -60,14 +60,19 @@ def test_clip_objective_is_eqs_6_7():
 
 
 def test_return_statistics_merge_like_one_pass():
-    critic = SharedCritic(observation_space=_obs_space(4), action_space=_act_space(3),
-                          model_config=dict(num_users=2, obs_dim=4, hidden_sizes=[4], lstm_size=4))
+    critic = SharedCritic(
+        observation_space=_obs_space(4),
+        action_space=_act_space(3),
+        model_config=dict(num_users=2, obs_dim=4, hidden_sizes=[4], lstm_size=4),
+    )
     assert critic.return_std() == 1.0  # nothing seen yet
     rng = np.random.default_rng(0)
     a, b = rng.normal(3, 2, size=50), rng.normal(-1, 5, size=(7, 3))
     critic.update_return_stats(a)
     critic.update_return_stats(b)
-    assert critic.return_std() == pytest.approx(np.concatenate([a, b.ravel()]).std(ddof=1), rel=1e-9)
+    assert critic.return_std() == pytest.approx(
+        np.concatenate([a, b.ravel()]).std(ddof=1), rel=1e-9
+    )
 
 
 def test_actor_ids_follow_the_agents_order_not_their_names():
@@ -75,27 +80,34 @@ def test_actor_ids_follow_the_agents_order_not_their_names():
 
     obs, act = gym.spaces.Box(0, 1, (5,), np.float32), gym.spaces.Discrete(3)
     agents = ["user_0", "user_1", "user_2", "user_10", "zeta", "alpha"]
-    spec = module_specs(agents, obs, act, hidden_sizes=(8,), lstm_size=8, lstm_layers=1,
-                        critic_mode="paper")
+    spec = module_specs(
+        agents, obs, act, hidden_sizes=(8,), lstm_size=8, lstm_layers=1, critic_mode="paper"
+    )
     assert actor_ids(spec) == agents
 
 
 def _obs_space(d):
     import gymnasium as gym
+
     return gym.spaces.Box(0.0, 1.0, (d,), np.float32)
 
 
 def _act_space(n):
     import gymnasium as gym
+
     return gym.spaces.Discrete(n)
 
 
-@pytest.mark.parametrize("net", [dict(hidden_sizes=[16, 16], lstm_size=8),
-                                 dict(hidden_sizes=[], lstm_size=8, lstm_layers=2)])
+@pytest.mark.parametrize(
+    "net",
+    [dict(hidden_sizes=[16, 16], lstm_size=8), dict(hidden_sizes=[], lstm_size=8, lstm_layers=2)],
+)
 def test_stacked_actors_equal_each_actor(net):
     torch.manual_seed(0)
-    actors = [IAGCActor(observation_space=_obs_space(6), action_space=_act_space(4), model_config=net)
-              for _ in range(3)]
+    actors = [
+        IAGCActor(observation_space=_obs_space(6), action_space=_act_space(4), model_config=net)
+        for _ in range(3)
+    ]
     stacked = StackedActors(actors)
     x = torch.rand(5, 3, 4, 6)  # [T, N, B, d]
     state, states = None, [None] * 3
@@ -119,9 +131,11 @@ def test_actor_network_reading_of_iv_a():
 @pytest.mark.parametrize("mode", ["paper", "centralized"])
 def test_critic_modes_shapes_and_inputs(mode):
     torch.manual_seed(0)
-    critic = SharedCritic(observation_space=_obs_space(5), action_space=_act_space(3),
-                          model_config=dict(critic_mode=mode, num_users=3, obs_dim=5,
-                                            hidden_sizes=[8], lstm_size=8))
+    critic = SharedCritic(
+        observation_space=_obs_space(5),
+        action_space=_act_space(3),
+        model_config=dict(critic_mode=mode, num_users=3, obs_dim=5, hidden_sizes=[8], lstm_size=8),
+    )
     obs = torch.rand(2, 3, 7, 5)  # [B, N, T, d]
     values = critic.compute_values(obs)
     assert values.shape == (2, 3, 7)
@@ -140,7 +154,9 @@ def test_one_critic_only_on_the_learner_and_independent_actors():
     algo = _algo()
     try:
         learner_module = algo.learner_group._learner.module
-        critics = [mid for mid, m in learner_module.items() if isinstance(m.unwrapped(), SharedCritic)]
+        critics = [
+            mid for mid, m in learner_module.items() if isinstance(m.unwrapped(), SharedCritic)
+        ]
         assert critics == [CRITIC_ID]
         runner_module = algo.env_runner.module
         assert CRITIC_ID not in runner_module.keys()
@@ -169,13 +185,17 @@ def test_actor_changes_only_from_its_own_users_data():
     try:
         learner = algo.learner_group._learner
         episodes = algo.env_runner.sample()
-        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
-                                           shared_data={}, metrics=None)
+        batch = learner._learner_connector(
+            rl_module=learner.module, batch={}, episodes=episodes, shared_data={}, metrics=None
+        )
         batch["user_1"][Postprocessing.ADVANTAGES] = torch.zeros_like(
-            batch["user_1"][Postprocessing.ADVANTAGES])
+            batch["user_1"][Postprocessing.ADVANTAGES]
+        )
         before = {mid: _params(m) for mid, m in learner.module.items()}
-        ma_batch = MultiAgentBatch({mid: SampleBatch(b) for mid, b in batch.items()},
-                                   env_steps=sum(len(e) for e in episodes))
+        ma_batch = MultiAgentBatch(
+            {mid: SampleBatch(b) for mid, b in batch.items()},
+            env_steps=sum(len(e) for e in episodes),
+        )
         learner.update(batch=ma_batch, timesteps={"num_env_steps_sampled_lifetime": 0})
         after = {mid: _params(m) for mid, m in learner.module.items()}
         assert torch.equal(before["user_1"], after["user_1"])
@@ -191,12 +211,14 @@ def test_learner_reproduces_the_samplers_log_probs():
     try:
         learner = algo.learner_group._learner
         episodes = algo.env_runner.sample()
-        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
-                                           shared_data={}, metrics=None)
+        batch = learner._learner_connector(
+            rl_module=learner.module, batch={}, episodes=episodes, shared_data={}, metrics=None
+        )
         for mid in ("user_0", "user_1", "user_2"):
             out = learner.module[mid].forward_train(batch[mid])
             logp = torch.log_softmax(out[Columns.ACTION_DIST_INPUTS], -1).gather(
-                -1, batch[mid][Columns.ACTIONS][..., None])[..., 0]
+                -1, batch[mid][Columns.ACTIONS][..., None]
+            )[..., 0]
             torch.testing.assert_close(logp, batch[mid][Columns.ACTION_LOGP], atol=1e-5, rtol=0)
         assert batch[CRITIC_ID][Columns.OBS].shape == (4, 3, 20, 7)  # [B, N, T, d]: K=2 -> d=3+4
     finally:
@@ -231,8 +253,9 @@ def test_fast_env_runner_episodes_replay_in_the_parallel_env():
         algo.stop()
 
 
-@pytest.mark.parametrize("critic_mode, fast_sampling",
-                         [("paper", True), ("centralized", True), ("paper", False)])
+@pytest.mark.parametrize(
+    "critic_mode, fast_sampling", [("paper", True), ("centralized", True), ("paper", False)]
+)
 def test_tiny_training_runs_end_to_end(critic_mode, fast_sampling):
     """Both critic modes; fast_sampling=False uses RLlib's standard MultiAgentEnvRunner."""
     algo = _algo(critic_mode=critic_mode, fast_sampling=fast_sampling)
@@ -257,8 +280,12 @@ def test_training_raises_the_reward_on_a_small_system():
     probability 3/4 (transmit) * 3/4 (the other user not on that channel) = 9/16, so it
     scores about 2 * 10 * 9/16 * E[log2(1+beta)] = 58 (E[log2(1+beta)] = 5.17 for
     beta ~ U[30, 40]); two users on different channels score 2 * 10 * 5.17 = 103."""
-    algo = _algo(env={"num_users": 2, "num_channels": 3, "horizon": 10}, episodes_per_iteration=8,
-                 actor_lr=0.01, critic_lr=0.01)
+    algo = _algo(
+        env={"num_users": 2, "num_channels": 3, "horizon": 10},
+        episodes_per_iteration=8,
+        actor_lr=0.01,
+        critic_lr=0.01,
+    )
     try:
         env = dict(algo.config.env_config)
         before = evaluate(algo_actors(algo), env, episodes=50, modes=["stochastic"])
@@ -295,7 +322,8 @@ def test_critic_not_built_on_a_remote_env_runner():
     algo = _algo(num_env_runners=1)
     try:
         keys = algo.env_runner_group.foreach_env_runner(
-            lambda er: sorted(er.module.keys()), local_env_runner=False)
+            lambda er: sorted(er.module.keys()), local_env_runner=False
+        )
         assert keys == [["user_0", "user_1", "user_2"]]
         algo.train()
     finally:
@@ -348,8 +376,12 @@ def test_non_finite_gradients_skip_the_step():
 def test_benchmark_flags_fail_fast(capsys):
     from rllib_experiments.cli import benchmark
 
-    for argv in (["--iterations", "0"], ["--episodes-per-iteration", "0"], ["--warmup", "-1"],
-                 ["--only", "both"]):
+    for argv in (
+        ["--iterations", "0"],
+        ["--episodes-per-iteration", "0"],
+        ["--warmup", "-1"],
+        ["--only", "both"],
+    ):
         with pytest.raises(SystemExit) as exc:
             benchmark.main(argv)
         assert exc.value.code == 2
@@ -362,7 +394,9 @@ def test_state_critic_reads_the_environments_state(fast_sampling):
     algo = _algo(critic_mode="state", fast_sampling=fast_sampling, episodes_per_iteration=1)
     try:
         critic = algo.learner_group._learner.module[CRITIC_ID].unwrapped()
-        state_dim = dsa_pettingzoo.parallel_env(num_users=3, num_channels=2, horizon=20).state_space.shape[0]
+        state_dim = dsa_pettingzoo.parallel_env(
+            num_users=3, num_channels=2, horizon=20
+        ).state_space.shape[0]
         assert critic.trunk.dense[0].in_features == state_dim
         result = algo.train()
         assert np.isfinite(result["learners"][CRITIC_ID]["vf_loss"])

@@ -6,7 +6,6 @@ critic mode. A smoke run on a tiny budget: it checks the wiring (one critic on t
 learner only, one actor per agent, the state reaching the critic), not learning.
 """
 
-
 import numpy as np
 import pytest
 
@@ -20,8 +19,9 @@ HORIZON = 10
 
 
 def _creator(config):
-    return simple_spread_v3.parallel_env(N=2, local_ratio=0.5, max_cycles=HORIZON,
-                                         continuous_actions=False, **config)
+    return simple_spread_v3.parallel_env(
+        N=2, local_ratio=0.5, max_cycles=HORIZON, continuous_actions=False, **config
+    )
 
 
 @pytest.mark.parametrize("critic_mode", ["paper", "centralized", "state"])
@@ -29,9 +29,18 @@ def test_iagc_trains_on_simple_spread(critic_mode):
     from rllib_experiments.iagc import CRITIC_ID, SharedCritic, iagc_ppo_config
     from rllib_experiments.iagc.modules import actor_ids
 
-    config = iagc_ppo_config(_creator, horizon=HORIZON, critic_mode=critic_mode,
-                             hidden_sizes=(16,), lstm_size=16, episodes_per_iteration=2,
-                             num_epochs=1, actor_lr=1e-3, critic_lr=1e-3, seed=0)
+    config = iagc_ppo_config(
+        _creator,
+        horizon=HORIZON,
+        critic_mode=critic_mode,
+        hidden_sizes=(16,),
+        lstm_size=16,
+        episodes_per_iteration=2,
+        num_epochs=1,
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        seed=0,
+    )
     algo = config.build_algo()
     try:
         learner = algo.learner_group._learner.module

@@ -39,28 +39,49 @@ def ray_local():
     if started:
         from pathlib import Path
 
-        path = os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                os.environ.get("PYTHONPATH", "")])
-        ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})
+        path = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+        )
+        ray.init(
+            num_cpus=3,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}},
+        )
     yield
     if started:
         ray.shutdown()
+
 
 USERS = ("user_0", "user_1", "user_2")
 
 
 def test_two_learners_share_weights_masks_and_reach_every_env_runner():
-    settings = load_preset("tiny", num_learners=2, num_env_runners=1, iterations=4,
-                           schedule="linear", final_sparsity=0.8, prune_mode="hold")
+    settings = load_preset(
+        "tiny",
+        num_learners=2,
+        num_env_runners=1,
+        iterations=4,
+        schedule="linear",
+        final_sparsity=0.8,
+        prune_mode="hold",
+    )
     modules = (*USERS, CRITIC_ID)
 
     def replica_state(learner):  # nested, so that Ray ships it by value to the learners
-        return {"masks": {mid: {name: m.clone() for name, m in p.masks.items()}
-                          for mid, p in learner._pruners.items()},
-                "weights": {mid: {k: v.detach().clone() for k, v in
-                                  learner.module[mid].unwrapped().state_dict().items()}
-                            for mid in modules}}
+        return {
+            "masks": {
+                mid: {name: m.clone() for name, m in p.masks.items()}
+                for mid, p in learner._pruners.items()
+            },
+            "weights": {
+                mid: {
+                    k: v.detach().clone()
+                    for k, v in learner.module[mid].unwrapped().state_dict().items()
+                }
+                for mid in modules
+            },
+        }
 
     algo = build_algo_config(settings).build_algo()
     try:
@@ -79,9 +100,16 @@ def test_two_learners_share_weights_masks_and_reach_every_env_runner():
                     assert torch.equal(a["weights"][mid][k], b["weights"][mid][k]), (mid, k)
             users = USERS
             runners = algo.env_runner_group.foreach_env_runner(
-                lambda er: {mid: {k: v.detach().clone() for k, v in er.module[mid].state_dict().items()}
-                            for mid in users} if er.module is not None else None,
-                local_env_runner=True)
+                lambda er: (
+                    {
+                        mid: {k: v.detach().clone() for k, v in er.module[mid].state_dict().items()}
+                        for mid in users
+                    }
+                    if er.module is not None
+                    else None
+                ),
+                local_env_runner=True,
+            )
             runners = [w for w in runners if w is not None]
             assert len(runners) == 2  # the local one (evaluation copy) and the remote sampler
             for weights in runners:
@@ -99,15 +127,21 @@ def test_two_learners_share_weights_masks_and_reach_every_env_runner():
 @pytest.mark.parametrize("num_learners", [0, 2])
 def test_two_learners_learn_like_one(num_learners):
     """The small system of test_iagc (random policy about 58, an assignment 103)."""
-    settings = load_preset("tiny", env={"num_users": 2, "num_channels": 3, "horizon": 10},
-                           episodes_per_iteration=8, actor_lr=0.01, critic_lr=0.01,
-                           num_learners=num_learners)
+    settings = load_preset(
+        "tiny",
+        env={"num_users": 2, "num_channels": 3, "horizon": 10},
+        episodes_per_iteration=8,
+        actor_lr=0.01,
+        critic_lr=0.01,
+        num_learners=num_learners,
+    )
     algo = build_algo_config(settings).build_algo()
     try:
         for _ in range(30):
             algo.train()
-        after = evaluate(algo_actors(algo), settings.env_kwargs(), episodes=50,
-                         modes=["stochastic"])["stochastic"]["mean_reward"]
+        after = evaluate(
+            algo_actors(algo), settings.env_kwargs(), episodes=50, modes=["stochastic"]
+        )["stochastic"]["mean_reward"]
         assert after > 85, after
     finally:
         algo.stop()
@@ -135,8 +169,10 @@ def _gradients(actors, obs, weights, dtype):
 def test_bf16_autocast_gradients_agree_with_float32(episodes):
     torch.manual_seed(0)
     space = gym.spaces.Box(0.0, 1.0, (12,), np.float32)
-    actors = [IAGCActor(observation_space=space, action_space=gym.spaces.Discrete(6),
-                        model_config={}) for _ in range(4)]
+    actors = [
+        IAGCActor(observation_space=space, action_space=gym.spaces.Discrete(6), model_config={})
+        for _ in range(4)
+    ]
     obs, weights = torch.rand(episodes, 100, 12), torch.randn(episodes, 100, 6)
     g32 = _gradients(actors, obs, weights, None)
     g16 = _gradients(actors, obs, weights, torch.bfloat16)
@@ -150,7 +186,9 @@ def test_bf16_setting_reaches_the_learners_actors_only():
     try:
         algo.train()
         learner = algo.learner_group._learner
-        assert all(learner.module[mid].unwrapped().autocast_dtype == torch.bfloat16 for mid in USERS)
+        assert all(
+            learner.module[mid].unwrapped().autocast_dtype == torch.bfloat16 for mid in USERS
+        )
         assert all(algo.env_runner.module[mid].autocast_dtype is None for mid in USERS)
     finally:
         algo.stop()

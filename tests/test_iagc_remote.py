@@ -25,10 +25,14 @@ ACTORS = ["user_0", "user_1", "user_2"]
 # Actor parameters of the tiny preset (obs 7, hidden 16, LSTM 16, 3 actions): the weight
 # matrices are pruned per layer, biases stay dense.
 SHAPES = {
-    "trunk.dense.0.weight": (16, 7), "trunk.dense.0.bias": (16,),
-    "trunk.lstm.weight_ih_l0": (64, 16), "trunk.lstm.weight_hh_l0": (64, 16),
-    "trunk.lstm.bias_ih_l0": (64,), "trunk.lstm.bias_hh_l0": (64,),
-    "logits.weight": (3, 16), "logits.bias": (3,),
+    "trunk.dense.0.weight": (16, 7),
+    "trunk.dense.0.bias": (16,),
+    "trunk.lstm.weight_ih_l0": (64, 16),
+    "trunk.lstm.weight_hh_l0": (64, 16),
+    "trunk.lstm.bias_ih_l0": (64,),
+    "trunk.lstm.bias_hh_l0": (64,),
+    "logits.weight": (3, 16),
+    "logits.bias": (3,),
 }
 
 
@@ -48,9 +52,12 @@ def expected_zeros(name: str, p: float) -> int:
 
 def remote_weights(algo):
     per_runner = algo.env_runner_group.foreach_env_runner(
-        lambda er: {mid: {k: v.detach().clone() for k, v in er.module[mid].state_dict().items()}
-                    for mid in er.module.keys()},
-        local_env_runner=False)
+        lambda er: {
+            mid: {k: v.detach().clone() for k, v in er.module[mid].state_dict().items()}
+            for mid in er.module.keys()
+        },
+        local_env_runner=False,
+    )
     assert len(per_runner) == 1
     return per_runner[0]
 
@@ -70,8 +77,14 @@ def check_remote_is_learner(algo, p: float) -> None:
 def test_remote_runner_samples_with_the_pruned_actors_also_after_restore(tmp_path):
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    settings = load_preset("tiny", num_env_runners=1, schedule="linear", final_sparsity=FINAL,
-                           prune_mode="hold", iterations=ITERATIONS)
+    settings = load_preset(
+        "tiny",
+        num_env_runners=1,
+        schedule="linear",
+        final_sparsity=FINAL,
+        prune_mode="hold",
+        iterations=ITERATIONS,
+    )
     algo = build_algo_config(settings).build_algo()
     try:
         for i in range(3):
@@ -92,8 +105,10 @@ def test_remote_runner_samples_with_the_pruned_actors_also_after_restore(tmp_pat
         for i in range(3, ITERATIONS):
             restored.train()
             check_remote_is_learner(restored, target(i))
-        assert all(m["finalized"] for m in
-                   restored.learner_group._learner.pruning_summary()["modules"].values())
+        assert all(
+            m["finalized"]
+            for m in restored.learner_group._learner.pruning_summary()["modules"].values()
+        )
     finally:
         restored.stop()
 
@@ -103,6 +118,7 @@ def test_ship_weights_reaches_a_runner_that_would_skip_the_sync():
         """Shift every actor weight and claim a weight sequence number far ahead (defined
         here: the remote runner cannot import this test module)."""
         import torch as th
+
         with th.no_grad():
             for mid in runner.module.keys():
                 for param in runner.module[mid].parameters():
@@ -110,16 +126,25 @@ def test_ship_weights_reaches_a_runner_that_would_skip_the_sync():
         runner._weights_seq_no = 10**9
         return True
 
-    settings = load_preset("tiny", num_env_runners=1, schedule="linear", final_sparsity=FINAL,
-                           prune_mode="hold", iterations=ITERATIONS)
+    settings = load_preset(
+        "tiny",
+        num_env_runners=1,
+        schedule="linear",
+        final_sparsity=FINAL,
+        prune_mode="hold",
+        iterations=ITERATIONS,
+    )
     algo = build_algo_config(settings).build_algo()
     try:
         algo.train()
         check_remote_is_learner(algo, target(0))
-        assert algo.env_runner_group.foreach_env_runner(make_stale, local_env_runner=False) == [True]
+        assert algo.env_runner_group.foreach_env_runner(make_stale, local_env_runner=False) == [
+            True
+        ]
         # RLlib's sync skips a runner whose sequence number is ahead: the trap
-        algo.env_runner_group.sync_weights(from_worker_or_learner_group=algo.learner_group,
-                                           inference_only=True, timeout_seconds=30)
+        algo.env_runner_group.sync_weights(
+            from_worker_or_learner_group=algo.learner_group, inference_only=True, timeout_seconds=30
+        )
         learner = algo.learner_group._learner.module["user_0"].state_dict()
         stale = remote_weights(algo)["user_0"]
         assert not torch.equal(stale["logits.weight"], learner["logits.weight"])

@@ -29,8 +29,10 @@ def _function_imports_without_reason():
                     continue
                 for inner in ast.walk(node):
                     if isinstance(inner, (ast.Import, ast.ImportFrom)):
-                        here = lines[inner.lineno - 1: inner.end_lineno]
-                        if not any("#" in line for line in here) and not _comment_above(lines, inner.lineno - 1):
+                        here = lines[inner.lineno - 1 : inner.end_lineno]
+                        if not any("#" in line for line in here) and not _comment_above(
+                            lines, inner.lineno - 1
+                        ):
                             yield f"{path.relative_to(REPO)}:{inner.lineno}: {here[0].strip()}"
 
 

@@ -78,14 +78,20 @@ def _external(path):
     return {name.split(".")[0] for name in _imports(path)}
 
 
-@pytest.mark.parametrize("package, forbidden", [
-    ("dsa_pettingzoo", {"torch", "ray", "pruning_callbacks", "rllib_experiments"}),
-    ("pruning_callbacks", {"dsa_pettingzoo", "rllib_experiments"}),
-    ("pruning_callbacks/schedules", {"torch", "ray", "dsa_pettingzoo", "rllib_experiments"}),
-])
+@pytest.mark.parametrize(
+    "package, forbidden",
+    [
+        ("dsa_pettingzoo", {"torch", "ray", "pruning_callbacks", "rllib_experiments"}),
+        ("pruning_callbacks", {"dsa_pettingzoo", "rllib_experiments"}),
+        ("pruning_callbacks/schedules", {"torch", "ray", "dsa_pettingzoo", "rllib_experiments"}),
+    ],
+)
 def test_lower_layers_import_nothing_above_them(package, forbidden):
-    bad = {str(p.relative_to(REPO)): sorted(_external(p) & forbidden)
-           for p in (REPO / package).rglob("*.py") if _external(p) & forbidden}
+    bad = {
+        str(p.relative_to(REPO)): sorted(_external(p) & forbidden)
+        for p in (REPO / package).rglob("*.py")
+        if _external(p) & forbidden
+    }
     assert bad == {}
 
 
@@ -115,8 +121,11 @@ def _layer(module: str) -> int:
 
 def test_every_folder_of_rllib_experiments_is_a_layer():
     """A new folder must be placed in the order (and the top level holds the core alone)."""
-    folders = {p.name for p in (REPO / "rllib_experiments").iterdir()
-               if p.is_dir() and (p / "__init__.py").is_file()}
+    folders = {
+        p.name
+        for p in (REPO / "rllib_experiments").iterdir()
+        if p.is_dir() and (p / "__init__.py").is_file()
+    }
     assert folders == set(RLLIB_ORDER) - {"<core>", "<package>"}
     top = {p.stem for p in (REPO / "rllib_experiments").glob("*.py")}
     assert top == CORE | {"__init__", "__main__"}
@@ -148,8 +157,11 @@ def test_rllib_experiments_imports_only_go_down():
             if dst.startswith("rllib_experiments") and _layer(dst) > _layer(src):
                 upward.append(f"{src} -> {dst}")
     assert upward == []
-    library = [p for p in (REPO / "rllib_experiments" / "iagc").rglob("*.py")
-               if "dsa_pettingzoo" in _external(p)]
+    library = [
+        p
+        for p in (REPO / "rllib_experiments" / "iagc").rglob("*.py")
+        if "dsa_pettingzoo" in _external(p)
+    ]
     assert library == []  # the IAGC library knows nothing of the DSA environment
 
 
@@ -162,7 +174,7 @@ def test_no_import_circle():
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == "open":
-                circles.append(stack[stack.index(nxt):] + [nxt])
+                circles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

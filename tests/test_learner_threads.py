@@ -24,9 +24,12 @@ USERS = ("user_0", "user_1", "user_2")
 
 
 @hyp_settings(max_examples=200, deadline=None)
-@given(costs=st.dictionaries(st.text("abcdef", min_size=1, max_size=3),
-                             st.floats(0.0, 100.0), min_size=1, max_size=12),
-       k=st.integers(1, 4))
+@given(
+    costs=st.dictionaries(
+        st.text("abcdef", min_size=1, max_size=3), st.floats(0.0, 100.0), min_size=1, max_size=12
+    ),
+    k=st.integers(1, 4),
+)
 def test_balanced_groups_is_a_partition_within_the_lpt_bound(costs, k):
     groups = balanced_groups(costs, k)
     members = [m for g in groups for m in g]
@@ -41,7 +44,10 @@ def test_balanced_groups_is_a_partition_within_the_lpt_bound(costs, k):
 
 def test_balanced_groups_by_hand():
     # Critic as costly as the 3 actors together: it gets a thread of its own.
-    assert balanced_groups({"critic": 3.0, "a": 1.0, "b": 1.0, "c": 1.0}, 2) == [["critic"], ["a", "b", "c"]]
+    assert balanced_groups({"critic": 3.0, "a": 1.0, "b": 1.0, "c": 1.0}, 2) == [
+        ["critic"],
+        ["a", "b", "c"],
+    ]
     assert balanced_groups({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}, 2) == [["a", "c"], ["b", "d"]]
     assert balanced_groups({"a": 1.0}, 3) == [["a"]]
     with pytest.raises(ValueError, match="num_groups"):
@@ -49,17 +55,30 @@ def test_balanced_groups_by_hand():
 
 
 def _train(threads, iterations=3):
-    settings = load_preset("tiny", learner_threads=threads, iterations=iterations,
-                           minibatch_episodes=2, schedule="linear", final_sparsity=0.6,
-                           prune_mode="hold", seed=3)
+    settings = load_preset(
+        "tiny",
+        learner_threads=threads,
+        iterations=iterations,
+        minibatch_episodes=2,
+        schedule="linear",
+        final_sparsity=0.6,
+        prune_mode="hold",
+        seed=3,
+    )
     algo = build_algo_config(settings).build_algo()
     try:
         results = [algo.train() for _ in range(iterations)]
         learner = algo.learner_group._learner
-        weights = {mid: {k: v.detach().clone() for k, v in
-                         learner.module[mid].unwrapped().state_dict().items()}
-                   for mid in (*USERS, CRITIC_ID)}
-        masks = {mid: {n: m.clone() for n, m in p.masks.items()} for mid, p in learner._pruners.items()}
+        weights = {
+            mid: {
+                k: v.detach().clone()
+                for k, v in learner.module[mid].unwrapped().state_dict().items()
+            }
+            for mid in (*USERS, CRITIC_ID)
+        }
+        masks = {
+            mid: {n: m.clone() for n, m in p.masks.items()} for mid, p in learner._pruners.items()
+        }
         return results, weights, masks, learner._iagc_seconds
     finally:
         algo.stop()

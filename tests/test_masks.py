@@ -33,7 +33,9 @@ def _train_step(module, opt, pruner=None, seed=0):
 
 def _mlp(seed=0):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 3))
+    return nn.Sequential(
+        nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 3)
+    )
 
 
 # ---------------------------------------------------------------- counts and ties
@@ -54,9 +56,12 @@ def test_ties_lower_index_pruned_first():
 
 
 @settings(max_examples=300, deadline=None)
-@given(values=st.lists(st.sampled_from([-1.0, 0.0, 0.25, 0.5, 2.0, float("inf")]), min_size=1,
-                       max_size=60),
-       frac=st.floats(0.0, 1.0))
+@given(
+    values=st.lists(
+        st.sampled_from([-1.0, 0.0, 0.25, 0.5, 2.0, float("inf")]), min_size=1, max_size=60
+    ),
+    frac=st.floats(0.0, 1.0),
+)
 def test_selection_equals_the_stable_sort_definition(values, frac):
     """The k smallest by value, ties by lower flat index: what a stable sort's first k are."""
     scores = torch.tensor(values).reshape(-1, 1) if len(values) % 2 else torch.tensor(values)
@@ -110,7 +115,10 @@ def test_biases_dense_by_default_and_optional():
 def test_include_exclude_patterns():
     m = _mlp()
     assert list(prunable_parameters(m, exclude=["4.*"])) == ["0.weight", "2.weight"]
-    assert list(prunable_parameters(m, include=["2.*"], prune_biases=True)) == ["2.weight", "2.bias"]
+    assert list(prunable_parameters(m, include=["2.*"], prune_biases=True)) == [
+        "2.weight",
+        "2.bias",
+    ]
     with pytest.raises(ValueError, match="no prunable parameter"):
         MagnitudePruner(m, include=["nothing*"])
 
@@ -118,7 +126,9 @@ def test_include_exclude_patterns():
 def test_global_scope_ranks_across_layers():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(10, 10, bias=False), nn.Linear(10, 10, bias=False))
-    with torch.no_grad():  # |layer 0| < 0.01 <= 0.5 < |layer 1|: a global ranking prunes layer 0 first
+    with (
+        torch.no_grad()
+    ):  # |layer 0| < 0.01 <= 0.5 < |layer 1|: a global ranking prunes layer 0 first
         m[0].weight.uniform_(-0.01, 0.01)
         m[1].weight.copy_(torch.sign(m[1].weight) * (0.5 + m[1].weight.abs()))
     g = copy.deepcopy(m)
@@ -278,8 +288,13 @@ def test_lstm_usable_after_pruning(mode):
     torch.manual_seed(0)
     net = _LSTMNet()
     pr = MagnitudePruner(net, mode=mode)
-    assert set(pr.params) == {"lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.weight_ih_l1",
-                              "lstm.weight_hh_l1", "head.weight"}
+    assert set(pr.params) == {
+        "lstm.weight_ih_l0",
+        "lstm.weight_hh_l0",
+        "lstm.weight_ih_l1",
+        "lstm.weight_hh_l1",
+        "head.weight",
+    }
     params_before = {n: p for n, p in net.named_parameters()}
     pr.prune_to(0.75)
     # same parameter objects; the LSTM's flat weights still alias them

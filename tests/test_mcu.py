@@ -23,7 +23,9 @@ def actor(tmp_path, dtype, sparsity=0.95):
     # Weights x 6: at torch's init scale a 95%-pruned actor always plays the head bias's
     # action; scaled it plays several, so equal actions over the run are a real check.
     rng = np.random.default_rng(30)
-    params = {k: v * 6 if v.ndim == 2 else v for k, v in random_params(PAPER_ARCH, sparsity, rng).items()}
+    params = {
+        k: v * 6 if v.ndim == 2 else v for k, v in random_params(PAPER_ARCH, sparsity, rng).items()
+    }
     path = tmp_path / f"{dtype}.dsaactor"
     write_actor_file(path, params, PAPER_ARCH, dtype=dtype)
     return path, observation_sequence(PAPER_ARCH, STEPS, rng)
@@ -49,7 +51,9 @@ def test_firmware_actions_equal_the_numpy_runtime_over_1000_steps(tmp_path, dtyp
 
 
 def test_report_command_rows(capsys):
-    assert report_main(["--json", "--sparsities", "0.99", "--dtypes", "int8", "--steps", "200"]) == 0
+    assert (
+        report_main(["--json", "--sparsities", "0.99", "--dtypes", "int8", "--steps", "200"]) == 0
+    )
     import json
 
     report = json.loads(capsys.readouterr().out)

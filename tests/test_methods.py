@@ -17,8 +17,18 @@ from rllib_experiments.methods.shared_actors import random_masks
 
 
 def test_rows_registry():
-    assert PAPER_ROWS == ["aloha", "oca", "iagc", "dqn", "pai50", "dense", "harmonic", "linear",
-                          "polynomial", "polynomial200"]
+    assert PAPER_ROWS == [
+        "aloha",
+        "oca",
+        "iagc",
+        "dqn",
+        "pai50",
+        "dense",
+        "harmonic",
+        "linear",
+        "polynomial",
+        "polynomial200",
+    ]
     # Table I values are carried verbatim.
     assert ROWS["harmonic"].paper == {"A": 1826.86, "B": 1223.41}
     assert ROWS["dqn"].paper == {"A": 742.54, "B": 555.41}
@@ -36,7 +46,12 @@ def test_row_settings_follow_the_paper():
     base = load_preset("paper_A", iterations=500)
     assert get_row("iagc").settings(base).num_epochs == 1
     h = get_row("harmonic").settings(base)
-    assert (h.schedule, h.final_sparsity, h.prune_start, h.prune_interval) == ("harmonic", 0.95, 0, 5)
+    assert (h.schedule, h.final_sparsity, h.prune_start, h.prune_interval) == (
+        "harmonic",
+        0.95,
+        0,
+        5,
+    )
     p200 = get_row("polynomial200").settings(base)
     assert (p200.schedule, p200.prune_start) == ("polynomial", 100)  # 0.2 * iterations
     assert get_row("dense").settings(base).schedule == "none"
@@ -48,8 +63,11 @@ def test_row_settings_follow_the_paper():
 
 
 def test_random_masks_exact_counts_and_distinct():
-    params = {"trunk.dense.0.weight": torch.zeros(8, 4), "trunk.dense.0.bias": torch.zeros(8),
-              "logits.weight": torch.zeros(3, 5)}
+    params = {
+        "trunk.dense.0.weight": torch.zeros(8, 4),
+        "trunk.dense.0.bias": torch.zeros(8),
+        "logits.weight": torch.zeros(3, 5),
+    }
     m0 = random_masks(params, 0.5, torch.Generator().manual_seed(0))
     m1 = random_masks(params, 0.5, torch.Generator().manual_seed(1))
     assert set(m0) == {"trunk.dense.0.weight", "logits.weight"}  # biases stay dense
@@ -85,8 +103,10 @@ def _tiny_algo(row_key, **over):
 
 
 def _module_weights(module, ids):
-    return {aid: {k: v.detach().clone() for k, v in module[aid].unwrapped().state_dict().items()}
-            for aid in ids}
+    return {
+        aid: {k: v.detach().clone() for k, v in module[aid].unwrapped().state_dict().items()}
+        for aid in ids
+    }
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +131,17 @@ def test_a2c_loss_is_plain_policy_gradient(ray_local):
         fwd = module.forward_train({Columns.OBS: obs})
         actions = torch.randint(0, 3, (2, 5))
         adv = torch.randn(2, 5)
-        batch = {Columns.ACTIONS: actions, Postprocessing.ADVANTAGES: adv,
-                 Columns.ACTION_LOGP: torch.zeros(2, 5)}  # ignored: no ratio in A2C
-        loss = learner.compute_loss_for_module(module_id="user_0", config=learner.config,
-                                               batch=batch, fwd_out=fwd)
-        logp = torch.log_softmax(fwd[Columns.ACTION_DIST_INPUTS], -1).gather(-1, actions[..., None])[..., 0]
+        batch = {
+            Columns.ACTIONS: actions,
+            Postprocessing.ADVANTAGES: adv,
+            Columns.ACTION_LOGP: torch.zeros(2, 5),
+        }  # ignored: no ratio in A2C
+        loss = learner.compute_loss_for_module(
+            module_id="user_0", config=learner.config, batch=batch, fwd_out=fwd
+        )
+        logp = torch.log_softmax(fwd[Columns.ACTION_DIST_INPUTS], -1).gather(
+            -1, actions[..., None]
+        )[..., 0]
         assert torch.allclose(loss, -(logp * adv).mean(), atol=1e-6)  # entropy_coeff 0
     finally:
         algo.stop()

@@ -9,9 +9,9 @@ from dsa_pettingzoo.metrics import EpisodeAccumulator, episode_summary, jain_ind
 
 def test_jain_index_hand_values():
     assert jain_index([1.0, 1.0, 1.0, 1.0]) == pytest.approx(1.0)
-    assert jain_index([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.25)       # 1/N: one user takes all
-    assert jain_index([1.0, 3.0]) == pytest.approx(16 / 20)              # (4)^2 / (2 * 10)
-    assert jain_index([0.0, 0.0]) == 1.0                                 # all equal (zero)
+    assert jain_index([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.25)  # 1/N: one user takes all
+    assert jain_index([1.0, 3.0]) == pytest.approx(16 / 20)  # (4)^2 / (2 * 10)
+    assert jain_index([0.0, 0.0]) == 1.0  # all equal (zero)
     np.testing.assert_allclose(jain_index([[1, 1], [2, 0]], axis=-1), [1.0, 0.5])
     np.testing.assert_allclose(jain_index([[1, 2], [1, 0]], axis=0), [1.0, 0.5])
 
@@ -29,7 +29,7 @@ def test_episode_summary_hand_example():
     np.testing.assert_array_equal(m["attempts"], [3, 2])
     np.testing.assert_array_equal(m["throughput"], [5.0, 5.0])
     assert m["system_throughput"] == 10.0
-    assert m["channel_utilisation"] == pytest.approx(3 / 6)       # 3 ACKs over T*K = 6
+    assert m["channel_utilisation"] == pytest.approx(3 / 6)  # 3 ACKs over T*K = 6
     assert m["free_channel_utilisation"] == pytest.approx(3 / 4)  # 2 PU-busy channel-slots
     assert m["collision_rate"] == pytest.approx(1 / 5)
     assert m["pu_blocked_rate"] == pytest.approx(1 / 5)

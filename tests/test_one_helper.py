@@ -25,9 +25,13 @@ WRITER = "dsa_pettingzoo/files.py"
 #: The JSON and CSV writers, built on write_atomic (their ``json.dump`` writes its temporary).
 WRITER_FORMS = "rllib_experiments/run/outputs.py"
 
-FIGURE_CALLS = re.compile(r"\.savefig\(|\bdpi\s*=|\bDPI\s*=|matplotlib\.use\(|rcParams\[[^]]*\]\s*=")
-WRITE_CALLS = re.compile(r"""open\([^)]*,\s*["'](?:w|wb|x|xb|w\+|wb\+)["']|\.write_text\(|\.write_bytes\("""
-                         r"""|json\.dump\(|np\.save\(|np\.savez|pickle\.dump\([^)]*,\s*f\)""")
+FIGURE_CALLS = re.compile(
+    r"\.savefig\(|\bdpi\s*=|\bDPI\s*=|matplotlib\.use\(|rcParams\[[^]]*\]\s*="
+)
+WRITE_CALLS = re.compile(
+    r"""open\([^)]*,\s*["'](?:w|wb|x|xb|w\+|wb\+)["']|\.write_text\(|\.write_bytes\("""
+    r"""|json\.dump\(|np\.save\(|np\.savez|pickle\.dump\([^)]*,\s*f\)"""
+)
 
 
 def _sources():
@@ -39,9 +43,15 @@ def _sources():
 def _hits(pattern, allowed):
     """Lines matching ``pattern`` outside the ``allowed`` files (a comment, or a write handed to
     ``write_atomic`` on the same line, is not one)."""
-    return [f"{rel}:{i}: {line.strip()}" for rel, text in _sources() if rel not in allowed
-            for i, line in enumerate(text.splitlines(), 1)
-            if pattern.search(line) and not line.lstrip().startswith("#") and "write_atomic(" not in line]
+    return [
+        f"{rel}:{i}: {line.strip()}"
+        for rel, text in _sources()
+        if rel not in allowed
+        for i, line in enumerate(text.splitlines(), 1)
+        if pattern.search(line)
+        and not line.lstrip().startswith("#")
+        and "write_atomic(" not in line
+    ]
 
 
 def test_only_the_figure_helper_saves_figures_and_sets_a_dpi():

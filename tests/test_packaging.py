@@ -25,8 +25,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("dsa_pettingzoo", "pruning_callbacks", "rllib_experiments")
-SKIP = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "*.egg-info", "build", "dist", "runs",
-                              ".pytest_cache", ".hypothesis")
+SKIP = shutil.ignore_patterns(
+    ".git",
+    "__pycache__",
+    "*.pyc",
+    "*.egg-info",
+    "build",
+    "dist",
+    "runs",
+    ".pytest_cache",
+    ".hypothesis",
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.rllib]
 
@@ -40,8 +49,9 @@ def run(cmd, **kwargs) -> subprocess.CompletedProcess:
 def package_data() -> set:
     """The data files pyproject.toml ships, as the wheel must hold them."""
     patterns = ["rllib_experiments/presets/*.json"] + [
-        f"dsa_pettingzoo/deploy/{d}/*.{e}" for d, e in
-        (("native", "c"), ("native", "h"), ("mcu", "c"), ("mcu", "h"), ("mcu", "ld"))]
+        f"dsa_pettingzoo/deploy/{d}/*.{e}"
+        for d, e in (("native", "c"), ("native", "h"), ("mcu", "c"), ("mcu", "h"), ("mcu", "ld"))
+    ]
     return {p.relative_to(REPO).as_posix() for pattern in patterns for p in REPO.glob(pattern)}
 
 
@@ -67,10 +77,14 @@ def test_sdist_and_wheel_hold_the_sources_and_data(dists):
     assert any(n.startswith("rllib_experiments/presets/") for n in data)
     assert any(n.endswith(".c") for n in data) and any(n.endswith(".h") for n in data)
     assert data <= names, sorted(data - names)
-    sources = {p.relative_to(REPO).as_posix() for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")}
+    sources = {
+        p.relative_to(REPO).as_posix() for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")
+    }
     assert sources <= names, sorted(sources - names)
     assert not any(n.startswith("tests/") for n in names)
-    entry_points = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.3.0.dist-info/entry_points.txt").decode()
+    entry_points = (
+        zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.3.0.dist-info/entry_points.txt").decode()
+    )
     for script in ("dsa-evaluate", "dsa-train", "dsa-tune", "dsa-reproduce", "dsa-export"):
         assert f"{script} = " in entry_points
     with tarfile.open(sdist) as tar:
@@ -83,12 +97,14 @@ def test_metadata_passes_twine_check(dists):
     proc = run([sys.executable, "-m", "twine", "check", "--strict", sdist, wheel])
     assert proc.stdout.count("PASSED") == 2, proc.stdout
     meta = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.3.0.dist-info/METADATA").decode()
-    for line in ("Project-URL: Homepage, https://github.com/dsa-pettingzoo/dsa-pettingzoo",
-                 "Classifier: Programming Language :: Python :: 3.12",
-                 "License-Expression: MIT",
-                 "License-File: LICENSE",
-                 "Classifier: Topic :: Scientific/Engineering :: Artificial Intelligence",
-                 "Keywords: pettingzoo,multi-agent reinforcement learning,dynamic spectrum access"):
+    for line in (
+        "Project-URL: Homepage, https://github.com/dsa-pettingzoo/dsa-pettingzoo",
+        "Classifier: Programming Language :: Python :: 3.12",
+        "License-Expression: MIT",
+        "License-File: LICENSE",
+        "Classifier: Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Keywords: pettingzoo,multi-agent reinforcement learning,dynamic spectrum access",
+    ):
         assert line in meta, line
     # PEP 639: license-files = ["LICENSE"] ships the file in the wheel's .dist-info/licenses/
     assert "dsa_pettingzoo-0.3.0.dist-info/licenses/LICENSE" in zipfile.ZipFile(wheel).namelist()
@@ -99,31 +115,76 @@ def test_installed_wheel_trains_exports_and_evaluates(dists):
     venv = root / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", venv])
     python = venv / "bin" / "python"
-    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip())
+    site = Path(
+        run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
+    )
     # this interpreter's packages (torch, ray, ...) after the fresh environment's own
     (site / "zz_parent_site.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--ignore-installed",
-         "--no-index", "--quiet", wheel])
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_ADDRESS", "VIRTUAL_ENV")}
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--no-deps",
+            "--ignore-installed",
+            "--no-index",
+            "--quiet",
+            wheel,
+        ]
+    )
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_ADDRESS", "VIRTUAL_ENV")
+    }
     env.update(PATH=os.pathsep.join([str(venv / "bin"), env.get("PATH", "")]), OMP_NUM_THREADS="1")
     work = root / "elsewhere"
     work.mkdir()
     kw = dict(cwd=work, env=env, timeout=300)
 
-    where = run([python, "-c", "import json, dsa_pettingzoo, pruning_callbacks, rllib_experiments as r; "
-                 "print(json.dumps([m.__file__ for m in (dsa_pettingzoo, pruning_callbacks, r)]))"], **kw)
+    where = run(
+        [
+            python,
+            "-c",
+            "import json, dsa_pettingzoo, pruning_callbacks, rllib_experiments as r; "
+            "print(json.dumps([m.__file__ for m in (dsa_pettingzoo, pruning_callbacks, r)]))",
+        ],
+        **kw,
+    )
     for path in json.loads(where.stdout):
         assert Path(path).resolve().is_relative_to(site.resolve()), path
 
     run([venv / "bin" / "dsa-train", "--preset", "tiny", "--output", work / "run"], **kw)
     result = json.loads((work / "run" / "result.json").read_text())
     assert result["budget"]["iterations"] == 3
-    run([venv / "bin" / "dsa-export", "--checkpoint", work / "run", "--output", work / "actors"], **kw)
-    assert sorted(p.name for p in (work / "actors").glob("*.dsaactor")) == \
-        ["user_0.dsaactor", "user_1.dsaactor", "user_2.dsaactor"]
-    proc = run([venv / "bin" / "dsa-evaluate", "--policy", f"exported:{work / 'actors'}",
-                "--num-users", "3", "--num-channels", "2", "--horizon", "20", "--episodes", "4",
-                "--json", "--quiet"], **kw)
+    run(
+        [venv / "bin" / "dsa-export", "--checkpoint", work / "run", "--output", work / "actors"],
+        **kw,
+    )
+    assert sorted(p.name for p in (work / "actors").glob("*.dsaactor")) == [
+        "user_0.dsaactor",
+        "user_1.dsaactor",
+        "user_2.dsaactor",
+    ]
+    proc = run(
+        [
+            venv / "bin" / "dsa-evaluate",
+            "--policy",
+            f"exported:{work / 'actors'}",
+            "--num-users",
+            "3",
+            "--num-channels",
+            "2",
+            "--horizon",
+            "20",
+            "--episodes",
+            "4",
+            "--json",
+            "--quiet",
+        ],
+        **kw,
+    )
     evaluation = json.loads(proc.stdout)
     assert evaluation["episodes"] == 4 and evaluation["env"]["num_users"] == 3
     # a reward is a sum of non-negative rates over 20 slots, each at most log2(1 + 40) per channel

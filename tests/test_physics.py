@@ -61,7 +61,7 @@ def test_rates_and_rewards_hand_example():
     beta = np.array([[3.0, 7.0], [15.0, 1.0], [31.0, 63.0]])  # log2(1+b): 2,3 / 4,1 / 5,6
     table = ph.rate_table(beta)
     np.testing.assert_array_equal(table, [[0, 2, 3], [0, 4, 1], [0, 5, 6]])
-    a = np.array([2, 1, 2])          # users 0 and 2 collide on ch 2; user 1 alone on ch 1
+    a = np.array([2, 1, 2])  # users 0 and 2 collide on ch 2; user 1 alone on ch 1
     fb = ph.feedback(a, None, 2)
     rates = ph.own_rates(a, fb, table)
     np.testing.assert_array_equal(rates, [0.0, 4.0, 0.0])
@@ -78,13 +78,21 @@ def test_difference_reward_hand_example():
     a = np.array([2, 1, 2, 0])  # users 0 and 2 collide on ch 2, user 1 alone on ch 1, 3 idles
     fb = ph.feedback(a, None, 2)
     d = ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table))
-    np.testing.assert_array_equal(d, [-6.0, 4.0, -3.0, 0.0])  # without 0, user 2 gets 6; without 2, 0 gets 3
+    np.testing.assert_array_equal(
+        d, [-6.0, 4.0, -3.0, 0.0]
+    )  # without 0, user 2 gets 6; without 2, 0 gets 3
     a = np.array([1, 1, 1, 2])  # three on ch 1: removing one leaves a collision; 3 alone on ch 2
     fb = ph.feedback(a, None, 2)
-    np.testing.assert_array_equal(ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table)), [0, 0, 0, 1])
-    a = np.array([2, 1, 2, 0])  # channel 2 taken by a PU: nobody there succeeds with or without the other
+    np.testing.assert_array_equal(
+        ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table)), [0, 0, 0, 1]
+    )
+    a = np.array(
+        [2, 1, 2, 0]
+    )  # channel 2 taken by a PU: nobody there succeeds with or without the other
     fb = ph.feedback(a, np.array([False, True]), 2)
-    np.testing.assert_array_equal(ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table)), [0, 4, 0, 0])
+    np.testing.assert_array_equal(
+        ph.reward_difference(a, fb, table, ph.own_rates(a, fb, table)), [0, 4, 0, 0]
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -127,7 +135,9 @@ def test_reward_registry():
 
     rates = np.array([[1.0, 2.0]])
     before = np.array([[3.0, 0.0]])
-    slot = Slot(np.array([[1, 2]]), np.array([[1, 1]], np.int8), np.array([[[0, 1.0, 5], [0, 4, 2.0]]]))
+    slot = Slot(
+        np.array([[1, 2]]), np.array([[1, 1]], np.int8), np.array([[[0, 1.0, 5], [0, 4, 2.0]]])
+    )
     assert NAMES is REWARDS
     assert tuple(REWARDS) == ("sum_rate", "individual", "proportional_fair", "difference")
     for name, fn in REWARDS.items():
@@ -137,7 +147,9 @@ def test_reward_registry():
     np.testing.assert_array_equal(REWARDS["individual"](rates, before, slot)[0], [[1.0, 2.0]])
     gain = np.log(5 / 4) + np.log(3 / 1)  # ln(1 + S_t) - ln(1 + S_{t-1}) summed over users
     np.testing.assert_allclose(REWARDS["proportional_fair"](rates, before, slot)[0], [[gain, gain]])
-    np.testing.assert_array_equal(REWARDS["difference"](rates, before, slot)[0], [[1.0, 2.0]])  # both alone
+    np.testing.assert_array_equal(
+        REWARDS["difference"](rates, before, slot)[0], [[1.0, 2.0]]
+    )  # both alone
     with pytest.raises(ValueError, match="reward"):
         dsa_pettingzoo.make_config(reward="nope")
 
@@ -158,13 +170,22 @@ def test_encodings_without_the_table_are_equal(K, monkeypatch):
     a, o = rng.integers(0, K + 1, (3, 6)), rng.integers(-2, 2, (3, 6)).astype(np.int8)
     rate = rng.random((3, 6))
     with_table = [ph.encode_observation(a, o, rate, K, w) for w in (False, True)]
-    state = ph.encode_state(a, o, rate, rng.random((3, K)) < 0.5, rng.random((3, K)) < 0.5,
-                            rng.random((3, 6, K)), 0.25, K)
+    state = ph.encode_state(
+        a,
+        o,
+        rate,
+        rng.random((3, K)) < 0.5,
+        rng.random((3, K)) < 0.5,
+        rng.random((3, 6, K)),
+        0.25,
+        K,
+    )
     monkeypatch.setattr(ph, "MAX_TABLE_CHANNELS", 0)
     for w, expected in zip((False, True), with_table):
         np.testing.assert_array_equal(ph.encode_observation(a, o, rate, K, w), expected)
-    np.testing.assert_array_equal(state[:, :6 * (K + 1)].reshape(3, 6, K + 1),
-                                  with_table[0][..., :K + 1])          # the state's one-hot actions
+    np.testing.assert_array_equal(
+        state[:, : 6 * (K + 1)].reshape(3, 6, K + 1), with_table[0][..., : K + 1]
+    )  # the state's one-hot actions
 
 
 # ----------------------------------------------------------------------------- properties
@@ -173,13 +194,25 @@ def slots(draw):
     B = draw(st.integers(1, 3))
     N = draw(st.integers(1, 7))
     K = draw(st.integers(1, 5))
-    actions = np.array(draw(st.lists(st.lists(st.integers(0, K), min_size=N, max_size=N),
-                                     min_size=B, max_size=B)))
-    busy = np.array(draw(st.lists(st.lists(st.booleans(), min_size=K, max_size=K),
-                                  min_size=B, max_size=B)))
-    beta = np.array(draw(st.lists(st.lists(st.lists(
-        st.floats(0.01, 1000.0), min_size=K, max_size=K), min_size=N, max_size=N),
-        min_size=B, max_size=B)))
+    actions = np.array(
+        draw(st.lists(st.lists(st.integers(0, K), min_size=N, max_size=N), min_size=B, max_size=B))
+    )
+    busy = np.array(
+        draw(st.lists(st.lists(st.booleans(), min_size=K, max_size=K), min_size=B, max_size=B))
+    )
+    beta = np.array(
+        draw(
+            st.lists(
+                st.lists(
+                    st.lists(st.floats(0.01, 1000.0), min_size=K, max_size=K),
+                    min_size=N,
+                    max_size=N,
+                ),
+                min_size=B,
+                max_size=B,
+            )
+        )
+    )
     use_pu = draw(st.booleans())
     return actions, (busy if use_pu else None), beta, K
 
@@ -205,8 +238,9 @@ def test_step_rule_matches_reference_and_invariants(case):
         assert np.all((fb[b] == 0) == (actions[b] == 0))
         assert np.all((rates[b] > 0) == (fb[b] == 1))
     # the sum-rate reward equals the sum of the own rates, for every user
-    np.testing.assert_allclose(ph.reward_sum_rate(rates), rates.sum(-1, keepdims=True) +
-                               0 * rates, rtol=1e-12)
+    np.testing.assert_allclose(
+        ph.reward_sum_rate(rates), rates.sum(-1, keepdims=True) + 0 * rates, rtol=1e-12
+    )
 
 
 @settings(max_examples=50, deadline=None)
@@ -234,7 +268,7 @@ def test_draw_episode_order_and_snr_range():
 def test_snr_draw_is_uniform_on_the_range():
     sim = BatchedDSA(400, setup="A")
     sim.reset(seed=1)
-    b = sim.beta.ravel()                        # 20000 draws of U[30, 40]
+    b = sim.beta.ravel()  # 20000 draws of U[30, 40]
     assert b.min() >= 30 and b.max() <= 40
     se = (10 / math.sqrt(12)) / math.sqrt(b.size)
     assert abs(b.mean() - 35) < 5 * se
@@ -244,11 +278,11 @@ def test_iid_pu_busy_fraction_is_pi():
     pi = np.array([0.0, 0.2, 0.5, 1.0])
     sim = BatchedDSA(200, num_channels=4, num_users=2, pu_prob=pi)
     sim.reset(seed=2)
-    occ = sim.pu_occupancy                       # [B, T, K]; n = 20000 Bernoulli(pi_k) per channel
+    occ = sim.pu_occupancy  # [B, T, K]; n = 20000 Bernoulli(pi_k) per channel
     frac = occ.mean(axis=(0, 1))
     n = occ.shape[0] * occ.shape[1]
-    tol = 5 * np.sqrt(pi * (1 - pi) / n)         # binomial standard error
-    assert np.all(np.abs(frac - pi) <= tol)      # exact for pi = 0 and 1
+    tol = 5 * np.sqrt(pi * (1 - pi) / n)  # binomial standard error
+    assert np.all(np.abs(frac - pi) <= tol)  # exact for pi = 0 and 1
     # independence over slots: P(busy at 2s and 2s+1) = pi^2 (disjoint pairs are independent)
     pairs = occ[:, 0::2, 2] & occ[:, 1::2, 2]
     assert abs(pairs.mean() - 0.25) < 5 * math.sqrt(0.25 * 0.75 / pairs.size)
@@ -264,8 +298,9 @@ def _runs(x, value):
 
 def test_markov_occupancy_and_mean_run_lengths():
     pi, D = 0.3, 4.0
-    sim = BatchedDSA(40, num_users=2, num_channels=2, horizon=2000, pu_prob=pi,
-                     pu_model="markov", pu_mean_busy=D)
+    sim = BatchedDSA(
+        40, num_users=2, num_channels=2, horizon=2000, pu_prob=pi, pu_model="markov", pu_mean_busy=D
+    )
     sim.reset(seed=3)
     occ = sim.pu_occupancy
     # stationary occupancy: episodes (x channels) are independent, so use their spread
@@ -322,7 +357,7 @@ def test_aloha_sanity_figure():
             _, _, term, _, info = sim.step(np.where(tx, rng.integers(1, K + 1, (B, N)), 0))
             done = term.all()
         ep = info["episode"]["system_throughput"]
-        expected = T * succ * (1 - pi) * mean_log_rate(30, 40)   # ~1001 (A), ~801 (B)
+        expected = T * succ * (1 - pi) * mean_log_rate(30, 40)  # ~1001 (A), ~801 (B)
         assert abs(ep.mean() - expected) < 5 * ep.std(ddof=1) / math.sqrt(B)
 
 
@@ -341,21 +376,31 @@ STEP_REWARDS = {
     # three on one channel: 0
     "difference": [(2, 1, 0), (-1, -3, 5), (0, 0, 0), (3, 0, 5)],
     # sum_n ln(1 + S_t,n) - ln(1 + S_t-1,n), the same for every user
-    "proportional_fair": [(math.log(3) + math.log(2),) * 3, (math.log(6),) * 3, (0.0,) * 3,
-                          (math.log(6 / 3) + math.log(11 / 6),) * 3],
+    "proportional_fair": [
+        (math.log(3) + math.log(2),) * 3,
+        (math.log(6),) * 3,
+        (0.0,) * 3,
+        (math.log(6 / 3) + math.log(11 / 6),) * 3,
+    ],
 }
 
 
 @pytest.mark.parametrize("reward", sorted(STEP_REWARDS))
 def test_env_step_rewards_follow_their_formulas(reward):
-    env = dsa_pettingzoo.parallel_env(num_users=3, num_channels=2, horizon=4, snr=STEP_SNR,
-                                      pu_prob=None, reward=reward)
+    env = dsa_pettingzoo.parallel_env(
+        num_users=3, num_channels=2, horizon=4, snr=STEP_SNR, pu_prob=None, reward=reward
+    )
     env.reset(seed=0)
     agents = list(env.agents)
     for t, actions in enumerate(STEP_ACTIONS):
         _, rewards, _, _, infos = env.step(dict(zip(agents, actions)))
-        np.testing.assert_allclose([rewards[a] for a in agents], STEP_REWARDS[reward][t],
-                                   rtol=1e-12, atol=1e-12, err_msg=f"slot {t}")
+        np.testing.assert_allclose(
+            [rewards[a] for a in agents],
+            STEP_REWARDS[reward][t],
+            rtol=1e-12,
+            atol=1e-12,
+            err_msg=f"slot {t}",
+        )
         assert [infos[a]["rate"] for a in agents] == list(STEP_RATES[t])
     assert not env.agents
     assert [infos[a]["throughput"] for a in agents] == [5.0, 1.0, 10.0]

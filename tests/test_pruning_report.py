@@ -18,29 +18,82 @@ from rllib_experiments.studies.pruning import sparsity as ps
 from rllib_experiments.studies.pruning.figures import pareto_front
 
 
-def _record(setup, row, seed, sampled, greedy, *, schedule="harmonic", scope="all", sparsity_all=0.94,
-            nbytes=None, iterations=20):
-    trace = {"entropy": list(np.linspace(1.7, 0.2, iterations)),
-             "mean_sparsity": list(np.linspace(0, 0.95, iterations)),
-             "mean_target_sparsity": list(np.linspace(0, 0.95, iterations)),
-             "train_reward": [100.0] * iterations}
-    return {"trial": f"{setup}__{row}__s{seed}", "row": row, "label": row, "setup": setup, "seed": seed,
-            "kind": "learning", "final_stochastic": sampled, "final_greedy": greedy,
-            "sparsity_prunable": 0.95 if schedule != "none" else 0.0,
-            "sparsity_all": sparsity_all if schedule != "none" else 0.0,
-            "settings": {"schedule": schedule, "prune_scope": scope, "prune_mode": "regrow",
-                         "prune_interval": 5, "final_sparsity": 0.95},
-            "actor_bytes": nbytes, "oracle_reference": 2000.0, "trace": trace,
-            "env_kwargs": {"setup": setup}, "eval_episodes": 100, "eval_seed": 12345, "wall_s": 600.0}
+def _record(
+    setup,
+    row,
+    seed,
+    sampled,
+    greedy,
+    *,
+    schedule="harmonic",
+    scope="all",
+    sparsity_all=0.94,
+    nbytes=None,
+    iterations=20,
+):
+    trace = {
+        "entropy": list(np.linspace(1.7, 0.2, iterations)),
+        "mean_sparsity": list(np.linspace(0, 0.95, iterations)),
+        "mean_target_sparsity": list(np.linspace(0, 0.95, iterations)),
+        "train_reward": [100.0] * iterations,
+    }
+    return {
+        "trial": f"{setup}__{row}__s{seed}",
+        "row": row,
+        "label": row,
+        "setup": setup,
+        "seed": seed,
+        "kind": "learning",
+        "final_stochastic": sampled,
+        "final_greedy": greedy,
+        "sparsity_prunable": 0.95 if schedule != "none" else 0.0,
+        "sparsity_all": sparsity_all if schedule != "none" else 0.0,
+        "settings": {
+            "schedule": schedule,
+            "prune_scope": scope,
+            "prune_mode": "regrow",
+            "prune_interval": 5,
+            "final_sparsity": 0.95,
+        },
+        "actor_bytes": nbytes,
+        "oracle_reference": 2000.0,
+        "trace": trace,
+        "env_kwargs": {"setup": setup},
+        "eval_episodes": 100,
+        "eval_seed": 12345,
+        "wall_s": 600.0,
+    }
 
 
 def _records():
     recs = []
     for seed, (a, b, d) in enumerate([(1000, 1900, 1500), (1100, 2000, 1600), (1200, 2100, 1700)]):
-        recs.append(_record("A", "harmonic", seed, a, a + 500, nbytes={"float32": 30000, "int8": 20000}))
-        recs.append(_record("A", "harmonic+head_dense", seed, b, b + 50, scope="head_dense",
-                            sparsity_all=0.93, nbytes={"float32": 33000, "int8": 21000}))
-        recs.append(_record("A", "dense", seed, d, d, schedule="none", nbytes={"float32": 600000, "int8": 160000}))
+        recs.append(
+            _record("A", "harmonic", seed, a, a + 500, nbytes={"float32": 30000, "int8": 20000})
+        )
+        recs.append(
+            _record(
+                "A",
+                "harmonic+head_dense",
+                seed,
+                b,
+                b + 50,
+                scope="head_dense",
+                sparsity_all=0.93,
+                nbytes={"float32": 33000, "int8": 21000},
+            )
+        )
+        recs.append(
+            _record(
+                "A",
+                "dense",
+                seed,
+                d,
+                d,
+                schedule="none",
+                nbytes={"float32": 600000, "int8": 160000},
+            )
+        )
     return recs
 
 
@@ -60,8 +113,15 @@ def test_bootstrap_ci_is_seeded_and_brackets_the_mean():
 def test_summary_statistics_by_hand():
     summary = {e["config"]: e for e in pr.summarize(_records())}
     h = summary["harmonic"]
-    assert h["seeds"] == 3 and h["mean_sampled"] == pytest.approx(1100) and h["std_sampled"] == pytest.approx(100)
-    assert h["mean_greedy"] == pytest.approx(1600) and (h["best_sampled"], h["best_seed"]) == (1200, 2)
+    assert (
+        h["seeds"] == 3
+        and h["mean_sampled"] == pytest.approx(1100)
+        and h["std_sampled"] == pytest.approx(100)
+    )
+    assert h["mean_greedy"] == pytest.approx(1600) and (h["best_sampled"], h["best_seed"]) == (
+        1200,
+        2,
+    )
     assert h["dense_mean_sampled"] == pytest.approx(1600)  # the dense row of the same setup
     assert h["ratio_sampled_to_dense"] == pytest.approx(1100 / 1600)
     assert h["ratio_greedy_to_oracle"] == pytest.approx(1600 / 2000)
@@ -99,15 +159,19 @@ def test_report_files(tmp_path, plotted, check_png):
     pr.build_report(raw, md, csv_path, figs)
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
-    issue_columns = ("setup,config,schedule,scope,prune_mode,prune_interval,final_sparsity,"
-                     "sparsity_all_params,seeds,mean_sampled,std_sampled,mean_greedy,std_greedy,"
-                     "dense_mean_sampled").split(",")
-    assert list(rows[0])[:len(issue_columns)] == issue_columns
+    issue_columns = (
+        "setup,config,schedule,scope,prune_mode,prune_interval,final_sparsity,"
+        "sparsity_all_params,seeds,mean_sampled,std_sampled,mean_greedy,std_greedy,"
+        "dense_mean_sampled"
+    ).split(",")
+    assert list(rows[0])[: len(issue_columns)] == issue_columns
     assert {r["config"] for r in rows} == {"harmonic", "harmonic+head_dense", "dense"}
     text = md.read_text()
     assert "| `harmonic+head_dense` − `harmonic` |" in text and "+900.0" in text
     for name in ("pruning_reward_sparsity_A.png", "pruning_pareto_A.png", "pruning_entropy_A.png"):
-        size = {"entropy": (1100, 825), "pareto": (990, 715), "reward": (1320, 616)}[name.split("_")[1]]
+        size = {"entropy": (1100, 825), "pareto": (990, 715), "reward": (1320, 616)}[
+            name.split("_")[1]
+        ]
         check_png(figs / name, *size)
         assert f"figs/{name}" in text
     entropy = plotted["pruning_entropy_A.png"][0]
@@ -133,7 +197,11 @@ def test_mechanics_entropy_figures(tmp_path, plotted, check_png):
     assert "pruning_entropy_timing_A.png" not in names  # only harmonic of its rows was run
     check_png(tmp_path / "pruning_entropy_shape_A.png", 1100, 825)
     top, bottom = plotted["pruning_entropy_shape_A.png"][:2]
-    assert set(top) == {"harmonic (3 seeds)", "harmonic+amp0 (2 seeds)", "uniform over 6 actions (ln 6)"}
+    assert set(top) == {
+        "harmonic (3 seeds)",
+        "harmonic+amp0 (2 seeds)",
+        "uniform over 6 actions (ln 6)",
+    }
     assert "scheduled sparsity (dashed)" in bottom  # the schedules differ
     # the scope figure's configurations share one schedule: one black line, the harmonic row's
     bottom = plotted["pruning_entropy_A.png"][1]
@@ -177,9 +245,13 @@ def test_sparsity_answers_apply_the_issue_criteria_by_hand():
         recs.append(_record("A", "ours_dense", seed, 1900, 2000, schedule="none"))
         recs.append(_record("A", "ours+head_dense+all0.95", seed, 1900, 1960, sparsity_all=0.95))
         recs.append(_record("A", "ours+global+biases+all0.99", seed, 1700, 1800, sparsity_all=0.99))
-        recs.append(_record("A", "harmonic+head_dense+all0.98", seed, 1500, 1600, sparsity_all=0.98))
+        recs.append(
+            _record("A", "harmonic+head_dense+all0.98", seed, 1500, 1600, sparsity_all=0.98)
+        )
     for seed in range(2):
-        recs.append(_record("A", "ours+global+biases+all0.995", seed, 1900, 1990, sparsity_all=0.995))
+        recs.append(
+            _record("A", "ours+global+biases+all0.995", seed, 1900, 1990, sparsity_all=0.995)
+        )
     recs.append(_record("A", "harmonic", 0, 1000, 1500))  # not a sparsity configuration
     answers = {a["config"]: a for a in ps.sparsity_answers(pr.summarize(recs))}
     assert "harmonic" not in answers
@@ -204,7 +276,9 @@ def test_a_sparsity_configuration_can_fail_before_its_fifth_seed():
     (1.8 + 3) / 5 = 0.96: still open. The paper family has no such ceiling."""
     recs = []
     for seed in range(2):
-        recs.append(_record("A", "ours+global+biases+all0.995", seed, 900, 1000, sparsity_all=0.995))
+        recs.append(
+            _record("A", "ours+global+biases+all0.995", seed, 900, 1000, sparsity_all=0.995)
+        )
         recs.append(_record("A", "ours+global+biases+all0.99", seed, 1700, 1800, sparsity_all=0.99))
     answers = {a["config"]: a for a in ps.sparsity_answers(pr.summarize(recs))}
     assert ps.best_possible("ours", 0.5, 2) == pytest.approx(0.8)
@@ -212,7 +286,8 @@ def test_a_sparsity_configuration_can_fail_before_its_fifth_seed():
     assert ps.best_possible("ours", 0.9, 5) == pytest.approx(0.9)
     assert ps.best_possible("paper", 0.5, 2) is None
     assert answers["ours+global+biases+all0.995"]["status"] == (
-        "not met whatever the other seeds: at most 0.800 over 5 seeds")
+        "not met whatever the other seeds: at most 0.800 over 5 seeds"
+    )
     assert answers["ours+global+biases+all0.99"]["status"].startswith("provisional (2 of 5")
     text = "\n".join(ps.sparsity_lines(pr.summarize(recs)))
     assert "ours settings: sparsest good actor: none yet" in text  # all0.99 is still open
@@ -225,12 +300,26 @@ def test_a_row_never_mixes_file_sizes_of_two_writers():
     """Sizes depend on the file writer: a row's mean takes the newest writer's records only."""
     from dsa_pettingzoo.deploy import FORMAT_VERSION
 
-    recs = [_record("A", "ours+global+biases+all0.99", s, 700, 2000, nbytes={"float32": 14000 + s, "int8": 13000})
-            for s in range(3)]
+    recs = [
+        _record(
+            "A",
+            "ours+global+biases+all0.99",
+            s,
+            700,
+            2000,
+            nbytes={"float32": 14000 + s, "int8": 13000},
+        )
+        for s in range(3)
+    ]
     recs[2]["actor_bytes"] = {"float32": 12000, "int8": 10000}
     recs[2]["actor_bytes_format"] = FORMAT_VERSION
     (e,) = pr.summarize(recs)
-    assert (e["bytes_float32"], e["bytes_int8"], e["bytes_format"], e["bytes_seeds"]) == (12000, 10000, FORMAT_VERSION, 1)
+    assert (e["bytes_float32"], e["bytes_int8"], e["bytes_format"], e["bytes_seeds"]) == (
+        12000,
+        10000,
+        FORMAT_VERSION,
+        1,
+    )
     assert pr.bytes_text(e, "bytes_float32", "bytes_int8") == "12000 / 10000 (1 seeds)"
     (old,) = pr.summarize(recs[:2])  # records without the field were written by format 2's writer
     assert (old["bytes_float32"], old["bytes_format"]) == (14000.5, 2)

@@ -67,14 +67,18 @@ def _config(num_env_runners=0, learner_class=PrunedPPOTorchLearner, num_learners
         .environment(MultiAgentCartPole, env_config={"num_agents": len(MODULES)})
         .env_runners(num_env_runners=num_env_runners, rollout_fragment_length=64)
         .multi_agent(policies=set(MODULES), policy_mapping_fn=lambda aid, ep, **kw: f"p{aid}")
-        .rl_module(rl_module_spec=MultiRLModuleSpec(
-            rl_module_specs={m: RLModuleSpec(model_config=mc) for m in MODULES}))
+        .rl_module(
+            rl_module_spec=MultiRLModuleSpec(
+                rl_module_specs={m: RLModuleSpec(model_config=mc) for m in MODULES}
+            )
+        )
         .training(train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1)
         .learners(learner_class=learner_class, num_learners=num_learners)
         .debugging(seed=0)
     )
-    params = dict(modules=list(PRUNED),
-                  schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 3})
+    params = dict(
+        modules=list(PRUNED), schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 3}
+    )
     params.update(pruning)
     return add_pruning(cfg, PruningConfig(**params))
 
@@ -85,12 +89,17 @@ def _is_matrix(name):
 
 def _runner_weights(algo):
     """Weights of every env runner's modules, read on the env runners."""
+
     def get(runner):
         if runner.module is None:
             return None
         return {m: convert_to_numpy(runner.module[m].get_state()) for m in MODULES}
 
-    out = [w for w in algo.env_runner_group.foreach_env_runner(get, local_env_runner=True) if w is not None]
+    out = [
+        w
+        for w in algo.env_runner_group.foreach_env_runner(get, local_env_runner=True)
+        if w is not None
+    ]
     assert out, "no env runner with a module"
     return out
 
@@ -100,7 +109,9 @@ def _learner_weights(algo):
 
 
 def _pruning_state(algo):
-    (res,) = list(algo.learner_group.foreach_learner(lambda learner: learner.get_state(components="pruning")))
+    (res,) = list(
+        algo.learner_group.foreach_learner(lambda learner: learner.get_state(components="pruning"))
+    )
     return res.get()["pruning"]
 
 
@@ -119,13 +130,18 @@ def _assert_runners_match_learner(algo, targets):
                 else:  # p2 is not pruned
                     assert zeros == 0, (m, k)
         for m in MODULES:  # the value heads stay dense (Remark 1)
-            assert all((v != 0).all() for k, v in lw[m].items() if k.startswith("vf.") and _is_matrix(k))
+            assert all(
+                (v != 0).all() for k, v in lw[m].items() if k.startswith("vf.") and _is_matrix(k)
+            )
 
 
 @pytest.mark.parametrize("num_env_runners, num_learners", [(0, 0), (1, 0), (0, 1)])
 def test_env_runners_act_with_pruned_weights(num_env_runners, num_learners):
-    algo = _config(num_env_runners, num_learners=num_learners,
-                   schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 5}).build()
+    algo = _config(
+        num_env_runners,
+        num_learners=num_learners,
+        schedule={"name": "linear", "final_sparsity": dict(FINAL), "end": 5},
+    ).build()
     try:
         previous = None
         for i in range(4):  # linear, end=5: p_i = p_final * i / 5
@@ -134,12 +150,17 @@ def test_env_runners_act_with_pruned_weights(num_env_runners, num_learners):
             for m in PRUNED:
                 assert r["learners"][m]["target_sparsity"] == pytest.approx(targets[m])
                 assert abs(r["learners"][m]["sparsity"] - targets[m]) < 0.02
-                assert r["learners"][m]["mask_sparsity"] == pytest.approx(r["learners"][m]["sparsity"])
+                assert r["learners"][m]["mask_sparsity"] == pytest.approx(
+                    r["learners"][m]["sparsity"]
+                )
             assert "sparsity" not in r["learners"].get("p2", {})
             assert r["learners"]["__all_modules__"]["pruning_iteration"] == i
             _assert_runners_match_learner(algo, targets)
             # hold mode: masks are nested while the schedule grows
-            zeros = {m: {k: v == 0 for k, v in _learner_weights(algo)[m].items() if _is_matrix(k)} for m in PRUNED}
+            zeros = {
+                m: {k: v == 0 for k, v in _learner_weights(algo)[m].items() if _is_matrix(k)}
+                for m in PRUNED
+            }
             if previous is not None:
                 for m in PRUNED:
                     for k in zeros[m]:
@@ -154,12 +175,30 @@ def test_env_runners_act_with_pruned_weights(num_env_runners, num_learners):
 
 
 def test_regrow_mode_and_automatic_finalize():
-    algo = _config(0, mode="regrow", prune_interval=2, final_iteration=5,
-                   schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 4,
-                             "amplitude": 0.1, "period": 4}).build()
+    algo = _config(
+        0,
+        mode="regrow",
+        prune_interval=2,
+        final_iteration=5,
+        schedule={
+            "name": "harmonic",
+            "final_sparsity": dict(FINAL),
+            "end": 4,
+            "amplitude": 0.1,
+            "period": 4,
+        },
+    ).build()
     try:
-        sched = PruningConfig(modules=list(PRUNED), schedule={"name": "harmonic", "final_sparsity": dict(FINAL),
-                              "end": 4, "amplitude": 0.1, "period": 4}).schedules(PRUNED)
+        sched = PruningConfig(
+            modules=list(PRUNED),
+            schedule={
+                "name": "harmonic",
+                "final_sparsity": dict(FINAL),
+                "end": 4,
+                "amplitude": 0.1,
+                "period": 4,
+            },
+        ).schedules(PRUNED)
         for i in range(5):
             r = algo.train()
             event = (i + 1) % 2 == 0
@@ -183,7 +222,11 @@ def test_regrow_mode_and_automatic_finalize():
 
 def test_registered_schedule_and_dense_module_in_a_run():
     # p0: a schedule defined in this file; p1: "none", so no masks (dense like the unlisted p2)
-    schedule = {"name": {"p0": "half_then_full", "p1": "none"}, "final_sparsity": {"p0": 0.8}, "full_at": {"p0": 1}}
+    schedule = {
+        "name": {"p0": "half_then_full", "p1": "none"},
+        "final_sparsity": {"p0": 0.8},
+        "full_at": {"p0": 1},
+    }
     algo = _config(0, mode="regrow", prune_interval=1, schedule=schedule).build()
     try:
         for i, target in enumerate((0.4, 0.8)):
@@ -198,7 +241,9 @@ def test_registered_schedule_and_dense_module_in_a_run():
 
 
 def test_checkpoint_restore_resumes_masks_and_schedule(tmp_path):
-    pruning = dict(schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 6, "period": 6})
+    pruning = dict(
+        schedule={"name": "harmonic", "final_sparsity": dict(FINAL), "end": 6, "period": 6}
+    )
     algo = _config(0, **pruning).build()
     fresh = _config(0, **pruning).build()
     try:
@@ -211,7 +256,9 @@ def test_checkpoint_restore_resumes_masks_and_schedule(tmp_path):
         for m in PRUNED:
             for k, mask in saved["modules"][m]["masks"].items():
                 np.testing.assert_array_equal(restored["modules"][m]["masks"][k], mask)
-            assert restored["modules"][m]["target_sparsity"] == saved["modules"][m]["target_sparsity"]
+            assert (
+                restored["modules"][m]["target_sparsity"] == saved["modules"][m]["target_sparsity"]
+            )
         w_a, w_f = _learner_weights(algo), _learner_weights(fresh)
         for m in MODULES:
             for k in w_a[m]:
@@ -256,7 +303,9 @@ def test_add_pruning_keeps_other_callbacks_and_validates():
         pass
 
     cfg = PPOConfig().callbacks(Other)
-    add_pruning(cfg, {"modules": ["a"], "schedule": {"name": "linear", "final_sparsity": 0.5, "end": 10}})
+    add_pruning(
+        cfg, {"modules": ["a"], "schedule": {"name": "linear", "final_sparsity": 0.5, "end": 10}}
+    )
     assert cfg.callbacks_class == [Other, PruningCallback]
     assert cfg.learner_config_dict["pruning"]["mode"] == "hold"
     with pytest.raises(ValueError, match="pruning.mode"):
@@ -276,11 +325,19 @@ def test_default_modules_skip_learner_only_and_missing_ids_fail():
 
     mc = DefaultModelConfig(use_lstm=True, lstm_cell_size=8, fcnet_hiddens=[8], max_seq_len=8)
     obs, act = gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2)
-    specs = {m: RLModuleSpec(model_config=mc, observation_space=obs, action_space=act) for m in ("a0", "a1")}
-    specs["critic"] = RLModuleSpec(model_config=mc, observation_space=obs, action_space=act, learner_only=True)
-    cfg = (PPOConfig().multi_agent(policies={"a0", "a1", "critic"}, policy_mapping_fn=lambda aid, ep, **kw: aid)
-           .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
-           .learners(learner_class=PrunedPPOTorchLearner))
+    specs = {
+        m: RLModuleSpec(model_config=mc, observation_space=obs, action_space=act)
+        for m in ("a0", "a1")
+    }
+    specs["critic"] = RLModuleSpec(
+        model_config=mc, observation_space=obs, action_space=act, learner_only=True
+    )
+    cfg = (
+        PPOConfig()
+        .multi_agent(policies={"a0", "a1", "critic"}, policy_mapping_fn=lambda aid, ep, **kw: aid)
+        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+        .learners(learner_class=PrunedPPOTorchLearner)
+    )
     add_pruning(cfg, PruningConfig(schedule={"name": "linear", "final_sparsity": 0.5, "end": 2}))
     spaces = {m: (obs, act) for m in specs}
     learner = cfg.build_learner(spaces=spaces)

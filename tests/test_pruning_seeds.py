@@ -23,8 +23,10 @@ from test_pruning_report import _record
 def _summary():
     recs = [_record("A", "harmonic", s, v, v + 1000) for s, v in enumerate([900.0, 1100.0, 1000.0])]
     recs += [_record("A", "harmonic", 7, 5000.0, 5000.0)]  # a seed outside the table's 0-4
-    recs += [_record("A", "harmonic+head_dense", s, v, v, scope="head_dense")
-             for s, v in enumerate([1800.0, 2000.0, 1900.0, 2100.0, 1950.0])]
+    recs += [
+        _record("A", "harmonic+head_dense", s, v, v, scope="head_dense")
+        for s, v in enumerate([1800.0, 2000.0, 1900.0, 2100.0, 1950.0])
+    ]
     recs += [_record("B", "harmonic", 0, 800.0, 1600.0)]
     return pr.summarize(recs)
 
@@ -32,7 +34,11 @@ def _summary():
 def test_statistics_over_the_tables_seeds_only_by_hand():
     entries = pseeds.seed_rows(_summary(), ["harmonic", "harmonic+head_dense", "dense"], range(5))
     by = {(e["setup"], e["config"]): e for e in entries}
-    assert set(by) == {("A", "harmonic"), ("A", "harmonic+head_dense"), ("B", "harmonic")}  # no dense run
+    assert set(by) == {
+        ("A", "harmonic"),
+        ("A", "harmonic+head_dense"),
+        ("B", "harmonic"),
+    }  # no dense run
     h = by["A", "harmonic"]
     # seeds 0-2 of 0-4: seed 7's 5000 is not counted, not the best
     assert (h["seeds"], h["of"], h["missing"]) == (3, 5, [3, 4])
@@ -51,16 +57,22 @@ def test_statistics_over_the_tables_seeds_only_by_hand():
 
 def test_markdown_says_when_the_table_is_unfinished():
     entries = pseeds.seed_rows(_summary(), ["harmonic", "harmonic+head_dense"], range(5))
-    lines = pseeds.seed_table_lines(entries, ["harmonic", "harmonic+head_dense"], list(range(5)),
-                                    "python -m x --study s")
+    lines = pseeds.seed_table_lines(
+        entries, ["harmonic", "harmonic+head_dense"], list(range(5)), "python -m x --study s"
+    )
     text = "\n".join(lines)
     assert lines[0] == "## The paper's statistic on seeds 0-4"
     assert "**In progress: 9 of the 20 trials of these rows are done**" in text
     assert "| A | `harmonic` | 3 | 1826.86 | 1100.0 (1) | 0.602 | 1000.0 ± 100.0 |" in text
-    assert f"| B | `harmonic` | 1 | 1223.41 | 800.0 (0) | 0.654 | 800.0 ± {MISSING} | {MISSING} | 1600.0 ± {MISSING} | {MISSING} |" in text
+    assert (
+        f"| B | `harmonic` | 1 | 1223.41 | 800.0 (0) | 0.654 | 800.0 ± {MISSING} | {MISSING} | 1600.0 ± {MISSING} | {MISSING} |"
+        in text
+    )
     assert pseeds.seed_table_lines([], ["harmonic"], [0], "x") == []
     full = pseeds.seed_rows(_summary(), ["harmonic+head_dense"], range(5))
-    assert "In progress" not in "\n".join(pseeds.seed_table_lines(full, ["harmonic+head_dense"], list(range(5)), "x"))
+    assert "In progress" not in "\n".join(
+        pseeds.seed_table_lines(full, ["harmonic+head_dense"], list(range(5)), "x")
+    )
 
 
 def test_report_writes_the_section_its_csv_and_figure(tmp_path, check_png):
@@ -77,7 +89,11 @@ def test_report_writes_the_section_its_csv_and_figure(tmp_path, check_png):
     check_png(figs / "pruning_paper_seeds_A.png", 660, 462)
     with open(tmp_path / "pruning_paper_seeds.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 1 and rows[0]["config"] == "harmonic" and rows[0]["missing_seeds"] == "3 4 5 6 7 8 9"
+    assert (
+        len(rows) == 1
+        and rows[0]["config"] == "harmonic"
+        and rows[0]["missing_seeds"] == "3 4 5 6 7 8 9"
+    )
     assert float(rows[0]["mean_sampled"]) == pytest.approx(1000.0) and rows[0]["paper"] == "1826.86"
     # without the section: no CSV of it, no heading
     other = tmp_path / "other"

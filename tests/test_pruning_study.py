@@ -23,7 +23,14 @@ def test_the_search_row_is_the_searchs_recorded_best():
 
     from rllib_experiments.studies.common import found_rows
 
-    best = Path(__file__).resolve().parents[1] / "docs" / "results" / "raw" / "search_A_sampled" / "best.json"
+    best = (
+        Path(__file__).resolve().parents[1]
+        / "docs"
+        / "results"
+        / "raw"
+        / "search_A_sampled"
+        / "best.json"
+    )
     recorded = json.loads(best.read_text())["best"][0]
     unused = set(recorded["unused"].split()) | {"seed"}
     point = {k.removeprefix("point."): v for k, v in recorded.items() if k.startswith("point.")}
@@ -32,15 +39,18 @@ def test_the_search_row_is_the_searchs_recorded_best():
     assert definitions.SEARCH_A_BEST in definitions.STUDIES["paper_seeds"][1]
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["--rows", "harmonic+nope"], "--rows"),
-    (["--rows", "harmonic+io_dense+all0.99"], "--rows"),
-    (["--study", "everything"], "--study"),
-    (["--study", "rootcause", "--seeds", "1", "1"], "--seeds"),
-    (["--study", "rootcause", "--setups", "Z"], "--setups"),
-    (["--report-only"], "--output"),
-    ([], "--study"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--rows", "harmonic+nope"], "--rows"),
+        (["--rows", "harmonic+io_dense+all0.99"], "--rows"),
+        (["--study", "everything"], "--study"),
+        (["--study", "rootcause", "--seeds", "1", "1"], "--seeds"),
+        (["--study", "rootcause", "--setups", "Z"], "--setups"),
+        (["--report-only"], "--output"),
+        ([], "--study"),
+    ],
+)
 def test_study_flags_fail_before_anything_runs(argv, flag, tmp_path, capsys):
     from rllib_experiments.cli import pruning_study
 
@@ -72,11 +82,17 @@ def test_study_report_only_and_list(tmp_path, capsys):
     # 131 left = 21.8.
     assert pruning_study.main(["--list", "--output", str(raw)]) == 0
     listed = capsys.readouterr().out.splitlines()
-    progress = {listed[i - 3].split(":")[0]: line.strip() for i, line in enumerate(listed)
-                if line.strip().startswith("done ")}
-    assert progress["rootcause"] == ("done A 6/10, B 0/10; 14 left, about 2.3 trial-hours at the "
-                                     "median finished trial's 600 s")
-    assert progress["paper_seeds"].startswith("done A 9/70, B 0/70; 131 left, about 21.8 trial-hours")
+    progress = {
+        listed[i - 3].split(":")[0]: line.strip()
+        for i, line in enumerate(listed)
+        if line.strip().startswith("done ")
+    }
+    assert progress["rootcause"] == (
+        "done A 6/10, B 0/10; 14 left, about 2.3 trial-hours at the median finished trial's 600 s"
+    )
+    assert progress["paper_seeds"].startswith(
+        "done A 9/70, B 0/70; 131 left, about 21.8 trial-hours"
+    )
     assert pruning_study.main(["--list", "--output", str(raw), "--setups", "A"]) == 0
     assert "done A 6/10; 4 left, about 0.7 trial-hours" in capsys.readouterr().out
 
@@ -89,7 +105,9 @@ def test_a_report_on_chosen_seeds_summarizes_only_their_records(tmp_path, capsys
     extra = _record("A", "harmonic", 3, 5000, 5000)  # a fourth seed of one row only
     for r in _records() + [extra]:
         (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
-    assert pruning_study.main(["--report-only", "--output", str(raw), "--seeds", "0", "1", "2"]) == 0
+    assert (
+        pruning_study.main(["--report-only", "--output", str(raw), "--seeds", "0", "1", "2"]) == 0
+    )
     md, csv_path = raw / "pruning_seeds_0-2.md", raw / "pruning_seeds_0-2.csv"
     assert not (raw / "pruning.md").exists() and not list(raw.glob("*.png"))  # no figures
     text = md.read_text()
@@ -100,11 +118,17 @@ def test_a_report_on_chosen_seeds_summarizes_only_their_records(tmp_path, capsys
     # harmonic on seeds 0-2: 1000, 1100, 1200 (mean 1100, std 100); seed 3's 5000 left out
     assert rows["harmonic"]["seeds"] == "3" and float(rows["harmonic"]["mean_sampled"]) == 1100.0
     assert float(rows["harmonic"]["std_sampled"]) == 100.0
-    assert "| `harmonic+head_dense` − `harmonic` | output layer dense vs everything pruned | 3 | +900.0" in text
+    assert (
+        "| `harmonic+head_dense` − `harmonic` | output layer dense vs everything pruned | 3 | +900.0"
+        in text
+    )
     # every seed on record: harmonic has 4, mean 2075, std sqrt((1075² + 975² + 875² + 2925²) / 3)
     assert pruning_study.main(["--report-only", "--output", str(raw)]) == 0
     full = (raw / "pruning.md").read_text()
-    assert full.startswith("# Pruning study: results\n") and "| `harmonic` | 4 | 2075.0 ± 1951.7 |" in full
+    assert (
+        full.startswith("# Pruning study: results\n")
+        and "| `harmonic` | 4 | 2075.0 ± 1951.7 |" in full
+    )
     with pytest.raises(SystemExit):
         pruning_study.main(["--report-only", "--output", str(raw), "--seeds", "7", "8"])
     assert "argument --seeds: no learning trial records of seeds 7-8" in capsys.readouterr().err
@@ -124,14 +148,33 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
     out.mkdir()
     repo = Path(__file__).resolve().parents[1]
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom rllib_experiments.run.outputs import exclusive\n"
-         f"with exclusive({str(out)!r}, 'holder'):\n    print('held', flush=True)\n    time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(repo)))
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom rllib_experiments.run.outputs import exclusive\n"
+            f"with exclusive({str(out)!r}, 'holder'):\n    print('held', flush=True)\n    time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(repo)),
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(SystemExit) as exc:
-            pruning_study.main(["--rows", "harmonic", "--seeds", "0", "--setups", "A",
-                                "--iterations", "2", "--output", str(out)])
+            pruning_study.main(
+                [
+                    "--rows",
+                    "harmonic",
+                    "--seeds",
+                    "0",
+                    "--setups",
+                    "A",
+                    "--iterations",
+                    "2",
+                    "--output",
+                    str(out),
+                ]
+            )
         assert exc.value.code == 2
         err = capsys.readouterr().err
         assert "argument --output" in err and "in use by holder" in err
@@ -158,17 +201,29 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     trials.mkdir(parents=True)
     here = _record("A", "r", 0, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000})
     here["run_folder"] = "../run"  # relative to the results folder (raw), as records store it
-    gone = dict(_record("A", "r", 1, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000}),
-                run_folder=str(tmp_path / "elsewhere"))
-    current = dict(_record("A", "r", 2, 1.0, 2.0, nbytes={"float32": 1, "int8": 1}),
-                   run_folder=str(run), actor_bytes_format=FORMAT_VERSION)  # absolute: an older record
+    gone = dict(
+        _record("A", "r", 1, 1.0, 2.0, nbytes={"float32": 14000, "int8": 13000}),
+        run_folder=str(tmp_path / "elsewhere"),
+    )
+    current = dict(
+        _record("A", "r", 2, 1.0, 2.0, nbytes={"float32": 1, "int8": 1}),
+        run_folder=str(run),
+        actor_bytes_format=FORMAT_VERSION,
+    )  # absolute: an older record
     for r in (here, gone, current):
         (trials / f"{r['trial']}.json").write_text(json.dumps(r))
     monkeypatch.setattr(export_source, "resolve_checkpoint", lambda folder: folder)
     monkeypatch.setattr(export_source, "find_actor_modules", lambda ckpt: {"user_0": ckpt})
     monkeypatch.setattr(export_source, "load_module_state", lambda m: {"weights": m})
-    monkeypatch.setattr(actor_bytes, "actor_file_bytes", lambda states, d: {"float32": 12000.0, "int8": 10000.0}[d])
-    assert actor_bytes.backfill_actor_bytes(tmp_path / "raw", export_source.actor_states, log=lambda *a: None) == 1
+    monkeypatch.setattr(
+        actor_bytes, "actor_file_bytes", lambda states, d: {"float32": 12000.0, "int8": 10000.0}[d]
+    )
+    assert (
+        actor_bytes.backfill_actor_bytes(
+            tmp_path / "raw", export_source.actor_states, log=lambda *a: None
+        )
+        == 1
+    )
     new = json.loads((trials / "A__r__s0.json").read_text())
     assert new["actor_bytes"] == {"float32": 12000.0, "int8": 10000.0}
     assert new["actor_bytes_format"] == FORMAT_VERSION and new["actor_bytes_from"] == "checkpoint"
@@ -176,7 +231,12 @@ def test_backfill_replaces_older_writers_sizes_and_keeps_them(tmp_path, monkeypa
     assert new["final_stochastic"] == here["final_stochastic"]  # results are never touched
     assert json.loads((trials / "A__r__s1.json").read_text()) == gone
     assert json.loads((trials / "A__r__s2.json").read_text()) == current
-    assert actor_bytes.backfill_actor_bytes(tmp_path / "raw", export_source.actor_states, log=lambda *a: None) == 0  # idempotent
+    assert (
+        actor_bytes.backfill_actor_bytes(
+            tmp_path / "raw", export_source.actor_states, log=lambda *a: None
+        )
+        == 0
+    )  # idempotent
 
 
 def test_the_committed_reports_are_those_of_the_committed_records(tmp_path):
@@ -191,8 +251,14 @@ def test_the_committed_reports_are_those_of_the_committed_records(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     raw = repo / outputs.DEFAULT_OUTPUT
     results = repo / outputs.DEFAULT_MARKDOWN.parent
-    pr.build_report(raw, tmp_path / "pruning.md", tmp_path / "pruning.csv", None,
-                    definitions.DISPLAY_NAMES, definitions.paper_seed_table())
+    pr.build_report(
+        raw,
+        tmp_path / "pruning.md",
+        tmp_path / "pruning.csv",
+        None,
+        definitions.DISPLAY_NAMES,
+        definitions.paper_seed_table(),
+    )
     for name in ("pruning.csv", "pruning_paper_seeds.csv"):
         assert (tmp_path / name).read_text() == (results / name).read_text(), f"{name} is stale"
     md, csv_path = tmp_path / "pruning_seeds_0-4.md", tmp_path / "pruning_seeds_0-4.csv"

@@ -12,11 +12,22 @@ import zlib
 import numpy as np
 import pytest
 
-from dsa_pettingzoo.deploy import ActorFileError, Architecture, load_policy, read_actor_tensors, write_actor_file
+from dsa_pettingzoo.deploy import (
+    ActorFileError,
+    Architecture,
+    load_policy,
+    read_actor_tensors,
+    write_actor_file,
+)
 from dsa_pettingzoo.deploy.actor_speed import observation_sequence, random_params
 from dsa_pettingzoo.deploy.encoding import columns_of, compact_indices, deltas_of
-from dsa_pettingzoo.deploy.quantize import (dequantize_rows, error_bound, quantize_rows, row_scales,
-                                            shared_row_scales)
+from dsa_pettingzoo.deploy.quantize import (
+    dequantize_rows,
+    error_bound,
+    quantize_rows,
+    row_scales,
+    shared_row_scales,
+)
 
 SMALL = Architecture(obs_dim=10, num_actions=6, hidden_sizes=(16, 16), lstm_size=8)
 
@@ -52,8 +63,10 @@ def test_shared_scales_cover_both_lstm_matrices():
     np.testing.assert_allclose(shared_row_scales(ih, hh), [1 / 127, 0.02], rtol=1e-6)
 
 
-@pytest.mark.parametrize("counts, cols", [([3, 0, 2, 1], [5, 7, 300, 0, 1, 999]),
-                                          ([0, 0], []), ([1], [0]), ([4], [0, 1, 2, 3])])
+@pytest.mark.parametrize(
+    "counts, cols",
+    [([3, 0, 2, 1], [5, 7, 300, 0, 1, 999]), ([0, 0], []), ([1], [0]), ([4], [0, 1, 2, 3])],
+)
 def test_delta_indices_round_trip(counts, cols):
     counts, cols = np.array(counts), np.array(cols, np.int64)
     d = deltas_of(cols, counts)
@@ -91,7 +104,9 @@ def test_int8_file_round_trip_and_every_compute_mode(tmp_path, sparsity):
         assert t.q.dtype == np.int8
         dense = t.to_dense()
         assert np.all(np.abs(dense - w) <= t.scales[:, None] / 2 * (1 + 1e-6))
-    np.testing.assert_array_equal(tensors["lstm.0.weight_ih"].scales, tensors["lstm.0.weight_hh"].scales)
+    np.testing.assert_array_equal(
+        tensors["lstm.0.weight_ih"].scales, tensors["lstm.0.weight_hh"].scales
+    )
     obs = observation_sequence(SMALL, 50, np.random.default_rng(2))
     modes = ["auto", "sparse", "dense"]
     from dsa_pettingzoo.deploy import native
@@ -112,7 +127,10 @@ def test_int8_file_is_a_quarter_of_float32_at_95_percent(tmp_path):
     params = random_params(PAPER_ARCH, 0.95, np.random.default_rng(3))
     h32 = write_actor_file(tmp_path / "f.dsaactor", params, PAPER_ARCH)
     write_actor_file(tmp_path / "q.dsaactor", params, PAPER_ARCH, dtype="int8")
-    size32, size8 = (tmp_path / "f.dsaactor").stat().st_size, (tmp_path / "q.dsaactor").stat().st_size
+    size32, size8 = (
+        (tmp_path / "f.dsaactor").stat().st_size,
+        (tmp_path / "q.dsaactor").stat().st_size,
+    )
     assert h32["format_version"] == 1  # a float32 file keeps the old version
     # 7,475 non-zeros at 2 bytes (value, uint8 column) instead of 5; scales stored once per LSTM row.
     assert size8 < 0.6 * size32 and size8 < 0.045 * h32["dense_float32_bytes"]
@@ -122,11 +140,11 @@ def _rewrite(path, edit):
     """Apply ``edit`` to the JSON header of a file and re-frame it with a valid CRC."""
     data = path.read_bytes()
     magic, version, res, hlen, plen = struct.unpack_from("<8sHHIQ", data)
-    header = json.loads(data[24:24 + hlen])
+    header = json.loads(data[24 : 24 + hlen])
     version = edit(header) or version
     head = json.dumps(header).encode()
     start = 24 + hlen
-    payload = data[start + (-start) % 8: len(data) - 4]
+    payload = data[start + (-start) % 8 : len(data) - 4]
     body = struct.pack("<8sHHIQ", magic, version, res, len(head), plen) + head
     body += b"\0" * ((-len(body)) % 8) + payload
     path.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
@@ -150,19 +168,31 @@ def test_bad_int8_entries_are_refused(int8_file, tmp_path, monkeypatch):
 
     unshared = tmp_path / "unshared.dsaactor"
     with monkeypatch.context() as m:  # a writer that scales the LSTM's two matrices apart
-        m.setattr(fmt, "int8_scales", lambda params, arch: {
-            k: row_scales(v) for k, v in params.items() if np.ndim(v) == 2})
-        write_actor_file(unshared, random_params(SMALL, 0.9, np.random.default_rng(4)), SMALL,
-                         dtype="int8")
-    with pytest.raises(ActorFileError, match="lstm.0: weight_ih and weight_hh of an int8 file "
-                                             "must share their row scales"):
+        m.setattr(
+            fmt,
+            "int8_scales",
+            lambda params, arch: {k: row_scales(v) for k, v in params.items() if np.ndim(v) == 2},
+        )
+        write_actor_file(
+            unshared, random_params(SMALL, 0.9, np.random.default_rng(4)), SMALL, dtype="int8"
+        )
+    with pytest.raises(
+        ActorFileError,
+        match="lstm.0: weight_ih and weight_hh of an int8 file must share their row scales",
+    ):
         load_policy(unshared)
     other = tmp_path / "b.dsaactor"
-    write_actor_file(other, random_params(SMALL, 0.9, np.random.default_rng(4)), SMALL, dtype="int8")
+    write_actor_file(
+        other, random_params(SMALL, 0.9, np.random.default_rng(4)), SMALL, dtype="int8"
+    )
     _rewrite(other, lambda h: h.update(dtype="int4"))
-    with pytest.raises(ActorFileError, match=r"unknown dtype 'int4' \(allowed: float32, float16, int8\)"):
+    with pytest.raises(
+        ActorFileError, match=r"unknown dtype 'int4' \(allowed: float32, float16, int8\)"
+    ):
         load_policy(other)
-    write_actor_file(other, random_params(SMALL, 0.9, np.random.default_rng(4)), SMALL, dtype="int8")
+    write_actor_file(
+        other, random_params(SMALL, 0.9, np.random.default_rng(4)), SMALL, dtype="int8"
+    )
 
     def drop_scales(h):
         del next(e for e in h["tensors"] if e["name"] == "head.weight")["parts"]["scales"]
@@ -174,8 +204,12 @@ def test_bad_int8_entries_are_refused(int8_file, tmp_path, monkeypatch):
 
 def test_write_refuses_an_unknown_dtype(tmp_path):
     with pytest.raises(ValueError, match="dtype must be one of"):
-        write_actor_file(tmp_path / "a.dsaactor", random_params(SMALL, 0.5, np.random.default_rng(0)),
-                         SMALL, dtype="int4")
+        write_actor_file(
+            tmp_path / "a.dsaactor",
+            random_params(SMALL, 0.5, np.random.default_rng(0)),
+            SMALL,
+            dtype="int4",
+        )
 
 
 # ----------------------------------------------------------------------------- format version 3
@@ -215,7 +249,9 @@ def test_zero_biases_and_zero_scales_are_dropped_by_hand(tmp_path):
     bias = _entry(header, "lstm.0.bias")
     assert bias["encoding"] == "bitmask" and bias["nnz"] == 2
     assert {k: (v["count"], v["dtype"]) for k, v in bias["parts"].items()} == {
-        "mask": (4, "|u1"), "values": (2, "<f4")}
+        "mask": (4, "|u1"),
+        "values": (2, "<f4"),
+    }
     ih, hh = _entry(header, "lstm.0.weight_ih"), _entry(header, "lstm.0.weight_hh")
     assert ih["scales_encoding"] == hh["scales_encoding"] == "bitmask"
     assert ih["parts"]["scales"]["count"] == 8  # only the 8 non-empty gate rows keep a scale
@@ -230,8 +266,10 @@ def test_zero_biases_and_zero_scales_are_dropped_by_hand(tmp_path):
     scales = shared_row_scales(params["lstm.0.weight_ih"], params["lstm.0.weight_hh"])
     np.testing.assert_array_equal(tensors["lstm.0.weight_ih"].scales, scales)
     assert np.all(tensors["lstm.0.weight_ih"].scales[8:] == 0)
-    np.testing.assert_array_equal(tensors["lstm.0.weight_ih"].to_dense(),
-                                  dequantize_rows(quantize_rows(params["lstm.0.weight_ih"], scales), scales))
+    np.testing.assert_array_equal(
+        tensors["lstm.0.weight_ih"].to_dense(),
+        dequantize_rows(quantize_rows(params["lstm.0.weight_ih"], scales), scales),
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
@@ -245,13 +283,16 @@ def test_version_3_round_trip_matches_the_version_2_layout(tmp_path, dtype):
     _, _, a = read_actor_tensors(tmp_path / "v3.dsaactor")
     _, _, b = read_actor_tensors(tmp_path / "v2.dsaactor")
     for name in params:
-        dense_a, dense_b = (t.to_dense() if hasattr(t, "to_dense") else t for t in (a[name], b[name]))
+        dense_a, dense_b = (
+            t.to_dense() if hasattr(t, "to_dense") else t for t in (a[name], b[name])
+        )
         np.testing.assert_array_equal(dense_a, dense_b, err_msg=name)
     assert (tmp_path / "v3.dsaactor").stat().st_size < (tmp_path / "v2.dsaactor").stat().st_size
     obs = observation_sequence(MEDIUM, 20, np.random.default_rng(6))
     p3, p2 = load_policy(tmp_path / "v3.dsaactor"), load_policy(tmp_path / "v2.dsaactor")
-    np.testing.assert_array_equal(np.stack([p3.logits(y)[0] for y in obs]),
-                                  np.stack([p2.logits(y)[0] for y in obs]))
+    np.testing.assert_array_equal(
+        np.stack([p3.logits(y)[0] for y in obs]), np.stack([p2.logits(y)[0] for y in obs])
+    )
 
 
 def test_the_paper_actor_at_99_5_percent_with_pruned_biases_saves_what_is_derived(tmp_path):
@@ -271,10 +312,17 @@ def test_the_paper_actor_at_99_5_percent_with_pruned_biases_saves_what_is_derive
     params = _pruned_everywhere(PAPER_ARCH, 0.995, 7, zero_bias=biases)
     new = write_actor_file(tmp_path / "v3.dsaactor", params, PAPER_ARCH, dtype="int8")
     _write_version_2_layout(tmp_path / "v2.dsaactor", params, PAPER_ARCH, "int8")
-    assert [_entry(new, n)["encoding"] for n in biases] == ["bitmask", "bitmask", "bitmask", "dense"]
+    assert [_entry(new, n)["encoding"] for n in biases] == [
+        "bitmask",
+        "bitmask",
+        "bitmask",
+        "dense",
+    ]
     saved, new_parts = (512 - 16) + (512 - 16) + (2048 - 64), 3
     scales = {n: row_scales(params[n]) for n in ("dense.0.weight", "dense.1.weight", "head.weight")}
-    scales["lstm.0.weight_ih"] = shared_row_scales(params["lstm.0.weight_ih"], params["lstm.0.weight_hh"])
+    scales["lstm.0.weight_ih"] = shared_row_scales(
+        params["lstm.0.weight_ih"], params["lstm.0.weight_hh"]
+    )
     for name, s in scales.items():  # the LSTM's two matrices share one set of parts
         if _entry(new, name).get("scales_encoding") == "bitmask":
             saved += 4 * int((s == 0).sum()) - (s.size + 7) // 8
@@ -297,20 +345,35 @@ def v3_file(tmp_path):
 def _edit_entry(name, edit):
     def apply(h):
         edit(_entry(h, name))
+
     return apply
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda h: 2, "tensor dense.0.weight: bitmask row scales need format version 3, the file says 2"),
-    (_edit_entry("lstm.0.bias", lambda e: e.update(nnz=3)), "tensor lstm.0.bias: bitmask has 0 ones, "
-                                                          "the table says 3 non-zeros"),
-    (_edit_entry("lstm.0.weight_ih", lambda e: e.update(scales_encoding="log")),
-     r"tensor lstm.0.weight_ih: unknown scales encoding 'log' \(allowed: dense, bitmask\)"),
-    (_edit_entry("lstm.0.weight_ih", lambda e: e.update(scales_encoding="dense")),
-     "tensor lstm.0.weight_ih: part 'scales' has dtype float32 and \\d+ entries, expected kind 'f' and 256"),
-    (_edit_entry("lstm.0.weight_ih", lambda e: e["parts"].pop("scales_mask")),
-     "tensor lstm.0.weight_ih: missing part 'scales_mask'"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda h: 2,
+            "tensor dense.0.weight: bitmask row scales need format version 3, the file says 2",
+        ),
+        (
+            _edit_entry("lstm.0.bias", lambda e: e.update(nnz=3)),
+            "tensor lstm.0.bias: bitmask has 0 ones, the table says 3 non-zeros",
+        ),
+        (
+            _edit_entry("lstm.0.weight_ih", lambda e: e.update(scales_encoding="log")),
+            r"tensor lstm.0.weight_ih: unknown scales encoding 'log' \(allowed: dense, bitmask\)",
+        ),
+        (
+            _edit_entry("lstm.0.weight_ih", lambda e: e.update(scales_encoding="dense")),
+            "tensor lstm.0.weight_ih: part 'scales' has dtype float32 and \\d+ entries, expected kind 'f' and 256",
+        ),
+        (
+            _edit_entry("lstm.0.weight_ih", lambda e: e["parts"].pop("scales_mask")),
+            "tensor lstm.0.weight_ih: missing part 'scales_mask'",
+        ),
+    ],
+)
 def test_bad_version_3_entries_are_refused(v3_file, edit, message):
     _rewrite(v3_file, edit)
     with pytest.raises(ActorFileError, match=message):
@@ -326,17 +389,23 @@ def test_a_zero_scale_on_a_row_with_weights_is_refused(tmp_path):
     data = bytearray(path.read_bytes())
     hlen = struct.unpack_from("<I", data, 12)[0]
     start = 24 + hlen + (-(24 + hlen)) % 8
-    data[start + part["offset"]: start + part["offset"] + 4] = struct.pack("<f", 0.0)
+    data[start + part["offset"] : start + part["offset"] + 4] = struct.pack("<f", 0.0)
     body = bytes(data[:-4])
     path.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
-    with pytest.raises(ActorFileError, match="tensor head.weight: row 0 has scale 0 but non-zero int8 values"):
+    with pytest.raises(
+        ActorFileError, match="tensor head.weight: row 0 has scale 0 but non-zero int8 values"
+    ):
         load_policy(path)
 
 
 def test_a_bitmask_vector_in_an_older_frame_is_refused(tmp_path):
     path = tmp_path / "user_0.dsaactor"
-    assert write_actor_file(path, _pruned_everywhere(MEDIUM, 0.5, 10), MEDIUM)["format_version"] == 3
+    assert (
+        write_actor_file(path, _pruned_everywhere(MEDIUM, 0.5, 10), MEDIUM)["format_version"] == 3
+    )
     _rewrite(path, lambda h: 1)
-    with pytest.raises(ActorFileError, match="tensor lstm.0.bias: a bitmask vector needs format "
-                                             "version 3, the file says 1"):
+    with pytest.raises(
+        ActorFileError,
+        match="tensor lstm.0.bias: a bitmask vector needs format version 3, the file says 1",
+    ):
         load_policy(path)

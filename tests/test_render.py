@@ -16,8 +16,9 @@ def _agg(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
 
 
-@pytest.mark.parametrize("kw", [dict(setup="B", horizon=8), dict(num_users=2, num_channels=1,
-                                                                 horizon=4)])
+@pytest.mark.parametrize(
+    "kw", [dict(setup="B", horizon=8), dict(num_users=2, num_channels=1, horizon=4)]
+)
 def test_pettingzoo_render_test(kw):
     pytest.importorskip("matplotlib")
     render_test(lambda render_mode=None: dsa_pettingzoo.env(render_mode=render_mode, **kw))
@@ -25,12 +26,11 @@ def test_pettingzoo_render_test(kw):
 
 def _scripted_env(mode):
     # K = 2; channel 1 always PU-busy, channel 2 free. N = 3.
-    env = parallel_env(num_users=3, num_channels=2, horizon=4, pu_prob=[1.0, 0.0],
-                       render_mode=mode)
+    env = parallel_env(num_users=3, num_channels=2, horizon=4, pu_prob=[1.0, 0.0], render_mode=mode)
     env.reset(seed=0)
-    env.step({"user_0": 2, "user_1": 0, "user_2": 0})   # slot 1: user 0 alone on ch 2 -> ACK
-    env.step({"user_0": 2, "user_1": 2, "user_2": 1})   # slot 2: collision on 2, user 2 blocked
-    env.step({"user_0": 0, "user_1": 0, "user_2": 0})   # slot 3: all idle
+    env.step({"user_0": 2, "user_1": 0, "user_2": 0})  # slot 1: user 0 alone on ch 2 -> ACK
+    env.step({"user_0": 2, "user_1": 2, "user_2": 1})  # slot 2: collision on 2, user 2 blocked
+    env.step({"user_0": 0, "user_1": 0, "user_2": 0})  # slot 3: all idle
     return env
 
 
@@ -38,8 +38,8 @@ def test_ansi_picture():
     text = _scripted_env("ansi").render()
     lines = text.splitlines()
     assert "slot 3/4" in lines[0]
-    assert lines[1] == "ch1  |#B#"          # PU busy, attempt blocked, PU busy
-    assert lines[2] == "ch2  |0X."          # user 0 ACK, collision, unused
+    assert lines[1] == "ch1  |#B#"  # PU busy, attempt blocked, PU busy
+    assert lines[2] == "ch2  |0X."  # user 0 ACK, collision, unused
     assert "ACK 1" in lines[3] and "collisions 2" in lines[3] and "PU-blocked 1" in lines[3]
 
 
@@ -47,25 +47,25 @@ def test_rgb_picture_cells():
     env = _scripted_env("rgb_array")
     img = env.render()
     assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
-    cw, chh, uh, margin, gap = 6, 18, 8, 10, 6     # layout constants of render_rgb
+    cw, chh, uh, margin, gap = 6, 18, 8, 10, 6  # layout constants of render_rgb
     assert img.shape == (2 * chh + gap + 3 * uh, margin + 4 * cw, 3)
     colors = R.user_colors(3)
 
-    def cell(k, s):     # centre pixel of channel k (1-based), slot s (1-based)
+    def cell(k, s):  # centre pixel of channel k (1-based), slot s (1-based)
         return tuple(img[(k - 1) * chh + chh // 2, margin + (s - 1) * cw + 2])
 
-    def frame(k, s):    # top-left pixel inside the cell's 1-px grid line
+    def frame(k, s):  # top-left pixel inside the cell's 1-px grid line
         return tuple(img[(k - 1) * chh + 1, margin + (s - 1) * cw])
 
     def user(n, s):
         return tuple(img[2 * chh + gap + n * uh + uh // 2, margin + (s - 1) * cw + 2])
 
-    assert cell(2, 1) == tuple(colors[0])            # user 0's colour: its success
-    assert frame(2, 2) == R.COLLISION                # red frame: collision
-    assert frame(1, 2) == R.BLOCKED                  # black frame: blocked by PU
+    assert cell(2, 1) == tuple(colors[0])  # user 0's colour: its success
+    assert frame(2, 2) == R.COLLISION  # red frame: collision
+    assert frame(1, 2) == R.BLOCKED  # black frame: blocked by PU
     assert cell(1, 1) == R.PU_COLOUR and cell(1, 3) == R.PU_COLOUR
     assert cell(2, 3) == R.FREE
-    assert cell(2, 4) == R.UNPLAYED                  # slot 4 not played yet
+    assert cell(2, 4) == R.UNPLAYED  # slot 4 not played yet
     assert user(0, 1) == R.SUCCESS and user(1, 1) == R.IDLE_COLOUR
     assert user(0, 2) == R.COLLISION and user(2, 2) == R.BLOCKED
     # the left margin shows each user's colour
@@ -86,9 +86,9 @@ def test_long_horizon_shows_a_window():
     img = env.render()
     assert img.shape[1] == 10 + 6 * R.RGB_WINDOW
     # every slot of the window is user 0's lone success on channel 1 (nothing left unplayed)
-    centres = img[18 // 2, 10 + 2::6]
+    centres = img[18 // 2, 10 + 2 :: 6]
     assert len(centres) == R.RGB_WINDOW and np.all(centres == R.user_colors(2)[0])
-    assert np.all(img[18 + 6 + 8 // 2, 10 + 2::6] == R.SUCCESS)
+    assert np.all(img[18 + 6 + 8 // 2, 10 + 2 :: 6] == R.SUCCESS)
     env2 = parallel_env(num_users=2, num_channels=1, horizon=1000, render_mode="ansi")
     env2.reset(seed=0)
     for _ in range(300):
@@ -102,8 +102,8 @@ def test_render_before_reset_and_without_mode():
     img = parallel_env(render_mode="rgb_array").render()
     slots = min(100, R.RGB_WINDOW)
     assert img.dtype == np.uint8 and img.shape == (5 * 18 + 6 + 10 * 8, 10 + 6 * slots, 3)
-    assert np.all(img[:5 * 18, 10:] == R.UNPLAYED) and np.all(img[5 * 18 + 6:, 10:] == R.UNPLAYED)
-    assert np.all(img[5 * 18:5 * 18 + 6] == R.BACKGROUND)     # the gap between the bands
+    assert np.all(img[: 5 * 18, 10:] == R.UNPLAYED) and np.all(img[5 * 18 + 6 :, 10:] == R.UNPLAYED)
+    assert np.all(img[5 * 18 : 5 * 18 + 6] == R.BACKGROUND)  # the gap between the bands
     swatches = [tuple(img[5 * 18 + 6 + n * 8 + 4, 3]) for n in range(10)]
     assert swatches == [tuple(c) for c in R.user_colors(10)]
     with pytest.warns(UserWarning, match="render_mode"):

@@ -21,7 +21,10 @@ from rllib_experiments.methods import ROWS
 
 def test_plan_trials_seed_major_and_one_baseline_trial_per_setup():
     trials = plan_trials(BUDGETS["quick"], ["A", "B"], ["aloha", "dense", "harmonic"], [0, 1])
-    assert trials[:2] == [dict(row="aloha", setup="A", seed=0), dict(row="aloha", setup="B", seed=0)]
+    assert trials[:2] == [
+        dict(row="aloha", setup="A", seed=0),
+        dict(row="aloha", setup="B", seed=0),
+    ]
     learning = trials[2:]
     assert len(learning) == 2 * 2 * 2
     assert [t["seed"] for t in learning] == [0, 0, 0, 0, 1, 1, 1, 1]  # every row's seed 0 first
@@ -48,8 +51,9 @@ def test_is_finished_checks_budget(tmp_path):
     p2 = tmp_path / "trials" / "A__ours__s0.json"
     p2.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": n}))
     assert not is_finished(tmp_path, ours, budget)
-    p2.write_text(json.dumps({"budget": "quick", "kind": "learning",
-                              "iterations": ours_iterations(n)}))
+    p2.write_text(
+        json.dumps({"budget": "quick", "kind": "learning", "iterations": ours_iterations(n)})
+    )
     assert is_finished(tmp_path, ours, budget)
     moved = set_aside_superseded(tmp_path, [ours])
     assert not p2.exists() and moved[0].parent.name == "superseded" and moved[0].is_file()
@@ -63,20 +67,38 @@ def _write(path, rows):
 
 
 def _trial(setup, row, seed, reward, kind="learning", label=None, **kw):
-    return dict(setup=setup, row=row, seed=seed, final_reward=reward, kind=kind, label=label or row,
-                final_reward_std=10.0, sparsity_prunable=kw.get("sp", ""), sparsity_all="",
-                episodes_trained=300 if kind == "learning" else 0, iterations=300,
-                eval_episodes=100, wall_s=5.0, budget="quick")
+    return dict(
+        setup=setup,
+        row=row,
+        seed=seed,
+        final_reward=reward,
+        kind=kind,
+        label=label or row,
+        final_reward_std=10.0,
+        sparsity_prunable=kw.get("sp", ""),
+        sparsity_all="",
+        episodes_trained=300 if kind == "learning" else 0,
+        iterations=300,
+        eval_episodes=100,
+        wall_s=5.0,
+        budget="quick",
+    )
 
 
 def test_report_from_csv_only(tmp_path, plotted, check_png):
-    trials = [_trial("A", "oracle", 0, 2000.0, kind="baseline", label="Oracle"),
-              _trial("A", "aloha", 0, 1000.0, kind="baseline", label="Slotted Aloha"),
-              _trial("A", "harmonic", 0, 1200.0, sp=0.95), _trial("A", "harmonic", 1, 1600.0, sp=0.95),
-              _trial("A", "harmonic", 2, 1400.0, sp=0.95)]
+    trials = [
+        _trial("A", "oracle", 0, 2000.0, kind="baseline", label="Oracle"),
+        _trial("A", "aloha", 0, 1000.0, kind="baseline", label="Slotted Aloha"),
+        _trial("A", "harmonic", 0, 1200.0, sp=0.95),
+        _trial("A", "harmonic", 1, 1600.0, sp=0.95),
+        _trial("A", "harmonic", 2, 1400.0, sp=0.95),
+    ]
     _write(tmp_path / "trials.csv", trials)
-    curves = [dict(setup="A", row="harmonic", seed=s, iteration=i, episodes=i, reward=r + i)
-              for s, r in [(0, 800.0), (1, 900.0), (2, 1000.0)] for i in (0, 10, 20)]
+    curves = [
+        dict(setup="A", row="harmonic", seed=s, iteration=i, episodes=i, reward=r + i)
+        for s, r in [(0, 800.0), (1, 900.0), (2, 1000.0)]
+        for i in (0, 10, 20)
+    ]
     _write(tmp_path / "curves.csv", curves)
     summary = report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
     h = summary["A"]["harmonic"]
@@ -84,32 +106,63 @@ def test_report_from_csv_only(tmp_path, plotted, check_png):
     assert h["mean"] == pytest.approx(1400.0)
     assert h["std"] == pytest.approx(200.0)  # sample std of 1200, 1400, 1600
     text = (tmp_path / "table1.md").read_text()
-    assert "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |" in text
+    assert (
+        "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |"
+        in text
+    )
     assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
     check_png(tmp_path / "fig" / "training_curves_A.png", 1540, 770)  # 14 x 7 in at 110 dpi
     left, right = plotted["training_curves_A.png"]
     for panel in (left, right):
-        (curve,) = [xy for label, xy in panel.items() if label.startswith(ROWS["harmonic"].label + " (3 seeds")]
+        (curve,) = [
+            xy
+            for label, xy in panel.items()
+            if label.startswith(ROWS["harmonic"].label + " (3 seeds")
+        ]
         assert curve[0].tolist() == [0, 10, 20]  # training episodes (1 per iteration here)
         assert curve[1].tolist() == [900.0, 910.0, 920.0]  # mean of 800, 900, 1000 (+ iteration)
     # the best baseline rewards as reference lines; the zoomed panel leaves the oracle out
     assert left["Oracle: 2000"][1].tolist() == [2000.0, 2000.0]
-    assert left["Slotted Aloha: 1000"][1].tolist() == right["Slotted Aloha: 1000"][1].tolist() == [1000.0] * 2
+    assert (
+        left["Slotted Aloha: 1000"][1].tolist()
+        == right["Slotted Aloha: 1000"][1].tolist()
+        == [1000.0] * 2
+    )
     assert not any(label.startswith("Oracle") for label in right)
 
 
 def test_ablation_section_and_figure(tmp_path, plotted, check_png):
-    g = lambda setup, row, seed, r: dict(_trial(setup, row, seed, r, sp=0.95), final_greedy=r,
-                                         final_stochastic=r - 100.0, eval_mode="greedy")
-    trials = [_trial("A", "oracle", 0, 2600.0, kind="baseline", label="Oracle"),
-              g("A", "ours", 0, 2580.0), g("A", "ours", 1, 2590.0), g("A", "ours", 2, 2000.0),
-              g("A", "ours_paper_critic", 0, 2380.0), g("A", "ours_paper_critic", 1, 2410.0),
-              g("A", "ours_dense", 3, 2500.0)]
+    g = lambda setup, row, seed, r: dict(
+        _trial(setup, row, seed, r, sp=0.95),
+        final_greedy=r,
+        final_stochastic=r - 100.0,
+        eval_mode="greedy",
+    )
+    trials = [
+        _trial("A", "oracle", 0, 2600.0, kind="baseline", label="Oracle"),
+        g("A", "ours", 0, 2580.0),
+        g("A", "ours", 1, 2590.0),
+        g("A", "ours", 2, 2000.0),
+        g("A", "ours_paper_critic", 0, 2380.0),
+        g("A", "ours_paper_critic", 1, 2410.0),
+        g("A", "ours_dense", 3, 2500.0),
+    ]
     _write(tmp_path / "trials.csv", trials)
-    curves = [dict(setup="A", row=row, seed=s, iteration=i, episodes=8 * i, reward=1000.0 + i,
-                   reward_greedy=1000.0 + i, reward_stochastic=900.0)
-              for row, seeds in [("ours", (0, 1)), ("ours_paper_critic", (0, 1))] for s in seeds
-              for i in (0, 10, 20)]
+    curves = [
+        dict(
+            setup="A",
+            row=row,
+            seed=s,
+            iteration=i,
+            episodes=8 * i,
+            reward=1000.0 + i,
+            reward_greedy=1000.0 + i,
+            reward_stochastic=900.0,
+        )
+        for row, seeds in [("ours", (0, 1)), ("ours_paper_critic", (0, 1))]
+        for s in seeds
+        for i in (0, 10, 20)
+    ]
     _write(tmp_path / "curves.csv", curves)
     report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
     text = (tmp_path / "table1.md").read_text()
@@ -121,8 +174,9 @@ def test_ablation_section_and_figure(tmp_path, plotted, check_png):
     check_png(tmp_path / "fig" / "ablation_A.png", 990, 715)  # 9 x 6.5 in at 110 dpi
     (lines,) = plotted["ablation_A.png"]
     # ours on the ablation's seeds 0 and 1 only (its seed 2 ran no ablation), 8 episodes an iteration
-    assert sorted(lines) == sorted(f"{ROWS[k].label} (seeds 0, 1; 160 episodes)"
-                                   for k in ("ours", "ours_paper_critic"))
+    assert sorted(lines) == sorted(
+        f"{ROWS[k].label} (seeds 0, 1; 160 episodes)" for k in ("ours", "ours_paper_critic")
+    )
     for x, y in lines.values():
         assert x.tolist() == [0, 10, 20] and y.tolist() == [1000.0, 1010.0, 1020.0]
 
@@ -153,9 +207,11 @@ def test_ablation_settings_change_one_thing_each():
 
 
 def test_cli_rejects_bad_flags(capsys):
-    for argv, message in ((["--rows", "bogus", "--output", "/nonexistent/x"], "argument --rows: unknown"),
-                          (["--budget", "huge"], "argument --budget: invalid choice"),
-                          (["--report-only", "--output", "/nonexistent/x"], "holds no raw results")):
+    for argv, message in (
+        (["--rows", "bogus", "--output", "/nonexistent/x"], "argument --rows: unknown"),
+        (["--budget", "huge"], "argument --budget: invalid choice"),
+        (["--report-only", "--output", "/nonexistent/x"], "holds no raw results"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
@@ -166,11 +222,30 @@ def test_cli_rejects_bad_flags(capsys):
 @pytest.mark.slow
 def test_smoke_end_to_end_and_resume(tmp_path, capsys):
     out = tmp_path / "raw"
-    args = ["--budget", "smoke", "--setups", "A", "--rows", "oracle", "pai50",
-            "--output", str(out), "--num-cpus", "2", "--tune-dir", str(tmp_path / "tune")]
+    args = [
+        "--budget",
+        "smoke",
+        "--setups",
+        "A",
+        "--rows",
+        "oracle",
+        "pai50",
+        "--output",
+        str(out),
+        "--num-cpus",
+        "2",
+        "--tune-dir",
+        str(tmp_path / "tune"),
+    ]
     assert main(args) == 0
-    for name in ("trials.csv", "curves.csv", "runs.jsonl", "table1.md", "training_curves_A.png",
-                 "sparsity_schedules.png"):
+    for name in (
+        "trials.csv",
+        "curves.csv",
+        "runs.jsonl",
+        "table1.md",
+        "training_curves_A.png",
+        "sparsity_schedules.png",
+    ):
         assert (out / name).is_file(), name
     with open(out / "trials.csv") as f:
         rows = {r["row"]: r for r in csv.DictReader(f)}

@@ -34,8 +34,14 @@ TIMING = ("time_s", "wall_time_s", "env_steps_per_s")
 
 
 def _settings(iterations):
-    return load_preset("tiny", iterations=iterations, eval_interval=2, schedule="linear",
-                       final_sparsity=0.8, prune_interval=2)
+    return load_preset(
+        "tiny",
+        iterations=iterations,
+        eval_interval=2,
+        schedule="linear",
+        final_sparsity=0.8,
+        prune_interval=2,
+    )
 
 
 def _rows(folder):
@@ -45,8 +51,9 @@ def _rows(folder):
 
 
 def _run(folder, iterations, resume=False, log=None):
-    return TrainingRun(_settings(iterations), folder, resume=resume, checkpoint_every=2,
-                       tensorboard=False, log=log).run()
+    return TrainingRun(
+        _settings(iterations), folder, resume=resume, checkpoint_every=2, tensorboard=False, log=log
+    ).run()
 
 
 class Killed(Exception):
@@ -57,6 +64,7 @@ def _kill_in(iteration):
     def kill(row):
         if row["iteration"] == iteration:
             raise Killed
+
     return kill
 
 
@@ -73,8 +81,14 @@ def test_resumed_run_is_the_uninterrupted_run(tmp_path):
     restored = []
     for session, (kill_at, _) in enumerate(kills):
         with pytest.raises(Killed):
-            TrainingRun(_settings(iterations), part, resume=session > 0, checkpoint_every=2,
-                        tensorboard=False, log=restored.append).run(on_iteration=_kill_in(kill_at))
+            TrainingRun(
+                _settings(iterations),
+                part,
+                resume=session > 0,
+                checkpoint_every=2,
+                tensorboard=False,
+                log=restored.append,
+            ).run(on_iteration=_kill_in(kill_at))
         assert len(_rows(part)) == kill_at + 1 and not (part / out.RESULT_FILE).exists()
     resumed = _run(part, iterations, resume=True, log=restored.append)
     restored = [line for line in restored if "restored" in line]
@@ -85,6 +99,7 @@ def test_resumed_run_is_the_uninterrupted_run(tmp_path):
 
     def points(result):
         return [{k: v for k, v in p.items() if k != "wall_s"} for p in result["evaluations"]]
+
     assert points(resumed) == points(whole)
     assert resumed["sessions"] == len(kills) + 1
     # where it was resumed (the checkpoints restored); the uninterrupted run: nowhere
@@ -95,8 +110,15 @@ def test_critic_state_keeps_the_float64_return_statistics():
     """RLlib rounds float64 state to float32 both ways; the reward-normalisation statistics
     (a running count, mean and M2 of the returns) go through get_state / set_state exact."""
     obs_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
-    specs = module_specs(["u0", "u1"], obs_space, gym.spaces.Discrete(3), hidden_sizes=[8],
-                         lstm_size=8, lstm_layers=1, critic_mode="paper")
+    specs = module_specs(
+        ["u0", "u1"],
+        obs_space,
+        gym.spaces.Discrete(3),
+        hidden_sizes=[8],
+        lstm_size=8,
+        lstm_layers=1,
+        critic_mode="paper",
+    )
     critic, fresh = (specs.rl_module_specs[CRITIC_ID].build() for _ in range(2))
     assert isinstance(critic, SharedCritic)
     critic.update_return_stats(np.random.default_rng(0).normal(3.0, 7.0, 1001))
@@ -141,15 +163,19 @@ def _damage_without_manifest(ckpt):
     return "Error"  # found only when loading: the unpickling error is named
 
 
-@pytest.mark.parametrize("damage", [_damage_truncate, _damage_flip, _damage_delete,
-                                    _damage_run_state, _damage_without_manifest])
+@pytest.mark.parametrize(
+    "damage",
+    [_damage_truncate, _damage_flip, _damage_delete, _damage_run_state, _damage_without_manifest],
+)
 def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path, damage):
     run = tmp_path / "run"
     _run(run, 4)
     clean = _rows(run)
     newest = out.checkpoint_path(run, 4)
     said = damage(newest)
-    damaged_files = {p.relative_to(newest): p.read_bytes() for p in newest.rglob("*") if p.is_file()}
+    damaged_files = {
+        p.relative_to(newest): p.read_bytes() for p in newest.rglob("*") if p.is_file()
+    }
     (run / out.RESULT_FILE).unlink()  # as if killed right after the checkpoint
 
     lines = []
@@ -158,10 +184,13 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path, damage):
     assert str(newest) in message and said in message
     assert any("restored" in line and "iter_000002" in line for line in lines)
     # the damaged checkpoint is kept, byte for byte, under another name
-    kept = [p for p in (run / out.CHECKPOINT_DIR).iterdir() if p.name.startswith("iter_000004.damaged-")]
+    kept = [
+        p for p in (run / out.CHECKPOINT_DIR).iterdir() if p.name.startswith("iter_000004.damaged-")
+    ]
     assert len(kept) == 1
-    assert {p.relative_to(kept[0]): p.read_bytes() for p in kept[0].rglob("*") if p.is_file()} \
-        == damaged_files
+    assert {
+        p.relative_to(kept[0]): p.read_bytes() for p in kept[0].rglob("*") if p.is_file()
+    } == damaged_files
     # the run went on from iteration 2: the same rows as the clean run, a new final checkpoint
     assert [r["iteration"] for r in _rows(run)] == ["0", "1", "2", "3"]
     assert _rows(run) == clean
@@ -173,13 +202,15 @@ def test_train_cli_resume_names_the_damaged_checkpoint(tmp_path):
     run = tmp_path / "r"
     args = ["--preset", "tiny", "--iterations", "4", "--checkpoint-every", "2", "--no-tensorboard"]
     cmd = [sys.executable, "-m", "rllib_experiments", "train"]
-    first = subprocess.run(cmd + args + ["--output", str(run)], capture_output=True, text=True,
-                           timeout=600)
+    first = subprocess.run(
+        cmd + args + ["--output", str(run)], capture_output=True, text=True, timeout=600
+    )
     assert first.returncode == 0, first.stderr
     _damage_truncate(out.checkpoint_path(run, 4))
     (run / out.RESULT_FILE).unlink()
-    second = subprocess.run(cmd + ["--output", str(run), "--resume"], capture_output=True,
-                            text=True, timeout=600)
+    second = subprocess.run(
+        cmd + ["--output", str(run), "--resume"], capture_output=True, text=True, timeout=600
+    )
     assert second.returncode == 0, second.stderr
     assert "iter_000004 is damaged" in second.stdout and "trying the previous one" in second.stdout
     assert json.loads((run / out.RESULT_FILE).read_text())["sessions"] == 2

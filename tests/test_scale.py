@@ -22,27 +22,53 @@ def _write(folder, rec):
 
 
 def _ours(setup, n, seed, reward, cpu=None, iterations=300):
-    rec = dict(trial=f"{setup}__ours__s{seed}", row="ours", setup=setup, seed=seed, kind="learning",
-               budget="scale", final_reward=reward, final_reward_std=1.0, iterations=iterations,
-               episodes_trained=8 * iterations, oracle_reference=-1.0, wall_s=50.0,
-               env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2}, num_users=n)
+    rec = dict(
+        trial=f"{setup}__ours__s{seed}",
+        row="ours",
+        setup=setup,
+        seed=seed,
+        kind="learning",
+        budget="scale",
+        final_reward=reward,
+        final_reward_std=1.0,
+        iterations=iterations,
+        episodes_trained=8 * iterations,
+        oracle_reference=-1.0,
+        wall_s=50.0,
+        env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2},
+        num_users=n,
+    )
     if cpu is not None:
         rec["cpu_s"] = cpu
     return rec
 
 
 def _baseline(setup, n, name, reward, std):
-    return dict(trial=f"{setup}__{name}__s0", row=name, setup=setup, seed=0, kind="baseline",
-                budget="scale", final_reward=reward, final_reward_std=std, iterations=0,
-                episodes_trained=0, wall_s=2.0, cpu_s=1.5, num_users=n,
-                env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2})
+    return dict(
+        trial=f"{setup}__{name}__s0",
+        row=name,
+        setup=setup,
+        seed=0,
+        kind="baseline",
+        budget="scale",
+        final_reward=reward,
+        final_reward_std=std,
+        iterations=0,
+        episodes_trained=0,
+        wall_s=2.0,
+        cpu_s=1.5,
+        num_users=n,
+        env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2},
+    )
 
 
 #: (setup, N): ours' seed rewards, the oracle, the best decentralized baseline (musical chairs)
-CELLS = {("A", 10): ([960.0, 970.0, 980.0, 990.0, 1000.0], 1000.0, 900.0),  # met
-         ("A", 20): ([1500.0, 1700.0], 2000.0, 1800.0),  # short: 0.8 of the oracle, below MC
-         ("B", 10): ([700.0, 800.0, 900.0], 1000.0, 600.0),
-         ("B", 20): ([1900.0], 2000.0, 1000.0)}  # one seed: no std over seeds
+CELLS = {
+    ("A", 10): ([960.0, 970.0, 980.0, 990.0, 1000.0], 1000.0, 900.0),  # met
+    ("A", 20): ([1500.0, 1700.0], 2000.0, 1800.0),  # short: 0.8 of the oracle, below MC
+    ("B", 10): ([700.0, 800.0, 900.0], 1000.0, 600.0),
+    ("B", 20): ([1900.0], 2000.0, 1000.0),
+}  # one seed: no std over seeds
 
 
 @pytest.fixture
@@ -97,8 +123,14 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     text = md.read_text()
     assert "**Met by ours in 1 of 4 cells with records** (the study has 12)" in text
     # (A, 20): ours 1600 of 2000 = 0.8: short by 0.15, 0.95 * 2000 - 1600 = 300; musical chairs above
-    assert "| A | 20 | 10 | ours (IAGC-PPO 95 %) | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |" in text
-    assert "| A | 10 | 5 | ours (IAGC-PPO 95 %) | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |" in text
+    assert (
+        "| A | 20 | 10 | ours (IAGC-PPO 95 %) | 2 (of 5) | 0.800 | musical chairs (0.900) | -200.0 | no | no | 0.150; 300.0 | s0: 0.750, s1: 0.850 |"
+        in text
+    )
+    assert (
+        "| A | 10 | 5 | ours (IAGC-PPO 95 %) | 5 | 0.980 | musical chairs (0.900) | 80.0 | yes | yes | – | – |"
+        in text
+    )
     assert "1 of 23 records lack it" in text
     # reward / oracle in B: ours over 3 seeds (std 100 / oracle 1000), then over one seed: no std
     assert "| ours (IAGC-PPO 95 %) | 0.800 ± 0.100 | 0.950 ± – |" in text
@@ -106,7 +138,6 @@ def test_report_on_made_up_records(made_up, tmp_path, plotted, check_png):
     assert "N = 100: 2.28 h" in text and "measured on a loaded machine" in text
     assert "`python -m probe`" in text
     assert "reward** (its records'" not in text  # ours trained on the sum rate: no note
-
 
     ratio, cost = plotted["scale_ratio.png"], plotted["scale_cost.png"]
     assert len(ratio) == 2  # one panel per setup
@@ -136,9 +167,16 @@ def test_report_says_when_ours_trained_on_another_reward(tmp_path):
 def test_trials_run_seed_major_after_the_baselines():
     trials = scale_trials.plan_trials([10, 20], ["A", "B"], [0, 1])
     baselines = [t for t in trials if t["row"] != "ours"]
-    assert trials[:len(baselines)] == baselines and len(baselines) == 2 * 2 * len(scale_trials.BASELINES)
-    ours = trials[len(baselines):]
-    assert {(t["num_users"], t["setup"]) for t in ours[:4]} == {(10, "A"), (10, "B"), (20, "A"), (20, "B")}
+    assert trials[: len(baselines)] == baselines and len(baselines) == 2 * 2 * len(
+        scale_trials.BASELINES
+    )
+    ours = trials[len(baselines) :]
+    assert {(t["num_users"], t["setup"]) for t in ours[:4]} == {
+        (10, "A"),
+        (10, "B"),
+        (20, "A"),
+        (20, "B"),
+    }
     assert [t["seed"] for t in ours] == [0] * 4 + [1] * 4
 
 
@@ -153,22 +191,36 @@ def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
     from rllib_experiments.studies.common.trials import base_settings
 
     f32, bf16 = (budgets.budget_for(budgets.BUDGETS[b], 20) for b in ("scale", "scale_bf16"))
-    assert {k: v for k, v in bf16.items() if k not in ("name", "overrides")} == \
-        {k: v for k, v in f32.items() if k != "name"}
+    assert {k: v for k, v in bf16.items() if k not in ("name", "overrides")} == {
+        k: v for k, v in f32.items() if k != "name"
+    }
     s32, s16 = (base_settings(b, "C", 3) for b in (f32, bf16))
     assert (s32.autocast_bf16, s16.autocast_bf16) == (False, True)
     assert s16.to_dict() == dict(s32.to_dict(), autocast_bf16=True)
     # each budget's default records folder is its own
     assert outputs.DEFAULT_OUTPUTS["scale_bf16"] != outputs.DEFAULT_OUTPUTS["scale"]
-    args, budget, _ = scale.resolve(["--budget", "scale_bf16", "--sizes", "10", "--setups", "A",
-                                     "--report-only", "--output", str(tmp_path)])
+    args, budget, _ = scale.resolve(
+        [
+            "--budget",
+            "scale_bf16",
+            "--sizes",
+            "10",
+            "--setups",
+            "A",
+            "--report-only",
+            "--output",
+            str(tmp_path),
+        ]
+    )
     assert args.output == str(tmp_path)
 
 
 def test_difference_budget_changes_only_the_training_reward():
     from rllib_experiments.studies.common.trials import base_settings
 
-    bf16, diff = (budgets.budget_for(budgets.BUDGETS[b], 50) for b in ("scale_bf16", "scale_bf16_difference"))
+    bf16, diff = (
+        budgets.budget_for(budgets.BUDGETS[b], 50) for b in ("scale_bf16", "scale_bf16_difference")
+    )
     s16, sd = (base_settings(b, "B", 1) for b in (bf16, diff))
     assert sd.env_kwargs() == dict(s16.env_kwargs(), reward="difference")
     assert sd.to_dict() == dict(s16.to_dict(), env=dict(s16.env, reward="difference"))
@@ -184,12 +236,21 @@ def test_smoke_budget_needs_an_output(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-BAD = [(["--sizes", "3"], "--sizes"), (["--sizes", "30"], "--sizes"), (["--sizes", "0"], "--sizes"),
-       (["--sizes", "x"], "--sizes"), (["--setups", "Z"], "--setups"), (["--seeds", "-1"], "--seeds"),
-       (["--seeds", "1", "1"], "--seeds"), (["--iterations", "0"], "--iterations"),
-       (["--num-cpus", "0"], "--num-cpus"), (["--max-concurrent", "x"], "--max-concurrent"),
-       (["--budget", "huge"], "--budget"), (["--report-only", "--output", "no/such"], "--output"),
-       (["--reference", "no/such"], "--reference")]
+BAD = [
+    (["--sizes", "3"], "--sizes"),
+    (["--sizes", "30"], "--sizes"),
+    (["--sizes", "0"], "--sizes"),
+    (["--sizes", "x"], "--sizes"),
+    (["--setups", "Z"], "--setups"),
+    (["--seeds", "-1"], "--seeds"),
+    (["--seeds", "1", "1"], "--seeds"),
+    (["--iterations", "0"], "--iterations"),
+    (["--num-cpus", "0"], "--num-cpus"),
+    (["--max-concurrent", "x"], "--max-concurrent"),
+    (["--budget", "huge"], "--budget"),
+    (["--report-only", "--output", "no/such"], "--output"),
+    (["--reference", "no/such"], "--reference"),
+]
 
 
 @pytest.mark.parametrize("argv, flag", BAD, ids=[" ".join(a) for a, _ in BAD])
@@ -212,7 +273,9 @@ def test_foreign_folders_are_refused(tmp_path, capsys):
     _write(other_budget, dict(_baseline("A", 4, "aloha", 1.0, 1.0), budget="scale"))
     for folder, says in ((reproduce, "output of reproduce"), (other_budget, "'scale' result")):
         with pytest.raises(SystemExit) as exit_info:
-            scale.main(["--budget", "smoke", "--sizes", "4", "--setups", "A", "--output", str(folder)])
+            scale.main(
+                ["--budget", "smoke", "--sizes", "4", "--setups", "A", "--output", str(folder)]
+            )
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert "argument --output" in err and says in err, err
@@ -220,13 +283,34 @@ def test_foreign_folders_are_refused(tmp_path, capsys):
 
 @pytest.mark.rllib
 @pytest.mark.slow
-def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatch, capsys, check_png):
+def test_tiny_study_end_to_end_then_resumes_without_running(
+    tmp_path, monkeypatch, capsys, check_png
+):
     out = tmp_path / "out"
-    argv = ["--budget", "smoke", "--sizes", "4", "--setups", "A", "--seeds", "0", "--output", str(out),
-            "--runs-dir", str(tmp_path / "runs"), "--tune-dir", str(tmp_path / "tune"), "--num-cpus", "1"]
+    argv = [
+        "--budget",
+        "smoke",
+        "--sizes",
+        "4",
+        "--setups",
+        "A",
+        "--seeds",
+        "0",
+        "--output",
+        str(out),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--tune-dir",
+        str(tmp_path / "tune"),
+        "--num-cpus",
+        "1",
+    ]
     assert scale.main(argv) == 0
     records = {p.name: json.loads(p.read_text()) for p in (out / "N4" / "trials").glob("*.json")}
-    assert set(records) == {"A__ours__s0.json", *(f"A__{b}__s0.json" for b in scale_trials.BASELINES)}
+    assert set(records) == {
+        "A__ours__s0.json",
+        *(f"A__{b}__s0.json" for b in scale_trials.BASELINES),
+    }
     ours = records["A__ours__s0.json"]
     assert ours["env_kwargs"] == {"setup": "A", "num_users": 4, "num_channels": 2, "horizon": 20}
     assert ours["iterations"] == 3 and ours["episodes_trained"] == 24 and ours["num_users"] == 4
@@ -234,7 +318,11 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert all(r["eval_seed"] == 12345 and r["eval_episodes"] == 4 for r in records.values())
     # the final evaluation's statistics, greedy = the record's own final reward
     assert ours["final_summary"]["greedy"]["mean_reward"] == ours["final_greedy"]
-    assert set(ours["final_summary"]["greedy"]) >= {"collision_rate", "idle_rate", "successes_per_slot"}
+    assert set(ours["final_summary"]["greedy"]) >= {
+        "collision_rate",
+        "idle_rate",
+        "successes_per_slot",
+    }
     with open(out / "scale.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale_trials.BASELINES)
@@ -257,7 +345,9 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert float(rows[0]["mean"]) == pytest.approx(ours["final_reward"], rel=1e-5)
 
     # ours_from_A: the A run's final actors, unchanged, in setup B (no training; A's cost)
-    transfer = ["--transfer-only", "--setups", "B"] + [a for a in argv if a not in ("--setups", "A")]
+    transfer = ["--transfer-only", "--setups", "B"] + [
+        a for a in argv if a not in ("--setups", "A")
+    ]
     assert scale.main(transfer) == 0
     assert "1 records of ours_from_A and 8 of baselines written" in capsys.readouterr().out
     moved = json.loads((out / "N4" / "trials" / "B__ours_from_A__s0.json").read_text())
@@ -267,7 +357,10 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
     assert moved["final_summary"]["greedy"]["mean_reward"] == moved["final_reward"]
     with open(out / "scale.csv") as f:
         b_rows = {r["method"]: r for r in csv.DictReader(f) if r["setup"] == "B"}
-    assert set(b_rows) == {"ours_from_A", *scale_trials.BASELINES}  # B's own baselines, on B's episodes
+    assert set(b_rows) == {
+        "ours_from_A",
+        *scale_trials.BASELINES,
+    }  # B's own baselines, on B's episodes
     assert float(b_rows["ours_from_A"]["mean"]) == pytest.approx(moved["final_reward"], rel=1e-5)
     assert "ours trained in A (95 %)" in (out / "scale.md").read_text()
     assert scale.main(transfer) == 0  # on record: nothing is evaluated again
@@ -277,9 +370,14 @@ def test_tiny_study_end_to_end_then_resumes_without_running(tmp_path, monkeypatc
 def test_benchmark_cost_by_hand(tmp_path):
     from rllib_experiments.studies.scale import report as sr
 
-    record = {"command": "bench", "measured_at": "now", "scale": [
-        {"num_users": 10, "driver_cpu_s_per_iteration_single": 2.0},
-        {"num_users": 20, "driver_cpu_s_per_iteration_single": 4.0}]}
+    record = {
+        "command": "bench",
+        "measured_at": "now",
+        "scale": [
+            {"num_users": 10, "driver_cpu_s_per_iteration_single": 2.0},
+            {"num_users": 20, "driver_cpu_s_per_iteration_single": 4.0},
+        ],
+    }
     # 300 iterations: N = 10 600 s, N = 20 1200 s; 3 runs per size: 5400 s; N = 50 missing
     est = sr.benchmark_cost(record, sizes=(10, 20, 50), runs_per_size=3, iterations=300)
     assert est["per_run"] == {10: 600.0, 20: 1200.0}
@@ -294,12 +392,20 @@ def test_seeds_below_the_goal_are_named_by_seed_and_described(tmp_path):
     """A cell whose seeds are 0, 2, 3 (seed 1 missing) names the failing seed 3, not index 2, and
     shows what its greedy actors did beside the oracle and the cell's best seed."""
     out = tmp_path / "raw"
-    summary = lambda acks, coll: {"successes_per_slot": acks, "collision_rate": coll, "pu_blocked_rate": 0.0,
-                                  "idle_rate": 0.5, "utilisation_free": acks / 5, "jain_fairness": 0.5}
+    summary = lambda acks, coll: {
+        "successes_per_slot": acks,
+        "collision_rate": coll,
+        "pu_blocked_rate": 0.0,
+        "idle_rate": 0.5,
+        "utilisation_free": acks / 5,
+        "jain_fairness": 0.5,
+    }
     for seed, reward in ((0, 990.0), (2, 980.0), (3, 500.0)):
         rec = _ours("C", 10, seed, reward, cpu=1.0)
         if seed != 2:  # seed 2 predates final_summary
-            rec["final_summary"] = {"greedy": summary(5.0 * reward / 1000, 0.0 if seed == 0 else 0.25)}
+            rec["final_summary"] = {
+                "greedy": summary(5.0 * reward / 1000, 0.0 if seed == 0 else 0.25)
+            }
         _write(out, rec)
     oracle = _baseline("C", 10, "oracle", 1000.0, 5.0)
     oracle["summary"] = summary(5.0, 0.0)
@@ -321,15 +427,36 @@ def test_reference_flag_picks_the_folder_to_pair_with(tmp_path, capsys):
     for folder, reward in ((here, 900.0), (there, 800.0)):
         _write(folder, dict(_ours("A", 10, 0, reward), budget="scale_bf16"))
         _write(folder, _baseline("A", 10, "oracle", 1000.0, 5.0))
-    assert scale.main(["--budget", "scale_bf16", "--report-only", "--output", str(here),
-                       "--reference", str(there)]) == 0
+    assert (
+        scale.main(
+            [
+                "--budget",
+                "scale_bf16",
+                "--report-only",
+                "--output",
+                str(here),
+                "--reference",
+                str(there),
+            ]
+        )
+        == 0
+    )
     text = (here / "scale.md").read_text()
     assert "## Against the records in `../bf16`" in text  # the md lies in OUTPUT
     assert "| 0.900 | 0.800 | +100.0 " in text
     before = (here / "scale.md").read_text()
     with pytest.raises(SystemExit) as exit_info:
-        scale.main(["--budget", "scale_bf16", "--report-only", "--output", str(here),
-                    "--reference", str(here)])
+        scale.main(
+            [
+                "--budget",
+                "scale_bf16",
+                "--report-only",
+                "--output",
+                str(here),
+                "--reference",
+                str(here),
+            ]
+        )
     assert exit_info.value.code == 2
     assert "argument --reference" in capsys.readouterr().err
     assert (here / "scale.md").read_text() == before
@@ -353,9 +480,18 @@ def test_report_pairs_ours_with_a_reference_folder_by_seed(tmp_path):
     assert -10.0 <= p["ci"][0] <= 20.0 <= p["ci"][1] <= 50.0
     assert (p["budget"], p["budget_reference"]) == ("scale_bf16, 300 it.", "scale, 300 it.")
     md = tmp_path / "scale.md"
-    build_report(here, md, tmp_path / "scale.csv", tmp_path / "figs", probe_dir=tmp_path / "none",
-                 reference=there)
+    build_report(
+        here,
+        md,
+        tmp_path / "scale.csv",
+        tmp_path / "figs",
+        probe_dir=tmp_path / "none",
+        reference=there,
+    )
     text = md.read_text()
     assert "## Against the records in `f32`" in text
-    assert "| A | 10 | 0, 1, 2 | scale_bf16, 300 it. / scale, 300 it. | 0.850 | 0.830 | +20.0 [" in text
+    assert (
+        "| A | 10 | 0, 1, 2 | scale_bf16, 300 it. / scale, 300 it. | 0.850 | 0.830 | +20.0 ["
+        in text
+    )
     assert "| 100 / 201 |" in text

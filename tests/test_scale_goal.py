@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from rllib_experiments.cli import scale_goal
-from rllib_experiments.studies.scale.goal import best_cells, folder_cells, folder_curves, plot_curves
+from rllib_experiments.studies.scale.goal import (
+    best_cells,
+    folder_cells,
+    folder_curves,
+    plot_curves,
+)
 from rllib_experiments.studies.scale.stats import load_records
 from test_scale import _baseline, _ours, _write  # the made-up records of the scale tests
 
@@ -31,17 +36,27 @@ def _cells(*folders):
     return [c for f in folders for c in folder_cells(f, load_records(f))]
 
 
-FIVE_GOOD = [960.0, 965.0, 970.0, 975.0, 980.0]   # 0.97 of an oracle of 1000
-FIVE_BAD = [300.0, 350.0, 400.0, 450.0, 500.0]    # 0.40
+FIVE_GOOD = [960.0, 965.0, 970.0, 975.0, 980.0]  # 0.97 of an oracle of 1000
+FIVE_BAD = [300.0, 350.0, 400.0, 450.0, 500.0]  # 0.40
 
 
 @pytest.fixture
 def folders(tmp_path):
-    summed = _study(tmp_path / "summed", {("A", 10): (FIVE_GOOD, 1000.0, 800.0),
-                                          ("A", 50): (FIVE_BAD, 1000.0, 420.0),
-                                          ("B", 50): ([990.0, 990.0], 1000.0, 420.0)})
-    diff = _study(tmp_path / "diff", {("A", 50): (FIVE_GOOD, 1000.0, 420.0)},
-                  reward="difference", bf16=True, iterations=600)
+    summed = _study(
+        tmp_path / "summed",
+        {
+            ("A", 10): (FIVE_GOOD, 1000.0, 800.0),
+            ("A", 50): (FIVE_BAD, 1000.0, 420.0),
+            ("B", 50): ([990.0, 990.0], 1000.0, 420.0),
+        },
+    )
+    diff = _study(
+        tmp_path / "diff",
+        {("A", 50): (FIVE_GOOD, 1000.0, 420.0)},
+        reward="difference",
+        bf16=True,
+        iterations=600,
+    )
     return summed, diff
 
 
@@ -49,10 +64,16 @@ def test_each_row_says_how_it_was_trained(folders):
     summed, diff = folders
     cells = {(c["folder"].name, c["setup"], c["num_users"]): c for c in _cells(summed, diff)}
     assert len(cells) == 4
-    assert (cells["summed", "A", 50]["reward"], cells["summed", "A", 50]["precision"],
-            cells["summed", "A", 50]["iterations"]) == ("sum_rate", "float32", "300")
-    assert (cells["diff", "A", 50]["reward"], cells["diff", "A", 50]["precision"],
-            cells["diff", "A", 50]["iterations"]) == ("difference", "bf16", "600")
+    assert (
+        cells["summed", "A", 50]["reward"],
+        cells["summed", "A", 50]["precision"],
+        cells["summed", "A", 50]["iterations"],
+    ) == ("sum_rate", "float32", "300")
+    assert (
+        cells["diff", "A", 50]["reward"],
+        cells["diff", "A", 50]["precision"],
+        cells["diff", "A", 50]["iterations"],
+    ) == ("difference", "bf16", "600")
     assert cells["summed", "A", 50]["ratio"] == pytest.approx(0.4)
     assert not cells["summed", "A", 50]["met"] and cells["diff", "A", 50]["met"]
 
@@ -60,16 +81,18 @@ def test_each_row_says_how_it_was_trained(folders):
 def test_the_best_row_decides_a_cell(folders):
     summed, diff = folders
     best = best_cells(_cells(summed, diff))
-    assert best["A", 50]["folder"] == diff and best["A", 50]["met"]   # met beats short
+    assert best["A", 50]["folder"] == diff and best["A", 50]["met"]  # met beats short
     assert best["A", 10]["folder"] == summed
     # 2 seeds at 0.99 are not the goal's 5: the cell stays undecided, not met
     assert best["B", 50]["seeds"] == 2 and not best["B", 50]["met"]
 
 
 def test_a_met_faithful_row_beats_a_higher_transfer_row(tmp_path):
-    folder = _study(tmp_path / "f", {("A", 20): (FIVE_GOOD, 1000.0, 500.0),
-                                     ("C", 20): (FIVE_GOOD, 1000.0, 500.0)})
-    for seed in range(5):   # ours trained in A, evaluated in C: a little higher than ours of C
+    folder = _study(
+        tmp_path / "f",
+        {("A", 20): (FIVE_GOOD, 1000.0, 500.0), ("C", 20): (FIVE_GOOD, 1000.0, 500.0)},
+    )
+    for seed in range(5):  # ours trained in A, evaluated in C: a little higher than ours of C
         rec = _ours("C", 20, seed, 985.0)
         rec.update(trial=f"C__ours_from_A__s{seed}", row="ours_from_A", kind="transfer")
         _write(folder, rec)
@@ -80,31 +103,42 @@ def test_a_met_faithful_row_beats_a_higher_transfer_row(tmp_path):
 def test_report_counts_cells_and_lists_every_row(folders, tmp_path):
     summed, diff = folders
     md = tmp_path / "goal.md"
-    figure = ["--figure", str(tmp_path / "c.png")]   # the made-up records have no curves: not drawn
+    figure = ["--figure", str(tmp_path / "c.png")]  # the made-up records have no curves: not drawn
     assert scale_goal.main([str(summed), str(diff), "--output", str(md), *figure]) == 0
     assert not (tmp_path / "c.png").exists()
     text = md.read_text()
     assert "**Met in 2 of 12 cells** (2 by ours trained in the setup itself)" in text
-    grid = {line[2]: line.split(" | ")[1:] for line in text.splitlines()
-            if line[:6] in ("| A | ", "| B | ", "| C | ") and not line[6].isdigit()}
-    assert grid["A"] == ["**met** 0.970 (summed, sum_rate)", "not run",
-                         "**met** 0.970 (diff, difference)", "not run |"]
+    grid = {
+        line[2]: line.split(" | ")[1:]
+        for line in text.splitlines()
+        if line[:6] in ("| A | ", "| B | ", "| C | ") and not line[6].isdigit()
+    }
+    assert grid["A"] == [
+        "**met** 0.970 (summed, sum_rate)",
+        "not run",
+        "**met** 0.970 (diff, difference)",
+        "not run |",
+    ]
     assert grid["B"][2] == "2 of 5 seeds 0.990 (summed, sum_rate)"
     assert grid["C"] == ["not run"] * 3 + ["not run |"]
     rows = [line for line in text.splitlines() if line.startswith("| A | 50 |")]
-    assert len(rows) == 2 and "short by 0.550" in rows[0] and "| difference | bf16 | 600 |" in rows[1]  # folders in the given order
+    assert (
+        len(rows) == 2 and "short by 0.550" in rows[0] and "| difference | bf16 | 600 |" in rows[1]
+    )  # folders in the given order
     # --check: up to date now, stale after a new record
     assert scale_goal.main([str(summed), str(diff), "--output", str(md), "--check"]) == 0
     _write(summed, _ours("A", 50, 5, 990.0))
     assert scale_goal.main([str(summed), str(diff), "--output", str(md), "--check"]) == 1
-    assert md.read_text() == text   # --check writes nothing
+    assert md.read_text() == text  # --check writes nothing
 
 
 def test_bad_folders_are_named(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    for argv, said in (([str(tmp_path / "missing")], "is not a folder"),
-                       ([str(empty)], "holds no scale records")):
+    for argv, said in (
+        ([str(tmp_path / "missing")], "is not a folder"),
+        ([str(empty)], "holds no scale records"),
+    ):
         with pytest.raises(SystemExit) as err:
             scale_goal.main(argv + ["--output", str(tmp_path / "x.md")])
         assert err.value.code == 2
@@ -138,8 +172,10 @@ def test_curves_are_the_seeds_greedy_evaluations_over_the_oracle(tmp_path, plott
         rec = json.loads(path.read_text())
         # seed 1 was also evaluated at iteration 30: only iterations every seed has are drawn
         its = [0, 10, 20] + ([30] if seed else [])
-        rec.update(oracle_reference=1000.0,
-                   curve=[dict(iteration=i, reward_greedy=y) for i, y in zip(its, ys + [990.0])])
+        rec.update(
+            oracle_reference=1000.0,
+            curve=[dict(iteration=i, reward_greedy=y) for i, y in zip(its, ys + [990.0])],
+        )
         path.write_text(json.dumps(rec))
     curves = folder_curves(load_records(folder))
     c = curves["A", 10]
@@ -157,5 +193,6 @@ def test_curves_are_the_seeds_greedy_evaluations_over_the_oracle(tmp_path, plott
 
 def _png_size(path):
     from matplotlib import image
+
     h, w = image.imread(str(path)).shape[:2]
     return w, h

@@ -13,8 +13,13 @@ from test_scale import _baseline, _ours, _write  # the made-up records of the sc
 
 
 def _transfer(setup, n, seed, reward):
-    return dict(_ours(setup, n, seed, reward), trial=f"{setup}__ours_from_A__s{seed}", row="ours_from_A",
-                kind="transfer", trained_in="A")
+    return dict(
+        _ours(setup, n, seed, reward),
+        trial=f"{setup}__ours_from_A__s{seed}",
+        row="ours_from_A",
+        kind="transfer",
+        trained_in="A",
+    )
 
 
 def test_transfer_row_has_its_own_goal_and_is_no_baseline(tmp_path):
@@ -35,9 +40,14 @@ def test_transfer_row_has_its_own_goal_and_is_no_baseline(tmp_path):
     md = tmp_path / "scale.md"
     build_report(out, md, tmp_path / "scale.csv", tmp_path / "figs", probe_dir=tmp_path / "none")
     text = md.read_text()
-    assert ("**Met by ours in 0 of 1 cells with records; by ours or ours trained in A (95 %) in 1 of 1**"
-            in text)
-    assert "| C | 20 | 10 | ours trained in A (95 %) | 5 | 0.970 | MCTopM (0.700) | 540.0 | yes | yes |" in text
+    assert (
+        "**Met by ours in 0 of 1 cells with records; by ours or ours trained in A (95 %) in 1 of 1**"
+        in text
+    )
+    assert (
+        "| C | 20 | 10 | ours trained in A (95 %) | 5 | 0.970 | MCTopM (0.700) | 540.0 | yes | yes |"
+        in text
+    )
     assert "| ours trained in A (95 %) | 0.970 ± 0.000 |" in text
 
 
@@ -47,20 +57,34 @@ def test_transfer_waits_for_the_A_run_and_refuses_a_wrong_checkpoint(tmp_path):
 
     def export(folder, dest):
         raise AssertionError("nothing is exported when no A run is here")
-    assert scale_transfer.transfer_trials(out, env_for, [4], ["B", "C"], [0], export, log=said.append) == 0
-    assert said == ["scale: ours_from_A at N = 4, seed 0 waits for A's run of ours "
-                    "(A__ours__s0.json is not on record)"]
+
+    assert (
+        scale_transfer.transfer_trials(out, env_for, [4], ["B", "C"], [0], export, log=said.append)
+        == 0
+    )
+    assert said == [
+        "scale: ours_from_A at N = 4, seed 0 waits for A's run of ours "
+        "(A__ours__s0.json is not on record)"
+    ]
     _write(out, dict(_ours("A", 4, 0, 10.0), run_folder=str(tmp_path / "gone")))
-    assert scale_transfer.transfer_trials(out, env_for, [4], ["B"], [0], export, log=said.append) == 0
+    assert (
+        scale_transfer.transfer_trials(out, env_for, [4], ["B"], [0], export, log=said.append) == 0
+    )
     assert "is not on this machine" in said[-1]
     _write(out, _transfer("B", 4, 0, 9.0))
     said.clear()  # on record: not even looked at
-    assert scale_transfer.transfer_trials(out, env_for, [4], ["A", "B"], [0], export, log=said.append) == 0 and not said
+    assert (
+        scale_transfer.transfer_trials(out, env_for, [4], ["A", "B"], [0], export, log=said.append)
+        == 0
+        and not said
+    )
 
 
 def test_transfer_only_flag_errors(tmp_path, capsys):
-    for argv, flag in ((["--transfer-only", "--report-only", "--output", str(tmp_path)], "--transfer-only"),
-                       (["--transfer-only", "--output", str(tmp_path / "none")], "--output")):
+    for argv, flag in (
+        (["--transfer-only", "--report-only", "--output", str(tmp_path)], "--transfer-only"),
+        (["--transfer-only", "--output", str(tmp_path / "none")], "--output"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             scale.main(["--budget", "smoke", "--sizes", "4"] + argv)
         assert exit_info.value.code == 2

@@ -66,7 +66,9 @@ def test_builtin_names_and_classes():
 
 
 def test_unknown_name_lists_allowed():
-    with pytest.raises(ValueError, match=r"unknown schedule name 'cubic'; allowed: \[.*'harmonic'.*'linear'"):
+    with pytest.raises(
+        ValueError, match=r"unknown schedule name 'cubic'; allowed: \[.*'harmonic'.*'linear'"
+    ):
         make_schedule("cubic")
     with pytest.raises(ValueError, match="unknown schedule name"):
         schedule_class(["linear"])
@@ -74,8 +76,14 @@ def test_unknown_name_lists_allowed():
 
 def test_parameters_with_defaults_and_docs():
     got = {p.name: (p.default, p.type) for p in schedule_parameters("harmonic")}
-    assert got == {"final_sparsity": (0.95, float), "start": (0, int), "end": (1000, int),
-                   "initial_sparsity": (0.0, float), "amplitude": (0.1, float), "period": (200.0, float)}
+    assert got == {
+        "final_sparsity": (0.95, float),
+        "start": (0, int),
+        "end": (1000, int),
+        "initial_sparsity": (0.0, float),
+        "amplitude": (0.1, float),
+        "period": (200.0, float),
+    }
     assert [p.name for p in schedule_parameters("linear")] == ["final_sparsity", "start", "end"]
     assert schedule_parameters("none") == []
     assert all(p.doc for p in schedule_parameters("harmonic"))
@@ -83,8 +91,11 @@ def test_parameters_with_defaults_and_docs():
 
 
 def test_unknown_parameters_rejected_naming_them():
-    with pytest.raises(ValueError, match=r"'polynomial': unknown parameter\(s\) \['amplitude', 'p0'\]; "
-                                         r"allowed: \['final_sparsity', 'start', 'end', 'prune_interval'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'polynomial': unknown parameter\(s\) \['amplitude', 'p0'\]; "
+        r"allowed: \['final_sparsity', 'start', 'end', 'prune_interval'",
+    ):
         make_schedule("polynomial", amplitude=0.1, p0=0.2)
     with pytest.raises(ValueError, match=r"'none': unknown parameter\(s\) \['final_sparsity'\]"):
         make_schedule("none", final_sparsity=0.5)
@@ -92,14 +103,18 @@ def test_unknown_parameters_rejected_naming_them():
 
 def test_register_refuses_misuse():
     with pytest.raises(TypeError, match="above @dataclass"):
+
         @register_schedule("loose")
         class Loose(Schedule):  # not a frozen dataclass of its own
             pass
+
     with pytest.raises(ValueError, match="'linear' is taken"):
+
         @register_schedule("linear")
         @dataclass(frozen=True)
         class Other(Schedule):
             pass
+
     assert "loose" not in SCHEDULES and schedule_class("linear").__name__ == "LinearSchedule"
 
 
@@ -121,9 +136,14 @@ def test_is_mask_update_iter_every_k_and_final():
     assert [every.is_mask_update_iter(i) for i in range(5)] == [True, True, True, False, False]
 
 
-@pytest.mark.parametrize("bad, match", [(dict(prune_interval=0), "prune_interval"),
-                                        (dict(prune_interval=2.5), "prune_interval"),
-                                        (dict(final_iteration=0), "final_iteration")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(prune_interval=0), "prune_interval"),
+        (dict(prune_interval=2.5), "prune_interval"),
+        (dict(final_iteration=0), "final_iteration"),
+    ],
+)
 def test_timing_validation(bad, match):
     with pytest.raises(ValueError, match=match):
         make_schedule("linear", **bad)
@@ -132,12 +152,20 @@ def test_timing_validation(bad, match):
 def test_modes_feed_prune_interval():
     PruningConfig = _pruning_config()
     sched = {"name": "linear", "final_sparsity": 0.5, "end": 10}
-    hold = PruningConfig(modules=["a"], schedule=sched, mode="hold", prune_interval=5, final_iteration=12)
-    regrow = PruningConfig(modules=["a"], schedule=sched, mode="regrow", prune_interval=5, final_iteration=12)
+    hold = PruningConfig(
+        modules=["a"], schedule=sched, mode="hold", prune_interval=5, final_iteration=12
+    )
+    regrow = PruningConfig(
+        modules=["a"], schedule=sched, mode="regrow", prune_interval=5, final_iteration=12
+    )
     assert hold.schedule_prune_interval == 1 and regrow.schedule_prune_interval == 5
     h, r = hold.schedules(["a"])["a"], regrow.schedules(["a"])["a"]
     assert [i for i in range(15) if h.is_mask_update_iter(i)] == list(range(12))  # every iteration
-    assert [i for i in range(15) if r.is_mask_update_iter(i)] == [4, 9, 11]  # Remark 2 and the final one
+    assert [i for i in range(15) if r.is_mask_update_iter(i)] == [
+        4,
+        9,
+        11,
+    ]  # Remark 2 and the final one
     assert h.sparsity(5) == r.sparsity(5) == pytest.approx(0.25)
 
 
@@ -146,20 +174,28 @@ def test_legacy_names_read():
     (learner_config_dict of older runs), a schedule's ``update_every``."""
     PruningConfig = _pruning_config()
     sched = {"name": "linear", "final_sparsity": 0.5, "end": 10}
-    old = PruningConfig.from_dict({"modules": ["a"], "schedule": sched, "mode": "regrow", "prune_every": 3,
-                                   "scope": "global"})
-    new = PruningConfig(modules=["a"], schedule=sched, mode="regrow", prune_interval=3, ranking="global")
+    old = PruningConfig.from_dict(
+        {"modules": ["a"], "schedule": sched, "mode": "regrow", "prune_every": 3, "scope": "global"}
+    )
+    new = PruningConfig(
+        modules=["a"], schedule=sched, mode="regrow", prune_interval=3, ranking="global"
+    )
     assert old == new
-    assert make_schedule("linear", end=20, update_every=5) == make_schedule("linear", end=20, prune_interval=5)
+    assert make_schedule("linear", end=20, update_every=5) == make_schedule(
+        "linear", end=20, prune_interval=5
+    )
 
 
 def test_pruning_config_errors_name_the_field():
     from pruning_callbacks.rllib.pruning_config import PruningConfigError
 
     PruningConfig = _pruning_config()
-    for kwargs, field, param in ((dict(ranking="matrix"), "ranking", None), (dict(mode="soft"), "mode", None),
-                                     (dict(prune_interval=0), "prune_interval", None),
-                                     (dict(schedule={"name": "linear", "end": -1}), "schedule", "end")):
+    for kwargs, field, param in (
+        (dict(ranking="matrix"), "ranking", None),
+        (dict(mode="soft"), "mode", None),
+        (dict(prune_interval=0), "prune_interval", None),
+        (dict(schedule={"name": "linear", "end": -1}), "schedule", "end"),
+    ):
         with pytest.raises(PruningConfigError) as err:
             PruningConfig(**kwargs)
         assert (err.value.field, err.value.parameter) == (field, param)
@@ -167,18 +203,29 @@ def test_pruning_config_errors_name_the_field():
 
 def test_pruning_config_schedule_validation():
     PruningConfig = _pruning_config()
-    with pytest.raises(ValueError, match=r"pruning.schedule: schedule 'linear': unknown parameter\(s\) "
-                                         r"\['period'\]; allowed: \['final_sparsity', 'start', 'end'\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"pruning.schedule: schedule 'linear': unknown parameter\(s\) "
+        r"\['period'\]; allowed: \['final_sparsity', 'start', 'end'\]$",
+    ):
         PruningConfig(schedule={"name": "linear", "period": 10})
     with pytest.raises(ValueError, match=r"pruning.schedule: unknown schedule name 'cosine'"):
         PruningConfig(schedule={"name": "cosine"})
-    with pytest.raises(ValueError, match=r"\['prune_interval'\] are set by pruning.mode, pruning.prune_interval"):
+    with pytest.raises(
+        ValueError, match=r"\['prune_interval'\] are set by pruning.mode, pruning.prune_interval"
+    ):
         PruningConfig(schedule={"name": "linear", "prune_interval": 2})
-    with pytest.raises(ValueError, match="final_sparsity must be in"):  # checked before any Learner exists
+    with pytest.raises(
+        ValueError, match="final_sparsity must be in"
+    ):  # checked before any Learner exists
         PruningConfig(schedule={"name": "linear", "final_sparsity": 1.5})
-    with pytest.raises(ValueError, match=r"schedule 'linear': unknown parameter\(s\) \['initial_sparsity'\]"):
-        PruningConfig(modules=["a", "b"], schedule={"name": {"a": "harmonic", "b": "linear"},
-                                                     "initial_sparsity": 0.1})
+    with pytest.raises(
+        ValueError, match=r"schedule 'linear': unknown parameter\(s\) \['initial_sparsity'\]"
+    ):
+        PruningConfig(
+            modules=["a", "b"],
+            schedule={"name": {"a": "harmonic", "b": "linear"}, "initial_sparsity": 0.1},
+        )
 
 
 # ---------------------------------------------------------------- a schedule added by a test
@@ -188,43 +235,84 @@ def test_registered_schedule_by_name():
     assert [p.name for p in schedule_parameters("one_shot")] == ["final_sparsity", "at"]
     with pytest.raises(ValueError, match="at must be >= 0"):
         make_schedule("one_shot", at=-1)
-    d = per_agent_schedules(["a", "b"], name={"a": "one_shot", "b": "linear"}, final_sparsity=[0.7, 0.4])
-    assert d["a"].values(11)[-2:] == [0.0, 0.7] and d["b"](500) == pytest.approx(0.2)  # linear's end: 1000
+    d = per_agent_schedules(
+        ["a", "b"], name={"a": "one_shot", "b": "linear"}, final_sparsity=[0.7, 0.4]
+    )
+    assert d["a"].values(11)[-2:] == [0.0, 0.7] and d["b"](500) == pytest.approx(
+        0.2
+    )  # linear's end: 1000
     with pytest.raises(ValueError, match=r"'one_shot': unknown parameter\(s\) \['end'\]"):
         per_agent_schedules(["a"], name="one_shot", end=4)
 
 
 def test_per_agent_dicts_skip_agents_whose_schedule_lacks_the_parameter():
-    d = per_agent_schedules(["a", "b", "c"], name={"a": "harmonic", "b": "linear", "c": "none"},
-                            final_sparsity={"a": 0.9, "b": 0.8}, end={"a": 100, "b": 50},
-                            period={"a": 40})
+    d = per_agent_schedules(
+        ["a", "b", "c"],
+        name={"a": "harmonic", "b": "linear", "c": "none"},
+        final_sparsity={"a": 0.9, "b": 0.8},
+        end={"a": 100, "b": 50},
+        period={"a": 40},
+    )
     assert d["a"].end == 100 and d["a"].period == 40 and d["b"](25) == pytest.approx(0.4)
     assert isinstance(d["c"], DenseSchedule)
-    with pytest.raises(ValueError, match="final_sparsity: no value for agent 'b'"):  # linear takes it
-        per_agent_schedules(["a", "b"], name={"a": "harmonic", "b": "linear"}, final_sparsity={"a": 0.9})
-    with pytest.raises(ValueError, match=r"'none': unknown parameter\(s\) \['end'\]"):  # scalars go to all
+    with pytest.raises(
+        ValueError, match="final_sparsity: no value for agent 'b'"
+    ):  # linear takes it
+        per_agent_schedules(
+            ["a", "b"], name={"a": "harmonic", "b": "linear"}, final_sparsity={"a": 0.9}
+        )
+    with pytest.raises(
+        ValueError, match=r"'none': unknown parameter\(s\) \['end'\]"
+    ):  # scalars go to all
         per_agent_schedules(["a", "c"], name={"a": "linear", "c": "none"}, end=10)
 
 
 def test_registered_schedule_in_pruning_config():
     PruningConfig = _pruning_config()
-    cfg = PruningConfig(modules=["a", "b"], schedule={"name": "one_shot", "final_sparsity": {"a": 0.6, "b": 0.3},
-                                                      "at": 2}, mode="regrow", prune_interval=2, final_iteration=6)
+    cfg = PruningConfig(
+        modules=["a", "b"],
+        schedule={"name": "one_shot", "final_sparsity": {"a": 0.6, "b": 0.3}, "at": 2},
+        mode="regrow",
+        prune_interval=2,
+        final_iteration=6,
+    )
     sched = cfg.schedules(["a", "b"])
     assert [sched["a"](i) for i in range(4)] == [0.0, 0.0, 0.6, 0.6] and sched["b"](2) == 0.3
     assert [i for i in range(8) if sched["a"].is_mask_update_iter(i)] == [1, 3, 5]
     assert PruningConfig.from_dict(cfg.to_dict()).schedules(["a", "b"]) == sched
-    with pytest.raises(ValueError, match=r"'one_shot': unknown parameter\(s\) \['end'\]; "
-                                         r"allowed: \['final_sparsity', 'at'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"'one_shot': unknown parameter\(s\) \['end'\]; "
+        r"allowed: \['final_sparsity', 'at'\]",
+    ):
         PruningConfig(schedule={"name": "one_shot", "end": 5})
 
 
 def test_registered_schedule_on_command_line(capsys):
-    assert main(["--schedule", "one_shot", "--iterations", "4", "--at", "2", "--final-sparsity", "0.8",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "--schedule",
+                "one_shot",
+                "--iterations",
+                "4",
+                "--at",
+                "2",
+                "--final-sparsity",
+                "0.8",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
-    assert out == {"schedule": "one_shot", "iterations": 4, "final_sparsity": 0.8, "at": 2,
-                   "sparsity": [0.0, 0.0, 0.8, 0.8]}
+    assert out == {
+        "schedule": "one_shot",
+        "iterations": 4,
+        "final_sparsity": 0.8,
+        "at": 2,
+        "sparsity": [0.0, 0.0, 0.8, 0.8],
+    }
     with pytest.raises(SystemExit):  # a flag of another schedule
         main(["--schedule", "one_shot", "--iterations", "4", "--period", "5"])
     assert "unknown parameter(s) ['period']" in capsys.readouterr().err
@@ -232,10 +320,13 @@ def test_registered_schedule_on_command_line(capsys):
 
 # ---------------------------------------------------------------- imports
 def test_schedules_import_without_torch_or_ray():
-    code = ("import sys, pruning_callbacks.schedules; "
-            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       cwd=PACKAGE.parent)
+    code = (
+        "import sys, pruning_callbacks.schedules; "
+        "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    )
     assert r.stdout.strip() == "[]"
 
 
@@ -243,7 +334,11 @@ def _internal_imports(path: Path):
     """Modules of pruning_callbacks imported anywhere in ``path``, in functions too."""
     out = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pruning_callbacks"):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("pruning_callbacks")
+        ):
             out.add(node.module)
         elif isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.startswith("pruning_callbacks")}
@@ -256,8 +351,11 @@ def test_no_import_cycle_in_package():
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         graph[name] = _internal_imports(path) - {name}
-    assert {"pruning_callbacks.rllib.pruning_config", "pruning_callbacks.rllib.callback",
-            "pruning_callbacks.rllib.learner"} <= set(graph)
+    assert {
+        "pruning_callbacks.rllib.pruning_config",
+        "pruning_callbacks.rllib.callback",
+        "pruning_callbacks.rllib.learner",
+    } <= set(graph)
     assert "pruning_callbacks.rllib.callback" not in graph["pruning_callbacks.rllib.pruning_config"]
     assert "pruning_callbacks.rllib.pruning_config" not in graph["pruning_callbacks.schedules.base"]
 

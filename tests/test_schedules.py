@@ -37,7 +37,9 @@ PF = 0.95
     ],
 )
 def test_linear_values(i, expected):
-    assert gradual_sparsity(i, final_sparsity=PF, start=0, end=1000, sigma=sigma_linear) == pytest.approx(expected)
+    assert gradual_sparsity(
+        i, final_sparsity=PF, start=0, end=1000, sigma=sigma_linear
+    ) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -100,8 +102,15 @@ def test_harmonic_values(i, expected):
 
 
 def test_harmonic_hand_formula_everywhere():
-    s = make_schedule("harmonic", final_sparsity=0.9, initial_sparsity=0.2, start=0, end=800,
-                         amplitude=0.05, period=100)
+    s = make_schedule(
+        "harmonic",
+        final_sparsity=0.9,
+        initial_sparsity=0.2,
+        start=0,
+        end=800,
+        amplitude=0.05,
+        period=100,
+    )
     for i in range(0, 800, 7):
         c = 0.05 * math.sin(2 * math.pi * i / 100)
         assert s(i) == pytest.approx(min(max(_b(i, 0.2, 0.9, 0, 800) + c, 0.2), 0.9))
@@ -143,8 +152,13 @@ def test_harmonic_mean_follows_cosine():
 def test_per_agent_dict_and_sequence():
     d = per_agent_schedules(["a", "b"], name="linear", final_sparsity={"a": 0.9, "b": 0.5}, end=10)
     assert d["a"](5) == pytest.approx(0.45) and d["b"](5) == pytest.approx(0.25)
-    s = per_agent_schedules([0, 1, 2], name="harmonic", final_sparsity=[0.9, 0.8, 0.7],
-                            initial_sparsity=(0.1, 0.0, 0.3), end=100)
+    s = per_agent_schedules(
+        [0, 1, 2],
+        name="harmonic",
+        final_sparsity=[0.9, 0.8, 0.7],
+        initial_sparsity=(0.1, 0.0, 0.3),
+        end=100,
+    )
     assert [s[k].final_sparsity for k in (0, 1, 2)] == [0.9, 0.8, 0.7]
     assert s[2](0) == pytest.approx(0.3)
 
@@ -162,7 +176,10 @@ def test_per_agent_errors():
         (dict(name="cubic"), "schedule name"),
         (dict(final_sparsity=1.0), "final_sparsity"),
         (dict(initial_sparsity=0.99), "initial_sparsity"),
-        (dict(name="linear", initial_sparsity=0.1), r"'linear': unknown parameter\(s\) \['initial_sparsity'\]"),
+        (
+            dict(name="linear", initial_sparsity=0.1),
+            r"'linear': unknown parameter\(s\) \['initial_sparsity'\]",
+        ),
         (dict(start=10, end=10), "end"),
         (dict(start=-1), "start"),
         (dict(period=0), "period"),
@@ -182,8 +199,24 @@ def test_dict_roundtrip_and_unknown_key():
 
 # ---------------------------------------------------------------- CLI and figure
 def test_cli_json(capsys):
-    assert main(["--schedule", "polynomial", "--iterations", "300", "--final-sparsity", "0.9",
-                 "--start", "100", "--end", "250", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--schedule",
+                "polynomial",
+                "--iterations",
+                "300",
+                "--final-sparsity",
+                "0.9",
+                "--start",
+                "100",
+                "--end",
+                "250",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["schedule"] == "polynomial" and out["iterations"] == 300
     assert out["start"] == 100 and out["end"] == 250 and out["final_sparsity"] == 0.9
@@ -192,9 +225,26 @@ def test_cli_json(capsys):
 
 
 def test_cli_subprocess_default_end():
-    r = subprocess.run([sys.executable, "-m", "pruning_callbacks", "schedules", "--schedule", "harmonic",
-                        "--iterations", "1000", "--final-sparsity", "0.95", "--initial-sparsity", "0",
-                        "--json"], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pruning_callbacks",
+            "schedules",
+            "--schedule",
+            "harmonic",
+            "--iterations",
+            "1000",
+            "--final-sparsity",
+            "0.95",
+            "--initial-sparsity",
+            "0",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = json.loads(r.stdout)
     assert len(out["sparsity"]) == 1000 and out["end"] == 1000
     assert out["amplitude"] == 0.1 and out["period"] == 200
@@ -220,7 +270,11 @@ def test_plot_schedules_writes_png(tmp_path, plotted, check_png):
     assert all(np.array_equal(x, i) for x, _ in lines.values()) and len(lines) == 3
     # eqs. (10)-(11) with i_start = 0, i_P = I_T = 200, p_final = 0.95
     np.testing.assert_allclose(lines["linear (eq. 11)"][1], 0.95 * i / 200, rtol=1e-12)
-    np.testing.assert_allclose(lines["cubic polynomial (eq. 11)"][1], 0.95 * (1 - (1 - i / 200) ** 3),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        lines["cubic polynomial (eq. 11)"][1],
+        0.95 * (1 - (1 - i / 200) ** 3),
+        rtol=1e-12,
+        atol=1e-15,
+    )
     harmonic = make_schedule("harmonic", final_sparsity=0.95, end=200).values(200)
     np.testing.assert_allclose(lines["harmonic annealing (eqs. 12-14)"][1], harmonic, rtol=1e-12)

@@ -37,14 +37,23 @@ def test_shipped_space_loads_and_every_corner_builds():
     ss.check_space(space, BASE)
     corners = ss.corner_points(space)
     # one base point, then one per extra choice and one per range's upper end
-    extra = sum(len(v["choice"]) - 1 if "choice" in v else 1 for v in space.distributions().values())
+    extra = sum(
+        len(v["choice"]) - 1 if "choice" in v else 1 for v in space.distributions().values()
+    )
     assert len(corners) == 1 + extra
 
 
 def test_point_to_settings_fractions_and_harmonic_parameters():
-    point = {"schedule": "harmonic", "prune_start_fraction": 0.1, "prune_end_fraction": 0.8,
-             "amplitude": 0.05, "period_fraction": 0.25, "prune_interval": 20, "seed": 3,
-             "prune_scope": "head_dense"}
+    point = {
+        "schedule": "harmonic",
+        "prune_start_fraction": 0.1,
+        "prune_end_fraction": 0.8,
+        "amplitude": 0.05,
+        "period_fraction": 0.25,
+        "prune_interval": 20,
+        "seed": 3,
+        "prune_scope": "head_dense",
+    }
     s = ss.settings_for(BASE, point)
     assert (s.prune_start, s.prune_end, s.prune_interval, s.seed) == (100, 800, 20, 3)
     assert s.schedule_params == {"amplitude": 0.05, "period": 250.0}
@@ -60,49 +69,67 @@ def test_harmonic_only_parameters_are_dropped_for_another_schedule():
 
 
 def test_end_is_kept_after_start():
-    s = ss.settings_for(BASE, {"schedule": "linear", "prune_start_fraction": 0.5,
-                               "prune_end_fraction": 0.5})
+    s = ss.settings_for(
+        BASE, {"schedule": "linear", "prune_start_fraction": 0.5, "prune_end_fraction": 0.5}
+    )
     assert s.prune_end == s.prune_start + 1 == 501
 
 
-@pytest.mark.parametrize("data, parameter, words", [
-    ({"parameters": {}}, None, "non-empty"),
-    ({"parameters": {"gamma": 0.9}, "budget": 3}, "budget", "unknown top-level"),
-    ({"parameters": {"gamma": 0.9}, "metric": "reward"}, "metric", "must be one of"),
-    ({"parameters": {"iterations": {"choice": [10, 20]}}}, "iterations", "not allowed"),
-    ({"parameters": {"learning_rate": 0.1}}, "learning_rate", "not allowed"),
-    ({"parameters": {"actor_lr": [1e-4, 1e-3]}}, "actor_lr", "choice"),
-    ({"parameters": {"actor_lr": {"normal": [0, 1]}}}, "actor_lr", "give one of"),
-    ({"parameters": {"actor_lr": {"uniform": [1e-3, 1e-4]}}}, "actor_lr", "low < high"),
-    ({"parameters": {"actor_lr": {"loguniform": [0.0, 1e-3]}}}, "actor_lr", "low > 0"),
-    ({"parameters": {"prune_interval": {"randint": [1, 2.5]}}}, "prune_interval", "integer"),
-    ({"parameters": {"seed": {"choice": []}}}, "seed", "non-empty"),
-    ({"parameters": {"prune_start_fraction": {"uniform": [0.0, 1.5]}}}, "prune_start_fraction", "[0, 1]"),
-    ({"parameters": {"period_fraction": -0.1}}, "period_fraction", "[0, 1]"),
-])
+@pytest.mark.parametrize(
+    "data, parameter, words",
+    [
+        ({"parameters": {}}, None, "non-empty"),
+        ({"parameters": {"gamma": 0.9}, "budget": 3}, "budget", "unknown top-level"),
+        ({"parameters": {"gamma": 0.9}, "metric": "reward"}, "metric", "must be one of"),
+        ({"parameters": {"iterations": {"choice": [10, 20]}}}, "iterations", "not allowed"),
+        ({"parameters": {"learning_rate": 0.1}}, "learning_rate", "not allowed"),
+        ({"parameters": {"actor_lr": [1e-4, 1e-3]}}, "actor_lr", "choice"),
+        ({"parameters": {"actor_lr": {"normal": [0, 1]}}}, "actor_lr", "give one of"),
+        ({"parameters": {"actor_lr": {"uniform": [1e-3, 1e-4]}}}, "actor_lr", "low < high"),
+        ({"parameters": {"actor_lr": {"loguniform": [0.0, 1e-3]}}}, "actor_lr", "low > 0"),
+        ({"parameters": {"prune_interval": {"randint": [1, 2.5]}}}, "prune_interval", "integer"),
+        ({"parameters": {"seed": {"choice": []}}}, "seed", "non-empty"),
+        (
+            {"parameters": {"prune_start_fraction": {"uniform": [0.0, 1.5]}}},
+            "prune_start_fraction",
+            "[0, 1]",
+        ),
+        ({"parameters": {"period_fraction": -0.1}}, "period_fraction", "[0, 1]"),
+    ],
+)
 def test_bad_spaces_name_the_parameter(data, parameter, words):
     with pytest.raises(ss.SearchSpaceError) as err:
         ss.parse_search_space(data)
     assert err.value.parameter == parameter and words in str(err.value)
 
 
-@pytest.mark.parametrize("params, parameter", [
-    ({"final_sparsity": {"choice": [0.9, 1.5]}}, "final_sparsity"),
-    ({"prune_scope": {"choice": ["all", "heads"]}}, "prune_scope"),
-    ({"schedule": {"choice": ["harmonic", "cubic"]}}, "schedule"),
-    ({"actor_lr": {"uniform": [1e-4, 2.0]}}, "actor_lr"),
-])
+@pytest.mark.parametrize(
+    "params, parameter",
+    [
+        ({"final_sparsity": {"choice": [0.9, 1.5]}}, "final_sparsity"),
+        ({"prune_scope": {"choice": ["all", "heads"]}}, "prune_scope"),
+        ({"schedule": {"choice": ["harmonic", "cubic"]}}, "schedule"),
+        ({"actor_lr": {"uniform": [1e-4, 2.0]}}, "actor_lr"),
+    ],
+)
 def test_values_no_trial_could_run_fail_before_any_trial(params, parameter):
-    space = _space(schedule="harmonic", **{k: v for k, v in params.items() if k != "schedule"}) \
-        if "schedule" not in params else _space(**params)
+    space = (
+        _space(schedule="harmonic", **{k: v for k, v in params.items() if k != "schedule"})
+        if "schedule" not in params
+        else _space(**params)
+    )
     with pytest.raises(ss.SearchSpaceError) as err:
         ss.check_space(space, BASE)
     assert err.value.parameter == parameter
 
 
 def test_grid_takes_choices_only():
-    assert _space(seed={"choice": [0, 1, 2]}, prune_scope={"choice": ["all", "head_dense"]},
-                  gamma=0.9).grid_size() == 6
+    assert (
+        _space(
+            seed={"choice": [0, 1, 2]}, prune_scope={"choice": ["all", "head_dense"]}, gamma=0.9
+        ).grid_size()
+        == 6
+    )
     with pytest.raises(ss.SearchSpaceError) as err:
         _space(actor_lr={"uniform": [1e-4, 1e-3]}).grid_size()
     assert err.value.parameter == "actor_lr"
@@ -126,17 +153,36 @@ def test_point_ids_are_stable_and_distinct():
     assert ss.point_id(a) != ss.point_id({**a, "seed": 1})
 
 
-@pytest.mark.parametrize("point, key", [
-    (dict(schedule="harmonic", prune_scope="head_dense", prune_mode="hold", prune_start_fraction=0.125,
-          prune_end_fraction=0.875, amplitude=0.05, period_fraction=0.3, prune_interval=20,
-          final_sparsity=0.95, actor_lr=3.1234e-4, critic_lr=2.1e-05, seed=4),
-     "harmonic+head_dense+hold+start0.125+end0.875+amp0.05+period0.3+iprune20+p0.95"
-     "+alr0.00031234+clr0.000021"),
-    # a harmonic-only parameter of another schedule is ignored by the trial, and by its row
-    (dict(schedule="linear", amplitude=0.05, prune_scope="all", actor_lr=1e-4), "linear+all+alr0.0001"),
-    (dict(schedule="none", actor_lr=1e-4), None),  # no pruned Table I row to start from
-    (dict(schedule="harmonic", entropy_coeff=0.01), None),  # no modifier sets it
-])
+@pytest.mark.parametrize(
+    "point, key",
+    [
+        (
+            dict(
+                schedule="harmonic",
+                prune_scope="head_dense",
+                prune_mode="hold",
+                prune_start_fraction=0.125,
+                prune_end_fraction=0.875,
+                amplitude=0.05,
+                period_fraction=0.3,
+                prune_interval=20,
+                final_sparsity=0.95,
+                actor_lr=3.1234e-4,
+                critic_lr=2.1e-05,
+                seed=4,
+            ),
+            "harmonic+head_dense+hold+start0.125+end0.875+amp0.05+period0.3+iprune20+p0.95"
+            "+alr0.00031234+clr0.000021",
+        ),
+        # a harmonic-only parameter of another schedule is ignored by the trial, and by its row
+        (
+            dict(schedule="linear", amplitude=0.05, prune_scope="all", actor_lr=1e-4),
+            "linear+all+alr0.0001",
+        ),
+        (dict(schedule="none", actor_lr=1e-4), None),  # no pruned Table I row to start from
+        (dict(schedule="harmonic", entropy_coeff=0.01), None),  # no modifier sets it
+    ],
+)
 def test_variant_key_of_a_point(point, key):
     assert ss.variant_key(point) == key
 
@@ -148,14 +194,25 @@ def test_study_row_trains_exactly_the_searched_settings():
     from rllib_experiments.methods import get_row
     from rllib_experiments.settings import Settings
 
-    point = dict(schedule="polynomial", prune_scope="io_dense", prune_mode="regrow", prune_start_fraction=0.05,
-                 prune_end_fraction=0.7, prune_interval=5, final_sparsity=0.95, actor_lr=1.7e-4,
-                 critic_lr=4e-5, seed=2)
+    point = dict(
+        schedule="polynomial",
+        prune_scope="io_dense",
+        prune_mode="regrow",
+        prune_start_fraction=0.05,
+        prune_end_fraction=0.7,
+        prune_interval=5,
+        final_sparsity=0.95,
+        actor_lr=1.7e-4,
+        critic_lr=4e-5,
+        seed=2,
+    )
     key = study_row(point, BASE)
     assert key == "polynomial+io_dense+regrow+start0.05+end0.7+iprune5+p0.95+alr0.00017+clr0.00004"
     row = get_row(key).settings(Settings.from_dict(BASE)).to_dict()
     searched = ss.settings_for(BASE, point).to_dict()
-    assert {k: v for k, v in row.items() if k != "seed"} == {k: v for k, v in searched.items() if k != "seed"}
+    assert {k: v for k, v in row.items() if k != "seed"} == {
+        k: v for k, v in searched.items() if k != "seed"
+    }
     assert study_row(dict(point, schedule="none"), BASE) is None
     # end = start + 1 iteration: settings_for keeps the end after the start, the end modifier cannot
     assert study_row(dict(point, prune_start_fraction=0.3, prune_end_fraction=0.3), BASE) is None

@@ -81,18 +81,49 @@ def _one_seed_lines():
 
     summary = pr.summarize([_record("A", "harmonic", 0, 900.0, 1900.0)])
     pruning = pr.render_markdown(summary, [], [], {})
-    paper = "\n".join(pseeds.seed_table_lines(pseeds.seed_rows(summary, ["harmonic"], [0]),
-                                              ["harmonic"], [0], "cmd"))
-    trial = {"setup": "A", "row": "ours", "label": "ours", "seed": "0", "kind": "learning",
-             "budget": "paper", "iterations": "300", "episodes_trained": "2400",
-             "eval_mode": "greedy", "eval_episodes": "100", "final_reward": "2500.0",
-             "final_reward_std": "30.0", "final_stochastic": "2400.0", "final_greedy": "2500.0",
-             "sparsity_prunable": "0.95", "sparsity_all": "0.94", "wall_s": "10"}
+    paper = "\n".join(
+        pseeds.seed_table_lines(
+            pseeds.seed_rows(summary, ["harmonic"], [0]), ["harmonic"], [0], "cmd"
+        )
+    )
+    trial = {
+        "setup": "A",
+        "row": "ours",
+        "label": "ours",
+        "seed": "0",
+        "kind": "learning",
+        "budget": "paper",
+        "iterations": "300",
+        "episodes_trained": "2400",
+        "eval_mode": "greedy",
+        "eval_episodes": "100",
+        "final_reward": "2500.0",
+        "final_reward_std": "30.0",
+        "final_stochastic": "2400.0",
+        "final_greedy": "2500.0",
+        "sparsity_prunable": "0.95",
+        "sparsity_all": "0.94",
+        "wall_s": "10",
+    }
     table = table1.render_table(table1.summarize([trial]), [], ["ours"])
-    tune = sg.to_markdown(sg.summarize([
-        {"schedule": "harmonic", "final_sparsity": 0.95, "critic_mode": "paper", "seed": 0,
-         "status": "ok", "mean_reward": 900.0, "greedy_mean_reward": 950.0,
-         "aloha_mean_reward": 1000.0, "mean_final_sparsity": 0.95}]), "t")
+    tune = sg.to_markdown(
+        sg.summarize(
+            [
+                {
+                    "schedule": "harmonic",
+                    "final_sparsity": 0.95,
+                    "critic_mode": "paper",
+                    "seed": 0,
+                    "status": "ok",
+                    "mean_reward": 900.0,
+                    "greedy_mean_reward": 950.0,
+                    "aloha_mean_reward": 1000.0,
+                    "mean_final_sparsity": 0.95,
+                }
+            ]
+        ),
+        "t",
+    )
     return {"pruning": pruning, "pruning seeds": paper, "table1": table, "tune_schedules": tune}
 
 
@@ -109,8 +140,16 @@ def test_scale_rows_have_no_std_for_one_seed_and_an_empty_csv_cell(tmp_path):
 
     from rllib_experiments.studies.scale.stats import table_rows, write_csv
 
-    rec = {"setup": "A", "num_users": 10, "row": "ours", "seed": 0, "final_reward": 900.0,
-           "env_kwargs": {"num_channels": 5}, "episodes_trained": 2400, "cpu_s": 10.0}
+    rec = {
+        "setup": "A",
+        "num_users": 10,
+        "row": "ours",
+        "seed": 0,
+        "final_reward": 900.0,
+        "env_kwargs": {"num_channels": 5},
+        "episodes_trained": 2400,
+        "cpu_s": 10.0,
+    }
     rows = table_rows([rec])
     assert rows[0]["std"] is None and rows[0]["oracle_mean"] is None
     with open(write_csv(rows, tmp_path / "scale.csv"), newline="") as f:

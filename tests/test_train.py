@@ -30,8 +30,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_cli(args, cwd, timeout=240):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), RAY_DEDUP_LOGS="0")
-    return subprocess.run([sys.executable, "-m", "rllib_experiments", "train", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "rllib_experiments", "train", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def read_rows(path):
@@ -52,45 +58,83 @@ def tensorboard_scalars(folder):
         data = path.read_bytes()
         pos = 0
         while pos + 12 <= len(data):
-            (length,) = struct.unpack("<Q", data[pos:pos + 8])
-            record = data[pos + 12:pos + 12 + length]
+            (length,) = struct.unpack("<Q", data[pos : pos + 8])
+            record = data[pos + 12 : pos + 12 + length]
             pos += 12 + length + 4
             event = event_pb2.Event()
             event.ParseFromString(record)
-            if event.HasField("session_log") and event.session_log.status == event_pb2.SessionLog.START:
-                scalars = {tag: [(st, v) for st, v in points if st < event.step]
-                           for tag, points in scalars.items()}
+            if (
+                event.HasField("session_log")
+                and event.session_log.status == event_pb2.SessionLog.START
+            ):
+                scalars = {
+                    tag: [(st, v) for st, v in points if st < event.step]
+                    for tag, points in scalars.items()
+                }
             for v in event.summary.value:
                 scalars.setdefault(v.tag, []).append((event.step, v.simple_value))
     return scalars
 
 
 # ------------------------------------------------------------------ fast: flags and outputs
-@pytest.mark.parametrize("argv, flag", [
-    (["--iterations", "0"], "--iterations"),
-    (["--schedule", "cubic"], "--schedule"),
-    (["--final-sparsity", "1.0"], "--final-sparsity"),
-    (["--critic", "global"], "--critic"),
-    (["--eval-episodes", "-3"], "--eval-episodes"),
-    (["--preset", "tiny", "--env", "num_users=0"], "--env num_users"),
-    (["--preset", "tiny", "--env", "pu_prob=1.5"], "--env pu_prob"),
-    (["--preset", "tiny", "--env", "colour=3"], "--env colour"),
-    (["--preset", "tiny", "--env", "num_users"], "--env"),
-    (["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "0.5", "0.6"], "--final-sparsity"),
-    (["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "1.5"], "--final-sparsity"),
-    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_ranking=matrix"], "--set prune_ranking"),
-    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_interval=0"], "--set prune_interval"),
-    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_mode=soft"], "--set prune_mode"),
-    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_scope=heads"], "--set prune_scope"),
-    (["--preset", "tiny", "--schedule", "linear", "--set", "prune_biases=1"], "--set prune_biases"),
-    (["--preset", "tiny", "--set", "actor_lr=-1"], "--set actor_lr"),
-    (["--preset", "tiny", "--set", "colour=1"], "--set colour"),
-    (["--preset", "tiny", "--episodes-per-iteration", "3", "--set", "num_envs_per_env_runner=2"],
-     "--episodes-per-iteration"),
-    (["--preset", "no_such_preset"], "--preset"),
-    (["--resume"], "--resume"),
-    (["--resume", "--overwrite", "--output", "x"], "--overwrite"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--iterations", "0"], "--iterations"),
+        (["--schedule", "cubic"], "--schedule"),
+        (["--final-sparsity", "1.0"], "--final-sparsity"),
+        (["--critic", "global"], "--critic"),
+        (["--eval-episodes", "-3"], "--eval-episodes"),
+        (["--preset", "tiny", "--env", "num_users=0"], "--env num_users"),
+        (["--preset", "tiny", "--env", "pu_prob=1.5"], "--env pu_prob"),
+        (["--preset", "tiny", "--env", "colour=3"], "--env colour"),
+        (["--preset", "tiny", "--env", "num_users"], "--env"),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "0.5", "0.6"],
+            "--final-sparsity",
+        ),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "1.5"],
+            "--final-sparsity",
+        ),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--set", "prune_ranking=matrix"],
+            "--set prune_ranking",
+        ),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--set", "prune_interval=0"],
+            "--set prune_interval",
+        ),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--set", "prune_mode=soft"],
+            "--set prune_mode",
+        ),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--set", "prune_scope=heads"],
+            "--set prune_scope",
+        ),
+        (
+            ["--preset", "tiny", "--schedule", "linear", "--set", "prune_biases=1"],
+            "--set prune_biases",
+        ),
+        (["--preset", "tiny", "--set", "actor_lr=-1"], "--set actor_lr"),
+        (["--preset", "tiny", "--set", "colour=1"], "--set colour"),
+        (
+            [
+                "--preset",
+                "tiny",
+                "--episodes-per-iteration",
+                "3",
+                "--set",
+                "num_envs_per_env_runner=2",
+            ],
+            "--episodes-per-iteration",
+        ),
+        (["--preset", "no_such_preset"], "--preset"),
+        (["--resume"], "--resume"),
+        (["--resume", "--overwrite", "--output", "x"], "--overwrite"),
+    ],
+)
 def test_bad_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exc:
@@ -107,7 +151,9 @@ def test_bad_sparsity_is_checked_by_its_schedule(tmp_path, monkeypatch, capsys):
     """--final-sparsity is parsed as a number; its bound is the schedule's, named by the flag."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit):
-        train.resolve(["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9", "1.0", "0.9"])
+        train.resolve(
+            ["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9", "1.0", "0.9"]
+        )
     err = capsys.readouterr().err
     assert "argument --final-sparsity: setting final_sparsity:" in err
     assert "final_sparsity must be in [0, 1), got 1.0" in err and err.count("[0, 1)") == 1
@@ -117,21 +163,72 @@ def test_help_documents_every_flag(capsys):
     with pytest.raises(SystemExit):
         train.resolve(["--help"])
     text = capsys.readouterr().out
-    for flag in ("--setup", "--schedule", "--final-sparsity", "--seed", "--output", "--preset",
-                 "--iterations", "--episodes-per-iteration", "--critic", "--num-env-runners",
-                 "--eval-every", "--eval-episodes", "--resume", "--overwrite", "--env", "--set"):
+    for flag in (
+        "--setup",
+        "--schedule",
+        "--final-sparsity",
+        "--seed",
+        "--output",
+        "--preset",
+        "--iterations",
+        "--episodes-per-iteration",
+        "--critic",
+        "--num-env-runners",
+        "--eval-every",
+        "--eval-episodes",
+        "--resume",
+        "--overwrite",
+        "--env",
+        "--set",
+    ):
         assert flag in text
 
 
 def test_flags_reach_the_settings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args, s, options, output, demo = train.resolve([
-        "--setup", "B", "--schedule", "polynomial", "--final-sparsity", "0.8", "--seed", "4",
-        "--iterations", "30", "--episodes-per-iteration", "2", "--critic", "centralized",
-        "--num-env-runners", "1", "--eval-every", "5", "--eval-episodes", "7",
-        "--env", "num_users=4", "--env", "pu_prob=0.3", "--set", "actor_lr=0.0003",
-        "--checkpoint-every", "3", "--eval-seed", "9", "--output", "out"])
-    assert (s.setup, s.schedule, s.final_sparsity, s.seed, s.iterations) == ("B", "polynomial", 0.8, 4, 30)
+    args, s, options, output, demo = train.resolve(
+        [
+            "--setup",
+            "B",
+            "--schedule",
+            "polynomial",
+            "--final-sparsity",
+            "0.8",
+            "--seed",
+            "4",
+            "--iterations",
+            "30",
+            "--episodes-per-iteration",
+            "2",
+            "--critic",
+            "centralized",
+            "--num-env-runners",
+            "1",
+            "--eval-every",
+            "5",
+            "--eval-episodes",
+            "7",
+            "--env",
+            "num_users=4",
+            "--env",
+            "pu_prob=0.3",
+            "--set",
+            "actor_lr=0.0003",
+            "--checkpoint-every",
+            "3",
+            "--eval-seed",
+            "9",
+            "--output",
+            "out",
+        ]
+    )
+    assert (s.setup, s.schedule, s.final_sparsity, s.seed, s.iterations) == (
+        "B",
+        "polynomial",
+        0.8,
+        4,
+        30,
+    )
     assert (s.episodes_per_iteration, s.critic_mode, s.num_env_runners) == (2, "centralized", 1)
     assert (s.eval_interval, s.eval_episodes, s.actor_lr) == (5, 7, 0.0003)
     assert s.env == {"num_users": 4, "pu_prob": 0.3}
@@ -147,8 +244,12 @@ def test_no_flags_is_the_demo_and_never_reuses_a_folder(tmp_path, monkeypatch):
 
     # the demo is the row "ours" of Table I on setup A: 95%-sparse harmonic actors
     assert s.to_dict() == get_row(train.DEMO_ROW).settings(train.load_preset("paper_A")).to_dict()
-    assert (s.schedule, s.final_sparsity, s.critic_mode, s.iterations) == ("harmonic", 0.95,
-                                                                         "centralized", 300)
+    assert (s.schedule, s.final_sparsity, s.critic_mode, s.iterations) == (
+        "harmonic",
+        0.95,
+        "centralized",
+        300,
+    )
     (output / "progress.csv").write_text("iteration\n0\n")
     _, _, _, output2, _ = train.resolve([])
     assert output2 == Path("runs/demo-2")
@@ -180,11 +281,21 @@ def test_resume_refuses_changed_settings(tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     run.mkdir()
     settings = train.load_preset("tiny").to_dict()
-    out.write_json_atomic(run / out.RUN_FILE, {"settings": settings, "checkpoint_every": 2, "eval_seed": 5})
+    out.write_json_atomic(
+        run / out.RUN_FILE, {"settings": settings, "checkpoint_every": 2, "eval_seed": 5}
+    )
     _, s, options, output, _ = train.resolve(["--output", "run", "--resume"])
-    assert s.to_dict() == settings and options == {"checkpoint_every": 2, "eval_seed": 5, "row": None}
-    for argv, flag in ((["--seed", "3"], "--seed"), (["--iterations", "9"], "--iterations"),
-                       (["--env", "num_users=4"], "--env"), (["--eval-seed", "6"], "--eval-seed")):
+    assert s.to_dict() == settings and options == {
+        "checkpoint_every": 2,
+        "eval_seed": 5,
+        "row": None,
+    }
+    for argv, flag in (
+        (["--seed", "3"], "--seed"),
+        (["--iterations", "9"], "--iterations"),
+        (["--env", "num_users=4"], "--env"),
+        (["--eval-seed", "6"], "--eval-seed"),
+    ):
         with pytest.raises(SystemExit):
             train.resolve(["--output", "run", "--resume", *argv])
         assert f"argument {flag}" in capsys.readouterr().err
@@ -220,9 +331,29 @@ def test_tiny_training_writes_every_output(tmp_path):
     from dsa_pettingzoo.baselines import make_policy
     from dsa_pettingzoo.evaluation import evaluate_policy
 
-    proc = run_cli(["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9",
-                    "--iterations", "4", "--eval-every", "2", "--eval-episodes", "6",
-                    "--checkpoint-every", "2", "--eval-seed", "3", "--output", "run"], cwd=tmp_path)
+    proc = run_cli(
+        [
+            "--preset",
+            "tiny",
+            "--schedule",
+            "harmonic",
+            "--final-sparsity",
+            "0.9",
+            "--iterations",
+            "4",
+            "--eval-every",
+            "2",
+            "--eval-episodes",
+            "6",
+            "--checkpoint-every",
+            "2",
+            "--eval-seed",
+            "3",
+            "--output",
+            "run",
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "run"
     # one progress line per iteration, then the comparison with ALOHA
@@ -260,7 +391,8 @@ def test_tiny_training_writes_every_output(tmp_path):
     oracle = evaluate_policy(make_policy("oracle"), episodes=6, seed=3, **env).summary()
     assert result["oracle_reference"]["mean_reward"] == pytest.approx(oracle["mean_reward"])
     assert result["ratio_to_oracle"]["greedy"] == pytest.approx(
-        fe["greedy"]["mean_reward"] / oracle["mean_reward"])
+        fe["greedy"]["mean_reward"] / oracle["mean_reward"]
+    )
     assert "x oracle" in proc.stdout
     assert result["budget"]["iterations"] == 4 and result["budget"]["training_episodes"] == 16
     assert result["settings"]["schedule"] == "harmonic" and result["wall_time_s"] > 0
@@ -279,7 +411,9 @@ def _zero_sets(checkpoint):
     base = Path(checkpoint) / "learner_group" / "learner" / "rl_module"
     for user in ("user_0", "user_1", "user_2"):
         module = RLModule.from_checkpoint(str(base / user))
-        sets[user] = {n: (p.detach().numpy() == 0) for n, p in module.named_parameters() if p.dim() >= 2}
+        sets[user] = {
+            n: (p.detach().numpy() == 0) for n, p in module.named_parameters() if p.dim() >= 2
+        }
     return sets
 
 
@@ -291,13 +425,33 @@ def test_same_seed_gives_the_same_run_whatever_the_hash_seed(tmp_path):
     (Building the modules from a set of agent ids made their initial weights, and
     so the whole run, depend on Python's string hashing.)
     """
-    args = ["--preset", "tiny", "--schedule", "harmonic", "--final-sparsity", "0.9", "--iterations", "3",
-            "--eval-every", "3", "--eval-episodes", "4", "--no-tensorboard", "--quiet"]
+    args = [
+        "--preset",
+        "tiny",
+        "--schedule",
+        "harmonic",
+        "--final-sparsity",
+        "0.9",
+        "--iterations",
+        "3",
+        "--eval-every",
+        "3",
+        "--eval-episodes",
+        "4",
+        "--no-tensorboard",
+        "--quiet",
+    ]
     runs = []
     for k, hash_seed in enumerate(("1", "3")):  # set orders of the 3 agent ids differ for these
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), PYTHONHASHSEED=hash_seed)
-        proc = subprocess.run([sys.executable, "-m", "rllib_experiments", "train", *args, "--output", f"r{k}"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+        proc = subprocess.run(
+            [sys.executable, "-m", "rllib_experiments", "train", *args, "--output", f"r{k}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         runs.append(read_rows(tmp_path / f"r{k}" / "progress.csv"))
     timing = {"time_s", "wall_time_s", "env_steps_per_s"}
@@ -312,20 +466,47 @@ def test_resume_after_sigkill_continues_the_run(tmp_path):
     from pruning_callbacks.schedules import make_schedule
 
     iterations = 60
-    args = ["--preset", "tiny", "--schedule", "linear", "--final-sparsity", "0.8",
-            "--set", "prune_mode=hold", "--iterations", str(iterations), "--eval-every", "7",
-            "--eval-episodes", "4", "--checkpoint-every", "5", "--output", "run"]
+    args = [
+        "--preset",
+        "tiny",
+        "--schedule",
+        "linear",
+        "--final-sparsity",
+        "0.8",
+        "--set",
+        "prune_mode=hold",
+        "--iterations",
+        str(iterations),
+        "--eval-every",
+        "7",
+        "--eval-episodes",
+        "4",
+        "--checkpoint-every",
+        "5",
+        "--output",
+        "run",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "rllib_experiments", "train", *args], cwd=tmp_path,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rllib_experiments", "train", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     run = tmp_path / "run"
     try:
         deadline = time.time() + 180
         while out.latest_checkpoint(run) is None:
-            assert proc.poll() is None, f"the run ended before its first checkpoint: {proc.stderr.read()[-2000:]}"
+            assert proc.poll() is None, (
+                f"the run ended before its first checkpoint: {proc.stderr.read()[-2000:]}"
+            )
             assert time.time() < deadline, "no checkpoint within 180 s"
             time.sleep(0.05)
-        time.sleep(0.3)  # let it go on a little: rows after the checkpoint must be dropped on resume
+        time.sleep(
+            0.3
+        )  # let it go on a little: rows after the checkpoint must be dropped on resume
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -348,7 +529,9 @@ def test_resume_after_sigkill_continues_the_run(tmp_path):
     # schedule position: every row's target is p_i of the linear schedule at its own iteration
     schedule = make_schedule("linear", final_sparsity=0.8, start=0, end=iterations)
     for r in rows[:-1]:  # the last iteration is finalized to p_final
-        assert float(r["mean_target_sparsity"]) == pytest.approx(schedule(int(r["iteration"])), abs=1e-9)
+        assert float(r["mean_target_sparsity"]) == pytest.approx(
+            schedule(int(r["iteration"])), abs=1e-9
+        )
     # the masks continue: no drop of sparsity at the resumed iteration, pruned weights stay pruned
     sparsity = [float(r["mean_sparsity"]) for r in rows]
     assert sparsity[done] >= sparsity_at_ckpt - 1e-9 > 0
@@ -377,10 +560,14 @@ def test_plot_runs_reads_run_folders(tmp_path, plotted, check_png):
         run.mkdir(parents=True)
         out.write_json_atomic(run / out.RUN_FILE, {"settings": {**settings, "seed": seed}})
         out.write_json_atomic(run / out.RESULT_FILE, {"aloha_reference": {"mean_reward": 90.0}})
-        rows = "".join(f"{i},{'' if i % 2 == 0 else 100 + i + seed},{'' if i % 2 == 0 else 200},0,0\n"
-                       for i in range(6))
+        rows = "".join(
+            f"{i},{'' if i % 2 == 0 else 100 + i + seed},{'' if i % 2 == 0 else 200},0,0\n"
+            for i in range(6)
+        )
         (run / "progress.csv").write_text(
-            "iteration,eval_stochastic_mean,eval_greedy_mean,mean_sparsity,mean_target_sparsity\n" + rows)
+            "iteration,eval_stochastic_mean,eval_greedy_mean,mean_sparsity,mean_target_sparsity\n"
+            + rows
+        )
     runs = run_curves.find_runs([str(tmp_path / "grid")])
     assert len(runs) == 2
     d = run_curves.load(runs[0])
@@ -392,7 +579,11 @@ def test_plot_runs_reads_run_folders(tmp_path, plotted, check_png):
     assert rewards["dense, stochastic (2 seeds)"][1].tolist() == [101.5, 103.5, 105.5]  # seed mean
     assert rewards["dense, greedy (2 seeds)"][1].tolist() == [200.0] * 3
     assert rewards["slotted ALOHA (same episodes)"][1].tolist() == [90.0] * 2
-    assert sparsity["dense: actual"][1].tolist() == sparsity["dense: target p_i"][1].tolist() == [0.0] * 6
+    assert (
+        sparsity["dense: actual"][1].tolist()
+        == sparsity["dense: target p_i"][1].tolist()
+        == [0.0] * 6
+    )
 
 
 @pytest.mark.rllib

@@ -26,7 +26,9 @@ def test_reproduce_trial_and_train_agree_on_the_same_actors(tmp_path):
     from rllib_experiments.training import TrainingRun
 
     budget = dict(BUDGETS["smoke"], iterations=4)
-    record = run_row_trial("harmonic", "A", 0, budget, str(tmp_path / "raw"), str(tmp_path / "runs"))
+    record = run_row_trial(
+        "harmonic", "A", 0, budget, str(tmp_path / "raw"), str(tmp_path / "runs")
+    )
     settings = get_row("harmonic").settings(base_settings(budget, "A", 0))
     result = TrainingRun(settings, tmp_path / "train", tensorboard=False, log=None).run()
 
@@ -44,12 +46,20 @@ def test_reproduce_trial_and_train_agree_on_the_same_actors(tmp_path):
     assert record["budget_config"] == budget and record["resumed_at"] == []
     assert record["run_folder"] == "../runs/A__harmonic__s0"
     assert set(record["provenance"]) == {"versions", "cpu", "python", "omp_num_threads"}
-    assert set(record["provenance"]["versions"]) >= {"torch", "ray", "numpy", "gymnasium", "pettingzoo"}
+    assert set(record["provenance"]["versions"]) >= {
+        "torch",
+        "ray",
+        "numpy",
+        "gymnasium",
+        "pettingzoo",
+    }
 
     # the trial's final checkpoint holds the evaluated actors
     algo = build_algo_config(settings).build_algo()
     try:
-        algo.restore_from_path(str((run_folder(record, tmp_path / "raw") / "checkpoints" / "iter_000004").resolve()))
+        algo.restore_from_path(
+            str((run_folder(record, tmp_path / "raw") / "checkpoints" / "iter_000004").resolve())
+        )
         again = evaluate(algo_actors(algo), settings.env_kwargs(), episodes=settings.eval_episodes)
     finally:
         algo.stop()

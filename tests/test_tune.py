@@ -23,15 +23,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _row(schedule, seed, reward, greedy, status="ok"):
-    return {"schedule": schedule, "final_sparsity": 0.95, "critic_mode": "paper", "seed": seed,
-            "status": status, "mean_reward": reward, "greedy_mean_reward": greedy,
-            "aloha_mean_reward": 1000.0, "mean_final_sparsity": 0.95}
+    return {
+        "schedule": schedule,
+        "final_sparsity": 0.95,
+        "critic_mode": "paper",
+        "seed": seed,
+        "status": status,
+        "mean_reward": reward,
+        "greedy_mean_reward": greedy,
+        "aloha_mean_reward": 1000.0,
+        "mean_final_sparsity": 0.95,
+    }
 
 
 def test_summary_mean_std_and_best_seed():
-    rows = [_row("harmonic", 0, 1100.0, 1500.0), _row("harmonic", 1, 1300.0, 1700.0),
-            _row("harmonic", 2, 1200.0, 1600.0), _row("linear", 0, 900.0, 950.0),
-            _row("linear", 1, 0.0, 0.0, status="missing")]
+    rows = [
+        _row("harmonic", 0, 1100.0, 1500.0),
+        _row("harmonic", 1, 1300.0, 1700.0),
+        _row("harmonic", 2, 1200.0, 1600.0),
+        _row("linear", 0, 900.0, 950.0),
+        _row("linear", 1, 0.0, 0.0, status="missing"),
+    ]
     table = {e["schedule"]: e for e in sg.summarize(rows)}
     h = table["harmonic"]
     assert h["seeds"] == 3 and h["without_result"] == 0
@@ -47,22 +59,28 @@ def test_summary_mean_std_and_best_seed():
     assert "| linear | 0.95 | paper | 1 (1 without result) | 900.0 ± – | 950.0 ± – |" in md
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["--schedules", "cubic"], "--schedules"),
-    (["--seeds", "-1"], "--seeds"),
-    (["--final-sparsity-grid", "1.5"], "--final-sparsity-grid"),
-    (["--final-sparsities", "1.5"], "--final-sparsity-grid"),  # the deprecated spelling
-    (["--preset", "tiny", "--final-sparsity-grid", "0.9", "-0.1"], "--final-sparsity-grid"),
-    (["--preset", "tiny", "--set", "prune_interval=0"], "--set prune_interval"),
-    (["--preset", "tiny", "--set", "prune_ranking=matrix"], "--set prune_ranking"),
-    (["--preset", "tiny", "--schedules", "linear", "--set", "prune_start=9"], "--set prune_end"),
-    (["--critic", "global"], "--critic"),
-    (["--iterations", "0"], "--iterations"),
-    (["--preset", "tiny", "--env", "num_channels=0"], "--env num_channels"),
-    (["--preset", "tiny", "--set", "seed=3"], "--set seed"),
-    (["--preset", "tiny", "--set", "gamma=2"], "--set gamma"),
-    (["--preset", "nope"], "--preset"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--schedules", "cubic"], "--schedules"),
+        (["--seeds", "-1"], "--seeds"),
+        (["--final-sparsity-grid", "1.5"], "--final-sparsity-grid"),
+        (["--final-sparsities", "1.5"], "--final-sparsity-grid"),  # the deprecated spelling
+        (["--preset", "tiny", "--final-sparsity-grid", "0.9", "-0.1"], "--final-sparsity-grid"),
+        (["--preset", "tiny", "--set", "prune_interval=0"], "--set prune_interval"),
+        (["--preset", "tiny", "--set", "prune_ranking=matrix"], "--set prune_ranking"),
+        (
+            ["--preset", "tiny", "--schedules", "linear", "--set", "prune_start=9"],
+            "--set prune_end",
+        ),
+        (["--critic", "global"], "--critic"),
+        (["--iterations", "0"], "--iterations"),
+        (["--preset", "tiny", "--env", "num_channels=0"], "--env num_channels"),
+        (["--preset", "tiny", "--set", "seed=3"], "--set seed"),
+        (["--preset", "tiny", "--set", "gamma=2"], "--set gamma"),
+        (["--preset", "nope"], "--preset"),
+    ],
+)
 def test_bad_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         ts.resolve([*argv, "--output", str(tmp_path / "grid")])
@@ -82,23 +100,62 @@ def test_existing_grid_is_not_overwritten(tmp_path, capsys):
 
 
 def test_grid_axes_from_flags(tmp_path):
-    args, base, grid, output = ts.resolve([
-        "--preset", "tiny", "--schedules", "harmonic", "linear", "--seeds", "0", "1", "2",
-        "--final-sparsity-grid", "0.9", "0.95", "--critic", "paper", "centralized",
-        "--iterations", "7", "--env", "num_users=4", "--output", str(tmp_path / "g")])
-    assert grid == {"schedule": ["harmonic", "linear"], "seed": [0, 1, 2],
-                    "final_sparsity": [0.9, 0.95], "critic_mode": ["paper", "centralized"]}
+    args, base, grid, output = ts.resolve(
+        [
+            "--preset",
+            "tiny",
+            "--schedules",
+            "harmonic",
+            "linear",
+            "--seeds",
+            "0",
+            "1",
+            "2",
+            "--final-sparsity-grid",
+            "0.9",
+            "0.95",
+            "--critic",
+            "paper",
+            "centralized",
+            "--iterations",
+            "7",
+            "--env",
+            "num_users=4",
+            "--output",
+            str(tmp_path / "g"),
+        ]
+    )
+    assert grid == {
+        "schedule": ["harmonic", "linear"],
+        "seed": [0, 1, 2],
+        "final_sparsity": [0.9, 0.95],
+        "critic_mode": ["paper", "centralized"],
+    }
     assert base["iterations"] == 7 and base["env"]["num_users"] == 4
     assert output == (tmp_path / "g").resolve()
 
 
 def test_deprecated_grid_flag_still_works_with_one_notice(tmp_path, capsys):
-    new = ts.resolve(["--preset", "tiny", "--final-sparsity-grid", "0.9", "0.95", "--output", str(tmp_path / "a")])
+    new = ts.resolve(
+        [
+            "--preset",
+            "tiny",
+            "--final-sparsity-grid",
+            "0.9",
+            "0.95",
+            "--output",
+            str(tmp_path / "a"),
+        ]
+    )
     assert "deprecated" not in capsys.readouterr().err
-    old = ts.resolve(["--preset", "tiny", "--final-sparsities", "0.9", "0.95", "--output", str(tmp_path / "a")])
+    old = ts.resolve(
+        ["--preset", "tiny", "--final-sparsities", "0.9", "0.95", "--output", str(tmp_path / "a")]
+    )
     notices = [line for line in capsys.readouterr().err.splitlines() if "deprecated" in line]
-    assert notices == ["python -m rllib_experiments tune_schedules: --final-sparsities is deprecated, "
-                       "use --final-sparsity-grid"]
+    assert notices == [
+        "python -m rllib_experiments tune_schedules: --final-sparsities is deprecated, "
+        "use --final-sparsity-grid"
+    ]
     assert old[1:3] == new[1:3]
     assert "--final-sparsities" not in ts.build_parser().format_help()
 
@@ -113,9 +170,16 @@ def test_old_result_json_still_read(tmp_path):
     settings = load_preset("tiny", schedule="linear", final_sparsity=0.9, seed=0)
     folder = tmp_path / "trials" / trial_name(settings)
     folder.mkdir(parents=True)
-    old = {"mean_reward": 1.0, "std_reward": 0.1, "greedy_mean_reward": 2.0, "greedy_std_reward": 0.2,
-           "aloha_reference": {"mean_reward": 0.5}, "wall_time_s": 3.0,
-           "final_sparsity": {"user_0": 0.9, "user_1": 0.9, "user_2": 0.9}, "mean_final_sparsity": 0.9}
+    old = {
+        "mean_reward": 1.0,
+        "std_reward": 0.1,
+        "greedy_mean_reward": 2.0,
+        "greedy_std_reward": 0.2,
+        "aloha_reference": {"mean_reward": 0.5},
+        "wall_time_s": 3.0,
+        "final_sparsity": {"user_0": 0.9, "user_1": 0.9, "user_2": 0.9},
+        "mean_final_sparsity": 0.9,
+    }
     (folder / "result.json").write_text(json.dumps(old))
     (row,) = sg.trial_rows(tmp_path, base, grid)
     assert row["status"] == "ok" and row["mean_final_sparsity"] == 0.9
@@ -128,10 +192,31 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     env.pop("RAY_ADDRESS", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "rllib_experiments", "tune_schedules", "--preset", "tiny",
-         "--schedules", "harmonic", "linear", "--seeds", "0", "--iterations", "2",
-         "--eval-episodes", "4", "--output", str(output)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "rllib_experiments",
+            "tune_schedules",
+            "--preset",
+            "tiny",
+            "--schedules",
+            "harmonic",
+            "linear",
+            "--seeds",
+            "0",
+            "--iterations",
+            "2",
+            "--eval-episodes",
+            "4",
+            "--output",
+            str(output),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "2 trials" in proc.stdout
     with open(output / sg.TRIALS_CSV, newline="") as f:
@@ -157,19 +242,27 @@ def test_two_trial_grid_writes_the_summary(tmp_path):
     assert "| harmonic |" in md and "| linear |" in md and md in proc.stdout
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["--search", "optuna"], "--search"),
-    (["--num-samples", "3"], "--num-samples"),
-    (["--search-space", "SPACE", "--seeds", "0"], "--seeds"),
-    (["--search-space", "MISSING"], "--search-space"),
-    (["--search", "grid", "--search-space", "RANGE"], "--search-space actor_lr"),
-    (["--search", "optuna", "--search-space", "BADVALUE"], "--search-space prune_scope"),
-    (["--search", "optuna", "--search-space", "SPACE", "--scheduler", "hyperband"], "--scheduler"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--search", "optuna"], "--search"),
+        (["--num-samples", "3"], "--num-samples"),
+        (["--search-space", "SPACE", "--seeds", "0"], "--seeds"),
+        (["--search-space", "MISSING"], "--search-space"),
+        (["--search", "grid", "--search-space", "RANGE"], "--search-space actor_lr"),
+        (["--search", "optuna", "--search-space", "BADVALUE"], "--search-space prune_scope"),
+        (
+            ["--search", "optuna", "--search-space", "SPACE", "--scheduler", "hyperband"],
+            "--scheduler",
+        ),
+    ],
+)
 def test_bad_search_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, capsys):
-    spaces = {"SPACE": {"parameters": {"seed": {"choice": [0, 1]}}},
-              "RANGE": {"parameters": {"actor_lr": {"uniform": [1e-4, 1e-3]}}},
-              "BADVALUE": {"parameters": {"prune_scope": {"choice": ["all", "heads"]}}}}
+    spaces = {
+        "SPACE": {"parameters": {"seed": {"choice": [0, 1]}}},
+        "RANGE": {"parameters": {"actor_lr": {"uniform": [1e-4, 1e-3]}}},
+        "BADVALUE": {"parameters": {"prune_scope": {"choice": ["all", "heads"]}}},
+    }
     for name, data in spaces.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(data))
     argv = [str(tmp_path / f"{a}.json") if a in (*spaces, "MISSING") else a for a in argv]
@@ -182,17 +275,47 @@ def test_bad_search_flags_fail_fast_naming_the_flag(argv, flag, tmp_path, capsys
 
 def _search(tmp_path, output, *extra):
     space = tmp_path / "space.yaml"
-    space.write_text("metric: greedy\nparameters:\n  schedule: {choice: [harmonic, linear]}\n"
-                     "  final_sparsity: 0.5\n  prune_end_fraction: {uniform: [0.5, 1.0]}\n"
-                     "  prune_scope: {choice: [all, head_dense]}\n  seed: {choice: [0, 1]}\n")
+    space.write_text(
+        "metric: greedy\nparameters:\n  schedule: {choice: [harmonic, linear]}\n"
+        "  final_sparsity: 0.5\n  prune_end_fraction: {uniform: [0.5, 1.0]}\n"
+        "  prune_scope: {choice: [all, head_dense]}\n  seed: {choice: [0, 1]}\n"
+    )
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     env.pop("RAY_ADDRESS", None)
     return subprocess.run(
-        [sys.executable, "-m", "rllib_experiments", "tune_schedules", "--preset", "tiny",
-         "--iterations", "4", "--eval-every", "2", "--eval-episodes", "4",
-         "--search", "optuna", "--search-space", str(space), "--num-samples", "3",
-         "--scheduler", "asha", "--output", str(output), "--num-cpus", "2", *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+        [
+            sys.executable,
+            "-m",
+            "rllib_experiments",
+            "tune_schedules",
+            "--preset",
+            "tiny",
+            "--iterations",
+            "4",
+            "--eval-every",
+            "2",
+            "--eval-episodes",
+            "4",
+            "--search",
+            "optuna",
+            "--search-space",
+            str(space),
+            "--num-samples",
+            "3",
+            "--scheduler",
+            "asha",
+            "--output",
+            str(output),
+            "--num-cpus",
+            "2",
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
 
 
 @pytest.mark.rllib
@@ -207,7 +330,10 @@ def test_optuna_asha_search_writes_trials_and_best_and_resumes(tmp_path):
         trials = list(csv.DictReader(f))
     assert len(trials) == 3 and {t["status"] for t in trials} <= {"finished", "stopped"}
     for t in trials:
-        assert t["point.schedule"] in ("harmonic", "linear") and 0.5 <= float(t["point.prune_end_fraction"]) <= 1
+        assert (
+            t["point.schedule"] in ("harmonic", "linear")
+            and 0.5 <= float(t["point.prune_end_fraction"]) <= 1
+        )
         if t["status"] == "finished":
             result = json.loads((Path(t["trial_output"]) / "result.json").read_text())
             assert result["settings"]["prune_scope"] == t["point.prune_scope"]

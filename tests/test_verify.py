@@ -32,10 +32,22 @@ DISCRETE = ("iteration", "episodes", "num_params_per_actor", "iterations", "epis
 
 
 def _record(**fields):
-    rec = dict(trial="A__dense__s0", row="dense", setup="A", seed=0, kind="learning", budget="quick",
-               iterations=4, curve=[{"iteration": i, "reward": 10.0 + i, "reward_greedy": 20.0 + i,
-                                     "episodes": i} for i in (0, 2, 4)],
-               trace={"train_reward": [1.0, 2.0, 3.0, 4.0]}, final_reward=14.0, final_greedy=24.0)
+    rec = dict(
+        trial="A__dense__s0",
+        row="dense",
+        setup="A",
+        seed=0,
+        kind="learning",
+        budget="quick",
+        iterations=4,
+        curve=[
+            {"iteration": i, "reward": 10.0 + i, "reward_greedy": 20.0 + i, "episodes": i}
+            for i in (0, 2, 4)
+        ],
+        trace={"train_reward": [1.0, 2.0, 3.0, 4.0]},
+        final_reward=14.0,
+        final_greedy=24.0,
+    )
     rec.update(fields)
     return rec
 
@@ -58,8 +70,10 @@ def test_first_difference_names_the_iteration_and_the_figure():
     # last bits: shown in full
     close = json.loads(json.dumps(rec))
     close["final_greedy"] = 24.000000000000004
-    assert str(first_difference(close, rec)) == \
-        "differs in: final_greedy 24.000000000000004 (record) vs 24.0 (rerun)"
+    assert (
+        str(first_difference(close, rec))
+        == "differs in: final_greedy 24.000000000000004 (record) vs 24.0 (rerun)"
+    )
     # with a limit, nothing after it counts (and no final figure of a partial run)
     tampered = json.loads(json.dumps(rec))
     tampered["curve"][2]["reward"] = 0.0
@@ -67,26 +81,47 @@ def test_first_difference_names_the_iteration_and_the_figure():
     assert first_difference(tampered, rec, limit=4).iteration == 4
     # a rerun that lacks a point
     short = dict(rec, curve=rec["curve"][:2])
-    assert str(first_difference(rec, short)) == 'differs at iteration 4: evaluation "a point" (record) vs "none" (rerun)'
+    assert (
+        str(first_difference(rec, short))
+        == 'differs at iteration 4: evaluation "a point" (record) vs "none" (rerun)'
+    )
 
 
 def test_baseline_records_compare_reward_and_environment():
     from rllib_experiments.studies.common.verify import first_difference
 
-    rec = dict(trial="A__aloha__s0", row="aloha", kind="baseline", final_reward=5.0,
-               final_reward_std=1.0, env_kwargs={"num_users": 3})
+    rec = dict(
+        trial="A__aloha__s0",
+        row="aloha",
+        kind="baseline",
+        final_reward=5.0,
+        final_reward_std=1.0,
+        env_kwargs={"num_users": 3},
+    )
     assert first_difference(rec, dict(rec)) is None
     assert first_difference(rec, dict(rec, env_kwargs={"num_users": 4})).figure == "env_kwargs"
 
 
 # ----------------------------------------------------------------------------- refusing
-@pytest.mark.parametrize("content, said", [
-    ("not json", "not JSON"),
-    ("[1, 2]", "holds a JSON list"),
-    (json.dumps({"command": "reproduce"}), "not a trial record (no trial, row, setup, seed, kind, budget"),
-    (json.dumps(_record(kind="transfer")), "a 'transfer' record; verify reruns learning and baseline"),
-    (json.dumps(_record(budget="no_such_budget")), "budget 'no_such_budget' is none of the known"),
-])
+@pytest.mark.parametrize(
+    "content, said",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "holds a JSON list"),
+        (
+            json.dumps({"command": "reproduce"}),
+            "not a trial record (no trial, row, setup, seed, kind, budget",
+        ),
+        (
+            json.dumps(_record(kind="transfer")),
+            "a 'transfer' record; verify reruns learning and baseline",
+        ),
+        (
+            json.dumps(_record(budget="no_such_budget")),
+            "budget 'no_such_budget' is none of the known",
+        ),
+    ],
+)
 def test_a_file_that_is_not_a_trial_record_is_refused(tmp_path, capsys, content, said):
     pytest.importorskip("ray")
     from rllib_experiments.cli.verify import main
@@ -118,30 +153,52 @@ def test_older_records_are_understood(tmp_path):
     trials = tmp_path / "old" / "trials"
     trials.mkdir(parents=True)
     # the pruning study's ours at 300 iterations (the paper's budget), with an absolute folder
-    old = _record(trial="A__ours__s1", row="ours", seed=1, budget="paper", iterations=300,
-                  run_folder=str(tmp_path / "runs" / "A__ours__s1"))
+    old = _record(
+        trial="A__ours__s1",
+        row="ours",
+        seed=1,
+        budget="paper",
+        iterations=300,
+        run_folder=str(tmp_path / "runs" / "A__ours__s1"),
+    )
     (trials / "A__ours__s1.json").write_text(json.dumps(old))
     rec, budget = check_record(trials / "A__ours__s1.json", STUDIES)
-    assert budget["name"] == "paper" and budget["iterations"] == 1000 and budget["preset"] == "paper_{setup}"
+    assert (
+        budget["name"] == "paper"
+        and budget["iterations"] == 1000
+        and budget["preset"] == "paper_{setup}"
+    )
     assert run_folder(rec, tmp_path / "old") == tmp_path / "runs" / "A__ours__s1"
     # a new record's folder is relative to its results folder
-    new = dict(rec, run_folder=relative_run_folder(tmp_path / "runs" / "A__ours__s1", tmp_path / "old"))
+    new = dict(
+        rec, run_folder=relative_run_folder(tmp_path / "runs" / "A__ours__s1", tmp_path / "old")
+    )
     assert new["run_folder"] == "../runs/A__ours__s1"
-    assert run_folder(new, tmp_path / "old").resolve() == (tmp_path / "runs" / "A__ours__s1").resolve()
+    assert (
+        run_folder(new, tmp_path / "old").resolve() == (tmp_path / "runs" / "A__ours__s1").resolve()
+    )
     assert run_folder(dict(rec, run_folder=None), tmp_path) is None
 
     # reproduce's dense with --iterations 300 under the quick budget
     quick = budget_config(_record(budget="quick", iterations=300), STUDIES["rows"].budgets)
     assert quick["name"] == "quick" and quick["iterations"] == 300
     # the scale study's ours at N = 20 trained 600 iterations: --iterations 2000 of scale_bf16
-    scale = _record(trial="A__ours__s0", row="ours", budget="scale_bf16", iterations=600, num_users=20)
+    scale = _record(
+        trial="A__ours__s0", row="ours", budget="scale_bf16", iterations=600, num_users=20
+    )
     b = budget_config(scale, STUDIES["scale"].budgets, lambda b: budget_for(b, 20))
     assert b["name"] == "scale_bf16" and b["overrides"] == {"autocast_bf16": True}
     settings = get_row("ours").settings(base_settings(budget_for(b, 20), "A", 0))
-    assert settings.iterations == 600 and settings.autocast_bf16 and settings.env_kwargs()["num_users"] == 20
+    assert (
+        settings.iterations == 600
+        and settings.autocast_bf16
+        and settings.env_kwargs()["num_users"] == 20
+    )
     # a new record keeps its whole budget
-    assert budget_config(dict(scale, budget_config={"name": "x", "iterations": 7}), {}) == \
-        {"name": "x", "iterations": 7}
+    assert budget_config(dict(scale, budget_config={"name": "x", "iterations": 7}), {}) == {
+        "name": "x",
+        "iterations": 7,
+    }
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -168,8 +225,10 @@ def test_the_committed_smoke_records_verify(tmp_path, capsys):
 
     records = [json.loads(p.read_text()) for p in RECORDS]
     assert {r["kind"] for r in records} == {"learning", "baseline"}
-    assert all(r["code"] and not r["code"]["dirty"] and r["budget_config"]["name"] == "smoke"
-               for r in records)
+    assert all(
+        r["code"] and not r["code"]["dirty"] and r["budget_config"]["name"] == "smoke"
+        for r in records
+    )
     assert not Path(records[0]["run_folder"]).is_absolute()
     if all(_same_cpu(r) for r in records):
         print("verify smoke records: bit-identical comparison (the recording CPU)")
@@ -178,8 +237,10 @@ def test_the_committed_smoke_records_verify(tmp_path, capsys):
         assert "A__harmonic__s0: equal" in out and "A__aloha__s0: equal" in out
         assert "iter 6/6" in out  # progress while it runs
         return
-    print("verify smoke records: other CPU or torch: discrete figures exactly, iteration 0 and "
-          "the baseline to rtol 1e-4")
+    print(
+        "verify smoke records: other CPU or torch: discrete figures exactly, iteration 0 and "
+        "the baseline to rtol 1e-4"
+    )
     outcomes = verify_records(RECORDS, STUDIES, work=tmp_path)
     for rec, outcome in zip(records, outcomes):
         rerun = outcome.rerun

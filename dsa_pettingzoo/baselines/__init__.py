@@ -31,9 +31,18 @@ from .randtopm import RandTopMPolicy
 
 #: name -> policy class, the choices of ``dsa-evaluate --policy``.
 POLICIES = {
-    cls.name: cls for cls in (RandomPolicy, AlohaPolicy, OCAPolicy, MusicalChairsPolicy,
-                              MusicalChairsRSSPolicy, MCTopMPolicy, RandTopMPolicy,
-                              GameOfThronesPolicy, OraclePolicy)
+    cls.name: cls
+    for cls in (
+        RandomPolicy,
+        AlohaPolicy,
+        OCAPolicy,
+        MusicalChairsPolicy,
+        MusicalChairsRSSPolicy,
+        MCTopMPolicy,
+        RandTopMPolicy,
+        GameOfThronesPolicy,
+        OraclePolicy,
+    )
 }
 
 #: prefix -> policy class built from the text after the prefix: ``make_policy("exported:DIR")``
@@ -55,7 +64,7 @@ def make_policy(name: str, **params) -> BatchedPolicy:
     if isinstance(name, str):
         for prefix, cls in PREFIXED_POLICIES.items():
             if name.startswith(prefix) and len(name) > len(prefix):
-                return cls(name[len(prefix):], **params)
+                return cls(name[len(prefix) :], **params)
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(policy_names())}")
     return POLICIES[name](**params)

@@ -55,8 +55,9 @@ class ParallelPolicy:
         self.policy.update(a, fb, rates)
 
 
-def play_parallel_episode(policy: BatchedPolicy, env, seed: int | None = None,
-                          policy_seed: int | None = None) -> float:
+def play_parallel_episode(
+    policy: BatchedPolicy, env, seed: int | None = None, policy_seed: int | None = None
+) -> float:
     """Play one episode of ``env`` with ``policy``; return sum_t sum_n rate (the paper's unit)."""
     env.reset(seed=seed)
     agent = ParallelPolicy(policy, env)

@@ -16,7 +16,9 @@ import numpy as np
 from .base import BatchedPolicy, check_probability
 
 
-def aloha_expected_successes(num_users: int, num_channels: int, p: float, pu_prob: float = 0.0) -> float:
+def aloha_expected_successes(
+    num_users: int, num_channels: int, p: float, pu_prob: float = 0.0
+) -> float:
     """Expected successful transmissions per slot of slotted ALOHA (hand-derived)."""
     q = p / num_channels  # probability that a given user transmits on a given channel
     return num_channels * num_users * q * (1.0 - q) ** (num_users - 1) * (1.0 - pu_prob)
@@ -31,7 +33,11 @@ class AlohaPolicy(BatchedPolicy):
         self.p_param = None if p is None else check_probability("aloha p", p)
 
     def _reset(self) -> None:
-        self.p = self.p_param if self.p_param is not None else min(1.0, self.num_channels / self.num_users)
+        self.p = (
+            self.p_param
+            if self.p_param is not None
+            else min(1.0, self.num_channels / self.num_users)
+        )
 
     def act(self, sim=None) -> np.ndarray:
         transmit = self.rng.random(self.shape) < self.p

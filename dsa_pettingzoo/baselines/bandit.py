@@ -89,8 +89,9 @@ class OwnRateStats:
     def mean(self) -> np.ndarray:
         """Normalised empirical means [B, N, K] in [0, 1] (0 where no sample yet)."""
         scale = np.where(self.max_rate > 0, self.max_rate, 1.0)[..., None]
-        return np.divide(self.total, self.count * scale, out=np.zeros_like(self.total),
-                         where=self.count > 0)
+        return np.divide(
+            self.total, self.count * scale, out=np.zeros_like(self.total), where=self.count > 0
+        )
 
 
 def kl_bernoulli(p: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -43,11 +43,16 @@ class ExportedPolicy(BatchedPolicy):
         trained with.
         """
         first = self.actors[0]
-        for key, trained, env in (("num_users", len(self.actors), config.num_users),
-                                  ("num_channels", first.num_actions - 1, config.num_channels)):
+        for key, trained, env in (
+            ("num_users", len(self.actors), config.num_users),
+            ("num_channels", first.num_actions - 1, config.num_channels),
+        ):
             if trained != env:
-                raise ConfigError(key, f"the exported actors in {self.directory} were trained "
-                                  f"with {key}={trained}, the environment has {key}={env}")
+                raise ConfigError(
+                    key,
+                    f"the exported actors in {self.directory} were trained "
+                    f"with {key}={trained}, the environment has {key}={env}",
+                )
         for actor in self.actors:
             try:
                 actor.check_env(config.num_channels, config.observation, config.num_users)
@@ -64,8 +69,9 @@ class ExportedPolicy(BatchedPolicy):
         for actor in self.actors:
             actor.reset(self.num_envs)
         zeros = np.zeros(self.shape, dtype=np.intp)  # a_0 = idle, o_0 = 0: the env's first y
-        self._obs = physics.encode_observation(zeros, zeros, np.zeros(self.shape),
-                                               self.num_channels, self._with_rate)
+        self._obs = physics.encode_observation(
+            zeros, zeros, np.zeros(self.shape), self.num_channels, self._with_rate
+        )
 
     def act(self, sim=None) -> np.ndarray:
         actions = np.empty(self.shape, dtype=np.int64)
@@ -74,6 +80,10 @@ class ExportedPolicy(BatchedPolicy):
         return actions
 
     def update(self, actions, feedback, rates) -> None:
-        self._obs = physics.encode_observation(np.asarray(actions), np.asarray(feedback),
-                                               np.asarray(rates) / self._max_rate,
-                                               self.num_channels, self._with_rate)
+        self._obs = physics.encode_observation(
+            np.asarray(actions),
+            np.asarray(feedback),
+            np.asarray(rates) / self._max_rate,
+            self.num_channels,
+            self._with_rate,
+        )

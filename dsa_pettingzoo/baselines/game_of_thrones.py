@@ -49,13 +49,16 @@ def got_schedule(horizon: int, explore: int, got: int, exploit: int, delta: floa
     got_end = np.zeros(horizon, dtype=bool)
     t, epoch = 0, 1
     while t < horizon:
-        lengths = (math.ceil(explore * epoch**delta), math.ceil(got * epoch**delta),
-                   math.ceil(exploit * 2 ** (epoch - 1)))
+        lengths = (
+            math.ceil(explore * epoch**delta),
+            math.ceil(got * epoch**delta),
+            math.ceil(exploit * 2 ** (epoch - 1)),
+        )
         for kind, length in zip((EXPLORE, GOT, EXPLOIT), lengths):
             end = min(t + length, horizon)
             phase[t:end] = kind
             if kind == GOT and length > 0:
-                counts[t + length // 2: end] = True
+                counts[t + length // 2 : end] = True
                 if t + length - 1 < horizon:
                     got_end[t + length - 1] = True
             t = end
@@ -68,8 +71,15 @@ class GameOfThronesPolicy(BatchedPolicy):
 
     name = "game_of_thrones"
 
-    def __init__(self, explore: int = 30, got: int = 30, exploit: int = 40, delta: float = 1.0,
-                 epsilon: float = 0.1, c: int | None = None):
+    def __init__(
+        self,
+        explore: int = 30,
+        got: int = 30,
+        exploit: int = 40,
+        delta: float = 1.0,
+        epsilon: float = 0.1,
+        c: int | None = None,
+    ):
         self.explore = check_int("game_of_thrones explore", explore, 1)
         self.got = check_int("game_of_thrones got", got, 1)
         self.exploit = check_int("game_of_thrones exploit", exploit, 1)
@@ -85,7 +95,8 @@ class GameOfThronesPolicy(BatchedPolicy):
         shape, K = self.shape, self.num_channels
         self.t = 0
         self.phase, self.counts, self.got_end = got_schedule(
-            self.config.horizon, self.explore, self.got, self.exploit, self.delta)
+            self.config.horizon, self.explore, self.got, self.exploit, self.delta
+        )
         self.stats = OwnRateStats(shape, K, collision_samples=False)
         self.utility = np.zeros(shape + (K,))  # mu, frozen when a GoT phase starts
         self.utility_max = np.zeros(shape)  # u_max = max_k mu

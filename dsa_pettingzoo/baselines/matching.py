@@ -50,7 +50,9 @@ def subset_matching_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # dp[b, S]: best value of users seen so far using exactly the channel set S.
     dp = np.full((B, M), -np.inf)
     dp[:, 0] = 0.0
-    choice = np.zeros((N, B, M), dtype=np.int8)  # channel (1..K) user n took in dp's optimum, 0 idle
+    choice = np.zeros(
+        (N, B, M), dtype=np.int8
+    )  # channel (1..K) user n took in dp's optimum, 0 idle
     for n in range(N):
         new = dp.copy()
         ch = np.zeros((B, M), dtype=np.int8)

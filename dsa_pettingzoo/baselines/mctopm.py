@@ -29,7 +29,10 @@ class MCTopMPolicy(TopMPolicy):
         own_in_best = np.take_along_axis(best, (self.arm - 1)[..., None], axis=-1)[..., 0]
         leave = ~own_in_best
         reshuffle = own_in_best & self.collided & ~self.sitted
-        arm = np.where(leave, self._lower_previous(best, noise),
-                       np.where(reshuffle, uniform_in(best, noise), self.arm))
+        arm = np.where(
+            leave,
+            self._lower_previous(best, noise),
+            np.where(reshuffle, uniform_in(best, noise), self.arm),
+        )
         self.sitted = np.where(leave | reshuffle, False, self.sitted | self.succeeded)
         return arm

@@ -25,7 +25,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..physics import ACK, NACK
-from .bandit import OwnRateStats, check_int, check_optional_players, estimate_num_players, top_m, uniform_in
+from .bandit import (
+    OwnRateStats,
+    check_int,
+    check_optional_players,
+    estimate_num_players,
+    top_m,
+    uniform_in,
+)
 from .base import BatchedPolicy
 
 

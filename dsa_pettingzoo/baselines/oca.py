@@ -31,8 +31,13 @@ class OCAPolicy(BatchedPolicy):
 
     name = "oca"
 
-    def __init__(self, p_tx: float | None = None, epsilon: float = 0.05, eta: float = 0.1,
-                 theta0: float = 0.5):
+    def __init__(
+        self,
+        p_tx: float | None = None,
+        epsilon: float = 0.05,
+        eta: float = 0.1,
+        theta0: float = 0.5,
+    ):
         self.p_tx_param = None if p_tx is None else check_probability("oca p_tx", p_tx)
         self.theta0 = check_probability("oca theta0", theta0)
         self.epsilon = check_probability("oca epsilon", epsilon)
@@ -46,7 +51,9 @@ class OCAPolicy(BatchedPolicy):
 
     def expected_rate(self) -> np.ndarray:
         """theta * rate with untried channels valued at the user's best seen rate, [B, N, K]."""
-        best_seen = np.nanmax(np.where(np.isnan(self.rate), -np.inf, self.rate), axis=-1, keepdims=True)
+        best_seen = np.nanmax(
+            np.where(np.isnan(self.rate), -np.inf, self.rate), axis=-1, keepdims=True
+        )
         best_seen = np.where(np.isfinite(best_seen), best_seen, 1.0)
         rate = np.where(np.isnan(self.rate), best_seen, self.rate)
         return self.theta * rate

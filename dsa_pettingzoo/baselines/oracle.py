@@ -44,7 +44,9 @@ class OraclePolicy(BatchedPolicy):
 
     def act(self, sim=None) -> np.ndarray:
         if sim is None:
-            raise ValueError("the oracle needs the simulator: act(sim) with sim.beta and sim.pu_busy_next")
+            raise ValueError(
+                "the oracle needs the simulator: act(sim) with sim.beta and sim.pu_busy_next"
+            )
         beta = np.asarray(sim.beta)
         busy = np.asarray(sim.pu_busy_next, dtype=bool).reshape(self.num_envs, self.num_channels)
         self._prepare(beta)

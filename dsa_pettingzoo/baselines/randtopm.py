@@ -27,5 +27,8 @@ class RandTopMPolicy(TopMPolicy):
 
     def _next(self, best, noise):
         own_in_best = np.take_along_axis(best, (self.arm - 1)[..., None], axis=-1)[..., 0]
-        return np.where(self.collided, uniform_in(best, noise),
-                        np.where(own_in_best, self.arm, self._lower_previous(best, noise)))
+        return np.where(
+            self.collided,
+            uniform_in(best, noise),
+            np.where(own_in_best, self.arm, self._lower_previous(best, noise)),
+        )

@@ -37,8 +37,12 @@ GRIDS = {
     "musical_chairs_rss": [dict(explore=e) for e in (1, 2, 3, 5, 10, 20, 30, 50)],
     "mctopm": [dict(index=i) for i in ("klucb", "ucb1")],
     "randtopm": [dict(index=i) for i in ("klucb", "ucb1")],
-    "game_of_thrones": [dict(explore=e, got=g, exploit=100 - e - g, epsilon=eps)
-                        for e in (10, 20, 30) for g in (30, 50) for eps in (0.01, 0.1, 0.3)],
+    "game_of_thrones": [
+        dict(explore=e, got=g, exploit=100 - e - g, epsilon=eps)
+        for e in (10, 20, 30)
+        for g in (30, 50)
+        for eps in (0.01, 0.1, 0.3)
+    ],
 }
 
 #: The new baselines, in the order of the tables.
@@ -49,7 +53,9 @@ HORIZON_EPISODES = {100: 100, 1000: 20, 10000: 5}
 
 
 def mean_reward(name: str, params: dict, episodes: int, seed: int, env: dict) -> float:
-    return float(evaluate_policy(make_policy(name, **params), episodes, seed=seed, **env).reward.mean())
+    return float(
+        evaluate_policy(make_policy(name, **params), episodes, seed=seed, **env).reward.mean()
+    )
 
 
 def tune(settings=("A", "B", "A_N5", "A_N3")) -> list[dict]:
@@ -59,15 +65,19 @@ def tune(settings=("A", "B", "A_N5", "A_N3")) -> list[dict]:
         for params in grid:
             row = {"policy": name, "params": params}
             for setting in settings:
-                values = [mean_reward(name, params, TUNING_EPISODES, s, SETTINGS[setting])
-                          for s in TUNING_SEEDS]
+                values = [
+                    mean_reward(name, params, TUNING_EPISODES, s, SETTINGS[setting])
+                    for s in TUNING_SEEDS
+                ]
                 row[setting] = float(np.mean(values))
             row["A+B"] = (row["A"] + row["B"]) / 2 if "A" in row and "B" in row else None
             rows.append(row)
     return rows
 
 
-def horizon_study(settings=("A", "A_N5"), horizons=HORIZONS, seed: int = TUNING_SEEDS[0]) -> list[dict]:
+def horizon_study(
+    settings=("A", "A_N5"), horizons=HORIZONS, seed: int = TUNING_SEEDS[0]
+) -> list[dict]:
     """Reward / oracle on the same episodes for each policy (defaults) and horizon T."""
     rows = []
     for setting in settings:
@@ -77,8 +87,16 @@ def horizon_study(settings=("A", "A_N5"), horizons=HORIZONS, seed: int = TUNING_
             oracle = mean_reward("oracle", {}, episodes, seed, env)
             for name in ("aloha", "musical_chairs") + BANDITS:
                 reward = mean_reward(name, {}, episodes, seed, env)
-                rows.append({"setting": setting, "horizon": T, "episodes": episodes,
-                             "policy": name, "mean_reward": reward, "ratio": reward / oracle})
+                rows.append(
+                    {
+                        "setting": setting,
+                        "horizon": T,
+                        "episodes": episodes,
+                        "policy": name,
+                        "mean_reward": reward,
+                        "ratio": reward / oracle,
+                    }
+                )
     return rows
 
 
@@ -97,17 +115,26 @@ def regret(name: str, params: dict, env: dict, episodes: int, seed: int) -> dict
     stats = evaluate_policy(make_policy(name, **params), episodes, seed=seed, **env)
     config = make_config(**env)
     best = fixed_matching_value(env, episode_seeds(seed, episodes)) * config.horizon
-    return {"policy": name, "params": params, "horizon": config.horizon, "episodes": episodes,
-            "regret": float(np.mean(best - stats.reward) / config.max_rate),
-            "ratio_to_best_fixed": float(stats.reward.mean() / best.mean())}
+    return {
+        "policy": name,
+        "params": params,
+        "horizon": config.horizon,
+        "episodes": episodes,
+        "regret": float(np.mean(best - stats.reward) / config.max_rate),
+        "ratio_to_best_fixed": float(stats.reward.mean() / best.mean()),
+    }
 
 
 #: Besson and Kaufmann's Bernoulli problem: K = 9 arms, means 0.1 .. 0.9, M = 6 players.
 #: Equal SNRs make every success worth the same rate, and pi_k = 1 - mu_k makes channel k
 #: free (reward 1 after normalisation) with probability mu_k.
 BERNOULLI_MEANS = tuple(round(0.1 * k, 1) for k in range(1, 10))
-BERNOULLI_ENV = dict(num_users=6, num_channels=9, snr=[[30.0] * 9] * 6,
-                     pu_prob=[round(1 - m, 1) for m in BERNOULLI_MEANS])
+BERNOULLI_ENV = dict(
+    num_users=6,
+    num_channels=9,
+    snr=[[30.0] * 9] * 6,
+    pu_prob=[round(1 - m, 1) for m in BERNOULLI_MEANS],
+)
 #: Game of Thrones' setting: heterogeneous user-channel means, N = K (here N = K = 5, our beta
 #: draw, iid PUs with pi = 0.2 to make the rewards random).
 HETEROGENEOUS_ENV = dict(num_users=5, num_channels=5, pu_prob=0.2)
@@ -116,7 +143,10 @@ HETEROGENEOUS_ENV = dict(num_users=5, num_channels=5, pu_prob=0.2)
 def paper_study(horizons=(100, 1000, 10000), seed: int = TUNING_SEEDS[0]) -> list[dict]:
     """Regret against the best fixed assignment in the papers' settings, for each horizon."""
     rows = []
-    for label, env in (("bernoulli_K9_M6", BERNOULLI_ENV), ("heterogeneous_N5_K5", HETEROGENEOUS_ENV)):
+    for label, env in (
+        ("bernoulli_K9_M6", BERNOULLI_ENV),
+        ("heterogeneous_N5_K5", HETEROGENEOUS_ENV),
+    ):
         for T in horizons:
             # the defaults (tuned for T = 100), and musical chairs with T0 growing with T
             runs = [(name, {}) for name in BANDITS] + [("musical_chairs_rss", {"explore": T // 10})]
@@ -133,14 +163,17 @@ def paper_study(horizons=(100, 1000, 10000), seed: int = TUNING_SEEDS[0]) -> lis
 #: it: these are read off its curves at t = 100, 1000, 10000 (pixel positions on the log-log
 #: axes, about +-2%); at T = 10000 they agree with the mean lines of the companion histogram
 #: (..._HistogramsRegret_..., 403 and 903).
-FIGURE_REFERENCE = {"mctopm": {100: 117.0, 1000: 289.0, 10000: 403.0},
-                    "randtopm": {100: 170.0, 1000: 630.0, 10000: 903.0}}
+FIGURE_REFERENCE = {
+    "mctopm": {100: 117.0, 1000: 289.0, 10000: 403.0},
+    "randtopm": {100: 170.0, 1000: 630.0, 10000: 903.0},
+}
 FIGURE_HORIZON = 10000
 FIGURE_EPISODES = 100
 
 
-def regret_curve(name: str, params: dict, env: dict, episodes: int, seed: int,
-                 checkpoints=(100, 1000, 10000)) -> list[dict]:
+def regret_curve(
+    name: str, params: dict, env: dict, episodes: int, seed: int, checkpoints=(100, 1000, 10000)
+) -> list[dict]:
     """Mean regret against the best fixed assignment at each checkpoint t of the same runs
     (episodes of horizon env["horizon"], the rollout of :func:`evaluate_policy`: same episode
     seeds, same policy randomness when episodes <= its chunk size), in units of the largest rate."""
@@ -162,8 +195,16 @@ def regret_curve(name: str, params: dict, env: dict, episodes: int, seed: int,
         earned += np.asarray(info["rates"], dtype=np.float64).sum(axis=-1) / config.max_rate
         if t in marks:
             r = best * t - earned
-            rows.append({"policy": name, "params": params, "t": t, "episodes": episodes,
-                         "regret": float(r.mean()), "sem": float(r.std(ddof=1) / np.sqrt(episodes))})
+            rows.append(
+                {
+                    "policy": name,
+                    "params": params,
+                    "t": t,
+                    "episodes": episodes,
+                    "regret": float(r.mean()),
+                    "sem": float(r.std(ddof=1) / np.sqrt(episodes)),
+                }
+            )
     return rows
 
 
@@ -174,6 +215,11 @@ def figure_study(episodes: int = FIGURE_EPISODES, seed: int = TUNING_SEEDS[0]) -
     rows = []
     for name in FIGURE_REFERENCE:
         for row in regret_curve(name, {"index": "klucb"}, env, episodes, seed):
-            rows.append({"setting": "bernoulli_K9_M6", **row,
-                         "paper_figure": FIGURE_REFERENCE[name][row["t"]]})
+            rows.append(
+                {
+                    "setting": "bernoulli_K9_M6",
+                    **row,
+                    "paper_figure": FIGURE_REFERENCE[name][row["t"]],
+                }
+            )
     return rows

@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bandit import INDICES, OwnRateStats, check_optional_players, klucb_index, top_m, ucb1_index, uniform_in
+from .bandit import (
+    INDICES,
+    OwnRateStats,
+    check_optional_players,
+    klucb_index,
+    top_m,
+    ucb1_index,
+    uniform_in,
+)
 from ..physics import ACK, NACK
 from .base import BatchedPolicy
 
@@ -30,7 +38,9 @@ class TopMPolicy(BatchedPolicy):
 
     def __init__(self, index: str = "klucb", num_players: int | None = None):
         if index not in INDICES:
-            raise ValueError(f"{self.name} index must be one of {', '.join(INDICES)}, got {index!r}")
+            raise ValueError(
+                f"{self.name} index must be one of {', '.join(INDICES)}, got {index!r}"
+            )
         self.index = index
         self.num_players = check_optional_players(f"{self.name} num_players", num_players)
 

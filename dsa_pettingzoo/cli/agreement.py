@@ -19,10 +19,13 @@ from ..files import write_atomic
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo agreement",
-                                description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m dsa_pettingzoo agreement", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--reference", required=True, help="directory of exported actors that play")
-    p.add_argument("--candidate", required=True, help="directory of the same actors, exported otherwise")
+    p.add_argument(
+        "--candidate", required=True, help="directory of the same actors, exported otherwise"
+    )
     p.add_argument("--steps", type=int, default=10_000, help="environment slots (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
     p.add_argument("--record", metavar="FILE.npy", help="save user --user's observations here")
@@ -40,4 +43,3 @@ def main(argv=None) -> int:
         write_atomic(record, lambda f: np.save(f, obs), binary=True)
     print(json.dumps(result))
     return 0
-

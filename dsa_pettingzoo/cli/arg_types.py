@@ -16,7 +16,9 @@ def int_at_least(minimum: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum}, got {text!r}"
+            ) from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
         return value
@@ -33,7 +35,9 @@ def number_in(low: float, high: float, include_high: bool = True):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"must be a number in {interval}, got {text!r}"
+            ) from None
         if not (low <= value <= high if include_high else low <= value < high):
             raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text!r}")
         return value

@@ -18,32 +18,69 @@ import argparse
 import json
 
 from ..config import SETUPS
-from ..speed import (SCALE_SIZES, compare_simulators, format_comparison, format_scale,
-                     scale_point, scale_report)
+from ..speed import (
+    SCALE_SIZES,
+    compare_simulators,
+    format_comparison,
+    format_scale,
+    scale_point,
+    scale_report,
+)
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo benchmark", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--num-envs", type=int, default=None,
-                   help="B, episodes stepped together by BatchedDSA (default 1024; 64 with --scale)")
-    p.add_argument("--seconds", type=float, default=3.0,
-                   help="minimum wall time per measurement (default 3)")
-    p.add_argument("--setup", default="A", type=str.upper, choices=list(SETUPS),
-                   help="--scale: the preset measured at every size (default A)")
-    p.add_argument("--setups", default=",".join(SETUPS),
-                   help=f"comma-separated presets (default {','.join(SETUPS)})")
+    p = argparse.ArgumentParser(
+        prog="python -m dsa_pettingzoo benchmark",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--num-envs",
+        type=int,
+        default=None,
+        help="B, episodes stepped together by BatchedDSA (default 1024; 64 with --scale)",
+    )
+    p.add_argument(
+        "--seconds", type=float, default=3.0, help="minimum wall time per measurement (default 3)"
+    )
+    p.add_argument(
+        "--setup",
+        default="A",
+        type=str.upper,
+        choices=list(SETUPS),
+        help="--scale: the preset measured at every size (default A)",
+    )
+    p.add_argument(
+        "--setups",
+        default=",".join(SETUPS),
+        help=f"comma-separated presets (default {','.join(SETUPS)})",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--scale", action="store_true",
-                   help="instead: peak RSS and seconds per step of a ParallelEnv and of a "
-                   "BatchedDSA(--num-envs) for N in --sizes and K = N/2, each in a fresh process")
-    p.add_argument("--sizes", default=",".join(map(str, SCALE_SIZES)),
-                   help=f"--scale: comma-separated numbers of users (default "
-                   f"{','.join(map(str, SCALE_SIZES))})")
-    p.add_argument("--channels", type=int, default=None, metavar="K",
-                   help="--scale: the same K for every N (default K = N/2)")
-    p.add_argument("--max-gb", type=float, default=6.0,
-                   help="--scale: skip points whose estimated memory exceeds this (default 6)")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="instead: peak RSS and seconds per step of a ParallelEnv and of a "
+        "BatchedDSA(--num-envs) for N in --sizes and K = N/2, each in a fresh process",
+    )
+    p.add_argument(
+        "--sizes",
+        default=",".join(map(str, SCALE_SIZES)),
+        help=f"--scale: comma-separated numbers of users (default "
+        f"{','.join(map(str, SCALE_SIZES))})",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=None,
+        metavar="K",
+        help="--scale: the same K for every N (default K = N/2)",
+    )
+    p.add_argument(
+        "--max-gb",
+        type=float,
+        default=6.0,
+        help="--scale: skip points whose estimated memory exceeds this (default 6)",
+    )
     p.add_argument("--scale-point", nargs=3, metavar=("KIND", "N", "K"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.num_envs is None:
@@ -66,8 +103,9 @@ def main(argv=None) -> dict:
             p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
         if args.channels is not None and args.channels < 1:
             p.error(f"--channels must be an integer >= 1, got {args.channels}")
-        out = scale_report(sizes, args.num_envs, args.seconds, args.max_gb, args.channels,
-                           args.setup)
+        out = scale_report(
+            sizes, args.num_envs, args.seconds, args.max_gb, args.channels, args.setup
+        )
         print(json.dumps(out, indent=2) if args.json else format_scale(out["scale"]))
         return out
     setups = [s.strip().upper() for s in args.setups.split(",") if s.strip()]

@@ -97,82 +97,171 @@ def build_parser() -> argparse.ArgumentParser:
         "the oracle on the same episodes. Reward unit: the episode sum of the system throughput, "
         "sum_t sum_n log2(1 + beta^n(t)) (the paper's (1/N) sum_t sum_n r_t^n).",
     )
-    p.add_argument("--policy", required=True, type=_policy_name, metavar="POLICY",
-                   help=f"baseline to evaluate: {', '.join(POLICIES)} (definitions: "
-                   f"docs/baselines.md), or {EXPORTED_PREFIX}DIR, the users' actors exported "
-                   "to DIR by rllib_experiments.export (docs/deployment.md)")
-    p.add_argument("--episodes", type=_positive_int, default=1000,
-                   help="number of episodes (default 1000)")
-    p.add_argument("--seed", type=_nonneg_int, default=0,
-                   help="run seed: fixes the episodes' seeds (SNRs, PUs) and the policy's randomness "
-                   "(default 0)")
-    p.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE,
-                   help=f"episodes simulated at once (memory ~ chunk*N*K; default {DEFAULT_CHUNK_SIZE})")
+    p.add_argument(
+        "--policy",
+        required=True,
+        type=_policy_name,
+        metavar="POLICY",
+        help=f"baseline to evaluate: {', '.join(POLICIES)} (definitions: "
+        f"docs/baselines.md), or {EXPORTED_PREFIX}DIR, the users' actors exported "
+        "to DIR by rllib_experiments.export (docs/deployment.md)",
+    )
+    p.add_argument(
+        "--episodes", type=_positive_int, default=1000, help="number of episodes (default 1000)"
+    )
+    p.add_argument(
+        "--seed",
+        type=_nonneg_int,
+        default=0,
+        help="run seed: fixes the episodes' seeds (SNRs, PUs) and the policy's randomness "
+        "(default 0)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"episodes simulated at once (memory ~ chunk*N*K; default {DEFAULT_CHUNK_SIZE})",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--no-oracle", action="store_true",
-                   help="skip the oracle run (no ratio to the oracle)")
+    p.add_argument(
+        "--no-oracle", action="store_true", help="skip the oracle run (no ratio to the oracle)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
     env = p.add_argument_group("environment (defaults: the preset given by --setup)")
-    env.add_argument("--setup", choices=list(SETUPS), default="A",
-                     help="preset: A = N 10, K 5, T 100, no PUs; B = A plus iid PUs with "
-                     "pi_k = 0.2; C = A plus Markov PUs, pi_k 0.1..0.5 and mean busy runs "
-                     "10..20 slots over the channels (default A)")
+    env.add_argument(
+        "--setup",
+        choices=list(SETUPS),
+        default="A",
+        help="preset: A = N 10, K 5, T 100, no PUs; B = A plus iid PUs with "
+        "pi_k = 0.2; C = A plus Markov PUs, pi_k 0.1..0.5 and mean busy runs "
+        "10..20 slots over the channels (default A)",
+    )
     env.add_argument("--num-users", type=_positive_int, metavar="N", help="number of users N")
     env.add_argument("--num-channels", type=_positive_int, metavar="K", help="number of channels K")
     env.add_argument("--horizon", type=_positive_int, metavar="T", help="slots per episode T")
-    env.add_argument("--snr-range", type=_positive_float, nargs=2, metavar=("LOW", "HIGH"),
-                     help="linear SNR range of the uniform draw of beta (default 30 40)")
-    env.add_argument("--snr", type=_snr_matrix, metavar="JSON",
-                     help="fixed N x K linear SNR matrix as JSON (instead of the random draw), "
-                     "e.g. '[[30, 35], [32, 38]]' with --num-users 2 --num-channels 2")
-    env.add_argument("--pu-prob", type=_probability, nargs="+", metavar="PI",
-                     help="PU occupancy: one probability for every channel or K values "
-                     "(0 disables PUs in effect)")
+    env.add_argument(
+        "--snr-range",
+        type=_positive_float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="linear SNR range of the uniform draw of beta (default 30 40)",
+    )
+    env.add_argument(
+        "--snr",
+        type=_snr_matrix,
+        metavar="JSON",
+        help="fixed N x K linear SNR matrix as JSON (instead of the random draw), "
+        "e.g. '[[30, 35], [32, 38]]' with --num-users 2 --num-channels 2",
+    )
+    env.add_argument(
+        "--pu-prob",
+        type=_probability,
+        nargs="+",
+        metavar="PI",
+        help="PU occupancy: one probability for every channel or K values "
+        "(0 disables PUs in effect)",
+    )
     env.add_argument("--no-pu", action="store_true", help="no primary users (overrides the preset)")
-    env.add_argument("--pu-model", choices=list(PU_MODELS),
-                     help="PU process: iid (every slot independent) or markov (on/off chain)")
-    env.add_argument("--pu-mean-busy", type=_positive_float, nargs="+", metavar="D",
-                     help="markov only: mean busy duration in slots (one value or K values; default "
-                     "max(5, pi/(1 - pi)) per channel, the smallest valid value where 5 is too small)")
-    env.add_argument("--reward", choices=list(REWARDS),
-                     help="env reward (does not change the reported unit, which is always the sum rate)")
-    env.add_argument("--observation", choices=list(OBSERVATIONS),
-                     help="env observation (baselines do not read observations)")
+    env.add_argument(
+        "--pu-model",
+        choices=list(PU_MODELS),
+        help="PU process: iid (every slot independent) or markov (on/off chain)",
+    )
+    env.add_argument(
+        "--pu-mean-busy",
+        type=_positive_float,
+        nargs="+",
+        metavar="D",
+        help="markov only: mean busy duration in slots (one value or K values; default "
+        "max(5, pi/(1 - pi)) per channel, the smallest valid value where 5 is too small)",
+    )
+    env.add_argument(
+        "--reward",
+        choices=list(REWARDS),
+        help="env reward (does not change the reported unit, which is always the sum rate)",
+    )
+    env.add_argument(
+        "--observation",
+        choices=list(OBSERVATIONS),
+        help="env observation (baselines do not read observations)",
+    )
 
     pol = p.add_argument_group("policy parameters (only with the matching --policy)")
-    pol.add_argument("--aloha-p", type=_probability, metavar="P",
-                     help="aloha: transmission probability (default K/N, capped at 1)")
-    pol.add_argument("--oca-p-tx", type=_probability, metavar="P",
-                     help="oca: transmission probability (default K/N, capped at 1)")
-    pol.add_argument("--oca-epsilon", type=_probability, metavar="EPS",
-                     help="oca: exploration probability when transmitting (default 0.05)")
-    pol.add_argument("--oca-eta", type=_probability, metavar="ETA",
-                     help="oca: step size of the success-frequency average, in (0, 1] (default 0.1)")
-    pol.add_argument("--oca-theta0", type=_probability, metavar="TH",
-                     help="oca: initial success-frequency estimate (default 0.5)")
-    pol.add_argument("--mc-backoff", type=_probability, metavar="F",
-                     help="musical_chairs: factor applied to a searcher's q each time it has "
-                     "collided on every channel (default 0.25)")
-    pol.add_argument("--mc-q-min", type=_probability, metavar="Q",
-                     help="musical_chairs: floor of the searching transmission probability "
-                     "(default 0.02)")
-    pol.add_argument("--mc-patience", type=_positive_int, metavar="C",
-                     help="musical_chairs: consecutive collisions before a seated user leaves "
-                     "(default 3)")
-    pol.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="any parameter of the chosen --policy, as its keyword in "
-                     "docs/baselines.md (repeatable), e.g. --policy mctopm --param index=ucb1, "
-                     "--policy game_of_thrones --param explore=10 --param epsilon=0.01")
-    pol.add_argument("--exported-sample", action="store_true",
-                     help=f"{EXPORTED_PREFIX}DIR: sample actions from the actors' softmax "
-                     "instead of taking the greedy (argmax) action")
-    pol.add_argument("--exported-compute", choices=COMPUTE_MODES, metavar="MODE",
-                     help=f"{EXPORTED_PREFIX}DIR: how the actors compute a step, one of "
-                     f"{', '.join(COMPUTE_MODES)} (default auto: numpy, sparse kernels only where "
-                     "they are faster; native: the compiled C kernel on the sparse weights, needs a "
-                     "C compiler; see docs/deployment.md). Results are the same up to float32 "
-                     "rounding")
+    pol.add_argument(
+        "--aloha-p",
+        type=_probability,
+        metavar="P",
+        help="aloha: transmission probability (default K/N, capped at 1)",
+    )
+    pol.add_argument(
+        "--oca-p-tx",
+        type=_probability,
+        metavar="P",
+        help="oca: transmission probability (default K/N, capped at 1)",
+    )
+    pol.add_argument(
+        "--oca-epsilon",
+        type=_probability,
+        metavar="EPS",
+        help="oca: exploration probability when transmitting (default 0.05)",
+    )
+    pol.add_argument(
+        "--oca-eta",
+        type=_probability,
+        metavar="ETA",
+        help="oca: step size of the success-frequency average, in (0, 1] (default 0.1)",
+    )
+    pol.add_argument(
+        "--oca-theta0",
+        type=_probability,
+        metavar="TH",
+        help="oca: initial success-frequency estimate (default 0.5)",
+    )
+    pol.add_argument(
+        "--mc-backoff",
+        type=_probability,
+        metavar="F",
+        help="musical_chairs: factor applied to a searcher's q each time it has "
+        "collided on every channel (default 0.25)",
+    )
+    pol.add_argument(
+        "--mc-q-min",
+        type=_probability,
+        metavar="Q",
+        help="musical_chairs: floor of the searching transmission probability (default 0.02)",
+    )
+    pol.add_argument(
+        "--mc-patience",
+        type=_positive_int,
+        metavar="C",
+        help="musical_chairs: consecutive collisions before a seated user leaves (default 3)",
+    )
+    pol.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any parameter of the chosen --policy, as its keyword in "
+        "docs/baselines.md (repeatable), e.g. --policy mctopm --param index=ucb1, "
+        "--policy game_of_thrones --param explore=10 --param epsilon=0.01",
+    )
+    pol.add_argument(
+        "--exported-sample",
+        action="store_true",
+        help=f"{EXPORTED_PREFIX}DIR: sample actions from the actors' softmax "
+        "instead of taking the greedy (argmax) action",
+    )
+    pol.add_argument(
+        "--exported-compute",
+        choices=COMPUTE_MODES,
+        metavar="MODE",
+        help=f"{EXPORTED_PREFIX}DIR: how the actors compute a step, one of "
+        f"{', '.join(COMPUTE_MODES)} (default auto: numpy, sparse kernels only where "
+        "they are faster; native: the compiled C kernel on the sparse weights, needs a "
+        "C compiler; see docs/deployment.md). Results are the same up to float32 "
+        "rounding",
+    )
     return p
 
 
@@ -210,8 +299,10 @@ def _env_kwargs(args, parser) -> dict:
 def _exported_params(args, parser, env_kwargs: dict) -> dict:
     """Parameters of ``--policy exported:DIR``; the actors must fit the env (N, K, observation)."""
     if not args.policy.startswith(EXPORTED_PREFIX):
-        for flag, given in (("--exported-sample", args.exported_sample),
-                            ("--exported-compute", args.exported_compute is not None)):
+        for flag, given in (
+            ("--exported-sample", args.exported_sample),
+            ("--exported-compute", args.exported_compute is not None),
+        ):
             if given:
                 parser.error(f"argument {flag}: applies only to --policy {EXPORTED_PREFIX}DIR")
         return {}
@@ -252,8 +343,10 @@ def _policy_params(args, parser) -> dict:
         try:
             make_policy(args.policy, **params)
         except TypeError:
-            parser.error(f"argument --param: {args.policy} takes no parameter among "
-                         f"{', '.join(params)} (see docs/baselines.md)")
+            parser.error(
+                f"argument --param: {args.policy} takes no parameter among "
+                f"{', '.join(params)} (see docs/baselines.md)"
+            )
         except ValueError as err:
             parser.error(f"argument --param: {err}")
     for dest, (policy, key) in POLICY_PARAMS.items():
@@ -292,9 +385,10 @@ class _Progress:
         if not finished and self.last_draw is not None and now - self.last_draw < 0.5:
             return
         self.last_draw = now
-        sys.stderr.write(f"\r[dsa-evaluate] {self.label}: {done}/{total} episodes "
-                         f"({100 * done / total:3.0f}%) {now - self.start:6.1f} s"
-                         + ("\n" if finished else ""))
+        sys.stderr.write(
+            f"\r[dsa-evaluate] {self.label}: {done}/{total} episodes "
+            f"({100 * done / total:3.0f}%) {now - self.start:6.1f} s" + ("\n" if finished else "")
+        )
         sys.stderr.flush()
 
 
@@ -304,17 +398,27 @@ def run(args, env_kwargs: dict, policy_params: dict) -> dict:
 
     def evaluate(name: str, params: dict) -> tuple[EpisodeStats, float]:
         t0 = time.perf_counter()
-        stats = evaluate_policy(make_policy(name, **params), args.episodes, seed=args.seed,
-                                chunk_size=args.chunk_size, progress=_Progress(name, show),
-                                **env_kwargs)
+        stats = evaluate_policy(
+            make_policy(name, **params),
+            args.episodes,
+            seed=args.seed,
+            chunk_size=args.chunk_size,
+            progress=_Progress(name, show),
+            **env_kwargs,
+        )
         return stats, time.perf_counter() - t0
 
     stats, seconds = evaluate(args.policy, policy_params)
     config = make_config(**env_kwargs)
-    result = {"policy": args.policy, "policy_params": policy_params, **stats.summary(),
-              "seed": args.seed, "chunk_size": args.chunk_size,
-              "env": {k: v for k, v in config.to_kwargs().items() if k != "render_mode"},
-              "seconds": seconds}
+    result = {
+        "policy": args.policy,
+        "policy_params": policy_params,
+        **stats.summary(),
+        "seed": args.seed,
+        "chunk_size": args.chunk_size,
+        "env": {k: v for k, v in config.to_kwargs().items() if k != "render_mode"},
+        "seconds": seconds,
+    }
     if args.policy == "oracle":
         oracle = stats
     elif not args.no_oracle:
@@ -370,4 +474,3 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_table(result))
     return 0
-

@@ -24,18 +24,30 @@ from ..deploy.mcu.report import firmware_builds, firmware_report
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dsa_pettingzoo mcu", description=__doc__.split("\n\n")[0])
-    p.add_argument("--actor", help="a .dsaactor file whose weights are pruned to each sparsity "
-                   "(default: random weights of the paper's architecture)")
+    p = argparse.ArgumentParser(
+        prog="python -m dsa_pettingzoo mcu", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument(
+        "--actor",
+        help="a .dsaactor file whose weights are pruned to each sparsity "
+        "(default: random weights of the paper's architecture)",
+    )
     p.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.95, 0.99])
     p.add_argument("--dtypes", nargs="+", choices=["float32", "int8"], default=["float32", "int8"])
     p.add_argument("--steps", type=int, default=1000, help="recorded observations (default 1000)")
-    p.add_argument("--observations", metavar="FILE.npy",
-                   help="the recorded observations [steps, obs_dim] to use (e.g. from "
-                   "python -m dsa_pettingzoo agreement --record); default: random one-hot "
-                   "(action, feedback) pairs; the first --steps are used")
-    p.add_argument("--reset-every", type=int, default=100,
-                   help="zero the LSTM state every this many steps (an episode; default 100)")
+    p.add_argument(
+        "--observations",
+        metavar="FILE.npy",
+        help="the recorded observations [steps, obs_dim] to use (e.g. from "
+        "python -m dsa_pettingzoo agreement --record); default: random one-hot "
+        "(action, feedback) pairs; the first --steps are used",
+    )
+    p.add_argument(
+        "--reset-every",
+        type=int,
+        default=100,
+        help="zero the LSTM state every this many steps (an episode; default 100)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
@@ -60,31 +72,43 @@ def main(argv=None) -> int:
         except (OSError, ValueError) as err:
             p.error(f"argument --observations: cannot read {args.observations} ({err})")
         if obs.ndim != 2 or obs.shape[1] != arch.obs_dim:
-            p.error(f"argument --observations: {args.observations} holds shape {obs.shape}, "
-                    f"expected (steps, {arch.obs_dim})")
+            p.error(
+                f"argument --observations: {args.observations} holds shape {obs.shape}, "
+                f"expected (steps, {arch.obs_dim})"
+            )
     else:
         obs = observation_sequence(arch, args.steps, rng)
     try:
-        builds = firmware_builds(arch, base, obs, args.sparsities, args.dtypes, args.reset_every, rng)
+        builds = firmware_builds(
+            arch, base, obs, args.sparsities, args.dtypes, args.reset_every, rng
+        )
     except FirmwareError as err:
         print(err, file=sys.stderr)
         return 1
     report = firmware_report(
-        builds, actor=args.actor or f"random (paper architecture, torch init, seed {args.seed})",
-        observations=args.observations or "random one-hot (action, feedback)", steps=len(obs))
+        builds,
+        actor=args.actor or f"random (paper architecture, torch init, seed {args.seed})",
+        observations=args.observations or "random one-hot (action, feedback)",
+        steps=len(obs),
+    )
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
-    print(f"{'sparsity':>8} {'dtype':>7} {'actor B':>8} {'% dense':>7} {'flash B':>8} "
-          f"{'RAM B':>6} {'stack':>5}  actions equal  logits bit-identical")
+    print(
+        f"{'sparsity':>8} {'dtype':>7} {'actor B':>8} {'% dense':>7} {'flash B':>8} "
+        f"{'RAM B':>6} {'stack':>5}  actions equal  logits bit-identical"
+    )
     for b in builds:
-        print(f"{b['sparsity']:8.3f} {b['dtype']:>7} {b['actor_bytes']:8d} "
-              f"{100 * b['actor_bytes'] / b['dense_float32_bytes']:6.2f}% {b['flash_bytes']:8d} "
-              f"{b['ram_bytes']:6d} {b['stack_bytes']:5d}  {str(b['qemu_actions_equal']):>13}  "
-              f"{b['logits_bit_identical_to'] or 'no'}")
+        print(
+            f"{b['sparsity']:8.3f} {b['dtype']:>7} {b['actor_bytes']:8d} "
+            f"{100 * b['actor_bytes'] / b['dense_float32_bytes']:6.2f}% {b['flash_bytes']:8d} "
+            f"{b['ram_bytes']:6d} {b['stack_bytes']:5d}  {str(b['qemu_actions_equal']):>13}  "
+            f"{b['logits_bit_identical_to'] or 'no'}"
+        )
     for key, t in report["targets"].items():
-        print(f"target {key} {t['target']}: {t['value']} (limit {t['limit']}) -> "
-              f"{'met' if t['met'] else 'NOT met'}, margin {t['margin_bytes']} B")
+        print(
+            f"target {key} {t['target']}: {t['value']} (limit {t['limit']}) -> "
+            f"{'met' if t['met'] else 'NOT met'}, margin {t['margin_bytes']} B"
+        )
     print(report["cycles_note"])
     return 0
-

@@ -20,13 +20,36 @@ runs it under QEMU (``python -m dsa_pettingzoo mcu``), and
 ``python -m dsa_pettingzoo agreement`` compares two exports' greedy actions.
 """
 
-from .format import (FORMAT_VERSION, SUFFIX, ActorFileError, Architecture, SparseMatrix,
-                     read_actor_file, read_actor_tensors, write_actor_file)
+from .format import (
+    FORMAT_VERSION,
+    SUFFIX,
+    ActorFileError,
+    Architecture,
+    SparseMatrix,
+    read_actor_file,
+    read_actor_tensors,
+    write_actor_file,
+)
 from .native import NativeUnavailableError
 from .policy import COMPUTE_MODES, NATIVE_MODES, SparseRecurrentPolicy, load_actors, load_policy
 from .system import ExportFolderError, actor_files, read_system
 
-__all__ = ["COMPUTE_MODES", "FORMAT_VERSION", "NATIVE_MODES", "SUFFIX", "ActorFileError",
-           "Architecture", "ExportFolderError", "NativeUnavailableError", "SparseMatrix", "SparseRecurrentPolicy",
-           "actor_files", "load_actors", "load_policy", "read_actor_file", "read_actor_tensors",
-           "read_system", "write_actor_file"]
+__all__ = [
+    "COMPUTE_MODES",
+    "FORMAT_VERSION",
+    "NATIVE_MODES",
+    "SUFFIX",
+    "ActorFileError",
+    "Architecture",
+    "ExportFolderError",
+    "NativeUnavailableError",
+    "SparseMatrix",
+    "SparseRecurrentPolicy",
+    "actor_files",
+    "load_actors",
+    "load_policy",
+    "read_actor_file",
+    "read_actor_tensors",
+    "read_system",
+    "write_actor_file",
+]

@@ -56,7 +56,9 @@ def random_params(arch: Architecture, sparsity: float, rng: np.random.Generator)
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
     params = {}
     for name, shape in arch.shapes().items():
-        fan_in = shape[1] if len(shape) == 2 else (arch.lstm_size if name.startswith("lstm") else None)
+        fan_in = (
+            shape[1] if len(shape) == 2 else (arch.lstm_size if name.startswith("lstm") else None)
+        )
         if fan_in is None:  # dense / head bias: fan_in of the matching weight
             fan_in = arch.shapes()[name.replace("bias", "weight")][1]
         bound = 1.0 / np.sqrt(fan_in)
@@ -86,7 +88,9 @@ def observation_sequence(arch: Architecture, steps: int, rng: np.random.Generato
     return encode_observation(a, o, rng.random((steps, 1)), K, with_rate)[:, 0]
 
 
-def observations(arch: Architecture, steps: int, batch: int, rng: np.random.Generator) -> np.ndarray:
+def observations(
+    arch: Architecture, steps: int, batch: int, rng: np.random.Generator
+) -> np.ndarray:
     """[steps, obs_dim] for batch 1, else [steps, batch, obs_dim] (independent sequences)."""
     if batch == 1:
         return observation_sequence(arch, steps, rng)
@@ -116,8 +120,15 @@ def loaded_bytes(path, compute: str) -> tuple:
     return policy.nbytes, current - before, peak - before
 
 
-def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes: int,
-                   file16: int | None = None, modes=COMPUTE_MODES) -> dict:
+def benchmark_file(
+    path,
+    obs: np.ndarray,
+    repeats: int,
+    label: str,
+    dense_bytes: int,
+    file16: int | None = None,
+    modes=COMPUTE_MODES,
+) -> dict:
     """Every figure for one actor file, for the compute ``modes`` (must include ``dense``)."""
     policies = {mode: load_policy(path, compute=mode) for mode in modes}
     times = {mode: [] for mode in modes}
@@ -145,16 +156,25 @@ def benchmark_file(path, obs: np.ndarray, repeats: int, label: str, dense_bytes:
         row[f"us_per_step_{mode}_median"] = statistics.median(times[mode])
         row[f"kernels_{mode}"] = policies[mode].kernel_kinds
     dense_us = row["us_per_step_dense"]
-    for mode, ref in (("sparse", "dense"), ("auto", "dense"), ("native", "native-dense"),
-                      ("native", "dense")):
+    for mode, ref in (
+        ("sparse", "dense"),
+        ("auto", "dense"),
+        ("native", "native-dense"),
+        ("native", "dense"),
+    ):
         if mode in modes and ref in modes:
             key = f"step_ratio_{mode}_to_{ref}".replace("-", "_")
             row[key] = row[f"us_per_step_{mode}"] / row[f"us_per_step_{ref}"]
     if row["sparsity"] >= TARGET_SPARSITY - 1e-3:
         # The deployment target: a step no slower than the dense numpy policy, by a mode that
         # holds only the non-zeros (fewer bytes than the dense numpy policy).
-        met = [m for m in SPARSE_MEMORY_MODES if m in modes
-               and row[f"us_per_step_{m}"] <= dense_us and row[f"nbytes_{m}"] < row["nbytes_dense"]]
+        met = [
+            m
+            for m in SPARSE_MEMORY_MODES
+            if m in modes
+            and row[f"us_per_step_{m}"] <= dense_us
+            and row[f"nbytes_{m}"] < row["nbytes_dense"]
+        ]
         row["target_met_by"] = met
         row["target_met"] = bool(met)
     return row
@@ -170,12 +190,15 @@ def target_lines(row: dict) -> list:
         if f"us_per_step_{m}" in row:
             us = row[f"us_per_step_{m}"]
             verdict = "met" if m in row["target_met_by"] else "not met"
-            parts.append(f"{m} {verdict} ({us:.1f} us = {us / dense_us:.2f} x dense numpy, "
-                         f"{row[f'nbytes_{m}']} B vs {row['nbytes_dense']} B)")
+            parts.append(
+                f"{m} {verdict} ({us:.1f} us = {us / dense_us:.2f} x dense numpy, "
+                f"{row[f'nbytes_{m}']} B vs {row['nbytes_dense']} B)"
+            )
     head = "MET" if row["target_met"] else "NOT MET"
-    return [f"  target    {head} at batch {row['batch']}: step <= dense numpy {dense_us:.1f} us "
-            "with sparse memory: "
-            + "; ".join(parts)]
+    return [
+        f"  target    {head} at batch {row['batch']}: step <= dense numpy {dense_us:.1f} us "
+        "with sparse memory: " + "; ".join(parts)
+    ]
 
 
 #: The kernels timed alone on one matrix by :func:`kernel_crossover`, in print order.
@@ -201,19 +224,24 @@ def kernel_variants(w: np.ndarray, x: np.ndarray, native: bool) -> dict:
         return out
 
     ell, dense = SparseKernel(w), DenseKernel(w)
-    variants = {"sparse": lambda: ell(x)[0], "csr_reduceat": reduceat,
-                "csr_bincount": lambda: np.bincount(r, weights=v * xs[c], minlength=w.shape[0]),
-                "dense": lambda: dense(x)[0]}
+    variants = {
+        "sparse": lambda: ell(x)[0],
+        "csr_reduceat": reduceat,
+        "csr_bincount": lambda: np.bincount(r, weights=v * xs[c], minlength=w.shape[0]),
+        "dense": lambda: dense(x)[0],
+    }
     if native:
         zero = np.zeros(w.shape[0], np.float32)
         for name, sparse in (("native", True), ("native_dense", False)):
             fn, xb, yb = NativeMatrix(w, zero, sparse).matvec_function()
             xb[:] = xs
-            variants[name] = (lambda fn=fn, yb=yb: (fn(), yb)[1])
+            variants[name] = lambda fn=fn, yb=yb: (fn(), yb)[1]
     return variants
 
 
-def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator, native: bool = False) -> list:
+def kernel_crossover(
+    sparsities, repeats: int, rng: np.random.Generator, native: bool = False
+) -> list:
     """Every kernel variant alone on the paper's fused LSTM matrix [4H, in + H] = [512, 256].
 
     The variants are timed in turn inside every repeat (best of ``repeats`` timings of 200
@@ -222,8 +250,9 @@ def kernel_crossover(sparsities, repeats: int, rng: np.random.Generator, native:
     rows = []
     x = rng.random((1, 256)).astype(np.float32)
     for s in sparsities:
-        w = random_params(Architecture(obs_dim=128, num_actions=2, hidden_sizes=(), lstm_size=128),
-                          s, rng)
+        w = random_params(
+            Architecture(obs_dim=128, num_actions=2, hidden_sizes=(), lstm_size=128), s, rng
+        )
         fused = np.concatenate([w["lstm.0.weight_ih"], w["lstm.0.weight_hh"]], axis=1)
         kernels = kernel_variants(fused, x, native)
         exact = fused.astype(np.float64) @ x[0]
@@ -249,9 +278,12 @@ def format_kernels(kernels: list) -> str:
     """The kernel-alone table, one line per sparsity."""
     lines = ["\nfused LSTM matrix 512 x 256 alone (batch 1, best of the repeats, us per call):"]
     for k in kernels:
-        lines.append(f"  {100 * k['sparsity']:g}% (fill {k['fill']:.3f}, {k['nnz']} non-zeros): "
-                     + ", ".join(f"{name} {k[f'us_{name}']:.1f}" for name in KERNEL_VARIANTS
-                                 if f"us_{name}" in k))
+        lines.append(
+            f"  {100 * k['sparsity']:g}% (fill {k['fill']:.3f}, {k['nnz']} non-zeros): "
+            + ", ".join(
+                f"{name} {k[f'us_{name}']:.1f}" for name in KERNEL_VARIANTS if f"us_{name}" in k
+            )
+        )
     return "\n".join(lines)
 
 
@@ -260,21 +292,32 @@ def format_rows(rows: list) -> str:
     lines = []
     for r in rows:
         modes = r["modes"]
-        f16 = (f", float16 {r['file_bytes_float16']} B ({100 * r['file_ratio_float16']:.1f}%)"
-               if r.get("file_bytes_float16") else "")
-        ratios = [f"{name} {r[key]:.2f}" for name, key in (
-            ("sparse/dense", "step_ratio_sparse_to_dense"),
-            ("native/native-dense", "step_ratio_native_to_native_dense"),
-            ("native/dense", "step_ratio_native_to_dense"),
-            ("auto/dense", "step_ratio_auto_to_dense")) if key in r]
+        f16 = (
+            f", float16 {r['file_bytes_float16']} B ({100 * r['file_ratio_float16']:.1f}%)"
+            if r.get("file_bytes_float16")
+            else ""
+        )
+        ratios = [
+            f"{name} {r[key]:.2f}"
+            for name, key in (
+                ("sparse/dense", "step_ratio_sparse_to_dense"),
+                ("native/native-dense", "step_ratio_native_to_native_dense"),
+                ("native/dense", "step_ratio_native_to_dense"),
+                ("auto/dense", "step_ratio_auto_to_dense"),
+            )
+            if key in r
+        ]
         lines += [
             f"{r['actor']}: sparsity {100 * r['sparsity']:.1f}% of weights",
             f"  file      float32 {r['file_bytes']} B = {100 * r['file_ratio']:.1f}% of dense "
             f"float32 params {r['dense_float32_bytes']} B{f16}",
-            "  memory    " + ", ".join(f"{m} {r[f'nbytes_{m}']} B arrays / "
-                                       f"{r[f'tracemalloc_{m}']} B traced" for m in modes),
+            "  memory    "
+            + ", ".join(
+                f"{m} {r[f'nbytes_{m}']} B arrays / {r[f'tracemalloc_{m}']} B traced" for m in modes
+            ),
             "  load peak " + ", ".join(f"{m} {r[f'load_peak_{m}']} B" for m in modes),
-            "  step      " + ", ".join(f"{m} {r[f'us_per_step_{m}']:.1f} us" for m in modes)
+            "  step      "
+            + ", ".join(f"{m} {r[f'us_per_step_{m}']:.1f} us" for m in modes)
             + f" (auto kernels: {'/'.join(r['kernels_auto'])})",
             "  ratios    " + ", ".join(ratios),
             *target_lines(r),
@@ -296,22 +339,27 @@ def available_modes() -> tuple:
     return COMPUTE_MODES, None
 
 
-def exported_rows(files, steps: int, batch: int, repeats: int, modes, rng: np.random.Generator,
-                  on_row=None) -> list:
+def exported_rows(
+    files, steps: int, batch: int, repeats: int, modes, rng: np.random.Generator, on_row=None
+) -> list:
     """:func:`benchmark_file` for each exported actor file; ``on_row(row)`` after each."""
     rows = []
     for f in files:
         policy = load_policy(f)
         obs = observations(policy.arch, steps, batch, rng)
-        rows.append(benchmark_file(f, obs, repeats, f.name,
-                                   policy.header["dense_float32_bytes"], modes=modes))
+        rows.append(
+            benchmark_file(
+                f, obs, repeats, f.name, policy.header["dense_float32_bytes"], modes=modes
+            )
+        )
         if on_row is not None:
             on_row(rows[-1])
     return rows
 
 
-def random_rows(sparsities, steps: int, batch: int, repeats: int, modes, rng: np.random.Generator,
-                on_row=None) -> list:
+def random_rows(
+    sparsities, steps: int, batch: int, repeats: int, modes, rng: np.random.Generator, on_row=None
+) -> list:
     """:func:`benchmark_file` for a random paper actor at each sparsity, written as float32
     (float16 for its size only); ``on_row(row)`` after each."""
     rows = []
@@ -322,9 +370,17 @@ def random_rows(sparsities, steps: int, batch: int, repeats: int, modes, rng: np
             f32, f16 = Path(tmp) / f"a{s}.dsaactor", Path(tmp) / f"a{s}_16.dsaactor"
             write_actor_file(f32, params, PAPER_ARCH)
             write_actor_file(f16, params, PAPER_ARCH, dtype="float16")
-            rows.append(benchmark_file(f32, obs, repeats, f"paper actor @ {100 * s:g}%",
-                                       4 * PAPER_ARCH.num_params(), f16.stat().st_size,
-                                       modes=modes))
+            rows.append(
+                benchmark_file(
+                    f32,
+                    obs,
+                    repeats,
+                    f"paper actor @ {100 * s:g}%",
+                    4 * PAPER_ARCH.num_params(),
+                    f16.stat().st_size,
+                    modes=modes,
+                )
+            )
             if on_row is not None:
                 on_row(rows[-1])
     return rows

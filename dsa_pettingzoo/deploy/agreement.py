@@ -27,14 +27,18 @@ def agreement(reference: str, candidate: str, steps: int, seed: int = 0, user: i
     """
     ref, cand = load_actors(reference), load_actors(candidate)
     if len(ref) != len(cand):
-        raise ValueError(f"--candidate {candidate}: {len(cand)} users, the reference has {len(ref)}")
+        raise ValueError(
+            f"--candidate {candidate}: {len(cand)} users, the reference has {len(ref)}"
+        )
     env_kwargs = ref[0].header.get("env")
     if not env_kwargs:
         raise ValueError(f"--reference {reference}: the files hold no environment settings")
     env = parallel_env(**env_kwargs)
     agents = list(env.possible_agents)
     if len(agents) != len(ref):
-        raise ValueError(f"--reference {reference}: {len(ref)} users, the environment has {len(agents)}")
+        raise ValueError(
+            f"--reference {reference}: {len(ref)} users, the environment has {len(agents)}"
+        )
     if not 0 <= user < len(ref):
         raise ValueError(f"--user {user}: must be in 0..{len(ref) - 1}")
     equal = np.zeros(len(ref), np.int64)
@@ -54,6 +58,11 @@ def agreement(reference: str, candidate: str, steps: int, seed: int = 0, user: i
                 actions[agent] = a
             obs, _, _, _, _ = env.step(actions)
             done_steps += 1
-    return {"steps": done_steps, "episodes": episode, "users": len(ref),
-            "agreement": float(equal.sum() / (done_steps * len(ref))),
-            "per_user": (equal / done_steps).round(6).tolist(), "observations": np.stack(recorded)}
+    return {
+        "steps": done_steps,
+        "episodes": episode,
+        "users": len(ref),
+        "agreement": float(equal.sum() / (done_steps * len(ref))),
+        "per_user": (equal / done_steps).round(6).tolist(),
+        "observations": np.stack(recorded),
+    }

@@ -120,9 +120,14 @@ class SparseMatrix:
         """The non-zeros of an int8 matrix q [rows, cols] with its row scales."""
         r, c = np.nonzero(q)
         scales = np.asarray(scales, np.float32)
-        return cls(tuple(q.shape), r.astype(np.intp), c.astype(np.intp),
-                   (scales[r] * q[r, c].astype(np.float32)).astype(np.float32),
-                   np.ascontiguousarray(q[r, c], np.int8), scales)
+        return cls(
+            tuple(q.shape),
+            r.astype(np.intp),
+            c.astype(np.intp),
+            (scales[r] * q[r, c].astype(np.float32)).astype(np.float32),
+            np.ascontiguousarray(q[r, c], np.int8),
+            scales,
+        )
 
     def to_dense(self) -> np.ndarray:
         out = np.zeros(self.shape, np.float32)
@@ -145,12 +150,19 @@ class SparseMatrix:
         q = scales = None
         if self.q is not None and other.q is not None and np.array_equal(self.scales, other.scales):
             q, scales = np.concatenate([self.q, other.q])[order], self.scales
-        return SparseMatrix((self.shape[0], self.shape[1] + other.shape[1]), rows[order],
-                            cols[order], np.concatenate([self.values, other.values])[order], q, scales)
+        return SparseMatrix(
+            (self.shape[0], self.shape[1] + other.shape[1]),
+            rows[order],
+            cols[order],
+            np.concatenate([self.values, other.values])[order],
+            q,
+            scales,
+        )
 
 
-def encode_matrix(w: np.ndarray, dtype: str, encoding: str,
-                  scales: Optional[np.ndarray] = None) -> Tuple[Dict, Dict[str, np.ndarray]]:
+def encode_matrix(
+    w: np.ndarray, dtype: str, encoding: str, scales: Optional[np.ndarray] = None
+) -> Tuple[Dict, Dict[str, np.ndarray]]:
     """(table fields, parts) of one matrix; ``auto`` picks the smallest (ties: dense, bitmask, csr).
 
     ``dtype`` int8 needs the row ``scales``; the fields hold ``encoding`` and,
@@ -172,8 +184,12 @@ def encode_matrix(w: np.ndarray, dtype: str, encoding: str,
         counts = nz.sum(axis=1)
         index_encoding, indices = compact_indices(c, counts, cols)
         fields = {"index_encoding": index_encoding} if index_encoding != "absolute" else {}
-        return fields, {"indptr": np.concatenate([[0], np.cumsum(counts)]).astype(uint_dtype(values.size)),
-                        "indices": indices, "values": values, **extra}
+        return fields, {
+            "indptr": np.concatenate([[0], np.cumsum(counts)]).astype(uint_dtype(values.size)),
+            "indices": indices,
+            "values": values,
+            **extra,
+        }
 
     candidates = {
         "dense": lambda: ({}, {"values": stored.ravel(), **extra}),
@@ -213,7 +229,10 @@ def encode_scales(scales: np.ndarray) -> Tuple[Dict[str, str], Dict[str, np.ndar
     scales = np.asarray(scales, np.float32)
     dropped = _zero_dropped(scales)
     if _nbytes(dropped) < _nbytes({"scales": scales}):
-        return {"scales_encoding": "bitmask"}, {"scales_mask": dropped["mask"], "scales": dropped["values"]}
+        return {"scales_encoding": "bitmask"}, {
+            "scales_mask": dropped["mask"],
+            "scales": dropped["values"],
+        }
     return {}, {"scales": scales}
 
 
@@ -237,16 +256,24 @@ class TensorError(ValueError):
     """A bad tensor table entry; the reader adds the file's name."""
 
 
-def _part(payload: memoryview, entry: dict, part: str, count: int, kinds: str,
-          itemsize: Optional[int] = None) -> np.ndarray:
+def _part(
+    payload: memoryview,
+    entry: dict,
+    part: str,
+    count: int,
+    kinds: str,
+    itemsize: Optional[int] = None,
+) -> np.ndarray:
     info = entry["parts"].get(part)
     if info is None:
         raise TensorError(f"tensor {entry['name']}: missing part {part!r}")
     dt = np.dtype(info["dtype"])
     if dt.kind not in kinds or info["count"] != count or (itemsize and dt.itemsize != itemsize):
-        raise TensorError(f"tensor {entry['name']}: part {part!r} has dtype {dt} and "
-                          f"{info['count']} entries, expected kind {kinds!r}"
-                          f"{f' of {itemsize} byte(s)' if itemsize else ''} and {count}")
+        raise TensorError(
+            f"tensor {entry['name']}: part {part!r} has dtype {dt} and "
+            f"{info['count']} entries, expected kind {kinds!r}"
+            f"{f' of {itemsize} byte(s)' if itemsize else ''} and {count}"
+        )
     end = info["offset"] + count * dt.itemsize
     if info["offset"] < 0 or end > len(payload):
         raise TensorError(f"tensor {entry['name']}: part {part!r} lies outside the payload")
@@ -255,16 +282,20 @@ def _part(payload: memoryview, entry: dict, part: str, count: int, kinds: str,
 
 def _unpack_mask(payload: memoryview, entry: dict, part: str, count: int) -> np.ndarray:
     """The ``count`` bits of a packed bitmask part (numpy ``packbits`` order), as bools."""
-    return np.unpackbits(_part(payload, entry, part, (count + 7) // 8, "u"), count=count).astype(bool)
+    return np.unpackbits(_part(payload, entry, part, (count + 7) // 8, "u"), count=count).astype(
+        bool
+    )
 
 
-def _bitmask(payload: memoryview, entry: dict, size: int, nnz: int, kinds: str,
-             itemsize: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
+def _bitmask(
+    payload: memoryview, entry: dict, size: int, nnz: int, kinds: str, itemsize: Optional[int]
+) -> Tuple[np.ndarray, np.ndarray]:
     """(flat positions, values) of a bitmask entry; its popcount must be the table's ``nnz``."""
     flat = np.flatnonzero(_unpack_mask(payload, entry, "mask", size))
     if flat.size != nnz:
-        raise TensorError(f"tensor {entry['name']}: bitmask has {flat.size} ones, "
-                          f"the table says {nnz} non-zeros")
+        raise TensorError(
+            f"tensor {entry['name']}: bitmask has {flat.size} ones, the table says {nnz} non-zeros"
+        )
     return flat, _part(payload, entry, "values", nnz, kinds, itemsize)
 
 
@@ -272,14 +303,17 @@ def _decode_scales(payload: memoryview, entry: dict, rows: int, version: int) ->
     """float32 [rows] row scales of an int8 entry, stored dense or (version 3) as a bitmask."""
     name, how = entry["name"], entry.get("scales_encoding", "dense")
     if how not in SCALES_ENCODINGS:
-        raise TensorError(f"tensor {name}: unknown scales encoding {how!r} "
-                          f"(allowed: {', '.join(SCALES_ENCODINGS)})")
+        raise TensorError(
+            f"tensor {name}: unknown scales encoding {how!r} "
+            f"(allowed: {', '.join(SCALES_ENCODINGS)})"
+        )
     if how == "dense":
         scales = _part(payload, entry, "scales", rows, "f").astype(np.float32)
     else:
         if version < 3:
-            raise TensorError(f"tensor {name}: bitmask row scales need format version 3, "
-                              f"the file says {version}")
+            raise TensorError(
+                f"tensor {name}: bitmask row scales need format version 3, the file says {version}"
+            )
         mask = _unpack_mask(payload, entry, "scales_mask", rows)
         kept = _part(payload, entry, "scales", int(mask.sum()), "f").astype(np.float32)
         if np.any(kept == 0):
@@ -291,7 +325,9 @@ def _decode_scales(payload: memoryview, entry: dict, rows: int, version: int) ->
     return scales
 
 
-def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtype: str, version: int):
+def decode_tensor(
+    payload: memoryview, entry: dict, shape: Tuple[int, ...], dtype: str, version: int
+):
     """One table entry, with structural checks: a float32 array or a SparseMatrix.
 
     Float bitmask and CSR matrices are never expanded to dense here, so a
@@ -306,16 +342,21 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
     int8 = dtype == "int8" and len(shape) == 2
     index_encoding = entry.get("index_encoding", "absolute")
     if index_encoding not in INDEX_ENCODINGS:
-        raise TensorError(f"tensor {name}: unknown index encoding {index_encoding!r} "
-                          f"(allowed: {', '.join(INDEX_ENCODINGS)})")
+        raise TensorError(
+            f"tensor {name}: unknown index encoding {index_encoding!r} "
+            f"(allowed: {', '.join(INDEX_ENCODINGS)})"
+        )
     if version < 2 and (int8 or index_encoding != "absolute"):
-        raise TensorError(f"tensor {name}: int8 values and delta indices need format version 2, "
-                          f"the file says {version}")
+        raise TensorError(
+            f"tensor {name}: int8 values and delta indices need format version 2, "
+            f"the file says {version}"
+        )
     kinds, itemsize = ("i", 1) if int8 else ("f", None)
     if len(shape) == 1 and enc == "bitmask":
         if version < 3:
-            raise TensorError(f"tensor {name}: a bitmask vector needs format version 3, "
-                              f"the file says {version}")
+            raise TensorError(
+                f"tensor {name}: a bitmask vector needs format version 3, the file says {version}"
+            )
         flat, values = _bitmask(payload, entry, size, nnz, "f", None)
         out = np.zeros(size, np.float32)
         out[flat] = values
@@ -327,14 +368,16 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         if not np.all(np.isfinite(out)):
             raise TensorError(f"tensor {name}: non-finite values")
         if np.count_nonzero(out) != nnz:
-            raise TensorError(f"tensor {name}: {np.count_nonzero(out)} non-zero values, "
-                              f"the table says {nnz}")
+            raise TensorError(
+                f"tensor {name}: {np.count_nonzero(out)} non-zero values, the table says {nnz}"
+            )
         return out
     if enc == "dense" and int8:
         dense = _part(payload, entry, "values", size, kinds, itemsize)
         if np.count_nonzero(dense) != nnz:
-            raise TensorError(f"tensor {name}: {np.count_nonzero(dense)} non-zero values, "
-                              f"the table says {nnz}")
+            raise TensorError(
+                f"tensor {name}: {np.count_nonzero(dense)} non-zero values, the table says {nnz}"
+            )
         flat = np.flatnonzero(dense)
         values = dense[flat]
     elif enc == "bitmask" and len(shape) == 2:
@@ -344,15 +387,17 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         indptr = _part(payload, entry, "indptr", rows + 1, "u").astype(np.intp)
         stored = _part(payload, entry, "indices", nnz, "u").astype(np.int64)
         if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
-            raise TensorError(f"tensor {name}: CSR row pointers are not a non-decreasing "
-                              f"sequence from 0 to {nnz}")
+            raise TensorError(
+                f"tensor {name}: CSR row pointers are not a non-decreasing sequence from 0 to {nnz}"
+            )
         indices = columns_of(stored, np.diff(indptr)) if index_encoding == "delta" else stored
         if nnz and indices.max() >= cols:
             raise TensorError(f"tensor {name}: CSR column index {indices.max()} >= {cols}")
         flat = np.repeat(np.arange(rows), np.diff(indptr)) * cols + indices
         if nnz > 1 and np.any(np.diff(flat) <= 0):
-            raise TensorError(f"tensor {name}: CSR column indices are not strictly "
-                              "increasing within each row")
+            raise TensorError(
+                f"tensor {name}: CSR column indices are not strictly increasing within each row"
+            )
         values = _part(payload, entry, "values", nnz, kinds, itemsize)
     else:
         raise TensorError(f"tensor {name}: unknown encoding {enc!r} for shape {shape}")
@@ -361,11 +406,17 @@ def decode_tensor(payload: memoryview, entry: dict, shape: Tuple[int, ...], dtyp
         scales = _decode_scales(payload, entry, shape[0], version)
         q = np.ascontiguousarray(values, np.int8)
         if np.any(scales[r] == 0):
-            raise TensorError(f"tensor {name}: row {int(r[scales[r] == 0][0])} has scale 0 "
-                              "but non-zero int8 values")
+            raise TensorError(
+                f"tensor {name}: row {int(r[scales[r] == 0][0])} has scale 0 "
+                "but non-zero int8 values"
+            )
         if np.any(q == -128):
-            raise TensorError(f"tensor {name}: int8 value -128 is outside the symmetric range -127..127")
-        deq = (scales[r] * q.astype(np.float32)).astype(np.float32)  # as dequantize_rows, per non-zero
+            raise TensorError(
+                f"tensor {name}: int8 value -128 is outside the symmetric range -127..127"
+            )
+        deq = (scales[r] * q.astype(np.float32)).astype(
+            np.float32
+        )  # as dequantize_rows, per non-zero
         return SparseMatrix(tuple(shape), r, c, deq, q, scales)
     values = values.astype(np.float32)
     if not np.all(np.isfinite(values)):

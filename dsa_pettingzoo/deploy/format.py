@@ -42,8 +42,15 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from ..files import write_bytes_atomic
-from .encoding import (ENCODINGS, VERSION_3_FIELDS, SparseMatrix, TensorError, decode_tensor,
-                       encode_matrix, encode_vector)
+from .encoding import (
+    ENCODINGS,
+    VERSION_3_FIELDS,
+    SparseMatrix,
+    TensorError,
+    decode_tensor,
+    encode_matrix,
+    encode_vector,
+)
 from .quantize import row_scales, shared_row_scales
 
 MAGIC = b"DSAACTOR"
@@ -90,8 +97,12 @@ class Architecture:
     """The head's logits go through a softmax over the actions (eq. 3)."""
 
     def __post_init__(self):
-        ints = dict(obs_dim=self.obs_dim, num_actions=self.num_actions,
-                    lstm_size=self.lstm_size, lstm_layers=self.lstm_layers)
+        ints = dict(
+            obs_dim=self.obs_dim,
+            num_actions=self.num_actions,
+            lstm_size=self.lstm_size,
+            lstm_layers=self.lstm_layers,
+        )
         for name, v in ints.items():
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"architecture {name} must be an integer >= 1, got {v!r}")
@@ -99,9 +110,11 @@ class Architecture:
         if any(h < 1 for h in self.hidden_sizes):
             raise ValueError(f"architecture hidden_sizes must be positive, got {self.hidden_sizes}")
         if (self.activation, self.lstm_gate_order, self.output) != ("relu", "ifgo", "softmax"):
-            raise ValueError("only activation 'relu', lstm_gate_order 'ifgo' and output 'softmax' "
-                             f"are supported, got {self.activation!r}, {self.lstm_gate_order!r}, "
-                             f"{self.output!r}")
+            raise ValueError(
+                "only activation 'relu', lstm_gate_order 'ifgo' and output 'softmax' "
+                f"are supported, got {self.activation!r}, {self.lstm_gate_order!r}, "
+                f"{self.output!r}"
+            )
 
     def shapes(self) -> Dict[str, Tuple[int, ...]]:
         """Canonical tensor name -> shape, in file order."""
@@ -137,8 +150,10 @@ class Architecture:
 def _check_float16(name: str, w: np.ndarray) -> None:
     big = np.abs(w) > np.finfo(np.float16).max
     if big.any():
-        raise ValueError(f"tensor {name} has values beyond float16's range "
-                         f"(max |w| = {np.abs(w).max():.3g}); export with dtype float32")
+        raise ValueError(
+            f"tensor {name} has values beyond float16's range "
+            f"(max |w| = {np.abs(w).max():.3g}); export with dtype float32"
+        )
 
 
 def int8_scales(params: Mapping[str, np.ndarray], arch: Architecture) -> Dict[str, np.ndarray]:
@@ -160,13 +175,23 @@ def sparsity_of(params: Mapping[str, np.ndarray]) -> Dict[str, Any]:
     zeros = sum(int((m == 0).sum()) for m in mats)
     all_size = sum(np.size(v) for v in params.values())
     all_zeros = sum(int((np.asarray(v) == 0).sum()) for v in params.values())
-    return {"prunable": zeros / max(total, 1), "overall": all_zeros / max(all_size, 1),
-            "nonzero_weights": total - zeros, "weights": total}
+    return {
+        "prunable": zeros / max(total, 1),
+        "overall": all_zeros / max(all_size, 1),
+        "nonzero_weights": total - zeros,
+        "weights": total,
+    }
 
 
-def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture, *,
-                     dtype: str = "float32", encoding: str = "auto",
-                     metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+def write_actor_file(
+    path,
+    params: Mapping[str, np.ndarray],
+    arch: Architecture,
+    *,
+    dtype: str = "float32",
+    encoding: str = "auto",
+    metadata: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
     """Write one actor to ``path``; returns the header written.
 
     ``params``: canonical name -> array (see the module docstring), exactly the
@@ -179,8 +204,10 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
     shapes = arch.shapes()
     if set(params) != set(shapes):
-        raise ValueError(f"params must hold exactly {sorted(shapes)}; missing "
-                         f"{sorted(set(shapes) - set(params))}, unexpected {sorted(set(params) - set(shapes))}")
+        raise ValueError(
+            f"params must hold exactly {sorted(shapes)}; missing "
+            f"{sorted(set(shapes) - set(params))}, unexpected {sorted(set(params) - set(shapes))}"
+        )
     scales = int8_scales(params, arch) if dtype == "int8" else {}
     vector_dtype = np.dtype("float32" if dtype == "int8" else dtype)
     blobs, table, offset, version = [], [], 0, 1
@@ -189,7 +216,9 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
     for name, shape in shapes.items():
         w = np.asarray(params[name], dtype=np.float32)
         if w.shape != shape:
-            raise ValueError(f"tensor {name} must have shape {shape} for this architecture, got {w.shape}")
+            raise ValueError(
+                f"tensor {name} must have shape {shape} for this architecture, got {w.shape}"
+            )
         if not np.all(np.isfinite(w)):
             raise ValueError(f"tensor {name} has non-finite values")
         if dtype == "float16":
@@ -200,12 +229,20 @@ def write_actor_file(path, params: Mapping[str, np.ndarray], arch: Architecture,
             fields, parts = encode_vector(w.astype(vector_dtype), encoding)
         if dtype == "int8" or "index_encoding" in fields:
             version = max(version, 2)
-        if any(f in fields for f in VERSION_3_FIELDS) or (w.ndim == 1 and fields["encoding"] != "dense"):
+        if any(f in fields for f in VERSION_3_FIELDS) or (
+            w.ndim == 1 and fields["encoding"] != "dense"
+        ):
             version = 3
         # nnz: the stored non-zero values (a float16 or int8 value may round to 0).
         nnz = int(np.count_nonzero(parts["values"]))
-        entry = {"name": name, "shape": list(shape), "encoding": fields.pop("encoding"),
-                 **fields, "nnz": nnz, "parts": {}}
+        entry = {
+            "name": name,
+            "shape": list(shape),
+            "encoding": fields.pop("encoding"),
+            **fields,
+            "nnz": nnz,
+            "parts": {},
+        }
         for part, arr in parts.items():
             key = (part, arr.dtype.str, arr.tobytes())
             if part.startswith("scales") and key in written:
@@ -256,33 +293,44 @@ def _read_frame(path) -> Tuple[int, Dict[str, Any], memoryview]:
     except IsADirectoryError:
         raise ActorFileError(path, "is a directory, not an exported-actor file") from None
     if len(data) < MIN_FILE_BYTES:
-        raise ActorFileError(path, f"truncated: {len(data)} bytes, shorter than the "
-                             f"{MIN_FILE_BYTES}-byte frame of an exported-actor file")
+        raise ActorFileError(
+            path,
+            f"truncated: {len(data)} bytes, shorter than the "
+            f"{MIN_FILE_BYTES}-byte frame of an exported-actor file",
+        )
     magic, version, _, head_len, payload_len = _PREFIX.unpack_from(data)
     if magic != MAGIC:
-        raise ActorFileError(path, f"not an exported-actor file (magic {magic!r}, expected {MAGIC!r})")
+        raise ActorFileError(
+            path, f"not an exported-actor file (magic {magic!r}, expected {MAGIC!r})"
+        )
     if version not in SUPPORTED_VERSIONS:
-        raise ActorFileError(path, f"format version {version} is not supported (this loader "
-                             f"reads versions {', '.join(map(str, SUPPORTED_VERSIONS))}); "
-                             "re-export the actor")
+        raise ActorFileError(
+            path,
+            f"format version {version} is not supported (this loader "
+            f"reads versions {', '.join(map(str, SUPPORTED_VERSIONS))}); "
+            "re-export the actor",
+        )
     start = _PREFIX.size + head_len
     payload_start = start + (-start) % ALIGN
     expected = payload_start + payload_len + _CRC.size
     if len(data) < expected:
         raise ActorFileError(path, f"truncated: {len(data)} bytes, the frame declares {expected}")
     if len(data) > expected:
-        raise ActorFileError(path, f"{len(data) - expected} unexpected trailing bytes "
-                             f"(the frame declares {expected} bytes)")
+        raise ActorFileError(
+            path,
+            f"{len(data) - expected} unexpected trailing bytes "
+            f"(the frame declares {expected} bytes)",
+        )
     (crc,) = _CRC.unpack_from(data, expected - _CRC.size)
     if zlib.crc32(memoryview(data)[: expected - _CRC.size]) != crc:
         raise ActorFileError(path, "checksum mismatch (CRC-32): the file is corrupted")
     try:
-        header = json.loads(data[_PREFIX.size:start].decode("utf-8"))
+        header = json.loads(data[_PREFIX.size : start].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ActorFileError(path, f"header is not valid JSON ({err})") from None
     if not isinstance(header, dict):
         raise ActorFileError(path, "header is not a JSON object")
-    return version, header, memoryview(data)[payload_start: payload_start + payload_len]
+    return version, header, memoryview(data)[payload_start : payload_start + payload_len]
 
 
 def read_actor_tensors(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, Any]]:
@@ -303,14 +351,18 @@ def read_actor_tensors(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, An
         raise ActorFileError(path, f"bad header ({type(err).__name__}: {err})") from None
     shapes = arch.shapes()
     if set(table) != set(shapes):
-        raise ActorFileError(path, f"tensor table {sorted(table)} does not match the architecture "
-                             f"({sorted(shapes)})")
+        raise ActorFileError(
+            path, f"tensor table {sorted(table)} does not match the architecture ({sorted(shapes)})"
+        )
     tensors = {}
     for name, shape in shapes.items():
         entry = table[name]
         if tuple(entry.get("shape", ())) != shape:
-            raise ActorFileError(path, f"tensor {name}: shape {entry.get('shape')} does not match "
-                                 f"the architecture's {list(shape)}")
+            raise ActorFileError(
+                path,
+                f"tensor {name}: shape {entry.get('shape')} does not match "
+                f"the architecture's {list(shape)}",
+            )
         try:
             tensors[name] = decode_tensor(payload, entry, shape, dtype, version)
         except TensorError as err:
@@ -320,8 +372,11 @@ def read_actor_tensors(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, An
     for k in range(arch.lstm_layers) if dtype == "int8" else ():
         ih, hh = tensors[f"lstm.{k}.weight_ih"], tensors[f"lstm.{k}.weight_hh"]
         if not np.array_equal(ih.scales, hh.scales):
-            raise ActorFileError(path, f"lstm.{k}: weight_ih and weight_hh of an int8 file must "
-                                 "share their row scales (one scale per gate row)")
+            raise ActorFileError(
+                path,
+                f"lstm.{k}: weight_ih and weight_hh of an int8 file must "
+                "share their row scales (one scale per gate row)",
+            )
     return header, arch, tensors
 
 
@@ -331,5 +386,8 @@ def read_actor_file(path) -> Tuple[Dict[str, Any], Architecture, Dict[str, np.nd
     The checks of :func:`read_actor_tensors`; matrices are expanded to dense.
     """
     header, arch, tensors = read_actor_tensors(path)
-    return header, arch, {name: t.to_dense() if isinstance(t, SparseMatrix) else t
-                          for name, t in tensors.items()}
+    return (
+        header,
+        arch,
+        {name: t.to_dense() if isinstance(t, SparseMatrix) else t for name, t in tensors.items()},
+    )

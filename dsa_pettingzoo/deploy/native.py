@@ -56,25 +56,42 @@ class NativeUnavailableError(RuntimeError):
 
 
 class _Matrix(ctypes.Structure):
-    _fields_ = [("rows", ctypes.c_int32), ("cols", ctypes.c_int32), ("kind", ctypes.c_int32),
-                ("value_type", ctypes.c_int32), ("index_bytes", ctypes.c_int32),
-                ("index_mode", ctypes.c_int32), ("indptr_bytes", ctypes.c_int32),
-                ("reserved", ctypes.c_int32), ("indptr", ctypes.c_void_p),
-                ("indices", ctypes.c_void_p), ("values", ctypes.c_void_p),
-                ("scales", ctypes.c_void_p), ("bias", ctypes.c_void_p)]
+    _fields_ = [
+        ("rows", ctypes.c_int32),
+        ("cols", ctypes.c_int32),
+        ("kind", ctypes.c_int32),
+        ("value_type", ctypes.c_int32),
+        ("index_bytes", ctypes.c_int32),
+        ("index_mode", ctypes.c_int32),
+        ("indptr_bytes", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("indptr", ctypes.c_void_p),
+        ("indices", ctypes.c_void_p),
+        ("values", ctypes.c_void_p),
+        ("scales", ctypes.c_void_p),
+        ("bias", ctypes.c_void_p),
+    ]
 
 
 class _Actor(ctypes.Structure):
-    _fields_ = [("obs_dim", ctypes.c_int32), ("num_actions", ctypes.c_int32),
-                ("num_dense", ctypes.c_int32), ("lstm_layers", ctypes.c_int32),
-                ("lstm_size", ctypes.c_int32), ("max_width", ctypes.c_int32),
-                ("dense", ctypes.c_void_p), ("lstm", ctypes.c_void_p), ("head", ctypes.c_void_p)]
+    _fields_ = [
+        ("obs_dim", ctypes.c_int32),
+        ("num_actions", ctypes.c_int32),
+        ("num_dense", ctypes.c_int32),
+        ("lstm_layers", ctypes.c_int32),
+        ("lstm_size", ctypes.c_int32),
+        ("max_width", ctypes.c_int32),
+        ("dense", ctypes.c_void_p),
+        ("lstm", ctypes.c_void_p),
+        ("head", ctypes.c_void_p),
+    ]
 
 
 def _unavailable(mode: str, why: str) -> NativeUnavailableError:
     return NativeUnavailableError(
         f"compute={mode!r} needs the compiled kernel {SOURCE.name}, which {why}. "
-        f"Use compute='auto', 'sparse' or 'dense' (numpy only), or set CC to a C compiler.")
+        f"Use compute='auto', 'sparse' or 'dense' (numpy only), or set CC to a C compiler."
+    )
 
 
 def cache_dir() -> Path:
@@ -117,8 +134,9 @@ def build(mode: str = "native") -> Path:
         raise _unavailable(mode, "cannot be built: no C compiler found ($CC, cc, gcc, clang)")
     source = SOURCE.read_bytes() + HEADER.read_bytes()
     flags = cflags()
-    key = hashlib.sha256(b"\0".join([source, " ".join(cc).encode(), " ".join(flags).encode(),
-                                     sys.platform.encode()])).hexdigest()[:16]
+    key = hashlib.sha256(
+        b"\0".join([source, " ".join(cc).encode(), " ".join(flags).encode(), sys.platform.encode()])
+    ).hexdigest()[:16]
     suffix = ".dll" if sys.platform == "win32" else ".so"
     target = cache_dir() / f"actor_step-{key}{suffix}"
     if target.exists():
@@ -128,12 +146,19 @@ def build(mode: str = "native") -> Path:
         fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
         os.close(fd)
     except OSError as err:
-        raise _unavailable(mode, f"cannot be built: the cache directory {target.parent} is not "
-                                 f"writable ({err}); set DSA_PETTINGZOO_CACHE") from None
+        raise _unavailable(
+            mode,
+            f"cannot be built: the cache directory {target.parent} is not "
+            f"writable ({err}); set DSA_PETTINGZOO_CACHE",
+        ) from None
     name = " ".join(cc)
     try:
-        proc = subprocess.run([*cc, *flags, "-o", tmp, str(SOURCE), "-lm"],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [*cc, *flags, "-o", tmp, str(SOURCE), "-lm"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if proc.returncode != 0:
             raise _unavailable(mode, f"failed to build with {name}: {proc.stderr.strip()[:2000]}")
         os.replace(tmp, target)  # atomic: concurrent builds never see a half-written library
@@ -156,17 +181,26 @@ def load_library(mode: str = "native"):
             raise _unavailable(mode, f"was built at {path} but cannot be loaded ({err})") from None
         lib.dsa_actor_abi_version.restype = ctypes.c_int32
         if lib.dsa_actor_abi_version() != ABI_VERSION:
-            raise _unavailable(mode, f"at {path} has ABI {lib.dsa_actor_abi_version()}, "
-                                     f"expected {ABI_VERSION}")
+            raise _unavailable(
+                mode, f"at {path} has ABI {lib.dsa_actor_abi_version()}, expected {ABI_VERSION}"
+            )
         lib.dsa_actor_sizeof_matrix.restype = ctypes.c_int32
         lib.dsa_actor_sizeof_actor.restype = ctypes.c_int32
         if (lib.dsa_actor_sizeof_matrix(), lib.dsa_actor_sizeof_actor()) != (
-                ctypes.sizeof(_Matrix), ctypes.sizeof(_Actor)):
+            ctypes.sizeof(_Matrix),
+            ctypes.sizeof(_Actor),
+        ):
             raise _unavailable(mode, "has struct sizes that differ from the ctypes mirror")
         lib.dsa_actor_step.restype = ctypes.c_int32
-        lib.dsa_actor_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p,
-                                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                       ctypes.c_void_p]
+        lib.dsa_actor_step.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_int32,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         for name in ("dsa_sigmoid", "dsa_tanh"):
             getattr(lib, name).restype = None
             getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.c_int32]
@@ -217,18 +251,30 @@ class NativeMatrix:
             self.values[s.rows, s.cols] = s.q
         else:
             self.values = _to_dense(w)
-        self.arrays = tuple(a for a in (self.indptr, self.indices, self.values, self.scales,
-                                        self.bias) if a is not None)
+        self.arrays = tuple(
+            a
+            for a in (self.indptr, self.indices, self.values, self.scales, self.bias)
+            if a is not None
+        )
 
         def ptr(a):
             return None if a is None else a.ctypes.data
 
-        self.struct = _Matrix(rows, cols, _CSR if sparse else _DENSE, _INT8 if int8 else _FLOAT32,
-                              0 if self.indices is None else self.indices.itemsize,
-                              INDEX_MODES[self.index_encoding],
-                              0 if self.indptr is None else self.indptr.itemsize, 0,
-                              ptr(self.indptr), ptr(self.indices), ptr(self.values),
-                              ptr(self.scales), ptr(self.bias))
+        self.struct = _Matrix(
+            rows,
+            cols,
+            _CSR if sparse else _DENSE,
+            _INT8 if int8 else _FLOAT32,
+            0 if self.indices is None else self.indices.itemsize,
+            INDEX_MODES[self.index_encoding],
+            0 if self.indptr is None else self.indptr.itemsize,
+            0,
+            ptr(self.indptr),
+            ptr(self.indices),
+            ptr(self.values),
+            ptr(self.scales),
+            ptr(self.bias),
+        )
 
     @property
     def nbytes(self) -> int:
@@ -264,9 +310,17 @@ class NativeActor:
         self._lstm_arr = (_Matrix * len(self.lstm))(*[m.struct for m in self.lstm])
         self._head = self.head.struct
         width = max([arch.obs_dim, *[d for m in mats for d in m.shape]])
-        self.struct = _Actor(arch.obs_dim, arch.num_actions, len(self.dense), arch.lstm_layers,
-                             arch.lstm_size, width, ctypes.addressof(self._dense_arr),
-                             ctypes.addressof(self._lstm_arr), ctypes.addressof(self._head))
+        self.struct = _Actor(
+            arch.obs_dim,
+            arch.num_actions,
+            len(self.dense),
+            arch.lstm_layers,
+            arch.lstm_size,
+            width,
+            ctypes.addressof(self._dense_arr),
+            ctypes.addressof(self._lstm_arr),
+            ctypes.addressof(self._head),
+        )
         self._ptr = ctypes.addressof(self.struct)
         self.width = width
         self.kinds = [m.kind for m in mats]
@@ -280,8 +334,15 @@ class NativeActor:
         self.work = np.zeros(2 * self.width * self.batch, np.float32)  # scratch of the C step
         self.obs = np.zeros((self.batch, obs_dim), np.float32)
         self.out = np.zeros((self.batch, num_actions), np.float32)
-        self._args = (self._ptr, self.batch, self.obs.ctypes.data, h.ctypes.data, c.ctypes.data,
-                      self.out.ctypes.data, self.work.ctypes.data)
+        self._args = (
+            self._ptr,
+            self.batch,
+            self.obs.ctypes.data,
+            h.ctypes.data,
+            c.ctypes.data,
+            self.out.ctypes.data,
+            self.work.ctypes.data,
+        )
 
     def step(self, x: np.ndarray) -> np.ndarray:
         """One slot for the observations x [B, obs_dim]; the logits [B, A] (a new array)."""

@@ -133,8 +133,10 @@ def network_matrices(arch: Architecture, params: Dict[str, Any]) -> tuple:
 
     An LSTM layer's matrix is [W_ih, W_hh] fused, [4H, in + H], acting on [x, h].
     """
-    dense = [(params[f"dense.{i}.weight"], np.array(params[f"dense.{i}.bias"], np.float32))
-             for i in range(len(arch.hidden_sizes))]
+    dense = [
+        (params[f"dense.{i}.weight"], np.array(params[f"dense.{i}.bias"], np.float32))
+        for i in range(len(arch.hidden_sizes))
+    ]
     lstm = []
     for k in range(arch.lstm_layers):
         w_ih, w_hh = params[f"lstm.{k}.weight_ih"], params[f"lstm.{k}.weight_hh"]
@@ -157,11 +159,19 @@ class SparseRecurrentPolicy:
     dense arrays or :class:`~dsa_pettingzoo.deploy.format.SparseMatrix`).
     """
 
-    def __init__(self, header: Dict[str, Any], arch: Architecture, params: Dict[str, Any],
-                 *, path=None, compute: str = "auto"):
+    def __init__(
+        self,
+        header: Dict[str, Any],
+        arch: Architecture,
+        params: Dict[str, Any],
+        *,
+        path=None,
+        compute: str = "auto",
+    ):
         if compute not in COMPUTE_MODES:
-            raise ValueError(f"compute must be one of {', '.join(map(repr, COMPUTE_MODES))}, "
-                             f"got {compute!r}")
+            raise ValueError(
+                f"compute must be one of {', '.join(map(repr, COMPUTE_MODES))}, got {compute!r}"
+            )
         self.header, self.arch, self.compute = header, arch, compute
         self.path = str(path) if path is not None else "<in memory>"
         self.obs_dim, self.num_actions = arch.obs_dim, arch.num_actions
@@ -185,7 +195,11 @@ class SparseRecurrentPolicy:
     # ------------------------------------------------------------------ state
     def reset(self, batch_size: int = 1) -> None:
         """Zero hidden state for ``batch_size`` independent episodes (start of an episode)."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         shape = (self.arch.lstm_layers, int(batch_size), self.arch.lstm_size)
         self.h = np.zeros(shape, np.float32)
@@ -200,9 +214,11 @@ class SparseRecurrentPolicy:
         if x.ndim == 1:
             x = x[None]
         if x.ndim != 2 or x.shape[1] != self.obs_dim or x.shape[0] != self.batch_size:
-            raise ValueError(f"{self.path}: observation must have shape ({self.obs_dim},) or "
-                             f"(batch_size={self.batch_size}, {self.obs_dim}), got "
-                             f"{np.shape(observation)}")
+            raise ValueError(
+                f"{self.path}: observation must have shape ({self.obs_dim},) or "
+                f"(batch_size={self.batch_size}, {self.obs_dim}), got "
+                f"{np.shape(observation)}"
+            )
         if not np.isfinite(x).all():
             raise ValueError(f"{self.path}: observation has non-finite values")
         return x
@@ -225,7 +241,12 @@ class SparseRecurrentPolicy:
             np.tanh(gates, out=gates)
             gates *= self._pre
             gates += self._shift  # i, f, o: sigmoid; g: tanh
-            i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+            i, f, g, o = (
+                gates[:, :H],
+                gates[:, H : 2 * H],
+                gates[:, 2 * H : 3 * H],
+                gates[:, 3 * H :],
+            )
             c = f * self.c[k]
             c += i * g
             x = o * np.tanh(c)
@@ -262,8 +283,10 @@ class SparseRecurrentPolicy:
         ``last_probs`` holds this slot's probabilities afterwards.
         """
         if not greedy and not isinstance(rng, np.random.Generator):
-            raise ValueError(f"{self.path}: sampling (greedy=False) needs "
-                             f"rng=numpy.random.Generator, got {rng!r}")
+            raise ValueError(
+                f"{self.path}: sampling (greedy=False) needs "
+                f"rng=numpy.random.Generator, got {rng!r}"
+            )
         self._last_logits = logits = self.logits(observation)
         if greedy:
             a = logits.argmax(axis=1)
@@ -292,7 +315,9 @@ class SparseRecurrentPolicy:
             return list(self._native.kinds)
         return [k.kind for k, _ in [*self.dense, *self.lstm, self.head]]
 
-    def check_env(self, num_channels: int, observation: str, num_users: Optional[int] = None) -> None:
+    def check_env(
+        self, num_channels: int, observation: str, num_users: Optional[int] = None
+    ) -> None:
         """Raise ValueError naming the file unless the actor fits the env's K and observation.
 
         ``observation`` is the env's encoding name (``last_action_feedback`` or
@@ -302,21 +327,28 @@ class SparseRecurrentPolicy:
         with_rate = observation == "last_action_feedback_rate"
         want = observation_dim(num_channels, with_rate)
         if self.num_actions != num_channels + 1:
-            raise ValueError(f"{self.path}: built for {self.num_actions} actions "
-                             f"(K = {self.num_actions - 1} channels) but the environment has "
-                             f"K = {num_channels} channels ({num_channels + 1} actions)")
+            raise ValueError(
+                f"{self.path}: built for {self.num_actions} actions "
+                f"(K = {self.num_actions - 1} channels) but the environment has "
+                f"K = {num_channels} channels ({num_channels + 1} actions)"
+            )
         if self.obs_dim != want:
-            raise ValueError(f"{self.path}: built for observations of size {self.obs_dim} but the "
-                             f"environment's {observation!r} observation with K = {num_channels} "
-                             f"has size {want}")
+            raise ValueError(
+                f"{self.path}: built for observations of size {self.obs_dim} but the "
+                f"environment's {observation!r} observation with K = {num_channels} "
+                f"has size {want}"
+            )
         enc = (self.header.get("observation") or {}).get("encoding")
         if enc is not None and enc != observation:
-            raise ValueError(f"{self.path}: built for observation encoding {enc!r}, "
-                             f"the environment uses {observation!r}")
+            raise ValueError(
+                f"{self.path}: built for observation encoding {enc!r}, "
+                f"the environment uses {observation!r}"
+            )
         user = self.header.get("user_index")
         if num_users is not None and user is not None and not 0 <= user < num_users:
-            raise ValueError(f"{self.path}: actor of user {user} but the environment has "
-                             f"N = {num_users} users")
+            raise ValueError(
+                f"{self.path}: actor of user {user} but the environment has N = {num_users} users"
+            )
 
 
 def load_policy(path, compute: str = "auto", env=None) -> SparseRecurrentPolicy:

@@ -42,8 +42,10 @@ def quantize_rows(w: np.ndarray, scales: np.ndarray) -> np.ndarray:
     w = np.asarray(w, np.float32)
     scales = np.asarray(scales, np.float32)
     if scales.shape != (w.shape[0],):
-        raise ValueError(f"scales must have shape ({w.shape[0]},) for a matrix of shape "
-                         f"{w.shape}, got {scales.shape}")
+        raise ValueError(
+            f"scales must have shape ({w.shape[0]},) for a matrix of shape "
+            f"{w.shape}, got {scales.shape}"
+        )
     if not np.all(np.isfinite(scales)) or np.any(scales < 0):
         raise ValueError("scales must be finite and >= 0")
     safe = np.where(scales > 0, scales, np.float32(1.0))[:, None]
@@ -60,4 +62,8 @@ def dequantize_rows(q: np.ndarray, scales: np.ndarray) -> np.ndarray:
 def error_bound(w: np.ndarray, scales: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The bound of the module docstring on |W x - W_q x| for one input vector x, per row."""
     support = np.asarray(w) != 0
-    return np.asarray(scales, np.float64) / 2 * (support * np.abs(np.asarray(x, np.float64))).sum(axis=1)
+    return (
+        np.asarray(scales, np.float64)
+        / 2
+        * (support * np.abs(np.asarray(x, np.float64))).sum(axis=1)
+    )

@@ -53,8 +53,11 @@ def _by_user(directory: Path) -> Dict[int, Path]:
         try:
             by_user[agent_index(f.name[: -len(SUFFIX)])] = f
         except ValueError:
-            raise ActorFileError(f, f"exported actors must be named {AGENT_PREFIX}<n>{SUFFIX}, the "
-                                 f"agent id of their user (e.g. {agent_id(0)}{SUFFIX})") from None
+            raise ActorFileError(
+                f,
+                f"exported actors must be named {AGENT_PREFIX}<n>{SUFFIX}, the "
+                f"agent id of their user (e.g. {agent_id(0)}{SUFFIX})",
+            ) from None
     return dict(sorted(by_user.items()))
 
 
@@ -73,8 +76,10 @@ def _system(header) -> Dict[str, Any]:
 
 def _num_users(directory: Path, headers: Dict[Path, Dict[str, Any]]) -> Tuple[int, str]:
     """N of the system and where it was read from."""
-    for what, get in (("system.num_users", lambda h: _system(h).get("num_users")),
-                      ("env.num_users", lambda h: (h.get("env") or {}).get("num_users"))):
+    for what, get in (
+        ("system.num_users", lambda h: _system(h).get("num_users")),
+        ("env.num_users", lambda h: (h.get("env") or {}).get("num_users")),
+    ):
         groups = _group(headers, get)
         groups.pop(None, None)
         if len(groups) > 1:
@@ -92,8 +97,11 @@ def _same(directory: Path, headers, what: str, key) -> None:
     groups = _group(headers, key)
     if len(groups) > 1:
         found = "; ".join(f"{_names(fs)}: {value}" for value, fs in groups.items())
-        raise ExportFolderError(directory, f"the files are not one system: they differ in {what} "
-                                f"({found}); export every user of one checkpoint into one folder")
+        raise ExportFolderError(
+            directory,
+            f"the files are not one system: they differ in {what} "
+            f"({found}); export every user of one checkpoint into one folder",
+        )
 
 
 def _same_env(directory: Path, headers) -> None:
@@ -105,14 +113,21 @@ def _same_env(directory: Path, headers) -> None:
     if any(not isinstance(e, dict) for e in envs):
         shown = [json.dumps(e, sort_keys=True) for e in envs]
     else:
-        keys = sorted(k for k in set().union(*envs)
-                      if len({json.dumps(e.get(k), sort_keys=True) for e in envs}) > 1)
-        shown = [", ".join(f"{k}={json.dumps(e[k]) if k in e else 'unset'}" for k in keys)
-                 for e in envs]
+        keys = sorted(
+            k
+            for k in set().union(*envs)
+            if len({json.dumps(e.get(k), sort_keys=True) for e in envs}) > 1
+        )
+        shown = [
+            ", ".join(f"{k}={json.dumps(e[k]) if k in e else 'unset'}" for k in keys) for e in envs
+        ]
     found = "; ".join(f"{_names(fs)}: {v}" for fs, v in zip(groups.values(), shown))
-    raise ExportFolderError(directory, f"the files are not one system: they differ in environment "
-                            f"settings (env: {found}); export every user of one checkpoint "
-                            "into one folder")
+    raise ExportFolderError(
+        directory,
+        f"the files are not one system: they differ in environment "
+        f"settings (env: {found}); export every user of one checkpoint "
+        "into one folder",
+    )
 
 
 def _frozen(value):
@@ -136,32 +151,53 @@ def read_system(directory) -> List[Tuple[Path, Dict[str, Any]]]:
     for n, f in by_user.items():
         said = headers[f].get("user_index")
         if said is not None and said != n:
-            raise ActorFileError(f, f"the header is user {said!r}'s, not user {n}'s as the file "
-                                 "name says: a renamed file is not accepted")
+            raise ActorFileError(
+                f,
+                f"the header is user {said!r}'s, not user {n}'s as the file "
+                "name says: a renamed file is not accepted",
+            )
     runs = _group(headers, lambda h: _frozen(_system(h).get("run_id")))
     if len(runs) > 1:
-        found = "; ".join(f"{'run_id ' + r if r else 'no run_id (an older export)'}: {_names(fs)}"
-                          for r, fs in runs.items())
-        raise ExportFolderError(directory, f"files of {len(runs)} exports ({found}); a folder "
-                                "holds one export: export every user again into a new folder")
+        found = "; ".join(
+            f"{'run_id ' + r if r else 'no run_id (an older export)'}: {_names(fs)}"
+            for r, fs in runs.items()
+        )
+        raise ExportFolderError(
+            directory,
+            f"files of {len(runs)} exports ({found}); a folder "
+            "holds one export: export every user again into a new folder",
+        )
     n_users, told = _num_users(directory, headers)
     expected = [agent_id(n) + SUFFIX for n in range(n_users)]
     missing = [name for n, name in enumerate(expected) if n not in by_user]
     extra = [f for n, f in by_user.items() if n >= n_users]
     if missing or extra:
-        problems = ([f"{', '.join(missing)} missing"] if missing else []) + \
-                   ([f"{_names(extra)} extra"] if extra else [])
+        problems = ([f"{', '.join(missing)} missing"] if missing else []) + (
+            [f"{_names(extra)} extra"] if extra else []
+        )
         run = next(iter(runs))
-        raise ExportFolderError(directory, f"{' and '.join(problems)}: the folder must hold exactly "
-                                f"{expected[0]} .. {expected[-1]} (N = {n_users}, {told}"
-                                + (f", run_id {run})" if run else ")"))
+        raise ExportFolderError(
+            directory,
+            f"{' and '.join(problems)}: the folder must hold exactly "
+            f"{expected[0]} .. {expected[-1]} (N = {n_users}, {told}"
+            + (f", run_id {run})" if run else ")"),
+        )
     _same_env(directory, headers)
-    _same(directory, headers, "actor sizes (observation, actions)",
-          lambda h: tuple((h.get("architecture") or {}).get(k) for k in ("obs_dim", "num_actions")))
-    _same(directory, headers, "observation encoding",
-          lambda h: (h.get("observation") or {}).get("encoding"))
-    _same(directory, headers, "source checkpoint",
-          lambda h: (h.get("source") or {}).get("checkpoint"))
+    _same(
+        directory,
+        headers,
+        "actor sizes (observation, actions)",
+        lambda h: tuple((h.get("architecture") or {}).get(k) for k in ("obs_dim", "num_actions")),
+    )
+    _same(
+        directory,
+        headers,
+        "observation encoding",
+        lambda h: (h.get("observation") or {}).get("encoding"),
+    )
+    _same(
+        directory, headers, "source checkpoint", lambda h: (h.get("source") or {}).get("checkpoint")
+    )
     return [(f, headers[f]) for f in by_user.values()]
 
 

@@ -37,13 +37,18 @@ def _results(remote_call_results) -> list:
 
 def _is_pruning_learner(learner) -> bool:
     # a config whose schedules are all dense ("none") is valid: the learner then holds no masks
-    return isinstance(learner, PruningLearnerMixin) and getattr(learner, "_pruning_config", None) is not None
+    return (
+        isinstance(learner, PruningLearnerMixin)
+        and getattr(learner, "_pruning_config", None) is not None
+    )
 
 
 def push_iteration(algorithm) -> Dict[str, float]:
     """Tell every Learner the index of the next training iteration; returns its targets."""
     i = int(algorithm.iteration)
-    targets = _results(algorithm.learner_group.foreach_learner(lambda learner: learner.set_pruning_iteration(i)))
+    targets = _results(
+        algorithm.learner_group.foreach_learner(lambda learner: learner.set_pruning_iteration(i))
+    )
     return targets[0] if targets else {}
 
 
@@ -58,19 +63,25 @@ def ship_weights(algorithm) -> None:
     behind any in-flight ones, with weight sequence number 0, which a runner never
     skips (``MultiAgentEnvRunner.set_state``).
     """
-    groups = [g for g in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None))
-              if g is not None]
+    groups = [
+        g
+        for g in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None))
+        if g is not None
+    ]
     if not groups:
         return
     state = algorithm.learner_group.get_state(
-        components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}", inference_only=True)[COMPONENT_LEARNER]
+        components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}", inference_only=True
+    )[COMPONENT_LEARNER]
     state = {COMPONENT_RL_MODULE: state[COMPONENT_RL_MODULE], WEIGHTS_SEQ_NO: 0}
     for group in groups:
         if group.local_env_runner is not None:
             group.local_env_runner.set_state(state)
         if group.num_remote_env_runners():
             ref = ray.put(state)
-            group.foreach_env_runner(lambda runner: runner.set_state(ray.get(ref)), local_env_runner=False)
+            group.foreach_env_runner(
+                lambda runner: runner.set_state(ray.get(ref)), local_env_runner=False
+            )
 
 
 def finalize_pruning(algorithm) -> Dict[str, float]:
@@ -79,7 +90,9 @@ def finalize_pruning(algorithm) -> Dict[str, float]:
     Use it when training ends before ``PruningConfig.final_iteration`` (or when that is
     None). Returns the learner's actual sparsity by module id.
     """
-    sparsity = _results(algorithm.learner_group.foreach_learner(lambda learner: learner.finalize_pruning()))
+    sparsity = _results(
+        algorithm.learner_group.foreach_learner(lambda learner: learner.finalize_pruning())
+    )
     ship_weights(algorithm)
     return sparsity[0] if sparsity else {}
 
@@ -104,7 +117,9 @@ class PruningCallback(RLlibCallback):
             )
         push_iteration(algorithm)
 
-    def on_train_result(self, *, algorithm, metrics_logger=None, result=None, **kwargs: Any) -> None:
+    def on_train_result(
+        self, *, algorithm, metrics_logger=None, result=None, **kwargs: Any
+    ) -> None:
         push_iteration(algorithm)
 
     def on_checkpoint_loaded(self, *, algorithm, **kwargs: Any) -> None:

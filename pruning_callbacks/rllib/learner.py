@@ -71,7 +71,9 @@ class PruningLearnerMixin:
             learner_only = self._learner_only_module_ids()
             module_ids = sorted(mid for mid in self.module.keys() if mid not in learner_only)
             if not module_ids:
-                raise ValueError("pruning.modules is None but every module is learner_only: list the actors")
+                raise ValueError(
+                    "pruning.modules is None but every module is learner_only: list the actors"
+                )
         else:
             missing = [mid for mid in cfg.modules if mid not in self.module]
             if missing:
@@ -149,8 +151,12 @@ class PruningLearnerMixin:
             self.metrics.log_value((mid, "target_sparsity"), target, window=1)
             self.metrics.log_value((mid, "mask_sparsity"), pruner.mask_sparsity(), window=1)
             self.metrics.log_value((mid, "pruning_event"), int(event), window=1)
-        self.metrics.log_value((ALL_MODULES, "mean_sparsity"), sum(sparsities) / len(sparsities), window=1)
-        self.metrics.log_value((ALL_MODULES, "mean_target_sparsity"), sum(targets) / len(targets), window=1)
+        self.metrics.log_value(
+            (ALL_MODULES, "mean_sparsity"), sum(sparsities) / len(sparsities), window=1
+        )
+        self.metrics.log_value(
+            (ALL_MODULES, "mean_target_sparsity"), sum(targets) / len(targets), window=1
+        )
         self.metrics.log_value((ALL_MODULES, "pruning_iteration"), i, window=1)
         self._pruning_iteration = i + 1
 
@@ -183,7 +189,11 @@ class PruningLearnerMixin:
         return {
             "iteration": self._pruning_iteration,
             "modules": {
-                mid: {"sparsity": p.sparsity(), "target_sparsity": p.target_sparsity, "finalized": p.finalized}
+                mid: {
+                    "sparsity": p.sparsity(),
+                    "target_sparsity": p.target_sparsity,
+                    "finalized": p.finalized,
+                }
                 for mid, p in self._pruners.items()
             },
         }
@@ -192,7 +202,9 @@ class PruningLearnerMixin:
     def get_state(self, components=None, *, not_components=None, **kwargs):
         """The Learner's state plus ``"pruning"``: masks and schedule position."""
         state = super().get_state(components, not_components=not_components, **kwargs)
-        if getattr(self, "_pruners", None) and self._check_component(PRUNING_STATE_KEY, components, not_components):
+        if getattr(self, "_pruners", None) and self._check_component(
+            PRUNING_STATE_KEY, components, not_components
+        ):
             state[PRUNING_STATE_KEY] = {
                 "iteration": self._pruning_iteration,
                 "modules": {mid: p.get_state() for mid, p in self._pruners.items()},

@@ -104,33 +104,52 @@ class PruningConfig:
     def __post_init__(self) -> None:
         if self.modules is not None:
             if isinstance(self.modules, (str, bytes)) or not isinstance(self.modules, Sequence):
-                raise PruningConfigError("modules", f"pruning.modules must be a list of module ids or None, "
-                                         f"got {self.modules!r}")
+                raise PruningConfigError(
+                    "modules",
+                    f"pruning.modules must be a list of module ids or None, got {self.modules!r}",
+                )
             self.modules = list(self.modules)
             if len(set(self.modules)) != len(self.modules) or not self.modules:
-                raise PruningConfigError("modules", "pruning.modules must be non-empty and without repeats, "
-                                         f"got {self.modules}")
+                raise PruningConfigError(
+                    "modules",
+                    f"pruning.modules must be non-empty and without repeats, got {self.modules}",
+                )
         if not isinstance(self.schedule, Mapping):
-            raise PruningConfigError("schedule", "pruning.schedule must be a dict {'name': ..., **params}, "
-                                     f"got {self.schedule!r}")
+            raise PruningConfigError(
+                "schedule",
+                f"pruning.schedule must be a dict {{'name': ..., **params}}, got {self.schedule!r}",
+            )
         self.schedule = dict(self.schedule)
         self._check_schedule_keys()
-        if self.modules is None and any(isinstance(v, (list, tuple)) for v in self.schedule.values()):
-            raise PruningConfigError("modules", "pruning.schedule: a list of per-module values needs "
-                                     "pruning.modules (their order)")
+        if self.modules is None and any(
+            isinstance(v, (list, tuple)) for v in self.schedule.values()
+        ):
+            raise PruningConfigError(
+                "modules",
+                "pruning.schedule: a list of per-module values needs pruning.modules (their order)",
+            )
         for name, allowed in (("mode", MODES), ("ranking", RANKINGS), ("regrow_from", REGROW_FROM)):
             if getattr(self, name) not in allowed:
-                raise PruningConfigError(name, f"pruning.{name} must be one of {list(allowed)}, "
-                                         f"got {getattr(self, name)!r}")
+                raise PruningConfigError(
+                    name,
+                    f"pruning.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}",
+                )
         if not isinstance(self.prune_biases, bool):
-            raise PruningConfigError("prune_biases", f"pruning.prune_biases must be true or false, "
-                                     f"got {self.prune_biases!r}")
+            raise PruningConfigError(
+                "prune_biases",
+                f"pruning.prune_biases must be true or false, got {self.prune_biases!r}",
+            )
         if not _is_int(self.prune_interval, 1):
-            raise PruningConfigError("prune_interval", "pruning.prune_interval must be an integer >= 1, "
-                                     f"got {self.prune_interval!r}")
+            raise PruningConfigError(
+                "prune_interval",
+                f"pruning.prune_interval must be an integer >= 1, got {self.prune_interval!r}",
+            )
         if self.final_iteration is not None and not _is_int(self.final_iteration, 1):
-            raise PruningConfigError("final_iteration", "pruning.final_iteration must be None or an "
-                                     f"integer >= 1, got {self.final_iteration!r}")
+            raise PruningConfigError(
+                "final_iteration",
+                "pruning.final_iteration must be None or an "
+                f"integer >= 1, got {self.final_iteration!r}",
+            )
         self.include = None if self.include is None else list(self.include)
         self.exclude = list(self.exclude)
         # validate every schedule now rather than in a remote Learner
@@ -145,18 +164,21 @@ class PruningConfig:
             raise PruningConfigError(
                 "schedule",
                 f"pruning.schedule: {timing} are set by pruning.mode, pruning.prune_interval and "
-                "pruning.final_iteration, not inside the schedule", timing[0]
+                "pruning.final_iteration, not inside the schedule",
+                timing[0],
             )
         name = self.schedule.get("name", DEFAULT_SCHEDULE)
         try:
             if isinstance(name, (Mapping, list, tuple)):
                 # the keys then differ per module: schedules() checks them module by module
-                for each in (name.values() if isinstance(name, Mapping) else name):
+                for each in name.values() if isinstance(name, Mapping) else name:
                     schedule_class(each)
             else:
                 check_schedule_keys(name, [k for k in self.schedule if k != "name"], timing=False)
         except ValueError as e:  # ScheduleError names the parameter
-            raise PruningConfigError("schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)) from None
+            raise PruningConfigError(
+                "schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)
+            ) from None
 
     @property
     def schedule_prune_interval(self) -> int:
@@ -171,16 +193,27 @@ class PruningConfig:
     def schedules(self, module_ids: Sequence[str]) -> Dict[str, Schedule]:
         """One schedule per module id (see ``schedule``), with this config's mask-update timing."""
         try:
-            return per_agent_schedules(list(module_ids), **self.schedule,
-                                       prune_interval=self.schedule_prune_interval,
-                                       final_iteration=self.final_iteration)
+            return per_agent_schedules(
+                list(module_ids),
+                **self.schedule,
+                prune_interval=self.schedule_prune_interval,
+                final_iteration=self.final_iteration,
+            )
         except ValueError as e:  # ScheduleError names the parameter
-            raise PruningConfigError("schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)) from None
+            raise PruningConfigError(
+                "schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)
+            ) from None
 
     def masks_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments of :class:`~pruning_callbacks.masks.MagnitudePruner`."""
-        return dict(mode=self.mode, ranking=self.ranking, prune_biases=self.prune_biases,
-                    include=self.include, exclude=self.exclude, regrow_from=self.regrow_from)
+        return dict(
+            mode=self.mode,
+            ranking=self.ranking,
+            prune_biases=self.prune_biases,
+            include=self.include,
+            exclude=self.exclude,
+            regrow_from=self.regrow_from,
+        )
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain dict for ``learner_config_dict``."""
@@ -196,7 +229,9 @@ class PruningConfig:
         if isinstance(d, PruningConfig):
             return d
         if not isinstance(d, Mapping):
-            raise ValueError(f"learner_config_dict['pruning'] must be a dict, got {type(d).__name__}")
+            raise ValueError(
+                f"learner_config_dict['pruning'] must be a dict, got {type(d).__name__}"
+            )
         d = {LEGACY_FIELDS.get(k, k): v for k, v in d.items()}
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
@@ -205,7 +240,10 @@ class PruningConfig:
         return cls(**dict(d))
 
 
-
 def _is_int(value: Any, minimum: int) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, numbers.Real) and int(value) == value
-            and value >= minimum)
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and int(value) == value
+        and value >= minimum
+    )

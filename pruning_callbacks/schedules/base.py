@@ -53,7 +53,9 @@ class Bounds:
         """'in [0, 1)', 'an integer >= 1', '> start=3' (the other parameter's value if known)."""
         low, high = self._text(self.low, schedule), self._text(self.high, schedule)
         if low is not None and high is not None:
-            text = f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+            text = (
+                f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+            )
         elif low is not None:
             text = f"{'>' if self.low_open else '>='} {low}"
         elif high is not None:
@@ -105,8 +107,11 @@ def parameter(
     ``type`` parses its command-line value (default: the type of ``default``). A default
     of None is always allowed.
     """
-    return field(default=default, kw_only=kw_only,
-                 metadata={"doc": doc, "type": type or _type_of(default), "allowed": allowed})
+    return field(
+        default=default,
+        kw_only=kw_only,
+        metadata={"doc": doc, "type": type or _type_of(default), "allowed": allowed},
+    )
 
 
 def _type_of(value: Any) -> Callable[[str], Any]:
@@ -141,11 +146,18 @@ class Schedule:
     """False for a dense schedule: modules with it get no masks at all."""
 
     prune_interval: int = parameter(
-        1, "i_prune: masks recomputed after iterations i with (i+1) % prune_interval == 0",
-        allowed=Bounds(low=1, integer=True), kw_only=True)
+        1,
+        "i_prune: masks recomputed after iterations i with (i+1) % prune_interval == 0",
+        allowed=Bounds(low=1, integer=True),
+        kw_only=True,
+    )
     final_iteration: Optional[int] = parameter(
-        None, "I_T: iteration I_T-1 finalizes to final_sparsity; None = not known", int,
-        allowed=Bounds(low=1, integer=True), kw_only=True)
+        None,
+        "I_T: iteration I_T-1 finalizes to final_sparsity; None = not known",
+        int,
+        allowed=Bounds(low=1, integer=True),
+        kw_only=True,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -203,7 +215,9 @@ class Schedule:
             doc, allowed = f.metadata.get("doc", ""), f.metadata.get("allowed")
             if allowed is not None:
                 doc = f"{doc}, {allowed.describe()}" if doc else allowed.describe()
-            out.append(Parameter(f.name, f.default, doc, f.metadata.get("type") or _type_of(f.default)))
+            out.append(
+                Parameter(f.name, f.default, doc, f.metadata.get("type") or _type_of(f.default))
+            )
         return out
 
 
@@ -211,7 +225,14 @@ class Schedule:
 class GradualSchedule(Schedule):
     """Fields shared by the schedules of eqs. (10)-(14): p_final, i_start, i_P."""
 
-    final_sparsity: float = parameter(0.95, "p_final", allowed=Bounds(low=0.0, high=1.0, high_open=True))
-    start: int = parameter(0, "i_start, first pruning iteration", allowed=Bounds(low=0, integer=True))
-    end: int = parameter(1000, "i_P, iteration where p_final is reached",
-                         allowed=Bounds(low="start", low_open=True, integer=True))
+    final_sparsity: float = parameter(
+        0.95, "p_final", allowed=Bounds(low=0.0, high=1.0, high_open=True)
+    )
+    start: int = parameter(
+        0, "i_start, first pruning iteration", allowed=Bounds(low=0, integer=True)
+    )
+    end: int = parameter(
+        1000,
+        "i_P, iteration where p_final is reached",
+        allowed=Bounds(low="start", low_open=True, integer=True),
+    )

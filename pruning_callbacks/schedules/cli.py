@@ -33,15 +33,29 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m pruning_callbacks schedules",
         description="Print a sparsity schedule p_i for i = 0 ... iterations-1 (eqs. 10-14).",
     )
-    p.add_argument("--schedule", choices=sorted(SCHEDULES), required=True,
-                   help="linear / polynomial (eqs. 10-11), harmonic annealing (eqs. 12-14), ...")
-    p.add_argument("--iterations", type=int, required=True, help="number of training iterations I_T (> 0)")
+    p.add_argument(
+        "--schedule",
+        choices=sorted(SCHEDULES),
+        required=True,
+        help="linear / polynomial (eqs. 10-11), harmonic annealing (eqs. 12-14), ...",
+    )
+    p.add_argument(
+        "--iterations", type=int, required=True, help="number of training iterations I_T (> 0)"
+    )
     for name, (param, users) in _all_parameters().items():
         default = "--iterations" if name == "end" else param.default
-        p.add_argument(_flag(name), dest=name, type=param.type, default=None,
-                       help=f"{param.doc} [{', '.join(users)}; default {default}]")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object {parameters..., 'sparsity': [...]} (default: one value a line)")
+        p.add_argument(
+            _flag(name),
+            dest=name,
+            type=param.type,
+            default=None,
+            help=f"{param.doc} [{', '.join(users)}; default {default}]",
+        )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object {parameters..., 'sparsity': [...]} (default: one value a line)",
+    )
     return p
 
 
@@ -61,7 +75,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(str(e))
     values = schedule.values(iterations)
     if as_json:
-        print(json.dumps({"schedule": name, "iterations": iterations, **schedule.params(), "sparsity": values}))
+        print(
+            json.dumps(
+                {
+                    "schedule": name,
+                    "iterations": iterations,
+                    **schedule.params(),
+                    "sparsity": values,
+                }
+            )
+        )
     else:
         print("\n".join(f"{v:.6f}" for v in values))
     return 0

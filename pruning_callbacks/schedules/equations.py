@@ -40,7 +40,9 @@ def sigma_polynomial(i: float, start: int, end: int, power: int = 3) -> float:
     return 1.0 - (1.0 - _progress(i, start, end)) ** power
 
 
-def gradual_sparsity(i: float, *, final_sparsity: float, start: int, end: int, sigma: Sigma) -> float:
+def gradual_sparsity(
+    i: float, *, final_sparsity: float, start: int, end: int, sigma: Sigma
+) -> float:
     """Eq. (10) with ``sigma`` of eq. (11) (:func:`sigma_linear`, :func:`sigma_polynomial`).
 
     The paper leaves i >= i_P implicit; holding the final target is the usual reading of [13].
@@ -66,7 +68,9 @@ def cosine_annealing(
     i_P on (eq. 14 itself is only meant for that range).
     """
     x = min(max(_progress(i, start, end), 0.0), 1.0)
-    return final_sparsity + 0.5 * (initial_sparsity - final_sparsity) * (1.0 + math.cos(math.pi * x))
+    return final_sparsity + 0.5 * (initial_sparsity - final_sparsity) * (
+        1.0 + math.cos(math.pi * x)
+    )
 
 
 def harmonic_sparsity(

@@ -14,8 +14,9 @@ class HarmonicSchedule(GradualSchedule):
 
     initial_sparsity: float = parameter(0.0, "p0", allowed=Bounds(low=0.0, high="final_sparsity"))
     amplitude: float = parameter(0.1, "A of eq. (13) (paper: 0.1)", allowed=Bounds(low=0.0))
-    period: float = parameter(200.0, "P of eq. (13) in iterations (paper: 200)",
-                              allowed=Bounds(low=0.0, low_open=True))
+    period: float = parameter(
+        200.0, "P of eq. (13) in iterations (paper: 200)", allowed=Bounds(low=0.0, low_open=True)
+    )
 
     def sparsity(self, i: float) -> float:
         return harmonic_sparsity(

@@ -13,5 +13,10 @@ class LinearSchedule(GradualSchedule):
     """p_i = p_final (i - i_start) / (i_P - i_start) between i_start and i_P (eqs. 10-11)."""
 
     def sparsity(self, i: float) -> float:
-        return gradual_sparsity(i, final_sparsity=self.final_sparsity, start=self.start, end=self.end,
-                                sigma=sigma_linear)
+        return gradual_sparsity(
+            i,
+            final_sparsity=self.final_sparsity,
+            start=self.start,
+            end=self.end,
+            sigma=sigma_linear,
+        )

@@ -13,5 +13,10 @@ class PolynomialSchedule(GradualSchedule):
     """p_i = p_final (1 - (1 - (i - i_start) / (i_P - i_start))^3) between i_start and i_P."""
 
     def sparsity(self, i: float) -> float:
-        return gradual_sparsity(i, final_sparsity=self.final_sparsity, start=self.start, end=self.end,
-                                sigma=sigma_polynomial)
+        return gradual_sparsity(
+            i,
+            final_sparsity=self.final_sparsity,
+            start=self.start,
+            end=self.end,
+            sigma=sigma_polynomial,
+        )

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Sequence, Type, TypeVar
 
-from pruning_callbacks.schedules.base import LEGACY_TIMING, TIMING, Parameter, Schedule, ScheduleError
+from pruning_callbacks.schedules.base import (
+    LEGACY_TIMING,
+    TIMING,
+    Parameter,
+    Schedule,
+    ScheduleError,
+)
 from pruning_callbacks.schedules.dense import DenseSchedule
 from pruning_callbacks.schedules.harmonic import HarmonicSchedule
 from pruning_callbacks.schedules.linear import LinearSchedule
@@ -37,8 +43,13 @@ def register_schedule(name: str) -> Callable[[S], S]:
         if params is None or not params.frozen:
             raise TypeError(f"{cls.__name__}: put @register_schedule above @dataclass(frozen=True)")
         old = SCHEDULES.get(name)
-        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"schedule name {name!r} is taken by {old.__module__}.{old.__qualname__}")
+        if old is not None and (old.__module__, old.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise ValueError(
+                f"schedule name {name!r} is taken by {old.__module__}.{old.__qualname__}"
+            )
         cls.name = name
         SCHEDULES[name] = cls
         return cls
@@ -51,7 +62,9 @@ def schedule_class(name: str) -> Type[Schedule]:
     try:
         return SCHEDULES[name]
     except (KeyError, TypeError):
-        raise ScheduleError(None, f"unknown schedule name {name!r}; allowed: {sorted(SCHEDULES)}") from None
+        raise ScheduleError(
+            None, f"unknown schedule name {name!r}; allowed: {sorted(SCHEDULES)}"
+        ) from None
 
 
 def schedule_parameters(name: str) -> List[Parameter]:
@@ -64,7 +77,9 @@ def check_schedule_keys(name: str, keys: Sequence[str], *, timing: bool = True) 
     allowed = [p.name for p in schedule_parameters(name)] + (list(TIMING) if timing else [])
     unknown = sorted(set(keys) - set(allowed))
     if unknown:
-        raise ScheduleError(unknown[0], f"schedule {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
+        raise ScheduleError(
+            unknown[0], f"schedule {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}"
+        )
 
 
 def make_schedule(name: str, **params: Any) -> Schedule:
@@ -82,11 +97,16 @@ def _for_agent(value: Any, key: str, index: int, agent_id: Hashable, agent_ids: 
     """Pick an agent's value from a scalar, a dict keyed by agent id, or a sequence."""
     if isinstance(value, Mapping):
         if agent_id not in value:
-            raise ScheduleError(key, f"{key}: no value for agent {agent_id!r} (given for {sorted(map(str, value))})")
+            raise ScheduleError(
+                key, f"{key}: no value for agent {agent_id!r} (given for {sorted(map(str, value))})"
+            )
         return value[agent_id]
     if isinstance(value, (list, tuple)):
         if len(value) != len(agent_ids):
-            raise ScheduleError(key, f"{key}: a sequence needs one value per agent ({len(agent_ids)}), got {len(value)}")
+            raise ScheduleError(
+                key,
+                f"{key}: a sequence needs one value per agent ({len(agent_ids)}), got {len(value)}",
+            )
         return value[index]
     return value
 

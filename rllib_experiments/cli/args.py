@@ -21,8 +21,16 @@ from rllib_experiments.settings import Settings, SettingsError
 from rllib_experiments.studies.common.folders import TUNE_DIR
 from rllib_experiments.studies.common.runner import TrialOptions
 
-__all__ = ["int_at_least", "number_in", "key_value", "flag_of_field", "validated_settings",
-           "deprecated_alias", "add_trial_flags", "trial_options"]
+__all__ = [
+    "int_at_least",
+    "number_in",
+    "key_value",
+    "flag_of_field",
+    "validated_settings",
+    "deprecated_alias",
+    "add_trial_flags",
+    "trial_options",
+]
 
 
 def key_value(text: str):
@@ -72,20 +80,42 @@ def deprecated_alias(new_flag: str):
 def add_trial_flags(p, *, runs_dir: str, runs_help: str) -> None:
     """The Ray flags of the commands that run trials through Tune (reproduce, pruning_study,
     scale); :func:`trial_options` reads them."""
-    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
-                   help="CPUs for a local Ray instance (default: all); each trial uses 1")
-    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
-                   help="at most this many trials at once (default: as many as CPUs)")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray")
-    p.add_argument("--tune-dir", default=str(TUNE_DIR),
-                   help="Ray Tune's own experiment folder (logs; not needed for resuming); default "
-                        f"{TUNE_DIR} under the current directory")
-    p.add_argument("--runs-dir", default=runs_dir,
-                   help=f"{runs_help}; default {runs_dir} under the current directory")
+    p.add_argument(
+        "--num-cpus",
+        type=int_at_least(1),
+        default=None,
+        help="CPUs for a local Ray instance (default: all); each trial uses 1",
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int_at_least(1),
+        default=None,
+        help="at most this many trials at once (default: as many as CPUs)",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address (e.g. auto under `ray job submit`); default: local Ray",
+    )
+    p.add_argument(
+        "--tune-dir",
+        default=str(TUNE_DIR),
+        help="Ray Tune's own experiment folder (logs; not needed for resuming); default "
+        f"{TUNE_DIR} under the current directory",
+    )
+    p.add_argument(
+        "--runs-dir",
+        default=runs_dir,
+        help=f"{runs_help}; default {runs_dir} under the current directory",
+    )
 
 
 def trial_options(args) -> TrialOptions:
     """The flags of :func:`add_trial_flags` as the runner's options."""
-    return TrialOptions(runs_dir=args.runs_dir, tune_dir=args.tune_dir, num_cpus=args.num_cpus,
-                        max_concurrent=args.max_concurrent, address=args.address)
+    return TrialOptions(
+        runs_dir=args.runs_dir,
+        tune_dir=args.tune_dir,
+        num_cpus=args.num_cpus,
+        max_concurrent=args.max_concurrent,
+        address=args.address,
+    )

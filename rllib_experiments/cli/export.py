@@ -26,26 +26,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m rllib_experiments export",
         description="Write every user's actor of a checkpoint to OUTPUT/user_<n>.dsaactor, a "
-        "compact sparse file that dsa_pettingzoo.deploy runs with numpy only (docs/deployment.md).")
-    p.add_argument("--checkpoint", required=True,
-                   help="Algorithm checkpoint directory (algo.save_to_path), its "
-                   "learner_group/learner/rl_module directory, one rl_module/user_<n> directory, "
-                   "or a run directory (its latest checkpoint, e.g. runs/NAME/checkpoints/iter_*)")
-    p.add_argument("--output", required=True,
-                   help="new or empty folder for the actor files; it appears only once every "
-                   "file is written")
-    p.add_argument("--dtype", choices=DTYPES, default="float32",
-                   help="storage type of the weights (default float32; float16 halves the values; "
-                   "int8 quarters them, with one float32 scale per row)")
-    p.add_argument("--encoding", choices=ENCODINGS, default="auto",
-                   help="matrix encoding: auto (smallest of dense / bitmask / csr per matrix; "
-                   "default) or force one")
-    p.add_argument("--env", metavar="JSON",
-                   help="environment settings the actors were trained on, as JSON kwargs of "
-                   "dsa_pettingzoo.parallel_env (default: read from the checkpoint)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="if OUTPUT holds an earlier export, move it aside to OUTPUT.old-<time> "
-                   "(nothing is deleted) once the new one is complete")
+        "compact sparse file that dsa_pettingzoo.deploy runs with numpy only (docs/deployment.md).",
+    )
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="Algorithm checkpoint directory (algo.save_to_path), its "
+        "learner_group/learner/rl_module directory, one rl_module/user_<n> directory, "
+        "or a run directory (its latest checkpoint, e.g. runs/NAME/checkpoints/iter_*)",
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        help="new or empty folder for the actor files; it appears only once every file is written",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="storage type of the weights (default float32; float16 halves the values; "
+        "int8 quarters them, with one float32 scale per row)",
+    )
+    p.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="auto",
+        help="matrix encoding: auto (smallest of dense / bitmask / csr per matrix; "
+        "default) or force one",
+    )
+    p.add_argument(
+        "--env",
+        metavar="JSON",
+        help="environment settings the actors were trained on, as JSON kwargs of "
+        "dsa_pettingzoo.parallel_env (default: read from the checkpoint)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="if OUTPUT holds an earlier export, move it aside to OUTPUT.old-<time> "
+        "(nothing is deleted) once the new one is complete",
+    )
     return p
 
 
@@ -62,8 +82,14 @@ def main(argv=None) -> int:
         if not isinstance(env, dict):
             parser.error("argument --env: must be a JSON object of environment kwargs")
     try:
-        export_checkpoint(args.checkpoint, args.output, dtype=args.dtype, encoding=args.encoding,
-                          env=env, overwrite=args.overwrite)
+        export_checkpoint(
+            args.checkpoint,
+            args.output,
+            dtype=args.dtype,
+            encoding=args.encoding,
+            env=env,
+            overwrite=args.overwrite,
+        )
     except ExportError as err:
         parser.error(f"argument {FLAGS[err.argument]}: {err}")
     return 0

@@ -17,7 +17,9 @@ from rllib_experiments.studies.common.run_curves import find_runs, plot
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rllib_experiments plot_runs", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m rllib_experiments plot_runs", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("paths", nargs="+", help="run folders or tune_schedules grid folders")
     p.add_argument("--out", required=True, help="output image (PNG)")
     p.add_argument("--title", default="", help="plot title")

@@ -33,11 +33,23 @@ from rllib_experiments.cli.reproduce import finish
 from rllib_experiments.methods import expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
-from rllib_experiments.studies.common.runner import Layout, check_rows, is_finished, plan_trials, run_trials
+from rllib_experiments.studies.common.runner import (
+    Layout,
+    check_rows,
+    is_finished,
+    plan_trials,
+    run_trials,
+)
 from rllib_experiments.studies.pruning import report as pruning_report
 from rllib_experiments.studies.pruning.actor_bytes import backfill_actor_bytes
-from rllib_experiments.studies.pruning.definitions import DISPLAY_NAMES, ROW_SEEDS, STUDIES, paper_seed_table, \
-    study_budget, study_progress
+from rllib_experiments.studies.pruning.definitions import (
+    DISPLAY_NAMES,
+    ROW_SEEDS,
+    STUDIES,
+    paper_seed_table,
+    study_budget,
+    study_progress,
+)
 from rllib_experiments.studies.pruning.outputs import DEFAULT_OUTPUT, report_paths
 
 
@@ -45,35 +57,73 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m rllib_experiments pruning_study",
         description="Run the pruning study resumably (reproduce trials of Table I rows and their "
-                    "variants at the paper's budget) and write docs/results/pruning.md and .csv "
-                    "(folders under the current directory).")
+        "variants at the paper's budget) and write docs/results/pruning.md and .csv "
+        "(folders under the current directory).",
+    )
     what = p.add_mutually_exclusive_group()
     what.add_argument("--study", choices=sorted(STUDIES), help="a named study (see --list)")
-    what.add_argument("--rows", nargs="+", metavar="ROW",
-                      help="rows or variants BASE+MOD... to run (rllib_experiments.methods.variants)")
-    what.add_argument("--list", action="store_true",
-                      help="print the named studies, how many of their trials OUTPUT holds (per "
-                           "--setups) and the trial-hours left, and exit")
-    what.add_argument("--report-only", action="store_true",
-                      help="run nothing: rebuild the report from OUTPUT's records; with --seeds, instead "
-                           "write a report of only those seeds' records beside it "
-                           "(pruning_seeds_0-4.md and .csv for --seeds 0 1 2 3 4, no figures)")
-    p.add_argument("--setups", nargs="+", choices=list(SETUPS), default=["A", "B"],
-                   help="setups to run (default A B)")
-    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
-                   help="training seeds (default: the study's; 0-4 with --rows); with --report-only, the "
-                        "seeds of that restricted report")
-    p.add_argument("--iterations", type=int_at_least(1), default=None,
-                   help="training iterations of the paper's rows (default 1000, the paper's)")
-    p.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                   help=f"folder of the raw trial records (default {DEFAULT_OUTPUT} under the current "
-                        "directory)")
-    p.add_argument("--markdown", default=None, help="report to write (default docs/results/pruning.md "
-                   "with the default --output, else OUTPUT/pruning.md)")
-    p.add_argument("--figures", default=None, help="folder of the figures (default docs/figures with "
-                   "the default --output, else OUTPUT)")
-    add_trial_flags(p, runs_dir="runs/pruning",
-                    runs_help="folder of every trial's training run (progress.csv, final checkpoint)")
+    what.add_argument(
+        "--rows",
+        nargs="+",
+        metavar="ROW",
+        help="rows or variants BASE+MOD... to run (rllib_experiments.methods.variants)",
+    )
+    what.add_argument(
+        "--list",
+        action="store_true",
+        help="print the named studies, how many of their trials OUTPUT holds (per "
+        "--setups) and the trial-hours left, and exit",
+    )
+    what.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the report from OUTPUT's records; with --seeds, instead "
+        "write a report of only those seeds' records beside it "
+        "(pruning_seeds_0-4.md and .csv for --seeds 0 1 2 3 4, no figures)",
+    )
+    p.add_argument(
+        "--setups",
+        nargs="+",
+        choices=list(SETUPS),
+        default=["A", "B"],
+        help="setups to run (default A B)",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int_at_least(0),
+        default=None,
+        help="training seeds (default: the study's; 0-4 with --rows); with --report-only, the "
+        "seeds of that restricted report",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=None,
+        help="training iterations of the paper's rows (default 1000, the paper's)",
+    )
+    p.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        help=f"folder of the raw trial records (default {DEFAULT_OUTPUT} under the current "
+        "directory)",
+    )
+    p.add_argument(
+        "--markdown",
+        default=None,
+        help="report to write (default docs/results/pruning.md "
+        "with the default --output, else OUTPUT/pruning.md)",
+    )
+    p.add_argument(
+        "--figures",
+        default=None,
+        help="folder of the figures (default docs/figures with the default --output, else OUTPUT)",
+    )
+    add_trial_flags(
+        p,
+        runs_dir="runs/pruning",
+        runs_help="folder of every trial's training run (progress.csv, final checkpoint)",
+    )
     return p
 
 
@@ -94,12 +144,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             md = md.with_name(f"{md.stem}_seeds_{label}.md")
             csv_path = csv_path.with_name(f"{csv_path.stem}_seeds_{label}.csv")
             try:
-                pruning_report.build_report(output, md, csv_path, None, DISPLAY_NAMES, seeds=args.seeds)
+                pruning_report.build_report(
+                    output, md, csv_path, None, DISPLAY_NAMES, seeds=args.seeds
+                )
             except ValueError as err:
                 parser.error(f"argument --seeds: {err}")
             print(f"wrote {md} and {csv_path}")
             return 0
-        pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table())
+        pruning_report.build_report(
+            output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table()
+        )
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
     if not args.study and not args.rows:
@@ -107,8 +161,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     what = "--rows" if args.rows else "--study"
     rows = STUDIES[args.study][1] if args.study else args.rows
     try:
-        budget = with_overrides(study_budget(STUDIES[args.study][2] if args.study else ROW_SEEDS),
-                                args.iterations, args.seeds)
+        budget = with_overrides(
+            study_budget(STUDIES[args.study][2] if args.study else ROW_SEEDS),
+            args.iterations,
+            args.seeds,
+        )
     except ValueError as err:
         parser.error(f"argument --seeds: {err}")
     seeds = budget["seeds"]
@@ -129,10 +186,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"argument {what}: {err}")
     try:
         todo, unfinished, errors, _ = run_trials(
-            "pruning_study", Layout(output, budget), trials, trial_options(args),
-            scope=f"setups {list(args.setups)}, {len(rows)} rows", log_file=out.REPRODUCE_LOG,
-            command="python -m rllib_experiments pruning_study", argv=argv,
-            setups=list(args.setups), rows=list(rows))
+            "pruning_study",
+            Layout(output, budget),
+            trials,
+            trial_options(args),
+            scope=f"setups {list(args.setups)}, {len(rows)} rows",
+            log_file=out.REPRODUCE_LOG,
+            command="python -m rllib_experiments pruning_study",
+            argv=argv,
+            setups=list(args.setups),
+            rows=list(rows),
+        )
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     backfill_actor_bytes(output, actor_states)

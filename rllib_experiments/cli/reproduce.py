@@ -33,7 +33,13 @@ from rllib_experiments.methods import GROUPS, expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
 from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, FOUND_ROWS, ROW_GROUPS
-from rllib_experiments.studies.common.runner import Layout, check_rows, is_finished, plan_trials, run_trials
+from rllib_experiments.studies.common.runner import (
+    Layout,
+    check_rows,
+    is_finished,
+    plan_trials,
+    run_trials,
+)
 from rllib_experiments.studies.table1.budgets import BUDGETS
 from rllib_experiments.studies.table1.outputs import DEFAULT_OUTPUT, report_paths, write_report
 
@@ -42,37 +48,77 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m rllib_experiments reproduce",
         description="Run every row of the paper's Table I (plus extra rows) through Ray Tune, "
-                    "resumably, and write docs/results/table1.md and the Fig. 2 curves "
-                    "(folders under the current directory).")
-    p.add_argument("--budget", choices=sorted(BUDGETS), default="quick",
-                   help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: a few hours on 2 cores), paper (1000 episodes, "
-                        "10 seeds, a cluster). Default quick.")
-    p.add_argument("--setups", nargs="+", default=["A", "B"], choices=list(SETUPS),
-                   help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.")
-    p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
-                   help="rows to run, by key or group (default: the group 'table'). "
-                        f"table = {' '.join(GROUPS['table'])}; found (the pruning study's "
-                        f"findings) = {' '.join(DISPLAY_NAMES.get(k, k) for k in FOUND_ROWS)} (each short "
-                        "name is accepted too); "
-                        f"ablation (ours with one change taken back) = {' '.join(GROUPS['ablation'])}")
-    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None, metavar="SEED",
-                   help="training seeds of the learning rows (default: the budget's)")
-    p.add_argument("--iterations", type=int_at_least(1), default=None,
-                   help="override the budget's training iterations per trial")
-    p.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                   help=f"folder of the raw per-trial results (default {DEFAULT_OUTPUT} under the "
-                        "current directory)")
-    p.add_argument("--table", default=None,
-                   help="Markdown table to write (default docs/results/table1.md when --output is "
-                        "the default, else OUTPUT/table1.md)")
-    p.add_argument("--figures", default=None,
-                   help="folder of the Fig. 2 PNGs (default docs/figures when --output is the "
-                        "default, else OUTPUT)")
-    p.add_argument("--report-only", action="store_true",
-                   help="run nothing: rebuild the table and figures from OUTPUT's raw results")
-    add_trial_flags(p, runs_dir="runs/reproduce",
-                    runs_help="folder of every learning trial's training run (progress.csv and the "
-                              "final checkpoint, e.g. to export its actors)")
+        "resumably, and write docs/results/table1.md and the Fig. 2 curves "
+        "(folders under the current directory).",
+    )
+    p.add_argument(
+        "--budget",
+        choices=sorted(BUDGETS),
+        default="quick",
+        help="smoke (CI, minutes), quick (1000 episodes, seeds 0 1: a few hours on 2 cores), paper (1000 episodes, "
+        "10 seeds, a cluster). Default quick.",
+    )
+    p.add_argument(
+        "--setups",
+        nargs="+",
+        default=["A", "B"],
+        choices=list(SETUPS),
+        help="paper setups to run (A: no PUs, B: PUs with pi_k = 0.2). Default A B.",
+    )
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        default=None,
+        metavar="ROW",
+        help="rows to run, by key or group (default: the group 'table'). "
+        f"table = {' '.join(GROUPS['table'])}; found (the pruning study's "
+        f"findings) = {' '.join(DISPLAY_NAMES.get(k, k) for k in FOUND_ROWS)} (each short "
+        "name is accepted too); "
+        f"ablation (ours with one change taken back) = {' '.join(GROUPS['ablation'])}",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int_at_least(0),
+        default=None,
+        metavar="SEED",
+        help="training seeds of the learning rows (default: the budget's)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=None,
+        help="override the budget's training iterations per trial",
+    )
+    p.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        help=f"folder of the raw per-trial results (default {DEFAULT_OUTPUT} under the "
+        "current directory)",
+    )
+    p.add_argument(
+        "--table",
+        default=None,
+        help="Markdown table to write (default docs/results/table1.md when --output is "
+        "the default, else OUTPUT/table1.md)",
+    )
+    p.add_argument(
+        "--figures",
+        default=None,
+        help="folder of the Fig. 2 PNGs (default docs/figures when --output is the "
+        "default, else OUTPUT)",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the table and figures from OUTPUT's raw results",
+    )
+    add_trial_flags(
+        p,
+        runs_dir="runs/reproduce",
+        runs_help="folder of every learning trial's training run (progress.csv and the "
+        "final checkpoint, e.g. to export its actors)",
+    )
     return p
 
 
@@ -114,22 +160,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"argument --output: {err}")
     try:
         todo, unfinished, errors, wall = run_trials(
-            "reproduce", Layout(output, budget), trials,
-            trial_options(args), scope=f"setups {list(args.setups)}, {len(rows)} rows",
-            log_file=out.REPRODUCE_LOG, command="python -m rllib_experiments reproduce", argv=argv,
-            setups=list(args.setups), rows=list(rows))
+            "reproduce",
+            Layout(output, budget),
+            trials,
+            trial_options(args),
+            scope=f"setups {list(args.setups)}, {len(rows)} rows",
+            log_file=out.REPRODUCE_LOG,
+            command="python -m rllib_experiments reproduce",
+            argv=argv,
+            setups=list(args.setups),
+            rows=list(rows),
+        )
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     write_report(output, table, figures)
-    return finish("reproduce", todo, unfinished, errors,
-                  f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png")
+    return finish(
+        "reproduce",
+        todo,
+        unfinished,
+        errors,
+        f"{wall / 60:.1f} min; wrote {table} and {figures}/training_curves_*.png",
+    )
 
 
 def finish(prog: str, todo, unfinished, errors, wrote: str) -> int:
     """Say how the run ended (failures on standard error); the exit status: 1 unless all finished."""
-    print(f"{prog}: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
-          f"({len(errors)} failed, {len(unfinished)} unfinished: rerun the same command to resume), "
-          f"{wrote}", flush=True)
+    print(
+        f"{prog}: {len(todo) - len(unfinished)} of {len(todo)} trials finished "
+        f"({len(errors)} failed, {len(unfinished)} unfinished: rerun the same command to resume), "
+        f"{wrote}",
+        flush=True,
+    )
     for e in errors:
         print("FAILED:", e, file=sys.stderr)
     return 1 if (errors or unfinished) else 0

@@ -11,8 +11,14 @@ from typing import Optional, Sequence
 
 from rllib_experiments.run.outputs import write_text_atomic
 from rllib_experiments.studies.common.folders import FIGURES, RAW, RESULTS
-from rllib_experiments.studies.scale.goal import NoRecordsError, folder_cells, folder_curves, folder_labels, \
-    markdown, plot_curves
+from rllib_experiments.studies.scale.goal import (
+    NoRecordsError,
+    folder_cells,
+    folder_curves,
+    folder_labels,
+    markdown,
+    plot_curves,
+)
 from rllib_experiments.studies.scale.outputs import report_paths, study_folders
 from rllib_experiments.studies.scale.stats import load_records
 
@@ -25,20 +31,37 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=COMMAND,
         description="One table of the scale study's goal (ours >= 0.95 of the oracle over >= 5 "
-                    "seeds, above every baseline) across study folders: per (setup, N) the row "
-                    "that decides it, then every folder's rows of ours with how they were trained "
-                    "(precision, iterations, reward). Numbers are each folder's own report's.")
-    p.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
-                   help=f"study folders (default: every folder of {RAW} under the current "
-                        "directory with scale records but the cost probe's)")
-    p.add_argument("--output", type=Path, default=DEFAULT_MD,
-                   help=f"the markdown file to write (default {DEFAULT_MD} under the current directory)")
-    p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE,
-                   help="the training-curves figure the markdown embeds (default "
-                        f"{DEFAULT_FIGURE} under the current directory)")
-    p.add_argument("--check", action="store_true",
-                   help="write nothing: exit 1 if OUTPUT differs from what the records give "
-                        "(a stale report), 0 if it is up to date (the figure is not compared)")
+        "seeds, above every baseline) across study folders: per (setup, N) the row "
+        "that decides it, then every folder's rows of ours with how they were trained "
+        "(precision, iterations, reward). Numbers are each folder's own report's.",
+    )
+    p.add_argument(
+        "folders",
+        nargs="*",
+        type=Path,
+        metavar="FOLDER",
+        help=f"study folders (default: every folder of {RAW} under the current "
+        "directory with scale records but the cost probe's)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_MD,
+        help=f"the markdown file to write (default {DEFAULT_MD} under the current directory)",
+    )
+    p.add_argument(
+        "--figure",
+        type=Path,
+        default=DEFAULT_FIGURE,
+        help="the training-curves figure the markdown embeds (default "
+        f"{DEFAULT_FIGURE} under the current directory)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing: exit 1 if OUTPUT differs from what the records give "
+        "(a stale report), 0 if it is up to date (the figure is not compared)",
+    )
     return p
 
 
@@ -63,8 +86,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command = COMMAND + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
     curves = {f: folder_curves(records[f]) for f in folders}
     has_curves = any(curves.values())
-    text = markdown(cells, folders, reports, args.output, command,
-                    figure=args.figure if has_curves else None)
+    text = markdown(
+        cells, folders, reports, args.output, command, figure=args.figure if has_curves else None
+    )
     if args.check:
         current = args.output.read_text() if args.output.is_file() else None
         if current != text:
@@ -75,6 +99,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.output, text)
     drawn = plot_curves(curves, folder_labels(cells, folders), args.figure) if has_curves else None
-    print(f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)"
-          + (f" and {drawn}" if drawn else ""))
+    print(
+        f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)"
+        + (f" and {drawn}" if drawn else "")
+    )
     return 0

@@ -69,8 +69,9 @@ def learning_row(text: str) -> str:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     if row.kind != "learning":
-        raise argparse.ArgumentTypeError(f"row {text!r} does not train; allowed: {learning_rows()} "
-                                         "or a variant BASE+MOD...")
+        raise argparse.ArgumentTypeError(
+            f"row {text!r} does not train; allowed: {learning_rows()} or a variant BASE+MOD..."
+        )
     return text
 
 
@@ -84,74 +85,166 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         "minutes), compared with slotted ALOHA and the oracle. Rewards are in "
         "the paper's unit (episode sum of the system throughput).",
     )
-    p.add_argument("--preset", default=None,
-                   help=f"settings preset (one of {preset_names()} or a JSON file); default: "
-                   "paper_<setup>")
-    p.add_argument("--setup", choices=list(SETUPS), default=None,
-                   help="system setup: A = 10 users, 5 channels, no primary users; "
-                   "B = A plus primary users (pi_k = 0.2); C = A plus bursty Markov primary "
-                   "users, different on every channel. Default: the preset's")
-    p.add_argument("--schedule", choices=sorted(SCHEDULES), default=None,
-                   help="sparsity schedule of the actors' pruning, none = dense (default: the preset's, none)")
-    p.add_argument("--final-sparsity", type=float, nargs="+", default=None, metavar="P",
-                   help="final sparsity p_final in [0, 1): one value, or one per user (default: the "
-                   "preset's, 0.95)")
-    p.add_argument("--seed", type=int_at_least(0), default=None, help="training seed (default: the preset's, 0)")
-    p.add_argument("--output", default=None,
-                   help="output folder (default runs/<setup>_<schedule>_p<p>_<critic>_seed<seed>, "
-                   "runs/demo-N for the demo)")
-    p.add_argument("--iterations", type=int_at_least(1), default=None,
-                   help="training iterations I_T (default: the preset's; 1000 in paper_A/B as in the paper)")
-    p.add_argument("--episodes-per-iteration", type=int_at_least(1), default=None,
-                   help="whole episodes sampled per iteration (default: the preset's; 1 as in the paper)")
-    p.add_argument("--critic", choices=list(CRITIC_MODES), default=None,
-                   help="critic input: paper = each user's own history (eq. 9); centralized = all "
-                   "users' observations (default: the preset's, paper)")
-    p.add_argument("--num-env-runners", type=int_at_least(0), default=None,
-                   help="remote env runner processes, 0 = sample in this process (default: the preset's, 0)")
-    p.add_argument("--eval-every", type=int_at_least(1), default=None,
-                   help="evaluate every this many iterations (default 10) and after the last")
-    p.add_argument("--eval-episodes", type=int_at_least(1), default=None,
-                   help="episodes per evaluation, stochastic and greedy (default 100)")
-    p.add_argument("--eval-seed", type=int_at_least(0), default=None,
-                   help="seed of the evaluation episodes, shared with the ALOHA reference "
-                   f"(default {EVAL_SEED}, the seed every command evaluates on)")
-    p.add_argument("--checkpoint-every", type=int_at_least(1), default=None,
-                   help="iterations between checkpoints; one is always taken at the end (default 50)")
-    p.add_argument("--env", type=key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="environment keyword argument of dsa_pettingzoo.parallel_env, repeatable, "
-                   "e.g. --env num_users=3 --env pu_prob=0.2 (values parsed as JSON)")
-    p.add_argument("--set", type=key_value, action="append", default=[], metavar="FIELD=VALUE",
-                   help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
-                   "--set prune_mode=hold (see rllib_experiments/config.py)")
-    p.add_argument("--row", type=learning_row, default=None, metavar="ROW",
-                   help="start from the settings of a row of Table I (rllib_experiments.methods) "
-                   f"applied to the preset, and train with the row's algorithm: one of "
-                   f"{', '.join(learning_rows())}, or a variant BASE+MOD... such as "
-                   "harmonic+head_dense (rllib_experiments.methods.variants); default: none (the "
-                   f"preset as it is), {DEMO_ROW} when no flag is given")
-    p.add_argument("--schedule-param", type=key_value, action="append", default=[],
-                   metavar="NAME=VALUE",
-                   help="a parameter of the sparsity schedule, repeatable, e.g. --schedule-param "
-                   "period=60 --schedule-param amplitude=0.05 for harmonic (all of a schedule's "
-                   "parameters: python -m pruning_callbacks schedules --help)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run in --output from its last checkpoint "
-                   "(its saved settings are used)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start again in an --output that holds results; the old folder is renamed "
-                   "to <output>.old-<time>, never deleted")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
-                   "else a local Ray instance)")
+    p.add_argument(
+        "--preset",
+        default=None,
+        help=f"settings preset (one of {preset_names()} or a JSON file); default: paper_<setup>",
+    )
+    p.add_argument(
+        "--setup",
+        choices=list(SETUPS),
+        default=None,
+        help="system setup: A = 10 users, 5 channels, no primary users; "
+        "B = A plus primary users (pi_k = 0.2); C = A plus bursty Markov primary "
+        "users, different on every channel. Default: the preset's",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=sorted(SCHEDULES),
+        default=None,
+        help="sparsity schedule of the actors' pruning, none = dense (default: the preset's, none)",
+    )
+    p.add_argument(
+        "--final-sparsity",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="P",
+        help="final sparsity p_final in [0, 1): one value, or one per user (default: the "
+        "preset's, 0.95)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int_at_least(0),
+        default=None,
+        help="training seed (default: the preset's, 0)",
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        help="output folder (default runs/<setup>_<schedule>_p<p>_<critic>_seed<seed>, "
+        "runs/demo-N for the demo)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=None,
+        help="training iterations I_T (default: the preset's; 1000 in paper_A/B as in the paper)",
+    )
+    p.add_argument(
+        "--episodes-per-iteration",
+        type=int_at_least(1),
+        default=None,
+        help="whole episodes sampled per iteration (default: the preset's; 1 as in the paper)",
+    )
+    p.add_argument(
+        "--critic",
+        choices=list(CRITIC_MODES),
+        default=None,
+        help="critic input: paper = each user's own history (eq. 9); centralized = all "
+        "users' observations (default: the preset's, paper)",
+    )
+    p.add_argument(
+        "--num-env-runners",
+        type=int_at_least(0),
+        default=None,
+        help="remote env runner processes, 0 = sample in this process (default: the preset's, 0)",
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int_at_least(1),
+        default=None,
+        help="evaluate every this many iterations (default 10) and after the last",
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int_at_least(1),
+        default=None,
+        help="episodes per evaluation, stochastic and greedy (default 100)",
+    )
+    p.add_argument(
+        "--eval-seed",
+        type=int_at_least(0),
+        default=None,
+        help="seed of the evaluation episodes, shared with the ALOHA reference "
+        f"(default {EVAL_SEED}, the seed every command evaluates on)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int_at_least(1),
+        default=None,
+        help="iterations between checkpoints; one is always taken at the end (default 50)",
+    )
+    p.add_argument(
+        "--env",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment keyword argument of dsa_pettingzoo.parallel_env, repeatable, "
+        "e.g. --env num_users=3 --env pu_prob=0.2 (values parsed as JSON)",
+    )
+    p.add_argument(
+        "--set",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
+        "--set prune_mode=hold (see rllib_experiments/config.py)",
+    )
+    p.add_argument(
+        "--row",
+        type=learning_row,
+        default=None,
+        metavar="ROW",
+        help="start from the settings of a row of Table I (rllib_experiments.methods) "
+        f"applied to the preset, and train with the row's algorithm: one of "
+        f"{', '.join(learning_rows())}, or a variant BASE+MOD... such as "
+        "harmonic+head_dense (rllib_experiments.methods.variants); default: none (the "
+        f"preset as it is), {DEMO_ROW} when no flag is given",
+    )
+    p.add_argument(
+        "--schedule-param",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the sparsity schedule, repeatable, e.g. --schedule-param "
+        "period=60 --schedule-param amplitude=0.05 for harmonic (all of a schedule's "
+        "parameters: python -m pruning_callbacks schedules --help)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --output from its last checkpoint "
+        "(its saved settings are used)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start again in an --output that holds results; the old folder is renamed "
+        "to <output>.old-<time>, never deleted",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
+        "else a local Ray instance)",
+    )
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
-    p.add_argument("--sync-eval", action="store_true",
-                   help="evaluate in this process, pausing training (default: in a background "
-                   "process on a copy of the weights while training continues; the same numbers)")
+    p.add_argument(
+        "--sync-eval",
+        action="store_true",
+        help="evaluate in this process, pausing training (default: in a background "
+        "process on a copy of the weights while training continues; the same numbers)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
-    p.add_argument("--verbose", action="store_true",
-                   help="also show Ray's and RLlib's own messages here (always kept in "
-                   "OUTPUT/framework.log)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show Ray's and RLlib's own messages here (always kept in OUTPUT/framework.log)",
+    )
     return p
 
 
@@ -159,11 +252,17 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
 def explicit_overrides(args, parser) -> Dict[str, Any]:
     """Settings fields the user set with flags (not the preset's values)."""
     o: Dict[str, Any] = {}
-    for field, value in (("setup", args.setup), ("schedule", args.schedule), ("seed", args.seed),
-                         ("iterations", args.iterations),
-                         ("episodes_per_iteration", args.episodes_per_iteration),
-                         ("critic_mode", args.critic), ("num_env_runners", args.num_env_runners),
-                         ("eval_interval", args.eval_every), ("eval_episodes", args.eval_episodes)):
+    for field, value in (
+        ("setup", args.setup),
+        ("schedule", args.schedule),
+        ("seed", args.seed),
+        ("iterations", args.iterations),
+        ("episodes_per_iteration", args.episodes_per_iteration),
+        ("critic_mode", args.critic),
+        ("num_env_runners", args.num_env_runners),
+        ("eval_interval", args.eval_every),
+        ("eval_episodes", args.eval_episodes),
+    ):
         if value is not None:
             o[field] = value
     if args.final_sparsity is not None:
@@ -183,7 +282,9 @@ def explicit_overrides(args, parser) -> Dict[str, Any]:
     return o
 
 
-def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[Dict] = None) -> Settings:
+def settings_from_args(
+    args, parser, row: Optional[str] = None, base: Optional[Dict] = None
+) -> Settings:
     """Validated Settings from the preset (or ``base``), the row and the flags; errors name the flag.
 
     Order: the preset (paper_<setup> by default), then the row's settings function
@@ -203,9 +304,15 @@ def settings_from_args(args, parser, row: Optional[str] = None, base: Optional[D
                 parser.error(f"argument --row: {err}")
         base = preset.to_dict()
     base = Settings.from_dict(base).to_dict()  # settings saved by older versions, read as today's
-    d = {**base, **overrides,
-         "env": {**base.get("env", {}), **overrides.get("env", {})},
-         "schedule_params": {**base.get("schedule_params", {}), **overrides.get("schedule_params", {})}}
+    d = {
+        **base,
+        **overrides,
+        "env": {**base.get("env", {}), **overrides.get("env", {})},
+        "schedule_params": {
+            **base.get("schedule_params", {}),
+            **overrides.get("schedule_params", {}),
+        },
+    }
     return validated_settings(d, parser, FLAG_OF)
 
 
@@ -227,34 +334,53 @@ def resolve(argv: Optional[List[str]] = None):
     demo = len(argv) == 0
     if args.resume and args.overwrite:
         parser.error("argument --overwrite: not allowed with --resume")
-    options = {"checkpoint_every": args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
-               "eval_seed": EVAL_SEED if args.eval_seed is None else args.eval_seed}
+    options = {
+        "checkpoint_every": args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
+        "eval_seed": EVAL_SEED if args.eval_seed is None else args.eval_seed,
+    }
     if args.resume:
         if args.output is None:
             parser.error("argument --resume: needs --output, the folder of the run to continue")
         run_file = Path(args.output) / out.RUN_FILE
         if not run_file.is_file():
-            parser.error(f"argument --resume: {args.output!r} holds no run ({out.RUN_FILE} missing)")
+            parser.error(
+                f"argument --resume: {args.output!r} holds no run ({out.RUN_FILE} missing)"
+            )
         saved = json.loads(run_file.read_text())
         if args.preset is not None:
-            parser.error("argument --preset: not allowed with --resume (the run's saved settings are used)")
+            parser.error(
+                "argument --preset: not allowed with --resume (the run's saved settings are used)"
+            )
         if args.row is not None:
-            parser.error("argument --row: not allowed with --resume (the run's saved settings are used)")
+            parser.error(
+                "argument --row: not allowed with --resume (the run's saved settings are used)"
+            )
         settings = settings_from_args(args, parser, base=saved["settings"])
         started = Settings.from_dict(saved["settings"]).to_dict()
-        changed = {k: (started.get(k), v) for k, v in settings.to_dict().items()
-                   if started.get(k) != v}
-        for key, flag in (("checkpoint_every", args.checkpoint_every), ("eval_seed", args.eval_seed)):
+        changed = {
+            k: (started.get(k), v) for k, v in settings.to_dict().items() if started.get(k) != v
+        }
+        for key, flag in (
+            ("checkpoint_every", args.checkpoint_every),
+            ("eval_seed", args.eval_seed),
+        ):
             if flag is not None and flag != saved[key]:
                 changed[key] = (saved[key], flag)
         if changed:
             key = sorted(changed)[0]
-            flag = FLAG_OF.get(key, "--" + key.replace("_", "-") if key in options else "--set " + key)
-            parser.error(f"argument {flag}: the run in {args.output!r} was started with {key}="
-                         f"{changed[key][0]!r}, not {changed[key][1]!r}; --resume continues it with "
-                         "its saved settings (drop the flag, or start a new --output)")
-        options = {"checkpoint_every": saved["checkpoint_every"], "eval_seed": saved["eval_seed"],
-                   "row": saved.get("row")}
+            flag = FLAG_OF.get(
+                key, "--" + key.replace("_", "-") if key in options else "--set " + key
+            )
+            parser.error(
+                f"argument {flag}: the run in {args.output!r} was started with {key}="
+                f"{changed[key][0]!r}, not {changed[key][1]!r}; --resume continues it with "
+                "its saved settings (drop the flag, or start a new --output)"
+            )
+        options = {
+            "checkpoint_every": saved["checkpoint_every"],
+            "eval_seed": saved["eval_seed"],
+            "row": saved.get("row"),
+        }
         output = Path(args.output)
     else:
         row = DEMO_ROW if demo else args.row
@@ -287,21 +413,31 @@ def report(result: Dict[str, Any], output: Path) -> str:
     """Closing lines: final evaluation against slotted ALOHA and the oracle on the same episodes."""
     fe = result["final_evaluation"]
     aloha, oracle = result["aloha_reference"], result["oracle_reference"]
-    lines = [f"Final evaluation over {fe['episodes']} episodes (seed {fe['eval_seed']}), "
-             f"episode sum of system throughput:"]
+    lines = [
+        f"Final evaluation over {fe['episodes']} episodes (seed {fe['eval_seed']}), "
+        f"episode sum of system throughput:"
+    ]
     for mode in ("stochastic", "greedy"):
         r = fe[mode]
         ratio = r["mean_reward"] / aloha["mean_reward"] if aloha["mean_reward"] else float("nan")
-        lines.append(f"  IAGC-PPO {mode:<10} {r['mean_reward']:8.1f} +- {r['std_reward']:6.1f}   "
-                     f"{result['ratio_to_oracle'][mode]:5.3f} x oracle, {ratio:5.3f} x ALOHA")
-    lines.append(f"  slotted ALOHA       {aloha['mean_reward']:8.1f} +- {aloha['std_reward']:6.1f}   "
-                 "(same episodes)")
-    lines.append(f"  oracle              {oracle['mean_reward']:8.1f} +- {oracle['std_reward']:6.1f}   "
-                 "(central planner that knows every SNR and PU state; same episodes)")
+        lines.append(
+            f"  IAGC-PPO {mode:<10} {r['mean_reward']:8.1f} +- {r['std_reward']:6.1f}   "
+            f"{result['ratio_to_oracle'][mode]:5.3f} x oracle, {ratio:5.3f} x ALOHA"
+        )
+    lines.append(
+        f"  slotted ALOHA       {aloha['mean_reward']:8.1f} +- {aloha['std_reward']:6.1f}   "
+        "(same episodes)"
+    )
+    lines.append(
+        f"  oracle              {oracle['mean_reward']:8.1f} +- {oracle['std_reward']:6.1f}   "
+        "(central planner that knows every SNR and PU state; same episodes)"
+    )
 
-    lines.append(f"  mean final actor sparsity {achieved_sparsity(result)[1]:.3f} of the weight "
-                 f"matrices, {result['sparsity_all_params']:.3f} of all parameters; wall time "
-                 f"{result['wall_time_s']:.0f} s; outputs in {output}")
+    lines.append(
+        f"  mean final actor sparsity {achieved_sparsity(result)[1]:.3f} of the weight "
+        f"matrices, {result['sparsity_all_params']:.3f} of all parameters; wall time "
+        f"{result['wall_time_s']:.0f} s; outputs in {output}"
+    )
     return "\n".join(lines)
 
 
@@ -313,20 +449,30 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if demo:
         episodes = settings.episodes_per_iteration
-        print(f"Demo: row {DEMO_ROW!r} of Table I, IAGC-PPO with actors pruned to "
-              f"{settings.final_sparsity:.0%} ({settings.schedule} schedule), setup {settings.setup}, "
-              f"{settings.iterations} iterations of {episodes} episodes; output {output}. "
-              "Run with --help for the full options.")
+        print(
+            f"Demo: row {DEMO_ROW!r} of Table I, IAGC-PPO with actors pruned to "
+            f"{settings.final_sparsity:.0%} ({settings.schedule} schedule), setup {settings.setup}, "
+            f"{settings.iterations} iterations of {episodes} episodes; output {output}. "
+            "Run with --help for the full options."
+        )
     route_framework_logs(output, verbose=args.verbose)
     _init_ray(args.address)
     row = options.pop("row", None)
     build = None
     if row is not None:
         build = get_row(row).build
-    run = TrainingRun(settings, output, resume=args.resume, tensorboard=not args.no_tensorboard,
-                      background_eval=not args.sync_eval, log=None if args.quiet else (lambda line: print(line, flush=True)),
-                      notice=lambda line: print(line, flush=True),
-                      build=build, run_info={"row": row}, **options)
+    run = TrainingRun(
+        settings,
+        output,
+        resume=args.resume,
+        tensorboard=not args.no_tensorboard,
+        background_eval=not args.sync_eval,
+        log=None if args.quiet else (lambda line: print(line, flush=True)),
+        notice=lambda line: print(line, flush=True),
+        build=build,
+        run_info={"row": row},
+        **options,
+    )
     result = run.run()
     print(report(result, output))
     return 0

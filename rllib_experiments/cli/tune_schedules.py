@@ -35,7 +35,12 @@ from typing import List, Optional
 from dsa_pettingzoo.config import SETUPS
 from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.cli.args import deprecated_alias, int_at_least, key_value, validated_settings
-from rllib_experiments.cli.tune_search import add_search_flags, resolve_search, run_search, uses_search
+from rllib_experiments.cli.tune_search import (
+    add_search_flags,
+    resolve_search,
+    run_search,
+    uses_search,
+)
 from rllib_experiments.run import outputs as out
 from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
 from rllib_experiments.studies.common import schedule_grid
@@ -44,11 +49,19 @@ from rllib_experiments.studies.common.trials import GRID_AXES
 
 #: Settings field -> the flag of this command that sets it (a grid flag: a list of values,
 #: one trial each; ``train``'s flag of the same field takes one value, or one per user).
-FLAG_OF = {"setup": "--setup", "schedule": "--schedules", "seed": "--seeds",
-           "final_sparsity": "--final-sparsity-grid", "critic_mode": "--critic",
-           "iterations": "--iterations", "episodes_per_iteration": "--episodes-per-iteration",
-           "eval_interval": "--eval-every", "eval_episodes": "--eval-episodes",
-           "num_env_runners": "--num-env-runners", "env": "--env"}
+FLAG_OF = {
+    "setup": "--setup",
+    "schedule": "--schedules",
+    "seed": "--seeds",
+    "final_sparsity": "--final-sparsity-grid",
+    "critic_mode": "--critic",
+    "iterations": "--iterations",
+    "episodes_per_iteration": "--episodes-per-iteration",
+    "eval_interval": "--eval-every",
+    "eval_episodes": "--eval-episodes",
+    "num_env_runners": "--num-env-runners",
+    "env": "--env",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,49 +71,134 @@ def build_parser() -> argparse.ArgumentParser:
         "final sparsities and critic modes); prints and saves a summary table. Each trial is the "
         "training loop of rllib_experiments.train.",
     )
-    p.add_argument("--setup", choices=list(SETUPS), default=None,
-                   help="paper system setup (default: the preset's; A for paper_A)")
-    p.add_argument("--preset", default=None,
-                   help=f"settings preset ({preset_names()} or a JSON file); default paper_<setup>")
-    p.add_argument("--schedules", nargs="+", choices=sorted(SCHEDULES), default=None,
-                   help="sparsity schedules to compare (default: harmonic linear polynomial; add none "
-                        "for dense); a grid axis, not with --search-space")
-    p.add_argument("--seeds", nargs="+", type=int_at_least(0), default=None,
-                   help="training seeds, one trial per schedule and seed (default: 0 1 2); a grid "
-                        "axis, not with --search-space (give seed there)")
-    p.add_argument("--final-sparsity-grid", nargs="+", type=float, default=None, metavar="P",
-                   help="final sparsities p_final in [0, 1) to grid over, one trial each (default: "
-                   "the preset's, 0.95 for paper_*); a grid axis, not with --search-space")
-    p.add_argument("--final-sparsities", dest="final_sparsity_grid", nargs="+", type=float,
-                   action=deprecated_alias("--final-sparsity-grid"), help=argparse.SUPPRESS)
-    p.add_argument("--critic", nargs="+", choices=list(CRITIC_MODES), default=None,
-                   help="critic mode(s) to grid over (default: the preset's)")
-    p.add_argument("--iterations", type=int_at_least(1), default=None,
-                   help="training iterations per trial (default: the preset's; paper 1000)")
-    p.add_argument("--episodes-per-iteration", type=int_at_least(1), default=None,
-                   help="episodes sampled per iteration (default: the preset's)")
-    p.add_argument("--eval-every", type=int_at_least(1), default=None, help="evaluate every N iterations (default: the preset's, 10)")
-    p.add_argument("--eval-episodes", type=int_at_least(1), default=None, help="episodes per evaluation (default: the preset's, 100)")
-    p.add_argument("--num-env-runners", type=int_at_least(0), default=None,
-                   help="env runner processes per trial; each trial then takes 1 + this many CPUs (default: the preset's, 0)")
-    p.add_argument("--env", type=key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="environment keyword argument, repeatable (e.g. --env num_users=3)")
-    p.add_argument("--set", type=key_value, action="append", default=[], metavar="FIELD=VALUE",
-                   help="any other Settings field, repeatable")
-    p.add_argument("--output", default=None,
-                   help="output folder, absolute on a shared file system for multi-node clusters "
-                   "(default runs/tune_<setup>)")
-    p.add_argument("--resume", action="store_true",
-                   help="re-run the grid in an existing --output: finished trials are only "
-                   "re-evaluated, interrupted ones continue from their last checkpoint")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
-                   "else a local Ray instance)")
-    p.add_argument("--num-cpus", type=int_at_least(1), default=None,
-                   help="logical CPUs of a new local Ray instance (default: the machine's); "
-                   "ignored on a cluster")
-    p.add_argument("--max-concurrent", type=int_at_least(1), default=None,
-                   help="at most this many trials at once (default: as many as the CPUs allow)")
+    p.add_argument(
+        "--setup",
+        choices=list(SETUPS),
+        default=None,
+        help="paper system setup (default: the preset's; A for paper_A)",
+    )
+    p.add_argument(
+        "--preset",
+        default=None,
+        help=f"settings preset ({preset_names()} or a JSON file); default paper_<setup>",
+    )
+    p.add_argument(
+        "--schedules",
+        nargs="+",
+        choices=sorted(SCHEDULES),
+        default=None,
+        help="sparsity schedules to compare (default: harmonic linear polynomial; add none "
+        "for dense); a grid axis, not with --search-space",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int_at_least(0),
+        default=None,
+        help="training seeds, one trial per schedule and seed (default: 0 1 2); a grid "
+        "axis, not with --search-space (give seed there)",
+    )
+    p.add_argument(
+        "--final-sparsity-grid",
+        nargs="+",
+        type=float,
+        default=None,
+        metavar="P",
+        help="final sparsities p_final in [0, 1) to grid over, one trial each (default: "
+        "the preset's, 0.95 for paper_*); a grid axis, not with --search-space",
+    )
+    p.add_argument(
+        "--final-sparsities",
+        dest="final_sparsity_grid",
+        nargs="+",
+        type=float,
+        action=deprecated_alias("--final-sparsity-grid"),
+        help=argparse.SUPPRESS,
+    )
+    p.add_argument(
+        "--critic",
+        nargs="+",
+        choices=list(CRITIC_MODES),
+        default=None,
+        help="critic mode(s) to grid over (default: the preset's)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=None,
+        help="training iterations per trial (default: the preset's; paper 1000)",
+    )
+    p.add_argument(
+        "--episodes-per-iteration",
+        type=int_at_least(1),
+        default=None,
+        help="episodes sampled per iteration (default: the preset's)",
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int_at_least(1),
+        default=None,
+        help="evaluate every N iterations (default: the preset's, 10)",
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int_at_least(1),
+        default=None,
+        help="episodes per evaluation (default: the preset's, 100)",
+    )
+    p.add_argument(
+        "--num-env-runners",
+        type=int_at_least(0),
+        default=None,
+        help="env runner processes per trial; each trial then takes 1 + this many CPUs (default: the preset's, 0)",
+    )
+    p.add_argument(
+        "--env",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment keyword argument, repeatable (e.g. --env num_users=3)",
+    )
+    p.add_argument(
+        "--set",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other Settings field, repeatable",
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        help="output folder, absolute on a shared file system for multi-node clusters "
+        "(default runs/tune_<setup>)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="re-run the grid in an existing --output: finished trials are only "
+        "re-evaluated, interrupted ones continue from their last checkpoint",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
+        "else a local Ray instance)",
+    )
+    p.add_argument(
+        "--num-cpus",
+        type=int_at_least(1),
+        default=None,
+        help="logical CPUs of a new local Ray instance (default: the machine's); "
+        "ignored on a cluster",
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int_at_least(1),
+        default=None,
+        help="at most this many trials at once (default: as many as the CPUs allow)",
+    )
     add_search_flags(p)
     return p
 
@@ -116,10 +214,13 @@ def resolve(argv: Optional[List[str]] = None):
     d = base.to_dict()
     if args.setup is not None:
         d["setup"] = args.setup
-    for field, value in (("iterations", args.iterations),
-                         ("episodes_per_iteration", args.episodes_per_iteration),
-                         ("eval_interval", args.eval_every), ("eval_episodes", args.eval_episodes),
-                         ("num_env_runners", args.num_env_runners)):
+    for field, value in (
+        ("iterations", args.iterations),
+        ("episodes_per_iteration", args.episodes_per_iteration),
+        ("eval_interval", args.eval_every),
+        ("eval_episodes", args.eval_episodes),
+        ("num_env_runners", args.num_env_runners),
+    ):
         if value is not None:
             d[field] = value
     names = set(d)
@@ -132,12 +233,21 @@ def resolve(argv: Optional[List[str]] = None):
     d["env"] = {**d.get("env", {}), **dict(args.env)}
     output = Path(args.output or f"runs/tune_{d['setup']}").resolve()
     if uses_search(args):
-        given = [flag for flag, v in (("--schedules", args.schedules), ("--seeds", args.seeds),
-                                      ("--final-sparsity-grid", args.final_sparsity_grid),
-                                      ("--critic", args.critic)) if v is not None]
+        given = [
+            flag
+            for flag, v in (
+                ("--schedules", args.schedules),
+                ("--seeds", args.seeds),
+                ("--final-sparsity-grid", args.final_sparsity_grid),
+                ("--critic", args.critic),
+            )
+            if v is not None
+        ]
         if given:
-            parser.error(f"argument {given[0]}: a grid axis; with --search-space give it in the "
-                         "search space file")
+            parser.error(
+                f"argument {given[0]}: a grid axis; with --search-space give it in the "
+                "search space file"
+            )
         validated_settings(d, parser, FLAG_OF)
         try:
             out.check_owner(output, "tune_schedules")
@@ -156,22 +266,36 @@ def resolve(argv: Optional[List[str]] = None):
     for schedule in grid["schedule"]:
         for p in grid["final_sparsity"]:
             for critic in grid["critic_mode"]:
-                point = {**d, "schedule": schedule, "final_sparsity": p, "critic_mode": critic,
-                         "seed": grid["seed"][0]}
+                point = {
+                    **d,
+                    "schedule": schedule,
+                    "final_sparsity": p,
+                    "critic_mode": critic,
+                    "seed": grid["seed"][0],
+                }
                 validated_settings(point, parser, FLAG_OF)
     try:
         out.check_owner(output, "tune_schedules")
     except out.OutputExistsError as err:
         parser.error(f"argument --output: {err}")
-    if not args.resume and output.is_dir() and any(
-            (output / n).exists() for n in (out.GRID_FILE, SUMMARY_CSV, "trials", GRID_TUNE_DIR)):
-        parser.error(f"argument --output: {str(output)!r} already holds a Tune grid; pass --resume to "
-                     "continue it or choose another --output")
+    if (
+        not args.resume
+        and output.is_dir()
+        and any(
+            (output / n).exists() for n in (out.GRID_FILE, SUMMARY_CSV, "trials", GRID_TUNE_DIR)
+        )
+    ):
+        parser.error(
+            f"argument --output: {str(output)!r} already holds a Tune grid; pass --resume to "
+            "continue it or choose another --output"
+        )
     if args.resume and (output / out.GRID_FILE).is_file():
         saved = json.loads((output / out.GRID_FILE).read_text())
         if saved["settings"] != d or saved["grid"] != grid:
-            parser.error("argument --resume: the flags differ from the grid saved in "
-                         f"{output / out.GRID_FILE}; give the same flags to resume it")
+            parser.error(
+                "argument --resume: the flags differ from the grid saved in "
+                f"{output / out.GRID_FILE}; give the same flags to resume it"
+            )
     return args, d, grid, output
 
 
@@ -184,20 +308,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     bundle, cpus, at_once = schedule_grid.trial_resources(base, args.max_concurrent)
     if uses_search(args):
         space, flags = grid
-        print(f"{flags['search']} search over {space.source} ({flags['scheduler']} scheduler), "
-              f"{len(bundle)} CPU per trial, up to {at_once} at once on {cpus} CPUs; output {output}",
-              flush=True)
+        print(
+            f"{flags['search']} search over {space.source} ({flags['scheduler']} scheduler), "
+            f"{len(bundle)} CPU per trial, up to {at_once} at once on {cpus} CPUs; output {output}",
+            flush=True,
+        )
         return run_search(args, base, space, flags, output, at_once, bundle)
     n_trials = math.prod(len(v) for v in grid.values())
-    print(f"{n_trials} trials ({' x '.join(f'{len(v)} {k}' for k, v in grid.items())}), "
-          f"{len(bundle)} CPU each, up to {at_once} at once on {cpus} CPUs; "
-          f"{base['iterations']} iterations of {base['episodes_per_iteration']} episode(s) per trial; "
-          f"output {output}", flush=True)
-    rows, md = schedule_grid.run_grid(base, grid, output, at_once, bundle, scheduler=args.scheduler,
-                                      grace_fraction=args.grace_fraction)
+    print(
+        f"{n_trials} trials ({' x '.join(f'{len(v)} {k}' for k, v in grid.items())}), "
+        f"{len(bundle)} CPU each, up to {at_once} at once on {cpus} CPUs; "
+        f"{base['iterations']} iterations of {base['episodes_per_iteration']} episode(s) per trial; "
+        f"output {output}",
+        flush=True,
+    )
+    rows, md = schedule_grid.run_grid(
+        base,
+        grid,
+        output,
+        at_once,
+        bundle,
+        scheduler=args.scheduler,
+        grace_fraction=args.grace_fraction,
+    )
     print(md)
     missing = [r for r in rows if r["status"] != "ok"]
     if missing:
-        print(f"{len(missing)} trial(s) produced no result: " + ", ".join(r["folder"] for r in missing))
+        print(
+            f"{len(missing)} trial(s) produced no result: "
+            + ", ".join(r["folder"] for r in missing)
+        )
         return 1
     return 0

@@ -34,11 +34,16 @@ from rllib_experiments.studies.table1.budgets import BUDGETS as TABLE1_BUDGETS
 #: The studies' records: row trials (reproduce, the pruning study: budgets by name) and the
 #: scale study's (its budgets by the name their records hold, the budget of the record's N).
 STUDIES = {
-    "rows": Study(budgets={"paper": PAPER, **{b["name"]: b for b in TABLE1_BUDGETS.values()}},
-                  run_trial=row_trial),
-    "scale": Study(budgets={b["name"]: b for b in SCALE_BUDGETS.values()}, run_trial=scale_trial,
-                   trial_budget=lambda budget, record: budget_for(budget, int(record["num_users"])),
-                   keys=("row", "setup", "seed", "num_users")),
+    "rows": Study(
+        budgets={"paper": PAPER, **{b["name"]: b for b in TABLE1_BUDGETS.values()}},
+        run_trial=row_trial,
+    ),
+    "scale": Study(
+        budgets={b["name"]: b for b in SCALE_BUDGETS.values()},
+        run_trial=scale_trial,
+        trial_budget=lambda budget, record: budget_for(budget, int(record["num_users"])),
+        keys=("row", "setup", "seed", "num_users"),
+    ),
 }
 
 
@@ -46,16 +51,31 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m rllib_experiments verify",
         description="Rerun trial records of the studies exactly as they ran and report, per "
-                    "record, 'equal' or the first iteration and figure that differ (exit 1 "
-                    "if any differs).")
-    p.add_argument("records", nargs="+", type=Path, metavar="RECORD",
-                   help="trial records: a study's RESULTS/trials/<setup>__<row>__s<seed>.json")
-    p.add_argument("--work", type=Path, default=None,
-                   help="folder for the reruns' records and training runs, kept afterwards "
-                        "(default: a temporary folder, removed)")
-    p.add_argument("--iterations-limit", type=int_at_least(1), default=None, metavar="K",
-                   help="verify only the first K iterations of learning records: the same "
-                        "settings, the run stopped at its first evaluation from K on")
+        "record, 'equal' or the first iteration and figure that differ (exit 1 "
+        "if any differs).",
+    )
+    p.add_argument(
+        "records",
+        nargs="+",
+        type=Path,
+        metavar="RECORD",
+        help="trial records: a study's RESULTS/trials/<setup>__<row>__s<seed>.json",
+    )
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for the reruns' records and training runs, kept afterwards "
+        "(default: a temporary folder, removed)",
+    )
+    p.add_argument(
+        "--iterations-limit",
+        type=int_at_least(1),
+        default=None,
+        metavar="K",
+        help="verify only the first K iterations of learning records: the same "
+        "settings, the run stopped at its first evaluation from K on",
+    )
     return p
 
 
@@ -69,6 +89,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error(f"argument RECORD: {err}")
     outcomes = verify_records(args.records, STUDIES, work=args.work, limit=args.iterations_limit)
     differ = [o for o in outcomes if not o.equal]
-    print(f"verify: {len(outcomes) - len(differ)} of {len(outcomes)} records equal"
-          + (f"; differ: {', '.join(o.trial for o in differ)}" if differ else ""), flush=True)
+    print(
+        f"verify: {len(outcomes) - len(differ)} of {len(outcomes)} records equal"
+        + (f"; differ: {', '.join(o.trial for o in differ)}" if differ else ""),
+        flush=True,
+    )
     return 1 if differ else 0

@@ -46,8 +46,10 @@ def architecture_of(state: Mapping[str, Any]) -> Architecture:
     dense = sorted(int(m.group(1)) for k in state if (m := _DENSE.match(k)))
     layers = sorted(int(m.group(1)) for k in state if (m := _LSTM.match(k)))
     if not layers or "logits.weight" not in state:
-        raise ValueError("not an IAGCActor state dict: expected trunk.lstm.weight_ih_l0 and "
-                         f"logits.weight, got keys {sorted(state)}")
+        raise ValueError(
+            "not an IAGCActor state dict: expected trunk.lstm.weight_ih_l0 and "
+            f"logits.weight, got keys {sorted(state)}"
+        )
     first = f"trunk.dense.{dense[0]}.weight" if dense else "trunk.lstm.weight_ih_l0"
     return Architecture(
         obs_dim=int(np.shape(state[first])[1]),
@@ -68,8 +70,9 @@ def canonical_params(state: Mapping[str, Any], arch: Architecture) -> Dict[str, 
     for k in range(arch.lstm_layers):
         out[f"lstm.{k}.weight_ih"] = _to_numpy(state[f"trunk.lstm.weight_ih_l{k}"])
         out[f"lstm.{k}.weight_hh"] = _to_numpy(state[f"trunk.lstm.weight_hh_l{k}"])
-        out[f"lstm.{k}.bias"] = (_to_numpy(state[f"trunk.lstm.bias_ih_l{k}"])
-                                 + _to_numpy(state[f"trunk.lstm.bias_hh_l{k}"]))
+        out[f"lstm.{k}.bias"] = _to_numpy(state[f"trunk.lstm.bias_ih_l{k}"]) + _to_numpy(
+            state[f"trunk.lstm.bias_hh_l{k}"]
+        )
     out["head.weight"] = _to_numpy(state["logits.weight"])
     out["head.bias"] = _to_numpy(state["logits.bias"])
     return out
@@ -88,9 +91,9 @@ def observation_info(arch: Architecture, env: Optional[Mapping[str, Any]]) -> Di
         "dim": arch.obs_dim,
         "num_channels": K,
         "layout": "one-hot last own action a_{t-1} (K+1 entries, index 0 = idle), one-hot last "
-                  "feedback o_{t-1} in the order (-2 PU busy, -1 collision, 0 idle, 1 ACK)"
-                  + (", last own rate / log2(1 + max SNR)" if encoding == "last_action_feedback_rate"
-                     else "") + "; at the first slot a_0 = 0 and o_0 = 0",
+        "feedback o_{t-1} in the order (-2 PU busy, -1 collision, 0 idle, 1 ACK)"
+        + (", last own rate / log2(1 + max SNR)" if encoding == "last_action_feedback_rate" else "")
+        + "; at the first slot a_0 = 0 and o_0 = 0",
     }
 
 
@@ -103,19 +106,28 @@ def env_settings(env: Optional[Mapping[str, Any]], arch: Architecture) -> Option
     K = config.num_channels
     want = observation_dim(K, config.observation == "last_action_feedback_rate")
     if arch.num_actions != K + 1 or arch.obs_dim != want:
-        raise ValueError(f"the actor (obs size {arch.obs_dim}, {arch.num_actions} actions) does not "
-                         f"fit the environment settings {dict(env)} (obs size {want}, {K + 1} actions)")
+        raise ValueError(
+            f"the actor (obs size {arch.obs_dim}, {arch.num_actions} actions) does not "
+            f"fit the environment settings {dict(env)} (obs size {want}, {K + 1} actions)"
+        )
     kwargs = {k: v for k, v in config.to_kwargs().items() if k != "render_mode"}
     if config.setup is not None:
         kwargs["setup"] = config.setup
     return json.loads(json.dumps(kwargs))  # tuples -> lists: JSON-ready
 
 
-def export_actor(module_or_state_dict, arch: Optional[Architecture], path, *,
-                 dtype: str = "float32", encoding: str = "auto", agent: Optional[str] = None,
-                 env: Optional[Mapping[str, Any]] = None,
-                 source: Optional[Mapping[str, Any]] = None,
-                 system: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+def export_actor(
+    module_or_state_dict,
+    arch: Optional[Architecture],
+    path,
+    *,
+    dtype: str = "float32",
+    encoding: str = "auto",
+    agent: Optional[str] = None,
+    env: Optional[Mapping[str, Any]] = None,
+    source: Optional[Mapping[str, Any]] = None,
+    system: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
     """Write one actor to ``path``; returns the header.
 
     ``module_or_state_dict``: an :class:`IAGCActor` (any torch module with its
@@ -126,8 +138,11 @@ def export_actor(module_or_state_dict, arch: Optional[Architecture], path, *,
     file belongs to, ``{"run_id": ..., "num_users": N}``, the same in every file of a
     folder (:mod:`dsa_pettingzoo.deploy.system`); None writes a file without one.
     """
-    state = (module_or_state_dict.state_dict() if hasattr(module_or_state_dict, "state_dict")
-             else dict(module_or_state_dict))
+    state = (
+        module_or_state_dict.state_dict()
+        if hasattr(module_or_state_dict, "state_dict")
+        else dict(module_or_state_dict)
+    )
     found = architecture_of(state)
     if arch is not None and arch != found:
         raise ValueError(f"the weights have architecture {found}, not the given {arch}")
@@ -135,15 +150,18 @@ def export_actor(module_or_state_dict, arch: Optional[Architecture], path, *,
         "agent": agent,
         "user_index": user_index(agent),
         "observation": observation_info(found, env),
-        "action": {"num_actions": found.num_actions,
-                   "meaning": "0 = stay idle, k = 1..K = transmit on channel k"},
+        "action": {
+            "num_actions": found.num_actions,
+            "meaning": "0 = stay idle, k = 1..K = transmit on channel k",
+        },
         "env": env_settings(env, found),
         "source": dict(source or {}),
     }
     if system is not None:
         meta["system"] = dict(system)
-    return write_actor_file(path, canonical_params(state, found), found, dtype=dtype,
-                            encoding=encoding, metadata=meta)
+    return write_actor_file(
+        path, canonical_params(state, found), found, dtype=dtype, encoding=encoding, metadata=meta
+    )
 
 
 def actor_file_bytes(actors: Sequence, dtype: str = "float32") -> float:

@@ -70,8 +70,11 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
     def get_random_state(self) -> dict:
         """Every random stream this runner samples with: its simulator's episode generators
         and torch's global generator of its process (the action draws)."""
-        return {"sim": None if self._sim is None else self._sim.rng_state(),
-                "seeded": self._sim_seeded, "torch": torch.get_rng_state()}
+        return {
+            "sim": None if self._sim is None else self._sim.rng_state(),
+            "seeded": self._sim_seeded,
+            "torch": torch.get_rng_state(),
+        }
 
     def set_random_state(self, state: dict) -> None:
         """Continue from :meth:`get_random_state`: the next rounds sample what they would have."""
@@ -81,8 +84,15 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         self._sim_seeded = bool(state["seeded"])
         torch.set_rng_state(state["torch"])
 
-    def _sample(self, *, num_timesteps=None, num_episodes=None, explore=True,
-                random_actions=False, force_reset=False) -> List[MultiAgentEpisode]:
+    def _sample(
+        self,
+        *,
+        num_timesteps=None,
+        num_episodes=None,
+        explore=True,
+        random_actions=False,
+        force_reset=False,
+    ) -> List[MultiAgentEpisode]:
         if self._sim is None:
             self._make_sim()
         per_round = self.num_envs
@@ -100,8 +110,13 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
     def _play_round(self, mode: str) -> List[MultiAgentEpisode]:
         seeds = None
         if not self._sim_seeded:
-            seq = np.random.SeedSequence([int(self.config.seed or 0), int(self.worker_index or 0),
-                                          int(bool(self.config.in_evaluation))])
+            seq = np.random.SeedSequence(
+                [
+                    int(self.config.seed or 0),
+                    int(self.worker_index or 0),
+                    int(bool(self.config.in_evaluation)),
+                ]
+            )
             seeds = [int(s) for s in seq.generate_state(self.num_envs)]
             self._sim_seeded = True
         actors = [self.module[aid].unwrapped() for aid in self._agent_ids]
@@ -123,7 +138,12 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         (tests/test_env_runner.py compares :meth:`MultiAgentEpisode.get_state` of both).
         """
         ids = self._agent_ids
-        obs, act, rew, logp = data["obs"][b], data["actions"][b], data["rewards"][b], data["logp"][b]
+        obs, act, rew, logp = (
+            data["obs"][b],
+            data["actions"][b],
+            data["rewards"][b],
+            data["logp"][b],
+        )
         T = act.shape[0]
         if self._with_states:
             # One array per slot that every agent's info refers to: a view per agent would be
@@ -133,8 +153,11 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
             make_infos = lambda: [{STATES: s} for s in slot_states]
         else:
             make_infos = lambda: [{} for _ in range(T + 1)]
-        episode = MultiAgentEpisode(terminateds=True, len_lookback_buffer=0,
-                                    agent_to_module_mapping_fn=self.config.policy_mapping_fn)
+        episode = MultiAgentEpisode(
+            terminateds=True,
+            len_lookback_buffer=0,
+            agent_to_module_mapping_fn=self.config.policy_mapping_fn,
+        )
         episode.env_t = T
         for n, aid in enumerate(ids):
             episode.agent_episodes[aid] = SingleAgentEpisode(
@@ -160,8 +183,9 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         self.num_env_steps_sampled_lifetime += steps
         m = self.metrics
         m.log_value(NUM_ENV_STEPS_SAMPLED, steps, reduce="sum")
-        m.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, steps, reduce="lifetime_sum",
-                    with_throughput=True)
+        m.log_value(
+            NUM_ENV_STEPS_SAMPLED_LIFETIME, steps, reduce="lifetime_sum", with_throughput=True
+        )
         m.log_value(NUM_EPISODES, num_episodes, reduce="sum")
         m.log_value(NUM_EPISODES_LIFETIME, num_episodes, reduce="lifetime_sum")
         for aid in self._agent_ids:
@@ -169,8 +193,9 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
             m.log_value((NUM_AGENT_STEPS_SAMPLED, aid), steps, reduce="sum")
             m.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, aid), steps, reduce="lifetime_sum")
             m.log_value((NUM_MODULE_STEPS_SAMPLED, module_id), steps, reduce="sum")
-            m.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module_id), steps,
-                        reduce="lifetime_sum")
+            m.log_value(
+                (NUM_MODULE_STEPS_SAMPLED_LIFETIME, module_id), steps, reduce="lifetime_sum"
+            )
 
 
 def _slot_states(data, b: int) -> list:
@@ -181,7 +206,9 @@ def _slot_states(data, b: int) -> list:
     return states
 
 
-def constructor_episode(data, b: int, agent_ids, mapping_fn, with_states: bool = False) -> MultiAgentEpisode:
+def constructor_episode(
+    data, b: int, agent_ids, mapping_fn, with_states: bool = False
+) -> MultiAgentEpisode:
     """Episode ``b`` of a :func:`rollout` built by RLlib's public ``MultiAgentEpisode``
     constructor from per-slot agent dicts, then ``to_numpy()``.
 
@@ -201,7 +228,11 @@ def constructor_episode(data, b: int, agent_ids, mapping_fn, with_states: bool =
         infos=infos,
         actions=[dict(zip(agent_ids, act[t].tolist())) for t in range(T)],
         rewards=[dict(zip(agent_ids, rew[t].tolist())) for t in range(T)],
-        extra_model_outputs=[{aid: {Columns.ACTION_LOGP: logp[t, n]} for n, aid in enumerate(agent_ids)}
-                             for t in range(T)],
-        terminateds=done, len_lookback_buffer=0, agent_to_module_mapping_fn=mapping_fn,
+        extra_model_outputs=[
+            {aid: {Columns.ACTION_LOGP: logp[t, n]} for n, aid in enumerate(agent_ids)}
+            for t in range(T)
+        ],
+        terminateds=done,
+        len_lookback_buffer=0,
+        agent_to_module_mapping_fn=mapping_fn,
     ).to_numpy()

@@ -20,10 +20,15 @@ from rllib_experiments.iagc.stacked import StackedActors
 MODES = ("sample", "greedy", "random")
 
 
-def rollout(actors: Sequence[torch.nn.Module], sim, *, mode: str = "sample",
-            seeds: Optional[Sequence[int]] = None,
-            generator: Optional[torch.Generator] = None,
-            with_states: bool = False) -> Dict[str, np.ndarray]:
+def rollout(
+    actors: Sequence[torch.nn.Module],
+    sim,
+    *,
+    mode: str = "sample",
+    seeds: Optional[Sequence[int]] = None,
+    generator: Optional[torch.Generator] = None,
+    with_states: bool = False,
+) -> Dict[str, np.ndarray]:
     """Play one batch of whole episodes.
 
     Args:
@@ -71,8 +76,9 @@ def rollout(actors: Sequence[torch.nn.Module], sim, *, mode: str = "sample",
                 if mode == "greedy":
                     a = log_probs.argmax(dim=-1)
                 else:
-                    a = torch.multinomial(log_probs.exp().reshape(N * B, -1), 1,
-                                          generator=generator).reshape(N, B)
+                    a = torch.multinomial(
+                        log_probs.exp().reshape(N * B, -1), 1, generator=generator
+                    ).reshape(N, B)
                 lp = log_probs.gather(2, a[..., None])[..., 0]
             actions[:, t] = a.T.numpy()
             logp[:, t] = lp.T.numpy()

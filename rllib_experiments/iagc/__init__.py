@@ -20,12 +20,25 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["CRITIC_ID", "IAGCActor", "IAGCTorchLearner", "PrunedIAGCTorchLearner", "SharedCritic",
-           "iagc_ppo_config", "module_specs"]
+__all__ = [
+    "CRITIC_ID",
+    "IAGCActor",
+    "IAGCTorchLearner",
+    "PrunedIAGCTorchLearner",
+    "SharedCritic",
+    "iagc_ppo_config",
+    "module_specs",
+]
 
-_HOME = {"CRITIC_ID": "modules", "IAGCActor": "modules", "SharedCritic": "modules",
-         "IAGCTorchLearner": "learner", "PrunedIAGCTorchLearner": "learner",
-         "iagc_ppo_config": "config", "module_specs": "config"}
+_HOME = {
+    "CRITIC_ID": "modules",
+    "IAGCActor": "modules",
+    "SharedCritic": "modules",
+    "IAGCTorchLearner": "learner",
+    "PrunedIAGCTorchLearner": "learner",
+    "iagc_ppo_config": "config",
+    "module_specs": "config",
+}
 
 
 def __getattr__(name):

@@ -36,41 +36,88 @@ from rllib_experiments.iagc.modules import (
 
 #: Default hyperparameters (the paper's values where it gives them).
 DEFAULTS: Dict[str, Any] = dict(
-    hidden_sizes=(128, 128), lstm_size=128, lstm_layers=1, critic_mode="paper",
-    actor_lr=1e-4, critic_lr=5e-5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2,
-    entropy_coeff=0.0, grad_clip=None, num_epochs=4, minibatch_episodes=None,
-    normalize_rewards=True, standardize_advantages=True, episodes_per_iteration=1,
-    num_env_runners=0, num_envs_per_env_runner=1, num_learners=0, learner_threads=1,
-    autocast_bf16=False, seed=0,
+    hidden_sizes=(128, 128),
+    lstm_size=128,
+    lstm_layers=1,
+    critic_mode="paper",
+    actor_lr=1e-4,
+    critic_lr=5e-5,
+    gamma=0.99,
+    gae_lambda=0.95,
+    clip_eps=0.2,
+    entropy_coeff=0.0,
+    grad_clip=None,
+    num_epochs=4,
+    minibatch_episodes=None,
+    normalize_rewards=True,
+    standardize_advantages=True,
+    episodes_per_iteration=1,
+    num_env_runners=0,
+    num_envs_per_env_runner=1,
+    num_learners=0,
+    learner_threads=1,
+    autocast_bf16=False,
+    seed=0,
 )
 
 
-def module_specs(agents: Sequence[str], obs_space, act_space, *, hidden_sizes, lstm_size: int,
-                 lstm_layers: int, critic_mode: str, state_dim: Optional[int] = None):
+def module_specs(
+    agents: Sequence[str],
+    obs_space,
+    act_space,
+    *,
+    hidden_sizes,
+    lstm_size: int,
+    lstm_layers: int,
+    critic_mode: str,
+    state_dim: Optional[int] = None,
+):
     """MultiRLModuleSpec: one IAGCActor per agent (in ``agents`` order) and the learner-only critic."""
     if critic_mode not in CRITIC_MODES:
         raise ValueError(f"critic_mode must be one of {CRITIC_MODES}, got {critic_mode!r}")
-    net = dict(hidden_sizes=list(hidden_sizes), lstm_size=int(lstm_size),
-               lstm_layers=int(lstm_layers))
+    net = dict(
+        hidden_sizes=list(hidden_sizes), lstm_size=int(lstm_size), lstm_layers=int(lstm_layers)
+    )
     # A dict built from a list: modules are built (and their initial weights drawn) in the
     # agents' order, so runs never depend on PYTHONHASHSEED.
-    specs = {aid: RLModuleSpec(module_class=IAGCActor, observation_space=obs_space,
-                               action_space=act_space, model_config=dict(net))
-             for aid in agents}
+    specs = {
+        aid: RLModuleSpec(
+            module_class=IAGCActor,
+            observation_space=obs_space,
+            action_space=act_space,
+            model_config=dict(net),
+        )
+        for aid in agents
+    }
     specs[CRITIC_ID] = RLModuleSpec(
-        module_class=SharedCritic, observation_space=obs_space, action_space=act_space,
+        module_class=SharedCritic,
+        observation_space=obs_space,
+        action_space=act_space,
         learner_only=True,
-        model_config=dict(net, critic_mode=critic_mode, num_users=len(agents),
-                          obs_dim=int(np.prod(obs_space.shape)), state_dim=state_dim),
+        model_config=dict(
+            net,
+            critic_mode=critic_mode,
+            num_users=len(agents),
+            obs_dim=int(np.prod(obs_space.shape)),
+            state_dim=state_dim,
+        ),
     )
     return MultiRLModuleSpec(rl_module_specs=specs)
 
 
-def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
-                    env_config: Optional[Dict[str, Any]] = None, horizon: int,
-                    agents: Optional[Sequence[str]] = None, obs_space=None, act_space=None,
-                    state_dim: Optional[int] = None, env_runner_cls=None,
-                    learner_class=None, **hyperparameters):
+def iagc_ppo_config(
+    env: Union[str, type, Callable[[Dict[str, Any]], Any]],
+    *,
+    env_config: Optional[Dict[str, Any]] = None,
+    horizon: int,
+    agents: Optional[Sequence[str]] = None,
+    obs_space=None,
+    act_space=None,
+    state_dim: Optional[int] = None,
+    env_runner_cls=None,
+    learner_class=None,
+    **hyperparameters,
+):
     """PPOConfig of IAGC-PPO.
 
     Args:
@@ -98,11 +145,16 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
         obs_space = obs_space or info["obs_space"]
         act_space = act_space or info["act_space"]
         state_dim = state_dim or info["state_dim"]
-        env = register_parallel_env(f"iagc_{getattr(env, '__name__', 'env')}_{id(env):x}", env,
-                                    with_state=h["critic_mode"] == "state")
+        env = register_parallel_env(
+            f"iagc_{getattr(env, '__name__', 'env')}_{id(env):x}",
+            env,
+            with_state=h["critic_mode"] == "state",
+        )
     if agents is None or obs_space is None or act_space is None:
-        raise ValueError("give agents, obs_space and act_space with an env class or name "
-                         "(they are probed only from a ParallelEnv creator)")
+        raise ValueError(
+            "give agents, obs_space and act_space with an env class or name "
+            "(they are probed only from a ParallelEnv creator)"
+        )
     per_learner = h["episodes_per_iteration"] // max(1, h["num_learners"]) * int(horizon)
     config = (
         PPOConfig()
@@ -117,9 +169,18 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
             **({"env_runner_cls": env_runner_cls} if env_runner_cls is not None else {}),
         )
         .multi_agent(policies=list(agents), policy_mapping_fn=policy_mapping_fn)
-        .rl_module(rl_module_spec=module_specs(
-            agents, obs_space, act_space, hidden_sizes=h["hidden_sizes"], lstm_size=h["lstm_size"],
-            lstm_layers=h["lstm_layers"], critic_mode=h["critic_mode"], state_dim=state_dim))
+        .rl_module(
+            rl_module_spec=module_specs(
+                agents,
+                obs_space,
+                act_space,
+                hidden_sizes=h["hidden_sizes"],
+                lstm_size=h["lstm_size"],
+                lstm_layers=h["lstm_layers"],
+                critic_mode=h["critic_mode"],
+                state_dim=state_dim,
+            )
+        )
         .learners(
             learner_class=learner_class or IAGCTorchLearner,
             num_learners=h["num_learners"],
@@ -136,15 +197,23 @@ def iagc_ppo_config(env: Union[str, type, Callable[[Dict[str, Any]], Any]], *,
             ),
         )
         .training(
-            lr=h["actor_lr"], gamma=h["gamma"], lambda_=h["gae_lambda"], clip_param=h["clip_eps"],
-            entropy_coeff=h["entropy_coeff"], use_kl_loss=False, kl_coeff=0.0,
-            grad_clip=h["grad_clip"], grad_clip_by="global_norm",
+            lr=h["actor_lr"],
+            gamma=h["gamma"],
+            lambda_=h["gae_lambda"],
+            clip_param=h["clip_eps"],
+            entropy_coeff=h["entropy_coeff"],
+            use_kl_loss=False,
+            kl_coeff=0.0,
+            grad_clip=h["grad_clip"],
+            grad_clip_by="global_norm",
             # Each of num_learners replicas updates on its share of the iteration's episodes.
             # The learner makes its own minibatches of whole episodes and ignores RLlib's
             # minibatch_size, which is set only because sharding episodes over >= 2
             # learners divides by it.
             train_batch_size_per_learner=per_learner,
-            num_epochs=1, minibatch_size=per_learner, shuffle_batch_per_epoch=False,
+            num_epochs=1,
+            minibatch_size=per_learner,
+            shuffle_batch_per_epoch=False,
         )
         .debugging(seed=h["seed"])
         .reporting(metrics_num_episodes_for_smoothing=h["episodes_per_iteration"])

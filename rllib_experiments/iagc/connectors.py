@@ -68,7 +68,9 @@ def gae(rewards: np.ndarray, values: np.ndarray, gamma: float, lambda_: float) -
     return advantages
 
 
-def stack_episodes(episodes, agent_ids: List[str], with_states: bool = False) -> Dict[str, np.ndarray]:
+def stack_episodes(
+    episodes, agent_ids: List[str], with_states: bool = False
+) -> Dict[str, np.ndarray]:
     """Stack complete multi-agent episodes into arrays [B, N, T(, d)].
 
     ``with_states``: also stack the global states the env wrapper put in the first
@@ -97,18 +99,24 @@ def stack_episodes(episodes, agent_ids: List[str], with_states: bool = False) ->
                     f"has {n} steps, expected {horizon}"
                 )
             per_user.append(sa)
-        obs.append([np.asarray(sa.get_observations(slice(0, horizon)), np.float32)
-                    for sa in per_user])
+        obs.append(
+            [np.asarray(sa.get_observations(slice(0, horizon)), np.float32) for sa in per_user]
+        )
         actions.append([np.asarray(sa.get_actions(), np.int64) for sa in per_user])
         rewards.append([np.asarray(sa.get_rewards(), np.float64) for sa in per_user])
-        logp.append([np.asarray(sa.get_extra_model_outputs(Columns.ACTION_LOGP), np.float32)
-                     for sa in per_user])
+        logp.append(
+            [
+                np.asarray(sa.get_extra_model_outputs(Columns.ACTION_LOGP), np.float32)
+                for sa in per_user
+            ]
+        )
         if with_states:
             infos = per_user[0].get_infos(slice(0, horizon))
             if any(not isinstance(i, dict) or STATES not in i for i in infos):
                 raise ValueError(
                     f"critic_mode 'state' needs the global state in every agent's infos under "
-                    f"{STATES!r}: wrap the env with rllib_experiments.iagc.envs.ParallelEnvWithState")
+                    f"{STATES!r}: wrap the env with rllib_experiments.iagc.envs.ParallelEnvWithState"
+                )
             states.append([np.asarray(i[STATES], np.float32) for i in infos])
     out = {
         "obs": np.asarray(obs, np.float32),  # [B, N, T, d]
@@ -145,17 +153,34 @@ class IAGCEpisodesToBatch(ConnectorV2):
         standardize_advantages: standardise each user's advantages per batch.
     """
 
-    def __init__(self, input_observation_space=None, input_action_space=None, *,
-                 gamma: float, lambda_: float, normalize_rewards: bool = True,
-                 standardize_advantages: bool = True, **kwargs):
+    def __init__(
+        self,
+        input_observation_space=None,
+        input_action_space=None,
+        *,
+        gamma: float,
+        lambda_: float,
+        normalize_rewards: bool = True,
+        standardize_advantages: bool = True,
+        **kwargs,
+    ):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.gamma = float(gamma)
         self.lambda_ = float(lambda_)
         self.normalize_rewards = bool(normalize_rewards)
         self.standardize_advantages = bool(standardize_advantages)
 
-    def __call__(self, *, rl_module, batch: Dict[str, Any], episodes, explore=None,
-                 shared_data=None, metrics=None, **kwargs):
+    def __call__(
+        self,
+        *,
+        rl_module,
+        batch: Dict[str, Any],
+        episodes,
+        explore=None,
+        shared_data=None,
+        metrics=None,
+        **kwargs,
+    ):
         if CRITIC_ID not in rl_module:
             raise ValueError(f"IAGC needs the shared critic module {CRITIC_ID!r} in the learner")
         critic = rl_module[CRITIC_ID].unwrapped()

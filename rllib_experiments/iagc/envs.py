@@ -25,8 +25,10 @@ class ParallelEnvWithState(ParallelPettingZooEnv):
 
     def __init__(self, env):
         if not callable(getattr(env, "state", None)):
-            raise ValueError(f"{type(env).__name__} has no state(): the 'state' critic mode needs "
-                             "a ParallelEnv with a global state")
+            raise ValueError(
+                f"{type(env).__name__} has no state(): the 'state' critic mode needs "
+                "a ParallelEnv with a global state"
+            )
         super().__init__(env)
 
     def _with_state(self, obs, infos):
@@ -45,16 +47,18 @@ class ParallelEnvWithState(ParallelPettingZooEnv):
         return obs, rewards, terminateds, truncateds, self._with_state(obs, infos)
 
 
-def register_parallel_env(name: str, creator: Callable[[Dict[str, Any]], Any], *,
-                          with_state: bool = False) -> str:
+def register_parallel_env(
+    name: str, creator: Callable[[Dict[str, Any]], Any], *, with_state: bool = False
+) -> str:
     """Register ``creator(env_config) -> ParallelEnv`` with Ray Tune as ``name``; returns ``name``."""
     wrapper = ParallelEnvWithState if with_state else ParallelPettingZooEnv
     register_env(name, lambda config: wrapper(creator(dict(config or {}))))
     return name
 
 
-def probe_parallel_env(creator: Callable[[Dict[str, Any]], Any],
-                       env_config: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def probe_parallel_env(
+    creator: Callable[[Dict[str, Any]], Any], env_config: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
     """Agents (``possible_agents``, in order), one agent's spaces and the state size of an env.
 
     Every agent must have the same observation and action space (one critic reads them all).
@@ -65,8 +69,10 @@ def probe_parallel_env(creator: Callable[[Dict[str, Any]], Any],
         obs_space, act_space = env.observation_space(agents[0]), env.action_space(agents[0])
         for a in agents[1:]:
             if env.observation_space(a) != obs_space or env.action_space(a) != act_space:
-                raise ValueError(f"agent {a!r} has other spaces than {agents[0]!r}: IAGC needs "
-                                 "every agent to share one observation and one action space")
+                raise ValueError(
+                    f"agent {a!r} has other spaces than {agents[0]!r}: IAGC needs "
+                    "every agent to share one observation and one action space"
+                )
         state_space = getattr(env, "state_space", None)
         state_dim = int(np.prod(state_space.shape)) if state_space is not None else None
     finally:

@@ -72,8 +72,11 @@ def actor_ids(multi_module) -> List[str]:
     The order is the one the spec was built with (the environment's ``possible_agents``);
     the shared critic is left out.
     """
-    keys = multi_module.rl_module_specs.keys() if hasattr(multi_module, "rl_module_specs") \
+    keys = (
+        multi_module.rl_module_specs.keys()
+        if hasattr(multi_module, "rl_module_specs")
         else multi_module.keys()
+    )
     return [k for k in keys if k != CRITIC_ID]
 
 
@@ -84,8 +87,9 @@ class RecurrentTrunk(nn.Module):
     [lstm_layers, B, lstm_size]. Returns ([B, T, lstm_size], (h, c)).
     """
 
-    def __init__(self, in_size: int, hidden_sizes: Sequence[int], lstm_size: int,
-                 lstm_layers: int = 1):
+    def __init__(
+        self, in_size: int, hidden_sizes: Sequence[int], lstm_size: int, lstm_layers: int = 1
+    ):
         super().__init__()
         layers = []
         for size in hidden_sizes:
@@ -152,8 +156,10 @@ class IAGCActor(TorchRLModule):
         if state_in is None:
             state = self.trunk.zero_state(obs.shape[0], obs.device)
         else:  # RLlib batches states as [B, layers, H]; torch wants [layers, B, H].
-            state = (state_in["h"].transpose(0, 1).contiguous(),
-                     state_in["c"].transpose(0, 1).contiguous())
+            state = (
+                state_in["h"].transpose(0, 1).contiguous(),
+                state_in["c"].transpose(0, 1).contiguous(),
+            )
         features, (h, c) = self.trunk(obs, state)
         return {
             Columns.ACTION_DIST_INPUTS: self.logits(features),
@@ -202,15 +208,16 @@ class SharedCritic(TorchRLModule):
         self.obs_dim = int(self.model_config["obs_dim"])
         if mode == "state":
             if not self.model_config.get("state_dim"):
-                raise ValueError("critic_mode 'state' needs model_config['state_dim'] (the length "
-                                 "of the environment's state())")
+                raise ValueError(
+                    "critic_mode 'state' needs model_config['state_dim'] (the length "
+                    "of the environment's state())"
+                )
             self.state_dim = int(self.model_config["state_dim"])
             in_size = self.state_dim
         else:
             in_size = self.obs_dim * (self.num_users if mode == "centralized" else 1)
         self.trunk = _trunk_from_config(in_size, self.model_config)
-        self.value_head = nn.Linear(self.trunk.lstm_size,
-                                    1 if mode == "paper" else self.num_users)
+        self.value_head = nn.Linear(self.trunk.lstm_size, 1 if mode == "paper" else self.num_users)
         # Running count / mean / M2 (Welford) of discounted returns (reward normalisation).
         self.register_buffer("return_stats", torch.zeros(3, dtype=torch.float64))
 
@@ -221,16 +228,20 @@ class SharedCritic(TorchRLModule):
         """
         b, n, t, d = obs.shape
         if n != self.num_users or d != self.obs_dim:
-            raise ValueError(f"critic expects [B, {self.num_users}, T, {self.obs_dim}] "
-                             f"observations, got {tuple(obs.shape)}")
+            raise ValueError(
+                f"critic expects [B, {self.num_users}, T, {self.obs_dim}] "
+                f"observations, got {tuple(obs.shape)}"
+            )
         if self.critic_mode == "paper":  # one sequence per user (eq. 9)
             x = obs.reshape(b * n, t, d)
         elif self.critic_mode == "centralized":  # global view: all users' y_t concatenated per slot
             x = obs.permute(0, 2, 1, 3).reshape(b, t, n * d)
         else:
             if states is None or tuple(states.shape) != (b, t, self.state_dim):
-                raise ValueError(f"critic_mode 'state' needs states [{b}, {t}, {self.state_dim}], got "
-                                 f"{None if states is None else tuple(states.shape)}")
+                raise ValueError(
+                    f"critic_mode 'state' needs states [{b}, {t}, {self.state_dim}], got "
+                    f"{None if states is None else tuple(states.shape)}"
+                )
             x = states
         features, _ = self.trunk(x, self.trunk.zero_state(x.shape[0], x.device))
         values = self.value_head(features)  # [B*N, T, 1] or [B, T, N]

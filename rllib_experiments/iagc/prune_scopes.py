@@ -18,7 +18,9 @@ from typing import List, Optional, Sequence, Tuple
 PRUNE_SCOPES = ("all", "head_dense", "input_dense", "io_dense", "lstm_only")
 
 
-def prune_scope_patterns(scope: str, hidden_sizes: Sequence[int] = (128, 128)) -> Tuple[Optional[List[str]], List[str]]:
+def prune_scope_patterns(
+    scope: str, hidden_sizes: Sequence[int] = (128, 128)
+) -> Tuple[Optional[List[str]], List[str]]:
     """(include, exclude) fnmatch patterns on an :class:`IAGCActor`'s parameter names.
 
     The input layer is ``trunk.dense.0`` or, without dense layers, the LSTM's
@@ -29,5 +31,10 @@ def prune_scope_patterns(scope: str, hidden_sizes: Sequence[int] = (128, 128)) -
         raise ValueError(f"prune scope must be one of {list(PRUNE_SCOPES)}, got {scope!r}")
     head = ["logits.*"]
     first = ["trunk.dense.0.*"] if len(tuple(hidden_sizes)) else ["trunk.lstm.weight_ih_l0"]
-    return {"all": (None, []), "head_dense": (None, head), "input_dense": (None, first),
-            "io_dense": (None, first + head), "lstm_only": (["trunk.lstm.*"], [])}[scope]
+    return {
+        "all": (None, []),
+        "head_dense": (None, head),
+        "input_dense": (None, first),
+        "io_dense": (None, first + head),
+        "lstm_only": (["trunk.lstm.*"], []),
+    }[scope]

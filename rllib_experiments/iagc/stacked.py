@@ -31,16 +31,26 @@ class StackedActors:
         for i, layer in enumerate(first.trunk.dense):
             if isinstance(layer, torch.nn.Linear):
                 layers = [a.trunk.dense[i] for a in actors]
-                self.dense.append((stack([layer.weight for layer in layers]).transpose(1, 2).contiguous(),
-                                   stack([layer.bias for layer in layers]).unsqueeze(1)))
+                self.dense.append(
+                    (
+                        stack([layer.weight for layer in layers]).transpose(1, 2).contiguous(),
+                        stack([layer.bias for layer in layers]).unsqueeze(1),
+                    )
+                )
         self.lstm = []  # (W_ih [N, in, 4H], W_hh [N, H, 4H], b [N, 1, 4H]) per layer
         for k in range(self.lstm_layers):
             get = lambda name: stack([getattr(a.trunk.lstm, f"{name}_l{k}") for a in actors])
-            self.lstm.append((get("weight_ih").transpose(1, 2).contiguous(),
-                              get("weight_hh").transpose(1, 2).contiguous(),
-                              (get("bias_ih") + get("bias_hh")).unsqueeze(1)))
-        self.head = (stack([a.logits.weight for a in actors]).transpose(1, 2).contiguous(),
-                     stack([a.logits.bias for a in actors]).unsqueeze(1))
+            self.lstm.append(
+                (
+                    get("weight_ih").transpose(1, 2).contiguous(),
+                    get("weight_hh").transpose(1, 2).contiguous(),
+                    (get("bias_ih") + get("bias_hh")).unsqueeze(1),
+                )
+            )
+        self.head = (
+            stack([a.logits.weight for a in actors]).transpose(1, 2).contiguous(),
+            stack([a.logits.bias for a in actors]).unsqueeze(1),
+        )
 
     def zero_state(self, batch_size: int):
         """Zero (h, c), each [lstm_layers, N, B, H]."""
@@ -59,10 +69,13 @@ class StackedActors:
             gates = torch.baddbmm(b, x, w_ih).baddbmm_(h_prev[k], w_hh)
             # One sigmoid over all four gates (g's is unused): elementwise, the same values.
             s = gates.sigmoid()
-            c = s[..., H:2 * H] * c_prev[k] + s[..., :H] * gates[..., 2 * H:3 * H].tanh()
-            x = s[..., 3 * H:] * c.tanh()
+            c = s[..., H : 2 * H] * c_prev[k] + s[..., :H] * gates[..., 2 * H : 3 * H].tanh()
+            x = s[..., 3 * H :] * c.tanh()
             hs.append(x)
             cs.append(c)
-        new_state = ((hs[0].unsqueeze(0), cs[0].unsqueeze(0)) if len(hs) == 1
-                     else (torch.stack(hs), torch.stack(cs)))
+        new_state = (
+            (hs[0].unsqueeze(0), cs[0].unsqueeze(0))
+            if len(hs) == 1
+            else (torch.stack(hs), torch.stack(cs))
+        )
         return torch.baddbmm(self.head[1], x, self.head[0]), new_state

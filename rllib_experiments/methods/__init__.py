@@ -51,42 +51,114 @@ class Row:
 
 def _lazy(module: str, attr: str = "build_config"):
     def call(*args, **kwargs):
-        return getattr(importlib.import_module(f"rllib_experiments.methods.{module}"), attr)(*args, **kwargs)
+        return getattr(importlib.import_module(f"rllib_experiments.methods.{module}"), attr)(
+            *args, **kwargs
+        )
+
     return call
 
 
-ROWS: Dict[str, Row] = {r.key: r for r in [
-    Row("aloha", "Slotted Aloha", "baseline", {"A": 993.77, "B": 764.10}),
-    Row("oca", "OCA", "baseline", {"A": 1023.45, "B": 811.52}),
-    Row("musical_chairs", "Musical chairs (extra)", "baseline", {}),
-    Row("oracle", "Oracle upper bound (extra)", "baseline", {}),
-    Row("iagc", "IAGC [9], [12]", "learning", {"A": 996.11, "B": 802.24},
-        settings=iagc_ppo.iagc_a2c_settings, build=_lazy("iagc_a2c")),
-    Row("dqn", "DQN with parameter sharing [8]", "learning", {"A": 742.54, "B": 555.41},
-        settings=iagc_ppo.dense_settings, build=_lazy("drqn")),
-    Row("pai50", "PaI [18] (50%)", "learning", {"A": 1111.88, "B": 825.34},
-        settings=iagc_ppo.dense_settings, build=_lazy("pai")),
-    Row("dense", "Dense IAGC PPO", "learning", {"A": 1556.83, "B": 1115.74},
-        settings=iagc_ppo.dense_settings, build=iagc_ppo.build_config),
-    Row("harmonic", "IAGC PPO (95%), harmonic annealing", "learning", {"A": 1826.86, "B": 1223.41},
-        settings=iagc_ppo.pruned_settings("harmonic"), build=iagc_ppo.build_config),
-    Row("linear", "IAGC PPO (95%), linear", "learning", {"A": 1194.82, "B": 1083.76},
-        settings=iagc_ppo.pruned_settings("linear"), build=iagc_ppo.build_config),
-    Row("polynomial", "IAGC PPO (95%), polynomial", "learning", {"A": 1412.89, "B": 1092.19},
-        settings=iagc_ppo.pruned_settings("polynomial"), build=iagc_ppo.build_config),
-    Row("polynomial200", "IAGC PPO (95%), polynomial (i_start = 200)", "learning",
-        {"A": 1496.46, "B": 1048.51},
-        settings=iagc_ppo.pruned_settings("polynomial", start_fraction=0.2), build=iagc_ppo.build_config),
-    Row("ours", "IAGC PPO (95%, ours)", "learning", {}, eval_mode="greedy",
-        settings=iagc_ppo.ours_settings, build=iagc_ppo.build_config),
-    *[Row(f"ours_{change}", f"Ablation: ours {label}", "learning", {}, eval_mode="greedy",
-          settings=iagc_ppo.ours_ablation(change), build=iagc_ppo.build_config, group="ablation")
-      for change, label in [("paper_critic", "with the paper's critic (own history)"),
-                            ("paper_lr", "with the paper's lr (1e-4 / 5e-5)"),
-                            ("no_entropy", "without the entropy bonus"),
-                            ("one_episode", "with 1 episode per iteration"),
-                            ("dense", "without pruning (dense)")]],
-]}
+ROWS: Dict[str, Row] = {
+    r.key: r
+    for r in [
+        Row("aloha", "Slotted Aloha", "baseline", {"A": 993.77, "B": 764.10}),
+        Row("oca", "OCA", "baseline", {"A": 1023.45, "B": 811.52}),
+        Row("musical_chairs", "Musical chairs (extra)", "baseline", {}),
+        Row("oracle", "Oracle upper bound (extra)", "baseline", {}),
+        Row(
+            "iagc",
+            "IAGC [9], [12]",
+            "learning",
+            {"A": 996.11, "B": 802.24},
+            settings=iagc_ppo.iagc_a2c_settings,
+            build=_lazy("iagc_a2c"),
+        ),
+        Row(
+            "dqn",
+            "DQN with parameter sharing [8]",
+            "learning",
+            {"A": 742.54, "B": 555.41},
+            settings=iagc_ppo.dense_settings,
+            build=_lazy("drqn"),
+        ),
+        Row(
+            "pai50",
+            "PaI [18] (50%)",
+            "learning",
+            {"A": 1111.88, "B": 825.34},
+            settings=iagc_ppo.dense_settings,
+            build=_lazy("pai"),
+        ),
+        Row(
+            "dense",
+            "Dense IAGC PPO",
+            "learning",
+            {"A": 1556.83, "B": 1115.74},
+            settings=iagc_ppo.dense_settings,
+            build=iagc_ppo.build_config,
+        ),
+        Row(
+            "harmonic",
+            "IAGC PPO (95%), harmonic annealing",
+            "learning",
+            {"A": 1826.86, "B": 1223.41},
+            settings=iagc_ppo.pruned_settings("harmonic"),
+            build=iagc_ppo.build_config,
+        ),
+        Row(
+            "linear",
+            "IAGC PPO (95%), linear",
+            "learning",
+            {"A": 1194.82, "B": 1083.76},
+            settings=iagc_ppo.pruned_settings("linear"),
+            build=iagc_ppo.build_config,
+        ),
+        Row(
+            "polynomial",
+            "IAGC PPO (95%), polynomial",
+            "learning",
+            {"A": 1412.89, "B": 1092.19},
+            settings=iagc_ppo.pruned_settings("polynomial"),
+            build=iagc_ppo.build_config,
+        ),
+        Row(
+            "polynomial200",
+            "IAGC PPO (95%), polynomial (i_start = 200)",
+            "learning",
+            {"A": 1496.46, "B": 1048.51},
+            settings=iagc_ppo.pruned_settings("polynomial", start_fraction=0.2),
+            build=iagc_ppo.build_config,
+        ),
+        Row(
+            "ours",
+            "IAGC PPO (95%, ours)",
+            "learning",
+            {},
+            eval_mode="greedy",
+            settings=iagc_ppo.ours_settings,
+            build=iagc_ppo.build_config,
+        ),
+        *[
+            Row(
+                f"ours_{change}",
+                f"Ablation: ours {label}",
+                "learning",
+                {},
+                eval_mode="greedy",
+                settings=iagc_ppo.ours_ablation(change),
+                build=iagc_ppo.build_config,
+                group="ablation",
+            )
+            for change, label in [
+                ("paper_critic", "with the paper's critic (own history)"),
+                ("paper_lr", "with the paper's lr (1e-4 / 5e-5)"),
+                ("no_entropy", "without the entropy bonus"),
+                ("one_episode", "with 1 episode per iteration"),
+                ("dense", "without pruning (dense)"),
+            ]
+        ],
+    ]
+}
 
 #: Rows the paper has (in its order), then ours.
 PAPER_ROWS = [k for k, r in ROWS.items() if r.paper]
@@ -105,8 +177,10 @@ def expand_rows(names, groups=None) -> list:
     variants = [k for k in keys if SEPARATOR in k]
     bad = [n for n in names if n not in ROWS and n not in groups and SEPARATOR not in n]
     if bad:
-        raise ValueError(f"unknown rows {bad}; allowed: {list(ROWS)}, a group {list(groups)} "
-                         f"or a variant BASE{SEPARATOR}MODIFIER... (rllib_experiments.methods.variants)")
+        raise ValueError(
+            f"unknown rows {bad}; allowed: {list(ROWS)}, a group {list(groups)} "
+            f"or a variant BASE{SEPARATOR}MODIFIER... (rllib_experiments.methods.variants)"
+        )
     for v in variants:
         get_row(v)  # a bad base or modifier fails here, named
     return [k for k in ROWS if k in set(keys)] + list(dict.fromkeys(variants))
@@ -118,5 +192,6 @@ def get_row(key: str) -> Row:
         return ROWS[key]
     if SEPARATOR in key:
         return variant_row(key, ROWS)
-    raise ValueError(f"unknown row {key!r}; allowed: {list(ROWS)} or a variant "
-                     f"BASE{SEPARATOR}MODIFIER...")
+    raise ValueError(
+        f"unknown row {key!r}; allowed: {list(ROWS)} or a variant BASE{SEPARATOR}MODIFIER..."
+    )

@@ -57,13 +57,26 @@ from rllib_experiments.iagc.stacked import StackedActors
 from rllib_experiments.methods.shared_actors import SHARED_KEY, SharedActorsMixin
 
 DRQN_KEY = "drqn"
-DEFAULTS = dict(replay_episodes=200, batch_sequences=32, updates_per_iteration=1,
-                target_update=10, eps_start=1.0, eps_end=0.05, eps_decay_episodes=500,
-                double_q=True, huber_delta=1.0)
+DEFAULTS = dict(
+    replay_episodes=200,
+    batch_sequences=32,
+    updates_per_iteration=1,
+    target_update=10,
+    eps_start=1.0,
+    eps_end=0.05,
+    eps_decay_episodes=500,
+    double_q=True,
+    huber_delta=1.0,
+)
 
 
-def double_q_targets(rewards: torch.Tensor, q_online: torch.Tensor, q_target: torch.Tensor,
-                     gamma: float, double_q: bool = True) -> torch.Tensor:
+def double_q_targets(
+    rewards: torch.Tensor,
+    q_online: torch.Tensor,
+    q_target: torch.Tensor,
+    gamma: float,
+    double_q: bool = True,
+) -> torch.Tensor:
     """TD targets over whole sequences [M, T]: y_t = r_t + gamma Q_tgt(y_{t+1}, a*), y_T = r_T.
 
     a* = argmax_a Q_online(y_{t+1}, a) (double DQN) or argmax of Q_tgt itself.
@@ -82,8 +95,9 @@ def double_q_targets(rewards: torch.Tensor, q_online: torch.Tensor, q_target: to
 class DRQNEpisodesToBatch(ConnectorV2):
     """Whole episodes -> {"obs" [B*N, T, d], "actions", "rewards" [B*N, T]} (normalised rewards)."""
 
-    def __init__(self, input_observation_space=None, input_action_space=None, *, gamma: float,
-                 **kwargs):
+    def __init__(
+        self, input_observation_space=None, input_action_space=None, *, gamma: float, **kwargs
+    ):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.gamma = float(gamma)
 
@@ -123,20 +137,33 @@ class DRQNLearner(SharedActorsMixin, IAGCTorchLearner):
 
     def _update(self, batch: Dict[str, Any]):
         new = batch[self._q_id]
-        self._replay.append({k: new[k].cpu() for k in (Columns.OBS, Columns.ACTIONS, Columns.REWARDS)})
+        self._replay.append(
+            {k: new[k].cpu() for k in (Columns.OBS, Columns.ACTIONS, Columns.REWARDS)}
+        )
         capacity_seqs = self._drqn["replay_episodes"] * len(self._actor_ids)
-        while sum(len(x[Columns.OBS]) for x in self._replay) - len(self._replay[0][Columns.OBS]) >= capacity_seqs:
+        while (
+            sum(len(x[Columns.OBS]) for x in self._replay) - len(self._replay[0][Columns.OBS])
+            >= capacity_seqs
+        ):
             self._replay.pop(0)
         obs = torch.cat([x[Columns.OBS] for x in self._replay])
         act = torch.cat([x[Columns.ACTIONS] for x in self._replay])
         rew = torch.cat([x[Columns.REWARDS] for x in self._replay])
         result = None
         for _ in range(int(self._drqn["updates_per_iteration"])):
-            idx = torch.from_numpy(self._rng.choice(len(obs), size=min(len(obs), self._drqn["batch_sequences"]),
-                                                    replace=False))
-            mb = {self._q_id: {Columns.OBS: obs[idx], Columns.ACTIONS: act[idx],
-                               Columns.REWARDS: rew[idx],
-                               Columns.SEQ_LENS: torch.full((len(idx),), obs.shape[1], dtype=torch.int32)}}
+            idx = torch.from_numpy(
+                self._rng.choice(
+                    len(obs), size=min(len(obs), self._drqn["batch_sequences"]), replace=False
+                )
+            )
+            mb = {
+                self._q_id: {
+                    Columns.OBS: obs[idx],
+                    Columns.ACTIONS: act[idx],
+                    Columns.REWARDS: rew[idx],
+                    Columns.SEQ_LENS: torch.full((len(idx),), obs.shape[1], dtype=torch.int32),
+                }
+            }
             result = TorchLearner._update(self, mb)
         self._iterations += 1
         if self._iterations % int(self._drqn["target_update"]) == 0:
@@ -151,8 +178,9 @@ class DRQNLearner(SharedActorsMixin, IAGCTorchLearner):
         q_taken = q.gather(-1, actions[..., None])[..., 0]
         with torch.no_grad():
             q_tgt = self._target._forward({Columns.OBS: b[Columns.OBS]})[Columns.ACTION_DIST_INPUTS]
-            target = double_q_targets(rewards, q.detach(), q_tgt, self.config.gamma,
-                                      bool(self._drqn["double_q"]))
+            target = double_q_targets(
+                rewards, q.detach(), q_tgt, self.config.gamma, bool(self._drqn["double_q"])
+            )
         loss = torch.nn.functional.huber_loss(q_taken, target, delta=self._drqn["huber_delta"])
         self.metrics.log_dict({"td_loss": loss, "q_mean": q_taken.mean()}, key=mid, window=1)
         return {mid: loss}
@@ -167,7 +195,9 @@ class BoltzmannEnvRunner(BatchedDSAEnvRunner):
         opts = {**DEFAULTS, **(self.config.learner_config_dict.get(DRQN_KEY) or {})}
         seeds = None
         if not self._sim_seeded:
-            seq = np.random.SeedSequence([int(self.config.seed or 0), int(self.worker_index or 0), 7])
+            seq = np.random.SeedSequence(
+                [int(self.config.seed or 0), int(self.worker_index or 0), 7]
+            )
             seeds = [int(s) for s in seq.generate_state(self.num_envs)]
             self._sim_seeded = True
             self._drqn_rng = np.random.default_rng([int(self.config.seed or 0), 7])
@@ -203,8 +233,12 @@ class BoltzmannEnvRunner(BatchedDSAEnvRunner):
                 rewards[:, t] = reward
         out_obs[:, T] = obs
         self._drqn_episodes += B
-        data = {"obs": out_obs, "actions": actions, "rewards": rewards,
-                "logp": np.zeros((B, T, N), np.float32)}
+        data = {
+            "obs": out_obs,
+            "actions": actions,
+            "rewards": rewards,
+            "logp": np.zeros((B, T, N), np.float32),
+        }
         episodes = [self._to_episode(data, b) for b in range(B)]
         self._log_sampled(len(episodes), T)
         return episodes
@@ -221,8 +255,13 @@ def build_config(settings, **drqn_options):
     opts["eps_decay_episodes"] = max(1, settings.iterations * settings.episodes_per_iteration // 2)
     opts.update(drqn_options)
     config = build_algo_config(settings)
-    config.learners(learner_class=DRQNLearner,
-                    learner_config_dict={SHARED_KEY: {"sparsity": 0.0, "seed": settings.seed},
-                                         DRQN_KEY: opts, "seed": settings.seed})
+    config.learners(
+        learner_class=DRQNLearner,
+        learner_config_dict={
+            SHARED_KEY: {"sparsity": 0.0, "seed": settings.seed},
+            DRQN_KEY: opts,
+            "seed": settings.seed,
+        },
+    )
     config.env_runners(env_runner_cls=BoltzmannEnvRunner)
     return config

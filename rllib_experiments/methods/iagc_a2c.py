@@ -37,8 +37,10 @@ class IAGCA2CLearner(IAGCTorchLearner):
 def build_config(settings):
     """PPOConfig of IAGC-PPO with the A2C learner (settings.num_epochs must be 1)."""
     if settings.num_epochs != 1 or settings.minibatch_episodes is not None:
-        raise ValueError("IAGC (advantage actor-critic) makes one pass per batch: "
-                         "num_epochs must be 1 and minibatch_episodes None")
+        raise ValueError(
+            "IAGC (advantage actor-critic) makes one pass per batch: "
+            "num_epochs must be 1 and minibatch_episodes None"
+        )
     config = build_algo_config(settings)
     config.learners(learner_class=IAGCA2CLearner)
     return config

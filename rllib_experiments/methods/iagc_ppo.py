@@ -40,6 +40,7 @@ def ours_iterations(budget_iterations: int) -> int:
     """Training iterations of the ours row under a budget of ``budget_iterations``."""
     return max(2, int(round(OURS_ITERATION_FRACTION * budget_iterations)))
 
+
 #: Fraction of the iterations used for the harmonic period P (paper: 200 of 1000).
 PERIOD_FRACTION = 0.2
 
@@ -47,8 +48,12 @@ PERIOD_FRACTION = 0.2
 def _period(base, schedule: str) -> dict:
     """The harmonic period P = PERIOD_FRACTION * iterations (Fig. 1's shape at any budget)."""
     if schedule == "harmonic":
-        return {"schedule_params": {**base.schedule_params,
-                                    "period": max(1.0, PERIOD_FRACTION * base.iterations)}}
+        return {
+            "schedule_params": {
+                **base.schedule_params,
+                "period": max(1.0, PERIOD_FRACTION * base.iterations),
+            }
+        }
     return {}
 
 
@@ -64,10 +69,15 @@ def iagc_a2c_settings(base):
 
 def pruned_settings(schedule: str, start_fraction: float = 0.0):
     """Settings function of IAGC-PPO pruned to 95 % with ``schedule``."""
+
     def make(base):
-        return base.replace(schedule=schedule, final_sparsity=0.95,
-                            prune_start=int(round(start_fraction * base.iterations)),
-                            **_period(base, schedule))
+        return base.replace(
+            schedule=schedule,
+            final_sparsity=0.95,
+            prune_start=int(round(start_fraction * base.iterations)),
+            **_period(base, schedule),
+        )
+
     make.__name__ = f"pruned_{schedule}_{start_fraction}"
     return make
 
@@ -96,6 +106,7 @@ def ours_ablation(change: str):
 
     def make(base):
         return ours_settings(base).replace(**ABLATIONS[change])
+
     make.__name__ = f"ours_without_{change}"
     return make
 

@@ -22,8 +22,12 @@ class PaILearner(SharedActorsMixin, IAGCTorchLearner):
 def build_config(settings, sparsity: float = 0.5):
     """PPOConfig of the PaI row (settings.schedule must be "none": the masks are fixed)."""
     if settings.schedule != "none":
-        raise ValueError("PaI uses fixed masks from initialisation: settings.schedule must be 'none'")
+        raise ValueError(
+            "PaI uses fixed masks from initialisation: settings.schedule must be 'none'"
+        )
     config = build_algo_config(settings)
-    config.learners(learner_class=PaILearner,
-                    learner_config_dict={SHARED_KEY: {"sparsity": sparsity, "seed": settings.seed}})
+    config.learners(
+        learner_class=PaILearner,
+        learner_config_dict={SHARED_KEY: {"sparsity": sparsity, "seed": settings.seed}},
+    )
     return config

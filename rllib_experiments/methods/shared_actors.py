@@ -37,8 +37,9 @@ from rllib_experiments.iagc.modules import actor_ids
 SHARED_KEY = "shared_actors"
 
 
-def random_masks(named_params: Dict[str, torch.Tensor], sparsity: float,
-                 generator: torch.Generator) -> Dict[str, torch.Tensor]:
+def random_masks(
+    named_params: Dict[str, torch.Tensor], sparsity: float, generator: torch.Generator
+) -> Dict[str, torch.Tensor]:
     """A fixed random 0/1 mask per prunable matrix with exactly round(sparsity*numel) zeros."""
     masks = {}
     for name, p in named_params.items():
@@ -70,8 +71,9 @@ class SharedActorsMixin:
         seed = int(opts.get("seed", 0))
         self._actor_ids: List[str] = actor_ids(self.module)
         first = self.module[self._actor_ids[0]]
-        self._shared = {name: p.detach().clone().requires_grad_(True)
-                        for name, p in first.named_parameters()}
+        self._shared = {
+            name: p.detach().clone().requires_grad_(True) for name, p in first.named_parameters()
+        }
         self._masks: List[Optional[Dict[str, torch.Tensor]]] = []
         for n, _ in enumerate(self._actor_ids):
             if sparsity > 0:
@@ -89,8 +91,10 @@ class SharedActorsMixin:
     def user_weights(self, n: int) -> Dict[str, torch.Tensor]:
         """theta * m_n, the weights user n acts with."""
         mask = self._masks[n]
-        return {name: (theta * mask[name] if mask is not None and name in mask else theta).detach()
-                for name, theta in self._shared.items()}
+        return {
+            name: (theta * mask[name] if mask is not None and name in mask else theta).detach()
+            for name, theta in self._shared.items()
+        }
 
     def write_actor_weights(self) -> None:
         """Copy theta * m_n into every user's module."""
@@ -108,14 +112,21 @@ class SharedActorsMixin:
                 p = dict(self.module[aid].named_parameters())[name]
                 if p.grad is None:
                     continue
-                g = p.grad * self._masks[n][name] if self._masks[n] is not None and name in self._masks[n] else p.grad
+                g = (
+                    p.grad * self._masks[n][name]
+                    if self._masks[n] is not None and name in self._masks[n]
+                    else p.grad
+                )
                 total = g.clone() if total is None else total + g
             theta.grad = total
         for aid in self._actor_ids:
             for p in self.module[aid].parameters():
                 p.grad = None
-        others = {pid: g for pid, g in gradients_dict.items()
-                  if g is not None and id(self._params[pid]) not in self._actor_param_ids}
+        others = {
+            pid: g
+            for pid, g in gradients_dict.items()
+            if g is not None and id(self._params[pid]) not in self._actor_param_ids
+        }
         super().apply_gradients(others)  # the critic's optimizer (actor grads are None: no step)
         if any(t.grad is not None for t in self._shared.values()):
             self._shared_optimizer.step()

@@ -75,13 +75,22 @@ def _overall_sparsity(settings, target: float):
     from rllib_experiments.iagc.modules import IAGCActor, prune_scope_patterns
 
     info = probe_env(settings)
-    actor = IAGCActor(observation_space=info["obs_space"], action_space=info["act_space"],
-                      model_config={"hidden_sizes": tuple(settings.hidden_sizes),
-                                    "lstm_size": settings.lstm_size,
-                                    "lstm_layers": settings.lstm_layers})
+    actor = IAGCActor(
+        observation_space=info["obs_space"],
+        action_space=info["act_space"],
+        model_config={
+            "hidden_sizes": tuple(settings.hidden_sizes),
+            "lstm_size": settings.lstm_size,
+            "lstm_layers": settings.lstm_layers,
+        },
+    )
     include, exclude = prune_scope_patterns(settings.prune_scope, settings.hidden_sizes)
-    in_scope = sum(p.numel() for p in prunable_parameters(
-        actor, prune_biases=settings.prune_biases, include=include, exclude=exclude).values())
+    in_scope = sum(
+        p.numel()
+        for p in prunable_parameters(
+            actor, prune_biases=settings.prune_biases, include=include, exclude=exclude
+        ).values()
+    )
     total = sum(p.numel() for p in actor.parameters())
     p = target * total / in_scope
     if not 0 <= p < 1:
@@ -89,7 +98,8 @@ def _overall_sparsity(settings, target: float):
             f"{target:g} of all actor parameters cannot be zero with prune scope "
             f"{settings.prune_scope!r}: its matrices are {in_scope} of the actor's {total} "
             f"parameters, so at most {in_scope / total:.4f} can be pruned"
-            f"{'' if settings.prune_biases else ' (the modifier biases prunes biases too)'}")
+            f"{'' if settings.prune_biases else ' (the modifier biases prunes biases too)'}"
+        )
     return settings.replace(final_sparsity=p)
 
 
@@ -99,8 +109,10 @@ def parse_modifier(text: str) -> Callable:
         return lambda s: s.replace(**MODIFIERS[text])
     m = _NUMBER.match(text)
     if not m:
-        raise ValueError(f"unknown modifier {text!r}; allowed: {sorted(MODIFIERS)} or "
-                         f"{[k + '<number>' for k in NUMBERED]}")
+        raise ValueError(
+            f"unknown modifier {text!r}; allowed: {sorted(MODIFIERS)} or "
+            f"{[k + '<number>' for k in NUMBERED]}"
+        )
     kind, value = m.group(1), float(m.group(2))
     if kind == "iprune":
         if value != int(value) or value < 1:
@@ -137,8 +149,10 @@ def variant_row(key: str, rows: Dict):
         raise ValueError(f"variant {key!r}: unknown base row {base_key!r}; allowed: {list(rows)}")
     base = rows[base_key]
     if base.kind != "learning":
-        raise ValueError(f"variant {key!r}: base row {base_key!r} does not learn; only learning "
-                         "rows take modifiers")
+        raise ValueError(
+            f"variant {key!r}: base row {base_key!r} does not learn; only learning "
+            "rows take modifiers"
+        )
     if not mods:
         return base
     changes = [parse_modifier(m) for m in mods]
@@ -149,5 +163,11 @@ def variant_row(key: str, rows: Dict):
             s = change(s)
         return s
 
-    return replace(base, key=key, label=f"{base.label} [{', '.join(mods)}]", paper={},
-                   settings=settings, group="variant")
+    return replace(
+        base,
+        key=key,
+        label=f"{base.label} [{', '.join(mods)}]",
+        paper={},
+        settings=settings,
+        group="variant",
+    )

@@ -51,8 +51,16 @@ class BackgroundEvaluator:
             kernels, and hence the numbers, are the ones a synchronous evaluation uses).
     """
 
-    def __init__(self, task: Callable, env_kwargs: Dict[str, Any], *, episodes: int,
-                 eval_seed: int, threads: Optional[int] = None, log_dir: Optional[Path] = None):
+    def __init__(
+        self,
+        task: Callable,
+        env_kwargs: Dict[str, Any],
+        *,
+        episodes: int,
+        eval_seed: int,
+        threads: Optional[int] = None,
+        log_dir: Optional[Path] = None,
+    ):
         self.task = task
         self.log_dir = log_dir
         self.env_kwargs = dict(env_kwargs)
@@ -67,11 +75,17 @@ class BackgroundEvaluator:
         import torch
 
         threads = int(self.threads or torch.get_num_threads())
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(threads),
-                                       str(self.log_dir or "")],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS=str(threads),
+            PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(threads), str(self.log_dir or "")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
 
     def submit(self, module_spec, weights: Dict[str, Dict], agents: Sequence[str]) -> Future:
         """Start evaluating a snapshot; the future gives ``(evaluation, sparsity)``.
@@ -82,7 +96,15 @@ class BackgroundEvaluator:
             raise RuntimeError("the background evaluator runs one evaluation at a time")
         if self._proc is None or self._proc.poll() is not None:
             self._start()
-        job = (self.task, module_spec, weights, list(agents), self.env_kwargs, self.episodes, self.eval_seed)
+        job = (
+            self.task,
+            module_spec,
+            weights,
+            list(agents),
+            self.env_kwargs,
+            self.episodes,
+            self.eval_seed,
+        )
         pickle.dump(job, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self._proc.stdin.flush()
         future: Future = Future()
@@ -114,7 +136,6 @@ def _serve(threads: int, log_dir: Optional[Path]) -> None:
     """Worker loop: read a job, write ``(True, result)`` or ``(False, traceback)``, until EOF."""
     # imports torch: only when called
     import torch
-
 
     torch.set_num_threads(threads)
     route_framework_logs(log_dir)

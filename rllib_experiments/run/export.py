@@ -27,10 +27,20 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from dsa_pettingzoo import make_config
 from dsa_pettingzoo.deploy.format import SUFFIX
-from rllib_experiments.run.checkpoints import (find_actor_modules, find_env_config, is_module_dir,
-                                              load_module_state, resolve_checkpoint)
+from rllib_experiments.run.checkpoints import (
+    find_actor_modules,
+    find_env_config,
+    is_module_dir,
+    load_module_state,
+    resolve_checkpoint,
+)
 from rllib_experiments.run.outputs import OutputExistsError, publish_folder
-from rllib_experiments.dsa.actor_files import architecture_of, env_settings, export_actor, user_index
+from rllib_experiments.dsa.actor_files import (
+    architecture_of,
+    env_settings,
+    export_actor,
+    user_index,
+)
 
 
 class ExportError(ValueError):
@@ -55,16 +65,27 @@ def _blame(argument: str):
 
 def _not_an_export(folder: Path) -> Optional[str]:
     """Why ``--overwrite`` must not move ``folder`` aside (None: it holds only actor files)."""
-    other = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.name.endswith(SUFFIX)))
+    other = sorted(
+        p.name for p in folder.iterdir() if not (p.is_file() and p.name.endswith(SUFFIX))
+    )
     if other:
-        return (f"it holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only "
-                f"*{SUFFIX} files, so it is not an export folder; choose another --output")
+        return (
+            f"it holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only "
+            f"*{SUFFIX} files, so it is not an export folder; choose another --output"
+        )
     return None
 
 
-def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: str = "auto",
-                      env: Optional[Mapping[str, Any]] = None, overwrite: bool = False,
-                      log=print) -> Dict[str, Tuple[Path, Dict[str, Any]]]:
+def export_checkpoint(
+    checkpoint,
+    output,
+    *,
+    dtype: str = "float32",
+    encoding: str = "auto",
+    env: Optional[Mapping[str, Any]] = None,
+    overwrite: bool = False,
+    log=print,
+) -> Dict[str, Tuple[Path, Dict[str, Any]]]:
     """Export every actor of a checkpoint into the new folder ``output``; module id -> (file, header).
 
     ``checkpoint`` may also be a run directory: its latest checkpoint is used (and named).
@@ -87,8 +108,10 @@ def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: s
     if env is None:
         env = find_env_config(checkpoint)
         if env is None:
-            log("warning: no environment settings found in the checkpoint (pass env=..., --env on the command line); "
-                "the files' env field is null")
+            log(
+                "warning: no environment settings found in the checkpoint (pass env=..., --env on the command line); "
+                "the files' env field is null"
+            )
     with _blame("env" if given_env else "checkpoint"):
         for arch in archs.values():
             env_settings(env, arch)
@@ -101,16 +124,27 @@ def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: s
         for mid, mdir in modules.items():
             with _blame("dtype"):  # float16 cannot hold every float32 weight
                 headers[mid] = export_actor(
-                    states[mid], archs[mid], folder / f"{mid}{SUFFIX}", dtype=dtype,
-                    encoding=encoding, agent=mid, env=env, system=system,
-                    source={"checkpoint": source, "module_dir": str(mdir.resolve()),
-                            "exporter": "rllib_experiments.run.export"})
+                    states[mid],
+                    archs[mid],
+                    folder / f"{mid}{SUFFIX}",
+                    dtype=dtype,
+                    encoding=encoding,
+                    agent=mid,
+                    env=env,
+                    system=system,
+                    source={
+                        "checkpoint": source,
+                        "module_dir": str(mdir.resolve()),
+                        "exporter": "rllib_experiments.run.export",
+                    },
+                )
         return headers
 
     output = Path(output)
     try:
-        headers, moved = publish_folder(output, write, overwrite=overwrite,
-                                        refuse_overwrite=_not_an_export)
+        headers, moved = publish_folder(
+            output, write, overwrite=overwrite, refuse_overwrite=_not_an_export
+        )
     except OutputExistsError as err:
         raise ExportError("output", str(err)) from None
     except OSError as err:
@@ -122,9 +156,11 @@ def export_checkpoint(checkpoint, output, *, dtype: str = "float32", encoding: s
         path = output / f"{mid}{SUFFIX}"
         size = path.stat().st_size
         sp = header["sparsity"]
-        log(f"{mid}: {100 * sp['prunable']:.1f}% of weights zero, {size} bytes "
+        log(
+            f"{mid}: {100 * sp['prunable']:.1f}% of weights zero, {size} bytes "
             f"({100 * size / header['dense_float32_bytes']:.1f}% of the dense float32 "
-            f"{header['dense_float32_bytes']} bytes) -> {path}")
+            f"{header['dense_float32_bytes']} bytes) -> {path}"
+        )
         done[mid] = (path, header)
     log(f"run_id {system['run_id']}: {len(done)} of N = {num_users} users")
     return done
@@ -137,15 +173,22 @@ def _system_size(modules, checkpoint, env, log) -> Optional[int]:
     if len(modules) == 1 and is_module_dir(Path(checkpoint)):
         n = indices[0]
         if env_n is not None and n >= env_n:
-            raise ValueError(f"{checkpoint}: actor of user {n} but the environment has "
-                             f"num_users={env_n}")
-        log(f"one actor of {env_n if env_n else 'an unknown number of'} users: run it with "
-            "load_policy; load_actors needs every user's file in one folder")
+            raise ValueError(
+                f"{checkpoint}: actor of user {n} but the environment has num_users={env_n}"
+            )
+        log(
+            f"one actor of {env_n if env_n else 'an unknown number of'} users: run it with "
+            "load_policy; load_actors needs every user's file in one folder"
+        )
         return env_n
     if indices != list(range(len(indices))):
-        raise ValueError(f"{checkpoint}: actor modules {', '.join(modules)} are not "
-                         f"user_0 .. user_{len(indices) - 1}")
+        raise ValueError(
+            f"{checkpoint}: actor modules {', '.join(modules)} are not "
+            f"user_0 .. user_{len(indices) - 1}"
+        )
     if env_n is not None and env_n != len(indices):
-        raise ValueError(f"the environment settings say num_users={env_n} but {checkpoint} "
-                         f"holds {len(indices)} actors ({', '.join(modules)})")
+        raise ValueError(
+            f"the environment settings say num_users={env_n} but {checkpoint} "
+            f"holds {len(indices)} actors ({', '.join(modules)})"
+        )
     return len(indices)

@@ -57,8 +57,13 @@ SCALE_LOG = "scale_runs.jsonl"
 #: The file each command writes first into its output folder, and the command's name: a
 #: folder holding another command's file belongs to that command and is never written into.
 SEARCH_FILE = "search.json"
-OWNER_FILES = {RUN_FILE: "train", GRID_FILE: "tune_schedules", SEARCH_FILE: "tune_schedules",
-               REPRODUCE_LOG: "reproduce", SCALE_LOG: "scale"}
+OWNER_FILES = {
+    RUN_FILE: "train",
+    GRID_FILE: "tune_schedules",
+    SEARCH_FILE: "tune_schedules",
+    REPRODUCE_LOG: "reproduce",
+    SCALE_LOG: "scale",
+}
 
 #: Entries whose presence means "this folder holds results".
 RESULT_ENTRIES = (RUN_FILE, PROGRESS_FILE, RESULT_FILE, CHECKPOINT_DIR, TENSORBOARD_DIR)
@@ -70,6 +75,7 @@ class OutputExistsError(ValueError):
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """``data`` as indented JSON with sorted keys and a final newline (:func:`write_atomic`)."""
+
     def write(f):
         json.dump(data, f, indent=2, sort_keys=True, default=_json_default)
         f.write("\n")
@@ -77,13 +83,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, write)
 
 
-def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping], *,
-                     lineterminator: str = "\r\n") -> None:
+def write_csv_atomic(
+    path: Path, columns: Sequence[str], rows: Iterable[Mapping], *, lineterminator: str = "\r\n"
+) -> None:
     """``rows`` under the header ``columns`` (keys outside it ignored, None written as empty),
     through :func:`write_atomic`; ``lineterminator`` as :mod:`csv` takes it."""
+
     def write(f):
-        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore",
-                           lineterminator=lineterminator)
+        w = csv.DictWriter(
+            f, fieldnames=list(columns), extrasaction="ignore", lineterminator=lineterminator
+        )
         w.writeheader()
         for r in rows:
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
@@ -120,7 +129,8 @@ def check_owner(output: Path, command: str) -> None:
         if owner != command and (Path(output) / name).exists():
             raise OutputExistsError(
                 f"{str(output)!r} holds the output of {owner} ({name}); {command} never writes "
-                "into another command's folder: choose another output folder")
+                "into another command's folder: choose another output folder"
+            )
 
 
 def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[Path]:
@@ -146,7 +156,8 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[P
             raise OutputExistsError(
                 f"output folder {str(output)!r} already holds results; pass --resume to continue "
                 "that run or --overwrite to start again (the old folder is then kept as "
-                f"{output.name}.old-<time>), or choose another --output")
+                f"{output.name}.old-<time>), or choose another --output"
+            )
         moved = move_aside(output)
     output.mkdir(parents=True, exist_ok=True)
     return moved
@@ -169,8 +180,13 @@ def move_aside(path: Path, tag: str = "old") -> Path:
     return moved
 
 
-def publish_folder(output: Path, write: Callable[[Path], Any], *, overwrite: bool,
-                   refuse_overwrite: Optional[Callable[[Path], Optional[str]]] = None) -> tuple:
+def publish_folder(
+    output: Path,
+    write: Callable[[Path], Any],
+    *,
+    overwrite: bool,
+    refuse_overwrite: Optional[Callable[[Path], Optional[str]]] = None,
+) -> tuple:
     """Build a folder completely, then give it its name: ``(write's result, moved-aside path)``.
 
     ``output`` must not exist, or be an empty folder, or (``overwrite``) be a folder that
@@ -187,10 +203,13 @@ def publish_folder(output: Path, write: Callable[[Path], Any], *, overwrite: boo
         raise OutputExistsError(
             f"folder {str(output)!r} is not empty (holds {', '.join(held[:3])}"
             f"{', ...' if len(held) > 3 else ''}); choose a new or empty folder, or pass "
-            f"--overwrite to move the old one aside to {output.name}.old-<time> (nothing is deleted)")
+            f"--overwrite to move the old one aside to {output.name}.old-<time> (nothing is deleted)"
+        )
     reason = refuse_overwrite(output) if held and refuse_overwrite else None
     if reason:
-        raise OutputExistsError(f"folder {str(output)!r} is not moved aside by --overwrite: {reason}")
+        raise OutputExistsError(
+            f"folder {str(output)!r} is not moved aside by --overwrite: {reason}"
+        )
     created = [p for p in (output.absolute(), *output.absolute().parents) if not p.exists()][1:]
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp-"))
@@ -254,8 +273,13 @@ def _file_digests(folder: Path) -> Dict[str, Dict[str, Any]]:
     return digests
 
 
-def save_checkpoint(algo, output: Path, iterations_done: int, run_state: Dict[str, Any],
-                    random_state: Optional[Dict[str, Any]] = None) -> Path:
+def save_checkpoint(
+    algo,
+    output: Path,
+    iterations_done: int,
+    run_state: Dict[str, Any],
+    random_state: Optional[Dict[str, Any]] = None,
+) -> Path:
     """Save the algorithm, the run state, the random streams and a manifest of every file.
 
     The folder appears under its name only when complete; the manifest (sizes and sha256
@@ -341,8 +365,9 @@ def open_tensorboard(output: Path, purge_step: Optional[int] = None):
     # imports tensorboardX: only when called
     from tensorboardX import SummaryWriter
 
-    return SummaryWriter(logdir=str(Path(output) / TENSORBOARD_DIR), purge_step=purge_step,
-                         flush_secs=10)
+    return SummaryWriter(
+        logdir=str(Path(output) / TENSORBOARD_DIR), purge_step=purge_step, flush_secs=10
+    )
 
 
 LOCK_FILE = ".running.lock"
@@ -365,8 +390,10 @@ def exclusive(folder, prog: str):
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise OutputBusyError(f"{folder} is in use by {holder}; wait for it to finish (or stop "
-                                  "it) before running trials into the same folder") from None
+            raise OutputBusyError(
+                f"{folder} is in use by {holder}; wait for it to finish (or stop "
+                "it) before running trials into the same folder"
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"{prog} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")

@@ -20,10 +20,25 @@ import numpy as np
 from rllib_experiments.run.outputs import write_atomic
 
 #: Columns of progress.csv before the per-user ones.
-BASE_COLUMNS = ("iteration", "env_steps", "episodes", "time_s", "wall_time_s", "env_steps_per_s",
-                "train_reward", "train_return", "mean_sparsity", "mean_target_sparsity",
-                "policy_loss", "critic_loss", "entropy",
-                "eval_stochastic_mean", "eval_stochastic_std", "eval_greedy_mean", "eval_greedy_std")
+BASE_COLUMNS = (
+    "iteration",
+    "env_steps",
+    "episodes",
+    "time_s",
+    "wall_time_s",
+    "env_steps_per_s",
+    "train_reward",
+    "train_return",
+    "mean_sparsity",
+    "mean_target_sparsity",
+    "policy_loss",
+    "critic_loss",
+    "entropy",
+    "eval_stochastic_mean",
+    "eval_stochastic_std",
+    "eval_greedy_mean",
+    "eval_greedy_std",
+)
 
 
 def mean(values) -> Optional[float]:
@@ -36,8 +51,16 @@ def progress_columns(agents: Sequence[str]) -> List[str]:
     return list(BASE_COLUMNS) + [f"sparsity_{a}" for a in agents] + [f"target_{a}" for a in agents]
 
 
-def progress_row(i: int, result: Dict, agents: Sequence[str], *, pruned: bool, train_s: float,
-                 wall: float, evaluation: Optional[Dict[str, Dict]]) -> Dict[str, Any]:
+def progress_row(
+    i: int,
+    result: Dict,
+    agents: Sequence[str],
+    *,
+    pruned: bool,
+    train_s: float,
+    wall: float,
+    evaluation: Optional[Dict[str, Dict]],
+) -> Dict[str, Any]:
     """The progress row of iteration ``i`` (0-based) from its train() result."""
     # imports ray, torch: only when called
     from rllib_experiments.iagc.modules import CRITIC_ID
@@ -71,7 +94,9 @@ def progress_row(i: int, result: Dict, agents: Sequence[str], *, pruned: bool, t
         for mode, summary in evaluation.items():
             row[f"eval_{mode}_mean"] = summary["mean_reward"]
             row[f"eval_{mode}_std"] = summary["std_reward"]
-    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
+    return {
+        k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()
+    }
 
 
 def fmt_time(seconds: float) -> str:
@@ -89,7 +114,9 @@ def progress_line(row: Dict[str, Any], total: int, seconds_per_iter: float) -> s
     if row.get("train_reward") is not None:
         parts.append(f"reward {row['train_reward']:8.1f}")
     if row.get("eval_stochastic_mean") is not None:
-        parts.append(f"eval {row['eval_stochastic_mean']:.1f} (greedy {row['eval_greedy_mean']:.1f})")
+        parts.append(
+            f"eval {row['eval_stochastic_mean']:.1f} (greedy {row['eval_greedy_mean']:.1f})"
+        )
     parts.append(f"sparsity {row['mean_sparsity']:.3f}/{row['mean_target_sparsity']:.3f}")
     if row.get("env_steps_per_s") is not None:
         parts.append(f"{row['env_steps_per_s']:6.0f} env steps/s")
@@ -103,9 +130,15 @@ def tensorboard_log(writer, row: Dict[str, Any]) -> None:
     for key, value in row.items():
         if key == "iteration" or value is None or isinstance(value, str):
             continue
-        group = "eval" if key.startswith("eval_") else (
-            "sparsity" if key.startswith(("sparsity_", "target_", "mean_sparsity", "mean_target")) else
-            "train")
+        group = (
+            "eval"
+            if key.startswith("eval_")
+            else (
+                "sparsity"
+                if key.startswith(("sparsity_", "target_", "mean_sparsity", "mean_target"))
+                else "train"
+            )
+        )
         writer.add_scalar(f"{group}/{key}", value, i)
 
 
@@ -165,12 +198,18 @@ def read_progress(path: Path) -> tuple:
 def truncate_progress(path: Path, iterations_done: int) -> tuple:
     """Keep exactly the rows of iterations 0..iterations_done-1 (atomically); returns (header, rows)."""
     header, rows = read_progress(path)
-    kept = [r for r in rows if r.get("iteration", "").isdigit() and int(r["iteration"]) < iterations_done]
+    kept = [
+        r
+        for r in rows
+        if r.get("iteration", "").isdigit() and int(r["iteration"]) < iterations_done
+    ]
     seen = [int(r["iteration"]) for r in kept]
     if seen != list(range(iterations_done)):
         raise RuntimeError(
             f"{path} does not hold iterations 0..{iterations_done - 1} exactly once "
-            f"(found {len(seen)} rows); refusing to resume over it")
+            f"(found {len(seen)} rows); refusing to resume over it"
+        )
+
     def write(f):
         if header:
             writer = csv.DictWriter(f, fieldnames=header)

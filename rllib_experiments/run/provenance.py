@@ -31,8 +31,9 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def _git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(_CHECKOUT), *args], capture_output=True, text=True,
-                          timeout=10, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(_CHECKOUT), *args], capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
 
 
 def code_version() -> Optional[Dict[str, Any]]:
@@ -75,8 +76,12 @@ def cpu_model() -> str:
 
 def provenance() -> Dict[str, Any]:
     """The libraries and the machine of this process (a record's ``provenance`` field)."""
-    return {"versions": versions(), "cpu": cpu_model(), "python": platform.python_version(),
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+    return {
+        "versions": versions(),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
 
 
 def provenance_fields() -> Dict[str, Any]:

@@ -25,11 +25,20 @@ def algo_random_state(algo) -> Dict[str, Any]:
         runners[0] = local.get_random_state()
     if algo.env_runner_group.num_remote_env_runners():
         remote = algo.env_runner_group.foreach_env_runner(
-            lambda er: (er.worker_index, er.get_random_state())
-            if hasattr(er, "get_random_state") else None, local_env_runner=False)
+            lambda er: (
+                (er.worker_index, er.get_random_state())
+                if hasattr(er, "get_random_state")
+                else None
+            ),
+            local_env_runner=False,
+        )
         runners.update(dict(r for r in remote if r is not None))
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-            "python": random.getstate(), "env_runners": runners}
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+        "env_runners": runners,
+    }
 
 
 def set_algo_random_state(algo, state: Dict[str, Any]) -> None:
@@ -46,4 +55,5 @@ def set_algo_random_state(algo, state: Dict[str, Any]) -> None:
     remote = {k: v for k, v in runners.items() if k != 0}
     if remote:
         algo.env_runner_group.foreach_env_runner(
-            lambda er: er.set_random_state(remote[er.worker_index]), local_env_runner=False)
+            lambda er: er.set_random_state(remote[er.worker_index]), local_env_runner=False
+        )

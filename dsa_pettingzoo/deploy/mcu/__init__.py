@@ -17,5 +17,11 @@ Needs ``arm-none-eabi-gcc`` (with newlib) and ``qemu-system-arm`` on PATH.
 from .build import FirmwareError, build_firmware, host_reference, missing_tools, run_firmware
 from .codegen import actor_header
 
-__all__ = ["FirmwareError", "actor_header", "build_firmware", "host_reference", "missing_tools",
-           "run_firmware"]
+__all__ = [
+    "FirmwareError",
+    "actor_header",
+    "build_firmware",
+    "host_reference",
+    "missing_tools",
+    "run_firmware",
+]

@@ -29,8 +29,16 @@ MACHINE = "mps2-an386"
 TARGET_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard")
 #: -std=c99 also turns off the contraction of a * b + c into a fused multiply-add, which the
 #: host (x86-64) does not do either: the firmware's logits are the host kernel's, bit for bit.
-CFLAGS = ("-O2", "-std=c99", "-fno-trapping-math", "-ffunction-sections", "-fdata-sections",
-          "-DDSA_SINGLE_COPY", "-Wall", "-Wextra")
+CFLAGS = (
+    "-O2",
+    "-std=c99",
+    "-fno-trapping-math",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-DDSA_SINGLE_COPY",
+    "-Wall",
+    "-Wextra",
+)
 LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
 #: Wall-clock limit of one QEMU run (a 1,000-step dense float32 actor takes a few seconds).
 QEMU_TIMEOUT = 120
@@ -45,16 +53,31 @@ def missing_tools() -> Optional[str]:
     missing = [tool for tool in (GCC, SIZE, QEMU) if shutil.which(tool) is None]
     if not missing:
         return None
-    return (f"{', '.join(missing)} not found on PATH (Debian: apt-get install gcc-arm-none-eabi "
-            "libnewlib-arm-none-eabi qemu-system-arm)")
+    return (
+        f"{', '.join(missing)} not found on PATH (Debian: apt-get install gcc-arm-none-eabi "
+        "libnewlib-arm-none-eabi qemu-system-arm)"
+    )
 
 
 def build_command(out_dir) -> list:
     """The compile-and-link command of the firmware in ``out_dir`` (holding actor.h)."""
     out_dir = Path(out_dir)
-    return [GCC, *TARGET_FLAGS, *CFLAGS, f"-I{out_dir}", f"-I{HERE}", f"-I{SOURCE.parent}",
-            f"-T{HERE / 'link.ld'}", *LDFLAGS, "-o", str(out_dir / "firmware.elf"),
-            str(HERE / "startup.c"), str(HERE / "main.c"), str(SOURCE), "-lm"]
+    return [
+        GCC,
+        *TARGET_FLAGS,
+        *CFLAGS,
+        f"-I{out_dir}",
+        f"-I{HERE}",
+        f"-I{SOURCE.parent}",
+        f"-T{HERE / 'link.ld'}",
+        *LDFLAGS,
+        "-o",
+        str(out_dir / "firmware.elf"),
+        str(HERE / "startup.c"),
+        str(HERE / "main.c"),
+        str(SOURCE),
+        "-lm",
+    ]
 
 
 def qemu_command(elf, output) -> list:
@@ -63,20 +86,36 @@ def qemu_command(elf, output) -> list:
     A file, not stdout: QEMU sends semihosting output to stderr or stdout depending on
     whether they are terminals.
     """
-    return [QEMU, "-M", MACHINE, "-nographic", "-monitor", "none", "-serial", "none",
-            "-chardev", f"file,id=semihost,path={output}",
-            "-semihosting-config", "enable=on,target=native,chardev=semihost", "-kernel", str(elf)]
+    return [
+        QEMU,
+        "-M",
+        MACHINE,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-chardev",
+        f"file,id=semihost,path={output}",
+        "-semihosting-config",
+        "enable=on,target=native,chardev=semihost",
+        "-kernel",
+        str(elf),
+    ]
 
 
 def _run(cmd, what: str, timeout: int) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired:
         raise FirmwareError(f"{what} did not finish within {timeout} s: {' '.join(cmd)}") from None
     if proc.returncode != 0:
-        raise FirmwareError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                            f"{(proc.stdout + proc.stderr).strip()[:3000]}")
+        raise FirmwareError(
+            f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+            f"{(proc.stdout + proc.stderr).strip()[:3000]}"
+        )
     return proc
 
 
@@ -105,9 +144,14 @@ def build_firmware(actor, obs: np.ndarray, out_dir, reset_every: int = 100) -> D
     elf = out_dir / "firmware.elf"
     s = section_sizes(elf)
     flash = sum(s.get(k, 0) for k in (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data"))
-    return {"elf": str(elf), "flash_bytes": flash, "text_bytes": s.get(".text", 0),
-            "rodata_bytes": s.get(".rodata", 0),
-            "static_ram_bytes": s.get(".data", 0) + s.get(".bss", 0), **counts}
+    return {
+        "elf": str(elf),
+        "flash_bytes": flash,
+        "text_bytes": s.get(".text", 0),
+        "rodata_bytes": s.get(".rodata", 0),
+        "static_ram_bytes": s.get(".data", 0) + s.get(".bss", 0),
+        **counts,
+    }
 
 
 def run_firmware(elf) -> Dict:
@@ -116,14 +160,24 @@ def run_firmware(elf) -> Dict:
     output.unlink(missing_ok=True)
     _run(qemu_command(elf, output), f"running {elf} under {QEMU}", QEMU_TIMEOUT)
     out = output.read_text() if output.exists() else ""
-    actions = [int(a) for line in out.splitlines() if line.startswith("actions ")
-               for a in line.split()[1:]]
-    fields = dict(line.split(" ", 1) for line in out.splitlines()
-                  if line.split(" ", 1)[0] in ("checksum", "steps", "stack_bytes"))
-    if set(fields) != {"checksum", "steps", "stack_bytes"} or len(actions) != int(fields.get("steps", -1)):
+    actions = [
+        int(a) for line in out.splitlines() if line.startswith("actions ") for a in line.split()[1:]
+    ]
+    fields = dict(
+        line.split(" ", 1)
+        for line in out.splitlines()
+        if line.split(" ", 1)[0] in ("checksum", "steps", "stack_bytes")
+    )
+    if set(fields) != {"checksum", "steps", "stack_bytes"} or len(actions) != int(
+        fields.get("steps", -1)
+    ):
         raise FirmwareError(f"unexpected output of {elf} under {QEMU}:\n{out[:3000]}")
-    return {"actions": actions, "checksum": int(fields["checksum"], 16),
-            "steps": int(fields["steps"]), "stack_bytes": int(fields["stack_bytes"])}
+    return {
+        "actions": actions,
+        "checksum": int(fields["checksum"], 16),
+        "steps": int(fields["steps"]),
+        "stack_bytes": int(fields["stack_bytes"]),
+    }
 
 
 def fnv1a(data: bytes, hash_: int = 2166136261) -> int:

@@ -70,16 +70,28 @@ def naive_config(settings, info: Dict[str, Any]):
         .environment(DSAMultiAgentEnv, env_config=settings.env_kwargs())
         .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
         .multi_agent(policies=list(info["agents"]), policy_mapping_fn=policy_mapping_fn)
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
-            aid: RLModuleSpec(model_config=model) for aid in info["agents"]}))
-        .training(train_batch_size_per_learner=batch, minibatch_size=batch,
-                  num_epochs=settings.num_epochs, lr=settings.actor_lr, gamma=settings.gamma)
+        .rl_module(
+            rl_module_spec=MultiRLModuleSpec(
+                rl_module_specs={aid: RLModuleSpec(model_config=model) for aid in info["agents"]}
+            )
+        )
+        .training(
+            train_batch_size_per_learner=batch,
+            minibatch_size=batch,
+            num_epochs=settings.num_epochs,
+            lr=settings.actor_lr,
+            gamma=settings.gamma,
+        )
         .debugging(seed=settings.seed)
     )
 
 
-def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
-            log: Optional[Callable[[str], None]] = None) -> Dict[str, Dict[str, Any]]:
+def measure(
+    algo_configs: Dict[str, Any],
+    iterations: int,
+    warmup: int,
+    log: Optional[Callable[[str], None]] = None,
+) -> Dict[str, Dict[str, Any]]:
     """Build every algorithm, warm each up, then time their iterations interleaved.
 
     Interleaving (ours, naive, ours, naive, ...) exposes both to the same machine load.
@@ -104,8 +116,10 @@ def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
                 st["wall_s"] += wall
                 st["cpu_s"] += cpu
                 if log is not None:
-                    log(f"  {name}: iteration {i + 1}/{iterations} wall {wall:.1f} s, "
-                        f"cpu {cpu:.1f} s")
+                    log(
+                        f"  {name}: iteration {i + 1}/{iterations} wall {wall:.1f} s, "
+                        f"cpu {cpu:.1f} s"
+                    )
     finally:
         for algo in algos.values():
             algo.stop()
@@ -121,16 +135,23 @@ def measure(algo_configs: Dict[str, Any], iterations: int, warmup: int,
     return out
 
 
-def run_loop(*, setup: str = "A", episodes_per_iteration: int = 16, iterations: int = 3,
-             warmup: int = 1, num_epochs: Optional[int] = None, critic_mode: str = "paper",
-             learner_threads: int = 1, only: Optional[str] = None,
-             log: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+def run_loop(
+    *,
+    setup: str = "A",
+    episodes_per_iteration: int = 16,
+    iterations: int = 3,
+    warmup: int = 1,
+    num_epochs: Optional[int] = None,
+    critic_mode: str = "paper",
+    learner_threads: int = 1,
+    only: Optional[str] = None,
+    log: Optional[Callable[[str], None]] = None,
+) -> Dict[str, Any]:
     """Measure ours and naive (or ``only`` one of them) on the paper preset of ``setup``;
     the measurements (:func:`measure`), how they were taken and, with both, the ratios
     ``ratio`` (wall) and ``ratio_cpu`` (CPU time) of ours to naive."""
     # imports ray: only when called
     import ray
-
 
     torch_threads = limit_threads()
     overrides = dict(episodes_per_iteration=episodes_per_iteration, critic_mode=critic_mode)

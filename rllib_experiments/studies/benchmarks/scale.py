@@ -63,13 +63,15 @@ def _worker_pids(algo) -> List[int]:
     if algo.learner_group.is_remote:
         pids += [r.get() for r in algo.learner_group.foreach_learner(lambda learner: os.getpid())]
     if algo.env_runner_group.num_remote_env_runners():
-        pids += list(algo.env_runner_group.foreach_env_runner(lambda er: os.getpid(),
-                                                              local_env_runner=False))
+        pids += list(
+            algo.env_runner_group.foreach_env_runner(lambda er: os.getpid(), local_env_runner=False)
+        )
     return pids
 
 
-def measure_size(settings: Dict[str, Any], iterations: int, warmup: int,
-                 log=None) -> Dict[str, Dict[str, float]]:
+def measure_size(
+    settings: Dict[str, Any], iterations: int, warmup: int, log=None
+) -> Dict[str, Dict[str, float]]:
     """Build both algorithms, warm up, time interleaved iterations; per config totals."""
     algos = {name: build_algo_config(s).build_algo() for name, s in settings.items()}
     stats = {name: dict(agent_steps=0, wall_s=0.0, cpu_s=0.0, peak_rss_mb=0.0) for name in algos}
@@ -90,18 +92,29 @@ def measure_size(settings: Dict[str, Any], iterations: int, warmup: int,
                 st["cpu_s"] += cpu
                 st["peak_rss_mb"] = max(st["peak_rss_mb"], _rss_mb(pids[name]))
                 if log is not None:
-                    log(f"  N={users} {name}: iteration {i + 1}/{iterations} wall {wall:.2f} s, "
-                        f"driver cpu {cpu:.2f} s")
+                    log(
+                        f"  N={users} {name}: iteration {i + 1}/{iterations} wall {wall:.2f} s, "
+                        f"driver cpu {cpu:.2f} s"
+                    )
     finally:
         for algo in algos.values():
             algo.stop()
     return stats
 
 
-def run_scale(sizes: Optional[Sequence[int]] = None, *, setup: str = "A", iterations: int = 3,
-              warmup: int = 1, learners: int = 2, learner_threads: int = 1, env_runners: int = 0,
-              bf16: bool = False, overrides: Dict[str, Any] = None,
-              log=None) -> Dict[str, Any]:
+def run_scale(
+    sizes: Optional[Sequence[int]] = None,
+    *,
+    setup: str = "A",
+    iterations: int = 3,
+    warmup: int = 1,
+    learners: int = 2,
+    learner_threads: int = 1,
+    env_runners: int = 0,
+    bf16: bool = False,
+    overrides: Dict[str, Any] = None,
+    log=None,
+) -> Dict[str, Any]:
     """``{"scale": [one row per N], "fast": {...}}`` (see the module doc) at ``sizes`` (default
     :data:`DEFAULT_SIZES`); starts a local Ray instance for the learners and env runners
     unless Ray is running."""
@@ -110,26 +123,40 @@ def run_scale(sizes: Optional[Sequence[int]] = None, *, setup: str = "A", iterat
 
     limit_threads()
     if not ray.is_initialized():
-        ray.init(num_cpus=max(2, learners + env_runners), include_dashboard=False,
-                 log_to_driver=False)
-    fast = dict(num_learners=learners, learner_threads=learner_threads,
-                num_env_runners=env_runners, autocast_bf16=bf16)
+        ray.init(
+            num_cpus=max(2, learners + env_runners), include_dashboard=False, log_to_driver=False
+        )
+    fast = dict(
+        num_learners=learners,
+        learner_threads=learner_threads,
+        num_env_runners=env_runners,
+        autocast_bf16=bf16,
+    )
     rows = []
     for n in sizes or DEFAULT_SIZES:
         single = scale_settings(setup, n).replace(**(overrides or {}))
-        stats = measure_size({"single": single, "fast": single.replace(**fast)}, iterations,
-                             warmup, log)
+        stats = measure_size(
+            {"single": single, "fast": single.replace(**fast)}, iterations, warmup, log
+        )
         s, f = stats["single"], stats["fast"]
-        rows.append({
-            "num_users": n,
-            "num_channels": single.env["num_channels"],
-            "agent_steps_per_s": f["agent_steps"] / f["wall_s"],
-            "agent_steps_per_s_single": s["agent_steps"] / s["wall_s"],
-            "ratio": (f["agent_steps"] / f["wall_s"]) / (s["agent_steps"] / s["wall_s"]),
-            "peak_rss_mb": f["peak_rss_mb"],
-            "peak_rss_mb_single": s["peak_rss_mb"],
-            "driver_cpu_s_per_iteration": f["cpu_s"] / iterations,
-            "driver_cpu_s_per_iteration_single": s["cpu_s"] / iterations,
-        })
-    return {"scale": rows, "setup": setup, "iterations": iterations, "warmup": warmup,
-            "fast": fast, "cpus": os.cpu_count()}
+        rows.append(
+            {
+                "num_users": n,
+                "num_channels": single.env["num_channels"],
+                "agent_steps_per_s": f["agent_steps"] / f["wall_s"],
+                "agent_steps_per_s_single": s["agent_steps"] / s["wall_s"],
+                "ratio": (f["agent_steps"] / f["wall_s"]) / (s["agent_steps"] / s["wall_s"]),
+                "peak_rss_mb": f["peak_rss_mb"],
+                "peak_rss_mb_single": s["peak_rss_mb"],
+                "driver_cpu_s_per_iteration": f["cpu_s"] / iterations,
+                "driver_cpu_s_per_iteration_single": s["cpu_s"] / iterations,
+            }
+        )
+    return {
+        "scale": rows,
+        "setup": setup,
+        "iterations": iterations,
+        "warmup": warmup,
+        "fast": fast,
+        "cpus": os.cpu_count(),
+    }

@@ -22,12 +22,19 @@ from typing import Any, Dict, Optional, Sequence
 
 #: The paper's per-trial budget: 1000 iterations of one episode, evaluation every 10 over 100
 #: episodes, ten seeds, the paper's settings of the setup.
-PAPER: Dict[str, Any] = dict(name="paper", preset="paper_{setup}", iterations=1000, eval_interval=10,
-                             eval_episodes=100, seeds=list(range(10)))
+PAPER: Dict[str, Any] = dict(
+    name="paper",
+    preset="paper_{setup}",
+    iterations=1000,
+    eval_interval=10,
+    eval_episodes=100,
+    seeds=list(range(10)),
+)
 
 
-def with_overrides(budget: Dict[str, Any], iterations: Optional[int] = None,
-                   seeds: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+def with_overrides(
+    budget: Dict[str, Any], iterations: Optional[int] = None, seeds: Optional[Sequence[int]] = None
+) -> Dict[str, Any]:
     """A copy of ``budget`` with other iterations and seeds (None: the budget's). Raises
     ValueError when a seed repeats."""
     budget = dict(budget)

@@ -28,8 +28,15 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path, *, legend_axes: Optional[Sequence] = None, ncol: int = 3,
-                bottom: float = 0.0, fontsize: float = 8) -> Path:
+def save_figure(
+    fig,
+    path,
+    *,
+    legend_axes: Optional[Sequence] = None,
+    ncol: int = 3,
+    bottom: float = 0.0,
+    fontsize: float = 8,
+) -> Path:
     """Lay out ``fig`` and write it to ``path`` at :data:`DPI` (parents created), then close it.
 
     With ``legend_axes``, one legend of all their labelled artists (one entry per label)

@@ -16,8 +16,11 @@ MISSING = "\u2013"
 
 def is_missing(value) -> bool:
     """None, "" (an empty CSV cell) or NaN."""
-    return value is None or (isinstance(value, str) and value == "") or (
-        isinstance(value, float) and math.isnan(value))
+    return (
+        value is None
+        or (isinstance(value, str) and value == "")
+        or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def number_text(value, digits: int) -> str:

@@ -16,12 +16,12 @@ from rllib_experiments.studies.common.search_space import variant_key
 #: a polynomial schedule ignores, left out).
 SEARCH_A_BEST_POINT = {
     "schedule": "polynomial",
-    "prune_scope": "head_dense",                 # the output layer stays dense
-    "prune_mode": "regrow",                      # masks recomputed every i_prune iterations
+    "prune_scope": "head_dense",  # the output layer stays dense
+    "prune_mode": "regrow",  # masks recomputed every i_prune iterations
     "prune_start_fraction": 0.09414792143144478,  # i_start / iterations
-    "prune_end_fraction": 0.6939524929497025,     # i_P / iterations
-    "prune_interval": 5,                         # i_prune
-    "final_sparsity": 0.95,                      # of the pruned matrices
+    "prune_end_fraction": 0.6939524929497025,  # i_P / iterations
+    "prune_interval": 5,  # i_prune
+    "final_sparsity": 0.95,  # of the pruned matrices
     "actor_lr": 0.0004830580082632251,
     "critic_lr": 0.0005493363728237828,
 }

@@ -43,8 +43,10 @@ def load_record(path) -> Dict[str, Any]:
         raise NotARecordError(f"{path}: holds a JSON {type(rec).__name__}, not a trial record")
     missing = [k for k in REQUIRED if k not in rec]
     if missing:
-        raise NotARecordError(f"{path}: not a trial record (no {', '.join(missing)}; a trial "
-                              "record is a study's RESULTS/trials/<setup>__<row>__s<seed>.json)")
+        raise NotARecordError(
+            f"{path}: not a trial record (no {', '.join(missing)}; a trial "
+            "record is a study's RESULTS/trials/<setup>__<row>__s<seed>.json)"
+        )
     return rec
 
 

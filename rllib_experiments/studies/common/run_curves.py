@@ -32,7 +32,9 @@ def find_runs(paths: List[str]) -> List[Path]:
         elif (p / "trials").is_dir():
             runs += sorted(q for q in (p / "trials").iterdir() if (q / "progress.csv").is_file())
         else:
-            raise ValueError(f"{p}: neither a run folder (progress.csv) nor a grid folder (trials/)")
+            raise ValueError(
+                f"{p}: neither a run folder (progress.csv) nor a grid folder (trials/)"
+            )
     return runs
 
 
@@ -41,11 +43,14 @@ def load(run: Path) -> Dict:
     with open(run / "progress.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     settings = json.loads((run / "run.json").read_text())["settings"]
-    result = json.loads((run / "result.json").read_text()) if (run / "result.json").is_file() else None
+    result = (
+        json.loads((run / "result.json").read_text()) if (run / "result.json").is_file() else None
+    )
     evals = [r for r in rows if r.get("eval_stochastic_mean")]
     return {
-        "label": "dense" if settings["schedule"] == "none" else
-                 f"{settings['schedule']} p={settings['final_sparsity']}",
+        "label": "dense"
+        if settings["schedule"] == "none"
+        else f"{settings['schedule']} p={settings['final_sparsity']}",
         "it": np.array([int(r["iteration"]) + 1 for r in evals]),
         "stochastic": np.array([float(r["eval_stochastic_mean"]) for r in evals]),
         "greedy": np.array([float(r["eval_greedy_mean"]) for r in evals]),
@@ -63,8 +68,9 @@ def plot(runs: List[Path], out: Path, title: str = "") -> None:
     for run in runs:
         d = load(run)
         groups.setdefault(d["label"], []).append(d)
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True,
-                                  gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     aloha = [d["aloha"] for ds in groups.values() for d in ds if d["aloha"] is not None]
     for (label, ds), color in zip(sorted(groups.items()), plt.cm.tab10.colors):
         n = min(len(d["it"]) for d in ds)
@@ -75,12 +81,24 @@ def plot(runs: List[Path], out: Path, title: str = "") -> None:
             if key == "stochastic" and std is not None:  # no band for one seed
                 ax.fill_between(it, mean - std, mean + std, color=color, alpha=0.15)
         m = min(len(d["sparsity"]) for d in ds)
-        ax2.plot(ds[0]["sparsity_it"][:m], np.mean([d["sparsity"][:m] for d in ds], 0), color=color,
-                 label=f"{label}: actual")
-        ax2.plot(ds[0]["sparsity_it"][:m], np.mean([d["target"][:m] for d in ds], 0), "--",
-                 color=color, lw=0.8, label=f"{label}: target p_i")
+        ax2.plot(
+            ds[0]["sparsity_it"][:m],
+            np.mean([d["sparsity"][:m] for d in ds], 0),
+            color=color,
+            label=f"{label}: actual",
+        )
+        ax2.plot(
+            ds[0]["sparsity_it"][:m],
+            np.mean([d["target"][:m] for d in ds], 0),
+            "--",
+            color=color,
+            lw=0.8,
+            label=f"{label}: target p_i",
+        )
     if aloha:
-        ax.axhline(float(np.mean(aloha)), color="k", ls="--", lw=1, label="slotted ALOHA (same episodes)")
+        ax.axhline(
+            float(np.mean(aloha)), color="k", ls="--", lw=1, label="slotted ALOHA (same episodes)"
+        )
     ax.set_ylabel("episode sum of system throughput")
     ax.set_title(title)
     ax.legend(fontsize=8)

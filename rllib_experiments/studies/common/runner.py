@@ -68,11 +68,16 @@ class Layout:
         """The trial's record (a trial, or the record itself: both name row, setup, seed)."""
         from rllib_experiments.studies.common.trials import trial_id  # torch: see the top
 
-        return self.folder(trial) / "trials" / f"{trial_id(trial['setup'], trial['row'], trial['seed'])}.json"
+        return (
+            self.folder(trial)
+            / "trials"
+            / f"{trial_id(trial['setup'], trial['row'], trial['seed'])}.json"
+        )
 
 
-def plan_trials(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str],
-                seeds: Sequence[int]) -> List[Dict[str, Any]]:
+def plan_trials(
+    budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str], seeds: Sequence[int]
+) -> List[Dict[str, Any]]:
     """All trials of rows x setups x seeds, seed-major (every row's seed 0 first, so a partial
     run covers every row); a baseline row has one trial per setup (seed 0: it trains nothing)."""
     trials = []
@@ -88,7 +93,9 @@ def plan_trials(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[st
     return trials
 
 
-def check_rows(budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str], seed: int) -> None:
+def check_rows(
+    budget: Dict[str, Any], setups: Sequence[str], rows: Sequence[str], seed: int
+) -> None:
     """Build every learning row's settings for every setup now: a row no trial could run
     (e.g. a variant asking for more sparsity than its scope allows) raises ValueError before
     Ray starts."""
@@ -126,9 +133,13 @@ def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> 
     except (OSError, json.JSONDecodeError):
         return False
     if rec.get("budget") != budget["name"]:
-        raise ValueError(f"{path} holds a {rec.get('budget')!r} result, not {budget['name']!r}: "
-                         "use another --output for another budget (nothing is overwritten)")
-    return rec.get("kind") == "baseline" or rec.get("iterations") == expected_iterations(trial, budget)
+        raise ValueError(
+            f"{path} holds a {rec.get('budget')!r} result, not {budget['name']!r}: "
+            "use another --output for another budget (nothing is overwritten)"
+        )
+    return rec.get("kind") == "baseline" or rec.get("iterations") == expected_iterations(
+        trial, budget
+    )
 
 
 def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Path]:
@@ -137,21 +148,37 @@ def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Pat
     for t in trials:
         path = Layout(output, {}).record_path(t)
         if path.is_file():
-            dest = Path(output) / "superseded" / f"{path.stem}.{time.strftime('%Y%m%d_%H%M%S')}.json"
+            dest = (
+                Path(output) / "superseded" / f"{path.stem}.{time.strftime('%Y%m%d_%H%M%S')}.json"
+            )
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, dest)
             moved.append(dest)
     return moved
 
 
-def row_trial(trial: Dict[str, Any], budget: Dict[str, Any], output: str, runs_dir: str,
-              report=None, stop_after=None) -> Dict[str, Any]:
+def row_trial(
+    trial: Dict[str, Any],
+    budget: Dict[str, Any],
+    output: str,
+    runs_dir: str,
+    report=None,
+    stop_after=None,
+) -> Dict[str, Any]:
     """Reproduce's trial function: one (row, setup, seed) of Table I
     (:func:`~rllib_experiments.studies.common.trials.run_row_trial`); its record."""
     from rllib_experiments.studies.common.trials import run_row_trial  # torch: see the top
 
-    return run_row_trial(trial["row"], trial["setup"], trial["seed"], budget, output, runs_dir,
-                         report=report, stop_after=stop_after)
+    return run_row_trial(
+        trial["row"],
+        trial["setup"],
+        trial["seed"],
+        budget,
+        output,
+        runs_dir,
+        report=report,
+        stop_after=stop_after,
+    )
 
 
 #: A study's trial function: (trial, budget, output, runs_dir, report, stop_after) -> the
@@ -168,12 +195,22 @@ def trial_trainable(config: Dict[str, Any], run_trial: TrialFunction = row_trial
         os.setpriority(os.PRIO_PROCESS, 0, 0)
     except (OSError, AttributeError):  # not permitted (non-root) or not POSIX: keep Ray's
         pass
-    rec = run_trial(config["trial"], config["budget"], config["output"], config["runs_dir"],
-                    report=lambda m: tune.report(m))
+    rec = run_trial(
+        config["trial"],
+        config["budget"],
+        config["output"],
+        config["runs_dir"],
+        report=lambda m: tune.report(m),
+    )
     # The whole record goes back to the driver too (record_writer): on a multi-node
     # cluster the trial's own file lands on the node that ran it.
-    tune.report({"done_reward": rec["final_reward"], "iteration": rec.get("iterations", 0),
-                 RECORD_KEY: json.dumps(rec)})
+    tune.report(
+        {
+            "done_reward": rec["final_reward"],
+            "iteration": rec.get("iterations", 0),
+            RECORD_KEY: json.dumps(rec),
+        }
+    )
 
 
 def record_writer(record_path: Callable[[Dict[str, Any]], Path]):
@@ -190,8 +227,16 @@ def record_writer(record_path: Callable[[Dict[str, Any]], Path]):
     return RecordWriter()
 
 
-def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path, options: TrialOptions,
-             *, run_trial: TrialFunction = row_trial, record_path=None, name: str = "reproduce") -> List[str]:
+def run_tune(
+    trials: List[Dict[str, Any]],
+    budget: Dict[str, Any],
+    output: Path,
+    options: TrialOptions,
+    *,
+    run_trial: TrialFunction = row_trial,
+    record_path=None,
+    name: str = "reproduce",
+) -> List[str]:
     """Run the trials as one Tune grid (in plan order); returns error messages of failed trials.
 
     Each trial runs ``run_trial`` (default: reproduce's) in a worker; the driver writes its
@@ -211,16 +256,23 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
         ray.init(num_cpus=options.num_cpus, include_dashboard=False, runtime_env=env)
     try:
         tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(trial_trainable, run_trial=run_trial), {"cpu": 1}),
-            param_space={"trial": tune.grid_search(trials), "budget": budget,
-                         "output": str(Path(output).resolve()),
-                         "runs_dir": str(Path(options.runs_dir).resolve())},
+            tune.with_resources(
+                tune.with_parameters(trial_trainable, run_trial=run_trial), {"cpu": 1}
+            ),
+            param_space={
+                "trial": tune.grid_search(trials),
+                "budget": budget,
+                "output": str(Path(output).resolve()),
+                "runs_dir": str(Path(options.runs_dir).resolve()),
+            },
             tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent),
             run_config=tune.RunConfig(
                 name=f"{name}_{budget['name']}_{time.strftime('%Y%m%d_%H%M%S')}",
-                storage_path=str(Path(options.tune_dir).resolve()), verbose=1,
+                storage_path=str(Path(options.tune_dir).resolve()),
+                verbose=1,
                 callbacks=[record_writer(record_path)],
-                failure_config=tune.FailureConfig(max_failures=0)),
+                failure_config=tune.FailureConfig(max_failures=0),
+            ),
         )
         grid = tuner.fit()
         return [f"{r.config['trial']}: {r.error}" for r in grid if r.error]
@@ -228,11 +280,23 @@ def run_tune(trials: List[Dict[str, Any]], budget: Dict[str, Any], output: Path,
         ray.shutdown()
 
 
-def run_trials(prog: str, layout: Layout, trials: List[Dict[str, Any]], options: TrialOptions, *,
-               scope: str, log_file: str, command: str, argv: Optional[Sequence[str]],
-               run_trial: TrialFunction = row_trial, tune_name: str = "reproduce",
-               records: str = "raw results", record: str = "result",
-               after: Optional[Callable[[], Any]] = None, **what):
+def run_trials(
+    prog: str,
+    layout: Layout,
+    trials: List[Dict[str, Any]],
+    options: TrialOptions,
+    *,
+    scope: str,
+    log_file: str,
+    command: str,
+    argv: Optional[Sequence[str]],
+    run_trial: TrialFunction = row_trial,
+    tune_name: str = "reproduce",
+    records: str = "raw results",
+    record: str = "result",
+    after: Optional[Callable[[], Any]] = None,
+    **what,
+):
     """Run the planned ``trials`` not finished in ``layout``, holding its folder
     (:func:`rllib_experiments.run.outputs.exclusive`: raises OutputBusyError while another
     run holds it); returns (to run, left unfinished, errors, wall seconds).
@@ -245,31 +309,53 @@ def run_trials(prog: str, layout: Layout, trials: List[Dict[str, Any]], options:
     output.mkdir(parents=True, exist_ok=True)
     with out.exclusive(output, prog):
         todo = [t for t in trials if not is_finished(layout.folder(t), t, layout.budget_of(t))]
-        print(f"{prog}: budget {budget['name']} ({budget['iterations']} iterations, seeds "
-              f"{list(budget['seeds'])}), {scope}: {len(trials)} trials, {len(trials) - len(todo)} "
-              f"already finished, {len(todo)} to run; {records} in {output}", flush=True)
+        print(
+            f"{prog}: budget {budget['name']} ({budget['iterations']} iterations, seeds "
+            f"{list(budget['seeds'])}), {scope}: {len(trials)} trials, {len(trials) - len(todo)} "
+            f"already finished, {len(todo)} to run; {records} in {output}",
+            flush=True,
+        )
         for folder in dict.fromkeys(layout.folder(t) for t in todo):
             for p in set_aside_superseded(folder, [t for t in todo if layout.folder(t) == folder]):
                 print(f"{prog}: an older {record} of a trial to rerun was kept as {p}", flush=True)
         start = time.time()
-        errors: List[str] = run_tune(todo, budget, output, options, run_trial=run_trial,
-                                     record_path=layout.record_path, name=tune_name) if todo else []
+        errors: List[str] = (
+            run_tune(
+                todo,
+                budget,
+                output,
+                options,
+                run_trial=run_trial,
+                record_path=layout.record_path,
+                name=tune_name,
+            )
+            if todo
+            else []
+        )
         if after is not None:
             after()
         wall = time.time() - start
         unfinished = [t for t in todo if not is_finished(layout.folder(t), t, layout.budget_of(t))]
-        log_run(output / log_file, command, argv, todo, unfinished, errors, wall, budget=budget, **what)
+        log_run(
+            output / log_file, command, argv, todo, unfinished, errors, wall, budget=budget, **what
+        )
     return todo, unfinished, errors, wall
 
 
 def log_run(path: Path, command: str, argv, todo, unfinished, errors, wall: float, **what) -> None:
     """Append one JSON line about a finished run of trials (the command, what it ran, the machine)."""
-    run_info = dict(command=command + " " + " ".join(
-                        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-                    **what, trials_run=len(todo) - len(unfinished), unfinished=len(unfinished),
-                    failed=errors, wall_s=wall,
-                    finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-                    machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
-                            f"Python {platform.python_version()}")
+    run_info = dict(
+        command=command
+        + " "
+        + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        **what,
+        trials_run=len(todo) - len(unfinished),
+        unfinished=len(unfinished),
+        failed=errors,
+        wall_s=wall,
+        finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        machine=f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+    )
     with open(path, "a") as f:
         f.write(json.dumps(run_info) + "\n")

@@ -61,14 +61,19 @@ def start_ray(address: Optional[str] = None, num_cpus: Optional[int] = None) -> 
         # A new local instance. (On a cluster or inside `ray job submit`, the job's runtime
         # environment, e.g. its --working-dir, must not be replaced.)
         # Ray starts workers at niceness 15; trials are the work here, so run them at normal priority.
-        kwargs.update(include_dashboard=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}},
-                      _system_config={"worker_niceness": 0})
+        kwargs.update(
+            include_dashboard=False,
+            runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}},
+            _system_config={"worker_niceness": 0},
+        )
         if num_cpus:
             kwargs["num_cpus"] = num_cpus
     ray.init(address=address, **kwargs)
 
 
-def trial_resources(base: Dict[str, Any], max_concurrent: Optional[int] = None) -> Tuple[list, int, int]:
+def trial_resources(
+    base: Dict[str, Any], max_concurrent: Optional[int] = None
+) -> Tuple[list, int, int]:
     """(the resource bundle of one trial: 1 CPU + 1 per env runner, the cluster's CPUs, the
     trials that run at once: as many as the CPUs allow, at most ``max_concurrent``)."""
     # imports ray: only when called
@@ -91,13 +96,28 @@ def scheduler_config(scheduler: str, grace_fraction: float, base: Dict[str, Any]
     # imports ray: only when called
     from ray.tune.schedulers import ASHAScheduler
 
-    return {"metric": "eval_greedy_mean", "mode": "max", "scheduler": ASHAScheduler(
-        time_attr="iteration", max_t=int(base["iterations"]), reduction_factor=3,
-        grace_period=max(1, int(grace_fraction * base["iterations"])))}
+    return {
+        "metric": "eval_greedy_mean",
+        "mode": "max",
+        "scheduler": ASHAScheduler(
+            time_attr="iteration",
+            max_t=int(base["iterations"]),
+            reduction_factor=3,
+            grace_period=max(1, int(grace_fraction * base["iterations"])),
+        ),
+    }
 
 
-def run_grid(base: Dict[str, Any], grid: Dict[str, list], output: Path, at_once: int, bundle, *,
-             scheduler: str = "fifo", grace_fraction: float = 0.2) -> Tuple[List[Dict[str, Any]], str]:
+def run_grid(
+    base: Dict[str, Any],
+    grid: Dict[str, list],
+    output: Path,
+    at_once: int,
+    bundle,
+    *,
+    scheduler: str = "fifo",
+    grace_fraction: float = 0.2,
+) -> Tuple[List[Dict[str, Any]], str]:
     """Run the grid in ``output`` on a started Ray (``at_once`` trials at a time, each on the
     resources ``bundle``); write trials.csv, summary.csv and summary.md; returns (the trial
     rows, the summary Markdown)."""
@@ -105,19 +125,29 @@ def run_grid(base: Dict[str, Any], grid: Dict[str, list], output: Path, at_once:
     from ray import tune
 
     trainable = tune.with_resources(tune_trainable, tune.PlacementGroupFactory(bundle))
-    param_space = {"settings": base, "output_root": str(output / "trials"),
-                   **{k: tune.grid_search(v) for k, v in grid.items()}}
+    param_space = {
+        "settings": base,
+        "output_root": str(output / "trials"),
+        **{k: tune.grid_search(v) for k, v in grid.items()},
+    }
     tuner = tune.Tuner(
         trainable,
         param_space=param_space,
-        tune_config=tune.TuneConfig(max_concurrent_trials=at_once,
-                                    **scheduler_config(scheduler, grace_fraction, base)),
-        run_config=tune.RunConfig(name=GRID_TUNE_DIR, storage_path=str(output), verbose=1,
-                                  failure_config=tune.FailureConfig(max_failures=1)),
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=at_once, **scheduler_config(scheduler, grace_fraction, base)
+        ),
+        run_config=tune.RunConfig(
+            name=GRID_TUNE_DIR,
+            storage_path=str(output),
+            verbose=1,
+            failure_config=tune.FailureConfig(max_failures=1),
+        ),
     )
     results = tuner.fit()
     rows = trial_rows(output, base, grid)
-    nodes = {str(r.metrics.get("trial_output")): r.metrics.get("node_id") for r in results if r.metrics}
+    nodes = {
+        str(r.metrics.get("trial_output")): r.metrics.get("node_id") for r in results if r.metrics
+    }
     for row in rows:
         row["node_id"] = nodes.get(row["folder"])  # the Ray node the trial's final report came from
     return rows, write_summary(output, base, rows)
@@ -129,9 +159,11 @@ def write_summary(output: Path, base: Dict[str, Any], rows: List[Dict[str, Any]]
     table = summarize(rows)
     write_rows_csv_atomic(output / TRIALS_CSV, rows)
     write_rows_csv_atomic(output / SUMMARY_CSV, table)
-    title = (f"Setup {base['setup']}, {base['iterations']} iterations x "
-             f"{base['episodes_per_iteration']} episode(s), final evaluation over "
-             f"{base['eval_episodes']} episodes (reward: episode sum of system throughput)")
+    title = (
+        f"Setup {base['setup']}, {base['iterations']} iterations x "
+        f"{base['episodes_per_iteration']} episode(s), final evaluation over "
+        f"{base['eval_episodes']} episodes (reward: episode sum of system throughput)"
+    )
     md = to_markdown(table, title)
     write_text_atomic(output / SUMMARY_MD, md)
     return md
@@ -145,8 +177,13 @@ def summarize(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     table = []
     for (schedule, p, critic), rs in groups.items():
         ok = [r for r in rs if r.get("status") == "ok"]
-        entry = {"schedule": schedule, "final_sparsity": p, "critic_mode": critic,
-                 "seeds": len(ok), "without_result": len(rs) - len(ok)}
+        entry = {
+            "schedule": schedule,
+            "final_sparsity": p,
+            "critic_mode": critic,
+            "seeds": len(ok),
+            "without_result": len(rs) - len(ok),
+        }
         if ok:
             for key, name in (("mean_reward", "stochastic"), ("greedy_mean_reward", "greedy")):
                 entry[f"{name}_mean"], entry[f"{name}_std"] = mean_std([r[key] for r in ok])
@@ -162,15 +199,20 @@ def summarize(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def to_markdown(table: List[Dict[str, Any]], title: str) -> str:
     """The summary table (:func:`summarize`) under the heading ``title``."""
-    lines = [f"### {title}", "",
-             "| schedule | p_final | critic | seeds | stochastic mean ± std | greedy mean ± std "
-             "| best seed (stochastic) | final sparsity | ALOHA | ratio to ALOHA |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| schedule | p_final | critic | seeds | stochastic mean ± std | greedy mean ± std "
+        "| best seed (stochastic) | final sparsity | ALOHA | ratio to ALOHA |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for e in table:
         e = dict(e, final_sparsity="dense" if e["schedule"] == "none" else e["final_sparsity"])
         if e["seeds"] == 0:
-            lines.append(f"| {e['schedule']} | {e['final_sparsity']} | {e['critic_mode']} | 0 "
-                         f"({e['without_result']} without result) | | | | | | |")
+            lines.append(
+                f"| {e['schedule']} | {e['final_sparsity']} | {e['critic_mode']} | 0 "
+                f"({e['without_result']} without result) | | | | | | |"
+            )
             continue
         failed = f" ({e['without_result']} without result)" if e["without_result"] else ""
         lines.append(
@@ -178,7 +220,8 @@ def to_markdown(table: List[Dict[str, Any]], title: str) -> str:
             f"| {e['stochastic_mean']:.1f} ± {number_text(e['stochastic_std'], 1)} "
             f"| {e['greedy_mean']:.1f} ± {number_text(e['greedy_std'], 1)} "
             f"| {e['best_seed']} ({e['best_stochastic']:.1f}) | {e['mean_final_sparsity']:.3f} "
-            f"| {e['aloha_mean']:.1f} | {e['ratio_to_aloha']:.3f} |")
+            f"| {e['aloha_mean']:.1f} | {e['ratio_to_aloha']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -189,20 +232,36 @@ def trial_rows(output: Path, base: Dict[str, Any], grid: Dict[str, list]) -> Lis
         for p in grid["final_sparsity"]:
             for critic in grid["critic_mode"]:
                 for seed in grid["seed"]:
-                    s = Settings.from_dict({**base, "schedule": schedule, "final_sparsity": p,
-                                            "critic_mode": critic, "seed": seed})
+                    s = Settings.from_dict(
+                        {
+                            **base,
+                            "schedule": schedule,
+                            "final_sparsity": p,
+                            "critic_mode": critic,
+                            "seed": seed,
+                        }
+                    )
                     folder = output / "trials" / trial_name(s)
-                    row = {"schedule": schedule, "final_sparsity": p, "critic_mode": critic,
-                           "seed": seed, "folder": str(folder)}
+                    row = {
+                        "schedule": schedule,
+                        "final_sparsity": p,
+                        "critic_mode": critic,
+                        "seed": seed,
+                        "folder": str(folder),
+                    }
                     result_file = folder / "result.json"
                     if result_file.is_file():
                         r = json.loads(result_file.read_text())
-                        row.update(status="ok", mean_reward=r["mean_reward"], std_reward=r["std_reward"],
-                                   greedy_mean_reward=r["greedy_mean_reward"],
-                                   greedy_std_reward=r["greedy_std_reward"],
-                                   aloha_mean_reward=r["aloha_reference"]["mean_reward"],
-                                   mean_final_sparsity=achieved_sparsity(r)[1],
-                                   wall_time_s=r["wall_time_s"])
+                        row.update(
+                            status="ok",
+                            mean_reward=r["mean_reward"],
+                            std_reward=r["std_reward"],
+                            greedy_mean_reward=r["greedy_mean_reward"],
+                            greedy_std_reward=r["greedy_std_reward"],
+                            aloha_mean_reward=r["aloha_reference"]["mean_reward"],
+                            mean_final_sparsity=achieved_sparsity(r)[1],
+                            wall_time_s=r["wall_time_s"],
+                        )
                     else:
                         row["status"] = "missing"
                     rows.append(row)

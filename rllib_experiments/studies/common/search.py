@@ -47,7 +47,7 @@ def tune_space(space, search: str) -> Dict[str, Any]:
 
     tuned: Dict[str, Any] = dict(space.fixed())
     for name, spec in space.distributions().items():
-        (dist, args), = spec.items()
+        ((dist, args),) = spec.items()
         if dist == "choice":
             tuned[name] = tune.grid_search(args) if search == "grid" else tune.choice(args)
         elif dist == "uniform":
@@ -59,8 +59,15 @@ def tune_space(space, search: str) -> Dict[str, Any]:
     return tuned
 
 
-def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path, at_once: int,
-               bundle, resume: bool = False) -> int:
+def run_search(
+    base: Dict[str, Any],
+    space,
+    flags: Dict[str, Any],
+    output: Path,
+    at_once: int,
+    bundle,
+    resume: bool = False,
+) -> int:
     """Run (or, with ``resume``, continue) the search in ``output`` (``at_once`` trials at a
     time, each on the resources ``bundle``); write the tables; 0 if every trial ended."""
     from ray import tune  # Ray and torch only when a search runs
@@ -69,8 +76,9 @@ def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path,
     from rllib_experiments.studies.common.trials import tune_trainable
 
     output.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(output / SEARCH_FILE, {"settings": base, "space": space.to_dict(),
-                                                 "flags": flags})
+    write_json_atomic(
+        output / SEARCH_FILE, {"settings": base, "space": space.to_dict(), "flags": flags}
+    )
     trainable = tune.with_resources(tune_trainable, tune.PlacementGroupFactory(bundle))
     tune_dir = output / SEARCH_TUNE_DIR
     if resume and tune.Tuner.can_restore(str(tune_dir)):
@@ -89,19 +97,33 @@ def run_search(base: Dict[str, Any], space, flags: Dict[str, Any], output: Path,
             # imports ray: only when called
             from ray.tune.schedulers import ASHAScheduler
 
-            scheduler = ASHAScheduler(time_attr="iteration", max_t=int(base["iterations"]),
-                                      grace_period=max(1, int(flags["grace_fraction"] * base["iterations"])),
-                                      reduction_factor=3)
+            scheduler = ASHAScheduler(
+                time_attr="iteration",
+                max_t=int(base["iterations"]),
+                grace_period=max(1, int(flags["grace_fraction"] * base["iterations"])),
+                reduction_factor=3,
+            )
         tuner = tune.Tuner(
             trainable,
-            param_space={"settings": base, "output_root": str(output / "trials"),
-                         "point": tune_space(space, flags["search"])},
+            param_space={
+                "settings": base,
+                "output_root": str(output / "trials"),
+                "point": tune_space(space, flags["search"]),
+            },
             tune_config=tune.TuneConfig(
-                metric=space.metric_key, mode="max", search_alg=search_alg, scheduler=scheduler,
+                metric=space.metric_key,
+                mode="max",
+                search_alg=search_alg,
+                scheduler=scheduler,
                 num_samples=flags["num_samples"] if flags["search"] == "optuna" else 1,
-                max_concurrent_trials=at_once),
-            run_config=tune.RunConfig(name=SEARCH_TUNE_DIR, storage_path=str(output), verbose=1,
-                                      failure_config=tune.FailureConfig(max_failures=1)),
+                max_concurrent_trials=at_once,
+            ),
+            run_config=tune.RunConfig(
+                name=SEARCH_TUNE_DIR,
+                storage_path=str(output),
+                verbose=1,
+                failure_config=tune.FailureConfig(max_failures=1),
+            ),
         )
     results = tuner.fit()
     rows = search_rows(results, base, space)
@@ -121,21 +143,32 @@ def search_rows(results, base: Dict[str, Any], space) -> List[Dict[str, Any]]:
         if not point:
             continue
         settings = settings_for(base, point)
-        row: Dict[str, Any] = {**{f"point.{k}": v for k, v in sorted(point.items())},
-                               "seed": settings.seed, "unused": " ".join(unused_parameters(point))}
+        row: Dict[str, Any] = {
+            **{f"point.{k}": v for k, v in sorted(point.items())},
+            "seed": settings.seed,
+            "unused": " ".join(unused_parameters(point)),
+        }
         metrics = r.metrics or {}
         if r.error is not None:
             row["status"] = "error"
             row["error"] = str(r.error).splitlines()[0][:200]
         elif "final_mean_reward" in metrics:
-            row.update(status="finished", iterations_done=settings.iterations,
-                       stochastic=metrics["final_mean_reward"], greedy=metrics["final_greedy_mean_reward"],
-                       sparsity=metrics.get("final_mean_sparsity"),
-                       oracle=metrics.get("oracle_mean_reward"))
+            row.update(
+                status="finished",
+                iterations_done=settings.iterations,
+                stochastic=metrics["final_mean_reward"],
+                greedy=metrics["final_greedy_mean_reward"],
+                sparsity=metrics.get("final_mean_sparsity"),
+                oracle=metrics.get("oracle_mean_reward"),
+            )
         else:
-            row.update(status="stopped", iterations_done=int(metrics.get("iteration", -1)) + 1,
-                       stochastic=metrics.get("eval_stochastic_mean"), greedy=metrics.get("eval_greedy_mean"),
-                       sparsity=metrics.get("mean_sparsity"))
+            row.update(
+                status="stopped",
+                iterations_done=int(metrics.get("iteration", -1)) + 1,
+                stochastic=metrics.get("eval_stochastic_mean"),
+                greedy=metrics.get("eval_greedy_mean"),
+                sparsity=metrics.get("mean_sparsity"),
+            )
         row["trial_output"] = metrics.get("trial_output", "")
         rows.append(row)
     return rows
@@ -172,18 +205,31 @@ def write_tables(output: Path, rows: List[Dict[str, Any]], space, base: Dict[str
         r["study_row"] = study_row({k[6:]: v for k, v in r.items() if k.startswith("point.")}, base)
     write_json_atomic(output / BEST_JSON, {"metric": space.metric, "best": best})
     counts = {s: sum(r["status"] == s for r in rows) for s in ("finished", "stopped", "error")}
-    lines = [f"### Search over {space.source or 'a search space'}", "",
-             f"Setup {base['setup']}, {base['iterations']} iterations x {base['episodes_per_iteration']} "
-             f"episode(s); {len(rows)} trials: {counts['finished']} finished, {counts['stopped']} "
-             f"stopped early, {counts['error']} failed. Best by the final {space.metric} evaluation "
-             f"over {base['eval_episodes']} episodes:", "",
-             "| rank | greedy | stochastic | sparsity | seed | point | row for `pruning_study --rows` |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### Search over {space.source or 'a search space'}",
+        "",
+        f"Setup {base['setup']}, {base['iterations']} iterations x {base['episodes_per_iteration']} "
+        f"episode(s); {len(rows)} trials: {counts['finished']} finished, {counts['stopped']} "
+        f"stopped early, {counts['error']} failed. Best by the final {space.metric} evaluation "
+        f"over {base['eval_episodes']} episodes:",
+        "",
+        "| rank | greedy | stochastic | sparsity | seed | point | row for `pruning_study --rows` |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for i, r in enumerate(best, 1):
-        point = ", ".join(f"{k[6:]}={v:.4g}" if isinstance(v, float) else f"{k[6:]}={v}"
-                          for k, v in r.items() if k.startswith("point."))
-        row = f"`{r['study_row']}`" if r.get("study_row") else f"{MISSING} (a parameter has no variant modifier)"
-        lines.append(f"| {i} | {r['greedy']:.1f} | {r['stochastic']:.1f} | "
-                     f"{(r.get('sparsity') or 0):.3f} | {r['seed']} | {point} | {row} |")
+        point = ", ".join(
+            f"{k[6:]}={v:.4g}" if isinstance(v, float) else f"{k[6:]}={v}"
+            for k, v in r.items()
+            if k.startswith("point.")
+        )
+        row = (
+            f"`{r['study_row']}`"
+            if r.get("study_row")
+            else f"{MISSING} (a parameter has no variant modifier)"
+        )
+        lines.append(
+            f"| {i} | {r['greedy']:.1f} | {r['stochastic']:.1f} | "
+            f"{(r.get('sparsity') or 0):.3f} | {r['seed']} | {point} | {row} |"
+        )
     write_text_atomic(output / SEARCH_MD, "\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)

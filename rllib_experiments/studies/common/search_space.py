@@ -51,13 +51,25 @@ DERIVED = ("prune_start_fraction", "prune_end_fraction", "amplitude", "period_fr
 #: Which evaluation a search maximises (key of the trial's reports).
 METRICS = {"greedy": "eval_greedy_mean", "stochastic": "eval_stochastic_mean"}
 #: Settings fields a search may not vary (they change what a trial is, not how it trains).
-FIXED_FIELDS = ("setup", "env", "iterations", "eval_interval", "eval_episodes", "num_env_runners",
-                "num_envs_per_env_runner", "schedule_params", "hidden_sizes")
+FIXED_FIELDS = (
+    "setup",
+    "env",
+    "iterations",
+    "eval_interval",
+    "eval_episodes",
+    "num_env_runners",
+    "num_envs_per_env_runner",
+    "schedule_params",
+    "hidden_sizes",
+)
 HARMONIC_ONLY = ("amplitude", "period_fraction")
 FRACTIONS = ("prune_start_fraction", "prune_end_fraction", "period_fraction")
 #: Settings field -> the derived parameters that set it (to name them in errors).
-DERIVED_FROM = {"prune_start": ("prune_start_fraction",), "prune_end": ("prune_end_fraction",),
-                "schedule_params": ("amplitude", "period_fraction")}
+DERIVED_FROM = {
+    "prune_start": ("prune_start_fraction",),
+    "prune_end": ("prune_end_fraction",),
+    "schedule_params": ("amplitude", "period_fraction"),
+}
 
 
 class SearchSpaceError(ValueError):
@@ -90,10 +102,13 @@ class SearchSpace:
         """Number of combinations (``--search grid``); SearchSpaceError if a range is not a choice."""
         n = 1
         for name, spec in self.distributions().items():
-            (dist, values), = spec.items()
+            ((dist, values),) = spec.items()
             if dist != "choice":
-                raise SearchSpaceError(name, f"search space {name}: --search grid takes 'choice' "
-                                             f"lists and fixed values only, got {dist!r}")
+                raise SearchSpaceError(
+                    name,
+                    f"search space {name}: --search grid takes 'choice' "
+                    f"lists and fixed values only, got {dist!r}",
+                )
             n *= len(values)
         return n
 
@@ -116,41 +131,60 @@ def load_search_space(path) -> SearchSpace:
     try:
         data = _read(path)
     except Exception as err:  # noqa: BLE001 -- any parse error is the file's
-        raise SearchSpaceError(None, f"search space file {str(path)!r} is not valid "
-                                     f"{'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {err}") from None
+        raise SearchSpaceError(
+            None,
+            f"search space file {str(path)!r} is not valid "
+            f"{'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {err}",
+        ) from None
     return parse_search_space(data, source=str(path))
 
 
 def parse_search_space(data: Any, source: str = "") -> SearchSpace:
     """Validate the content of a search-space file (a dict with ``parameters``)."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping) \
-            or not data["parameters"]:
-        raise SearchSpaceError(None, "a search space is a mapping with a non-empty 'parameters' "
-                                     "mapping (and optionally 'metric')")
+    if (
+        not isinstance(data, Mapping)
+        or not isinstance(data.get("parameters"), Mapping)
+        or not data["parameters"]
+    ):
+        raise SearchSpaceError(
+            None,
+            "a search space is a mapping with a non-empty 'parameters' "
+            "mapping (and optionally 'metric')",
+        )
     unknown = sorted(set(data) - {"parameters", "metric"})
     if unknown:
-        raise SearchSpaceError(unknown[0], f"search space: unknown top-level keys {unknown}; "
-                                           "allowed: parameters, metric")
+        raise SearchSpaceError(
+            unknown[0],
+            f"search space: unknown top-level keys {unknown}; allowed: parameters, metric",
+        )
     metric = data.get("metric", "greedy")
     if metric not in METRICS:
-        raise SearchSpaceError("metric", f"search space metric must be one of {list(METRICS)}, "
-                                         f"got {metric!r}")
+        raise SearchSpaceError(
+            "metric", f"search space metric must be one of {list(METRICS)}, got {metric!r}"
+        )
     allowed = sorted({f.name for f in fields(Settings)} - set(FIXED_FIELDS) | set(DERIVED))
     params: Dict[str, Any] = {}
     for name, spec in data["parameters"].items():
         if name not in allowed:
-            raise SearchSpaceError(name, f"search space parameter {name!r} is not allowed; "
-                                         f"allowed: {allowed}")
+            raise SearchSpaceError(
+                name, f"search space parameter {name!r} is not allowed; allowed: {allowed}"
+            )
         params[name] = _check_spec(name, spec)
         if name in FRACTIONS:
             values = _values(params[name])
             if not all(_number(v) and 0 <= v <= 1 for v in values):
-                raise SearchSpaceError(name, f"search space {name}: a fraction of the iterations, "
-                                             f"every value in [0, 1]; got {values}")
-    if ("prune_start" in params and "prune_start_fraction" in params) or \
-            ("prune_end" in params and "prune_end_fraction" in params):
-        raise SearchSpaceError(name, "search space: give i_start / i_P either as a fraction or as "
-                                     "an iteration, not both")
+                raise SearchSpaceError(
+                    name,
+                    f"search space {name}: a fraction of the iterations, "
+                    f"every value in [0, 1]; got {values}",
+                )
+    if ("prune_start" in params and "prune_start_fraction" in params) or (
+        "prune_end" in params and "prune_end_fraction" in params
+    ):
+        raise SearchSpaceError(
+            name,
+            "search space: give i_start / i_P either as a fraction or as an iteration, not both",
+        )
     return SearchSpace(params, metric, source)
 
 
@@ -158,7 +192,7 @@ def _values(spec) -> list:
     """The values a spec can take at its ends (a fixed value, every choice, both bounds)."""
     if not isinstance(spec, Mapping):
         return [spec]
-    (dist, args), = spec.items()
+    ((dist, args),) = spec.items()
     return list(args)
 
 
@@ -169,25 +203,39 @@ def _number(x) -> bool:
 def _check_spec(name: str, spec: Any) -> Any:
     if not isinstance(spec, Mapping):
         if isinstance(spec, (list, tuple)):
-            raise SearchSpaceError(name, f"search space {name}: a list must be given as "
-                                         f"{{choice: {list(spec)}}}")
+            raise SearchSpaceError(
+                name, f"search space {name}: a list must be given as {{choice: {list(spec)}}}"
+            )
         return spec
     if len(spec) != 1 or next(iter(spec)) not in DISTRIBUTIONS:
-        raise SearchSpaceError(name, f"search space {name}: give one of {list(DISTRIBUTIONS)}, "
-                                     f"e.g. {{uniform: [0.0, 1.0]}}; got {dict(spec)!r}")
-    (dist, args), = spec.items()
+        raise SearchSpaceError(
+            name,
+            f"search space {name}: give one of {list(DISTRIBUTIONS)}, "
+            f"e.g. {{uniform: [0.0, 1.0]}}; got {dict(spec)!r}",
+        )
+    ((dist, args),) = spec.items()
     if dist == "choice":
         if not isinstance(args, (list, tuple)) or not args:
             raise SearchSpaceError(name, f"search space {name}: choice needs a non-empty list")
         return {"choice": list(args)}
-    if not isinstance(args, (list, tuple)) or len(args) != 2 or not all(_number(a) for a in args) \
-            or not args[0] < args[1]:
-        raise SearchSpaceError(name, f"search space {name}: {dist} needs [low, high] numbers with "
-                                     f"low < high, got {args!r}")
+    if (
+        not isinstance(args, (list, tuple))
+        or len(args) != 2
+        or not all(_number(a) for a in args)
+        or not args[0] < args[1]
+    ):
+        raise SearchSpaceError(
+            name,
+            f"search space {name}: {dist} needs [low, high] numbers with low < high, got {args!r}",
+        )
     if dist == "loguniform" and args[0] <= 0:
-        raise SearchSpaceError(name, f"search space {name}: loguniform needs low > 0, got {args[0]}")
+        raise SearchSpaceError(
+            name, f"search space {name}: loguniform needs low > 0, got {args[0]}"
+        )
     if dist == "randint" and not all(float(a).is_integer() for a in args):
-        raise SearchSpaceError(name, f"search space {name}: randint needs integer bounds, got {args}")
+        raise SearchSpaceError(
+            name, f"search space {name}: randint needs integer bounds, got {args}"
+        )
     return {dist: [int(a) for a in args] if dist == "randint" else [float(a) for a in args]}
 
 
@@ -209,7 +257,8 @@ def settings_for(base: Mapping[str, Any], point: Mapping[str, Any]) -> Settings:
         if value is None or schedule != "harmonic":
             continue
         params["amplitude" if name == "amplitude" else "period"] = (
-            float(value) if name == "amplitude" else max(1.0, float(value) * iterations))
+            float(value) if name == "amplitude" else max(1.0, float(value) * iterations)
+        )
     start = point.pop("prune_start_fraction", None)
     if start is not None:
         point["prune_start"] = int(round(float(start) * iterations))
@@ -224,9 +273,16 @@ def settings_for(base: Mapping[str, Any], point: Mapping[str, Any]) -> Settings:
 
 #: Search parameters that a variant modifier of the same value sets
 #: (:mod:`rllib_experiments.methods.variants`), in the order the modifiers are applied.
-MODIFIER_OF = {"prune_start_fraction": "start", "prune_end_fraction": "end", "amplitude": "amp",
-               "period_fraction": "period", "prune_interval": "iprune", "final_sparsity": "p",
-               "actor_lr": "alr", "critic_lr": "clr"}
+MODIFIER_OF = {
+    "prune_start_fraction": "start",
+    "prune_end_fraction": "end",
+    "amplitude": "amp",
+    "period_fraction": "period",
+    "prune_interval": "iprune",
+    "final_sparsity": "p",
+    "actor_lr": "alr",
+    "critic_lr": "clr",
+}
 #: Search parameters whose value is itself a modifier (``head_dense``, ``hold``, ...).
 NAMED_MODIFIERS = ("prune_scope", "prune_mode")
 #: The Table I rows a point's ``schedule`` starts a variant from.
@@ -251,8 +307,11 @@ def variant_key(point: Mapping[str, Any]) -> Optional[str]:
     if set(point) - known:
         return None
     mods = [str(point[n]) for n in NAMED_MODIFIERS if n in point]
-    mods += [prefix + _decimal(point[n]) for n, prefix in MODIFIER_OF.items()
-             if n in point and n not in unused]
+    mods += [
+        prefix + _decimal(point[n])
+        for n, prefix in MODIFIER_OF.items()
+        if n in point and n not in unused
+    ]
     return "+".join([schedule, *mods])
 
 
@@ -266,16 +325,17 @@ def unused_parameters(point: Mapping[str, Any]) -> List[str]:
 def corner_points(space: SearchSpace) -> List[Dict[str, Any]]:
     """Points checked before any trial starts: each choice and each range end, one at a time,
     the other parameters at their first choice / lower end."""
+
     def first(spec):
         if not isinstance(spec, Mapping):
             return spec
-        (dist, args), = spec.items()
+        ((dist, args),) = spec.items()
         return args[0]
 
     base = {k: first(v) for k, v in space.parameters.items()}
     points = [dict(base)]
     for name, spec in space.distributions().items():
-        (dist, args), = spec.items()
+        ((dist, args),) = spec.items()
         for value in args[1:] if dist == "choice" else args[-1:]:
             points.append({**base, name: value})
     return points
@@ -288,8 +348,13 @@ def check_space(space: SearchSpace, base: Mapping[str, Any]) -> None:
         try:
             settings_for(base, point)
         except SettingsError as err:
-            name = err.field if err.field in space.parameters else next(
-                (d for d in DERIVED_FROM.get(err.field, ()) if d in space.parameters), err.field)
+            name = (
+                err.field
+                if err.field in space.parameters
+                else next(
+                    (d for d in DERIVED_FROM.get(err.field, ()) if d in space.parameters), err.field
+                )
+            )
             raise SearchSpaceError(name, f"search space {name}: {err} (at {point})") from None
 
 

@@ -35,8 +35,12 @@ def mean_std(values) -> Tuple[Optional[float], Optional[float]]:
     return mean, std
 
 
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, samples: int = BOOTSTRAP_SAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> Tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float],
+    level: float = 0.95,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Tuple[float, float]:
     """Percentile bootstrap CI of the mean (resampling the values with replacement).
 
     NaNs for fewer than 2 values. Seeded: the same values give the same interval.

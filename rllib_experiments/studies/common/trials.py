@@ -36,8 +36,16 @@ from rllib_experiments.studies.common.search_space import point_id, settings_for
 from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun, achieved_sparsity
 
 #: Progress columns reported to Tune every iteration (per-user columns stay in progress.csv).
-TUNE_METRICS = ("iteration", "train_reward", "eval_stochastic_mean", "eval_greedy_mean",
-                "mean_sparsity", "mean_target_sparsity", "env_steps_per_s", "wall_time_s")
+TUNE_METRICS = (
+    "iteration",
+    "train_reward",
+    "eval_stochastic_mean",
+    "eval_greedy_mean",
+    "mean_sparsity",
+    "mean_target_sparsity",
+    "env_steps_per_s",
+    "wall_time_s",
+)
 
 #: Progress columns a reproduce record keeps for every iteration (its ``trace``): the policy
 #: entropy across pruning events, the actual and the scheduled sparsity, the training reward.
@@ -76,16 +84,20 @@ def tune_trainable(config: Dict[str, Any]) -> None:
 
     _single_thread()
     if "point" in config:  # a searched point (rllib_experiments.studies.common.search_space)
-
         settings = settings_for(config["settings"], config["point"])
         output = Path(config["output_root"]) / f"{trial_name(settings)}_{point_id(config['point'])}"
     else:
         overrides = {k: config[k] for k in GRID_AXES if k in config}
         settings = Settings.from_dict({**config["settings"], **overrides}).validate()
         output = Path(config["output_root"]) / trial_name(settings)
-    run = TrainingRun(settings, output, resume=out.has_results(output),
-                      checkpoint_every=int(config.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)),
-                      eval_seed=int(config.get("eval_seed", EVAL_SEED)), log=None)
+    run = TrainingRun(
+        settings,
+        output,
+        resume=out.has_results(output),
+        checkpoint_every=int(config.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)),
+        eval_seed=int(config.get("eval_seed", EVAL_SEED)),
+        log=None,
+    )
     last_row: Dict[str, Any] = {}
 
     # A search (a Tune metric, maybe a scheduler) hears of evaluations only: Tune wants its
@@ -103,16 +115,20 @@ def tune_trainable(config: Dict[str, Any]) -> None:
 
     result = run.run(on_iteration=report)
     final = dict(last_row)
-    final.update({
-        "final_mean_reward": result["mean_reward"], "final_std_reward": result["std_reward"],
-        "final_greedy_mean_reward": result["greedy_mean_reward"],
-        "final_greedy_std_reward": result["greedy_std_reward"],
-        "aloha_mean_reward": result["aloha_reference"]["mean_reward"],
-        "oracle_mean_reward": result["oracle_reference"]["mean_reward"],
-        "final_mean_sparsity": achieved_sparsity(result)[1],
-        "trial_output": str(output), "done_iterations": settings.iterations,
-        "node_id": ray.get_runtime_context().get_node_id(),
-    })
+    final.update(
+        {
+            "final_mean_reward": result["mean_reward"],
+            "final_std_reward": result["std_reward"],
+            "final_greedy_mean_reward": result["greedy_mean_reward"],
+            "final_greedy_std_reward": result["greedy_std_reward"],
+            "aloha_mean_reward": result["aloha_reference"]["mean_reward"],
+            "oracle_mean_reward": result["oracle_reference"]["mean_reward"],
+            "final_mean_sparsity": achieved_sparsity(result)[1],
+            "trial_output": str(output),
+            "done_iterations": settings.iterations,
+            "node_id": ray.get_runtime_context().get_node_id(),
+        }
+    )
     tune.report(final)
 
 
@@ -125,9 +141,15 @@ def trial_id(setup: str, row: str, seed: int) -> str:
 def base_settings(budget: Dict[str, Any], setup: str, seed: int) -> Settings:
     """The budget's base Settings for a setup and seed (rows change them further)."""
     preset = budget["preset"].format(setup=setup)
-    return load_preset(preset, setup=setup, seed=seed, iterations=budget["iterations"],
-                       eval_interval=budget["eval_interval"], eval_episodes=budget["eval_episodes"],
-                       **budget.get("overrides", {}))
+    return load_preset(
+        preset,
+        setup=setup,
+        seed=seed,
+        iterations=budget["iterations"],
+        eval_interval=budget["eval_interval"],
+        eval_episodes=budget["eval_episodes"],
+        **budget.get("overrides", {}),
+    )
 
 
 def _log(prefix: str, msg: str) -> None:
@@ -137,19 +159,29 @@ def _log(prefix: str, msg: str) -> None:
 def _curve_point(point: Dict[str, Any], eval_mode: str) -> Dict[str, Any]:
     """A TrainingRun evaluation point in the layout of a reproduce record's curve."""
     keep = ("sparsity_prunable", "sparsity_all", "num_params_per_actor", "wall_s", "episodes")
-    return {"iteration": point["iterations_done"],
-            **{f"reward_{m}": point[m]["mean_reward"] for m in ("stochastic", "greedy")},
-            **{f"reward_{m}_std": point[m]["std_reward"] for m in ("stochastic", "greedy")},
-            "reward": point[eval_mode]["mean_reward"], **{k: point[k] for k in keep}}
+    return {
+        "iteration": point["iterations_done"],
+        **{f"reward_{m}": point[m]["mean_reward"] for m in ("stochastic", "greedy")},
+        **{f"reward_{m}_std": point[m]["std_reward"] for m in ("stochastic", "greedy")},
+        "reward": point[eval_mode]["mean_reward"],
+        **{k: point[k] for k in keep},
+    }
 
 
 class _Stopped(Exception):
     """Raised inside a trial's training run to end it after ``stop_after`` iterations."""
 
 
-def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], raw_dir: str,
-                  runs_dir: str, report: Optional[Callable[[Dict], None]] = None,
-                  stop_after: Optional[int] = None) -> Dict[str, Any]:
+def run_row_trial(
+    row_key: str,
+    setup: str,
+    seed: int,
+    budget: Dict[str, Any],
+    raw_dir: str,
+    runs_dir: str,
+    report: Optional[Callable[[Dict], None]] = None,
+    stop_after: Optional[int] = None,
+) -> Dict[str, Any]:
     """Run one reproduce trial, write RAW/trials/<id>.json and return the record (module doc;
     its fields: :mod:`rllib_experiments.studies.common.records`).
 
@@ -165,21 +197,44 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
     row = get_row(row_key)
     tid = trial_id(setup, row_key, seed)
     start = time.time()
-    record: Dict[str, Any] = dict(trial=tid, row=row_key, label=row.label, setup=setup, seed=seed,
-                                  budget=budget["name"], budget_config=dict(budget), kind=row.kind,
-                                  eval_mode=row.eval_mode, eval_seed=EVAL_SEED,
-                                  eval_episodes=budget["eval_episodes"], **provenance_fields())
+    record: Dict[str, Any] = dict(
+        trial=tid,
+        row=row_key,
+        label=row.label,
+        setup=setup,
+        seed=seed,
+        budget=budget["name"],
+        budget_config=dict(budget),
+        kind=row.kind,
+        eval_mode=row.eval_mode,
+        eval_seed=EVAL_SEED,
+        eval_episodes=budget["eval_episodes"],
+        **provenance_fields(),
+    )
     if row.kind == "baseline":
         env_kwargs = base_settings(budget, setup, seed).env_kwargs()
         summary = evaluate_baseline(row_key, env_kwargs, episodes=budget["eval_episodes"])
-        record.update(final_reward=summary["mean_reward"], final_reward_std=summary["std_reward"],
-                      iterations=0, episodes_trained=0, curve=[], env_kwargs=env_kwargs)
+        record.update(
+            final_reward=summary["mean_reward"],
+            final_reward_std=summary["std_reward"],
+            iterations=0,
+            episodes_trained=0,
+            curve=[],
+            env_kwargs=env_kwargs,
+        )
     else:
         settings = row.settings(base_settings(budget, setup, seed))
         folder = Path(runs_dir) / tid
         out.prepare_output(folder, resume=False, overwrite=True)
-        run = TrainingRun(settings, folder, build=row.build, checkpoint_every=settings.iterations,
-                          evaluate_at_start=True, tensorboard=False, log=None)
+        run = TrainingRun(
+            settings,
+            folder,
+            build=row.build,
+            checkpoint_every=settings.iterations,
+            evaluate_at_start=True,
+            tensorboard=False,
+            log=None,
+        )
 
         points = []
 
@@ -190,8 +245,11 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
                 return
             reward = point[row.eval_mode]["mean_reward"]
             left = (time.time() - start) / i * (settings.iterations - i)
-            _log(f"[{tid}]", f"iter {i}/{settings.iterations} reward {reward:.1f} "
-                 f"sparsity {point['sparsity_prunable']:.3f} ({left:.0f} s left)")
+            _log(
+                f"[{tid}]",
+                f"iter {i}/{settings.iterations} reward {reward:.1f} "
+                f"sparsity {point['sparsity_prunable']:.3f} ({left:.0f} s left)",
+            )
             if report is not None:
                 report({"iteration": i, "reward": reward, "sparsity": point["sparsity_prunable"]})
             if stop_after is not None and i >= stop_after:
@@ -208,37 +266,52 @@ def run_row_trial(row_key: str, setup: str, seed: int, budget: Dict[str, Any], r
             result = run.run(on_evaluation=on_evaluation, on_iteration=on_iteration)
         except _Stopped:
             _log(f"[{tid}]", f"stopped after {points[-1]['iterations_done']} iterations")
-            record.update(curve=[_curve_point(p, row.eval_mode) for p in points], trace=trace,
-                          settings=settings.to_dict(), iterations=settings.iterations,
-                          stopped_after=points[-1]["iterations_done"])
+            record.update(
+                curve=[_curve_point(p, row.eval_mode) for p in points],
+                trace=trace,
+                settings=settings.to_dict(),
+                iterations=settings.iterations,
+                stopped_after=points[-1]["iterations_done"],
+            )
             return record
         curve = [_curve_point(p, row.eval_mode) for p in result["evaluations"]]
         try:  # diagnostic only: never lose a finished trial over it
-
-            diagnostics = bias_only_rewards(run.final_actors, settings.env_kwargs(),
-                                            settings.eval_episodes)
+            diagnostics = bias_only_rewards(
+                run.final_actors, settings.env_kwargs(), settings.eval_episodes
+            )
         except Exception as exc:  # noqa: BLE001
             diagnostics = {"bias_only_error": repr(exc)}
         try:  # what the actors cost a device: mean exported file size per user
-
-            diagnostics["actor_bytes"] = {dtype: actor_file_bytes(run.final_actors, dtype)
-                                          for dtype in ("float32", "int8")}
+            diagnostics["actor_bytes"] = {
+                dtype: actor_file_bytes(run.final_actors, dtype) for dtype in ("float32", "int8")
+            }
             diagnostics["actor_bytes_format"] = FORMAT_VERSION  # sizes depend on the writer
         except Exception as exc:  # noqa: BLE001
             diagnostics["actor_bytes_error"] = repr(exc)
         # What the final actors did, not only their reward (collisions, idle slots, fairness).
-        diagnostics["final_summary"] = {m: dict(result["final_evaluation"][m]) for m in ("stochastic", "greedy")}
+        diagnostics["final_summary"] = {
+            m: dict(result["final_evaluation"][m]) for m in ("stochastic", "greedy")
+        }
         last = curve[-1]
         record.update(
-            final_reward=last["reward"], final_reward_std=last[f"reward_{row.eval_mode}_std"],
-            final_stochastic=last["reward_stochastic"], final_greedy=last["reward_greedy"],
-            sparsity_prunable=last["sparsity_prunable"], sparsity_all=last["sparsity_all"],
-            num_params_per_actor=last["num_params_per_actor"], iterations=settings.iterations,
+            final_reward=last["reward"],
+            final_reward_std=last[f"reward_{row.eval_mode}_std"],
+            final_stochastic=last["reward_stochastic"],
+            final_greedy=last["reward_greedy"],
+            sparsity_prunable=last["sparsity_prunable"],
+            sparsity_all=last["sparsity_all"],
+            num_params_per_actor=last["num_params_per_actor"],
+            iterations=settings.iterations,
             episodes_trained=settings.iterations * settings.episodes_per_iteration,
-            curve=curve, trace=trace, settings=settings.to_dict(), env_kwargs=settings.env_kwargs(),
+            curve=curve,
+            trace=trace,
+            settings=settings.to_dict(),
+            env_kwargs=settings.env_kwargs(),
             oracle_reference=result["oracle_reference"]["mean_reward"],
             run_folder=relative_run_folder(folder, raw_dir),
-            resumed_at=list(result.get("resumed_at", [])), **diagnostics)
+            resumed_at=list(result.get("resumed_at", [])),
+            **diagnostics,
+        )
     record["wall_s"] = time.time() - start
     record["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     out.write_json_atomic(Path(raw_dir) / "trials" / f"{tid}.json", record)

@@ -34,13 +34,29 @@ from rllib_experiments.studies.common.records import NotARecordError, load_recor
 # rllib_experiments.studies.common.trials (the trials) imports torch: imported where needed.
 
 #: Figures of an evaluation-curve point compared, in this order.
-CURVE_FIGURES = ("reward", "reward_stochastic", "reward_greedy", "reward_stochastic_std",
-                 "reward_greedy_std", "sparsity_prunable", "sparsity_all", "num_params_per_actor",
-                 "episodes")
+CURVE_FIGURES = (
+    "reward",
+    "reward_stochastic",
+    "reward_greedy",
+    "reward_stochastic_std",
+    "reward_greedy_std",
+    "sparsity_prunable",
+    "sparsity_all",
+    "num_params_per_actor",
+    "episodes",
+)
 #: Final figures of a learning record compared, in this order.
-LEARNING_FINALS = ("final_reward", "final_reward_std", "final_stochastic", "final_greedy",
-                   "sparsity_prunable", "sparsity_all", "num_params_per_actor", "iterations",
-                   "episodes_trained")
+LEARNING_FINALS = (
+    "final_reward",
+    "final_reward_std",
+    "final_stochastic",
+    "final_greedy",
+    "sparsity_prunable",
+    "sparsity_all",
+    "num_params_per_actor",
+    "iterations",
+    "episodes_trained",
+)
 #: Final figures of a baseline record compared, in this order.
 BASELINE_FINALS = ("final_reward", "final_reward_std", "env_kwargs")
 #: Record kinds verify reruns (a transfer record re-evaluates another record's actors).
@@ -60,8 +76,9 @@ class Study:
 
     budgets: Mapping[str, Dict[str, Any]]
     run_trial: Callable[..., Dict[str, Any]]
-    trial_budget: Callable[[Dict[str, Any], Dict[str, Any]], Dict[str, Any]] = \
-        field(default=lambda budget, record: budget)
+    trial_budget: Callable[[Dict[str, Any], Dict[str, Any]], Dict[str, Any]] = field(
+        default=lambda budget, record: budget
+    )
     keys: Tuple[str, ...] = ("row", "setup", "seed")
 
 
@@ -99,7 +116,9 @@ class Outcome:
     def line(self) -> str:
         if self.difference is not None:
             return f"{self.trial}: {self.difference}"
-        return f"{self.trial}: equal" + (f" (iterations 0-{self.limit})" if self.limit is not None else "")
+        return f"{self.trial}: equal" + (
+            f" (iterations 0-{self.limit})" if self.limit is not None else ""
+        )
 
 
 def _shown(a, b) -> Tuple[str, str]:
@@ -119,14 +138,17 @@ def _same(a, b) -> bool:
 
 
 # ----------------------------------------------------------------------------- comparing
-def first_difference(record: Dict[str, Any], rerun: Dict[str, Any],
-                     limit: Optional[int] = None) -> Optional[Difference]:
+def first_difference(
+    record: Dict[str, Any], rerun: Dict[str, Any], limit: Optional[int] = None
+) -> Optional[Difference]:
     """The first figure of ``record`` that ``rerun`` gives otherwise, or None (module doc).
     With ``limit``, only training rows and curve points at or before that many iterations,
     and no final figures unless the limit covers the whole run."""
     if record.get("kind") == "baseline":
         return next(_final_differences(record, rerun, BASELINE_FINALS), None)
-    found = list(_trace_differences(record, rerun, limit)) + list(_curve_differences(record, rerun, limit))
+    found = list(_trace_differences(record, rerun, limit)) + list(
+        _curve_differences(record, rerun, limit)
+    )
     if found:
         return min(found, key=lambda d: d.iteration)
     if limit is not None and limit < int(record.get("iterations") or 0):
@@ -173,9 +195,11 @@ def _final_differences(record, rerun, figures) -> Iterable[Difference]:
 
 
 # ----------------------------------------------------------------------------- before a rerun
-def budget_config(record: Dict[str, Any], budgets: Mapping[str, Dict[str, Any]],
-                  trial_budget: Callable[[Dict[str, Any]], Dict[str, Any]] = lambda b: b,
-                  ) -> Dict[str, Any]:
+def budget_config(
+    record: Dict[str, Any],
+    budgets: Mapping[str, Dict[str, Any]],
+    trial_budget: Callable[[Dict[str, Any]], Dict[str, Any]] = lambda b: b,
+) -> Dict[str, Any]:
     """The budget dict the record's trial ran under: its ``budget_config``, or for an older
     record the budget named ``budget`` in ``budgets`` (name -> budget dict), with the
     iterations the record's settings show (a study's ``--iterations`` overrode them and
@@ -186,8 +210,10 @@ def budget_config(record: Dict[str, Any], budgets: Mapping[str, Dict[str, Any]],
         return dict(record["budget_config"])
     name = record["budget"]
     if name not in budgets:
-        raise ValueError(f"record {record['trial']}: budget {name!r} is none of the known "
-                         f"budgets ({', '.join(sorted(budgets))})")
+        raise ValueError(
+            f"record {record['trial']}: budget {name!r} is none of the known "
+            f"budgets ({', '.join(sorted(budgets))})"
+        )
     budget = dict(budgets[name])
     if record.get("kind") != "learning" or not record.get("iterations"):
         return budget
@@ -195,8 +221,10 @@ def budget_config(record: Dict[str, Any], budgets: Mapping[str, Dict[str, Any]],
     for candidate in _iteration_candidates(record, budget, trial_budget, target):
         if _row_iterations(record, dict(budget, iterations=candidate), trial_budget) == target:
             return dict(budget, iterations=candidate)
-    raise ValueError(f"record {record['trial']}: no number of budget iterations gives row "
-                     f"{record['row']!r} its {target} iterations under budget {name!r}")
+    raise ValueError(
+        f"record {record['trial']}: no number of budget iterations gives row "
+        f"{record['row']!r} its {target} iterations under budget {name!r}"
+    )
 
 
 def _row_iterations(record, budget, trial_budget) -> int:
@@ -245,18 +273,24 @@ def provenance_warnings(record: Dict[str, Any]) -> List[str]:
     if not made.get("cpu"):
         lines.append("the record does not name its CPU")
     elif made["cpu"] != cpu_model():
-        lines.append(f"made on {made['cpu']}, this is {cpu_model()}: floats may differ in their "
-                     "last bits")
+        lines.append(
+            f"made on {made['cpu']}, this is {cpu_model()}: floats may differ in their last bits"
+        )
     here = versions()
-    changed = [f"{name} {v} (now {here.get(name)})" for name, v in (made.get("versions") or {}).items()
-               if here.get(name) != v]
+    changed = [
+        f"{name} {v} (now {here.get(name)})"
+        for name, v in (made.get("versions") or {}).items()
+        if here.get(name) != v
+    ]
     if changed:
         lines.append("made with " + ", ".join(changed))
     if record.get("kind") == "learning":
         if "resumed_at" not in record:
             lines.append("the record does not say whether its run was resumed from a checkpoint")
         elif record["resumed_at"]:
-            lines.append(f"its run was resumed from checkpoints at iterations {record['resumed_at']}")
+            lines.append(
+                f"its run was resumed from checkpoints at iterations {record['resumed_at']}"
+            )
     return lines
 
 
@@ -271,9 +305,16 @@ def settings_warnings(record: Dict[str, Any], budget: Dict[str, Any], study: Stu
     now = json.loads(json.dumps(get_row(record["row"]).settings(base).to_dict()))
     then = record["settings"]
     # a field added since takes its default, which keeps what older code did: not compared
-    changed = [f"{k} {json.dumps(then[k])} (now {json.dumps(now[k]) if k in now else 'no such setting'})"
-               for k in sorted(then) if k not in now or not _same(then[k], now[k])]
-    return [f"its settings differ from what the budget gives today: {', '.join(changed)}"] if changed else []
+    changed = [
+        f"{k} {json.dumps(then[k])} (now {json.dumps(now[k]) if k in now else 'no such setting'})"
+        for k in sorted(then)
+        if k not in now or not _same(then[k], now[k])
+    ]
+    return (
+        [f"its settings differ from what the budget gives today: {', '.join(changed)}"]
+        if changed
+        else []
+    )
 
 
 # ----------------------------------------------------------------------------- verifying
@@ -286,18 +327,28 @@ def check_record(path, studies: Mapping[str, Study]) -> Tuple[Dict[str, Any], Di
     """(record, budget) of a record verify can rerun; NotARecordError (naming the file) else."""
     record = load_record(path)
     if record["kind"] not in RERUN_KINDS:
-        raise NotARecordError(f"{path}: a {record['kind']!r} record; verify reruns "
-                              f"{' and '.join(RERUN_KINDS)} records")
+        raise NotARecordError(
+            f"{path}: a {record['kind']!r} record; verify reruns "
+            f"{' and '.join(RERUN_KINDS)} records"
+        )
     try:
-        budget = budget_config(record, study_of(record, studies).budgets,
-                               lambda b: study_of(record, studies).trial_budget(b, record))
+        budget = budget_config(
+            record,
+            study_of(record, studies).budgets,
+            lambda b: study_of(record, studies).trial_budget(b, record),
+        )
     except ValueError as err:
         raise NotARecordError(f"{path}: {err}") from None
     return record, budget
 
 
-def verify_record(path, studies: Mapping[str, Study], work, limit: Optional[int] = None,
-                  log: Callable[[str], None] = print) -> Outcome:
+def verify_record(
+    path,
+    studies: Mapping[str, Study],
+    work,
+    limit: Optional[int] = None,
+    log: Callable[[str], None] = print,
+) -> Outcome:
     """Rerun one record in ``work`` (a folder of its own) and compare (module doc)."""
     record, budget = check_record(path, studies)
     study = study_of(record, studies)
@@ -306,17 +357,22 @@ def verify_record(path, studies: Mapping[str, Study], work, limit: Optional[int]
     for w in warnings:
         log(f"verify: warning: {tid}: {w}")
     iterations = int(record.get("iterations") or 0)
-    stop = limit if record["kind"] == "learning" and limit is not None and limit < iterations else None
-    log(f"verify: {tid}: rerunning {record['kind']} row {record['row']!r}, setup {record['setup']}, "
+    stop = (
+        limit if record["kind"] == "learning" and limit is not None and limit < iterations else None
+    )
+    log(
+        f"verify: {tid}: rerunning {record['kind']} row {record['row']!r}, setup {record['setup']}, "
         f"seed {record['seed']}, budget {budget['name']}"
         + (f", N = {record['num_users']}" if "num_users" in record else "")
         + (f", {iterations} iterations" if iterations else "")
         + (f" (stopping at the first evaluation from iteration {stop} on)" if stop else "")
-        + f" in {work}")
+        + f" in {work}"
+    )
     trial = {k: record[k] for k in study.keys}
     Path(work).mkdir(parents=True, exist_ok=True)
-    rerun = study.run_trial(trial, budget, str(Path(work) / "results"), str(Path(work) / "runs"),
-                            stop_after=stop)
+    rerun = study.run_trial(
+        trial, budget, str(Path(work) / "results"), str(Path(work) / "runs"), stop_after=stop
+    )
     return Outcome(Path(path), tid, warnings, first_difference(record, rerun, stop), rerun, stop)
 
 
@@ -326,12 +382,21 @@ def _start_ray() -> None:
 
     if not ray.is_initialized():
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+        ray.init(
+            num_cpus=1,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}},
+        )
 
 
-def verify_records(paths: Sequence, studies: Mapping[str, Study], work=None,
-                   limit: Optional[int] = None, log: Callable[[str], None] = print) -> List[Outcome]:
+def verify_records(
+    paths: Sequence,
+    studies: Mapping[str, Study],
+    work=None,
+    limit: Optional[int] = None,
+    log: Callable[[str], None] = print,
+) -> List[Outcome]:
     """Verify every record (each in ``work/<n>_<trial id>``, or a temporary folder removed
     afterwards); every record is checked before the first rerun starts (NotARecordError)."""
     for path in paths:

@@ -27,7 +27,11 @@ def backfill_actor_bytes(output: Path, actor_states: Callable[[Path], List[Any]]
         folder = run_folder(rec, output) or Path("")
         old = rec.get("actor_bytes")
         old_format = int(rec.get("actor_bytes_format", OLDEST_BYTES_FORMAT))
-        if rec.get("kind") != "learning" or not folder.is_dir() or (old and old_format >= FORMAT_VERSION):
+        if (
+            rec.get("kind") != "learning"
+            or not folder.is_dir()
+            or (old and old_format >= FORMAT_VERSION)
+        ):
             continue
         try:
             states = actor_states(folder)
@@ -37,8 +41,12 @@ def backfill_actor_bytes(output: Path, actor_states: Callable[[Path], List[Any]]
             continue
         if old:
             rec.setdefault("actor_bytes_superseded", []).append(
-                {"format": old_format, **old, **({"from": rec["actor_bytes_from"]}
-                                                  if "actor_bytes_from" in rec else {})})
+                {
+                    "format": old_format,
+                    **old,
+                    **({"from": rec["actor_bytes_from"]} if "actor_bytes_from" in rec else {}),
+                }
+            )
         rec["actor_bytes"], rec["actor_bytes_format"] = sizes, FORMAT_VERSION
         rec["actor_bytes_from"] = "checkpoint"
         write_json_atomic(path, rec)

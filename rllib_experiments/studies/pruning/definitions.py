@@ -15,30 +15,73 @@ from typing import Any, Dict, Sequence
 from rllib_experiments.studies.common.budgets import PAPER
 from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, SEARCH_A_BEST  # noqa: F401 (re-exported)
 
-SCOPES = ["harmonic+input_dense", "harmonic+io_dense", "harmonic+lstm_only", "harmonic+global",
-          "harmonic+head_dense+global"]
-MECHANICS = ["harmonic+hold", "harmonic+iprune1", "harmonic+iprune20", "harmonic+amp0",
-             "harmonic+amp0.2", "harmonic+period0.1", "harmonic+period0.5"]
+SCOPES = [
+    "harmonic+input_dense",
+    "harmonic+io_dense",
+    "harmonic+lstm_only",
+    "harmonic+global",
+    "harmonic+head_dense+global",
+]
+MECHANICS = [
+    "harmonic+hold",
+    "harmonic+iprune1",
+    "harmonic+iprune20",
+    "harmonic+amp0",
+    "harmonic+amp0.2",
+    "harmonic+period0.1",
+    "harmonic+period0.5",
+]
 #: name -> (what it asks, rows, seeds); setups A and B unless --setups.
 STUDIES: Dict[str, tuple] = {
-    "rootcause": ("harmonic with everything pruned vs its output layer kept dense",
-                  ["harmonic", "harmonic+head_dense"], list(range(5))),
+    "rootcause": (
+        "harmonic with everything pruned vs its output layer kept dense",
+        ["harmonic", "harmonic+head_dense"],
+        list(range(5)),
+    ),
     "scope": ("which layers to prune, and layer-wise vs global ranking", SCOPES, list(range(5))),
-    "mechanics": ("regrow vs hold, i_prune, the harmonic amplitude and period (scope as the paper)",
-                  MECHANICS, list(range(3))),
-    "schedules_head_dense": ("the other schedules with the output layer dense",
-                             ["linear+head_dense", "polynomial+head_dense"], list(range(5))),
-    "paper_seeds": ("the pruning rows of Table I on the paper's 10 seeds, with the best found in "
-                    "the root-cause study and in the search",
-                    ["dense", "harmonic", "linear", "polynomial", "polynomial200",
-                     "harmonic+head_dense", SEARCH_A_BEST], list(range(10))),
-    "sparsity": ("the sparsest actors that still coordinate (of all actor parameters)",
-                 ["ours+head_dense+all0.95", "ours+head_dense+all0.98",
-                  "ours+head_dense+biases+all0.99", "ours+global+biases+all0.99",
-                  "ours+global+biases+all0.995", "ours_dense", "harmonic+head_dense+all0.98",
-                  "harmonic+head_dense+biases+all0.99"], list(range(5))),
-    "bf16": ("ours trained with bfloat16 autocast vs float32, paired by seed (run side by side)",
-             ["ours", "ours+bf16"], list(range(3))),
+    "mechanics": (
+        "regrow vs hold, i_prune, the harmonic amplitude and period (scope as the paper)",
+        MECHANICS,
+        list(range(3)),
+    ),
+    "schedules_head_dense": (
+        "the other schedules with the output layer dense",
+        ["linear+head_dense", "polynomial+head_dense"],
+        list(range(5)),
+    ),
+    "paper_seeds": (
+        "the pruning rows of Table I on the paper's 10 seeds, with the best found in "
+        "the root-cause study and in the search",
+        [
+            "dense",
+            "harmonic",
+            "linear",
+            "polynomial",
+            "polynomial200",
+            "harmonic+head_dense",
+            SEARCH_A_BEST,
+        ],
+        list(range(10)),
+    ),
+    "sparsity": (
+        "the sparsest actors that still coordinate (of all actor parameters)",
+        [
+            "ours+head_dense+all0.95",
+            "ours+head_dense+all0.98",
+            "ours+head_dense+biases+all0.99",
+            "ours+global+biases+all0.99",
+            "ours+global+biases+all0.995",
+            "ours_dense",
+            "harmonic+head_dense+all0.98",
+            "harmonic+head_dense+biases+all0.99",
+        ],
+        list(range(5)),
+    ),
+    "bf16": (
+        "ours trained with bfloat16 autocast vs float32, paired by seed (run side by side)",
+        ["ours", "ours+bf16"],
+        list(range(3)),
+    ),
 }
 
 
@@ -77,13 +120,27 @@ def study_progress(output: Path, setups: Sequence[str]) -> str:
     median = statistics.median(walls) if walls else None
     lines = []
     for name, (question, rows, seeds) in STUDIES.items():
-        lines += [f"{name}: {question}", f"    rows {' '.join(rows)}", f"    seeds {seeds[0]}-{seeds[-1]}"]
-        done = {setup: sum((trials / f"{trial_id(setup, row, seed)}.json").is_file()
-                           for row in rows for seed in seeds) for setup in setups}
+        lines += [
+            f"{name}: {question}",
+            f"    rows {' '.join(rows)}",
+            f"    seeds {seeds[0]}-{seeds[-1]}",
+        ]
+        done = {
+            setup: sum(
+                (trials / f"{trial_id(setup, row, seed)}.json").is_file()
+                for row in rows
+                for seed in seeds
+            )
+            for setup in setups
+        }
         total = len(rows) * len(seeds)
         left = total * len(setups) - sum(done.values())
         state = ", ".join(f"{setup} {done[setup]}/{total}" for setup in setups)
-        cost = (f"; {left} left, about {left * median / 3600:.1f} trial-hours at the median "
-                f"finished trial's {median:.0f} s" if left and median else f"; {left} left")
+        cost = (
+            f"; {left} left, about {left * median / 3600:.1f} trial-hours at the median "
+            f"finished trial's {median:.0f} s"
+            if left and median
+            else f"; {left} left"
+        )
         lines.append(f"    done {state}{cost}")
     return "\n".join(lines)

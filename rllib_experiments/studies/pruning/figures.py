@@ -24,18 +24,45 @@ import numpy as np
 
 from rllib_experiments.studies.common.figures import pyplot, save_figure
 
-SCOPE_MARKERS = {"": "*", "all": "o", "head_dense": "s", "input_dense": "^", "io_dense": "D",
-                 "lstm_only": "v"}
+SCOPE_MARKERS = {
+    "": "*",
+    "all": "o",
+    "head_dense": "s",
+    "input_dense": "^",
+    "io_dense": "D",
+    "lstm_only": "v",
+}
 #: The entropy figures: file name part, title, and the configurations drawn (those run, in
 #: this order; a figure needs two of them).
 ENTROPY_FIGURES = (
-    ("entropy", "entropy across pruning events",
-     ("harmonic", "harmonic+head_dense", "harmonic+io_dense", "harmonic+lstm_only",
-      "harmonic+hold", "dense")),
-    ("entropy_timing", "entropy when masks apply (regrow or hold, i_prune)",
-     ("harmonic", "harmonic+hold", "harmonic+iprune1", "harmonic+iprune20")),
-    ("entropy_shape", "entropy against the harmonic amplitude and period",
-     ("harmonic", "harmonic+amp0", "harmonic+amp0.2", "harmonic+period0.1", "harmonic+period0.5")),
+    (
+        "entropy",
+        "entropy across pruning events",
+        (
+            "harmonic",
+            "harmonic+head_dense",
+            "harmonic+io_dense",
+            "harmonic+lstm_only",
+            "harmonic+hold",
+            "dense",
+        ),
+    ),
+    (
+        "entropy_timing",
+        "entropy when masks apply (regrow or hold, i_prune)",
+        ("harmonic", "harmonic+hold", "harmonic+iprune1", "harmonic+iprune20"),
+    ),
+    (
+        "entropy_shape",
+        "entropy against the harmonic amplitude and period",
+        (
+            "harmonic",
+            "harmonic+amp0",
+            "harmonic+amp0.2",
+            "harmonic+period0.1",
+            "harmonic+period0.5",
+        ),
+    ),
 )
 
 
@@ -66,8 +93,10 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
     side by side. Colour: schedule; marker: prune scope. At each sparsity the best
     configuration of the panel is named (every configuration is in the tables above the figure).
     """
-    entries = sorted((e for e in summary if e["setup"] == setup),
-                     key=lambda e: (e["sparsity_all_params"], e["config"]))
+    entries = sorted(
+        (e for e in summary if e["setup"] == setup),
+        key=lambda e: (e["sparsity_all_params"], e["config"]),
+    )
     if not entries:
         return False
     plt = pyplot()
@@ -82,18 +111,37 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
     for ax, mode in zip(axes, ("greedy", "sampled")):
         best = {}
         for e, x0, dx, level in zip(entries, kept, offsets, levels):
-            x = x0 * 10 ** dx
+            x = x0 * 10**dx
             y = e[f"mean_{mode}"]
-            ax.errorbar([x], [y], yerr=[e[f"std_{mode}"] or 0.0], fmt=SCOPE_MARKERS.get(e["scope"], "o"),
-                        color=colors[e["schedule"]], ms=7, capsize=2, lw=1)
+            ax.errorbar(
+                [x],
+                [y],
+                yerr=[e[f"std_{mode}"] or 0.0],
+                fmt=SCOPE_MARKERS.get(e["scope"], "o"),
+                color=colors[e["schedule"]],
+                ms=7,
+                capsize=2,
+                lw=1,
+            )
             if level not in best or y > best[level][1]:
                 best[level] = (x, y, e["name"])
         for x, y, name in best.values():
-            ax.annotate(name, (x, y), fontsize=6.5, xytext=(0, 9), textcoords="offset points",
-                        ha="center", rotation=12)
+            ax.annotate(
+                name,
+                (x, y),
+                fontsize=6.5,
+                xytext=(0, 9),
+                textcoords="offset points",
+                ha="center",
+                rotation=12,
+            )
         if oracle:
-            ax.axhline(np.mean(oracle), color="black", lw=1,
-                       label=f"oracle {np.mean(oracle):.0f}" if mode == "greedy" else None)
+            ax.axhline(
+                np.mean(oracle),
+                color="black",
+                lw=1,
+                label=f"oracle {np.mean(oracle):.0f}" if mode == "greedy" else None,
+            )
         ax.set_xscale("log")
         ticks = [1.0 - t for t in SPARSITY_TICKS if min(kept) * 0.7 <= 1.0 - t <= 1.0]
         ax.set_xticks(ticks)
@@ -111,8 +159,11 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
     for scope, m in SCOPE_MARKERS.items():
         if any(e["scope"] == scope for e in entries):
             axes[0].plot([], [], m, color="gray", label=f"scope {scope or 'dense'}")
-    fig.suptitle(f"Setup {setup}: reward against sparsity, per schedule and prune scope "
-                 "(named: the best at each sparsity)", fontsize=10)
+    fig.suptitle(
+        f"Setup {setup}: reward against sparsity, per schedule and prune scope "
+        "(named: the best at each sparsity)",
+        fontsize=10,
+    )
     save_figure(fig, path, legend_axes=[axes[0]], ncol=6, bottom=0.08)
     return True
 
@@ -144,34 +195,52 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
         pts = [(e[f"bytes_{dtype}"], e["mean_greedy"]) for e in mine]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=f"{dtype} file")
         front = pareto_front(pts)
-        ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], lw=1, ls="--",
-                label=f"Pareto front ({dtype})")
+        ax.plot(
+            [pts[i][0] for i in front],
+            [pts[i][1] for i in front],
+            lw=1,
+            ls="--",
+            label=f"Pareto front ({dtype})",
+        )
         named |= {mine[i]["config"] for i in front}
     # a configuration on either front is named once, at its float32 point (its int8 point is
     # level with it, to the left). A lead line joins each name to its point, so that a name
     # never reads as its neighbour's; offsets cycle so that near-equal rewards do not overprint
-    named_entries = sorted((e for e in entries if e["config"] in named), key=lambda e: e["mean_greedy"])
+    named_entries = sorted(
+        (e for e in entries if e["config"] in named), key=lambda e: e["mean_greedy"]
+    )
     for k, e in enumerate(named_entries):
-        ax.annotate(e["name"], (e["bytes_float32"], e["mean_greedy"]), fontsize=7,
-                    xytext=PARETO_LABEL_OFFSETS[k % len(PARETO_LABEL_OFFSETS)],
-                    textcoords="offset points", va="center",
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.6),
-                    arrowprops=dict(arrowstyle="-", lw=0.6, color="0.35", shrinkA=0, shrinkB=3,
-                                    relpos=(0, 0.5)))
+        ax.annotate(
+            e["name"],
+            (e["bytes_float32"], e["mean_greedy"]),
+            fontsize=7,
+            xytext=PARETO_LABEL_OFFSETS[k % len(PARETO_LABEL_OFFSETS)],
+            textcoords="offset points",
+            va="center",
+            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.6),
+            arrowprops=dict(
+                arrowstyle="-", lw=0.6, color="0.35", shrinkA=0, shrinkB=3, relpos=(0, 0.5)
+            ),
+        )
     ax.set_xscale("log")
     ax.margins(x=0.12, y=0.08)  # room for the rightmost and the topmost name
     ax.set_xlabel("exported actor file per user, bytes (log scale)")
     ax.set_ylabel("final greedy evaluation reward (mean over seeds)")
-    ax.set_title(f"Setup {setup}: reward against actor size (named: the configurations on a front)",
-                 fontsize=10)
+    ax.set_title(
+        f"Setup {setup}: reward against actor size (named: the configurations on a front)",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3, which="both")
     save_figure(fig, path, legend_axes=[ax], ncol=4, bottom=0.08)
     return True
 
 
 def _mean_trace(records, setup, config, column):
-    runs = [r["trace"][column] for r in records
-            if r["setup"] == setup and r["row"] == config and r.get("trace")]
+    runs = [
+        r["trace"][column]
+        for r in records
+        if r["setup"] == setup and r["row"] == config and r.get("trace")
+    ]
     if not runs:
         return None, 0
     n = min(len(t) for t in runs)
@@ -184,27 +253,41 @@ def _same_traces(traces: List[np.ndarray]) -> bool:
     return all(np.allclose(t[:n], traces[0][:n], equal_nan=True) for t in traces[1:])
 
 
-def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path,
-                 configs=ENTROPY_FIGURES[0][2], title: str = ENTROPY_FIGURES[0][1]) -> bool:
+def plot_entropy(
+    records: List[Dict[str, Any]],
+    setup: str,
+    path: Path,
+    configs=ENTROPY_FIGURES[0][2],
+    title: str = ENTROPY_FIGURES[0][1],
+) -> bool:
     """Entropy per iteration (top) and the pruned matrices' sparsity (bottom) of ``configs``.
 
     Below, each configuration's actual sparsity is drawn thin in its colour; the scheduled
     sparsity is one black dashed line when every configuration shares it, else one dashed
     line per configuration in its colour.
     """
-    configs = [c for c in configs
-               if any(r["setup"] == setup and r["row"] == c and r.get("trace") for r in records)]
+    configs = [
+        c
+        for c in configs
+        if any(r["setup"] == setup and r["row"] == c and r.get("trace") for r in records)
+    ]
     if len(configs) < 2:
         return False
     plt = pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True,
-                                      gridspec_kw={"height_ratios": [2, 1]})
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, 7.5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    )
     colors = {config: plt.get_cmap("tab10")(k) for k, config in enumerate(configs)}
     targets = {}
     for config in configs:
         ent, n = _mean_trace(records, setup, config, "entropy")
-        top.plot(np.arange(1, len(ent) + 1), ent, color=colors[config], lw=1.2,
-                 label=f"{config} ({n} seed{'' if n == 1 else 's'})")
+        top.plot(
+            np.arange(1, len(ent) + 1),
+            ent,
+            color=colors[config],
+            lw=1.2,
+            label=f"{config} ({n} seed{'' if n == 1 else 's'})",
+        )
         if config == "dense":
             continue
         actual, _ = _mean_trace(records, setup, config, "mean_sparsity")
@@ -214,11 +297,19 @@ def plot_entropy(records: List[Dict[str, Any]], setup: str, path: Path,
             targets[config] = target
     if targets and _same_traces(list(targets.values())):
         target = next(iter(targets.values()))
-        bottom.plot(np.arange(1, len(target) + 1), target, color="black", ls="--", lw=1,
-                    label="scheduled sparsity")
+        bottom.plot(
+            np.arange(1, len(target) + 1),
+            target,
+            color="black",
+            ls="--",
+            lw=1,
+            label="scheduled sparsity",
+        )
     elif targets:
         for config, target in targets.items():
-            bottom.plot(np.arange(1, len(target) + 1), target, color=colors[config], ls="--", lw=1.2)
+            bottom.plot(
+                np.arange(1, len(target) + 1), target, color=colors[config], ls="--", lw=1.2
+            )
         bottom.plot([], [], color="black", ls="--", lw=1.2, label="scheduled sparsity (dashed)")
     top.axhline(np.log(6), color="gray", ls=":", lw=1, label="uniform over 6 actions (ln 6)")
     top.set_ylabel("policy entropy (nats, mean over users and seeds)")
@@ -236,14 +327,27 @@ def plot_all(records, summary, figures_dir: Path) -> Dict[str, str]:
     out = {}
     for setup in sorted({e["setup"] for e in summary}):
         figures = [
-            (f"Setup {setup}: reward against sparsity", "reward_sparsity",
-             lambda path: plot_reward_sparsity(summary, setup, path)),
-            (f"Setup {setup}: reward against actor bytes (Pareto front)", "pareto",
-             lambda path: plot_pareto(summary, setup, path))]
-        figures += [(f"Setup {setup}: {title}", name,
-                     lambda path, configs=configs, title=title:
-                     plot_entropy(records, setup, path, configs, title))
-                    for name, title, configs in ENTROPY_FIGURES]
+            (
+                f"Setup {setup}: reward against sparsity",
+                "reward_sparsity",
+                lambda path: plot_reward_sparsity(summary, setup, path),
+            ),
+            (
+                f"Setup {setup}: reward against actor bytes (Pareto front)",
+                "pareto",
+                lambda path: plot_pareto(summary, setup, path),
+            ),
+        ]
+        figures += [
+            (
+                f"Setup {setup}: {title}",
+                name,
+                lambda path, configs=configs, title=title: plot_entropy(
+                    records, setup, path, configs, title
+                ),
+            )
+            for name, title, configs in ENTROPY_FIGURES
+        ]
         for title, name, draw in figures:
             path = Path(figures_dir) / f"pruning_{name}_{setup}.png"
             if draw(path):

@@ -16,8 +16,9 @@ DEFAULT_CSV = RESULTS / "pruning.csv"
 DEFAULT_FIGURES = FIGURES
 
 
-def report_paths(output, markdown: Optional[str] = None,
-                 figures: Optional[str] = None) -> Tuple[Path, Path, Path]:
+def report_paths(
+    output, markdown: Optional[str] = None, figures: Optional[str] = None
+) -> Tuple[Path, Path, Path]:
     """(markdown, csv, figures folder) of the report of the records in ``output``: the ones
     given (the CSV beside the markdown), else the study's for :data:`DEFAULT_OUTPUT`, else
     ``output``'s own."""

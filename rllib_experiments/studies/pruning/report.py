@@ -42,13 +42,41 @@ from rllib_experiments.studies.pruning import figures as pruning_figures
 from rllib_experiments.studies.pruning import seeds as pruning_seeds
 from rllib_experiments.studies.pruning.sparsity import bytes_text, dense_reference, sparsity_lines
 
-CSV_COLUMNS = ["setup", "config", "schedule", "scope", "prune_mode", "prune_interval",
-               "final_sparsity", "sparsity_all_params", "seeds", "mean_sampled", "std_sampled",
-               "mean_greedy", "std_greedy", "dense_mean_sampled"]
-EXTRA_COLUMNS = ["best_sampled", "best_seed", "ci_sampled", "ci_greedy", "sparsity_prunable",
-                 "bytes_float32", "bytes_int8", "bytes_format", "bytes_seeds", "oracle_mean", "ratio_greedy_to_oracle",
-                 "ratio_sampled_to_dense", "final_entropy", "late_entropy", "late_sparsity",
-                 "late_target", "label"]
+CSV_COLUMNS = [
+    "setup",
+    "config",
+    "schedule",
+    "scope",
+    "prune_mode",
+    "prune_interval",
+    "final_sparsity",
+    "sparsity_all_params",
+    "seeds",
+    "mean_sampled",
+    "std_sampled",
+    "mean_greedy",
+    "std_greedy",
+    "dense_mean_sampled",
+]
+EXTRA_COLUMNS = [
+    "best_sampled",
+    "best_seed",
+    "ci_sampled",
+    "ci_greedy",
+    "sparsity_prunable",
+    "bytes_float32",
+    "bytes_int8",
+    "bytes_format",
+    "bytes_seeds",
+    "oracle_mean",
+    "ratio_greedy_to_oracle",
+    "ratio_sampled_to_dense",
+    "final_entropy",
+    "late_entropy",
+    "late_sparsity",
+    "late_target",
+    "label",
+]
 
 
 def read_records(raw_dir) -> List[Dict[str, Any]]:
@@ -69,19 +97,27 @@ def oracle_reward(record: Dict[str, Any]) -> float:
     (``oracle_reference``), else evaluated now (deterministic: same episodes, numpy only)."""
     if record.get("oracle_reference") is not None:
         return float(record["oracle_reference"])
-    key = json.dumps([record["env_kwargs"], record["eval_episodes"], record["eval_seed"]], sort_keys=True)
+    key = json.dumps(
+        [record["env_kwargs"], record["eval_episodes"], record["eval_seed"]], sort_keys=True
+    )
     if key not in _ORACLE_CACHE:
         # imports torch: only when called
         from rllib_experiments.evaluation import evaluate_baseline
 
-        _ORACLE_CACHE[key] = float(evaluate_baseline("oracle", record["env_kwargs"],
-                                                     episodes=int(record["eval_episodes"]),
-                                                     eval_seed=int(record["eval_seed"]))["mean_reward"])
+        _ORACLE_CACHE[key] = float(
+            evaluate_baseline(
+                "oracle",
+                record["env_kwargs"],
+                episodes=int(record["eval_episodes"]),
+                eval_seed=int(record["eval_seed"]),
+            )["mean_reward"]
+        )
     return _ORACLE_CACHE[key]
 
 
-def summarize(records: List[Dict[str, Any]],
-              names: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
+def summarize(
+    records: List[Dict[str, Any]], names: Optional[Dict[str, str]] = None
+) -> List[Dict[str, Any]]:
     """One entry per (setup, configuration), sorted by setup then the order first seen.
 
     ``names`` maps a configuration (a row key) to the short name the tables and figures show
@@ -100,32 +136,50 @@ def summarize(records: List[Dict[str, Any]],
         pruned = s.get("schedule", "none") != "none"
         nbytes, bytes_format = newest_actor_bytes(recs)
         oracle = [oracle_reward(r) for r in recs]
-        out.append({
-            "setup": setup, "config": config, "name": names.get(config, config),
-            "label": recs[0].get("label", config),
-            "schedule": s.get("schedule", "none"),
-            "scope": s.get("prune_scope", "all") if pruned else "",
-            "prune_mode": s.get("prune_mode") if pruned else "",
-            "prune_interval": s.get("prune_interval") if pruned and s.get("prune_mode") == "regrow" else "",
-            "final_sparsity": s.get("final_sparsity") if pruned else 0.0,
-            "sparsity_prunable": float(np.mean([r["sparsity_prunable"] for r in recs])),
-            "sparsity_all_params": float(np.mean([r["sparsity_all"] for r in recs])),
-            "seeds": len(recs), "seed_list": [int(r["seed"]) for r in recs],
-            "mean_sampled": sampled["mean"], "std_sampled": sampled["std"], "ci_sampled": sampled["ci"],
-            "mean_greedy": greedy["mean"], "std_greedy": greedy["std"], "ci_greedy": greedy["ci"],
-            "best_sampled": best["final_stochastic"], "best_seed": int(best["seed"]),
-            "bytes_float32": _mean_of(nbytes, "float32"), "bytes_int8": _mean_of(nbytes, "int8"),
-            "bytes_format": bytes_format, "bytes_seeds": len(nbytes),
-            "oracle_mean": float(np.mean(oracle)) if oracle else None,
-            "per_seed": {int(r["seed"]): (r["final_stochastic"], r["final_greedy"]) for r in recs},
-            **late_training(recs),
-        })
+        out.append(
+            {
+                "setup": setup,
+                "config": config,
+                "name": names.get(config, config),
+                "label": recs[0].get("label", config),
+                "schedule": s.get("schedule", "none"),
+                "scope": s.get("prune_scope", "all") if pruned else "",
+                "prune_mode": s.get("prune_mode") if pruned else "",
+                "prune_interval": s.get("prune_interval")
+                if pruned and s.get("prune_mode") == "regrow"
+                else "",
+                "final_sparsity": s.get("final_sparsity") if pruned else 0.0,
+                "sparsity_prunable": float(np.mean([r["sparsity_prunable"] for r in recs])),
+                "sparsity_all_params": float(np.mean([r["sparsity_all"] for r in recs])),
+                "seeds": len(recs),
+                "seed_list": [int(r["seed"]) for r in recs],
+                "mean_sampled": sampled["mean"],
+                "std_sampled": sampled["std"],
+                "ci_sampled": sampled["ci"],
+                "mean_greedy": greedy["mean"],
+                "std_greedy": greedy["std"],
+                "ci_greedy": greedy["ci"],
+                "best_sampled": best["final_stochastic"],
+                "best_seed": int(best["seed"]),
+                "bytes_float32": _mean_of(nbytes, "float32"),
+                "bytes_int8": _mean_of(nbytes, "int8"),
+                "bytes_format": bytes_format,
+                "bytes_seeds": len(nbytes),
+                "oracle_mean": float(np.mean(oracle)) if oracle else None,
+                "per_seed": {
+                    int(r["seed"]): (r["final_stochastic"], r["final_greedy"]) for r in recs
+                },
+                **late_training(recs),
+            }
+        )
     means = {(e["setup"], e["config"]): e["mean_sampled"] for e in out}
     for e in out:
         dense = means.get((e["setup"], dense_reference(e["config"])))
         e["dense_mean_sampled"] = dense
         e["ratio_sampled_to_dense"] = e["mean_sampled"] / dense if dense else None
-        e["ratio_greedy_to_oracle"] = e["mean_greedy"] / e["oracle_mean"] if e["oracle_mean"] else None
+        e["ratio_greedy_to_oracle"] = (
+            e["mean_greedy"] / e["oracle_mean"] if e["oracle_mean"] else None
+        )
     return sorted(out, key=lambda e: e["setup"])
 
 
@@ -137,15 +191,26 @@ def late_training(recs) -> Dict[str, Optional[float]]:
     """Means over the last :data:`LATE_FRACTION` of the iterations (and seeds) of the policy
     entropy, the actual and the scheduled sparsity: what is trained between pruning events
     (in regrow mode the pruned weights grow back between them), and the final entropy."""
-    out: Dict[str, Optional[float]] = {"late_entropy": None, "late_sparsity": None,
-                                       "late_target": None, "final_entropy": None}
+    out: Dict[str, Optional[float]] = {
+        "late_entropy": None,
+        "late_sparsity": None,
+        "late_target": None,
+        "final_entropy": None,
+    }
     traces = [r["trace"] for r in recs if r.get("trace") and r["trace"].get("entropy")]
     if not traces:
         return out
-    for key, column in (("late_entropy", "entropy"), ("late_sparsity", "mean_sparsity"),
-                        ("late_target", "mean_target_sparsity")):
-        vals = [v for t in traces for v in t[column][-max(1, int(LATE_FRACTION * len(t[column]))):]
-                if v is not None]
+    for key, column in (
+        ("late_entropy", "entropy"),
+        ("late_sparsity", "mean_sparsity"),
+        ("late_target", "mean_target_sparsity"),
+    ):
+        vals = [
+            v
+            for t in traces
+            for v in t[column][-max(1, int(LATE_FRACTION * len(t[column]))) :]
+            if v is not None
+        ]
         out[key] = float(np.mean(vals)) if vals else None
     finals = [t["entropy"][-1] for t in traces if t["entropy"][-1] is not None]
     out["final_entropy"] = float(np.mean(finals)) if finals else None
@@ -157,7 +222,9 @@ def late_training(recs) -> Dict[str, Optional[float]]:
 OLDEST_BYTES_FORMAT = 2
 
 
-def newest_actor_bytes(recs: Sequence[Dict[str, Any]]) -> Tuple[List[Dict[str, float]], Optional[int]]:
+def newest_actor_bytes(
+    recs: Sequence[Dict[str, Any]],
+) -> Tuple[List[Dict[str, float]], Optional[int]]:
     """(actor_bytes of the records measured with the newest file writer among them, its format).
 
     File sizes depend on the writer (format version 3 drops zero biases and zero int8 row
@@ -168,8 +235,14 @@ def newest_actor_bytes(recs: Sequence[Dict[str, Any]]) -> Tuple[List[Dict[str, f
     if not sized:
         return [], None
     newest = max(int(r.get("actor_bytes_format", OLDEST_BYTES_FORMAT)) for r in sized)
-    return ([r["actor_bytes"] for r in sized
-             if int(r.get("actor_bytes_format", OLDEST_BYTES_FORMAT)) == newest], newest)
+    return (
+        [
+            r["actor_bytes"]
+            for r in sized
+            if int(r.get("actor_bytes_format", OLDEST_BYTES_FORMAT)) == newest
+        ],
+        newest,
+    )
 
 
 def _mean_of(dicts, key) -> Optional[float]:
@@ -184,7 +257,11 @@ COMPARISONS = [
     ("harmonic+io_dense", "harmonic", "first and output layers dense vs everything pruned"),
     ("harmonic+lstm_only", "harmonic", "only the LSTM pruned vs everything pruned"),
     ("harmonic+global", "harmonic", "global vs layer-wise magnitude ranking"),
-    ("harmonic+head_dense+global", "harmonic+head_dense", "global vs layer-wise ranking, head dense"),
+    (
+        "harmonic+head_dense+global",
+        "harmonic+head_dense",
+        "global vs layer-wise ranking, head dense",
+    ),
     ("harmonic+hold", "harmonic", "masks held vs regrow between pruning events"),
     ("harmonic+iprune1", "harmonic", "i_prune 1 vs 5"),
     ("harmonic+iprune20", "harmonic", "i_prune 20 vs 5"),
@@ -215,8 +292,13 @@ def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict
             seeds = sorted(set(a["per_seed"]) & set(b["per_seed"]))
             if not seeds:
                 continue
-            entry = {"setup": setup, "variant": variant, "base": base, "question": question,
-                     "seeds": len(seeds)}
+            entry = {
+                "setup": setup,
+                "variant": variant,
+                "base": base,
+                "question": question,
+                "seeds": len(seeds),
+            }
             for k, mode in enumerate(("sampled", "greedy")):
                 d = [a["per_seed"][s][k] - b["per_seed"][s][k] for s in seeds]
                 entry[f"diff_{mode}"] = float(np.mean(d))
@@ -225,58 +307,77 @@ def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict
     return out
 
 
-
 def _ci(ci) -> str:
     return ci_text(ci, 0)
 
 
-def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, str],
-                    seed_lines: Sequence[str] = (), csv_name: str = "pruning.csv",
-                    seeds: Optional[Sequence[int]] = None) -> str:
+def render_markdown(
+    summary,
+    comparisons,
+    runs: List[Dict],
+    figures: Dict[str, str],
+    seed_lines: Sequence[str] = (),
+    csv_name: str = "pruning.csv",
+    seeds: Optional[Sequence[int]] = None,
+) -> str:
     """The report; ``seed_lines``: the section of :func:`pruning_seeds.seed_table_lines`, placed
     before the per-setup tables; ``seeds``: the training seeds it was restricted to, if any."""
     only = ""
     if seeds is not None:
         listed = " ".join(map(str, seeds))
-        only = (f" **Only the records of training seeds {listed}** (`--report-only --seeds {listed}`), "
-                "so that every configuration is summarized on the same seeds; every seed on record, "
-                "with the figures: [pruning.md](pruning.md).")
-    lines = ["# Pruning study: results" + (f" on seeds {seed_label(seeds)}" if seeds is not None else ""), "",
-             "Generated by `python -m rllib_experiments pruning_study` (or `--report-only`) from the "
-             "raw trial records in `raw/pruning/trials/`; do not edit by hand. What the configurations "
-             "are and what we conclude: [../pruning.md](../pruning.md#the-pruning-study). "
-             f"Machine-readable: [{csv_name}]({csv_name}).{only}", "",
-             "Every trial: the paper's settings and budget unless the configuration says otherwise "
-             "(1000 one-episode iterations; `ours` rows 300 iterations of 8 episodes), final evaluation "
-             f"over 100 episodes on the shared evaluation seed {EVAL_SEED}, sampled and greedy actions. "
-             "Mean ± std over seeds (ddof 1); CI: percentile bootstrap 95 % interval of the mean over "
-             f"seeds ({BOOTSTRAP_SAMPLES} resamples, seed {BOOTSTRAP_SEED}; with fewer than 5 seeds it is "
-             "little more than the range of the seeds and understates the uncertainty); best: the best seed's "
-             "sampled reward (the paper's statistic). Sparsity: of the weight matrices / of all actor "
-             "parameters. Bytes: the mean actor file as `python -m rllib_experiments export` encodes it, "
-             "without its metadata block (the export adds the environment and run id, about 0.5 kB "
-             "per file), measured when the trial ran. Sizes depend on the file writer: `(v2)` marks "
-             "sizes of format version 2's writer, which also stored zero biases and the int8 scales "
-             "of empty rows (version 3 drops them: the same sizes for most actors up to 95 % "
-             "sparsity, up to a third less at 99 %); a row's mean uses only its newest writer's "
-             "records, and `(k seeds)` says when those are fewer than the row's seeds. "
-             "Entropy: the policy entropy (nats; uniform over 6 actions is 1.79) at the last iteration "
-             f"and over the last {LATE_FRACTION:.0%} of the iterations; late sparsity: the actual and "
-             "the scheduled sparsity of the pruned matrices over those iterations (in regrow mode "
-             "the actual one falls between pruning events as pruned weights grow back).", ""]
+        only = (
+            f" **Only the records of training seeds {listed}** (`--report-only --seeds {listed}`), "
+            "so that every configuration is summarized on the same seeds; every seed on record, "
+            "with the figures: [pruning.md](pruning.md)."
+        )
+    lines = [
+        "# Pruning study: results"
+        + (f" on seeds {seed_label(seeds)}" if seeds is not None else ""),
+        "",
+        "Generated by `python -m rllib_experiments pruning_study` (or `--report-only`) from the "
+        "raw trial records in `raw/pruning/trials/`; do not edit by hand. What the configurations "
+        "are and what we conclude: [../pruning.md](../pruning.md#the-pruning-study). "
+        f"Machine-readable: [{csv_name}]({csv_name}).{only}",
+        "",
+        "Every trial: the paper's settings and budget unless the configuration says otherwise "
+        "(1000 one-episode iterations; `ours` rows 300 iterations of 8 episodes), final evaluation "
+        f"over 100 episodes on the shared evaluation seed {EVAL_SEED}, sampled and greedy actions. "
+        "Mean ± std over seeds (ddof 1); CI: percentile bootstrap 95 % interval of the mean over "
+        f"seeds ({BOOTSTRAP_SAMPLES} resamples, seed {BOOTSTRAP_SEED}; with fewer than 5 seeds it is "
+        "little more than the range of the seeds and understates the uncertainty); best: the best seed's "
+        "sampled reward (the paper's statistic). Sparsity: of the weight matrices / of all actor "
+        "parameters. Bytes: the mean actor file as `python -m rllib_experiments export` encodes it, "
+        "without its metadata block (the export adds the environment and run id, about 0.5 kB "
+        "per file), measured when the trial ran. Sizes depend on the file writer: `(v2)` marks "
+        "sizes of format version 2's writer, which also stored zero biases and the int8 scales "
+        "of empty rows (version 3 drops them: the same sizes for most actors up to 95 % "
+        "sparsity, up to a third less at 99 %); a row's mean uses only its newest writer's "
+        "records, and `(k seeds)` says when those are fewer than the row's seeds. "
+        "Entropy: the policy entropy (nats; uniform over 6 actions is 1.79) at the last iteration "
+        f"and over the last {LATE_FRACTION:.0%} of the iterations; late sparsity: the actual and "
+        "the scheduled sparsity of the pruned matrices over those iterations (in regrow mode "
+        "the actual one falls between pruning events as pruned weights grow back).",
+        "",
+    ]
     aliased = {e["name"]: e["config"] for e in summary if e["name"] != e["config"]}
     if aliased:
-        lines += ["Short names in the tables and figures, with the rows they stand for "
-                  "(`pruning_study --rows ROW` trains them):", ""]
+        lines += [
+            "Short names in the tables and figures, with the rows they stand for "
+            "(`pruning_study --rows ROW` trains them):",
+            "",
+        ]
         lines += [f"- `{name}`: `{config}`" for name, config in sorted(aliased.items())]
         lines.append("")
     lines += list(seed_lines)
     for setup in sorted({e["setup"] for e in summary}):
-        lines += [f"## Setup {setup}", "",
-                  "| configuration | seeds | sampled mean ± std | CI | best (seed) | greedy mean ± std | CI "
-                  "| / oracle (greedy) | / dense (sampled) | sparsity | bytes f32 / int8 "
-                  "| entropy final / late | late sparsity actual / scheduled |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## Setup {setup}",
+            "",
+            "| configuration | seeds | sampled mean ± std | CI | best (seed) | greedy mean ± std | CI "
+            "| / oracle (greedy) | / dense (sampled) | sparsity | bytes f32 / int8 "
+            "| entropy final / late | late sparsity actual / scheduled |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for e in [e for e in summary if e["setup"] == setup]:
             lines.append(
                 f"| `{e['name']}` | {e['seeds']} | {number_text(e['mean_sampled'], 1)} ± {number_text(e['std_sampled'], 1)} "
@@ -286,17 +387,23 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
                 f"| {e['sparsity_prunable']:.3f} / {e['sparsity_all_params']:.3f} "
                 f"| {bytes_text(e, 'bytes_float32', 'bytes_int8')} "
                 f"| {number_text(e['final_entropy'], 2)} / {number_text(e['late_entropy'], 2)} "
-                f"| {number_text(e['late_sparsity'], 3)} / {number_text(e['late_target'], 3)} |")
+                f"| {number_text(e['late_sparsity'], 3)} / {number_text(e['late_target'], 3)} |"
+            )
         lines.append("")
         mine = [c for c in comparisons if c["setup"] == setup]
         if mine:
-            lines += [f"### Setup {setup}: comparisons (paired by seed)", "",
-                      "| variant − base | question | seeds | Δ sampled [CI] | Δ greedy [CI] |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                f"### Setup {setup}: comparisons (paired by seed)",
+                "",
+                "| variant − base | question | seeds | Δ sampled [CI] | Δ greedy [CI] |",
+                "|---|---|---|---|---|",
+            ]
             for c in mine:
-                lines.append(f"| `{c['variant']}` − `{c['base']}` | {c['question']} | {c['seeds']} "
-                             f"| {c['diff_sampled']:+.1f} {_ci(c['ci_sampled'])} "
-                             f"| {c['diff_greedy']:+.1f} {_ci(c['ci_greedy'])} |")
+                lines.append(
+                    f"| `{c['variant']}` − `{c['base']}` | {c['question']} | {c['seeds']} "
+                    f"| {c['diff_sampled']:+.1f} {_ci(c['ci_sampled'])} "
+                    f"| {c['diff_greedy']:+.1f} {_ci(c['ci_greedy'])} |"
+                )
             lines.append("")
     lines += sparsity_lines(summary)
     if figures:
@@ -306,19 +413,29 @@ def render_markdown(summary, comparisons, runs: List[Dict], figures: Dict[str, s
     if runs:
         lines += ["## Runs", ""]
         for r in runs:
-            lines.append(f"- `{r.get('command', '?')}`: {r.get('trials_run', '?')} trials in "
-                         f"{r.get('wall_s', 0) / 60:.0f} min, finished {r.get('finished_at', '?')} "
-                         f"({r.get('machine', '')})")
+            lines.append(
+                f"- `{r.get('command', '?')}`: {r.get('trials_run', '?')} trials in "
+                f"{r.get('wall_s', 0) / 60:.0f} min, finished {r.get('finished_at', '?')} "
+                f"({r.get('machine', '')})"
+            )
         lines.append("")
     return "\n".join(lines)
 
 
 def write_csv(path: Path, summary: List[Dict[str, Any]]) -> None:
     """The summary, one line per configuration (CIs as ``[lo, hi]``), written atomically."""
-    write_csv_atomic(Path(path), CSV_COLUMNS + EXTRA_COLUMNS,
-                     [dict(e, ci_sampled=ci_text(e["ci_sampled"], missing=""),
-                           ci_greedy=ci_text(e["ci_greedy"], missing=""))
-                      for e in summary])
+    write_csv_atomic(
+        Path(path),
+        CSV_COLUMNS + EXTRA_COLUMNS,
+        [
+            dict(
+                e,
+                ci_sampled=ci_text(e["ci_sampled"], missing=""),
+                ci_greedy=ci_text(e["ci_greedy"], missing=""),
+            )
+            for e in summary
+        ],
+    )
 
 
 def seed_label(seeds: Sequence[int]) -> str:
@@ -330,10 +447,15 @@ def seed_label(seeds: Sequence[int]) -> str:
     return "_".join(map(str, seeds))
 
 
-def build_report(raw_dir, markdown_path, csv_path, figures_dir,
-                 names: Optional[Dict[str, str]] = None,
-                 seed_table: Optional[Tuple[Sequence[str], Sequence[int], str]] = None,
-                 seeds: Optional[Sequence[int]] = None) -> List[Dict[str, Any]]:
+def build_report(
+    raw_dir,
+    markdown_path,
+    csv_path,
+    figures_dir,
+    names: Optional[Dict[str, str]] = None,
+    seed_table: Optional[Tuple[Sequence[str], Sequence[int], str]] = None,
+    seeds: Optional[Sequence[int]] = None,
+) -> List[Dict[str, Any]]:
     """Read the records, write the CSV, the figures and the Markdown; returns the summary.
     ``names``: short display names of configurations (:func:`summarize`). ``seed_table``: (rows,
     seeds, the command that runs them) of the paper's statistic section
@@ -365,11 +487,19 @@ def build_report(raw_dir, markdown_path, csv_path, figures_dir,
                 path = Path(figures_dir) / f"pruning_paper_seeds_{setup}.png"
                 if pruning_seeds.plot_seed_rows(entries, setup, path):
                     figures[f"Setup {setup}: Table I's pruning rows on every seed"] = str(path)
-    rel = {title: Path(os.path.relpath(Path(p).resolve(), markdown_path.parent.resolve())).as_posix()
-           for title, p in figures.items()}
+    rel = {
+        title: Path(os.path.relpath(Path(p).resolve(), markdown_path.parent.resolve())).as_posix()
+        for title, p in figures.items()
+    }
     runs = []
     if (raw_dir / REPRODUCE_LOG).is_file():
-        runs = [json.loads(line) for line in (raw_dir / REPRODUCE_LOG).read_text().splitlines() if line.strip()]
-    write_text_atomic(markdown_path, render_markdown(summary, comparisons, runs, rel, seed_lines,
-                                                     csv_path.name, seeds))
+        runs = [
+            json.loads(line)
+            for line in (raw_dir / REPRODUCE_LOG).read_text().splitlines()
+            if line.strip()
+        ]
+    write_text_atomic(
+        markdown_path,
+        render_markdown(summary, comparisons, runs, rel, seed_lines, csv_path.name, seeds),
+    )
     return summary

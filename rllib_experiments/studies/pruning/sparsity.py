@@ -29,14 +29,19 @@ def bytes_text(e: Dict[str, Any], *keys: str) -> str:
         notes.append(f"v{e['bytes_format']}")
     if e.get("bytes_seeds") and e["bytes_seeds"] != e["seeds"]:
         notes.append(f"{e['bytes_seeds']} seeds")
-    return " / ".join(number_text(e[k], 0) for k in keys) + (f" ({', '.join(notes)})" if notes else "")
+    return " / ".join(number_text(e[k], 0) for k in keys) + (
+        f" ({', '.join(notes)})" if notes else ""
+    )
 
 
 #: The deployment question: a sparse actor is good enough if, mean over at least GOAL_SEEDS
 #: seeds, an `ours` configuration (evaluated greedy, as ours is) keeps the goal's share of the
 #: oracle (GOAL_RATIO), and a paper-settings one (evaluated sampled, as the paper's rows are)
 #: this share of dense IAGC-PPO.
-SPARSITY_CRITERIA = {"ours": ("greedy / oracle", GOAL_RATIO), "paper": ("sampled / dense IAGC-PPO", 0.98)}
+SPARSITY_CRITERIA = {
+    "ours": ("greedy / oracle", GOAL_RATIO),
+    "paper": ("sampled / dense IAGC-PPO", 0.98),
+}
 
 
 def is_sparsity_config(config: str) -> bool:
@@ -78,17 +83,31 @@ def sparsity_answers(summary: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         elif e["seeds"] < GOAL_SEEDS:
             best = best_possible(family, value, e["seeds"])
             decided = best is not None and best < threshold
-            status = (f"not met whatever the other seeds: at most {best:.3f} over "
-                      f"{GOAL_SEEDS} seeds" if decided else
-                      f"provisional ({e['seeds']} of {GOAL_SEEDS} seeds)")
+            status = (
+                f"not met whatever the other seeds: at most {best:.3f} over {GOAL_SEEDS} seeds"
+                if decided
+                else f"provisional ({e['seeds']} of {GOAL_SEEDS} seeds)"
+            )
         else:
             status = "met" if value >= threshold else "not met"
-        out.append({"setup": e["setup"], "config": e["config"], "family": family,
-                    "sparsity_all_params": e["sparsity_all_params"], "bytes_int8": e["bytes_int8"],
-                    "bytes_float32": e["bytes_float32"], "bytes_format": e.get("bytes_format"),
-                    "bytes_seeds": e.get("bytes_seeds"), "seeds": e["seeds"], "criterion": label,
-                    "threshold": threshold, "value": value, "status": status,
-                    "decided": decided})
+        out.append(
+            {
+                "setup": e["setup"],
+                "config": e["config"],
+                "family": family,
+                "sparsity_all_params": e["sparsity_all_params"],
+                "bytes_int8": e["bytes_int8"],
+                "bytes_float32": e["bytes_float32"],
+                "bytes_format": e.get("bytes_format"),
+                "bytes_seeds": e.get("bytes_seeds"),
+                "seeds": e["seeds"],
+                "criterion": label,
+                "threshold": threshold,
+                "value": value,
+                "status": status,
+                "decided": decided,
+            }
+        )
     return sorted(out, key=lambda a: (a["setup"], a["family"], -a["sparsity_all_params"]))
 
 
@@ -98,7 +117,9 @@ def sparsest_good(answers: List[Dict[str, Any]]) -> Dict[Tuple[str, str], Option
     for a in answers:
         key = (a["setup"], a["family"])
         out.setdefault(key, None)
-        if a["status"] == "met" and (out[key] is None or a["sparsity_all_params"] > out[key]["sparsity_all_params"]):
+        if a["status"] == "met" and (
+            out[key] is None or a["sparsity_all_params"] > out[key]["sparsity_all_params"]
+        ):
             out[key] = a
     return out
 
@@ -108,26 +129,37 @@ def sparsity_lines(summary) -> List[str]:
     answers = sparsity_answers(summary)
     if not answers:
         return []
-    lines = ["## How sparse can an actor be?", "",
-             f"Good enough: mean over >= {GOAL_SEEDS} seeds, `ours` configurations (greedy, "
-             f"as ours is evaluated) >= {SPARSITY_CRITERIA['ours'][1]} of the oracle; paper-settings "
-             f"configurations (sampled) >= {SPARSITY_CRITERIA['paper'][1]} of dense IAGC-PPO "
-             "(`dense`, or `ours_dense` for ours). Sparsity of all actor parameters, which decides "
-             "the file size.", "",
-             "| setup | configuration | sparsity (all params) | int8 bytes | seeds | criterion | value | verdict |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## How sparse can an actor be?",
+        "",
+        f"Good enough: mean over >= {GOAL_SEEDS} seeds, `ours` configurations (greedy, "
+        f"as ours is evaluated) >= {SPARSITY_CRITERIA['ours'][1]} of the oracle; paper-settings "
+        f"configurations (sampled) >= {SPARSITY_CRITERIA['paper'][1]} of dense IAGC-PPO "
+        "(`dense`, or `ours_dense` for ours). Sparsity of all actor parameters, which decides "
+        "the file size.",
+        "",
+        "| setup | configuration | sparsity (all params) | int8 bytes | seeds | criterion | value | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for a in answers:
-        lines.append(f"| {a['setup']} | `{a['config']}` | {a['sparsity_all_params']:.4f} "
-                     f"| {bytes_text(a, 'bytes_int8')} | {a['seeds']} | {a['criterion']} >= {a['threshold']} "
-                     f"| {number_text(a['value'], 3)} | {a['status']} |")
+        lines.append(
+            f"| {a['setup']} | `{a['config']}` | {a['sparsity_all_params']:.4f} "
+            f"| {bytes_text(a, 'bytes_int8')} | {a['seeds']} | {a['criterion']} >= {a['threshold']} "
+            f"| {number_text(a['value'], 3)} | {a['status']} |"
+        )
     lines.append("")
     for (setup, family), best in sorted(sparsest_good(answers).items()):
-        undecided = any(a["setup"] == setup and a["family"] == family and not a["decided"]
-                        for a in answers)
-        what = (f"`{best['config']}`, {best['sparsity_all_params']:.4f} of all parameters, "
-                f"{bytes_text(best, 'bytes_int8')} B int8" if best else
-                f"none yet (no configuration with {GOAL_SEEDS} seeds meets it)" if undecided
-                else "none (no configuration meets it)")
+        undecided = any(
+            a["setup"] == setup and a["family"] == family and not a["decided"] for a in answers
+        )
+        what = (
+            f"`{best['config']}`, {best['sparsity_all_params']:.4f} of all parameters, "
+            f"{bytes_text(best, 'bytes_int8')} B int8"
+            if best
+            else f"none yet (no configuration with {GOAL_SEEDS} seeds meets it)"
+            if undecided
+            else "none (no configuration meets it)"
+        )
         lines.append(f"- Setup {setup}, {family} settings: sparsest good actor: {what}.")
     lines.append("")
     return lines

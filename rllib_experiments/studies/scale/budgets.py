@@ -21,10 +21,21 @@ BUDGETS: Dict[str, Dict[str, Any]] = {
     "scale_bf16": dict(_STUDY, name="scale_bf16", overrides={"autocast_bf16": True}),
     # ours trains on the difference reward (docs/environment.md#rewards); everything is
     # still evaluated and reported in the sum rate
-    "scale_bf16_difference": dict(_STUDY, name="scale_bf16_difference",
-                                  overrides={"autocast_bf16": True}, env={"reward": "difference"}),
-    "smoke": dict(name="scale_smoke", preset="tiny", iterations=10, eval_interval=2,
-                  eval_episodes=4, seeds=[0], env={"horizon": 20}),
+    "scale_bf16_difference": dict(
+        _STUDY,
+        name="scale_bf16_difference",
+        overrides={"autocast_bf16": True},
+        env={"reward": "difference"},
+    ),
+    "smoke": dict(
+        name="scale_smoke",
+        preset="tiny",
+        iterations=10,
+        eval_interval=2,
+        eval_episodes=4,
+        seeds=[0],
+        env={"horizon": 20},
+    ),
 }
 
 

@@ -24,20 +24,36 @@ LEGEND_MARGIN_INCHES, LEGEND_ROW_INCHES = 0.25, 0.17
 LEARNED_STYLE = {OURS: ("black", "-"), TRANSFER: ("dimgrey", ":")}
 
 
-def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: Dict[str, str],
-               goal: float, path: Path) -> Path:
+def plot_ratio(
+    rows: List[Dict],
+    setups: List[str],
+    methods: List[str],
+    labels: Dict[str, str],
+    goal: float,
+    path: Path,
+) -> Path:
     """Reward / oracle against N per method, a panel per setup (``rows``: the CSV rows)."""
     plt = pyplot()
     ncol = min(5, 2 * len(setups))
-    drawn = [m for m in methods if any(r["method"] == m and r["ratio_to_oracle"] is not None for r in rows)]
+    drawn = [
+        m
+        for m in methods
+        if any(r["method"] == m and r["ratio_to_oracle"] is not None for r in rows)
+    ]
     legend_inches = LEGEND_MARGIN_INCHES + LEGEND_ROW_INCHES * math.ceil((len(drawn) + 1) / ncol)
     height = PANEL_INCHES[1] + legend_inches
-    fig, axes = plt.subplots(1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), height),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), height), squeeze=False, sharey=True
+    )
     for ax, setup in zip(axes[0], setups):
         for method in methods:
-            pts = sorted((r["num_users"], r) for r in rows
-                         if r["setup"] == setup and r["method"] == method and r["ratio_to_oracle"] is not None)
+            pts = sorted(
+                (r["num_users"], r)
+                for r in rows
+                if r["setup"] == setup
+                and r["method"] == method
+                and r["ratio_to_oracle"] is not None
+            )
             if not pts:
                 continue
             x = [n for n, _ in pts]
@@ -58,8 +74,9 @@ def plot_ratio(rows: List[Dict], setups: List[str], methods: List[str], labels: 
         ax.set_xlabel("users N (K = N/2 channels)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward / oracle")
-    return save_figure(fig, path, legend_axes=list(axes[0]), ncol=ncol,
-                       bottom=legend_inches / height, fontsize=7)
+    return save_figure(
+        fig, path, legend_axes=list(axes[0]), ncol=ncol, bottom=legend_inches / height, fontsize=7
+    )
 
 
 def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
@@ -71,11 +88,21 @@ def plot_cost(runs: List[Dict], setups: List[str], path: Path) -> Path:
         if not mine:
             continue
         ns = sorted({r["num_users"] for r in mine})
-        means = [sum(r["cpu_s"] for r in mine if r["num_users"] == n) /
-                 sum(1 for r in mine if r["num_users"] == n) for n in ns]
-        line, = ax.plot(ns, means, marker="o", label=f"setup {setup} (mean over seeds)")
-        ax.plot([r["num_users"] for r in mine], [r["cpu_s"] for r in mine], ls="none", marker=".",
-                color=line.get_color(), alpha=0.5, label="_seeds")
+        means = [
+            sum(r["cpu_s"] for r in mine if r["num_users"] == n)
+            / sum(1 for r in mine if r["num_users"] == n)
+            for n in ns
+        ]
+        (line,) = ax.plot(ns, means, marker="o", label=f"setup {setup} (mean over seeds)")
+        ax.plot(
+            [r["num_users"] for r in mine],
+            [r["cpu_s"] for r in mine],
+            ls="none",
+            marker=".",
+            color=line.get_color(),
+            alpha=0.5,
+            label="_seeds",
+        )
     ns = sorted({r["num_users"] for r in runs})
     ax.set_xscale("log")
     ax.set_ylim(bottom=0)

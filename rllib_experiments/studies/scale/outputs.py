@@ -16,9 +16,12 @@ from rllib_experiments.studies.scale.report import PROBE_DIR
 DEFAULT_OUTPUT = RAW / "scale"
 #: Where each budget's records go unless --output says otherwise: a budget's records never
 #: share a folder with another's (the bf16 study sits beside the float32 one, not in it).
-DEFAULT_OUTPUTS = {"scale": DEFAULT_OUTPUT, "scale_bf16": DEFAULT_OUTPUT.with_name("scale_bf16"),
-                   "scale_bf16_difference": DEFAULT_OUTPUT.with_name("scale_bf16_difference"),
-                   "smoke": None}
+DEFAULT_OUTPUTS = {
+    "scale": DEFAULT_OUTPUT,
+    "scale_bf16": DEFAULT_OUTPUT.with_name("scale_bf16"),
+    "scale_bf16_difference": DEFAULT_OUTPUT.with_name("scale_bf16_difference"),
+    "smoke": None,
+}
 
 
 def size_folder(output: Path, n: int) -> Path:
@@ -50,6 +53,9 @@ def report_paths(output: Path) -> Tuple[Path, Path, Path]:
 def study_folders(raw: Path = RAW) -> List[Path]:
     """Every folder of ``raw`` holding scale records (``N*/trials/*.json``) but the cost probe's,
     the float32 study's first and the others by name."""
-    found = sorted(p for p in Path(raw).iterdir()
-                   if p.is_dir() and not same_folder(p, PROBE_DIR) and any(p.glob("N*/trials/*.json")))
+    found = sorted(
+        p
+        for p in Path(raw).iterdir()
+        if p.is_dir() and not same_folder(p, PROBE_DIR) and any(p.glob("N*/trials/*.json"))
+    )
     return sorted(found, key=lambda p: (not is_study_folder(p), p.name))

@@ -28,8 +28,19 @@ from rllib_experiments.run.outputs import SCALE_LOG, write_csv_atomic
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 from rllib_experiments.studies.common.statistics import bootstrap_ci, mean_std
 
-CSV_COLUMNS = ("setup", "num_users", "num_channels", "method", "seeds", "mean", "std",
-               "oracle_mean", "ratio_to_oracle", "episodes_trained", "trial_cpu_s")
+CSV_COLUMNS = (
+    "setup",
+    "num_users",
+    "num_channels",
+    "method",
+    "seeds",
+    "mean",
+    "std",
+    "oracle_mean",
+    "ratio_to_oracle",
+    "episodes_trained",
+    "trial_cpu_s",
+)
 
 OURS = "ours"
 #: Ours trained in setup A and evaluated, unchanged, in B or C (the same N, seed and budget):
@@ -38,12 +49,20 @@ TRANSFER = "ours_from_A"
 #: The rows that have training seeds and a goal.
 LEARNED = (OURS, TRANSFER)
 ORACLE = "oracle"
-LABELS = {OURS: "ours (IAGC-PPO 95 %)", TRANSFER: "ours trained in A (95 %)",
-          "aloha": "slotted ALOHA", "oca": "OCA",
-          "musical_chairs": "musical chairs", "musical_chairs_rss": "musical chairs (RSS)",
-          "mctopm": "MCTopM", "randtopm": "RandTopM", "game_of_thrones": "Game of Thrones",
-          "oracle": "oracle"}
+LABELS = {
+    OURS: "ours (IAGC-PPO 95 %)",
+    TRANSFER: "ours trained in A (95 %)",
+    "aloha": "slotted ALOHA",
+    "oca": "OCA",
+    "musical_chairs": "musical chairs",
+    "musical_chairs_rss": "musical chairs (RSS)",
+    "mctopm": "MCTopM",
+    "randtopm": "RandTopM",
+    "game_of_thrones": "Game of Thrones",
+    "oracle": "oracle",
+}
 METHODS = list(LABELS)
+
 
 def load_records(output: Path) -> List[Dict[str, Any]]:
     """Every record under ``output/N*/trials/``, with ``num_users`` and ``cpu_s`` filled in."""
@@ -78,8 +97,9 @@ def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         cells.setdefault((r["setup"], r["num_users"], r["row"]), []).append(r)
     oracle = {(s, n): recs[0]["final_reward"] for (s, n, m), recs in cells.items() if m == ORACLE}
     rows = []
-    for (setup, n, method), recs in sorted(cells.items(),
-                                           key=lambda kv: (kv[0][0], kv[0][1], _method_order(kv[0][2]))):
+    for (setup, n, method), recs in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], kv[0][1], _method_order(kv[0][2]))
+    ):
         recs = sorted(recs, key=lambda r: r["seed"])
         rewards = [float(r["final_reward"]) for r in recs]
         learning = recs[0].get("kind") != "baseline"
@@ -90,14 +110,23 @@ def table_rows(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         refs = [r["oracle_reference"] for r in recs if "oracle_reference" in r]
         if ref is None and learning and refs:  # the oracle of the same episodes, from TrainingRun
             ref = float(np.mean(refs))
-        rows.append(dict(
-            setup=setup, num_users=n, num_channels=int(recs[0]["env_kwargs"]["num_channels"]),
-            method=method, seeds=len(recs) if learning else None, mean=mean, std=std,
-            oracle_mean=None if ref is None else float(ref),
-            ratio_to_oracle=None if ref is None else mean / float(ref),
-            episodes_trained=int(np.mean([r["episodes_trained"] for r in recs])),
-            trial_cpu_s=float(np.mean([r["cpu_s"] for r in recs])), rewards=rewards,
-            seed_list=[int(r["seed"]) for r in recs]))
+        rows.append(
+            dict(
+                setup=setup,
+                num_users=n,
+                num_channels=int(recs[0]["env_kwargs"]["num_channels"]),
+                method=method,
+                seeds=len(recs) if learning else None,
+                mean=mean,
+                std=std,
+                oracle_mean=None if ref is None else float(ref),
+                ratio_to_oracle=None if ref is None else mean / float(ref),
+                episodes_trained=int(np.mean([r["episodes_trained"] for r in recs])),
+                trial_cpu_s=float(np.mean([r["cpu_s"] for r in recs])),
+                rewards=rewards,
+                seed_list=[int(r["seed"]) for r in recs],
+            )
+        )
     return rows
 
 
@@ -106,19 +135,31 @@ def goal_cells(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     falls short where not. The baselines are every other row but the oracle."""
     cells = []
     for ours in (r for r in rows if r["method"] in LEARNED):
-        same = [r for r in rows if r["setup"] == ours["setup"] and r["num_users"] == ours["num_users"]]
+        same = [
+            r for r in rows if r["setup"] == ours["setup"] and r["num_users"] == ours["num_users"]
+        ]
         others = [r for r in same if r["method"] not in (*LEARNED, ORACLE)]
         best = max(others, key=lambda r: r["mean"]) if others else None
         oracle = ours["oracle_mean"]
-        cell = dict(method=ours["method"], setup=ours["setup"], num_users=ours["num_users"],
-                    num_channels=ours["num_channels"], seeds=ours["seeds"],
-                    ratio=ours["ratio_to_oracle"], best=best,
-                    seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [],
-                    seed_list=list(ours["seed_list"]))
+        cell = dict(
+            method=ours["method"],
+            setup=ours["setup"],
+            num_users=ours["num_users"],
+            num_channels=ours["num_channels"],
+            seeds=ours["seeds"],
+            ratio=ours["ratio_to_oracle"],
+            best=best,
+            seed_ratios=[x / oracle for x in ours["rewards"]] if oracle else [],
+            seed_list=list(ours["seed_list"]),
+        )
         cell["ratio_met"] = cell["ratio"] is not None and cell["ratio"] >= GOAL_RATIO
         cell["beats_baselines"] = best is None or ours["mean"] > best["mean"]
-        cell["short_ratio"] = 0.0 if cell["ratio_met"] or oracle is None else GOAL_RATIO - cell["ratio"]
-        cell["short_reward"] = 0.0 if cell["ratio_met"] or oracle is None else GOAL_RATIO * oracle - ours["mean"]
+        cell["short_ratio"] = (
+            0.0 if cell["ratio_met"] or oracle is None else GOAL_RATIO - cell["ratio"]
+        )
+        cell["short_reward"] = (
+            0.0 if cell["ratio_met"] or oracle is None else GOAL_RATIO * oracle - ours["mean"]
+        )
         cell["margin"] = ours["mean"] - best["mean"] if best else None
         cell["met"] = cell["ratio_met"] and cell["beats_baselines"] and ours["seeds"] >= GOAL_SEEDS
         cells.append(cell)
@@ -129,17 +170,23 @@ def _budget_label(rec: Dict[str, Any]) -> str:
     return f"{rec.get('budget')}, {rec.get('iterations')} it."
 
 
-def paired_with(records: List[Dict[str, Any]], reference: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def paired_with(
+    records: List[Dict[str, Any]], reference: List[Dict[str, Any]]
+) -> List[Dict[str, Any]]:
     """Ours here against ours in another folder's records (another budget: bf16, longer
     training), per (setup, N), on the seeds both have: the mean ratios to the oracle of these
     episodes, the paired reward difference (here - there) with its bootstrap CI, and the mean
     CPU s per run of each."""
+
     def ours(recs):
         return {(r["setup"], r["num_users"], r["seed"]): r for r in recs if r["row"] == OURS}
 
     here, there = ours(records), ours(reference)
-    oracle = {(r["setup"], r["num_users"]): float(r["final_reward"])
-              for r in list(reference) + list(records) if r["row"] == ORACLE}
+    oracle = {
+        (r["setup"], r["num_users"]): float(r["final_reward"])
+        for r in list(reference) + list(records)
+        if r["row"] == ORACLE
+    }
     out = []
     for setup, n in sorted({k[:2] for k in here}):
         seeds = sorted(k[2] for k in here if k[:2] == (setup, n) and k in there)
@@ -148,26 +195,39 @@ def paired_with(records: List[Dict[str, Any]], reference: List[Dict[str, Any]]) 
         a = [float(here[(setup, n, s)]["final_reward"]) for s in seeds]
         b = [float(there[(setup, n, s)]["final_reward"]) for s in seeds]
         d = [x - y for x, y in zip(a, b)]
-        out.append(dict(setup=setup, num_users=n, seeds=seeds, ratio=float(np.mean(a)) / oracle[(setup, n)],
-                        ratio_reference=float(np.mean(b)) / oracle[(setup, n)], diff=float(np.mean(d)),
-                        ci=bootstrap_ci(d),
-                        cpu=float(np.mean([here[(setup, n, s)]["cpu_s"] for s in seeds])),
-                        cpu_reference=float(np.mean([there[(setup, n, s)]["cpu_s"] for s in seeds])),
-                        budget=_budget_label(here[(setup, n, seeds[0])]),
-                        budget_reference=_budget_label(there[(setup, n, seeds[0])])))
+        out.append(
+            dict(
+                setup=setup,
+                num_users=n,
+                seeds=seeds,
+                ratio=float(np.mean(a)) / oracle[(setup, n)],
+                ratio_reference=float(np.mean(b)) / oracle[(setup, n)],
+                diff=float(np.mean(d)),
+                ci=bootstrap_ci(d),
+                cpu=float(np.mean([here[(setup, n, s)]["cpu_s"] for s in seeds])),
+                cpu_reference=float(np.mean([there[(setup, n, s)]["cpu_s"] for s in seeds])),
+                budget=_budget_label(here[(setup, n, seeds[0])]),
+                budget_reference=_budget_label(there[(setup, n, seeds[0])]),
+            )
+        )
     return out
 
 
 def write_csv(rows: List[Dict[str, Any]], path: Path) -> Path:
     """The CSV rows (floats to 6 significant digits), written atomically."""
-    write_csv_atomic(path, CSV_COLUMNS, [{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}
-                                         for r in rows], lineterminator="\n")
+    write_csv_atomic(
+        path,
+        CSV_COLUMNS,
+        [{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
+        lineterminator="\n",
+    )
     return path
 
 
 # ---------------------------------------------------------------------- cost estimate
-def cost_estimate(probe: List[Dict[str, Any]], sizes, setups: int, seeds: int,
-                  iterations: int) -> Optional[Dict[str, Any]]:
+def cost_estimate(
+    probe: List[Dict[str, Any]], sizes, setups: int, seeds: int, iterations: int
+) -> Optional[Dict[str, Any]]:
     """CPU cost of a study from a probe's records: per method, CPU s linear in N (least
     squares over the probe's sizes; through the origin with one size), ours scaled by
     ``iterations`` / the probe's iterations (its evaluations scale alike at the same
@@ -186,13 +246,25 @@ def cost_estimate(probe: List[Dict[str, Any]], sizes, setups: int, seeds: int,
 
     scale = iterations / float(np.mean([r["iterations"] for r in ours]))
     per_run = {n: fit(ours)(n) * scale for n in sizes}
-    base = sum(fit([r for r in probe if r["row"] == m])(n) for m in {r["row"] for r in probe}
-               if m != OURS for n in sizes) * setups
+    base = (
+        sum(
+            fit([r for r in probe if r["row"] == m])(n)
+            for m in {r["row"] for r in probe}
+            if m != OURS
+            for n in sizes
+        )
+        * setups
+    )
     total = sum(per_run.values()) * setups * seeds + base
-    return dict(per_run=per_run, baselines=base, total=total, scale=scale,
-                probe_sizes=sorted({r["num_users"] for r in ours}),
-                probe_iterations=int(ours[0]["iterations"]),
-                probe_episodes=int(ours[0]["episodes_trained"]) // max(1, int(ours[0]["iterations"])),
-                probe_eval_interval=ours[0].get("settings", {}).get("eval_interval"),
-                probe_setups=sorted({r["setup"] for r in ours}),
-                probe_seeds=sorted({r["seed"] for r in ours}))
+    return dict(
+        per_run=per_run,
+        baselines=base,
+        total=total,
+        scale=scale,
+        probe_sizes=sorted({r["num_users"] for r in ours}),
+        probe_iterations=int(ours[0]["iterations"]),
+        probe_episodes=int(ours[0]["episodes_trained"]) // max(1, int(ours[0]["iterations"])),
+        probe_eval_interval=ours[0].get("settings", {}).get("eval_interval"),
+        probe_setups=sorted({r["setup"] for r in ours}),
+        probe_seeds=sorted({r["seed"] for r in ours}),
+    )

@@ -29,8 +29,16 @@ from rllib_experiments.studies.scale.outputs import size_folder
 ROW = "ours"
 
 #: The decentralized baselines evaluated beside ours, then the oracle (the ratio's denominator).
-BASELINES = ("aloha", "oca", "musical_chairs", "musical_chairs_rss", "mctopm", "randtopm",
-             "game_of_thrones", "oracle")
+BASELINES = (
+    "aloha",
+    "oca",
+    "musical_chairs",
+    "musical_chairs_rss",
+    "mctopm",
+    "randtopm",
+    "game_of_thrones",
+    "oracle",
+)
 
 
 class ScaleLayout(Layout):
@@ -46,10 +54,15 @@ class ScaleLayout(Layout):
 
 def plan_trials(sizes: Sequence[int], setups: Sequence[str], seeds: Sequence[int]) -> List[Dict]:
     """Every trial: the baselines (cheap), then seed-major over (N, setup) for ours."""
-    trials = [dict(row=b, setup=s, seed=0, num_users=n)
-              for n in sizes for s in setups for b in BASELINES]
-    trials += [dict(row=ROW, setup=s, seed=seed, num_users=n)
-               for seed in seeds for n in sizes for s in setups]
+    trials = [
+        dict(row=b, setup=s, seed=0, num_users=n) for n in sizes for s in setups for b in BASELINES
+    ]
+    trials += [
+        dict(row=ROW, setup=s, seed=seed, num_users=n)
+        for seed in seeds
+        for n in sizes
+        for s in setups
+    ]
     return trials
 
 
@@ -62,21 +75,41 @@ def baseline_trial(name: str, setup: str, budget: Dict[str, Any], raw_dir: Path)
     start = time.time()
     env_kwargs = base_settings(budget, setup, 0).env_kwargs()
     summary = evaluate_baseline(name, env_kwargs, episodes=budget["eval_episodes"])
-    record = dict(trial=trial_id(setup, name, 0), row=name, label=name, setup=setup, seed=0,
-                  budget=budget["name"], budget_config=dict(budget), kind="baseline",
-                  eval_mode=None, eval_seed=EVAL_SEED,
-                  eval_episodes=budget["eval_episodes"], final_reward=summary["mean_reward"],
-                  final_reward_std=summary["std_reward"], iterations=0, episodes_trained=0,
-                  curve=[], env_kwargs=env_kwargs,
-                  summary={k: v for k, v in summary.items() if isinstance(v, (int, float))},
-                  wall_s=time.time() - start, **provenance_fields(),
-                  finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    record = dict(
+        trial=trial_id(setup, name, 0),
+        row=name,
+        label=name,
+        setup=setup,
+        seed=0,
+        budget=budget["name"],
+        budget_config=dict(budget),
+        kind="baseline",
+        eval_mode=None,
+        eval_seed=EVAL_SEED,
+        eval_episodes=budget["eval_episodes"],
+        final_reward=summary["mean_reward"],
+        final_reward_std=summary["std_reward"],
+        iterations=0,
+        episodes_trained=0,
+        curve=[],
+        env_kwargs=env_kwargs,
+        summary={k: v for k, v in summary.items() if isinstance(v, (int, float))},
+        wall_s=time.time() - start,
+        **provenance_fields(),
+        finished_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    )
     write_json_atomic(Path(raw_dir) / "trials" / f"{record['trial']}.json", record)
     return record
 
 
-def run_trial(trial: Dict[str, Any], budget: Dict[str, Any], output: Path, runs_dir: Path,
-              report=None, stop_after=None) -> Dict[str, Any]:
+def run_trial(
+    trial: Dict[str, Any],
+    budget: Dict[str, Any],
+    output: Path,
+    runs_dir: Path,
+    report=None,
+    stop_after=None,
+) -> Dict[str, Any]:
     """One trial of the study in this process; its record, with ``num_users`` and ``cpu_s``
     (the scale study's trial function of :func:`rllib_experiments.studies.common.runner.run_tune`).
     ``stop_after``: a partial run of ours, not written (:func:`~rllib_experiments.studies.common.trials.run_row_trial`)."""
@@ -86,8 +119,16 @@ def run_trial(trial: Dict[str, Any], budget: Dict[str, Any], output: Path, runs_
     b, raw = budget_for(budget, n), size_folder(output, n)
     cpu0 = time.process_time()
     if trial["row"] == ROW:
-        rec = run_row_trial(ROW, trial["setup"], trial["seed"], b, str(raw),
-                            str(Path(runs_dir) / f"N{n}"), report=report, stop_after=stop_after)
+        rec = run_row_trial(
+            ROW,
+            trial["setup"],
+            trial["seed"],
+            b,
+            str(raw),
+            str(Path(runs_dir) / f"N{n}"),
+            report=report,
+            stop_after=stop_after,
+        )
     else:
         rec = baseline_trial(trial["row"], trial["setup"], b, raw)
     rec.update(num_users=n, cpu_s=time.process_time() - cpu0, budget_config=dict(budget))

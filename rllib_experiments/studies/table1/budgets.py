@@ -17,8 +17,9 @@ from typing import Any, Dict
 from rllib_experiments.studies.common.budgets import PAPER
 
 BUDGETS: Dict[str, Dict[str, Any]] = {
-    "smoke": dict(name="smoke", preset="tiny", iterations=6, eval_interval=2, eval_episodes=10,
-                  seeds=[0]),
+    "smoke": dict(
+        name="smoke", preset="tiny", iterations=6, eval_interval=2, eval_episodes=10, seeds=[0]
+    ),
     "quick": dict(PAPER, name="quick", seeds=[0, 1]),
     "paper": dict(PAPER),
 }

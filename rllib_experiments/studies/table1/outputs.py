@@ -20,13 +20,17 @@ DEFAULT_OUTPUT = RAW
 DEFAULT_TABLE = RESULTS / "table1.md"
 
 
-def report_paths(output, table: Optional[str] = None, figures: Optional[str] = None) -> Tuple[Path, Path]:
+def report_paths(
+    output, table: Optional[str] = None, figures: Optional[str] = None
+) -> Tuple[Path, Path]:
     """(table, figures folder) of the records in ``output``: the ones given, else the
     study's (for :data:`DEFAULT_OUTPUT`) or ``output``'s own."""
     output = Path(output)
     default = same_folder(output, DEFAULT_OUTPUT)
-    return (Path(table) if table else (DEFAULT_TABLE if default else output / "table1.md"),
-            Path(figures) if figures else (FIGURES if default else output))
+    return (
+        Path(table) if table else (DEFAULT_TABLE if default else output / "table1.md"),
+        Path(figures) if figures else (FIGURES if default else output),
+    )
 
 
 def ensure_fig1(figures: Path) -> Path:

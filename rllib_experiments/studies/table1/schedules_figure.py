@@ -15,8 +15,11 @@ from rllib_experiments.studies.common.figures import pyplot, save_figure
 FILE_NAME = "sparsity_schedules.png"
 #: The paper's schedules, in Fig. 1's order (other registered schedules are not plotted).
 FIG1 = ("linear", "polynomial", "harmonic")
-LABELS = {"linear": "linear (eq. 11)", "polynomial": "cubic polynomial (eq. 11)",
-          "harmonic": "harmonic annealing (eqs. 12-14)"}
+LABELS = {
+    "linear": "linear (eq. 11)",
+    "polynomial": "cubic polynomial (eq. 11)",
+    "harmonic": "harmonic annealing (eqs. 12-14)",
+}
 
 
 def plot_schedules(path, iterations: int = 1000, final_sparsity: float = 0.95) -> Path:
@@ -24,8 +27,9 @@ def plot_schedules(path, iterations: int = 1000, final_sparsity: float = 0.95) -
     (also i_P) and p_final = ``final_sparsity``; a bad value raises the schedule's error."""
     if iterations <= 1:
         raise ValueError(f"iterations must be > 1, got {iterations}")
-    schedules = {name: make_schedule(name, final_sparsity=final_sparsity, end=iterations)
-                 for name in FIG1}
+    schedules = {
+        name: make_schedule(name, final_sparsity=final_sparsity, end=iterations) for name in FIG1
+    }
     fig, ax = pyplot().subplots(figsize=(6.4, 3.8))
     its = list(range(iterations))
     for name, schedule in schedules.items():
