@@ -4,7 +4,7 @@ The cluster is ours alone and is always torn down, without touching other Ray in
 on the machine (other tests or people may run their own):
 
 * its own temp dirs, one per node (``--temp-dir``, so ``ray_current_cluster`` and the
-  sessions live there, not in /tmp/ray; two nodes sharing one temp dir on one machine would
+  sessions live there, not in Ray's default temp folder; two nodes sharing one temp dir on one machine would
   share a session folder and its runtime-env files), its own free ports (GCS, dashboard, client server, dashboard agents);
 * every address is a loopback one: the nodes' IP is 127.0.0.2 (``ray start`` rewrites
   127.0.0.1 and "localhost" to the machine's routable IP, but keeps any other address;

@@ -335,7 +335,7 @@ def test_optuna_asha_search_writes_trials_and_best_and_resumes(tmp_path):
             and 0.5 <= float(t["point.prune_end_fraction"]) <= 1
         )
         if t["status"] == "finished":
-            result = json.loads((Path(t["trial_output"]) / "result.json").read_text())
+            result = json.loads((output / t["trial_output"] / "result.json").read_text())
             assert result["settings"]["prune_scope"] == t["point.prune_scope"]
             assert result["settings"]["seed"] == int(t["seed"]) == int(t["point.seed"])
             assert float(t["greedy"]) == pytest.approx(result["greedy_mean_reward"])

@@ -3,7 +3,7 @@
 Usage::
 
     python -m rllib_experiments reproduce --budget quick --setups A B
-    python -m rllib_experiments reproduce --budget smoke --output /tmp/r --rows aloha dense
+    python -m rllib_experiments reproduce --budget smoke --output runs/smoke --rows aloha dense
     python -m rllib_experiments reproduce --report-only            # table + figures from raw CSVs
 
 Each (row, setup, seed) is one Tune trial (1 CPU; non-learning rows have one

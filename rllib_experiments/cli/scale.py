@@ -4,7 +4,7 @@ Usage::
 
     python -m rllib_experiments scale                                  # the whole study
     python -m rllib_experiments scale --sizes 10 20 --setups A --seeds 0
-    python -m rllib_experiments scale --budget smoke --sizes 4 --output /tmp/s   # CI check
+    python -m rllib_experiments scale --budget smoke --sizes 4 --output runs/smoke_scale   # CI check
     python -m rllib_experiments scale --report-only                    # md, csv, figures
 
 For every N of ``--sizes`` (K = N/2 channels) and setup of ``--setups``, the ``ours`` row

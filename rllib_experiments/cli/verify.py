@@ -5,7 +5,7 @@ Usage::
 
     python -m rllib_experiments verify docs/results/raw/verify_smoke/trials/A__harmonic__s0.json
     python -m rllib_experiments verify docs/results/raw/pruning/trials/A__dense__s0.json \\
-        --iterations-limit 200 --work /tmp/verify
+        --iterations-limit 200 --work runs/verify
 
 Each record is rerun exactly as its study ran it (same row, setup, seed and budget, through
 the same trial function; a record with ``num_users`` through the scale study's), in a

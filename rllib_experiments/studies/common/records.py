@@ -12,7 +12,9 @@ training run's folder, relative to RESULTS.
 
 Older records hold the budget's name only (resolved through the
 study's budget tables: :func:`rllib_experiments.studies.common.verify.budget_config`) and an
-absolute ``run_folder`` (:func:`run_folder` reads both).
+absolute ``run_folder`` (:func:`run_folder` reads both). The committed ones were rewritten
+relative by ``scripts/relative_record_paths.py``; a run folder that was outside the
+repository kept only its name there, with ``run_folder_note`` saying so.
 """
 
 from __future__ import annotations

@@ -342,12 +342,26 @@ def run_trials(
     return todo, unfinished, errors, wall
 
 
+def logged_argument(arg: str, cwd=None) -> str:
+    """A command-line argument as a log keeps it: an absolute path inside the current
+    directory ``cwd`` (also the PATH of ``--flag=PATH``) relative to it, as if typed so from
+    there; anything else as typed. An absolute path outside the current directory stays as
+    typed: rewritten it would name another folder, and the command would no longer rerun what
+    ran (tests/test_no_machine_paths.py keeps such a log out of the committed tree)."""
+    head, sep, value = arg.partition("=") if arg.startswith("-") and "=" in arg else ("", "", arg)
+    if os.path.isabs(value):
+        rel = os.path.relpath(os.path.realpath(value), os.path.realpath(cwd or os.getcwd()))
+        if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
+            value = rel
+    return head + sep + value
+
+
 def log_run(path: Path, command: str, argv, todo, unfinished, errors, wall: float, **what) -> None:
-    """Append one JSON line about a finished run of trials (the command, what it ran, the machine)."""
+    """Append one JSON line about a finished run of trials (the command, what it ran, the
+    machine). The command's arguments are logged by :func:`logged_argument`."""
+    argv = argv if argv is not None else sys.argv[1:]
     run_info = dict(
-        command=command
-        + " "
-        + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        command=command + " " + " ".join(shlex.quote(logged_argument(a)) for a in argv),
         **what,
         trials_run=len(todo) - len(unfinished),
         unfinished=len(unfinished),

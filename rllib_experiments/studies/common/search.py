@@ -10,7 +10,7 @@ Files in OUTPUT: ``search.json`` (the flags, base settings and space: a resumed 
 match them), ``tune/`` (Tune's own state, from which a resumed search continues: the
 searcher's history and the scheduler's rungs), ``trials/`` (one run folder per trial,
 ``<schedule>_p<p>_<critic>_seed<s>_<point hash>``), and at the end ``search_trials.csv`` (one
-row per trial: its point, seed, status, rewards), ``best.json`` and ``search.md`` (the best
+row per trial: its point, seed, status, rewards, folder relative to OUTPUT), ``best.json`` and ``search.md`` (the best
 configurations, each with its seed).
 """
 
@@ -28,6 +28,7 @@ from rllib_experiments.run.outputs import (
 )
 from rllib_experiments.settings import Settings
 from rllib_experiments.studies.common.formatting import MISSING
+from rllib_experiments.studies.common.records import relative_run_folder
 from rllib_experiments.studies.common.search_space import (
     settings_for,
     unused_parameters,
@@ -126,13 +127,14 @@ def run_search(
             ),
         )
     results = tuner.fit()
-    rows = search_rows(results, base, space)
+    rows = search_rows(results, base, space, output)
     write_tables(output, rows, space, base)
     return 1 if any(r["status"] == "error" for r in rows) else 0
 
 
-def search_rows(results, base: Dict[str, Any], space) -> List[Dict[str, Any]]:
-    """One row per trial: its point, the seed, the status and its rewards.
+def search_rows(results, base: Dict[str, Any], space, output: Path) -> List[Dict[str, Any]]:
+    """One row per trial: its point, the seed, the status, its rewards and ``trial_output``,
+    the trial's folder relative to the search's folder ``output``.
 
     status: "finished" (result.json written), "stopped" (by ASHA: the rewards are its last
     evaluation, ``iterations_done`` says when), "error".
@@ -169,7 +171,8 @@ def search_rows(results, base: Dict[str, Any], space) -> List[Dict[str, Any]]:
                 greedy=metrics.get("eval_greedy_mean"),
                 sparsity=metrics.get("mean_sparsity"),
             )
-        row["trial_output"] = metrics.get("trial_output", "")
+        folder = metrics.get("trial_output")
+        row["trial_output"] = relative_run_folder(folder, output) if folder else ""
         rows.append(row)
     return rows
 
