@@ -33,9 +33,10 @@ pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 TIMING = ("time_s", "wall_time_s", "env_steps_per_s")
 
 
-def _settings(iterations):
+def _settings(iterations, **overrides):
     return load_preset(
         "tiny",
+        **overrides,
         iterations=iterations,
         eval_interval=2,
         schedule="linear",
@@ -50,9 +51,14 @@ def _rows(folder):
         return [{k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(f)]
 
 
-def _run(folder, iterations, resume=False, log=None):
+def _run(folder, iterations, resume=False, log=None, **overrides):
     return TrainingRun(
-        _settings(iterations), folder, resume=resume, checkpoint_every=2, tensorboard=False, log=log
+        _settings(iterations, **overrides),
+        folder,
+        resume=resume,
+        checkpoint_every=2,
+        tensorboard=False,
+        log=log,
     ).run()
 
 
@@ -104,6 +110,22 @@ def test_resumed_run_is_the_uninterrupted_run(tmp_path):
     assert resumed["sessions"] == len(kills) + 1
     # where it was resumed (the checkpoints restored); the uninterrupted run: nowhere
     assert resumed["resumed_at"] == [n for _, n in kills] and whole["resumed_at"] == []
+
+
+@pytest.mark.slow
+def test_resume_is_exact_with_a_remote_env_runner(tmp_path):
+    """The same with sampling in a remote env runner process (its random streams and
+    connector states travel with the checkpoint too): killed once, resumed, bit for bit."""
+    remote = dict(num_env_runners=1)
+    _run(tmp_path / "whole", 6, **remote)
+    part = tmp_path / "part"
+    with pytest.raises(Killed):
+        TrainingRun(
+            _settings(6, **remote), part, checkpoint_every=2, tensorboard=False, log=None
+        ).run(on_iteration=_kill_in(3))
+    resumed = _run(part, 6, resume=True, **remote)
+    assert resumed["resumed_at"] == [2]
+    assert _rows(part) == _rows(tmp_path / "whole")
 
 
 def test_critic_state_keeps_the_float64_return_statistics():

@@ -77,10 +77,13 @@ class BatchedDSAEnvRunner(MultiAgentEnvRunner):
         }
 
     def set_random_state(self, state: dict) -> None:
-        """Continue from :meth:`get_random_state`: the next rounds sample what they would have."""
-        if self._sim is None:
-            self._make_sim()
-        self._sim.set_rng_state(state["sim"])
+        """Continue from :meth:`get_random_state`: the next rounds sample what they would have.
+        A runner that had not sampled (``sim`` None: e.g. the local runner beside remote
+        ones, which has no environments) gets no simulator either."""
+        if state["sim"] is not None:
+            if self._sim is None:
+                self._make_sim()
+            self._sim.set_rng_state(state["sim"])
         self._sim_seeded = bool(state["seeded"])
         torch.set_rng_state(state["torch"])
 
