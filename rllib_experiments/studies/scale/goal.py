@@ -18,11 +18,12 @@ import numpy as np
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from dsa_pettingzoo.evaluation import EVAL_SEED
+from rllib_experiments.studies.common import pooling
 from rllib_experiments.studies.common.figures import pyplot, save_figure
 from rllib_experiments.studies.common.formatting import MISSING, number_text
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 from rllib_experiments.studies.scale.stats import LABELS, OURS, TRANSFER, goal_cells, table_rows
-from rllib_experiments.studies.scale.report import relative_link
+from rllib_experiments.studies.scale.report import mixed_rows, relative_link
 
 SUM_RATE = "sum_rate"
 
@@ -48,15 +49,21 @@ def _training(records: List[Dict[str, Any]], setup: str, n: int, method: str) ->
     )
 
 
-def folder_cells(folder: Path, records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def folder_cells(
+    folder: Path, records: List[Dict[str, Any]], allow_mixed_commits: bool = False
+) -> List[Dict[str, Any]]:
     """The goal cells of one study folder (``records``: its :func:`~rllib_experiments.studies.scale.stats.
-    load_records`), each with ``folder`` and how it was trained. Raises :class:`NoRecordsError`
-    when the folder holds no records."""
+    load_records`), each with ``folder``, how it was trained and ``mark`` (the code of seeds not
+    from one clean commit, else None). Raises :class:`NoRecordsError` when the folder holds no
+    records, :class:`pooling.MixedCodeError` for seeds of mixed code unless
+    ``allow_mixed_commits``."""
     if not records:
         raise NoRecordsError(f"{folder} holds no scale records (no N*/trials/*.json)")
+    marks = mixed_rows(records, allow_mixed_commits, folder)
     cells = goal_cells(table_rows(records))
     for c in cells:
         c["folder"] = Path(folder)
+        c["mark"] = marks.get((c["setup"], c["num_users"], c["method"]))
         c.update(_training(records, c["setup"], c["num_users"], c["method"]))
     return cells
 
@@ -115,7 +122,8 @@ def _grid(best, sizes, setups, names) -> List[str]:
                 )
             )
             where = names[c["folder"]] + ("" if c["method"] == OURS else ", trained in A")
-            row.append(f"{verdict} {number_text(c['ratio'], 3)} ({where}, {c['reward']})")
+            dagger = " †" if c.get("mark") else ""
+            row.append(f"{verdict} {number_text(c['ratio'], 3)}{dagger} ({where}, {c['reward']})")
         lines.append(f"| {s} | " + " | ".join(row) + " |")
     return lines
 
@@ -149,6 +157,10 @@ def markdown(
         {(c["setup"], c["num_users"]) for c in cells if c["met"] and c["method"] == OURS}
     )
     total = len(sizes) * len(setups)
+    note = pooling.footnote(
+        {i: c["mark"] for i, c in enumerate(cells) if c.get("mark")},
+        command if pooling.ALLOW_FLAG in command else f"{command} {pooling.ALLOW_FLAG}",
+    )
     lines = [
         "# The scale study's goal, every study folder side by side",
         "",
@@ -160,6 +172,7 @@ def markdown(
         f"setups {', '.join(setups)}, and above every decentralized baseline "
         f"(greedy evaluation on the study's 100 episodes, seed {EVAL_SEED}).",
         "",
+        *([note, ""] if note else []),
         "## Where the goal stands",
         "",
         f"**Met in {len(met)} of {total} cells** ({len(faithful)} by ours trained in the setup "
@@ -192,9 +205,10 @@ def markdown(
         "|---|---:|---:|---|---|---|---:|---|---:|---:|---|---|",
     ]
     order = {Path(f): i for i, f in enumerate(folders)}
-    for c in sorted(
+    ordered = sorted(
         cells, key=lambda c: (c["setup"], c["num_users"], order[c["folder"]], c["method"] != OURS)
-    ):
+    )
+    for c in ordered:
         b = c["best"]
         base = (
             MISSING
@@ -211,9 +225,19 @@ def markdown(
         lines.append(
             f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
             f"{_link(reports.get(c['folder']), md, names[c['folder']])} | {c['reward']} | "
-            f"{c['precision']} | {c['iterations']} | {_label(c)} | {c['seeds']} | "
+            f"{c['precision']} | {c['iterations']} | {_label(c)} | "
+            f"{c['seeds']}{' †' if c.get('mark') else ''} | "
             f"{number_text(c['ratio'], 3)} | {base} | {goal} |"
         )
+    lines += [""] + pooling.mark_lines(
+        (
+            f"{c['setup']}, N = {c['num_users']}, {names[c['folder']]}, {_label(c)}",
+            c.get("mark"),
+        )
+        for c in ordered
+    )
+    if lines[-1] == "":
+        lines.pop()
     lines += ["", "## Folders", ""]
     for f in folders:
         n = sum(1 for c in cells if c["folder"] == Path(f))
