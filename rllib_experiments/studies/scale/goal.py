@@ -191,7 +191,8 @@ def markdown(
             else [
                 "How ours got there: the greedy evaluations during training (every 10 iterations, "
                 "the study's 100 episodes), reward / the oracle's, mean over seeds with the band "
-                "from the lowest to the highest seed, a line per folder.",
+                "from the lowest to the highest seed and every seed's evaluation a dot, a line per "
+                "folder.",
                 "",
                 f"![ours' greedy reward / oracle against the training iteration]"
                 f"({relative_link(figure, md)})",
@@ -272,6 +273,7 @@ def folder_curves(records: List[Dict[str, Any]]) -> Dict[tuple, Dict[str, Any]]:
         y = np.array([[s[i] for i in its] for s in per_seed])
         out[key] = dict(
             iterations=its,
+            per_seed=y,
             mean=y.mean(axis=0),
             low=y.min(axis=0),
             high=y.max(axis=0),
@@ -292,7 +294,7 @@ def plot_curves(
 ) -> Optional[Path]:
     """Ours' greedy reward / oracle against the training iteration, a panel per (setup, N) that
     any folder trained, a line per folder (mean over seeds, the band from the lowest to the
-    highest seed). Nothing is drawn (None) when no folder has a curve."""
+    highest seed, every seed's evaluation a dot). Nothing is drawn (None) when no folder has a curve."""
     cells = sorted({k for c in curves.values() for k in c})
     if not cells:
         return None
@@ -334,6 +336,15 @@ def plot_curves(
                     continue
                 colour = colours[k % len(colours)]
                 ax.fill_between(c["iterations"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
+                if "per_seed" in c:  # every seed's evaluation, a dot
+                    ax.scatter(
+                        [i for _ in c["per_seed"] for i in c["iterations"]],
+                        [v for row in c["per_seed"] for v in row],
+                        s=2,
+                        color=colour,
+                        alpha=0.35,
+                        lw=0,
+                    )
                 ax.plot(c["iterations"], c["mean"], color=colour, lw=1.5, label=labels[folder])
             ax.set_ylim(0, 1.05)
             ax.grid(alpha=0.3)

@@ -11,7 +11,8 @@
    value; ratios to the oracle row on the same evaluation episodes; sparsity of
    the prunable weights; episodes trained) and the Fig. 2 curves
    ``training_curves_<setup>.png`` (mean evaluation reward over seeds at every evaluation
-   point, shaded ± std over seeds, one line per learning row, baselines as horizontal lines).
+   point, shaded ± std over seeds, every seed's evaluation a small dot, one line per learning
+   row, baselines as horizontal lines).
 
 Command line: ``python -m rllib_experiments reproduce --report-only`` (docs/results.md).
 """
@@ -349,12 +350,13 @@ def plot_ablation(
             seeds=ablation_seeds if key == "ours" else None,
         )
         if got is not None:
-            its, mean, _, seeds, per_iter = got
-            data[key] = (its, mean, seeds, per_iter * its[-1])
+            its, mean, _, seeds, per_iter, by_seed = got
+            data[key] = (its, mean, seeds, per_iter * its[-1], by_seed)
     if len(data) < 2 or "ours" not in data:
         return False
     fig, ax = plt.subplots(figsize=(9, 6.5))
-    for k, (key, (its, mean, seeds, episodes)) in enumerate(data.items()):
+    for k, (key, (its, mean, seeds, episodes, by_seed)) in enumerate(data.items()):
+        _seed_dots(ax, by_seed, its, 1, plt.get_cmap("tab10")(k))
         ax.plot(
             its,
             mean,
@@ -373,8 +375,9 @@ def plot_ablation(
 
 
 def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=None):
-    """(iterations, mean, std, seeds, episodes per iteration) of one row's ``column``, or None
-    (mean and std over seeds: :func:`mean_std`; std None for one seed).
+    """(iterations, mean, std, seeds, episodes per iteration, {seed: {iteration: value}}) of
+    one row's ``column``, or None (mean and std over seeds: :func:`mean_std`; std None for one
+    seed).
 
     ``seeds``: only these training seeds (default all); iterations are those every seed has.
     """
@@ -396,13 +399,28 @@ def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=Non
     if not common:
         return None
     mean, std = mean_std([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
-    return common, mean, std, sorted(by_seed), per_iter
+    return common, mean, std, sorted(by_seed), per_iter, by_seed
+
+
+def _seed_dots(ax, by_seed: Dict[int, Dict[int, float]], its, per_iter: int, color) -> None:
+    """Every seed's evaluation at each of ``its`` (x: iteration x ``per_iter``) as a small dot
+    under the mean's line."""
+    ax.scatter(
+        [i * per_iter for s in sorted(by_seed) for i in its],
+        [by_seed[s][i] for s in sorted(by_seed) for i in its],
+        s=2,
+        color=color,
+        alpha=0.3,
+        lw=0,
+        zorder=1,
+    )
 
 
 def plot_curves(
     curves: List[Dict[str, str]], summary, setup: str, path: Path, row_order: Sequence[str]
 ) -> None:
-    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training episodes.
+    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training episodes,
+    every seed's evaluation a dot.
 
     Left: every learning row, the non-learning rows as labelled horizontal lines. Right: the
     same without our row and the two top reference lines, zoomed on the paper's rows. The x
@@ -424,8 +442,9 @@ def plot_curves(
             data = _seed_curves(curves, setup, key)
             if data is None or (panel == 1 and key == "ours"):
                 continue
-            its, mean, std, seeds, per_iter = data
+            its, mean, std, seeds, per_iter, by_seed = data
             n, color, episodes = len(seeds), colors(k % 10), [i * per_iter for i in its]
+            _seed_dots(ax, by_seed, its, per_iter, color)
             extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
             ax.plot(
                 episodes,
@@ -452,7 +471,8 @@ def plot_curves(
     axes[0].set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
     budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
     axes[0].set_title(
-        f"Setup {setup}: every row (mean ± std over seeds), budget '{budget}'", fontsize=10
+        f"Setup {setup}: every row (mean ± std over seeds, dots: each seed), budget '{budget}'",
+        fontsize=10,
     )
     axes[1].set_title(f"Setup {setup}: the paper's learning rows, zoomed", fontsize=10)
     save_figure(fig, path, legend_axes=axes[:1], ncol=3, bottom=0.15)
