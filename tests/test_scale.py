@@ -328,9 +328,9 @@ def test_tiny_study_end_to_end_then_resumes_without_running(
     with open(out / "scale.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale_trials.BASELINES)
-    # One panel: 2 legend columns, ours + every baseline + the goal in 5 rows.
-    assert math.ceil((1 + len(scale_trials.BASELINES) + 1) / 2) == 5
-    check_png(out / "scale_ratio.png", int(DPI * 4.0), int(DPI * (3.4 + 0.25 + 5 * 0.17)))
+    # One panel: 2 legend columns, ours, its seeds (dots), every baseline and the goal in 6 rows.
+    assert math.ceil((2 + len(scale_trials.BASELINES) + 1) / 2) == 6
+    check_png(out / "scale_ratio.png", int(DPI * 4.0), int(DPI * (3.4 + 0.25 + 6 * 0.17)))
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")}
 
     def no_tune(*args, **kwargs):
