@@ -15,6 +15,7 @@ import pytest
 
 from rllib_experiments.studies.pruning import report as pr
 from rllib_experiments.studies.pruning import sparsity as ps
+from rllib_experiments.studies.common.statistics import t_interval
 from rllib_experiments.studies.pruning.figures import pareto_front
 
 
@@ -30,6 +31,7 @@ def _record(
     sparsity_all=0.94,
     nbytes=None,
     iterations=20,
+    code=None,
 ):
     trace = {
         "entropy": list(np.linspace(1.7, 0.2, iterations)),
@@ -62,7 +64,12 @@ def _record(
         "eval_episodes": 100,
         "eval_seed": 12345,
         "wall_s": 600.0,
+        "code": code or CLEAN,
     }
+
+
+#: One commit from a clean tree: what a record of a row the reports pool without a flag holds.
+CLEAN = {"commit": "269a1ec0171ca8dbfe645bcd910e40da15bc4262", "dirty": False}
 
 
 def _records():
@@ -97,17 +104,20 @@ def _records():
     return recs
 
 
-def test_bootstrap_ci_is_seeded_and_brackets_the_mean():
-    v = [1.0, 2.0, 3.0, 10.0]
-    lo, hi = pr.bootstrap_ci(v)
-    assert (lo, hi) == pr.bootstrap_ci(v)
-    assert min(v) <= lo < np.mean(v) < hi <= max(v)
-    assert all(math.isnan(x) for x in pr.bootstrap_ci([5.0]))
-    # a constant sample has a zero-width interval
-    assert pr.bootstrap_ci([7.0, 7.0, 7.0]) == (7.0, 7.0)
-    # the normal-theory width for n = 50 draws of N(0, 1): 2 * 1.96 / sqrt(50) = 0.554, within 15 %
-    lo, hi = pr.bootstrap_ci(np.random.default_rng(1).normal(size=50))
-    assert (hi - lo) == pytest.approx(2 * 1.96 / math.sqrt(50), rel=0.15)
+def test_rows_and_comparisons_give_t_intervals():
+    """A row's interval is the t-interval of its seeds' mean; a comparison's that of the mean of
+    the per-seed differences (seeds 0-2 of _records: harmonic 1000, 1100, 1200 sampled)."""
+    summary = pr.summarize(_records())
+    h = next(e for e in summary if e["config"] == "harmonic")
+    half = 4.302653 * 100.0 / math.sqrt(3)  # t_{0.975, 2} x s / sqrt(n), s = 100
+    assert h["ci_sampled"] == pytest.approx((1100.0 - half, 1100.0 + half), abs=1e-3)
+    for c in pr.compare(summary):
+        a = next(e for e in summary if e["config"] == c["variant"] and e["setup"] == c["setup"])
+        b = next(e for e in summary if e["config"] == c["base"] and e["setup"] == c["setup"])
+        seeds = sorted(set(a["per_seed"]) & set(b["per_seed"]))
+        d = [a["per_seed"][s][0] - b["per_seed"][s][0] for s in seeds]
+        assert c["diff_sampled"] == pytest.approx(np.mean(d))
+        assert c["ci_sampled"] == t_interval(d)
 
 
 def test_summary_statistics_by_hand():
@@ -325,3 +335,35 @@ def test_a_row_never_mixes_file_sizes_of_two_writers():
     assert (old["bytes_float32"], old["bytes_format"]) == (14000.5, 2)
     assert pr.bytes_text(old, "bytes_int8") == "13000 (v2)"
     assert pr.summarize([_record("A", "x", 0, 1, 1)])[0]["bytes_format"] is None
+
+
+def test_seeds_of_mixed_code_are_refused_unless_allowed_then_marked(tmp_path):
+    """A row pools seeds of one commit from a clean tree; otherwise the report stops, naming the
+    row, its code and the flag, or with the flag marks the row and lists its code."""
+    from rllib_experiments.studies.common.pooling import MixedCodeError
+
+    raw = tmp_path / "raw"
+    (raw / "trials").mkdir(parents=True)
+    recs = _records()
+    dirty = {"commit": "12f0b2e6e42f2d792cc6ded72bf47ffa08cb907c", "dirty": True}
+    for r in recs:
+        if r["row"] == "harmonic" and r["seed"] == 2:
+            r["code"] = dirty
+        if r["row"] == "dense" and r["seed"] == 2:
+            del r["code"]  # an old record: unknown code
+        (raw / "trials" / f"{r['trial']}.json").write_text(json.dumps(r))
+    md, csv_path = tmp_path / "pruning.md", tmp_path / "pruning.csv"
+    with pytest.raises(MixedCodeError) as err:
+        pr.build_report(raw, md, csv_path, None)
+    msg = str(err.value)
+    assert "--allow-mixed-commits" in msg and not md.exists()
+    assert "A / harmonic: mixed: 269a1ec (2 seeds), 12f0b2e dirty (1)" in msg
+    assert "A / dense: mixed: 269a1ec (2 seeds), unknown code (1)" in msg
+    pr.build_report(raw, md, csv_path, None, allow_mixed_commits=True)
+    text = md.read_text()
+    assert "pruning_study --report-only --allow-mixed-commits`" in text
+    assert "| `harmonic` | 3 † |" in text and "| `harmonic+head_dense` | 3 |" in text
+    assert "- † `harmonic`: mixed: 269a1ec (2 seeds), 12f0b2e dirty (1)" in text
+    # only the seeds a report keeps count: seeds 0-1 are of one clean commit
+    pr.build_report(raw, md, csv_path, None, seeds=[0, 1])
+    assert "†" not in md.read_text()

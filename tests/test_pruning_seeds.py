@@ -15,7 +15,7 @@ import pytest
 from rllib_experiments.studies.pruning import report as pr
 from rllib_experiments.studies.pruning import seeds as pseeds
 from rllib_experiments.studies.common.formatting import MISSING
-from rllib_experiments.studies.common.statistics import bootstrap_ci
+from rllib_experiments.studies.common.statistics import t_interval
 
 from test_pruning_report import _record
 
@@ -45,7 +45,7 @@ def test_statistics_over_the_tables_seeds_only_by_hand():
     assert h["mean_sampled"] == pytest.approx(1000.0) and h["std_sampled"] == pytest.approx(100.0)
     assert h["mean_greedy"] == pytest.approx(2000.0)
     assert (h["best_sampled"], h["best_seed"]) == (1100.0, 1)
-    assert h["ci_sampled"] == bootstrap_ci([900.0, 1100.0, 1000.0])
+    assert h["ci_sampled"] == t_interval([900.0, 1100.0, 1000.0])
     # the paper's Table I figure of harmonic in A, and best / paper
     assert h["paper"] == 1826.86 and h["best_to_paper"] == pytest.approx(1100.0 / 1826.86)
     hd = by["A", "harmonic+head_dense"]

@@ -100,16 +100,21 @@ def test_report_from_csv_only(tmp_path, plotted, check_png):
         for i in (0, 10, 20)
     ]
     _write(tmp_path / "curves.csv", curves)
-    summary = report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
+    with pytest.raises(ValueError, match="A / harmonic: unknown code .3 seeds.*--allow-mixed"):
+        report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
+    # a CSV keeps no commit: its seeds' code is unknown, pooled only when told to, and marked
+    summary = report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig", True)
     h = summary["A"]["harmonic"]
     assert (h["best"], h["best_seed"], h["n"]) == (1600.0, 1, 3)
     assert h["mean"] == pytest.approx(1400.0)
     assert h["std"] == pytest.approx(200.0)  # sample std of 1200, 1400, 1600
     text = (tmp_path / "table1.md").read_text()
     assert (
-        "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 | 0.800 | 0.700 | 0.913 | stochastic |"
+        "| 1826.86 | 1600.00 (seed 1) | 1400.00 ± 200.00 | 3 † | 0.800 | 0.700 | 0.913 | stochastic |"
         in text
     )
+    assert f"- † {h['label']}: unknown code (3 seeds)" in text
+    assert "reproduce --report-only --allow-mixed-commits`" in text
     assert "| Slotted Aloha | 993.77 | 1000.00 |" in text
     check_png(tmp_path / "fig" / "training_curves_A.png", 1540, 770)  # 14 x 7 in at 110 dpi
     left, right = plotted["training_curves_A.png"]
@@ -164,12 +169,13 @@ def test_ablation_section_and_figure(tmp_path, plotted, check_png):
         for i in (0, 10, 20)
     ]
     _write(tmp_path / "curves.csv", curves)
-    report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig")
+    report.build_report(tmp_path, tmp_path / "table1.md", tmp_path / "fig", True)
     text = (tmp_path / "table1.md").read_text()
     main_table, ablation = text.split("### Ablation of ours, setup A")
     assert "paper's critic" not in main_table  # ablations stay out of Table I
     # (2380 + 2410) / 2 - (2580 + 2590) / 2 = -190 on the common seeds 0, 1
-    assert "| 2395.00 ± 21.21 | 2 | -190.0 (seeds 0, 1) | 2295.00 |" in ablation
+    # differences -200, -180: s = 14.14, t_{0.975, 1} = 12.706: -190 ± 127.1
+    assert "| 2395.00 ± 21.21 | 2 † | -190.0 [-317.1, -62.9] (seeds 0, 1) | 2295.00 |" in ablation
     assert "– (no common seed)" in ablation  # ours_dense ran seed 3 only
     check_png(tmp_path / "fig" / "ablation_A.png", 990, 715)  # 9 x 6.5 in at 110 dpi
     (lines,) = plotted["ablation_A.png"]
@@ -236,6 +242,7 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
         "2",
         "--tune-dir",
         str(tmp_path / "tune"),
+        "--allow-mixed-commits",  # the records say whether the tree under test is dirty
     ]
     assert main(args) == 0
     for name in (
@@ -263,7 +270,7 @@ def test_smoke_end_to_end_and_resume(tmp_path, capsys):
     assert main(args) == 0
     assert "2 already finished, 0 to run" in capsys.readouterr().out
     (out / "table1.md").unlink()
-    assert main(["--report-only", "--output", str(out)]) == 0
+    assert main(["--report-only", "--output", str(out), "--allow-mixed-commits"]) == 0
     assert (out / "table1.md").read_text().count("PaI [18] (50%)") == 1
 
 

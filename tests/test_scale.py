@@ -37,6 +37,7 @@ def _ours(setup, n, seed, reward, cpu=None, iterations=300):
         wall_s=50.0,
         env_kwargs={"setup": setup, "num_users": n, "num_channels": n // 2},
         num_users=n,
+        code={"commit": "4ce252da137447a0e9678c48b958c3ab79a2a71e", "dirty": False},
     )
     if cpu is not None:
         rec["cpu_s"] = cpu
@@ -304,6 +305,7 @@ def test_tiny_study_end_to_end_then_resumes_without_running(
         str(tmp_path / "tune"),
         "--num-cpus",
         "1",
+        "--allow-mixed-commits",  # the records say whether the tree under test is dirty
     ]
     assert scale.main(argv) == 0
     records = {p.name: json.loads(p.read_text()) for p in (out / "N4" / "trials").glob("*.json")}
@@ -326,9 +328,9 @@ def test_tiny_study_end_to_end_then_resumes_without_running(
     with open(out / "scale.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows][0] == "ours" and len(rows) == 1 + len(scale_trials.BASELINES)
-    # One panel: 2 legend columns, ours + every baseline + the goal in 5 rows.
-    assert math.ceil((1 + len(scale_trials.BASELINES) + 1) / 2) == 5
-    check_png(out / "scale_ratio.png", int(DPI * 4.0), int(DPI * (3.4 + 0.25 + 5 * 0.17)))
+    # One panel: 2 legend columns, ours, its seeds (dots), every baseline and the goal in 6 rows.
+    assert math.ceil((2 + len(scale_trials.BASELINES) + 1) / 2) == 6
+    check_png(out / "scale_ratio.png", int(DPI * 4.0), int(DPI * (3.4 + 0.25 + 6 * 0.17)))
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "N4" / "trials").glob("*.json")}
 
     def no_tune(*args, **kwargs):
@@ -477,7 +479,9 @@ def test_report_pairs_ours_with_a_reference_folder_by_seed(tmp_path):
     assert p["seeds"] == [0, 1, 2] and p["diff"] == pytest.approx(20.0)
     assert p["ratio"] == pytest.approx(0.85) and p["ratio_reference"] == pytest.approx(0.83)
     assert (p["cpu"], p["cpu_reference"]) == (100.0, pytest.approx(201.0))
-    assert -10.0 <= p["ci"][0] <= 20.0 <= p["ci"][1] <= 50.0
+    # its t-interval: s = 30 over 3 pairs, 20 ± t_{0.975, 2} x 30 / sqrt(3) = 20 ± 74.5
+    half = 4.302653 * 30.0 / 3**0.5
+    assert p["ci"] == pytest.approx((20.0 - half, 20.0 + half), abs=1e-4)
     assert (p["budget"], p["budget_reference"]) == ("scale_bf16, 300 it.", "scale, 300 it.")
     md = tmp_path / "scale.md"
     build_report(

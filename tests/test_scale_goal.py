@@ -153,7 +153,30 @@ def test_the_committed_report_is_the_records(tmp_path, monkeypatch):
     from pathlib import Path
 
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
-    assert scale_goal.main(["--check"]) == 0
+    # the committed folders pool seeds of several commits: the report says so, by the flag
+    assert scale_goal.main(["--check", "--allow-mixed-commits"]) == 0
+
+
+def test_seeds_of_mixed_code_are_refused_unless_allowed(folders, tmp_path, capsys):
+    summed, diff = folders
+    rec = json.loads((summed / "N10" / "trials" / "A__ours__s4.json").read_text())
+    rec["code"] = {"commit": "12f0b2e6e42f2d792cc6ded72bf47ffa08cb907c", "dirty": True}
+    (summed / "N10" / "trials" / "A__ours__s4.json").write_text(json.dumps(rec))
+    md = tmp_path / "goal.md"
+    with pytest.raises(SystemExit) as err:
+        scale_goal.main(
+            [str(summed), str(diff), "--output", str(md), "--figure", str(tmp_path / "g.png")]
+        )
+    assert err.value.code == 2
+    msg = capsys.readouterr().err
+    assert "--allow-mixed-commits" in msg and "A, N = 10, ours" in msg
+    assert "mixed: 4ce252d (4 seeds), 12f0b2e dirty (1)" in msg and not md.exists()
+    argv = [str(summed), str(diff), "--output", str(md), "--figure", str(tmp_path / "g.png")]
+    assert scale_goal.main(argv + ["--allow-mixed-commits"]) == 0
+    text = md.read_text()
+    assert "scale_goal " in text and "--allow-mixed-commits`" in text
+    assert "- † A, N = 10, summed, ours: mixed: 4ce252d (4 seeds), 12f0b2e dirty (1)" in text
+    assert "| ours | 5 † |" in text
 
 
 def test_help_names_every_flag(capsys):
@@ -161,7 +184,7 @@ def test_help_names_every_flag(capsys):
         scale_goal.main(["--help"])
     assert err.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("FOLDER", "--output", "--check"):
+    for flag in ("FOLDER", "--output", "--check", "--allow-mixed-commits"):
         assert flag in out
 
 

@@ -19,6 +19,7 @@ from typing import Any, Dict, Mapping
 from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
 from rllib_experiments.studies.common.folders import TUNE_DIR
+from rllib_experiments.studies.common.pooling import ALLOW_FLAG
 from rllib_experiments.studies.common.runner import TrialOptions
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "deprecated_alias",
     "add_trial_flags",
     "trial_options",
+    "add_allow_mixed_flag",
 ]
 
 
@@ -118,4 +120,17 @@ def trial_options(args) -> TrialOptions:
         num_cpus=args.num_cpus,
         max_concurrent=args.max_concurrent,
         address=args.address,
+    )
+
+
+def add_allow_mixed_flag(p) -> None:
+    """The flag of every report-building command that lets a report pool seeds made by
+    different commits, a dirty tree or unknown code (refused without it; the tables mark those
+    rows: :mod:`rllib_experiments.studies.common.pooling`)."""
+    p.add_argument(
+        ALLOW_FLAG,
+        action="store_true",
+        help="let the report pool seeds of one row made by different commits, a dirty tree or "
+        "unknown code (older records); without it such a row stops the report with an error. "
+        "The table marks the rows pooled so (†, the commits and their seeds)",
     )

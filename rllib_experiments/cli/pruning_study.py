@@ -7,6 +7,7 @@ Usage::
     python -m rllib_experiments pruning_study --rows harmonic+hold --seeds 0 1 2 --setups A
     python -m rllib_experiments pruning_study --report-only          # rebuild the report
     python -m rllib_experiments pruning_study --report-only --seeds 0 1 2 3 4   # same seeds only
+    python -m rllib_experiments pruning_study --report-only --allow-mixed-commits  # pool commits
 
 Every trial is a reproduce trial (:func:`rllib_experiments.studies.common.trials.run_row_trial`: the one
 training loop and the one evaluator) of a Table I row or of a variant row
@@ -27,12 +28,18 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import add_trial_flags, int_at_least, trial_options
+from rllib_experiments.cli.args import (
+    add_allow_mixed_flag,
+    add_trial_flags,
+    int_at_least,
+    trial_options,
+)
 from rllib_experiments.run.checkpoints import actor_states
 from rllib_experiments.cli.reproduce import finish
 from rllib_experiments.methods import expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
+from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.runner import (
     Layout,
     check_rows,
@@ -119,12 +126,29 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="folder of the figures (default docs/figures with the default --output, else OUTPUT)",
     )
+    add_allow_mixed_flag(p)
     add_trial_flags(
         p,
         runs_dir="runs/pruning",
         runs_help="folder of every trial's training run (progress.csv, final checkpoint)",
     )
     return p
+
+
+def _report(parser, args, output: Path, md: Path, csv_path: Path, figures: Path) -> None:
+    """The full report (every seed on record), a refusal to pool mixed code as the flag's error."""
+    try:
+        pruning_report.build_report(
+            output,
+            md,
+            csv_path,
+            figures,
+            DISPLAY_NAMES,
+            paper_seed_table(),
+            allow_mixed_commits=args.allow_mixed_commits,
+        )
+    except MixedCodeError as err:
+        parser.error(f"argument {ALLOW_FLAG} not given: {err}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -145,15 +169,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             csv_path = csv_path.with_name(f"{csv_path.stem}_seeds_{label}.csv")
             try:
                 pruning_report.build_report(
-                    output, md, csv_path, None, DISPLAY_NAMES, seeds=args.seeds
+                    output,
+                    md,
+                    csv_path,
+                    None,
+                    DISPLAY_NAMES,
+                    seeds=args.seeds,
+                    allow_mixed_commits=args.allow_mixed_commits,
                 )
+            except MixedCodeError as err:
+                parser.error(f"argument {ALLOW_FLAG} not given: {err}")
             except ValueError as err:
                 parser.error(f"argument --seeds: {err}")
             print(f"wrote {md} and {csv_path}")
             return 0
-        pruning_report.build_report(
-            output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table()
-        )
+        _report(parser, args, output, md, csv_path, figures)
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
     if not args.study and not args.rows:
@@ -200,5 +230,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
     backfill_actor_bytes(output, actor_states)
-    pruning_report.build_report(output, md, csv_path, figures, DISPLAY_NAMES, paper_seed_table())
+    _report(parser, args, output, md, csv_path, figures)
     return finish("pruning_study", todo, unfinished, errors, f"wrote {md}")

@@ -5,6 +5,7 @@ Usage::
     python -m rllib_experiments reproduce --budget quick --setups A B
     python -m rllib_experiments reproduce --budget smoke --output runs/smoke --rows aloha dense
     python -m rllib_experiments reproduce --report-only            # table + figures from raw CSVs
+    python -m rllib_experiments reproduce --report-only --allow-mixed-commits  # pool mixed code
 
 Each (row, setup, seed) is one Tune trial (1 CPU; non-learning rows have one
 trial per setup: they are evaluated on the fixed evaluation episodes and have no
@@ -28,10 +29,16 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import add_trial_flags, int_at_least, trial_options
+from rllib_experiments.cli.args import (
+    add_allow_mixed_flag,
+    add_trial_flags,
+    int_at_least,
+    trial_options,
+)
 from rllib_experiments.methods import GROUPS, expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
+from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, FOUND_ROWS, ROW_GROUPS
 from rllib_experiments.studies.common.runner import (
     Layout,
@@ -113,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run nothing: rebuild the table and figures from OUTPUT's raw results",
     )
+    add_allow_mixed_flag(p)
     add_trial_flags(
         p,
         runs_dir="runs/reproduce",
@@ -120,6 +128,14 @@ def _parser() -> argparse.ArgumentParser:
         "final checkpoint, e.g. to export its actors)",
     )
     return p
+
+
+def _report(parser, args, output: Path, table: Path, figures: Path) -> None:
+    """Table I and its figures; a refusal to pool seeds of mixed code as the flag's error."""
+    try:
+        write_report(output, table, figures, args.allow_mixed_commits)
+    except MixedCodeError as err:
+        parser.error(f"argument {ALLOW_FLAG} not given: {err}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -130,7 +146,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report_only:
         if not output.is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no raw results to report")
-        write_report(output, table, figures)
+        _report(parser, args, output, table, figures)
         print(f"wrote {table} and {figures}/training_curves_*.png")
         return 0
 
@@ -173,7 +189,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
     except out.OutputBusyError as err:
         parser.error(f"argument --output: {err}")
-    write_report(output, table, figures)
+    _report(parser, args, output, table, figures)
     return finish(
         "reproduce",
         todo,

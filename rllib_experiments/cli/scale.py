@@ -6,6 +6,7 @@ Usage::
     python -m rllib_experiments scale --sizes 10 20 --setups A --seeds 0
     python -m rllib_experiments scale --budget smoke --sizes 4 --output runs/smoke_scale   # CI check
     python -m rllib_experiments scale --report-only                    # md, csv, figures
+    python -m rllib_experiments scale --report-only --allow-mixed-commits  # pool mixed code
 
 For every N of ``--sizes`` (K = N/2 channels) and setup of ``--setups``, the ``ours`` row
 trains once per seed and every decentralized baseline is evaluated once, on the evaluation
@@ -33,11 +34,17 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
-from rllib_experiments.cli.args import add_trial_flags, int_at_least, trial_options
+from rllib_experiments.cli.args import (
+    add_allow_mixed_flag,
+    add_trial_flags,
+    int_at_least,
+    trial_options,
+)
 from rllib_experiments.run.export import export_checkpoint
 from rllib_experiments.cli.reproduce import finish
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
+from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.runner import check_rows, is_finished, run_trials
 from rllib_experiments.studies.scale import report as scale_report
 from rllib_experiments.studies.scale.budgets import BUDGETS, budget_for
@@ -136,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         "bf16 run, so that both sides share the precision); default the float32 "
         f"study's {DEFAULT_OUTPUT} for every other folder, none for that one",
     )
+    add_allow_mixed_flag(p)
     add_trial_flags(
         p,
         runs_dir="runs/scale",
@@ -227,14 +235,28 @@ def _transfer(args, budget, output: Path) -> int:
     )
 
 
+def _report(args, output: Path, md: Path, csv: Path, figures: Path) -> None:
+    """The report of ``output``; a refusal to pool seeds of mixed code exits as the flag's error."""
+    try:
+        scale_report.build_report(
+            output,
+            md,
+            csv,
+            figures,
+            reference=reference(output, args.reference),
+            allow_mixed_commits=args.allow_mixed_commits,
+        )
+    except MixedCodeError as err:
+        print(f"{PROG}: error: argument {ALLOW_FLAG} not given: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args, budget, trials = resolve(argv)
     output = Path(args.output)
     md, csv, figures = report_paths(output)
     if args.report_only:
-        scale_report.build_report(
-            output, md, csv, figures, reference=reference(output, args.reference)
-        )
+        _report(args, output, md, csv, figures)
         print(f"wrote {md}, {csv} and {figures}/scale_*.png")
         return 0
     if args.transfer_only:
@@ -251,9 +273,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except out.OutputBusyError as err:
             print(f"{PROG}: error: argument --output: {err}", file=sys.stderr)
             return 2
-        scale_report.build_report(
-            output, md, csv, figures, reference=reference(output, args.reference)
-        )
+        _report(args, output, md, csv, figures)
         print(
             f"scale: {added} records of ours_from_A and {len(missing)} of baselines written; "
             f"wrote {md}, {csv}"
@@ -281,5 +301,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except out.OutputBusyError as err:
         print(f"{PROG}: error: argument --output: {err}", file=sys.stderr)
         return 2
-    scale_report.build_report(output, md, csv, figures, reference=reference(output, args.reference))
+    _report(args, output, md, csv, figures)
     return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")

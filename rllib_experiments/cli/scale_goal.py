@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rllib_experiments.cli.args import add_allow_mixed_flag
 from rllib_experiments.run.outputs import write_text_atomic
 from rllib_experiments.studies.common.folders import FIGURES, RAW, RESULTS
+from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.scale.goal import (
     NoRecordsError,
     folder_cells,
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing: exit 1 if OUTPUT differs from what the records give "
         "(a stale report), 0 if it is up to date (the figure is not compared)",
     )
+    add_allow_mixed_flag(p)
     return p
 
 
@@ -76,14 +79,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cells = []
     for f in folders:
         try:
-            cells += folder_cells(f, records[f])
+            cells += folder_cells(f, records[f], args.allow_mixed_commits)
         except NoRecordsError as err:
             parser.error(f"argument FOLDER: {err}")
+        except MixedCodeError as err:
+            parser.error(f"argument {ALLOW_FLAG} not given: {err}")
     reports = {}
     for f in folders:
         md = report_paths(f)[0]
         reports[f] = md if md.is_file() else None
-    command = COMMAND + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
+    command = (
+        COMMAND
+        + ("" if not args.folders else " " + " ".join(str(f) for f in args.folders))
+        + (f" {ALLOW_FLAG}" if args.allow_mixed_commits else "")
+    )
     curves = {f: folder_curves(records[f]) for f in folders}
     has_curves = any(curves.values())
     text = markdown(

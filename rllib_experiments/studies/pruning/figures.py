@@ -2,11 +2,11 @@
 
 Per setup:
 
-* ``pruning_reward_sparsity_<setup>.png``: final reward (mean ± std over seeds; greedy and
-  sampled in two panels) against the sparsity of all actor parameters on a log scale of the
+* ``pruning_reward_sparsity_<setup>.png``: final reward (mean ± std over seeds and every
+  seed's value as a dot; greedy and sampled in two panels) against the sparsity of all actor parameters on a log scale of the
   share kept, one colour per schedule, one marker per prune scope;
-* ``pruning_pareto_<setup>.png``: greedy reward against the exported actor's bytes
-  (float32 and int8 files), with the Pareto front (no configuration both smaller and better);
+* ``pruning_pareto_<setup>.png``: greedy reward (mean over seeds, every seed a grey dot)
+  against the exported actor's bytes (float32 and int8 files), with the Pareto front (no configuration both smaller and better);
 * ``pruning_entropy_<setup>.png``: the policy entropy per iteration (mean over seeds and
   users) of the harmonic row and its scope variants, with the scheduled and the actual
   sparsity below it: what each pruning event does to the policy;
@@ -123,6 +123,17 @@ def plot_reward_sparsity(summary: List[Dict[str, Any]], setup: str, path: Path) 
                 capsize=2,
                 lw=1,
             )
+            seeds = [v[0 if mode == "sampled" else 1] for v in e["per_seed"].values()]
+            ax.scatter(  # every seed's value beside the mean
+                [x] * len(seeds),
+                seeds,
+                s=6,
+                color=colors[e["schedule"]],
+                alpha=0.45,
+                lw=0,
+                zorder=1,
+                label="one seed" if ax is axes[0] and e is entries[0] else None,
+            )
             if level not in best or y > best[level][1]:
                 best[level] = (x, y, e["name"])
         for x, y, name in best.values():
@@ -194,6 +205,16 @@ def plot_pareto(summary: List[Dict[str, Any]], setup: str, path: Path) -> bool:
         mine = [e for e in entries if e.get(f"bytes_{dtype}")]
         pts = [(e[f"bytes_{dtype}"], e["mean_greedy"]) for e in mine]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=f"{dtype} file")
+        ax.scatter(  # every seed's greedy reward under its configuration's mean
+            [e[f"bytes_{dtype}"] for e in mine for _ in e["per_seed"]],
+            [v[1] for e in mine for v in e["per_seed"].values()],
+            marker=".",
+            s=8,
+            color="grey",
+            alpha=0.4,
+            zorder=1,
+            label="one seed (greedy)" if dtype == "float32" else None,
+        )
         front = pareto_front(pts)
         ax.plot(
             [pts[i][0] for i in front],

@@ -7,8 +7,8 @@ row (``harmonic``, ``dense``, ...) or a variant (``harmonic+head_dense``, see
 :mod:`rllib_experiments.methods.variants`). Per (setup, configuration):
 
 * the final evaluation (100 episodes on the shared evaluation seed) sampled and greedy:
-  mean ± std over seeds (ddof 1), the best seed (the paper's statistic) and a bootstrap
-  95 % confidence interval of the mean over seeds (:func:`bootstrap_ci`);
+  mean ± std over seeds (ddof 1), the best seed (the paper's statistic) and the 95 %
+  t-interval of the mean over seeds (:func:`t_interval`);
 * sparsity two ways: of the weight matrices (``sparsity_prunable``) and of all actor
   parameters (``sparsity_all_params``: what an exported file stores), and the mean
   exported actor file in bytes (float32 and int8);
@@ -16,7 +16,9 @@ row (``harmonic``, ``dense``, ...) or a variant (``harmonic+head_dense``, see
   paper's rows and their variants, ``ours_dense`` for ours and its variants).
 
 Comparisons (:data:`COMPARISONS`): a variant against its base on the seeds both have, the
-difference of means with a bootstrap CI (paired by seed). Figures:
+mean of the per-seed differences with its t-interval (:func:`paired_difference`). A row pools
+seeds of one commit from a clean tree only, unless told otherwise (:mod:`..common.pooling`,
+``--allow-mixed-commits``: then the table marks the row). Figures:
 :mod:`rllib_experiments.studies.pruning.figures`.
 """
 
@@ -32,11 +34,12 @@ import numpy as np
 from dsa_pettingzoo.evaluation import EVAL_SEED
 from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
 from rllib_experiments.studies.common.formatting import ci_text, number_text
+from rllib_experiments.studies.common import pooling
 from rllib_experiments.studies.common.statistics import (
-    BOOTSTRAP_SAMPLES,
-    BOOTSTRAP_SEED,
-    bootstrap_ci,
+    INTERVAL_TEXT,
+    PAIRED_INTERVAL_TEXT,
     mean_std_ci,
+    paired_difference,
 )
 from rllib_experiments.studies.pruning import figures as pruning_figures
 from rllib_experiments.studies.pruning import seeds as pruning_seeds
@@ -169,6 +172,7 @@ def summarize(
                 "per_seed": {
                     int(r["seed"]): (r["final_stochastic"], r["final_greedy"]) for r in recs
                 },
+                "code_by_seed": {int(r["seed"]): pooling.code_label(r) for r in recs},
                 **late_training(recs),
             }
         )
@@ -280,8 +284,8 @@ COMPARISONS = [
 
 
 def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict[str, Any]]:
-    """Each pair run in a setup: difference of means over the seeds both have, with a
-    bootstrap CI of the paired differences, sampled and greedy."""
+    """Each pair run in a setup: the mean of the per-seed differences over the seeds both have,
+    with its t-interval (:func:`paired_difference`), sampled and greedy."""
     by = {(e["setup"], e["config"]): e for e in summary}
     out = []
     for setup in sorted({e["setup"] for e in summary}):
@@ -300,9 +304,11 @@ def compare(summary: List[Dict[str, Any]], comparisons=COMPARISONS) -> List[Dict
                 "seeds": len(seeds),
             }
             for k, mode in enumerate(("sampled", "greedy")):
-                d = [a["per_seed"][s][k] - b["per_seed"][s][k] for s in seeds]
-                entry[f"diff_{mode}"] = float(np.mean(d))
-                entry[f"ci_{mode}"] = bootstrap_ci(d)
+                paired = paired_difference(
+                    [a["per_seed"][s][k] for s in seeds], [b["per_seed"][s][k] for s in seeds]
+                )
+                entry[f"diff_{mode}"] = paired["mean"]
+                entry[f"ci_{mode}"] = paired["ci"]
             out.append(entry)
     return out
 
@@ -319,9 +325,13 @@ def render_markdown(
     seed_lines: Sequence[str] = (),
     csv_name: str = "pruning.csv",
     seeds: Optional[Sequence[int]] = None,
+    marks: Optional[Dict[Tuple[str, str], str]] = None,
 ) -> str:
     """The report; ``seed_lines``: the section of :func:`pruning_seeds.seed_table_lines`, placed
-    before the per-setup tables; ``seeds``: the training seeds it was restricted to, if any."""
+    before the per-setup tables; ``seeds``: the training seeds it was restricted to, if any;
+    ``marks``: (setup, configuration) -> the mark of a row pooled across code
+    (:func:`pooling.check_rows`)."""
+    marks = marks or {}
     only = ""
     if seeds is not None:
         listed = " ".join(map(str, seeds))
@@ -342,9 +352,8 @@ def render_markdown(
         "Every trial: the paper's settings and budget unless the configuration says otherwise "
         "(1000 one-episode iterations; `ours` rows 300 iterations of 8 episodes), final evaluation "
         f"over 100 episodes on the shared evaluation seed {EVAL_SEED}, sampled and greedy actions. "
-        "Mean ± std over seeds (ddof 1); CI: percentile bootstrap 95 % interval of the mean over "
-        f"seeds ({BOOTSTRAP_SAMPLES} resamples, seed {BOOTSTRAP_SEED}; with fewer than 5 seeds it is "
-        "little more than the range of the seeds and understates the uncertainty); best: the best seed's "
+        f"Mean ± std over seeds (ddof 1); {INTERVAL_TEXT}: mean ± t_0.975,n-1 x std / sqrt(n) "
+        "(none for one seed; with 2-3 seeds it is wide, as it should be); best: the best seed's "
         "sampled reward (the paper's statistic). Sparsity: of the weight matrices / of all actor "
         "parameters. Bytes: the mean actor file as `python -m rllib_experiments export` encodes it, "
         "without its metadata block (the export adds the environment and run id, about 0.5 kB "
@@ -359,6 +368,12 @@ def render_markdown(
         "the actual one falls between pruning events as pruned weights grow back).",
         "",
     ]
+    rebuild = "python -m rllib_experiments pruning_study --report-only" + (
+        f" --seeds {' '.join(map(str, seeds))}" if seeds is not None else ""
+    )
+    note = pooling.footnote(marks, f"{rebuild} {pooling.ALLOW_FLAG}")
+    if note:
+        lines += [note, ""]
     aliased = {e["name"]: e["config"] for e in summary if e["name"] != e["config"]}
     if aliased:
         lines += [
@@ -373,14 +388,17 @@ def render_markdown(
         lines += [
             f"## Setup {setup}",
             "",
-            "| configuration | seeds | sampled mean ± std | CI | best (seed) | greedy mean ± std | CI "
+            "| configuration | seeds | sampled mean ± std | 95 % t-interval | best (seed) "
+            "| greedy mean ± std | 95 % t-interval "
             "| / oracle (greedy) | / dense (sampled) | sparsity | bytes f32 / int8 "
             "| entropy final / late | late sparsity actual / scheduled |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for e in [e for e in summary if e["setup"] == setup]:
+        mine = [e for e in summary if e["setup"] == setup]
+        for e in mine:
+            dagger = " †" if (setup, e["config"]) in marks else ""
             lines.append(
-                f"| `{e['name']}` | {e['seeds']} | {number_text(e['mean_sampled'], 1)} ± {number_text(e['std_sampled'], 1)} "
+                f"| `{e['name']}` | {e['seeds']}{dagger} | {number_text(e['mean_sampled'], 1)} ± {number_text(e['std_sampled'], 1)} "
                 f"| {_ci(e['ci_sampled'])} | {number_text(e['best_sampled'], 1)} ({e['best_seed']}) "
                 f"| {number_text(e['mean_greedy'], 1)} ± {number_text(e['std_greedy'], 1)} | {_ci(e['ci_greedy'])} "
                 f"| {number_text(e['ratio_greedy_to_oracle'], 3)} | {number_text(e['ratio_sampled_to_dense'], 3)} "
@@ -390,15 +408,22 @@ def render_markdown(
                 f"| {number_text(e['late_sparsity'], 3)} / {number_text(e['late_target'], 3)} |"
             )
         lines.append("")
-        mine = [c for c in comparisons if c["setup"] == setup]
-        if mine:
+        lines += pooling.mark_lines(
+            [(f"`{e['name']}`", marks.get((setup, e["config"]))) for e in mine]
+        )
+        pairs = [c for c in comparisons if c["setup"] == setup]
+        if pairs:
             lines += [
                 f"### Setup {setup}: comparisons (paired by seed)",
                 "",
-                "| variant − base | question | seeds | Δ sampled [CI] | Δ greedy [CI] |",
+                f"Δ: the mean of the per-seed differences (variant − base) over the seeds both "
+                f"have, in brackets its {PAIRED_INTERVAL_TEXT}.",
+                "",
+                "| variant − base | question | seeds | Δ sampled [95 % t-interval] "
+                "| Δ greedy [95 % t-interval] |",
                 "|---|---|---|---|---|",
             ]
-            for c in mine:
+            for c in pairs:
                 lines.append(
                     f"| `{c['variant']}` − `{c['base']}` | {c['question']} | {c['seeds']} "
                     f"| {c['diff_sampled']:+.1f} {_ci(c['ci_sampled'])} "
@@ -455,13 +480,16 @@ def build_report(
     names: Optional[Dict[str, str]] = None,
     seed_table: Optional[Tuple[Sequence[str], Sequence[int], str]] = None,
     seeds: Optional[Sequence[int]] = None,
+    allow_mixed_commits: bool = False,
 ) -> List[Dict[str, Any]]:
     """Read the records, write the CSV, the figures and the Markdown; returns the summary.
     ``names``: short display names of configurations (:func:`summarize`). ``seed_table``: (rows,
     seeds, the command that runs them) of the paper's statistic section
     (:mod:`rllib_experiments.studies.pruning.seeds`), also written to ``<csv stem>_paper_seeds.csv``
     with one figure per setup. ``seeds``: summarize only the records of these training seeds
-    (configurations on the same seeds); ``figures_dir`` None: no figures."""
+    (configurations on the same seeds); ``figures_dir`` None: no figures. A row whose seeds are
+    not of one commit from a clean tree raises :class:`pooling.MixedCodeError` unless
+    ``allow_mixed_commits`` (then the tables mark it)."""
     raw_dir, markdown_path, csv_path = Path(raw_dir), Path(markdown_path), Path(csv_path)
     records = read_records(raw_dir)
     if seeds is not None:
@@ -470,6 +498,15 @@ def build_report(
     if not records:
         where = f" of seeds {seed_label(seeds)}" if seeds is not None else ""
         raise ValueError(f"no learning trial records{where} in {raw_dir / 'trials'}")
+    by_row: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+    for r in records:
+        by_row.setdefault((r["setup"], r["row"]), []).append(r)
+    marks = pooling.check_rows(
+        by_row,
+        allow_mixed_commits,
+        f"the pruning report of {raw_dir}",
+        lambda key: f"{key[0]} / {(names or {}).get(key[1], key[1])}",
+    )
     summary = summarize(records, names)
     comparisons = compare(summary)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -500,6 +537,6 @@ def build_report(
         ]
     write_text_atomic(
         markdown_path,
-        render_markdown(summary, comparisons, runs, rel, seed_lines, csv_path.name, seeds),
+        render_markdown(summary, comparisons, runs, rel, seed_lines, csv_path.name, seeds, marks),
     )
     return summary

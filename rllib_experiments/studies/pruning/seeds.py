@@ -1,7 +1,7 @@
 """The paper's statistic on the paper's seeds for the pruning report.
 
 Table I gives the best of 10 seeds per row. :func:`seed_rows` puts that statistic beside the
-ones a reader can compare (mean ± std over seeds and a bootstrap 95 % CI of the mean, sampled and
+ones a reader can compare (mean ± std over seeds and the 95 % t-interval of the mean, sampled and
 greedy) for a fixed list of rows and seeds, counting only records of those seeds, so a row's
 line means the same thing however many other studies ran it on other seeds.
 :func:`seed_table_lines` renders them for ``docs/results/pruning.md``; split from
@@ -17,7 +17,8 @@ from rllib_experiments.methods import ROWS
 from rllib_experiments.run.outputs import write_csv_atomic
 from rllib_experiments.studies.common.figures import pyplot, save_figure
 from rllib_experiments.studies.common.formatting import ci_text, number_text
-from rllib_experiments.studies.common.statistics import mean_std_ci
+from rllib_experiments.studies.common import pooling
+from rllib_experiments.studies.common.statistics import INTERVAL_TEXT, mean_std_ci
 
 
 def paper_value(config: str, setup: str) -> Optional[float]:
@@ -68,6 +69,11 @@ def seed_rows(
                     "ci_greedy": greedy["ci"],
                     "values_sampled": values["sampled"],
                     "values_greedy": values["greedy"],
+                    "mark": pooling.row_mark(
+                        pooling.label_groups(e["code_by_seed"][s] for s in have)
+                    )
+                    if "code_by_seed" in e
+                    else None,
                 }
             )
     return out
@@ -95,25 +101,29 @@ def seed_table_lines(
         f"`{command}`: the paper's budget, training seeds {seeds[0]}-{seeds[-1]}, only "
         "records of those seeds. Table I's figure is the best of the paper's 10 seeds; "
         "here it stands beside the best of ours (sampled actions, the paper's mode) and the "
-        "mean ± std and bootstrap 95 % CI of the mean over seeds, which say how much the best "
+        f"mean ± std and the {INTERVAL_TEXT}, which say how much the best "
         f"seed is luck.{status}",
         "",
         "| setup | configuration | seeds | paper (best) | best (seed) | best / paper "
-        "| sampled mean ± std | CI | greedy mean ± std | CI |",
+        "| sampled mean ± std | 95 % t-interval | greedy mean ± std | 95 % t-interval |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
         lines.append(
-            f"| {e['setup']} | `{e['name']}` | {e['seeds']} | {number_text(e['paper'], 2)} "
+            f"| {e['setup']} | `{e['name']}` | {e['seeds']}{' †' if e.get('mark') else ''} | {number_text(e['paper'], 2)} "
             f"| {number_text(e['best_sampled'], 1)} ({e['best_seed']}) | {number_text(e['best_to_paper'], 3)} "
             f"| {number_text(e['mean_sampled'], 1)} ± {number_text(e['std_sampled'], 1)} | {ci_text(e['ci_sampled'])} "
             f"| {number_text(e['mean_greedy'], 1)} ± {number_text(e['std_greedy'], 1)} | {ci_text(e['ci_greedy'])} |"
         )
-    return lines + [""]
+    return (
+        lines
+        + [""]
+        + pooling.mark_lines((f"{e['setup']} `{e['name']}`", e.get("mark")) for e in entries)
+    )
 
 
 def plot_seed_rows(entries: List[Dict[str, Any]], setup: str, path) -> bool:
-    """Each row's final reward per seed (dots), its mean with the bootstrap CI (bars), sampled and
+    """Each row's final reward per seed (dots), its mean with the t-interval (bars), sampled and
     greedy side by side, and the paper's Table I figure (a star) for its rows; False (nothing
     written) when the setup has no entries."""
     mine = [e for e in entries if e["setup"] == setup]
@@ -145,7 +155,7 @@ def plot_seed_rows(entries: List[Dict[str, Any]], setup: str, path) -> bool:
                     capsize=3,
                     ms=10,
                     zorder=3,
-                    label=f"{mode}: mean, bootstrap 95 % CI" if i == 0 else None,
+                    label=f"{mode}: mean, 95 % t-interval" if i == 0 else None,
                 )
         if e["paper"] is not None:
             ax.scatter(

@@ -1,7 +1,8 @@
 """Figures of the scale study (:mod:`rllib_experiments.studies.scale.report` builds their data).
 
 * ``scale_ratio.png``: reward / oracle against N, a line per method, one panel per setup;
-  ours (and ours trained in A) is the mean over seeds with the std over seeds as error bars;
+  ours (and ours trained in A) is the mean over seeds with the std over seeds as error bars and
+  every seed's value as a dot;
   the goal (0.95) dashed.
 * ``scale_cost.png``: CPU seconds of one training run of ours against N, a line per setup
   (mean over seeds), each seed's run a dot.
@@ -40,7 +41,8 @@ def plot_ratio(
         for m in methods
         if any(r["method"] == m and r["ratio_to_oracle"] is not None for r in rows)
     ]
-    legend_inches = LEGEND_MARGIN_INCHES + LEGEND_ROW_INCHES * math.ceil((len(drawn) + 1) / ncol)
+    entries = len(drawn) + 1 + sum(1 for m in drawn if m in LEARNED_STYLE)  # + goal, + seeds
+    legend_inches = LEGEND_MARGIN_INCHES + LEGEND_ROW_INCHES * math.ceil(entries / ncol)
     height = PANEL_INCHES[1] + legend_inches
     fig, axes = plt.subplots(
         1, len(setups), figsize=(PANEL_INCHES[0] * len(setups), height), squeeze=False, sharey=True
@@ -63,6 +65,16 @@ def plot_ratio(
                 err = [r["std"] / r["oracle_mean"] if r["std"] is not None else 0.0 for _, r in pts]
                 ax.errorbar(x, y, yerr=err, color=color, ls="none", capsize=3, zorder=3)
                 ax.plot(x, y, label=labels[method], color=color, ls=ls, lw=2, marker="o", zorder=3)
+                ax.scatter(  # every seed's ratio beside the mean
+                    [n for n, r in pts for _ in r["rewards"]],
+                    [v / r["oracle_mean"] for _, r in pts for v in r["rewards"]],
+                    s=9,
+                    color=color,
+                    alpha=0.45,
+                    lw=0,
+                    zorder=4,
+                    label=f"{labels[method]}: one seed",
+                )
             else:
                 ax.plot(x, y, label=labels[method], marker=".", lw=1)
         ax.axhline(goal, ls="--", color="grey", lw=1, label=f"goal {goal:g}")

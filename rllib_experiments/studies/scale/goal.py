@@ -18,11 +18,12 @@ import numpy as np
 
 from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from dsa_pettingzoo.evaluation import EVAL_SEED
+from rllib_experiments.studies.common import pooling
 from rllib_experiments.studies.common.figures import pyplot, save_figure
 from rllib_experiments.studies.common.formatting import MISSING, number_text
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 from rllib_experiments.studies.scale.stats import LABELS, OURS, TRANSFER, goal_cells, table_rows
-from rllib_experiments.studies.scale.report import relative_link
+from rllib_experiments.studies.scale.report import mixed_rows, relative_link
 
 SUM_RATE = "sum_rate"
 
@@ -48,15 +49,21 @@ def _training(records: List[Dict[str, Any]], setup: str, n: int, method: str) ->
     )
 
 
-def folder_cells(folder: Path, records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def folder_cells(
+    folder: Path, records: List[Dict[str, Any]], allow_mixed_commits: bool = False
+) -> List[Dict[str, Any]]:
     """The goal cells of one study folder (``records``: its :func:`~rllib_experiments.studies.scale.stats.
-    load_records`), each with ``folder`` and how it was trained. Raises :class:`NoRecordsError`
-    when the folder holds no records."""
+    load_records`), each with ``folder``, how it was trained and ``mark`` (the code of seeds not
+    from one clean commit, else None). Raises :class:`NoRecordsError` when the folder holds no
+    records, :class:`pooling.MixedCodeError` for seeds of mixed code unless
+    ``allow_mixed_commits``."""
     if not records:
         raise NoRecordsError(f"{folder} holds no scale records (no N*/trials/*.json)")
+    marks = mixed_rows(records, allow_mixed_commits, folder)
     cells = goal_cells(table_rows(records))
     for c in cells:
         c["folder"] = Path(folder)
+        c["mark"] = marks.get((c["setup"], c["num_users"], c["method"]))
         c.update(_training(records, c["setup"], c["num_users"], c["method"]))
     return cells
 
@@ -115,7 +122,8 @@ def _grid(best, sizes, setups, names) -> List[str]:
                 )
             )
             where = names[c["folder"]] + ("" if c["method"] == OURS else ", trained in A")
-            row.append(f"{verdict} {number_text(c['ratio'], 3)} ({where}, {c['reward']})")
+            dagger = " †" if c.get("mark") else ""
+            row.append(f"{verdict} {number_text(c['ratio'], 3)}{dagger} ({where}, {c['reward']})")
         lines.append(f"| {s} | " + " | ".join(row) + " |")
     return lines
 
@@ -149,6 +157,10 @@ def markdown(
         {(c["setup"], c["num_users"]) for c in cells if c["met"] and c["method"] == OURS}
     )
     total = len(sizes) * len(setups)
+    note = pooling.footnote(
+        {i: c["mark"] for i, c in enumerate(cells) if c.get("mark")},
+        command if pooling.ALLOW_FLAG in command else f"{command} {pooling.ALLOW_FLAG}",
+    )
     lines = [
         "# The scale study's goal, every study folder side by side",
         "",
@@ -160,6 +172,7 @@ def markdown(
         f"setups {', '.join(setups)}, and above every decentralized baseline "
         f"(greedy evaluation on the study's 100 episodes, seed {EVAL_SEED}).",
         "",
+        *([note, ""] if note else []),
         "## Where the goal stands",
         "",
         f"**Met in {len(met)} of {total} cells** ({len(faithful)} by ours trained in the setup "
@@ -178,7 +191,8 @@ def markdown(
             else [
                 "How ours got there: the greedy evaluations during training (every 10 iterations, "
                 "the study's 100 episodes), reward / the oracle's, mean over seeds with the band "
-                "from the lowest to the highest seed, a line per folder.",
+                "from the lowest to the highest seed and every seed's evaluation a dot, a line per "
+                "folder.",
                 "",
                 f"![ours' greedy reward / oracle against the training iteration]"
                 f"({relative_link(figure, md)})",
@@ -192,9 +206,10 @@ def markdown(
         "|---|---:|---:|---|---|---|---:|---|---:|---:|---|---|",
     ]
     order = {Path(f): i for i, f in enumerate(folders)}
-    for c in sorted(
+    ordered = sorted(
         cells, key=lambda c: (c["setup"], c["num_users"], order[c["folder"]], c["method"] != OURS)
-    ):
+    )
+    for c in ordered:
         b = c["best"]
         base = (
             MISSING
@@ -211,9 +226,19 @@ def markdown(
         lines.append(
             f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
             f"{_link(reports.get(c['folder']), md, names[c['folder']])} | {c['reward']} | "
-            f"{c['precision']} | {c['iterations']} | {_label(c)} | {c['seeds']} | "
+            f"{c['precision']} | {c['iterations']} | {_label(c)} | "
+            f"{c['seeds']}{' †' if c.get('mark') else ''} | "
             f"{number_text(c['ratio'], 3)} | {base} | {goal} |"
         )
+    lines += [""] + pooling.mark_lines(
+        (
+            f"{c['setup']}, N = {c['num_users']}, {names[c['folder']]}, {_label(c)}",
+            c.get("mark"),
+        )
+        for c in ordered
+    )
+    if lines[-1] == "":
+        lines.pop()
     lines += ["", "## Folders", ""]
     for f in folders:
         n = sum(1 for c in cells if c["folder"] == Path(f))
@@ -248,6 +273,7 @@ def folder_curves(records: List[Dict[str, Any]]) -> Dict[tuple, Dict[str, Any]]:
         y = np.array([[s[i] for i in its] for s in per_seed])
         out[key] = dict(
             iterations=its,
+            per_seed=y,
             mean=y.mean(axis=0),
             low=y.min(axis=0),
             high=y.max(axis=0),
@@ -268,7 +294,7 @@ def plot_curves(
 ) -> Optional[Path]:
     """Ours' greedy reward / oracle against the training iteration, a panel per (setup, N) that
     any folder trained, a line per folder (mean over seeds, the band from the lowest to the
-    highest seed). Nothing is drawn (None) when no folder has a curve."""
+    highest seed, every seed's evaluation a dot). Nothing is drawn (None) when no folder has a curve."""
     cells = sorted({k for c in curves.values() for k in c})
     if not cells:
         return None
@@ -310,6 +336,15 @@ def plot_curves(
                     continue
                 colour = colours[k % len(colours)]
                 ax.fill_between(c["iterations"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
+                if "per_seed" in c:  # every seed's evaluation, a dot
+                    ax.scatter(
+                        [i for _ in c["per_seed"] for i in c["iterations"]],
+                        [v for row in c["per_seed"] for v in row],
+                        s=2,
+                        color=colour,
+                        alpha=0.35,
+                        lw=0,
+                    )
                 ax.plot(c["iterations"], c["mean"], color=colour, lw=1.5, label=labels[folder])
             ax.set_ylim(0, 1.05)
             ax.grid(alpha=0.3)

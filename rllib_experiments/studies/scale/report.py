@@ -16,7 +16,9 @@ from dsa_pettingzoo.config import SCALE_NUM_USERS, SETUPS
 from dsa_pettingzoo.evaluation import EVAL_SEED
 from rllib_experiments.methods.iagc_ppo import ours_iterations
 from rllib_experiments.run.outputs import write_text_atomic
+from rllib_experiments.studies.common import pooling
 from rllib_experiments.studies.common.formatting import MISSING, ci_text, number_text
+from rllib_experiments.studies.common.statistics import PAIRED_INTERVAL_TEXT
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 from rllib_experiments.studies.scale import figures as scale_figures
 from rllib_experiments.studies.scale.stats import (
@@ -160,7 +162,7 @@ def _training_reward_lines(records, md: Path) -> List[str]:
     ]
 
 
-def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
+def _goal_section(cells: List[Dict[str, Any]], marks: Dict[tuple, str]) -> List[str]:
     lines = [
         "## Goal",
         "",
@@ -206,7 +208,11 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
         low = ", ".join(
             f"s{s}: {x:.3f}" for s, x in zip(c["seed_list"], c["seed_ratios"]) if x < GOAL_RATIO
         )
-        seeds = f"{c['seeds']}" + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
+        seeds = (
+            f"{c['seeds']}"
+            + ("" if c["seeds"] >= GOAL_SEEDS else f" (of {GOAL_SEEDS})")
+            + (" †" if (c["setup"], c["num_users"], c["method"]) in marks else "")
+        )
         lines.append(
             f"| {c['setup']} | {c['num_users']} | {c['num_channels']} | "
             f"{LABELS.get(c['method'], c['method'])} | {seeds} | "
@@ -215,6 +221,15 @@ def _goal_section(cells: List[Dict[str, Any]]) -> List[str]:
             f"{MISSING if c['best'] is None else 'yes' if c['beats_baselines'] else 'no'} | "
             f"{short} | {low or MISSING} |"
         )
+    lines += [""] + pooling.mark_lines(
+        (
+            f"{c['setup']}, N = {c['num_users']}, {LABELS.get(c['method'], c['method'])}",
+            marks.get((c["setup"], c["num_users"], c["method"])),
+        )
+        for c in cells
+    )
+    if lines[-1] == "":
+        lines.pop()
     if any(c["method"] == TRANSFER for c in cells):
         lines += [
             "",
@@ -315,7 +330,7 @@ def _seed_labels(records, setup, n) -> List[int]:
     )
 
 
-def _results_section(rows, records) -> List[str]:
+def _results_section(rows, records, marks: Dict[tuple, str]) -> List[str]:
     lines = [
         "## Reward / oracle",
         "",
@@ -343,10 +358,18 @@ def _results_section(rows, records) -> List[str]:
                     spread = (
                         MISSING if r["std"] is None else spread_text(r["std"] / r["oracle_mean"])
                     )
-                    cells.append(f"{number_text(r['ratio_to_oracle'], 3)} ± {spread}")
+                    dagger = " †" if (setup, n, m) in marks else ""
+                    cells.append(f"{number_text(r['ratio_to_oracle'], 3)} ± {spread}{dagger}")
                 else:
                     cells.append(number_text(r["ratio_to_oracle"], 3))
             lines.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+        lines += [""] + pooling.mark_lines(
+            (f"{LABELS.get(k[2], k[2])}, N = {k[1]}", mark)
+            for k, mark in sorted(marks.items(), key=lambda kv: (kv[0][1], kv[0][2]))
+            if k[0] == setup
+        )
+        if lines[-1] == "":
+            lines.pop()
         lines += [
             "",
             "| Ours at | " + " | ".join(f"N = {n}" for n in ns) + " |",
@@ -383,11 +406,12 @@ def _paired_section(paired: List[Dict[str, Any]], reference: Path, md: Path) -> 
         "",
         "Ours here against ours there on the seeds both have, paired by seed: mean reward / "
         "the oracle (the same evaluation episodes), the mean difference of the seeds' rewards "
-        "(here - there) with a bootstrap 95 % CI over the pairs, and the mean CPU s per run. "
+        f"(here - there) with the {PAIRED_INTERVAL_TEXT}, and the mean CPU s per run. "
         "CPU seconds compare only if both ran on the same kind of machine: see each folder's "
         "Runs.",
         "",
-        "| Setup | N | Seeds | Budget here / there | Ours / oracle here | there | Δ reward [CI] | "
+        "| Setup | N | Seeds | Budget here / there | Ours / oracle here | there "
+        "| Δ reward [95 % t-interval] | "
         "CPU s per run here / there |",
         "|---|---:|---|---|---:|---:|---|---|",
     ]
@@ -415,10 +439,15 @@ def markdown(
     paired: Sequence[Dict[str, Any]] = (),
     reference: Optional[Path] = None,
     records_at: str = "raw/scale",
+    marks: Optional[Dict[tuple, str]] = None,
+    rebuild: str = "python -m rllib_experiments scale --report-only",
 ) -> str:
     """The md (``cells``: :func:`~rllib_experiments.studies.scale.report.goal_cells`; ``records_at``:
-    the records' folder as the md names it)."""
+    the records' folder as the md names it; ``marks``: (setup, N, method) -> the mark of a row
+    pooled across code, :func:`pooling.check_rows`; ``rebuild``: the command that rebuilds it)."""
+    marks = marks or {}
     wall_fallback = sum(r["cpu_from_wall"] for r in records)
+    note = pooling.footnote(marks, f"{rebuild} {pooling.ALLOW_FLAG}")
     lines = [
         "# Scale study: ours and the decentralized baselines at N = 10 ... 100 users",
         "",
@@ -429,6 +458,7 @@ def markdown(
         "stands across every study folder (this one's and the others' budgets): "
         f"[scale_goal.md]({relative_link(DOCS / 'results' / 'scale_goal.md', md)}).",
         "",
+        *([note, ""] if note else []),
         "## Running it",
         "",
         f"- The whole study (N = {', '.join(map(str, STUDY_SIZES))} with K = N/2, setups "
@@ -438,9 +468,9 @@ def markdown(
         *_cost_section(probe, probe_command),
         "",
         *_training_reward_lines(records, md),
-        *_goal_section(cells),
+        *_goal_section(cells, marks),
         *_behaviour_section(cells, records),
-        *_results_section(rows, records),
+        *_results_section(rows, records, marks),
         *_paired_section(list(paired), reference, md),
         "## Figures",
         "",
@@ -489,11 +519,15 @@ def build_report(
     figures: Path,
     probe_dir: Path = PROBE_DIR,
     reference: Optional[Path] = None,
+    allow_mixed_commits: bool = False,
 ) -> List[Dict[str, Any]]:
     """Write the CSV, both figures and the md from ``output``'s records; returns the CSV rows.
     With ``reference`` (another study folder, e.g. the float32 study's for the bf16 one), the
-    md also compares ours with ours there, paired by seed (:func:`paired_with`)."""
+    md also compares ours with ours there, paired by seed (:func:`paired_with`). A row of ours
+    whose seeds are not of one commit from a clean tree raises :class:`pooling.MixedCodeError`
+    unless ``allow_mixed_commits`` (then the tables mark it)."""
     records = load_records(output)
+    marks = mixed_rows(records, allow_mixed_commits, output)
     rows = table_rows(records)
     write_csv(rows, Path(csv_path))
     setups = sorted({r["setup"] for r in rows}) or ["A"]
@@ -528,6 +562,34 @@ def build_report(
             paired,
             reference,
             relative_link(output, md),
+            marks,
+            rebuild_command(output, reference),
         ),
     )
     return rows
+
+
+def mixed_rows(records, allow_mixed_commits: bool, output: Path) -> Dict[tuple, str]:
+    """(setup, N, method) -> mark of the rows of ``records`` (one study folder's) that pool
+    seeds not of one commit from a clean tree (:func:`pooling.check_rows`, which refuses them
+    unless ``allow_mixed_commits``)."""
+    by_row: Dict[tuple, List[Dict[str, Any]]] = {}
+    for r in records:
+        by_row.setdefault((r["setup"], r["num_users"], r["row"]), []).append(r)
+    return pooling.check_rows(
+        by_row,
+        allow_mixed_commits,
+        f"the scale report of {output}",
+        lambda k: f"{k[0]}, N = {k[1]}, {k[2]}",
+    )
+
+
+def rebuild_command(output: Path, reference: Optional[Path]) -> str:
+    """The command that rebuilds the report of ``output`` (paths relative to the current
+    directory, the checkout's root)."""
+    command = f"python -m rllib_experiments scale --report-only --output {_relative(output)}"
+    return command + (f" --reference {_relative(reference)}" if reference else "")
+
+
+def _relative(path: Path) -> str:
+    return Path(os.path.relpath(Path(path).resolve())).as_posix()

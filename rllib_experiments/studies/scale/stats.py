@@ -26,7 +26,7 @@ import numpy as np
 
 from rllib_experiments.run.outputs import SCALE_LOG, write_csv_atomic
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
-from rllib_experiments.studies.common.statistics import bootstrap_ci, mean_std
+from rllib_experiments.studies.common.statistics import mean_std, paired_difference
 
 CSV_COLUMNS = (
     "setup",
@@ -175,7 +175,8 @@ def paired_with(
 ) -> List[Dict[str, Any]]:
     """Ours here against ours in another folder's records (another budget: bf16, longer
     training), per (setup, N), on the seeds both have: the mean ratios to the oracle of these
-    episodes, the paired reward difference (here - there) with its bootstrap CI, and the mean
+    episodes, the mean of the per-seed reward differences (here - there) with its t-interval
+    (:func:`~rllib_experiments.studies.common.statistics.paired_difference`), and the mean
     CPU s per run of each."""
 
     def ours(recs):
@@ -194,7 +195,7 @@ def paired_with(
             continue
         a = [float(here[(setup, n, s)]["final_reward"]) for s in seeds]
         b = [float(there[(setup, n, s)]["final_reward"]) for s in seeds]
-        d = [x - y for x, y in zip(a, b)]
+        d = paired_difference(a, b)
         out.append(
             dict(
                 setup=setup,
@@ -202,8 +203,8 @@ def paired_with(
                 seeds=seeds,
                 ratio=float(np.mean(a)) / oracle[(setup, n)],
                 ratio_reference=float(np.mean(b)) / oracle[(setup, n)],
-                diff=float(np.mean(d)),
-                ci=bootstrap_ci(d),
+                diff=d["mean"],
+                ci=d["ci"],
                 cpu=float(np.mean([here[(setup, n, s)]["cpu_s"] for s in seeds])),
                 cpu_reference=float(np.mean([there[(setup, n, s)]["cpu_s"] for s in seeds])),
                 budget=_budget_label(here[(setup, n, seeds[0])]),

@@ -41,7 +41,10 @@ def ensure_fig1(figures: Path) -> Path:
     return path
 
 
-def write_report(output: Path, table: Path, figures: Path) -> None:
-    """The table and the Fig. 2 curves from ``output``'s records, and Fig. 1 if absent."""
-    report.build_report(output, table, figures)
+def write_report(
+    output: Path, table: Path, figures: Path, allow_mixed_commits: bool = False
+) -> None:
+    """The table and the Fig. 2 curves from ``output``'s records, and Fig. 1 if absent
+    (``allow_mixed_commits``: :func:`report.build_report`'s)."""
+    report.build_report(output, table, figures, allow_mixed_commits)
     ensure_fig1(figures)

@@ -11,7 +11,8 @@
    value; ratios to the oracle row on the same evaluation episodes; sparsity of
    the prunable weights; episodes trained) and the Fig. 2 curves
    ``training_curves_<setup>.png`` (mean evaluation reward over seeds at every evaluation
-   point, shaded ± std over seeds, one line per learning row, baselines as horizontal lines).
+   point, shaded ± std over seeds, every seed's evaluation a small dot, one line per learning
+   row, baselines as horizontal lines).
 
 Command line: ``python -m rllib_experiments reproduce --report-only`` (docs/results.md).
 """
@@ -26,9 +27,14 @@ from typing import Dict, List, Optional, Sequence
 
 from rllib_experiments.methods import ROWS
 from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
+from rllib_experiments.studies.common import pooling
 from rllib_experiments.studies.common.figures import pyplot, save_figure
-from rllib_experiments.studies.common.formatting import MISSING, number_text
-from rllib_experiments.studies.common.statistics import mean_std
+from rllib_experiments.studies.common.formatting import MISSING, ci_text, number_text
+from rllib_experiments.studies.common.statistics import (
+    PAIRED_INTERVAL_TEXT,
+    mean_std,
+    paired_difference,
+)
 
 TRIAL_COLUMNS = [
     "setup",
@@ -144,8 +150,18 @@ def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
     return summary
 
 
-def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
-    """Markdown of Table I (see the module doc)."""
+def render_table(
+    summary,
+    runs: List[Dict],
+    row_order: Sequence[str],
+    marks: Optional[Dict[tuple, str]] = None,
+) -> str:
+    """Markdown of Table I (see the module doc); ``marks``: (setup, row) -> the mark of a row
+    that pools seeds of mixed code (:func:`pooling.check_rows`)."""
+    marks = marks or {}
+    note = pooling.footnote(
+        marks, f"python -m rllib_experiments reproduce --report-only {pooling.ALLOW_FLAG}"
+    )
     lines = [
         "# Table I, reproduced",
         "",
@@ -153,6 +169,7 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
         "results next to this file (`raw/trials.csv`, `raw/curves.csv`); do not edit by hand. "
         "Discussion: [../results.md](../results.md).",
         "",
+        *([note, ""] if note else []),
     ]
     if runs:
         lines += ["## Runs", ""]
@@ -216,11 +233,15 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
                 spread = f"{number_text(s['mean'], 2)} ± {number_text(s['std'], 2)}"
                 asked = expected.get((setup, key), set())
                 missing = sorted(asked - set(s["seeds"]))
-                seeds = str(s["n"]) + (
-                    f" (partial: seed{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(map(str, missing))} not run)"
-                    if missing
-                    else ""
+                seeds = (
+                    str(s["n"])
+                    + (
+                        f" (partial: seed{'s' if len(missing) > 1 else ''} "
+                        f"{', '.join(map(str, missing))} not run)"
+                        if missing
+                        else ""
+                    )
+                    + (" †" if (setup, key) in marks else "")
                 )
             lines.append(
                 f"| {s['label']} | {number_text(paper, 2)} | {best} | {spread} | {seeds} | {ratio(s['best'])} | "
@@ -231,7 +252,12 @@ def render_table(summary, runs: List[Dict], row_order: Sequence[str]) -> str:
                 f"{s['episodes'] if s['kind'] == 'learning' else MISSING} | {s['wall_s']:.0f} |"
             )
         lines.append("")
-        lines += render_ablation(rows, row_order, setup)
+        lines += pooling.mark_lines(
+            (rows[k]["label"], marks.get((setup, k)))
+            for k in row_order
+            if k in rows and _group(k) == "table"
+        )
+        lines += render_ablation(rows, row_order, setup, marks)
     lines += [
         "Figures: [training_curves_A.png](../figures/training_curves_A.png), "
         "[training_curves_B.png](../figures/training_curves_B.png) (Fig. 2), "
@@ -246,8 +272,15 @@ def _group(key: str) -> str:
     return ROWS[key].group if key in ROWS else "table"
 
 
-def render_ablation(rows: Dict[str, Dict], row_order: Sequence[str], setup: str) -> List[str]:
-    """Markdown lines of the ablation of ours for one setup (empty without ablation results)."""
+def render_ablation(
+    rows: Dict[str, Dict],
+    row_order: Sequence[str],
+    setup: str,
+    marks: Optional[Dict[tuple, str]] = None,
+) -> List[str]:
+    """Markdown lines of the ablation of ours for one setup (empty without ablation results);
+    ``marks`` as :func:`render_table`'s."""
+    marks = marks or {}
     keys = [k for k in row_order if k in rows and _group(k) == "ablation"]
     ours = rows.get("ours")
     if not keys or ours is None:
@@ -257,10 +290,12 @@ def render_ablation(rows: Dict[str, Dict], row_order: Sequence[str], setup: str)
         "",
         "Each row is ours with one change taken back (`rllib_experiments/methods/iagc_ppo.py`, "
         "`ABLATIONS`); everything else, the seeds and the evaluation episodes are ours'. "
-        "Δ = the row's mean minus ours' mean over the seeds both have "
+        "Δ = the row's mean minus ours' mean over the seeds both have, with the "
+        f"{PAIRED_INTERVAL_TEXT} where there are 2 or more "
         f"([ablation_{setup}.png](../figures/ablation_{setup}.png)).",
         "",
-        "| Row | Greedy mean ± std | Seeds | Δ vs ours (same seeds) | Stochastic mean | "
+        "| Row | Greedy mean ± std | Seeds | Δ vs ours [95 % t-interval] (same seeds) "
+        "| Stochastic mean | "
         "Sparsity | Episodes trained | Trial time (s, sum) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -272,16 +307,23 @@ def render_ablation(rows: Dict[str, Dict], row_order: Sequence[str], setup: str)
         elif common:
             mine = [s["per_seed"][c] for c in common]
             theirs = [ours["per_seed"][c] for c in common]
-            delta = f"{(sum(mine) - sum(theirs)) / len(common):+.1f} (seeds {', '.join(map(str, common))})"
+            interval = ci_text(paired_difference(mine, theirs)["ci"], 1, missing="")
+            delta = (
+                f"{(sum(mine) - sum(theirs)) / len(common):+.1f}"
+                + (f" {interval}" if interval else "")
+                + f" (seeds {', '.join(map(str, common))})"
+            )
         else:
             delta = f"{MISSING} (no common seed)"
         lines.append(
-            f"| {s['label']} | {number_text(s['mean_greedy'], 2)} ± {number_text(s['std'], 2)} | {s['n']} | {delta} | "
+            f"| {s['label']} | {number_text(s['mean_greedy'], 2)} ± {number_text(s['std'], 2)} "
+            f"| {s['n']}{' †' if (setup, key) in marks else ''} | {delta} | "
             f"{number_text(s['mean_stochastic'], 2)} | "
             f"{number_text(s['sparsity'], 3)} | "
             f"{s['episodes']} | {s['wall_s']:.0f} |"
         )
     lines.append("")
+    lines += pooling.mark_lines((rows[k]["label"], marks.get((setup, k))) for k in ["ours"] + keys)
     return lines
 
 
@@ -308,12 +350,13 @@ def plot_ablation(
             seeds=ablation_seeds if key == "ours" else None,
         )
         if got is not None:
-            its, mean, _, seeds, per_iter = got
-            data[key] = (its, mean, seeds, per_iter * its[-1])
+            its, mean, _, seeds, per_iter, by_seed = got
+            data[key] = (its, mean, seeds, per_iter * its[-1], by_seed)
     if len(data) < 2 or "ours" not in data:
         return False
     fig, ax = plt.subplots(figsize=(9, 6.5))
-    for k, (key, (its, mean, seeds, episodes)) in enumerate(data.items()):
+    for k, (key, (its, mean, seeds, episodes, by_seed)) in enumerate(data.items()):
+        _seed_dots(ax, by_seed, its, 1, plt.get_cmap("tab10")(k))
         ax.plot(
             its,
             mean,
@@ -332,8 +375,9 @@ def plot_ablation(
 
 
 def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=None):
-    """(iterations, mean, std, seeds, episodes per iteration) of one row's ``column``, or None
-    (mean and std over seeds: :func:`mean_std`; std None for one seed).
+    """(iterations, mean, std, seeds, episodes per iteration, {seed: {iteration: value}}) of
+    one row's ``column``, or None (mean and std over seeds: :func:`mean_std`; std None for one
+    seed).
 
     ``seeds``: only these training seeds (default all); iterations are those every seed has.
     """
@@ -355,13 +399,28 @@ def _seed_curves(curves, setup: str, key: str, column: str = "reward", seeds=Non
     if not common:
         return None
     mean, std = mean_std([[by_seed[s][e] for e in common] for s in sorted(by_seed)])
-    return common, mean, std, sorted(by_seed), per_iter
+    return common, mean, std, sorted(by_seed), per_iter, by_seed
+
+
+def _seed_dots(ax, by_seed: Dict[int, Dict[int, float]], its, per_iter: int, color) -> None:
+    """Every seed's evaluation at each of ``its`` (x: iteration x ``per_iter``) as a small dot
+    under the mean's line."""
+    ax.scatter(
+        [i * per_iter for s in sorted(by_seed) for i in its],
+        [by_seed[s][i] for s in sorted(by_seed) for i in its],
+        s=2,
+        color=color,
+        alpha=0.3,
+        lw=0,
+        zorder=1,
+    )
 
 
 def plot_curves(
     curves: List[Dict[str, str]], summary, setup: str, path: Path, row_order: Sequence[str]
 ) -> None:
-    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training episodes.
+    """Fig. 2 for one setup: mean ± std over seeds of the evaluation reward vs. training episodes,
+    every seed's evaluation a dot.
 
     Left: every learning row, the non-learning rows as labelled horizontal lines. Right: the
     same without our row and the two top reference lines, zoomed on the paper's rows. The x
@@ -383,8 +442,9 @@ def plot_curves(
             data = _seed_curves(curves, setup, key)
             if data is None or (panel == 1 and key == "ours"):
                 continue
-            its, mean, std, seeds, per_iter = data
+            its, mean, std, seeds, per_iter, by_seed = data
             n, color, episodes = len(seeds), colors(k % 10), [i * per_iter for i in its]
+            _seed_dots(ax, by_seed, its, per_iter, color)
             extra = f", {per_iter} episodes/iteration" if per_iter != 1 else ""
             ax.plot(
                 episodes,
@@ -411,19 +471,44 @@ def plot_curves(
     axes[0].set_ylabel("evaluation reward per episode (sum of user rates, paper's unit)")
     budget = next(iter(summary.get(setup, {}).values()), {}).get("budget", "?")
     axes[0].set_title(
-        f"Setup {setup}: every row (mean ± std over seeds), budget '{budget}'", fontsize=10
+        f"Setup {setup}: every row (mean ± std over seeds, dots: each seed), budget '{budget}'",
+        fontsize=10,
     )
     axes[1].set_title(f"Setup {setup}: the paper's learning rows, zoomed", fontsize=10)
     save_figure(fig, path, legend_axes=axes[:1], ncol=3, bottom=0.15)
 
 
-def build_report(raw_dir, table_path, figures_dir) -> Dict:
-    """Rebuild the CSVs (from JSON if present), the table and the Fig. 2 PNGs; returns the summary."""
+def code_of_trials(raw_dir: Path, trials: List[Dict[str, str]]) -> Dict[tuple, List[Dict]]:
+    """(setup, row) -> one ``{"kind", "code"}`` per trial of ``trials`` (the CSV rows), its code
+    read from its JSON record (``RAW/trials/<setup>__<row>__s<seed>.json``; the CSV does not keep
+    it), None where there is no record."""
+    codes: Dict[tuple, Optional[dict]] = {}
+    for p in sorted((Path(raw_dir) / "trials").glob("*.json")):
+        rec = json.loads(p.read_text())
+        codes[(rec["setup"], rec["row"], int(rec["seed"]))] = rec.get("code")
+    out: Dict[tuple, List[Dict]] = {}
+    for t in trials:
+        key = (t["setup"], t["row"], int(t["seed"]))
+        out.setdefault(key[:2], []).append({"kind": t["kind"], "code": codes.get(key)})
+    return out
+
+
+def build_report(raw_dir, table_path, figures_dir, allow_mixed_commits: bool = False) -> Dict:
+    """Rebuild the CSVs (from JSON if present), the table and the Fig. 2 PNGs; returns the
+    summary. A row whose seeds are not of one commit from a clean tree (or whose records are
+    missing: unknown code) raises :class:`pooling.MixedCodeError` unless
+    ``allow_mixed_commits`` (then the table marks it)."""
     raw_dir, table_path, figures_dir = Path(raw_dir), Path(table_path), Path(figures_dir)
     collect(raw_dir)
     trials = _read_csv(raw_dir / "trials.csv")
     if not trials:
         raise ValueError(f"no raw results in {raw_dir} (trials.csv or trials/*.json)")
+    marks = pooling.check_rows(
+        code_of_trials(raw_dir, trials),
+        allow_mixed_commits,
+        f"Table I of {raw_dir}",
+        lambda key: f"{key[0]} / {key[1]}",
+    )
     curves = _read_csv(raw_dir / "curves.csv")
     runs = []
     if (raw_dir / REPRODUCE_LOG).is_file():
@@ -431,7 +516,7 @@ def build_report(raw_dir, table_path, figures_dir) -> Dict:
             runs = [json.loads(line) for line in f if line.strip()]
     order = list(ROWS)
     summary = summarize(trials)
-    write_text_atomic(table_path, render_table(summary, runs, order))
+    write_text_atomic(table_path, render_table(summary, runs, order, marks))
     for setup in sorted(summary):
         plot_curves(curves, summary, setup, figures_dir / f"training_curves_{setup}.png", order)
         plot_ablation(curves, setup, figures_dir / f"ablation_{setup}.png", order)
