@@ -15,8 +15,11 @@ budget, so an interrupted run resumes where it stopped (trials that were running
 start again; :mod:`rllib_experiments.studies.common.runner`). After the trials,
 ``OUTPUT/trials.csv`` / ``curves.csv`` are rebuilt and
 :mod:`rllib_experiments.studies.table1.report` writes the table (``docs/results/table1.md``)
-and the Fig. 2 curves (``docs/figures/training_curves_<setup>.png``); the folders are
-relative to the current directory (:mod:`rllib_experiments.studies.table1.outputs`).
+and the Fig. 2 curves (``docs/figures/training_curves_<setup>.png``); for any other
+``--output`` (the reruns in ``docs/results/raw/table1`` among them),
+:mod:`rllib_experiments.studies.table1.one_table` writes ``OUTPUT/table1.md`` (every row, all
+its seeds, rows without records "not yet run"), ``table1.csv`` and the figures beside them; the
+folders are relative to the current directory (:mod:`rllib_experiments.studies.table1.outputs`).
 
 Budgets (``--iterations`` / ``--seeds`` override them): :mod:`rllib_experiments.studies.table1.budgets`.
 """
@@ -147,7 +150,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not output.is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no raw results to report")
         _report(parser, args, output, table, figures)
-        print(f"wrote {table} and {figures}/training_curves_*.png")
+        print(f"wrote {table} and the figures in {figures}")
         return 0
 
     try:

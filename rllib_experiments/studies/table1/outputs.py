@@ -3,6 +3,10 @@
 The records go to ``OUTPUT`` (default :data:`DEFAULT_OUTPUT`, under the current directory).
 With the default folder the table and the figures go to ``docs/results/table1.md`` and
 ``docs/figures`` (the repository's, run from its root); with another, beside the records.
+
+The default folder holds the first reproduction (2 seeds a row); its table keeps the layout of
+:mod:`.report`. Every other folder, the reruns of every row on 10 seeds at one commit
+(``docs/results/raw/table1``) among them, gets the one Table I of :mod:`.one_table`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from rllib_experiments.studies.common.folders import FIGURES, RAW, RESULTS, same_folder
-from rllib_experiments.studies.table1 import report
+from rllib_experiments.studies.table1 import one_table, report
 from rllib_experiments.studies.table1.schedules_figure import FILE_NAME, plot_schedules
 
 #: The records of reproduce (``trials/``, ``trials.csv``, ``curves.csv``, ``runs.jsonl``).
@@ -44,7 +48,11 @@ def ensure_fig1(figures: Path) -> Path:
 def write_report(
     output: Path, table: Path, figures: Path, allow_mixed_commits: bool = False
 ) -> None:
-    """The table and the Fig. 2 curves from ``output``'s records, and Fig. 1 if absent
-    (``allow_mixed_commits``: :func:`report.build_report`'s)."""
-    report.build_report(output, table, figures, allow_mixed_commits)
+    """The table and its figures from ``output``'s records (:func:`report.build_report` for
+    :data:`DEFAULT_OUTPUT`, else :func:`one_table.build_one_table`), and Fig. 1 if absent
+    (``allow_mixed_commits``: theirs)."""
+    if same_folder(output, DEFAULT_OUTPUT):
+        report.build_report(output, table, figures, allow_mixed_commits)
+    else:
+        one_table.build_one_table(output, table, figures, allow_mixed_commits)
     ensure_fig1(figures)

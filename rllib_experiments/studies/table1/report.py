@@ -14,7 +14,9 @@
    point, shaded ± std over seeds, every seed's evaluation a small dot, one line per learning
    row, baselines as horizontal lines).
 
-Command line: ``python -m rllib_experiments reproduce --report-only`` (docs/results.md).
+Command line: ``python -m rllib_experiments reproduce --report-only`` (docs/results.md). This
+layout is the first reproduction's (``docs/results/raw``); every other folder gets the one
+Table I of :mod:`.one_table`, which reuses the collection and summaries here.
 """
 
 from __future__ import annotations
@@ -93,14 +95,16 @@ def collect(raw_dir: Path) -> None:
     write_csv_atomic(raw_dir / "curves.csv", CURVE_COLUMNS, curves)
 
 
-def _read_csv(path: Path) -> List[Dict[str, str]]:
+def read_csv(path: Path) -> List[Dict[str, str]]:
+    """The rows of a CSV as dicts of strings (none when the file is absent)."""
     if not Path(path).is_file():
         return []
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
-def _f(x) -> Optional[float]:
+def as_float(x) -> Optional[float]:
+    """A CSV cell as a float; None for an empty, non-numeric or NaN cell."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -117,13 +121,17 @@ def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
     for setup, rows in out.items():
         summary[setup] = {}
         for row, ts in rows.items():
-            rewards = [_f(t["final_reward"]) for t in ts]
+            rewards = [as_float(t["final_reward"]) for t in ts]
             best = max(range(len(ts)), key=lambda i: rewards[i])
             mean, std = mean_std(rewards)
-            sp = [_f(t["sparsity_prunable"]) for t in ts if _f(t["sparsity_prunable"]) is not None]
+            sp = [
+                as_float(t["sparsity_prunable"])
+                for t in ts
+                if as_float(t["sparsity_prunable"]) is not None
+            ]
             modes = {}
             for mode in ("stochastic", "greedy"):
-                vals = [_f(t.get(f"final_{mode}")) for t in ts]
+                vals = [as_float(t.get(f"final_{mode}")) for t in ts]
                 modes[mode] = sum(vals) / len(vals) if vals and None not in vals else None
             summary[setup][row] = dict(
                 kind=ts[0]["kind"],
@@ -138,13 +146,13 @@ def summarize(trials: List[Dict[str, str]]) -> Dict[str, Dict[str, Dict]]:
                 n=len(ts),
                 per_seed={int(t["seed"]): r for t, r in zip(ts, rewards)},
                 seeds=sorted(int(t["seed"]) for t in ts),
-                episode_std=_f(ts[0]["final_reward_std"]),
+                episode_std=as_float(ts[0]["final_reward_std"]),
                 sparsity=(sum(sp) / len(sp)) if sp else None,
-                sparsity_all=_f(ts[0]["sparsity_all"]),
+                sparsity_all=as_float(ts[0]["sparsity_all"]),
                 episodes=int(float(ts[0]["episodes_trained"] or 0)),
                 iterations=int(float(ts[0]["iterations"] or 0)),
                 eval_episodes=int(float(ts[0]["eval_episodes"])),
-                wall_s=sum(_f(t["wall_s"]) or 0.0 for t in ts),
+                wall_s=sum(as_float(t["wall_s"]) or 0.0 for t in ts),
                 budget=ts[0]["budget"],
             )
     return summary
@@ -171,20 +179,7 @@ def render_table(
         "",
         *([note, ""] if note else []),
     ]
-    if runs:
-        lines += ["## Runs", ""]
-        for r in runs:
-            b = r.get("budget", {})
-            lines.append(
-                f"- `{r['command']}`: budget **{b.get('name')}** ({b.get('iterations')} "
-                f"iterations per trial of a paper row (ours and its ablations: see Episodes trained), "
-                f"seeds {b.get('seeds')}, "
-                f"{b.get('eval_episodes')} "
-                f"evaluation episodes), {r.get('trials_run')} trials finished, "
-                f"{r.get('unfinished', 0)} interrupted, {len(r.get('failed') or [])} failed, wall time {r.get('wall_s', 0) / 60:.1f} min, "
-                f"finished {r.get('finished_at')}, machine {r.get('machine')}"
-            )
-        lines.append("")
+    lines += run_lines(runs)
     lines += [
         "Columns: **best seed** = final evaluation reward of the best training seed (the paper's "
         "statistic); **mean ± std** over training seeds (sample std); rewards are the mean over the "
@@ -266,6 +261,35 @@ def render_table(
         "",
     ]
     return "\n".join(lines)
+
+
+def run_lines(runs: List[Dict]) -> List[str]:
+    """The "Runs" section of a table: one line per logged run of ``RAW/runs.jsonl`` (none, no
+    section)."""
+    if not runs:
+        return []
+    lines = ["## Runs", ""]
+    for r in runs:
+        b = r.get("budget", {})
+        lines.append(
+            f"- `{r['command']}`: budget **{b.get('name')}** ({b.get('iterations')} "
+            f"iterations per trial of a paper row (ours and its ablations: see Episodes trained), "
+            f"seeds {b.get('seeds')}, "
+            f"{b.get('eval_episodes')} "
+            f"evaluation episodes), {r.get('trials_run')} trials finished, "
+            f"{r.get('unfinished', 0)} interrupted, {len(r.get('failed') or [])} failed, wall time {r.get('wall_s', 0) / 60:.1f} min, "
+            f"finished {r.get('finished_at')}, machine {r.get('machine')}"
+        )
+    return lines + [""]
+
+
+def read_runs(raw_dir: Path) -> List[Dict]:
+    """The runs logged in ``RAW/runs.jsonl`` (none when it is absent)."""
+    path = Path(raw_dir) / REPRODUCE_LOG
+    if not path.is_file():
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def _group(key: str) -> str:
@@ -500,7 +524,7 @@ def build_report(raw_dir, table_path, figures_dir, allow_mixed_commits: bool = F
     ``allow_mixed_commits`` (then the table marks it)."""
     raw_dir, table_path, figures_dir = Path(raw_dir), Path(table_path), Path(figures_dir)
     collect(raw_dir)
-    trials = _read_csv(raw_dir / "trials.csv")
+    trials = read_csv(raw_dir / "trials.csv")
     if not trials:
         raise ValueError(f"no raw results in {raw_dir} (trials.csv or trials/*.json)")
     marks = pooling.check_rows(
@@ -509,11 +533,8 @@ def build_report(raw_dir, table_path, figures_dir, allow_mixed_commits: bool = F
         f"Table I of {raw_dir}",
         lambda key: f"{key[0]} / {key[1]}",
     )
-    curves = _read_csv(raw_dir / "curves.csv")
-    runs = []
-    if (raw_dir / REPRODUCE_LOG).is_file():
-        with open(raw_dir / REPRODUCE_LOG) as f:
-            runs = [json.loads(line) for line in f if line.strip()]
+    curves = read_csv(raw_dir / "curves.csv")
+    runs = read_runs(raw_dir)
     order = list(ROWS)
     summary = summarize(trials)
     write_text_atomic(table_path, render_table(summary, runs, order, marks))
