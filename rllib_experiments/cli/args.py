@@ -14,12 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from typing import Any, Dict, Mapping
 
 from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
 from rllib_experiments.studies.common.folders import TUNE_DIR
-from rllib_experiments.studies.common.runner import TrialOptions
+from rllib_experiments.run import outputs as out
+from rllib_experiments.studies.common.records import NotARecordError
+from rllib_experiments.studies.common.runner import (
+    SUPERSEDE_FLAG,
+    RecordConflictError,
+    TrialOptions,
+)
 
 __all__ = [
     "int_at_least",
@@ -30,6 +37,7 @@ __all__ = [
     "deprecated_alias",
     "add_trial_flags",
     "trial_options",
+    "output_errors",
 ]
 
 
@@ -108,6 +116,15 @@ def add_trial_flags(p, *, runs_dir: str, runs_help: str) -> None:
         default=runs_dir,
         help=f"{runs_help}; default {runs_dir} under the current directory",
     )
+    p.add_argument(
+        SUPERSEDE_FLAG,
+        action="store_true",
+        help="rerun the planned trials whose records in --output were made otherwise (another "
+        "budget, iteration count, settings or commit; or unreadable), moving those records "
+        "to superseded/ beside trials/ (kept, listed in superseded/index.jsonl). Without it "
+        "such a folder is refused (exit 2): a finished record is never replaced or joined "
+        "by another kind",
+    )
 
 
 def trial_options(args) -> TrialOptions:
@@ -119,3 +136,26 @@ def trial_options(args) -> TrialOptions:
         max_concurrent=args.max_concurrent,
         address=args.address,
     )
+
+
+@contextmanager
+def output_errors(parser: argparse.ArgumentParser, flag: str = "--output"):
+    """Errors of the output folder as ``parser.error`` naming ``flag`` (exit 2, no
+    traceback): in use by another command, records made otherwise or not records, a
+    folder or file that cannot be written (read-only, no permission)."""
+    try:
+        yield
+    except (
+        out.OutputBusyError,
+        out.OutputNotWritableError,
+        RecordConflictError,
+        NotARecordError,
+    ) as err:
+        parser.error(f"argument {flag}: {err}")
+    except OSError as err:  # writing a report or record: read-only folder, no permission, full
+        if err.filename is None:
+            raise
+        parser.error(
+            f"argument {flag}: cannot write {err.filename} ({err.strerror or err}); choose a "
+            "folder you can write to"
+        )

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import add_trial_flags, int_at_least, trial_options
+from rllib_experiments.cli.args import add_trial_flags, int_at_least, output_errors, trial_options
 from rllib_experiments.methods import GROUPS, expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
@@ -36,7 +36,7 @@ from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, FOUND_ROW
 from rllib_experiments.studies.common.runner import (
     Layout,
     check_rows,
-    is_finished,
+    plan,
     plan_trials,
     run_trials,
 )
@@ -111,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="run nothing: rebuild the table and figures from OUTPUT's raw results",
+        help="run nothing: rebuild the table and figures from OUTPUT's raw results (a file "
+        "of OUTPUT/trials/ that is not a record stops it, exit 2, naming the file)",
     )
     add_trial_flags(
         p,
@@ -130,7 +131,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report_only:
         if not output.is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no raw results to report")
-        write_report(output, table, figures)
+        with output_errors(parser):
+            write_report(output, table, figures)
         print(f"wrote {table} and {figures}/training_curves_*.png")
         return 0
 
@@ -153,12 +155,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
     trials = plan_trials(budget, args.setups, rows, seeds)
-    try:
-        for trial in trials:
-            is_finished(output, trial, budget)  # a record of another budget: refused
-    except ValueError as err:
-        parser.error(f"argument --output: {err}")
-    try:
+    mixed = getattr(args, "allow_mixed_commits", None)
+    with output_errors(parser):  # records made otherwise: refused before Ray starts
+        plan(Layout(output, budget), trials, supersede=args.supersede, allow_mixed_commits=mixed)
+    with output_errors(parser):
         todo, unfinished, errors, wall = run_trials(
             "reproduce",
             Layout(output, budget),
@@ -168,12 +168,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log_file=out.REPRODUCE_LOG,
             command="python -m rllib_experiments reproduce",
             argv=argv,
+            supersede=args.supersede,
+            allow_mixed_commits=mixed,
             setups=list(args.setups),
             rows=list(rows),
         )
-    except out.OutputBusyError as err:
-        parser.error(f"argument --output: {err}")
-    write_report(output, table, figures)
+        write_report(output, table, figures)
     return finish(
         "reproduce",
         todo,

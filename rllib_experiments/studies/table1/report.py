@@ -28,6 +28,7 @@ from rllib_experiments.methods import ROWS
 from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
 from rllib_experiments.studies.common.figures import pyplot, save_figure
 from rllib_experiments.studies.common.formatting import MISSING, number_text
+from rllib_experiments.studies.common.records import load_records
 from rllib_experiments.studies.common.statistics import mean_std
 
 TRIAL_COLUMNS = [
@@ -74,9 +75,7 @@ def collect(raw_dir: Path) -> None:
     if not files:
         return
     trials, curves = [], []
-    for p in files:
-        with open(p) as f:
-            rec = json.load(f)
+    for rec in load_records(files):
         trials.append(rec)
         for point in rec.get("curve", []):
             curves.append({**point, "setup": rec["setup"], "row": rec["row"], "seed": rec["seed"]})
