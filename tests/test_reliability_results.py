@@ -82,8 +82,9 @@ def test_finished_record_of_other_budget_iterations_or_commit_is_refused_not_rep
     # a record of another trial of another commit: this run's records would join it
     other = _record(tmp_path / "trials" / "A__aloha__s0.json", code={"commit": "0" * 40})
     path.unlink()
-    with pytest.raises(RecordConflictError, match="commit 000000000000"):
+    with pytest.raises(RecordConflictError, match="commit 000000000000") as err:
         plan(layout, [dense])
+    assert "move the other records" in str(err.value) and "--supersede" not in str(err.value)
     todo, aside = plan(layout, [dense], allow_mixed_commits=True)
     assert todo == [dense] and aside == []
     other.unlink()
@@ -244,3 +245,103 @@ def test_read_only_output_folders_are_an_error_naming_the_flag(tmp_path):
     r = _cli("scale_goal", str(sized), "--output", str(ro / "goal.md"))
     assert r.returncode == 2 and "argument --output" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def _deny_writes(monkeypatch):
+    """Every atomic write and write probe fails as in a read-only folder."""
+    import tempfile
+
+    import dsa_pettingzoo.files
+
+    def denied(path, *a, **k):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(dsa_pettingzoo.files, "open", denied, raising=False)
+    monkeypatch.setattr(tempfile, "mkstemp", lambda dir=None, **k: denied(dir))
+
+
+def test_read_only_folders_of_resume_and_reports_are_an_error_naming_the_flag(
+    tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    from rllib_experiments.cli import reproduce, scale, train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    out.write_json_atomic(
+        run / out.RUN_FILE,
+        {"settings": train.load_preset("tiny").to_dict(), "checkpoint_every": 2, "eval_seed": 5},
+    )
+    flat = tmp_path / "flat"
+    shutil.copytree(REPO / "docs" / "results" / "raw" / "trials", flat / "trials")
+    sized = tmp_path / "sized"
+    shutil.copytree(REPO / "docs" / "results" / "raw" / "scale_probe" / "N10", sized / "N10")
+    _deny_writes(monkeypatch)
+    for main, argv in (
+        (train.main, ["--output", str(run), "--resume"]),
+        (train.main, ["--preset", "tiny", "--output", str(tmp_path / "new")]),
+        (reproduce.main, ["--report-only", "--output", str(flat)]),
+        (scale.main, ["--report-only", "--output", str(sized)]),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "argument --output" in err, (argv, err)
+        assert "Permission denied" in err, (argv, err)
+
+
+@pytest.mark.slow
+def test_two_train_processes_on_one_output_one_is_refused(tmp_path):
+    """Two real ``train`` runs side by side on one --output: the second is refused while the
+    first runs, and the folder holds the first's run only (run.json and result.json agree)."""
+    import time
+
+    folder = tmp_path / "race"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "rllib_experiments", "train", "--preset", "tiny",
+         "--iterations", "2", "--seed", "0", "--output", str(folder), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    try:
+        lock = folder / out.LOCK_FILE
+        deadline = time.time() + 120
+        while not (lock.is_file() and "train" in lock.read_text()):
+            assert first.poll() is None and time.time() < deadline, first.communicate()
+            time.sleep(0.2)
+        second = _cli("train", "--preset", "tiny", "--iterations", "2", "--seed", "1",
+                      "--output", str(folder))  # fmt: skip
+        assert second.returncode == 2, second.stderr
+        assert "argument --output" in second.stderr and "in use by train" in second.stderr
+        _, err = first.communicate(timeout=600)
+        assert first.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    run = json.loads((folder / out.RUN_FILE).read_text())
+    result = json.loads((folder / out.RESULT_FILE).read_text())
+    assert run["settings"]["seed"] == 0 and result["settings"]["seed"] == 0
+
+
+@pytest.mark.slow
+def test_supersede_keeps_the_old_record_and_reruns_the_trial(tmp_path):
+    """reproduce into a folder holding another budget's record of a planned trial: refused;
+    with --supersede the record is kept under superseded/ (with its index line) and the trial
+    reruns under this budget (a real run, one baseline trial)."""
+    folder = tmp_path / "r"
+    old = _record(folder / "trials" / "A__aloha__s0.json", budget="quick")
+    before = old.read_text()
+    args = ["reproduce", "--budget", "smoke", "--rows", "aloha", "--setups", "A",
+            "--output", str(folder), "--num-cpus", "1", "--tune-dir", str(tmp_path / "tune"),
+            "--runs-dir", str(tmp_path / "runs")]  # fmt: skip
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 2 and "budget 'quick'" in r.stderr, r.stderr
+    assert old.read_text() == before
+    r = _cli(*args, "--supersede", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (kept,) = (folder / "superseded").glob("A__aloha__s0.*.json")
+    assert kept.read_text() == before
+    index = json.loads((folder / "superseded" / "index.jsonl").read_text())
+    assert index["moved_to"] == kept.name and "budget 'quick'" in index["why"]
+    assert json.loads(old.read_text())["budget"] == "smoke"

@@ -5,7 +5,9 @@ A study plans its trials (dicts with ``row``, ``setup``, ``seed``; the scale stu
 ``num_users``), and a :class:`Layout` says where each trial's record lives and under which
 budget (:mod:`rllib_experiments.studies.common.budgets`) it runs. A trial whose record exists
 for that budget is finished (:func:`is_finished`) and never rerun, so the same command resumes
-a study. :func:`run_trials` runs the unfinished ones as one Tune grid (:func:`run_tune`, one CPU
+a study; a record made otherwise (another budget, iteration count, settings or commit) is
+never replaced or joined: :func:`plan` refuses it unless told to set it aside
+(``--supersede``: :func:`set_aside_superseded`, kept under ``superseded/``). :func:`run_trials` runs the unfinished ones as one Tune grid (:func:`run_tune`, one CPU
 each, every trial through :func:`trial_trainable` and the study's trial function), lets the
 driver write every record (so records of trials on other nodes land here too) and appends one
 line about the run to the study's log (:func:`log_run`).
@@ -214,21 +216,28 @@ def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> 
     return True
 
 
-def _conflict_message(conflicts, allow_mixed_commits: Optional[bool]) -> str:
-    shown = "; ".join(f"{path}: {why}" for path, why in conflicts[:5])
-    more = f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
-    mixed = (
-        " (records of another commit: --allow-mixed-commits runs this code's trials beside them)"
-        if allow_mixed_commits is not None and any("commit " in why for _, why in conflicts)
-        else ""
-    )
+def _conflict_message(conflicts, allow_mixed_commits: Optional[bool], joined=()) -> str:
+    """What is refused and the ways out: ``conflicts``, records of planned trials
+    (``--supersede`` reruns them); ``joined``, other records of the folders (this run's
+    records would join them: only another --output, or moving them yourself, resolves it)."""
+    both = list(conflicts) + list(joined)
+    shown = "; ".join(f"{path}: {why}" for path, why in both[:5])
+    more = f"; and {len(both) - 5} more" if len(both) > 5 else ""
+    ways = ["give another --output for this run"]
+    if conflicts:
+        ways.append(
+            f"pass {SUPERSEDE_FLAG} to move the planned trials' records to {SUPERSEDED_DIR}/ "
+            f"beside trials/ (kept, never deleted; {SUPERSEDED_DIR}/{SUPERSEDED_INDEX} says "
+            "where each came from) and rerun those trials"
+        )
+    if allow_mixed_commits is not None and any("commit " in why for _, why in both):
+        ways.append("pass --allow-mixed-commits to run this code's trials beside another commit's")
+    if joined:
+        ways.append("move the other records out of the folder yourself")
     return (
-        f"{len(conflicts)} record(s) in the folder were made otherwise than this run would "
-        f"make its trials, and a finished record is never replaced or joined by another kind: "
-        f"{shown}{more}. Give another --output for this run, or pass {SUPERSEDE_FLAG} to move "
-        f"the planned trials' records to {SUPERSEDED_DIR}/ beside trials/ (kept, never "
-        f"deleted; {SUPERSEDED_DIR}/{SUPERSEDED_INDEX} says where each came from) and rerun "
-        f"those trials{mixed}"
+        f"{len(both)} record(s) in the folder were made otherwise than this run would make "
+        f"its trials, and a finished record is never replaced or joined by another kind: "
+        f"{shown}{more}. To go on, " + ", or ".join(ways)
     )
 
 
@@ -245,7 +254,7 @@ def plan(
     ``supersede``), or another record of the same folders of another budget, or (unless
     ``allow_mixed_commits``) of another commit. Reads only: nothing is moved here."""
     commit = None if allow_mixed_commits else current_commit()
-    todo, aside, conflicts = [], [], []
+    todo, aside, conflicts, joined = [], [], [], []
     planned = set()
     for t in trials:
         path = layout.record_path(t)
@@ -264,9 +273,9 @@ def plan(
             if path.resolve() not in planned:
                 why = record_conflict(path, None, budget, commit)
                 if why:
-                    conflicts.append((path, why))
-    if conflicts:
-        raise RecordConflictError(_conflict_message(conflicts, allow_mixed_commits))
+                    joined.append((path, why))
+    if conflicts or joined:
+        raise RecordConflictError(_conflict_message(conflicts, allow_mixed_commits, joined))
     return todo, aside
 
 
