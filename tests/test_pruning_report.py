@@ -46,6 +46,8 @@ def _record(
         "setup": setup,
         "seed": seed,
         "kind": "learning",
+        "budget": "paper",
+        "final_reward": sampled,
         "final_stochastic": sampled,
         "final_greedy": greedy,
         "sparsity_prunable": 0.95 if schedule != "none" else 0.0,

@@ -37,26 +37,23 @@ def test_is_finished_checks_budget(tmp_path):
     (tmp_path / "trials").mkdir()
     path = tmp_path / "trials" / "A__dense__s0.json"
     n = budget["iterations"]
-    path.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": n}))
+    head = dict(trial="A__dense__s0", row="dense", setup="A", seed=0, kind="learning")
+    path.write_text(json.dumps(dict(head, budget="quick", iterations=n)))
     assert is_finished(tmp_path, t, budget)
-    assert not is_finished(tmp_path, t, dict(budget, iterations=n + 100))  # longer run: redo
-    path.write_text(json.dumps({"budget": "smoke", "kind": "learning", "iterations": n}))
+    # another iteration count or budget: refused, never rerun over the finished record
+    with pytest.raises(ValueError, match="iterations"):
+        is_finished(tmp_path, t, dict(budget, iterations=n + 100))
+    path.write_text(json.dumps(dict(head, budget="smoke", iterations=n)))
     with pytest.raises(ValueError, match="another --output"):
         is_finished(tmp_path, t, budget)
     # Ours trains longer than the budget's iterations; its finished result says so.
     from rllib_experiments.methods.iagc_ppo import ours_iterations
-    from rllib_experiments.studies.common.runner import set_aside_superseded
 
     ours = dict(row="ours", setup="A", seed=0)
     p2 = tmp_path / "trials" / "A__ours__s0.json"
-    p2.write_text(json.dumps({"budget": "quick", "kind": "learning", "iterations": n}))
-    assert not is_finished(tmp_path, ours, budget)
-    p2.write_text(
-        json.dumps({"budget": "quick", "kind": "learning", "iterations": ours_iterations(n)})
-    )
+    head = dict(head, trial="A__ours__s0", row="ours", budget="quick")
+    p2.write_text(json.dumps(dict(head, iterations=ours_iterations(n))))
     assert is_finished(tmp_path, ours, budget)
-    moved = set_aside_superseded(tmp_path, [ours])
-    assert not p2.exists() and moved[0].parent.name == "superseded" and moved[0].is_file()
 
 
 def _write(path, rows):

@@ -200,6 +200,8 @@ def test_bf16_budget_is_the_study_under_autocast_in_its_own_folder(tmp_path):
     assert s16.to_dict() == dict(s32.to_dict(), autocast_bf16=True)
     # each budget's default records folder is its own
     assert outputs.DEFAULT_OUTPUTS["scale_bf16"] != outputs.DEFAULT_OUTPUTS["scale"]
+    (tmp_path / "N10" / "trials").mkdir(parents=True)
+    (tmp_path / "N10" / "trials" / "A__aloha__s0.json").write_text("{}")  # --report-only needs one
     args, budget, _ = scale.resolve(
         [
             "--budget",
@@ -272,7 +274,7 @@ def test_foreign_folders_are_refused(tmp_path, capsys):
     (reproduce / "runs.jsonl").write_text("{}\n")
     other_budget = tmp_path / "s"
     _write(other_budget, dict(_baseline("A", 4, "aloha", 1.0, 1.0), budget="scale"))
-    for folder, says in ((reproduce, "output of reproduce"), (other_budget, "'scale' result")):
+    for folder, says in ((reproduce, "output of reproduce"), (other_budget, "budget 'scale'")):
         with pytest.raises(SystemExit) as exit_info:
             scale.main(
                 ["--budget", "smoke", "--sizes", "4", "--setups", "A", "--output", str(folder)]

@@ -269,7 +269,7 @@ def test_existing_results_are_not_overwritten(tmp_path, monkeypatch, capsys):
     train.resolve(["--preset", "tiny", "--output", "run", "--overwrite"])
     kept = list(tmp_path.glob("run.old-*"))
     assert len(kept) == 1 and (kept[0] / "result.json").read_text() == '{"mean_reward": 1}'
-    assert old.is_dir() and not any(old.iterdir())
+    assert old.is_dir() and [p.name for p in old.iterdir()] == [out.LOCK_FILE]  # train's lock
     # an empty folder is fine, and is used as it is
     _, s, _, output, demo = train.resolve(["--preset", "tiny", "--output", "run"])
     assert output == Path("run") and not demo and s.to_dict() == train.load_preset("tiny").to_dict()

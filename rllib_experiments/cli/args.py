@@ -14,13 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from typing import Any, Dict, Mapping
 
 from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
 from rllib_experiments.settings import Settings, SettingsError
 from rllib_experiments.studies.common.folders import TUNE_DIR
-from rllib_experiments.studies.common.pooling import ALLOW_FLAG
+from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.runner import TrialOptions
+from rllib_experiments.run import outputs as out
+from rllib_experiments.studies.common.records import NotARecordError
+from rllib_experiments.studies.common.runner import (
+    SUPERSEDE_FLAG,
+    RecordConflictError,
+)
 
 __all__ = [
     "int_at_least",
@@ -32,6 +39,7 @@ __all__ = [
     "add_trial_flags",
     "trial_options",
     "add_allow_mixed_flag",
+    "output_errors",
 ]
 
 
@@ -110,6 +118,15 @@ def add_trial_flags(p, *, runs_dir: str, runs_help: str) -> None:
         default=runs_dir,
         help=f"{runs_help}; default {runs_dir} under the current directory",
     )
+    p.add_argument(
+        SUPERSEDE_FLAG,
+        action="store_true",
+        help="rerun the planned trials whose records in --output were made otherwise (another "
+        "budget, iteration count, settings or commit; or unreadable), moving those records "
+        "to superseded/ beside trials/ (kept, listed in superseded/index.jsonl). Without it "
+        "such a folder is refused (exit 2): a finished record is never replaced or joined "
+        "by another kind",
+    )
 
 
 def trial_options(args) -> TrialOptions:
@@ -134,3 +151,29 @@ def add_allow_mixed_flag(p) -> None:
         "unknown code (older records); without it such a row stops the report with an error. "
         "The table marks the rows pooled so (†, the commits and their seeds)",
     )
+
+
+@contextmanager
+def output_errors(parser: argparse.ArgumentParser, flag: str = "--output"):
+    """Errors of the output folder as ``parser.error`` naming ``flag`` (exit 2, no
+    traceback): in use by another command, records made otherwise or not records, a
+    folder or file that cannot be written (read-only, no permission); a report refusing to
+    pool seeds of several commits names ``--allow-mixed-commits`` instead."""
+    try:
+        yield
+    except MixedCodeError as err:  # a report asked to pool seeds of several commits
+        parser.error(f"argument {ALLOW_FLAG} not given: {err}")
+    except (
+        out.OutputBusyError,
+        out.OutputNotWritableError,
+        RecordConflictError,
+        NotARecordError,
+    ) as err:
+        parser.error(f"argument {flag}: {err}")
+    except OSError as err:  # writing a report or record: read-only folder, no permission, full
+        if err.filename is None:
+            raise
+        parser.error(
+            f"argument {flag}: cannot write {err.filename} ({err.strerror or err}); choose a "
+            "folder you can write to"
+        )

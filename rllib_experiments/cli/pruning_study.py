@@ -34,16 +34,16 @@ from rllib_experiments.cli.args import (
     int_at_least,
     trial_options,
 )
+from rllib_experiments.cli.args import output_errors
 from rllib_experiments.run.checkpoints import actor_states
 from rllib_experiments.cli.reproduce import finish
 from rllib_experiments.methods import expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
-from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.runner import (
     Layout,
     check_rows,
-    is_finished,
+    plan,
     plan_trials,
     run_trials,
 )
@@ -135,22 +135,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _report(parser, args, output: Path, md: Path, csv_path: Path, figures: Path) -> None:
-    """The full report (every seed on record), a refusal to pool mixed code as the flag's error."""
-    try:
-        pruning_report.build_report(
-            output,
-            md,
-            csv_path,
-            figures,
-            DISPLAY_NAMES,
-            paper_seed_table(),
-            allow_mixed_commits=args.allow_mixed_commits,
-        )
-    except MixedCodeError as err:
-        parser.error(f"argument {ALLOW_FLAG} not given: {err}")
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -162,28 +146,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report_only:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
-        backfill_actor_bytes(output, actor_states)
+        with output_errors(parser):
+            backfill_actor_bytes(output, actor_states)
         if args.seeds is not None:
             label = pruning_report.seed_label(args.seeds)
             md = md.with_name(f"{md.stem}_seeds_{label}.md")
             csv_path = csv_path.with_name(f"{csv_path.stem}_seeds_{label}.csv")
             try:
-                pruning_report.build_report(
-                    output,
-                    md,
-                    csv_path,
-                    None,
-                    DISPLAY_NAMES,
-                    seeds=args.seeds,
-                    allow_mixed_commits=args.allow_mixed_commits,
-                )
-            except MixedCodeError as err:
-                parser.error(f"argument {ALLOW_FLAG} not given: {err}")
+                with output_errors(parser):
+                    pruning_report.build_report(
+                        output,
+                        md,
+                        csv_path,
+                        None,
+                        DISPLAY_NAMES,
+                        seeds=args.seeds,
+                        allow_mixed_commits=args.allow_mixed_commits,
+                    )
             except ValueError as err:
                 parser.error(f"argument --seeds: {err}")
             print(f"wrote {md} and {csv_path}")
             return 0
-        _report(parser, args, output, md, csv_path, figures)
+        with output_errors(parser):
+            pruning_report.build_report(
+                output,
+                md,
+                csv_path,
+                figures,
+                DISPLAY_NAMES,
+                paper_seed_table(),
+                allow_mixed_commits=args.allow_mixed_commits,
+            )
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
     if not args.study and not args.rows:
@@ -210,11 +203,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     trials = plan_trials(budget, args.setups, rows, seeds)
     try:
         check_rows(budget, args.setups, rows, seeds[0])
-        for trial in trials:
-            is_finished(output, trial, budget)  # a record of another budget: refused
     except ValueError as err:  # e.g. a variant no trial could run (all0.999 with a dense head)
         parser.error(f"argument {what}: {err}")
-    try:
+    mixed = getattr(args, "allow_mixed_commits", None)
+    with output_errors(parser):  # records made otherwise: refused before Ray starts
+        plan(Layout(output, budget), trials, supersede=args.supersede, allow_mixed_commits=mixed)
+    with output_errors(parser):
         todo, unfinished, errors, _ = run_trials(
             "pruning_study",
             Layout(output, budget),
@@ -224,11 +218,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log_file=out.REPRODUCE_LOG,
             command="python -m rllib_experiments pruning_study",
             argv=argv,
+            supersede=args.supersede,
+            allow_mixed_commits=mixed,
             setups=list(args.setups),
             rows=list(rows),
         )
-    except out.OutputBusyError as err:
-        parser.error(f"argument --output: {err}")
-    backfill_actor_bytes(output, actor_states)
-    _report(parser, args, output, md, csv_path, figures)
+        backfill_actor_bytes(output, actor_states)
+        pruning_report.build_report(
+            output,
+            md,
+            csv_path,
+            figures,
+            DISPLAY_NAMES,
+            paper_seed_table(),
+            allow_mixed_commits=args.allow_mixed_commits,
+        )
     return finish("pruning_study", todo, unfinished, errors, f"wrote {md}")

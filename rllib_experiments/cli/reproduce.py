@@ -38,15 +38,15 @@ from rllib_experiments.cli.args import (
     int_at_least,
     trial_options,
 )
+from rllib_experiments.cli.args import output_errors
 from rllib_experiments.methods import GROUPS, expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
-from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, FOUND_ROWS, ROW_GROUPS
 from rllib_experiments.studies.common.runner import (
     Layout,
     check_rows,
-    is_finished,
+    plan,
     plan_trials,
     run_trials,
 )
@@ -121,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="run nothing: rebuild the table and figures from OUTPUT's raw results",
+        help="run nothing: rebuild the table and figures from OUTPUT's raw results (a file "
+        "of OUTPUT/trials/ that is not a record stops it, exit 2, naming the file)",
     )
     add_allow_mixed_flag(p)
     add_trial_flags(
@@ -133,14 +134,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _report(parser, args, output: Path, table: Path, figures: Path) -> None:
-    """Table I and its figures; a refusal to pool seeds of mixed code as the flag's error."""
-    try:
-        write_report(output, table, figures, args.allow_mixed_commits)
-    except MixedCodeError as err:
-        parser.error(f"argument {ALLOW_FLAG} not given: {err}")
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -149,7 +142,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report_only:
         if not output.is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no raw results to report")
-        _report(parser, args, output, table, figures)
+        with output_errors(parser):
+            write_report(output, table, figures, args.allow_mixed_commits)
         print(f"wrote {table} and the figures in {figures}")
         return 0
 
@@ -172,12 +166,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
     trials = plan_trials(budget, args.setups, rows, seeds)
-    try:
-        for trial in trials:
-            is_finished(output, trial, budget)  # a record of another budget: refused
-    except ValueError as err:
-        parser.error(f"argument --output: {err}")
-    try:
+    mixed = getattr(args, "allow_mixed_commits", None)
+    with output_errors(parser):  # records made otherwise: refused before Ray starts
+        plan(Layout(output, budget), trials, supersede=args.supersede, allow_mixed_commits=mixed)
+    with output_errors(parser):
         todo, unfinished, errors, wall = run_trials(
             "reproduce",
             Layout(output, budget),
@@ -187,12 +179,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log_file=out.REPRODUCE_LOG,
             command="python -m rllib_experiments reproduce",
             argv=argv,
+            supersede=args.supersede,
+            allow_mixed_commits=mixed,
             setups=list(args.setups),
             rows=list(rows),
         )
-    except out.OutputBusyError as err:
-        parser.error(f"argument --output: {err}")
-    _report(parser, args, output, table, figures)
+        write_report(output, table, figures, args.allow_mixed_commits)
     return finish(
         "reproduce",
         todo,

@@ -29,7 +29,6 @@ the ``tiny`` networks and T = 20: a pipeline check).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -40,12 +39,16 @@ from rllib_experiments.cli.args import (
     int_at_least,
     trial_options,
 )
+from rllib_experiments.cli.args import output_errors
 from rllib_experiments.run.export import export_checkpoint
 from rllib_experiments.cli.reproduce import finish
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
-from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
-from rllib_experiments.studies.common.runner import check_rows, is_finished, run_trials
+from rllib_experiments.studies.common.runner import check_rows, run_trials
+from rllib_experiments.studies.common.runner import (
+    plan,
+    set_aside_superseded,
+)
 from rllib_experiments.studies.scale import report as scale_report
 from rllib_experiments.studies.scale.budgets import BUDGETS, budget_for
 from rllib_experiments.studies.scale.outputs import (
@@ -123,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="run nothing: rebuild the md, csv and figures from OUTPUT's records",
+        help="run nothing: rebuild the md, csv and figures from OUTPUT's records "
+        "(OUTPUT/N<N>/trials/*.json; a folder without any is refused, and a file there "
+        "that is not a record stops it, exit 2, naming the file)",
     )
     p.add_argument(
         "--transfer-only",
@@ -186,8 +191,11 @@ def resolve(argv: Optional[Sequence[str]] = None):
             "transfer (--transfer-only)"
         )
     if args.report_only:
-        if not output.is_dir():
-            parser.error(f"argument --output: {str(output)!r} holds no raw records to report")
+        if not any(output.glob("N*/trials/*.json")):
+            parser.error(
+                f"argument --output: {str(output)!r} holds no records of this study to report "
+                "(N<N>/trials/*.json); give a folder written by this command"
+            )
         return args, None, []
     try:
         out.check_owner(output, "scale")
@@ -216,13 +224,16 @@ def resolve(argv: Optional[Sequence[str]] = None):
             )
             parser.error(f"argument --sizes: N = {n}: {err}{hint}")
     trials = plan_trials(sizes, args.setups, seeds)
-    layout = ScaleLayout(output, budget)
-    try:
-        for t in trials:
-            t["finished"] = is_finished(layout.folder(t), t, layout.budget_of(t))
-    except ValueError as err:
-        parser.error(f"argument --output: {err}")
+    if not args.transfer_only:
+        with output_errors(parser):  # records made otherwise: refused before Ray starts
+            plan(ScaleLayout(output, budget), trials, **_plan_flags(args))
     return args, budget, trials
+
+
+def _plan_flags(args):
+    return dict(
+        supersede=args.supersede, allow_mixed_commits=getattr(args, "allow_mixed_commits", None)
+    )
 
 
 def _export_actors(run_folder: Path, folder: Path) -> None:
@@ -235,56 +246,56 @@ def _transfer(args, budget, output: Path) -> int:
     )
 
 
-def _report(args, output: Path, md: Path, csv: Path, figures: Path) -> None:
-    """The report of ``output``; a refusal to pool seeds of mixed code exits as the flag's error."""
-    try:
-        scale_report.build_report(
-            output,
-            md,
-            csv,
-            figures,
-            reference=reference(output, args.reference),
-            allow_mixed_commits=args.allow_mixed_commits,
-        )
-    except MixedCodeError as err:
-        print(f"{PROG}: error: argument {ALLOW_FLAG} not given: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
     args, budget, trials = resolve(argv)
     output = Path(args.output)
     md, csv, figures = report_paths(output)
     if args.report_only:
-        _report(args, output, md, csv, figures)
+        with output_errors(parser):
+            scale_report.build_report(
+                output,
+                md,
+                csv,
+                figures,
+                reference=reference(output, args.reference),
+                allow_mixed_commits=args.allow_mixed_commits,
+            )
         print(f"wrote {md}, {csv} and {figures}/scale_*.png")
         return 0
     if args.transfer_only:
-        try:
-            with out.exclusive(output, "scale"):
-                added = _transfer(args, budget, output)
-                missing = [t for t in trials if not t["finished"] and t["row"] != ROW]
-                for t in missing:  # the baselines of the same episodes: cheap, in this process
-                    print(
-                        f"scale: evaluating {t['row']} in {t['setup']} at N = {t['num_users']}",
-                        flush=True,
-                    )
-                    run_trial(t, budget, output, Path(args.runs_dir))
-        except out.OutputBusyError as err:
-            print(f"{PROG}: error: argument --output: {err}", file=sys.stderr)
-            return 2
-        _report(args, output, md, csv, figures)
+        layout = ScaleLayout(output, budget)
+        with output_errors(parser), out.exclusive(output, "scale"):
+            # what is missing is read under the lock, before anything is written
+            missing, aside = plan(
+                layout, [t for t in trials if t["row"] != ROW], **_plan_flags(args)
+            )
+            set_aside_superseded(aside, "scale")
+            added = _transfer(args, budget, output)
+            for t in missing:  # the baselines of the same episodes: cheap, in this process
+                print(
+                    f"scale: evaluating {t['row']} in {t['setup']} at N = {t['num_users']}",
+                    flush=True,
+                )
+                run_trial(t, budget, output, Path(args.runs_dir))
+            scale_report.build_report(
+                output,
+                md,
+                csv,
+                figures,
+                reference=reference(output, args.reference),
+                allow_mixed_commits=args.allow_mixed_commits,
+            )
         print(
             f"scale: {added} records of ours_from_A and {len(missing)} of baselines written; "
             f"wrote {md}, {csv}"
         )
         return 0
-    planned = [{k: v for k, v in t.items() if k != "finished"} for t in trials]
-    try:
+    with output_errors(parser):
         todo, unfinished, errors, wall = run_trials(
             "scale",
             ScaleLayout(output, budget),
-            planned,
+            trials,
             trial_options(args),
             scope=f"N {args.sizes}, setups {args.setups}",
             log_file=out.SCALE_LOG,
@@ -295,11 +306,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             records="records",
             record="record",
             after=lambda: _transfer(args, budget, output),
+            **_plan_flags(args),
             sizes=args.sizes,
             setups=args.setups,
         )
-    except out.OutputBusyError as err:
-        print(f"{PROG}: error: argument --output: {err}", file=sys.stderr)
-        return 2
-    _report(args, output, md, csv, figures)
+        scale_report.build_report(
+            output,
+            md,
+            csv,
+            figures,
+            reference=reference(output, args.reference),
+            allow_mixed_commits=args.allow_mixed_commits,
+        )
     return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rllib_experiments.cli.args import add_allow_mixed_flag
+from rllib_experiments.cli.args import output_errors
 from rllib_experiments.run.outputs import write_text_atomic
 from rllib_experiments.studies.common.folders import FIGURES, RAW, RESULTS
 from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
@@ -49,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=DEFAULT_MD,
-        help=f"the markdown file to write (default {DEFAULT_MD} under the current directory)",
+        help=f"the markdown file to write (default {DEFAULT_MD} under the current directory). "
+        "A file of a FOLDER's N<N>/trials/ that is not a record stops the command (exit 2, "
+        "naming the file)",
     )
     p.add_argument(
         "--figure",
@@ -75,7 +78,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for f in folders:
         if not f.is_dir():
             parser.error(f"argument FOLDER: {f} is not a folder")
-    records = {f: load_records(f) for f in folders}
+    with output_errors(parser, "FOLDER"):  # a file that is not a record: named, exit 2
+        records = {f: load_records(f) for f in folders}
     cells = []
     for f in folders:
         try:
@@ -105,9 +109,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 1
         print(f"{args.output} is up to date")
         return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.output, text)
-    drawn = plot_curves(curves, folder_labels(cells, folders), args.figure) if has_curves else None
+    with output_errors(parser):  # a read-only folder: named, exit 2
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.output, text)
+    with output_errors(parser, "--figure"):
+        drawn = (
+            plot_curves(curves, folder_labels(cells, folders), args.figure) if has_curves else None
+        )
     print(
         f"wrote {args.output} ({len(cells)} rows of ours from {len(folders)} folders)"
         + (f" and {drawn}" if drawn else "")

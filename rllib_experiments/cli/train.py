@@ -382,18 +382,38 @@ def resolve(argv: Optional[List[str]] = None):
             "row": saved.get("row"),
         }
         output = Path(args.output)
+        args.output_locks = [_lock_output(parser, output)]
     else:
         row = DEMO_ROW if demo else args.row
         options["row"] = row
         settings = settings_from_args(args, parser, row=row)
         output = Path(args.output) if args.output else default_output(settings, demo)
         try:
+            out.check_owner(output, "train")
+        except out.OutputExistsError as err:
+            parser.error(f"argument --output: {err}")
+        if output.exists() and not output.is_dir():
+            parser.error(f"argument --output: {str(output)!r} exists and is not a folder")
+        args.output_locks = [_lock_output(parser, output)]  # before anything is moved
+        try:
             moved = out.prepare_output(output, resume=False, overwrite=args.overwrite)
         except out.OutputExistsError as err:
             parser.error(f"argument --output: {err}")
-        if moved is not None:
+        if moved is not None:  # the old folder went aside with its lock: lock the new one
+            args.output_locks.append(_lock_output(parser, output))
             print(f"--overwrite: the previous results were moved to {moved}")
     return args, settings, options, output, demo
+
+
+def _lock_output(parser, output: Path):
+    """The output folder, created and locked for this run (the lock: ``FOLDER/.running.lock``,
+    :func:`rllib_experiments.run.outputs.hold`, held until the run ends); a folder another
+    command holds, or that cannot be written, is an error naming --output."""
+    try:
+        out.check_writable(output)
+        return out.hold(output, "train")
+    except (out.OutputBusyError, out.OutputNotWritableError) as err:
+        parser.error(f"argument --output: {err}")
 
 
 def _init_ray(address: Optional[str]) -> None:
@@ -473,6 +493,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         run_info={"row": row},
         **options,
     )
-    result = run.run()
+    try:
+        result = run.run()
+    finally:
+        for lock in args.output_locks:
+            lock.close()
     print(report(result, output))
     return 0

@@ -377,28 +377,65 @@ class OutputBusyError(RuntimeError):
     """Another live process is running trials into the same output folder."""
 
 
+class OutputNotWritableError(ValueError):
+    """An output folder that cannot be created or written into (read-only, no permission)."""
+
+
+def check_writable(folder) -> None:
+    """Create ``folder`` (and its parents) and write and remove a probe file in it; raises
+    :class:`OutputNotWritableError` naming the folder when that fails."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputNotWritableError(
+            f"{str(folder)!r} cannot be written ({err.strerror or err}); choose a folder "
+            "you can write to"
+        ) from None
+
+
+def hold(folder, prog: str):
+    """Take the exclusive lock of ``folder`` (``FOLDER/.running.lock``, ``fcntl.flock``) for
+    ``prog`` and return its open file: the lock lasts while the file is open, at the latest
+    until the process ends (even when killed). Raises :class:`OutputBusyError` naming the
+    holder, or :class:`OutputNotWritableError` when the lock file cannot be written."""
+    path = Path(folder) / LOCK_FILE
+    try:
+        f = open(path, "a+")
+    except OSError as err:
+        raise OutputNotWritableError(
+            f"{str(folder)!r} cannot be written ({err.strerror or err}); choose a folder "
+            "you can write to"
+        ) from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise OutputBusyError(
+            f"{folder} is in use by {holder}; wait for it to finish (or stop "
+            "it) before running into the same folder"
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{prog} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+    f.flush()
+    return f
+
+
 @contextmanager
 def exclusive(folder, prog: str):
-    """Hold an exclusive lock on ``folder`` while trials run into it (``fcntl.flock`` on
-    ``FOLDER/.running.lock``, released when the process ends, even when killed): two runs of
-    ``reproduce``/``pruning_study`` over one folder would run the same trials twice and set
-    each other's run folders aside. Raises :class:`OutputBusyError` naming the holder."""
-    path = Path(folder) / LOCK_FILE
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise OutputBusyError(
-                f"{folder} is in use by {holder}; wait for it to finish (or stop "
-                "it) before running trials into the same folder"
-            ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"{prog} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
-        f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    """Hold the exclusive lock of ``folder`` (:func:`hold`) while a command writes into it:
+    two runs over one folder would run the same trials twice, set each other's records
+    aside or mix two runs' files. Every command that writes into an existing folder takes it
+    before it reads what to do or moves anything (docs/training.md)."""
+    f = hold(folder, prog)
+    try:
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()

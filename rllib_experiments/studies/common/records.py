@@ -15,6 +15,12 @@ study's budget tables: :func:`rllib_experiments.studies.common.verify.budget_con
 absolute ``run_folder`` (:func:`run_folder` reads both). The committed ones were rewritten
 relative by ``scripts/relative_record_paths.py``; a run folder that was outside the
 repository kept only its name there, with ``run_folder_note`` saying so.
+
+Every reader of a folder's records goes through :func:`load_records`, with one rule for a
+file that is not a record (not JSON, truncated, a list or a string, missing fields): the
+command stops with :class:`NotARecordError` naming the file (its CLI: exit 2 naming
+``--output``), and nothing is written or moved; the other records stay as they are. A
+report is never built from part of a folder without saying so.
 """
 
 from __future__ import annotations
@@ -22,18 +28,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 #: Fields every trial record has, old or new.
 REQUIRED = ("trial", "row", "setup", "seed", "kind", "budget")
+#: Fields the study reports read from every record besides :data:`REQUIRED`.
+REPORTED = REQUIRED + ("final_reward",)
 
 
 class NotARecordError(ValueError):
     """A file that is not a study's trial record."""
 
 
-def load_record(path) -> Dict[str, Any]:
-    """The trial record in ``path``; NotARecordError (naming the file) when it is not one."""
+def load_record(path, required: Iterable[str] = REQUIRED) -> Dict[str, Any]:
+    """The trial record in ``path``; NotARecordError (naming the file) when it is not one
+    (``required``: the fields it must have)."""
     path = Path(path)
     try:
         rec = json.loads(path.read_text())
@@ -43,13 +52,25 @@ def load_record(path) -> Dict[str, Any]:
         raise NotARecordError(f"{path}: not JSON, so not a trial record") from None
     if not isinstance(rec, dict):
         raise NotARecordError(f"{path}: holds a JSON {type(rec).__name__}, not a trial record")
-    missing = [k for k in REQUIRED if k not in rec]
+    missing = [k for k in required if k not in rec]
     if missing:
         raise NotARecordError(
             f"{path}: not a trial record (no {', '.join(missing)}; a trial "
             "record is a study's RESULTS/trials/<setup>__<row>__s<seed>.json)"
         )
     return rec
+
+
+def load_records(paths: Iterable, required: Iterable[str] = REPORTED) -> List[Dict[str, Any]]:
+    """The records of ``paths`` (e.g. ``sorted(folder.glob("trials/*.json"))``), in that
+    order; the first file that is not a record stops it with :class:`NotARecordError`
+    naming the file (module doc)."""
+    return [load_record(p, required) for p in paths]
+
+
+def folder_records(folder, required: Iterable[str] = REPORTED) -> List[Dict[str, Any]]:
+    """Every record of ``folder/trials/*.json``, sorted by file name (:func:`load_records`)."""
+    return load_records(sorted((Path(folder) / "trials").glob("*.json")), required)
 
 
 def results_folder(record_path) -> Path:

@@ -5,7 +5,9 @@ A study plans its trials (dicts with ``row``, ``setup``, ``seed``; the scale stu
 ``num_users``), and a :class:`Layout` says where each trial's record lives and under which
 budget (:mod:`rllib_experiments.studies.common.budgets`) it runs. A trial whose record exists
 for that budget is finished (:func:`is_finished`) and never rerun, so the same command resumes
-a study. :func:`run_trials` runs the unfinished ones as one Tune grid (:func:`run_tune`, one CPU
+a study; a record made otherwise (another budget, iteration count, settings or commit) is
+never replaced or joined: :func:`plan` refuses it unless told to set it aside
+(``--supersede``: :func:`set_aside_superseded`, kept under ``superseded/``). :func:`run_trials` runs the unfinished ones as one Tune grid (:func:`run_tune`, one CPU
 each, every trial through :func:`trial_trainable` and the study's trial function), lets the
 driver write every record (so records of trials on other nodes land here too) and appends one
 line about the run to the study's log (:func:`log_run`).
@@ -21,11 +23,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from rllib_experiments.methods import get_row
 from rllib_experiments.run import outputs as out
+from rllib_experiments.run import provenance
 from rllib_experiments.studies.common.folders import TUNE_DIR
+from rllib_experiments.studies.common.records import NotARecordError, load_record
 
 # rllib_experiments.studies.common.trials (the trial itself) imports torch: imported where a
 # function needs it, so that planning and reports load in a second.
@@ -121,39 +125,183 @@ def expected_iterations(trial: Dict[str, Any], budget: Dict[str, Any]) -> int:
     return row.settings(base).iterations if row.settings is not None else budget["iterations"]
 
 
-def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> bool:
-    """Does the trial's record exist in ``output/trials`` for this budget (same name and
-    iterations)? A record of another budget raises ValueError: one folder, one budget."""
-    path = Layout(output, budget).record_path(trial)
-    if not path.is_file():
-        return False
-    try:
-        with open(path) as f:
-            rec = json.load(f)
-    except (OSError, json.JSONDecodeError):
-        return False
-    if rec.get("budget") != budget["name"]:
-        raise ValueError(
-            f"{path} holds a {rec.get('budget')!r} result, not {budget['name']!r}: "
-            "use another --output for another budget (nothing is overwritten)"
-        )
-    return rec.get("kind") == "baseline" or rec.get("iterations") == expected_iterations(
-        trial, budget
+class RecordConflictError(ValueError):
+    """Records in a study folder made otherwise than this run would make its trials (another
+    budget, iteration count, settings or commit), or unreadable: a finished record is never
+    replaced or joined by another kind of record unless the command is told so."""
+
+
+#: The study commands' flag that moves conflicting records aside and reruns their trials.
+SUPERSEDE_FLAG = "--supersede"
+#: Where ``--supersede`` keeps the records it moves (in the folder holding ``trials/``), with
+#: one line per moved record in :data:`SUPERSEDED_INDEX` (the pointer: what was where, why).
+SUPERSEDED_DIR = "superseded"
+SUPERSEDED_INDEX = "index.jsonl"
+
+
+def _short(commit: Optional[str]) -> str:
+    return str(commit)[:12]
+
+
+def current_commit() -> Optional[str]:
+    """The commit of the code that runs now (None outside a checkout: not compared)."""
+    return (provenance.code_version() or {}).get("commit")
+
+
+def _settings_difference(rec: Dict[str, Any], trial: Dict[str, Any], budget) -> Optional[str]:
+    """The settings fields the record holds otherwise than this budget gives its trial now."""
+    from rllib_experiments.studies.common.trials import base_settings  # torch: see the top
+
+    then = rec.get("settings")
+    row = get_row(trial["row"])
+    if not isinstance(then, dict) or row.settings is None:
+        return None
+    now = json.loads(
+        json.dumps(row.settings(base_settings(budget, trial["setup"], trial["seed"])).to_dict())
+    )
+    # a field added since takes its default, which keeps what older code did: not compared
+    changed = [
+        f"{k} {json.dumps(then[k])} (this run: {json.dumps(now[k]) if k in now else 'no such setting'})"
+        for k in sorted(then)
+        if k not in now or json.loads(json.dumps(then[k])) != now[k]
+    ]
+    return (
+        "settings " + ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
+        if changed
+        else None
     )
 
 
-def set_aside_superseded(output: Path, trials: List[Dict[str, Any]]) -> List[Path]:
-    """Move records of trials about to be rerun (other settings) to OUTPUT/superseded/."""
-    moved = []
+def record_conflict(
+    path: Path,
+    trial: Optional[Dict[str, Any]],
+    budget: Dict[str, Any],
+    commit: Optional[str] = None,
+) -> Optional[str]:
+    """None when the record at ``path`` may stay beside this run's records; else what
+    differs. With ``trial`` (a planned trial whose record this is) the record must be that
+    trial's finished record: same budget name, iterations and settings; without (another
+    record of the folder) the same budget name. Either way, when ``commit`` is given, the
+    same commit as the record's (a record naming none is not compared)."""
+    try:
+        rec = load_record(path)
+    except NotARecordError as err:
+        return str(err).replace(f"{path}: ", "", 1)
+    if rec["budget"] != budget["name"]:
+        return f"budget {rec['budget']!r} (this run: {budget['name']!r})"
+    if trial is not None and rec["kind"] != "baseline":
+        want = expected_iterations(trial, budget)
+        if rec.get("iterations") != want:
+            return f"{rec.get('iterations')} iterations (this run: {want})"
+        differs = _settings_difference(rec, trial, budget)
+        if differs:
+            return differs
+    made = (rec.get("code") or {}).get("commit") if isinstance(rec.get("code"), dict) else None
+    if commit and made and made != commit:
+        return f"commit {_short(made)} (this code: {_short(commit)})"
+    return None
+
+
+def is_finished(output: Path, trial: Dict[str, Any], budget: Dict[str, Any]) -> bool:
+    """Does the trial's finished record for this budget exist in ``output/trials``? A record
+    of the trial made otherwise (:func:`record_conflict`: another budget, iteration count or
+    settings; unreadable) raises :class:`RecordConflictError`: it is never replaced unless
+    told (:func:`plan`)."""
+    path = Layout(output, budget).record_path(trial)
+    if not path.is_file():
+        return False
+    why = record_conflict(path, trial, budget)
+    if why:
+        raise RecordConflictError(_conflict_message([(path, why)], None))
+    return True
+
+
+def _conflict_message(conflicts, allow_mixed_commits: Optional[bool], joined=()) -> str:
+    """What is refused and the ways out: ``conflicts``, records of planned trials
+    (``--supersede`` reruns them); ``joined``, other records of the folders (this run's
+    records would join them: only another --output, or moving them yourself, resolves it)."""
+    both = list(conflicts) + list(joined)
+    shown = "; ".join(f"{path}: {why}" for path, why in both[:5])
+    more = f"; and {len(both) - 5} more" if len(both) > 5 else ""
+    ways = ["give another --output for this run"]
+    if conflicts:
+        ways.append(
+            f"pass {SUPERSEDE_FLAG} to move the planned trials' records to {SUPERSEDED_DIR}/ "
+            f"beside trials/ (kept, never deleted; {SUPERSEDED_DIR}/{SUPERSEDED_INDEX} says "
+            "where each came from) and rerun those trials"
+        )
+    if allow_mixed_commits is not None and any("commit " in why for _, why in both):
+        ways.append("pass --allow-mixed-commits to run this code's trials beside another commit's")
+    if joined:
+        ways.append("move the other records out of the folder yourself")
+    return (
+        f"{len(both)} record(s) in the folder were made otherwise than this run would make "
+        f"its trials, and a finished record is never replaced or joined by another kind: "
+        f"{shown}{more}. To go on, " + ", or ".join(ways)
+    )
+
+
+def plan(
+    layout: "Layout",
+    trials: List[Dict[str, Any]],
+    *,
+    supersede: bool = False,
+    allow_mixed_commits: Optional[bool] = None,
+) -> Tuple[List[Dict[str, Any]], List[Tuple[Path, str]]]:
+    """(the trials to run, the records ``supersede`` would set aside). Raises
+    :class:`RecordConflictError` naming every conflict (:func:`record_conflict`) that
+    ``supersede`` does not resolve: a planned trial's record made otherwise (unless
+    ``supersede``), or another record of the same folders of another budget, or (unless
+    ``allow_mixed_commits``) of another commit. Reads only: nothing is moved here."""
+    commit = None if allow_mixed_commits else current_commit()
+    todo, aside, conflicts, joined = [], [], [], []
+    planned = set()
     for t in trials:
-        path = Layout(output, {}).record_path(t)
-        if path.is_file():
-            dest = (
-                Path(output) / "superseded" / f"{path.stem}.{time.strftime('%Y%m%d_%H%M%S')}.json"
-            )
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, dest)
-            moved.append(dest)
+        path = layout.record_path(t)
+        planned.add(path.resolve())
+        if not path.is_file():
+            todo.append(t)
+            continue
+        why = record_conflict(path, t, layout.budget_of(t), commit)
+        if why is None:
+            continue
+        todo.append(t)
+        (aside if supersede else conflicts).append((path, why))
+    budgets = {layout.folder(t): layout.budget_of(t) for t in trials}
+    for folder, budget in budgets.items():  # records this run would be joined with
+        for path in sorted((Path(folder) / "trials").glob("*.json")):
+            if path.resolve() not in planned:
+                why = record_conflict(path, None, budget, commit)
+                if why:
+                    joined.append((path, why))
+    if conflicts or joined:
+        raise RecordConflictError(_conflict_message(conflicts, allow_mixed_commits, joined))
+    return todo, aside
+
+
+def set_aside_superseded(records: List[Tuple[Path, str]], prog: str) -> List[Path]:
+    """Move each (record, why) to ``superseded/`` beside its ``trials/`` with a line in
+    ``superseded/index.jsonl`` (where it was, where it is, why, who moved it); returns where."""
+    moved = []
+    for path, why in records:
+        folder = Path(path).parent.parent / SUPERSEDED_DIR
+        dest = folder / f"{Path(path).stem}.{time.strftime('%Y%m%d_%H%M%S')}.json"
+        n = 1
+        while dest.exists():
+            dest = folder / f"{Path(path).stem}.{time.strftime('%Y%m%d_%H%M%S')}-{n}.json"
+            n += 1
+        folder.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        line = dict(
+            record=f"trials/{Path(path).name}",
+            moved_to=dest.name,
+            why=why,
+            by=prog,
+            at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        )
+        with open(folder / SUPERSEDED_INDEX, "a") as f:
+            f.write(json.dumps(line) + "\n")
+        moved.append(dest)
     return moved
 
 
@@ -295,29 +443,38 @@ def run_trials(
     records: str = "raw results",
     record: str = "result",
     after: Optional[Callable[[], Any]] = None,
+    supersede: bool = False,
+    allow_mixed_commits: Optional[bool] = None,
     **what,
 ):
     """Run the planned ``trials`` not finished in ``layout``, holding its folder
     (:func:`rllib_experiments.run.outputs.exclusive`: raises OutputBusyError while another
     run holds it); returns (to run, left unfinished, errors, wall seconds).
 
-    Says what it runs (``scope``: which setups, rows or sizes), sets records of trials to
-    rerun aside, runs the rest through :func:`run_tune`, then ``after()`` (e.g. the scale
-    study's evaluations of finished actors), and appends a line to ``OUTPUT/log_file``
-    (:func:`log_run`, with ``what``). The rows must have passed :func:`check_rows`."""
+    Under the lock, before anything is written: :func:`plan` (RecordConflictError when a
+    record of the folders was made otherwise and ``supersede`` or ``allow_mixed_commits``
+    does not resolve it); says what it runs (``scope``: which setups, rows or sizes), moves
+    the records ``supersede`` replaces aside (:func:`set_aside_superseded`), runs the rest
+    through :func:`run_tune`, then ``after()`` (e.g. the scale study's evaluations of
+    finished actors), and appends a line to ``OUTPUT/log_file`` (:func:`log_run`, with
+    ``what``). The rows must have passed :func:`check_rows`."""
     output, budget = layout.output, layout.budget
     output.mkdir(parents=True, exist_ok=True)
     with out.exclusive(output, prog):
-        todo = [t for t in trials if not is_finished(layout.folder(t), t, layout.budget_of(t))]
+        todo, aside = plan(
+            layout, trials, supersede=supersede, allow_mixed_commits=allow_mixed_commits
+        )
         print(
             f"{prog}: budget {budget['name']} ({budget['iterations']} iterations, seeds "
             f"{list(budget['seeds'])}), {scope}: {len(trials)} trials, {len(trials) - len(todo)} "
             f"already finished, {len(todo)} to run; {records} in {output}",
             flush=True,
         )
-        for folder in dict.fromkeys(layout.folder(t) for t in todo):
-            for p in set_aside_superseded(folder, [t for t in todo if layout.folder(t) == folder]):
-                print(f"{prog}: an older {record} of a trial to rerun was kept as {p}", flush=True)
+        for p in set_aside_superseded(aside, prog):
+            print(
+                f"{prog}: {SUPERSEDE_FLAG}: an older {record} of a trial to rerun was kept as {p}",
+                flush=True,
+            )
         start = time.time()
         errors: List[str] = (
             run_tune(
@@ -335,11 +492,17 @@ def run_trials(
         if after is not None:
             after()
         wall = time.time() - start
-        unfinished = [t for t in todo if not is_finished(layout.folder(t), t, layout.budget_of(t))]
+        unfinished = [t for t in todo if not _finished_now(layout, t)]
         log_run(
             output / log_file, command, argv, todo, unfinished, errors, wall, budget=budget, **what
         )
     return todo, unfinished, errors, wall
+
+
+def _finished_now(layout: Layout, trial: Dict[str, Any]) -> bool:
+    """Did this run leave the trial's finished record (a failed trial leaves none)?"""
+    path = layout.record_path(trial)
+    return path.is_file() and record_conflict(path, trial, layout.budget_of(trial)) is None
 
 
 def logged_argument(arg: str, cwd=None) -> str:

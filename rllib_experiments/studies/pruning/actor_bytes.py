@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, List
 
 from dsa_pettingzoo.deploy import FORMAT_VERSION
 from rllib_experiments.dsa.actor_files import actor_file_bytes
 from rllib_experiments.run.outputs import write_json_atomic
-from rllib_experiments.studies.common.records import run_folder
+from rllib_experiments.studies.common.records import load_records, run_folder
 from rllib_experiments.studies.pruning.report import OLDEST_BYTES_FORMAT
 
 
@@ -22,8 +21,8 @@ def backfill_actor_bytes(output: Path, actor_states: Callable[[Path], List[Any]]
     they are. ``actor_states(run_folder)``: the state dicts of the actors of the run's final
     checkpoint (:func:`rllib_experiments.run.checkpoints.actor_states`). Returns the count."""
     done = 0
-    for path in sorted((output / "trials").glob("*.json")):
-        rec = json.loads(path.read_text())
+    paths = sorted((output / "trials").glob("*.json"))
+    for path, rec in zip(paths, load_records(paths)):  # every file read before one is written
         folder = run_folder(rec, output) or Path("")
         old = rec.get("actor_bytes")
         old_format = int(rec.get("actor_bytes_format", OLDEST_BYTES_FORMAT))

@@ -35,6 +35,7 @@ from dsa_pettingzoo.evaluation import EVAL_SEED
 from rllib_experiments.run.outputs import REPRODUCE_LOG, write_csv_atomic, write_text_atomic
 from rllib_experiments.studies.common.formatting import ci_text, number_text
 from rllib_experiments.studies.common import pooling
+from rllib_experiments.studies.common.records import folder_records
 from rllib_experiments.studies.common.statistics import (
     INTERVAL_TEXT,
     PAIRED_INTERVAL_TEXT,
@@ -84,12 +85,7 @@ EXTRA_COLUMNS = [
 
 def read_records(raw_dir) -> List[Dict[str, Any]]:
     """Every learning trial record of RAW/trials/ (baseline rows are skipped)."""
-    records = []
-    for path in sorted((Path(raw_dir) / "trials").glob("*.json")):
-        rec = json.loads(path.read_text())
-        if rec.get("kind") == "learning":
-            records.append(rec)
-    return records
+    return [rec for rec in folder_records(raw_dir) if rec["kind"] == "learning"]
 
 
 _ORACLE_CACHE: Dict[str, float] = {}

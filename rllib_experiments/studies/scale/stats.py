@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from rllib_experiments.run.outputs import SCALE_LOG, write_csv_atomic
+from rllib_experiments.studies.common import records as common_records
 from rllib_experiments.studies.common.goal import GOAL_RATIO, GOAL_SEEDS
 from rllib_experiments.studies.common.statistics import mean_std, paired_difference
 
@@ -67,9 +68,7 @@ METHODS = list(LABELS)
 def load_records(output: Path) -> List[Dict[str, Any]]:
     """Every record under ``output/N*/trials/``, with ``num_users`` and ``cpu_s`` filled in."""
     records = []
-    for path in sorted(Path(output).glob("N*/trials/*.json")):
-        with open(path) as f:
-            rec = json.load(f)
+    for rec in common_records.load_records(sorted(Path(output).glob("N*/trials/*.json"))):
         rec.setdefault("num_users", int(rec["env_kwargs"]["num_users"]))
         rec["cpu_from_wall"] = "cpu_s" not in rec
         rec.setdefault("cpu_s", rec.get("wall_s", 0.0))

@@ -37,6 +37,7 @@ from rllib_experiments.studies.common.statistics import (
     mean_std,
     paired_difference,
 )
+from rllib_experiments.studies.common.records import load_records
 
 TRIAL_COLUMNS = [
     "setup",
@@ -82,9 +83,7 @@ def collect(raw_dir: Path) -> None:
     if not files:
         return
     trials, curves = [], []
-    for p in files:
-        with open(p) as f:
-            rec = json.load(f)
+    for rec in load_records(files):
         trials.append(rec)
         for point in rec.get("curve", []):
             curves.append({**point, "setup": rec["setup"], "row": rec["row"], "seed": rec["seed"]})
