@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="POLICY",
         help=f"baseline to evaluate: {', '.join(POLICIES)} (definitions: "
         f"docs/baselines.md), or {EXPORTED_PREFIX}DIR, the users' actors exported "
-        "to DIR by rllib_experiments.export (docs/deployment.md)",
+        "to DIR by `python -m rllib_experiments export` (docs/deployment.md)",
     )
     p.add_argument(
         "--episodes", type=_positive_int, default=1000, help="number of episodes (default 1000)"

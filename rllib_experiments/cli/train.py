@@ -154,13 +154,15 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         "--eval-every",
         type=int_at_least(1),
         default=None,
-        help="evaluate every this many iterations (default 10) and after the last",
+        help="evaluate every this many iterations, and after the last (default: the "
+        "preset's eval_interval: 10 in paper_A/B/C, 1 in tiny)",
     )
     p.add_argument(
         "--eval-episodes",
         type=int_at_least(1),
         default=None,
-        help="episodes per evaluation, stochastic and greedy (default 100)",
+        help="episodes per evaluation, stochastic and greedy (default: the preset's "
+        "eval_episodes: 100 in paper_A/B/C, 4 in tiny)",
     )
     p.add_argument(
         "--eval-seed",
@@ -191,7 +193,7 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         default=[],
         metavar="FIELD=VALUE",
         help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
-        "--set prune_mode=hold (see rllib_experiments/config.py)",
+        "--set prune_mode=hold (the fields: rllib_experiments.settings.Settings)",
     )
     p.add_argument(
         "--row",
