@@ -1,0 +1,67 @@
+"""Settings and presets: a setup given as an environment argument and malformed preset files
+are refused with a SettingsError naming the field (and the file), never run mislabelled."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rllib_experiments.cli.train import resolve
+from rllib_experiments.settings import PresetError, Settings, SettingsError, load_preset
+
+
+@pytest.mark.parametrize("setup", ["A", "B", "C"])
+def test_setup_inside_env_is_refused_not_run_under_another_label(setup):
+    with pytest.raises(SettingsError) as err:
+        Settings(setup="A", env={"setup": setup}).validate()
+    assert err.value.field == "env" and err.value.argument == "setup"
+
+
+@pytest.mark.parametrize(
+    "flags", [["--env", "setup=B"], ["--setup", "B", "--env", "setup=C"]]
+)
+def test_train_names_env_setup_flag_when_setup_given_in_env(flags, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        resolve(["--preset", "tiny", *flags, "--output", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
+    assert "argument --env setup:" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_preset_with_setup_inside_env_names_the_file(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"env": {"setup": "B"}}))
+    with pytest.raises(PresetError) as err:
+        load_preset(str(path))
+    assert err.value.field == "env" and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("[1, 2]", "preset"),
+        ('"tiny"', "preset"),
+        ('{"hidden_sizes": 16}', "hidden_sizes"),
+        ('{"hidden_sizes": "16"}', "hidden_sizes"),
+        ('{"seed": 1, "seed": 2}', "seed"),
+        ("{not json", "preset"),
+    ],
+)
+def test_malformed_preset_is_a_settings_error_naming_file_and_field(tmp_path, text, field):
+    path = tmp_path / "p.json"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as err:
+        load_preset(str(path))
+    assert err.value.field == field
+    assert str(path) in str(err.value)
+
+
+def test_malformed_preset_gets_exit_2_from_train(tmp_path, capsys):
+    path = tmp_path / "p.json"
+    path.write_text('{"hidden_sizes": 16}')
+    with pytest.raises(SystemExit) as exit_info:
+        resolve(["--preset", str(path), "--output", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --preset" in err and "hidden_sizes" in err and str(path) in err
