@@ -18,9 +18,7 @@ def test_setup_inside_env_is_refused_not_run_under_another_label(setup):
     assert err.value.field == "env" and err.value.argument == "setup"
 
 
-@pytest.mark.parametrize(
-    "flags", [["--env", "setup=B"], ["--setup", "B", "--env", "setup=C"]]
-)
+@pytest.mark.parametrize("flags", [["--env", "setup=B"], ["--setup", "B", "--env", "setup=C"]])
 def test_train_names_env_setup_flag_when_setup_given_in_env(flags, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         resolve(["--preset", "tiny", *flags, "--output", str(tmp_path / "o")])
@@ -65,3 +63,24 @@ def test_malformed_preset_gets_exit_2_from_train(tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "argument --preset" in err and "hidden_sizes" in err and str(path) in err
+
+
+def test_train_refuses_output_folder_that_holds_other_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit) as exit_info:
+        resolve(["--preset", "tiny", "--output", str(folder)])
+    assert exit_info.value.code == 2
+    assert "argument --output" in capsys.readouterr().err and "notes.txt" in str(
+        sorted(p.name for p in folder.iterdir())
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_train_output_below_a_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "progress.csv").write_text("x")
+    with pytest.raises(SystemExit) as exit_info:
+        resolve(["--preset", "tiny", "--output", str(tmp_path / "progress.csv" / "x")])
+    assert exit_info.value.code == 2
+    assert "is not a folder" in capsys.readouterr().err

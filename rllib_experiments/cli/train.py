@@ -389,6 +389,13 @@ def resolve(argv: Optional[List[str]] = None):
         options["row"] = row
         settings = settings_from_args(args, parser, row=row)
         output = Path(args.output) if args.output else default_output(settings, demo)
+        foreign = out.foreign_entries(output)
+        if foreign:
+            parser.error(
+                f"argument --output: {str(output)!r} is not empty and holds no run "
+                f"({', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}); a new run "
+                "starts in a new or empty folder: choose another --output"
+            )
         try:
             moved = out.prepare_output(output, resume=False, overwrite=args.overwrite)
         except out.OutputExistsError as err:
