@@ -4,6 +4,7 @@ are refused with a SettingsError naming the field (and the file), never run misl
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -84,3 +85,42 @@ def test_train_output_below_a_file_is_a_clear_error(tmp_path, capsys):
         resolve(["--preset", "tiny", "--output", str(tmp_path / "progress.csv" / "x")])
     assert exit_info.value.code == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags, env, named",
+    [
+        (["--address", "nonsense"], None, "argument --address: --address='nonsense' is not"),
+        (["--address", "ray://host"], None, "argument --address"),
+        (["--address", "127.0.0.1:1"], None, "argument --address: --address='127.0.0.1:1': no Ray"),
+        ([], "127.0.0.1:1", "RAY_ADDRESS='127.0.0.1:1': no Ray cluster answers there within"),
+    ],
+)
+def test_unreachable_or_malformed_ray_address_fails_fast_leaving_no_folder(
+    tmp_path, capsys, monkeypatch, flags, env, named
+):
+    if env is None:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", env)
+    start = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        resolve(["--preset", "tiny", *flags, "--output", str(tmp_path / "o")])
+    assert exit_info.value.code == 2 and time.monotonic() - start < 30
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_ray_address_check_waits_a_bounded_time(monkeypatch):
+    from rllib_experiments.run import ray_address
+
+    calls = []
+
+    def create_connection(address, timeout):
+        calls.append(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(ray_address.socket, "create_connection", create_connection)
+    with pytest.raises(ray_address.RayAddressError, match="within 10 s"):
+        ray_address.check_ray_address("10.255.255.1:6379")
+    assert calls == [ray_address.CONNECT_TIMEOUT_S]
