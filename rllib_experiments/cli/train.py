@@ -411,6 +411,10 @@ def resolve(argv: Optional[List[str]] = None):
         settings = settings_from_args(args, parser, row=row)
         output = Path(args.output) if args.output else default_output(settings, demo)
         args.created_output = not output.exists()
+        try:  # another command's folder: say whose before anything else
+            out.check_owner(output, "train")
+        except out.OutputExistsError as err:
+            parser.error(f"argument --output: {err}")
         foreign = out.foreign_entries(output)
         if foreign:
             parser.error(
