@@ -26,8 +26,11 @@ recorded as unused, when the sampled schedule is another). ``--search grid`` tak
 
 Everything here is pure (no Ray): :func:`load_search_space` validates a file
 (:class:`SearchSpaceError` names the parameter), :func:`settings_for` turns one sampled
-point into Settings, :func:`corner_points` gives the points that are checked before any
-trial starts (every choice and both ends of every range).
+point into Settings, :func:`corner_points` and :func:`pair_points` give the points that are
+checked before any trial starts (every choice and both ends of every range, one parameter at
+a time and every two together; a pruning end past the iterations is refused). A key given
+twice in the file is refused, and a number written as text (YAML 1.1 reads ``1e-4``, without
+a dot, as a string) is refused with the spelling to use (``1.0e-4``).
 """
 
 from __future__ import annotations
