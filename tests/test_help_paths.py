@@ -18,9 +18,11 @@ PACKAGES = ("dsa_pettingzoo", "rllib_experiments", "pruning_callbacks")
 DOTTED = re.compile(r"\b(?:%s)(?:\.[A-Za-z_]\w*)+" % "|".join(PACKAGES))
 FILE = re.compile(r"\b[\w.-]+(?:/[\w.-]+)*/[\w-]+\.(?:py|json|yaml|yml|md|toml|csv)\b")
 
-MODULES = [f"rllib_experiments.cli.{m}" for m, _ in EXPERIMENT_COMMANDS.values()] + [
-    f"dsa_pettingzoo.cli.{m}" for m in DSA_COMMANDS.values()
-]
+MODULES = (
+    [f"rllib_experiments.cli.{m}" for m, _ in EXPERIMENT_COMMANDS.values()]
+    + [f"dsa_pettingzoo.cli.{m}" for m in DSA_COMMANDS.values()]
+    + ["pruning_callbacks.schedules.cli"]
+)
 
 
 def help_text(module: str) -> str:
