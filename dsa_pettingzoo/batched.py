@@ -15,6 +15,7 @@ episode's own generator (fresh OS entropy the very first time). All randomness o
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 from gymnasium import spaces
@@ -78,6 +79,7 @@ class BatchedDSA:
         self.obs_dim = physics.observation_dim(c.num_channels, self.with_rate)
         self.state_dim = physics.state_dim(c.num_users, c.num_channels)
         self._max_rate = c.max_rate
+        self._check_memory()  # before the first array of num_envs rows (the action space's)
         self.single_observation_space = spaces.Box(0.0, 1.0, (self.obs_dim,), np.float32)
         self.single_action_space = spaces.Discrete(c.num_channels + 1)
         self.observation_space = spaces.Box(
@@ -89,6 +91,34 @@ class BatchedDSA:
         self.state_space = spaces.Box(0.0, 1.0, (self.state_dim,), np.float32)
         self._rngs: list[np.random.Generator] | None = None
         self.t = 0
+
+    def episode_bytes(self) -> int:
+        """Bytes that ``reset`` allocates for one episode (its history buffers and draws)."""
+        N, K, T = self.num_users, self.num_channels, self.horizon
+        action_bytes = 2 if K < np.iinfo(np.int16).max else 4
+        history = T * N * (action_bytes + 1 + 8) + (T + 1) * K  # actions, feedback, rates, PU
+        draws = 8 * (N * K + (T * K if self.config.has_pu else 0))
+        # rate table and its norm, the last slot, throughput, the action space's nvec
+        per_step = 8 * N * (K + 1) * 2 + 8 * N * 7
+        return history + 2 * draws + per_step
+
+    def _check_memory(self) -> None:
+        """Refuse a batch whose buffers cannot fit in this machine's memory (before allocating)."""
+        need = self.num_envs * self.episode_bytes()
+        try:
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no check
+            return
+        if need > have:
+            raise ValueError(
+                f"num_envs={self.num_envs} would need about {need / 2**30:.1f} GiB for its "
+                f"episodes ({self.episode_bytes()} bytes each), more than this machine's "
+                f"{have / 2**30:.1f} GiB of memory; use fewer environments"
+            )
+
+    def _require_reset(self, what: str) -> None:
+        if self._rngs is None:
+            raise RuntimeError(f"call reset() before {what}")
 
     # ------------------------------------------------------------------ reset
     def _make_rngs(self, seed, seeds) -> list[np.random.Generator]:
@@ -188,8 +218,7 @@ class BatchedDSA:
         [B, N]; after slot T, infos["episode"] holds the episode metrics of
         :func:`dsa_pettingzoo.metrics.episode_summary` (arrays with leading dimension B).
         """
-        if self._rngs is None:
-            raise RuntimeError("call reset() before step()")
+        self._require_reset("step()")
         if self.t >= self.horizon:
             raise RuntimeError(f"the episodes are over (horizon={self.horizon}); call reset()")
         a = self.validate_actions(actions)
@@ -225,6 +254,7 @@ class BatchedDSA:
 
     def state(self) -> np.ndarray:
         """Global states float32 [B, state_dim] (layout: :func:`physics.encode_state`)."""
+        self._require_reset("state()")
         t = self.t
         last = self._busy[t - 1] if t > 0 else np.zeros_like(self._busy[0])
         return physics.encode_state(
@@ -240,6 +270,7 @@ class BatchedDSA:
 
     def episode_metrics(self) -> dict:
         """Metrics of the slots played so far (see :mod:`dsa_pettingzoo.metrics`), leading dim B."""
+        self._require_reset("episode_metrics()")
         h = self.history
         return episode_summary(
             h["feedback"],
@@ -251,16 +282,19 @@ class BatchedDSA:
     @property
     def pu_busy_next(self) -> np.ndarray:
         """bool [B, K]: PU occupancy of the slot the next step() resolves (privileged)."""
+        self._require_reset("pu_busy_next")
         return self._busy[self.t].copy()
 
     @property
     def pu_occupancy(self) -> np.ndarray:
         """bool [B, T, K]: PU occupancy of every slot of the current episodes (privileged)."""
+        self._require_reset("pu_occupancy")
         return self._busy[: self.horizon].transpose(1, 0, 2).copy()
 
     @property
     def history(self) -> dict:
         """Played slots so far (read-only views): actions, feedback, rates [B, t, N], pu_busy [B, t, K]."""
+        self._require_reset("history")
         t = self.t
         views = {
             "actions": self._a_hist[:t],

@@ -245,13 +245,11 @@ class DSAParallelEnv(ParallelEnv):
                 stacklevel=2,
             )
             return None
+        if not self._started:
+            raise RuntimeError("call reset() before render()")
         c = self.config
-        if self._started:
-            h = self.simulator.history
-            acts, fb, busy = h["actions"][0], h["feedback"][0], h["pu_busy"][0]
-        else:
-            acts = np.zeros((0, c.num_users), dtype=int)
-            fb, busy = acts.copy(), np.zeros((0, c.num_channels), bool)
+        h = self.simulator.history
+        acts, fb, busy = h["actions"][0], h["feedback"][0], h["pu_busy"][0]
         busy = busy if c.has_pu else None
         if self.render_mode == "ansi":
             return render_ansi(acts, fb, busy, c.num_channels, c.horizon)

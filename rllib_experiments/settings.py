@@ -64,6 +64,7 @@ __all__ = [
     "CRITIC_MODES",
     "LEGACY_SCHEDULE_FIELDS",
     "PRESET_DIR",
+    "PresetError",
     "PRUNE_SCOPES",
     "Settings",
     "SettingsError",
@@ -226,7 +227,8 @@ class Settings:
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON-able dict of every field."""
         d = dataclasses.asdict(self)
-        d["hidden_sizes"] = list(self.hidden_sizes)
+        if isinstance(self.hidden_sizes, (tuple, list)):
+            d["hidden_sizes"] = list(self.hidden_sizes)
         return d
 
     @classmethod
@@ -250,7 +252,7 @@ class Settings:
             raise SettingsError(
                 unknown[0], f"unknown setting(s) {unknown}; allowed: {sorted(names)}"
             )
-        if "hidden_sizes" in d and d["hidden_sizes"] is not None:
+        if isinstance(d.get("hidden_sizes"), list):
             d["hidden_sizes"] = tuple(d["hidden_sizes"])
         return cls(**d)
 
@@ -354,6 +356,14 @@ class Settings:
         if not isinstance(self.env, dict):
             raise SettingsError(
                 "env", f"setting env must be a dict of environment kwargs, got {self.env!r}"
+            )
+        if "setup" in self.env:
+            raise SettingsError(
+                "env",
+                f"setting env: 'setup' is not an environment argument here, got "
+                f"{self.env['setup']!r}; choose the setup with the setting setup (the run is "
+                "named and reported by it)",
+                argument="setup",
             )
         try:
             return make_config(**self.env_kwargs()).num_users
@@ -500,10 +510,45 @@ def preset_names() -> list:
     return sorted([p.stem for p in PRESET_DIR.glob("*.json")] + list(_scale_presets()))
 
 
+class PresetError(SettingsError):
+    """A preset file that cannot be read as settings; ``path`` names the file."""
+
+    def __init__(self, path: Path, field: str, message: str):
+        super().__init__(field, f"preset {path}: {message}")
+        self.path = path
+
+
 def _read_preset(path: Path) -> Dict[str, Any]:
-    with open(path) as f:
-        d = json.load(f)
+    try:
+        with open(path) as f:
+            d = json.load(f, object_pairs_hook=_unique_keys)
+    except (OSError, UnicodeDecodeError) as err:
+        raise PresetError(path, "preset", f"cannot be read: {err}") from None
+    except json.JSONDecodeError as err:
+        raise PresetError(path, "preset", f"not valid JSON: {err}") from None
+    except _DuplicateKey as err:
+        raise PresetError(path, err.key, f"key {err.key!r} given twice") from None
+    if not isinstance(d, dict):
+        raise PresetError(
+            path, "preset", f"must hold a JSON object of settings, got {type(d).__name__}"
+        )
     d.pop("_comment", None)
+    return d
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs):
+    """json object hook: a dict, refusing a key given twice (JSON keeps the last silently)."""
+    d = {}
+    for key, value in pairs:
+        if key in d:
+            raise _DuplicateKey(key)
+        d[key] = value
     return d
 
 
@@ -531,5 +576,11 @@ def load_preset(name_or_path: str, **overrides) -> Settings:
                 "or a path to a JSON file"
             )
         d = _read_preset(path)
+        try:
+            return Settings.from_dict({**d, **overrides}).validate()
+        except SettingsError as err:
+            if err.field in overrides or err.field not in d:
+                raise
+            raise PresetError(path, err.field, str(err)) from None
     d.update(overrides)
     return Settings.from_dict(d).validate()

@@ -64,6 +64,17 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT_EVERY = 50
 
+
+class TrainingStopped(Exception):
+    """The run stopped at an iteration boundary on request (:meth:`TrainingRun.request_stop`),
+    after a checkpoint of every iteration done: ``resume=True`` continues it exactly."""
+
+    def __init__(self, iterations_done: int, output: Path):
+        super().__init__(f"stopped after iteration {iterations_done}, checkpoint saved in {output}")
+        self.iterations_done = iterations_done
+        self.output = output
+
+
 #: result.json keys of older runs -> today's. Before the target and the achieved sparsity
 #: had keys of their own, ``final_sparsity`` held the achieved sparsity per user (today
 #: ``achieved_sparsity``; ``final_sparsity`` is now the target, as in Settings) and
@@ -151,6 +162,7 @@ class TrainingRun:
         self.run_info = dict(run_info or {})
         self.background_eval = bool(background_eval)
         self._background = None
+        self._stop_requested = False
         self.algo = None
         #: The actors after the last iteration (torch modules independent of the algorithm).
         self.final_actors: Optional[List] = None
@@ -313,6 +325,12 @@ class TrainingRun:
         return found[0] if found else None
 
     # ------------------------------------------------------------------ main loop
+    def request_stop(self) -> None:
+        """Stop at the end of the current iteration: checkpoint it and raise
+        :class:`TrainingStopped` from :meth:`run` (safe to call from a signal handler; a run
+        already in its last iteration finishes instead)."""
+        self._stop_requested = True
+
     def run(
         self,
         on_iteration: Optional[Callable[[Dict[str, Any]], None]] = None,
@@ -423,7 +441,8 @@ class TrainingRun:
                         evaluations.append(last["point"])
                 wall = wall0 + (time.time() - session_start)
                 waiting.append([i, result, train_s, wall, t0, evaluation])
-                checkpoint = n % self.checkpoint_every == 0 or n == s.iterations
+                stopping = self._stop_requested and n < s.iterations
+                checkpoint = n % self.checkpoint_every == 0 or n == s.iterations or stopping
                 write_ready(wait=checkpoint)
                 if checkpoint:
                     if tb is not None:  # events up to the checkpoint must survive a kill
@@ -441,6 +460,8 @@ class TrainingRun:
                         },
                         random_state=self._random_state(),
                     )
+                if stopping:
+                    raise TrainingStopped(n, self.output)
         finally:
             if self._background is not None:
                 self._background.close()

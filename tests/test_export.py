@@ -427,6 +427,16 @@ EXPORT_FLAG_ERRORS = [  # argv, the flag named, the message
         "the environment settings say num_users=5 but {ckpt} holds 3 actors",
     ),
     ([*_CK, *_OUT, "--overwrite=yes"], "--overwrite", "ignored explicit argument 'yes'"),
+    (
+        [*_CK, *_OUT, "--env", '{{"setup": "B", "num_users": 3, "num_channels": 2}}'],
+        "--env",
+        "contradicts the environment {ckpt} was trained in (pu_prob:",
+    ),
+    (
+        [*_CK, *_OUT, "--env", '{{"num_users": 3, "num_channels": 2, "horizon": 20}}'],
+        "--env",
+        "horizon: given 20, checkpoint 100",
+    ),
 ]
 
 
@@ -452,3 +462,17 @@ def test_every_export_flag_refuses_out_of_domain_values(
     assert said.startswith(f"argument {flag}: ") or said.startswith(message), said
     assert message.format(ckpt=ckpt) in said
     assert snapshot(tmp_path) == before
+
+
+def test_export_env_equal_to_the_recorded_one_is_accepted_and_a_contradiction_refused(
+    ckpt, tmp_path
+):
+    from rllib_experiments.run.export import ExportError
+
+    quiet_export(ckpt, tmp_path / "same", env={"setup": "A", "num_users": 3, "num_channels": 2})
+    with pytest.raises(ExportError) as err:
+        quiet_export(
+            ckpt, tmp_path / "relabelled", env={"setup": "B", "num_users": 3, "num_channels": 2}
+        )
+    assert err.value.argument == "env" and "pu_prob: given (0.2," in str(err.value)
+    assert not (tmp_path / "relabelled").exists()

@@ -239,3 +239,22 @@ def test_dsa_evaluate_exported_flag_errors(tmp_path, capsys):
         with pytest.raises(SystemExit):
             evaluate.main([*argv, "--episodes", "2"])
         assert message in capsys.readouterr().err
+
+
+def test_dsa_evaluate_records_differences_from_the_actors_training_env(tmp_path, capsys):
+    trained = {"setup": "A", "num_users": 3, "num_channels": 2, "horizon": 20}
+    d = export_dir(tmp_path, SMALL, 3, env=trained)
+    flags = ["--num-users", "3", "--num-channels", "2", "--episodes", "4", "--no-oracle"]
+    assert evaluate.main(["--policy", f"exported:{d}", *flags, "--setup", "C", "--json"]) == 0
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    diffs = result["training_env_differences"]
+    assert any(line.startswith("setup: trained 'A', evaluated 'C'") for line in diffs)
+    assert any(line.startswith("horizon: trained 20, evaluated 100") for line in diffs)
+    assert any(line.startswith("pu_model:") for line in diffs)
+    assert "differs from the actors' training environment: horizon" in out.err
+    # the same environment: nothing to say, and an empty list recorded
+    same = ["--num-users", "3", "--num-channels", "2", "--horizon", "20", "--setup", "A"]
+    assert evaluate.main(["--policy", f"exported:{d}", *same, "--episodes", "4", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["training_env_differences"] == [] and "differs" not in out.err

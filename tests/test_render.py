@@ -96,10 +96,20 @@ def test_long_horizon_shows_a_window():
     assert env2.render().splitlines()[1] == "ch1  |" + "0" * R.ANSI_WINDOW
 
 
-def test_render_before_reset_and_without_mode():
-    assert parallel_env(render_mode="ansi").render().startswith("dsa_v0  slot 0/100")
+def test_render_before_reset_raises_like_step_and_state():
+    for mode in ("ansi", "rgb_array", "human"):
+        with pytest.raises(RuntimeError, match=r"reset\(\) before render"):
+            parallel_env(render_mode=mode).render()
+
+
+def test_render_after_reset_and_without_mode():
+    env = parallel_env(render_mode="ansi")
+    env.reset(seed=0)
+    assert env.render().startswith("dsa_v0  slot 0/100")
     # the default env (N = 10, K = 5, T = 100) before any slot: the grid, nothing played
-    img = parallel_env(render_mode="rgb_array").render()
+    env = parallel_env(render_mode="rgb_array")
+    env.reset(seed=0)
+    img = env.render()
     slots = min(100, R.RGB_WINDOW)
     assert img.dtype == np.uint8 and img.shape == (5 * 18 + 6 + 10 * 8, 10 + 6 * slots, 3)
     assert np.all(img[: 5 * 18, 10:] == R.UNPLAYED) and np.all(img[5 * 18 + 6 :, 10:] == R.UNPLAYED)

@@ -216,3 +216,46 @@ def test_study_row_trains_exactly_the_searched_settings():
     assert study_row(dict(point, schedule="none"), BASE) is None
     # end = start + 1 iteration: settings_for keeps the end after the start, the end modifier cannot
     assert study_row(dict(point, prune_start_fraction=0.3, prune_end_fraction=0.3), BASE) is None
+
+
+def test_combinations_no_trial_could_run_fail_naming_both_parameters():
+    space = _space(episodes_per_iteration={"choice": [4, 1]}, minibatch_episodes={"choice": [1, 4]})
+    with pytest.raises(ss.SearchSpaceError) as err:
+        ss.check_space(space, BASE)
+    assert "minibatch_episodes" in str(err.value) and "episodes_per_iteration" in str(err.value)
+    assert err.value.parameter in ("minibatch_episodes", "episodes_per_iteration")
+
+
+@pytest.mark.parametrize("spec", [1500, {"choice": [500, 1001]}, {"randint": [10, 2000]}])
+def test_prune_end_past_the_iterations_is_refused(spec):
+    space = _space(schedule="linear", prune_end=spec)
+    with pytest.raises(ss.SearchSpaceError) as err:
+        ss.check_space(space, BASE)
+    assert err.value.parameter == "prune_end" and "past the 1000 iterations" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("s.yaml", "parameters:\n  seed: 0\n  seed: 1\n"),
+        ("s.yaml", "parameters:\n  actor_lr: {choice: [1.0e-4]}\nparameters: {seed: 0}\n"),
+        ("s.json", '{"parameters": {"seed": 0, "seed": 1}}'),
+    ],
+)
+def test_duplicate_keys_in_a_space_file_are_refused_naming_the_key(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ss.SearchSpaceError, match="given twice") as err:
+        ss.load_search_space(tmp_path / name)
+    assert err.value.parameter in ("seed", "parameters")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["actor_lr: 1e-4", "actor_lr: {loguniform: [1e-4, 1.0e-3]}", "actor_lr: {choice: [3e-4]}"],
+)
+def test_yaml_exponent_without_dot_read_as_text_is_explained(tmp_path, line):
+    (tmp_path / "s.yaml").write_text(f"parameters:\n  {line}\n")
+    with pytest.raises(ss.SearchSpaceError) as err:
+        ss.load_search_space(tmp_path / "s.yaml")
+    assert err.value.parameter == "actor_lr"
+    assert "is text, not a number" in str(err.value) and ".0e-4" in str(err.value)

@@ -12,10 +12,12 @@ episode of the batch).
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from .. import physics
-from ..config import ConfigError
+from ..config import ConfigError, make_config
 from ..deploy.policy import load_actors
 from .base import BatchedPolicy
 
@@ -60,6 +62,27 @@ class ExportedPolicy(BatchedPolicy):
                 trained = (actor.header.get("observation") or {}).get("encoding")
                 said = f" (trained with observation={trained!r})" if trained else ""
                 raise ConfigError("observation", f"{err}{said}") from None
+
+    def training_differences(self, config) -> list[str]:
+        """How the environment ``config`` differs from the one the actors were trained in
+        (recorded in their files at export): one line per setting, e.g. ``"horizon: trained
+        20, evaluated 100"``. Empty when they agree or the files record no environment.
+        N, K and the observation must agree (:meth:`check_config`); the others (setup,
+        horizon, primary users, reward, SNRs) may legitimately differ, e.g. to test
+        transfer, but are then worth saying."""
+        recorded = self.actors[0].header.get("env")
+        if not recorded:
+            return []
+        try:
+            trained = asdict(make_config(**recorded))
+        except (ConfigError, TypeError) as err:
+            return [f"the actors' recorded environment {recorded!r} cannot be read ({err})"]
+        now = asdict(config)
+        return [
+            f"{key}: trained {trained[key]!r}, evaluated {now[key]!r}"
+            for key in trained
+            if key != "render_mode" and repr(trained[key]) != repr(now.get(key))
+        ]
 
     def _reset(self) -> None:
         self.check_config(self.config)

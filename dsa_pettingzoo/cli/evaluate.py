@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="POLICY",
         help=f"baseline to evaluate: {', '.join(POLICIES)} (definitions: "
         f"docs/baselines.md), or {EXPORTED_PREFIX}DIR, the users' actors exported "
-        "to DIR by rllib_experiments.export (docs/deployment.md)",
+        "to DIR by `python -m rllib_experiments export` (docs/deployment.md)",
     )
     p.add_argument(
         "--episodes", type=_positive_int, default=1000, help="number of episodes (default 1000)"
@@ -444,6 +444,8 @@ def format_table(result: dict) -> str:
         f"{'episode reward (sum_t sum_n rate)':36s} {result['mean_reward']:10.2f} "
         f"+- {result['std_reward']:.2f} (std; s.e.m. {result['sem_reward']:.2f})",
     ]
+    for line in result.get("training_env_differences") or []:
+        lines.insert(1, f"differs from the actors' training environment: {line}")
     if "oracle_ratio" in result:
         lines += [
             f"{'oracle reward, same episodes':36s} {result['oracle_mean_reward']:10.2f}",
@@ -468,7 +470,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env_kwargs = _env_kwargs(args, parser)
     policy_params = {**_policy_params(args, parser), **_exported_params(args, parser, env_kwargs)}
+    differences = None
+    if args.policy.startswith(EXPORTED_PREFIX):
+        differences = make_policy(args.policy, **policy_params).training_differences(
+            make_config(**env_kwargs)
+        )
+        for line in differences:
+            print(
+                f"note: the environment differs from the actors' training environment: {line}",
+                file=sys.stderr,
+            )
     result = run(args, env_kwargs, policy_params)
+    if differences is not None:
+        result["training_env_differences"] = differences
     if args.json:
         print(json.dumps(result))
     else:

@@ -18,9 +18,40 @@ import sys
 import numpy as np
 
 from ..deploy.actor_speed import PAPER_ARCH, observation_sequence
+from .arg_types import int_at_least
 from ..deploy.format import ActorFileError, read_actor_file
 from ..deploy.mcu.build import FirmwareError, missing_tools
 from ..deploy.mcu.report import firmware_builds, firmware_report
+
+
+def _read_observations(p, path: str, steps: int, obs_dim: int) -> np.ndarray:
+    """The first ``steps`` rows of the observations file, checked (errors name the flags)."""
+    try:
+        obs = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        p.error(f"argument --observations: cannot read {path} ({err})")
+    if obs.ndim != 2 or obs.shape[1] != obs_dim:
+        p.error(
+            f"argument --observations: {path} holds shape {obs.shape}, expected (steps, {obs_dim})"
+        )
+    if len(obs) < steps:
+        p.error(
+            f"argument --observations: {path} holds {len(obs)} observations, fewer than "
+            f"--steps {steps}; record more or pass --steps {len(obs)}"
+        )
+    try:
+        obs = obs[:steps].astype(np.float32)
+    except (TypeError, ValueError) as err:
+        p.error(f"argument --observations: {path} does not hold numbers ({err})")
+    bad = np.argwhere(~np.isfinite(obs))
+    if len(bad):
+        step, i = (int(v) for v in bad[0])
+        p.error(
+            f"argument --observations: {path} holds {len(bad)} non-finite values in its "
+            f"first {steps} steps (step {step}, element {i}: {obs[step, i]}); observations "
+            "must be finite numbers"
+        )
+    return obs
 
 
 def main(argv=None) -> int:
@@ -34,7 +65,12 @@ def main(argv=None) -> int:
     )
     p.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.95, 0.99])
     p.add_argument("--dtypes", nargs="+", choices=["float32", "int8"], default=["float32", "int8"])
-    p.add_argument("--steps", type=int, default=1000, help="recorded observations (default 1000)")
+    p.add_argument(
+        "--steps",
+        type=int_at_least(1),
+        default=1000,
+        help="recorded observations (default 1000); an --observations file must hold as many",
+    )
     p.add_argument(
         "--observations",
         metavar="FILE.npy",
@@ -44,21 +80,20 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--reset-every",
-        type=int,
+        type=int_at_least(1),
         default=100,
         help="zero the LSTM state every this many steps (an episode; default 100)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int_at_least(0),
+        default=0,
+        help="seed of the random weights and observations (an integer >= 0; default 0)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     if any(not 0.0 <= s < 1.0 for s in args.sparsities):
         p.error(f"argument --sparsities: each must be in [0, 1), got {args.sparsities}")
-    if args.steps < 1 or args.reset_every < 1:
-        p.error("arguments --steps and --reset-every must be >= 1")
-    reason = missing_tools()
-    if reason:
-        print(f"cannot build the firmware: {reason}", file=sys.stderr)
-        return 2
     rng = np.random.default_rng(args.seed)
     arch, base = PAPER_ARCH, None
     if args.actor:
@@ -67,17 +102,13 @@ def main(argv=None) -> int:
         except ActorFileError as err:
             p.error(f"argument --actor: {err}")
     if args.observations:
-        try:
-            obs = np.load(args.observations)[: args.steps].astype(np.float32)
-        except (OSError, ValueError) as err:
-            p.error(f"argument --observations: cannot read {args.observations} ({err})")
-        if obs.ndim != 2 or obs.shape[1] != arch.obs_dim:
-            p.error(
-                f"argument --observations: {args.observations} holds shape {obs.shape}, "
-                f"expected (steps, {arch.obs_dim})"
-            )
+        obs = _read_observations(p, args.observations, args.steps, arch.obs_dim)
     else:
         obs = observation_sequence(arch, args.steps, rng)
+    reason = missing_tools()  # after the inputs: a bad flag is named on any machine
+    if reason:
+        print(f"cannot build the firmware: {reason}", file=sys.stderr)
+        return 2
     try:
         builds = firmware_builds(
             arch, base, obs, args.sparsities, args.dtypes, args.reset_every, rng

@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -30,11 +31,22 @@ from rllib_experiments.cli.args import int_at_least, key_value, validated_settin
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.methods import ROWS, get_row
 from rllib_experiments.run import outputs as out
-from rllib_experiments.run.framework_log import RAY_INIT_KWARGS, route_framework_logs
+from rllib_experiments.run.framework_log import LOG_FILE, RAY_INIT_KWARGS, route_framework_logs
 from rllib_experiments.run.outputs import has_results
+from rllib_experiments.run.ray_address import (
+    CONNECT_TIMEOUT_S,
+    RayAddressError,
+    check_ray_address,
+    given_address,
+)
 from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset, preset_names
 from rllib_experiments.studies.common.trials import trial_name
-from rllib_experiments.training import DEFAULT_CHECKPOINT_EVERY, TrainingRun, achieved_sparsity
+from rllib_experiments.training import (
+    DEFAULT_CHECKPOINT_EVERY,
+    TrainingRun,
+    TrainingStopped,
+    achieved_sparsity,
+)
 
 DEMO_ROW = "ours"
 """Table I row of the no-flag demo: the 95%-sparse configuration (a few minutes on 2 cores)."""
@@ -84,6 +96,10 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         f"flags: the demo, row {DEMO_ROW!r} of Table I (95%%-sparse actors, setup A, a few "
         "minutes), compared with slotted ALOHA and the oracle. Rewards are in "
         "the paper's unit (episode sum of the system throughput).",
+        epilog="Stopping: SIGTERM (or Ctrl-C, SIGINT) stops the run at the end of the current "
+        "iteration, writes a checkpoint of it, prints the --resume command and exits with "
+        "status 128 + the signal (143 for SIGTERM, 130 for SIGINT); --resume then continues "
+        "it exactly. A second signal stops at once. Exit status 2: a bad flag or input.",
     )
     p.add_argument(
         "--preset",
@@ -154,13 +170,15 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         "--eval-every",
         type=int_at_least(1),
         default=None,
-        help="evaluate every this many iterations (default 10) and after the last",
+        help="evaluate every this many iterations, and after the last (default: the "
+        "preset's eval_interval: 10 in paper_A/B/C, 1 in tiny)",
     )
     p.add_argument(
         "--eval-episodes",
         type=int_at_least(1),
         default=None,
-        help="episodes per evaluation, stochastic and greedy (default 100)",
+        help="episodes per evaluation, stochastic and greedy (default: the preset's "
+        "eval_episodes: 100 in paper_A/B/C, 4 in tiny)",
     )
     p.add_argument(
         "--eval-seed",
@@ -191,7 +209,7 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         default=[],
         metavar="FIELD=VALUE",
         help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
-        "--set prune_mode=hold (see rllib_experiments/config.py)",
+        "--set prune_mode=hold (the fields: rllib_experiments.settings.Settings)",
     )
     p.add_argument(
         "--row",
@@ -229,8 +247,9 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
     p.add_argument(
         "--address",
         default=None,
-        help="Ray cluster address (default: RAY_ADDRESS, as set by `ray job submit`, "
-        "else a local Ray instance)",
+        help="Ray cluster address: auto, HOST:PORT or ray://HOST:PORT (default: RAY_ADDRESS, "
+        "as set by `ray job submit`, else a local Ray instance); one that does not accept a "
+        f"connection within {CONNECT_TIMEOUT_S:g} s is an error before anything is written",
     )
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     p.add_argument(
@@ -334,6 +353,10 @@ def resolve(argv: Optional[List[str]] = None):
     demo = len(argv) == 0
     if args.resume and args.overwrite:
         parser.error("argument --overwrite: not allowed with --resume")
+    try:  # before any folder is made: a wrong address must not leave an empty one
+        check_ray_address(args.address)
+    except RayAddressError as err:
+        parser.error(f"argument --address: {err}" if err.source == "--address" else str(err))
     options = {
         "checkpoint_every": args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
         "eval_seed": EVAL_SEED if args.eval_seed is None else args.eval_seed,
@@ -388,6 +411,18 @@ def resolve(argv: Optional[List[str]] = None):
         options["row"] = row
         settings = settings_from_args(args, parser, row=row)
         output = Path(args.output) if args.output else default_output(settings, demo)
+        args.created_output = not output.exists()
+        try:  # another command's folder: say whose before anything else
+            out.check_owner(output, "train")
+        except out.OutputExistsError as err:
+            parser.error(f"argument --output: {err}")
+        foreign = out.foreign_entries(output)
+        if foreign:
+            parser.error(
+                f"argument --output: {str(output)!r} is not empty and holds no run "
+                f"({', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}); a new run "
+                "starts in a new or empty folder: choose another --output"
+            )
         try:
             out.check_owner(output, "train")
         except out.OutputExistsError as err:
@@ -427,6 +462,15 @@ def _init_ray(address: Optional[str]) -> None:
         # A new local instance: env runners (Ray workers, niceness 15 by default) at normal priority.
         kwargs.update(include_dashboard=False, _system_config={"worker_niceness": 0})
     ray.init(address=address, **kwargs)
+
+
+def _remove_if_only_log(output: Path) -> None:
+    """Remove a folder this command made when it holds nothing but the framework log."""
+    log = output / LOG_FILE
+    if output.is_dir() and {p.name for p in output.iterdir()} <= {LOG_FILE}:
+        route_framework_logs(None)
+        log.unlink(missing_ok=True)
+        output.rmdir()
 
 
 def report(result: Dict[str, Any], output: Path) -> str:
@@ -476,7 +520,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             "Run with --help for the full options."
         )
     route_framework_logs(output, verbose=args.verbose)
-    _init_ray(args.address)
+    try:
+        _init_ray(args.address)
+    except (ConnectionError, ValueError, RuntimeError, TimeoutError) as err:
+        address, source = given_address(args.address)
+        if getattr(args, "created_output", False):
+            _remove_if_only_log(output)
+        print(
+            f"python -m rllib_experiments train: error: cannot start or reach Ray"
+            f"{f' at {source}={address!r}' if source else ''}: {err}",
+            file=sys.stderr,
+        )
+        return 2
     row = options.pop("row", None)
     build = None
     if row is not None:
@@ -493,10 +548,47 @@ def main(argv: Optional[List[str]] = None) -> int:
         run_info={"row": row},
         **options,
     )
+    received = _stop_on_signals(run)
     try:
         result = run.run()
+    except TrainingStopped as stop:
+        name = signal.Signals(received[0]).name if received else "a stop request"
+        print(
+            f"Stopped by {name} after iteration {stop.iterations_done} of {settings.iterations}; "
+            f"its checkpoint is saved in {output}. Continue the run with:\n"
+            f"  python -m rllib_experiments train --output {output} --resume",
+            flush=True,
+        )
+        return 128 + (received[0] if received else signal.SIGTERM)
     finally:
         for lock in args.output_locks:
             lock.close()
     print(report(result, output))
     return 0
+
+
+#: Signals that stop a run at the next iteration boundary (exit status 128 + the signal).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _stop_on_signals(run: TrainingRun) -> List[int]:
+    """On SIGTERM or SIGINT, ask ``run`` to stop after the current iteration (a checkpoint
+    of it is written); a second one acts at once, as before. Returns the list that collects
+    the signals received."""
+    received: List[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+
+    def handler(signum, frame):
+        received.append(signum)
+        signal.signal(signum, previous[signum])
+        print(
+            f"{signal.Signals(signum).name} received: stopping after the current iteration "
+            "(a checkpoint is written, then the command exits); send it again to stop at once",
+            file=sys.stderr,
+            flush=True,
+        )
+        run.request_stop()
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handler)
+    return received

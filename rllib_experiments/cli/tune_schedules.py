@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m rllib_experiments tune_schedules",
         description="Ray Tune grid of IAGC-PPO runs over pruning schedules x seeds (and optionally "
         "final sparsities and critic modes); prints and saves a summary table. Each trial is the "
-        "training loop of rllib_experiments.train.",
+        "training loop of `python -m rllib_experiments train` (rllib_experiments.training).",
     )
     p.add_argument(
         "--setup",

@@ -105,8 +105,9 @@ def export_checkpoint(
         modules = find_actor_modules(checkpoint)
         states = {mid: load_module_state(mdir) for mid, mdir in modules.items()}
         archs = {mid: architecture_of(state) for mid, state in states.items()}
+    recorded = find_env_config(checkpoint)
     if env is None:
-        env = find_env_config(checkpoint)
+        env = recorded
         if env is None:
             log(
                 "warning: no environment settings found in the checkpoint (pass env=..., --env on the command line); "
@@ -116,6 +117,16 @@ def export_checkpoint(
         for arch in archs.values():
             env_settings(env, arch)
         num_users = _system_size(modules, checkpoint, env, log)
+    if given_env and recorded is not None:
+        with _blame("checkpoint"):
+            conflicts = env_conflicts(env, recorded)
+        if conflicts:
+            raise ExportError(
+                "env",
+                f"contradicts the environment {checkpoint} was trained in "
+                f"({'; '.join(conflicts)}); the files would carry a wrong label: leave the "
+                "environment out (it is read from the checkpoint)",
+            )
     system = {"run_id": uuid.uuid4().hex, "num_users": num_users}
     source = str(Path(checkpoint).resolve())
 
@@ -164,6 +175,21 @@ def export_checkpoint(
         done[mid] = (path, header)
     log(f"run_id {system['run_id']}: {len(done)} of N = {num_users} users")
     return done
+
+
+def env_conflicts(given: Mapping[str, Any], recorded: Mapping[str, Any]) -> list:
+    """Settings on which two environment descriptions disagree, as ``"KEY: given X,
+    checkpoint Y"`` lines (each description completed by its setup's preset; the setup's
+    name compared where both give one)."""
+    ca, cb = make_config(**dict(given)), make_config(**dict(recorded))
+    a, b = ca.to_kwargs(), cb.to_kwargs()
+    if ca.setup is not None and cb.setup is not None:
+        a["setup"], b["setup"] = ca.setup, cb.setup
+    return [
+        f"{key}: given {a.get(key)!r}, checkpoint {b.get(key)!r}"
+        for key in sorted(set(a) | set(b))
+        if key != "render_mode" and repr(a.get(key)) != repr(b.get(key))
+    ]
 
 
 def _system_size(modules, checkpoint, env, log) -> Optional[int]:

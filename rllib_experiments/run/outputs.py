@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 # the experiments import it from here, beside the JSON and CSV writers built on it.
 from dsa_pettingzoo.files import write_atomic as write_atomic
 from dsa_pettingzoo.files import write_text_atomic as write_text_atomic
+from rllib_experiments.run.framework_log import LOG_FILE
 
 RUN_FILE = "run.json"
 PROGRESS_FILE = "progress.csv"
@@ -123,6 +124,18 @@ def has_results(output: Path) -> bool:
     return output.is_dir() and any((output / name).exists() for name in RESULT_ENTRIES)
 
 
+def foreign_entries(output: Path) -> List[str]:
+    """Entries of an existing folder that holds no run which a run never writes (sorted): a
+    run is not started among them. A run's own files, a log and hidden files are not counted."""
+    output = Path(output)
+    if not output.is_dir() or has_results(output):
+        return []
+    own = {*RESULT_ENTRIES, LOG_FILE, LOCK_FILE}
+    return sorted(
+        p.name for p in output.iterdir() if p.name not in own and not p.name.startswith(".")
+    )
+
+
 def check_owner(output: Path, command: str) -> None:
     """OutputExistsError if ``output`` holds the output of a command other than ``command``."""
     for name, owner in OWNER_FILES.items():
@@ -146,8 +159,11 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> Optional[P
     if resume and overwrite:
         raise ValueError("give --resume or --overwrite, not both")
     check_owner(output, "train")
-    if output.exists() and not output.is_dir():
-        raise OutputExistsError(f"output {str(output)!r} exists and is not a folder")
+    for folder in (output, *output.parents):
+        if folder.exists() and not folder.is_dir():
+            raise OutputExistsError(
+                f"output {str(output)!r}: {str(folder)!r} exists and is not a folder"
+            )
     moved = None
     if has_results(output):
         if resume:

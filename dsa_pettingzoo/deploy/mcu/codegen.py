@@ -110,6 +110,13 @@ def actor_header(
         raise ValueError(
             f"observations must have shape (steps >= 1, {arch.obs_dim}), got {obs.shape}"
         )
+    bad = np.argwhere(~np.isfinite(obs))
+    if len(bad):
+        step, i = (int(v) for v in bad[0])
+        raise ValueError(
+            f"observations must be finite: step {step}, element {i} is {obs[step, i]} "
+            f"({len(bad)} non-finite values)"
+        )
     if reset_every < 1:
         raise ValueError(f"reset_every must be >= 1, got {reset_every}")
     mats = actor_matrices(arch, tensors)

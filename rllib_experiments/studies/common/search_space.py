@@ -26,8 +26,11 @@ recorded as unused, when the sampled schedule is another). ``--search grid`` tak
 
 Everything here is pure (no Ray): :func:`load_search_space` validates a file
 (:class:`SearchSpaceError` names the parameter), :func:`settings_for` turns one sampled
-point into Settings, :func:`corner_points` gives the points that are checked before any
-trial starts (every choice and both ends of every range).
+point into Settings, :func:`corner_points` and :func:`pair_points` give the points that are
+checked before any trial starts (every choice and both ends of every range, one parameter at
+a time and every two together; a pruning end past the iterations is refused). A key given
+twice in the file is refused, and a number written as text (YAML 1.1 reads ``1e-4``, without
+a dot, as a string) is refused with the spelling to use (``1.0e-4``).
 """
 
 from __future__ import annotations
@@ -116,11 +119,69 @@ class SearchSpace:
         return {"metric": self.metric, "parameters": self.parameters}
 
 
+class _DuplicateKey(ValueError):
+    """A key given twice in one mapping of a search-space file."""
+
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_pairs(pairs):
+    d = {}
+    for key, value in pairs:
+        if key in d:
+            raise _DuplicateKey(key)
+        d[key] = value
+    return d
+
+
 def _read(path: Path) -> Any:
     text = path.read_text()
     if path.suffix.lower() in (".yaml", ".yml"):
-        return yaml.safe_load(text)
-    return json.loads(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    return json.loads(text, object_pairs_hook=_unique_pairs)
+
+
+def _numeric_text(value) -> bool:
+    """A string that reads as a number (YAML 1.1 reads ``1e-4`` as text: no dot)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_not_numeric_text(name: str, values) -> None:
+    for v in values:
+        if _numeric_text(v):
+            raise SearchSpaceError(
+                name,
+                f"search space {name}: {v!r} is text, not a number (YAML reads an exponent "
+                f"without a dot as a string: write {_with_dot(v)})",
+            )
+
+
+def _with_dot(text: str) -> str:
+    mantissa, _, exponent = text.lower().partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}e{exponent}" if exponent else mantissa
 
 
 def load_search_space(path) -> SearchSpace:
@@ -130,6 +191,10 @@ def load_search_space(path) -> SearchSpace:
         raise SearchSpaceError(None, f"search space file {str(path)!r} does not exist")
     try:
         data = _read(path)
+    except _DuplicateKey as err:
+        raise SearchSpaceError(
+            err.key, f"search space file {str(path)!r}: key {err.key!r} given twice"
+        ) from None
     except Exception as err:  # noqa: BLE001 -- any parse error is the file's
         raise SearchSpaceError(
             None,
@@ -169,6 +234,7 @@ def parse_search_space(data: Any, source: str = "") -> SearchSpace:
             raise SearchSpaceError(
                 name, f"search space parameter {name!r} is not allowed; allowed: {allowed}"
             )
+        _check_not_numeric_text(name, _raw_values(spec))
         params[name] = _check_spec(name, spec)
         if name in FRACTIONS:
             values = _values(params[name])
@@ -194,6 +260,14 @@ def _values(spec) -> list:
         return [spec]
     ((dist, args),) = spec.items()
     return list(args)
+
+
+def _raw_values(spec) -> list:
+    """The values written in a spec, before it is checked (for the numeric-text hint)."""
+    if isinstance(spec, Mapping):
+        values = [v for args in spec.values() for v in (args if isinstance(args, list) else [args])]
+        return values
+    return list(spec) if isinstance(spec, (list, tuple)) else [spec]
 
 
 def _number(x) -> bool:
@@ -341,21 +415,60 @@ def corner_points(space: SearchSpace) -> List[Dict[str, Any]]:
     return points
 
 
+def pair_points(space: SearchSpace) -> List[Dict[str, Any]]:
+    """Points that vary two parameters together: every pair of their values at the ends
+    (each choice, both range ends), the other parameters at their first choice / lower end.
+    A combination no trial could run (minibatch_episodes above episodes_per_iteration) is
+    found here, where :func:`corner_points` varies one parameter at a time."""
+    ends = {}
+    for name, spec in space.parameters.items():
+        ends[name] = _values(spec) if isinstance(spec, Mapping) else [spec]
+    base = {k: v[0] for k, v in ends.items()}
+    varied = [k for k, v in ends.items() if len(v) > 1]
+    points = []
+    for i, a in enumerate(varied):
+        for b in varied[i + 1 :]:
+            for va in ends[a][1:]:
+                for vb in ends[b][1:]:
+                    points.append({**base, a: va, b: vb})
+    return points
+
+
 def check_space(space: SearchSpace, base: Mapping[str, Any]) -> None:
-    """Build the Settings of every corner point: a value no trial could run fails now,
-    as a SearchSpaceError naming the parameter."""
-    for point in corner_points(space):
+    """Build the Settings of every corner point, then of every pair of parameters at their
+    ends: a value or a combination no trial could run fails now, as a SearchSpaceError
+    naming the parameter(s). A pruning end past the iterations is refused too (the run
+    would never reach its final sparsity)."""
+    first = corner_points(space)[0]
+    for point in corner_points(space) + pair_points(space):
+        varied = [k for k in point if point[k] != first.get(k)]
         try:
-            settings_for(base, point)
+            settings = settings_for(base, point)
         except SettingsError as err:
-            name = (
-                err.field
-                if err.field in space.parameters
-                else next(
-                    (d for d in DERIVED_FROM.get(err.field, ()) if d in space.parameters), err.field
-                )
-            )
+            name = _parameter_of(space, err.field)
+            both = [k for k in varied if k != name]
+            if len(varied) > 1 and both:
+                names = " and ".join([name, *both] if name in varied else varied)
+                raise SearchSpaceError(
+                    name,
+                    f"search space {names}: not every combination can run: {err} (at {point})",
+                ) from None
             raise SearchSpaceError(name, f"search space {name}: {err} (at {point})") from None
+        if settings.prune_end is not None and settings.prune_end > settings.iterations:
+            name = _parameter_of(space, "prune_end")
+            raise SearchSpaceError(
+                name,
+                f"search space {name}: prune_end {settings.prune_end} is past the "
+                f"{settings.iterations} iterations (the run would never reach its final "
+                f"sparsity) (at {point})",
+            )
+
+
+def _parameter_of(space: SearchSpace, field: str) -> str:
+    """The search parameter that sets a Settings field (the field itself when none does)."""
+    if field in space.parameters:
+        return field
+    return next((d for d in DERIVED_FROM.get(field, ()) if d in space.parameters), field)
 
 
 def point_id(point: Mapping[str, Any]) -> str:
