@@ -48,6 +48,7 @@ def test_every_help_says_how_it_starts_and_names_no_path_of_this_machine(package
     prog = CONSOLE_PROG.get((package, command), f"python -m {package} {command}")
     assert text.startswith(f"usage: {prog}"), text[:200]
     assert str(REPO) not in text and "/root/" not in text and "/work/" not in text
+    assert "%%" not in text  # a literal percent sign argparse was not asked to format
 
 
 @pytest.mark.parametrize("package", PACKAGES)

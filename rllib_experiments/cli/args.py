@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from typing import Any, Dict, Mapping
 
 from dsa_pettingzoo.cli.arg_types import int_at_least, number_in
-from rllib_experiments.settings import Settings, SettingsError
+from dsa_pettingzoo.config import SETUPS
+from rllib_experiments.settings import Settings, SettingsError, preset_names
 from rllib_experiments.studies.common.folders import TUNE_DIR
 from rllib_experiments.studies.common.pooling import ALLOW_FLAG, MixedCodeError
 from rllib_experiments.studies.common.runner import TrialOptions
@@ -31,6 +32,7 @@ from rllib_experiments.studies.common.runner import (
 
 __all__ = [
     "int_at_least",
+    "add_settings_flags",
     "number_in",
     "key_value",
     "flag_of_field",
@@ -56,6 +58,76 @@ def key_value(text: str):
     except json.JSONDecodeError:
         value = raw
     return key, value
+
+
+def add_settings_flags(p: argparse.ArgumentParser) -> None:
+    """The flags that set one run's Settings, the same in every command that builds Settings
+    (``train``, ``tune_schedules``): the preset, the setup, the budget, the evaluation, the
+    env runners, ``--env`` and ``--set``."""
+    p.add_argument(
+        "--preset",
+        default=None,
+        help=f"settings preset (one of {preset_names()} or a JSON file); default: paper_<setup>",
+    )
+    p.add_argument(
+        "--setup",
+        choices=list(SETUPS),
+        default=None,
+        help="system setup: A = 10 users, 5 channels, no primary users; "
+        "B = A plus primary users (pi_k = 0.2); C = A plus bursty Markov primary "
+        "users, different on every channel. Default: the preset's",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=None,
+        help="training iterations I_T of a run (default: the preset's; 1000 in paper_A/B as in the paper)",
+    )
+    p.add_argument(
+        "--episodes-per-iteration",
+        type=int_at_least(1),
+        default=None,
+        help="whole episodes sampled per iteration (default: the preset's; 1 as in the paper)",
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int_at_least(1),
+        default=None,
+        help="evaluate every this many iterations, and after the last (default: the "
+        "preset's eval_interval: 10 in paper_A/B/C, 1 in tiny)",
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int_at_least(1),
+        default=None,
+        help="episodes per evaluation, stochastic and greedy (default: the preset's "
+        "eval_episodes: 100 in paper_A/B/C, 4 in tiny)",
+    )
+    p.add_argument(
+        "--num-env-runners",
+        type=int_at_least(0),
+        default=None,
+        help="remote env runner processes of a run (each takes a CPU more), 0 = sample in the "
+        "training process (default: the preset's, 0)",
+    )
+    p.add_argument(
+        "--env",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment keyword argument of dsa_pettingzoo.parallel_env, repeatable, "
+        "e.g. --env num_users=3 --env pu_prob=0.2 (values parsed as JSON)",
+    )
+    p.add_argument(
+        "--set",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
+        "--set prune_mode=hold (the fields: rllib_experiments.settings.Settings)",
+    )
 
 
 def flag_of_field(field: str, flags: Mapping[str, str]) -> str:

@@ -25,9 +25,13 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from dsa_pettingzoo.config import SETUPS
 from pruning_callbacks.schedules import SCHEDULES
-from rllib_experiments.cli.args import int_at_least, key_value, validated_settings
+from rllib_experiments.cli.args import (
+    add_settings_flags,
+    int_at_least,
+    key_value,
+    validated_settings,
+)
 from rllib_experiments.evaluation import EVAL_SEED
 from rllib_experiments.methods import ROWS, get_row
 from rllib_experiments.run import outputs as out
@@ -39,7 +43,7 @@ from rllib_experiments.run.ray_address import (
     check_ray_address,
     given_address,
 )
-from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset, preset_names
+from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset
 from rllib_experiments.studies.common.trials import trial_name
 from rllib_experiments.training import (
     DEFAULT_CHECKPOINT_EVERY,
@@ -93,7 +97,7 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         prog=prog,
         description="Train IAGC-PPO on the DSA environment (one recurrent actor per user, one "
         "shared critic on the learner) with optional magnitude pruning of the actors. With no "
-        f"flags: the demo, row {DEMO_ROW!r} of Table I (95%%-sparse actors, setup A, a few "
+        f"flags: the demo, row {DEMO_ROW!r} of Table I (95%-sparse actors, setup A, a few "
         "minutes), compared with slotted ALOHA and the oracle. Rewards are in "
         "the paper's unit (episode sum of the system throughput).",
         epilog="Stopping: SIGTERM (or Ctrl-C, SIGINT) stops the run at the end of the current "
@@ -101,19 +105,7 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         "status 128 + the signal (143 for SIGTERM, 130 for SIGINT); --resume then continues "
         "it exactly. A second signal stops at once. Exit status 2: a bad flag or input.",
     )
-    p.add_argument(
-        "--preset",
-        default=None,
-        help=f"settings preset (one of {preset_names()} or a JSON file); default: paper_<setup>",
-    )
-    p.add_argument(
-        "--setup",
-        choices=list(SETUPS),
-        default=None,
-        help="system setup: A = 10 users, 5 channels, no primary users; "
-        "B = A plus primary users (pi_k = 0.2); C = A plus bursty Markov primary "
-        "users, different on every channel. Default: the preset's",
-    )
+    add_settings_flags(p)
     p.add_argument(
         "--schedule",
         choices=sorted(SCHEDULES),
@@ -142,43 +134,11 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         "runs/demo-N for the demo)",
     )
     p.add_argument(
-        "--iterations",
-        type=int_at_least(1),
-        default=None,
-        help="training iterations I_T (default: the preset's; 1000 in paper_A/B as in the paper)",
-    )
-    p.add_argument(
-        "--episodes-per-iteration",
-        type=int_at_least(1),
-        default=None,
-        help="whole episodes sampled per iteration (default: the preset's; 1 as in the paper)",
-    )
-    p.add_argument(
         "--critic",
         choices=list(CRITIC_MODES),
         default=None,
         help="critic input: paper = each user's own history (eq. 9); centralized = all "
         "users' observations (default: the preset's, paper)",
-    )
-    p.add_argument(
-        "--num-env-runners",
-        type=int_at_least(0),
-        default=None,
-        help="remote env runner processes, 0 = sample in this process (default: the preset's, 0)",
-    )
-    p.add_argument(
-        "--eval-every",
-        type=int_at_least(1),
-        default=None,
-        help="evaluate every this many iterations, and after the last (default: the "
-        "preset's eval_interval: 10 in paper_A/B/C, 1 in tiny)",
-    )
-    p.add_argument(
-        "--eval-episodes",
-        type=int_at_least(1),
-        default=None,
-        help="episodes per evaluation, stochastic and greedy (default: the preset's "
-        "eval_episodes: 100 in paper_A/B/C, 4 in tiny)",
     )
     p.add_argument(
         "--eval-seed",
@@ -192,24 +152,6 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         type=int_at_least(1),
         default=None,
         help="iterations between checkpoints; one is always taken at the end (default 50)",
-    )
-    p.add_argument(
-        "--env",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="environment keyword argument of dsa_pettingzoo.parallel_env, repeatable, "
-        "e.g. --env num_users=3 --env pu_prob=0.2 (values parsed as JSON)",
-    )
-    p.add_argument(
-        "--set",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="any other Settings field, repeatable, e.g. --set actor_lr=3e-4 "
-        "--set prune_mode=hold (the fields: rllib_experiments.settings.Settings)",
     )
     p.add_argument(
         "--row",

@@ -32,9 +32,13 @@ import math
 from pathlib import Path
 from typing import List, Optional
 
-from dsa_pettingzoo.config import SETUPS
 from pruning_callbacks.schedules import SCHEDULES
-from rllib_experiments.cli.args import deprecated_alias, int_at_least, key_value, validated_settings
+from rllib_experiments.cli.args import (
+    add_settings_flags,
+    deprecated_alias,
+    int_at_least,
+    validated_settings,
+)
 from rllib_experiments.cli.tune_search import (
     add_search_flags,
     resolve_search,
@@ -42,7 +46,7 @@ from rllib_experiments.cli.tune_search import (
     uses_search,
 )
 from rllib_experiments.run import outputs as out
-from rllib_experiments.settings import CRITIC_MODES, load_preset, preset_names
+from rllib_experiments.settings import CRITIC_MODES, load_preset
 from rllib_experiments.studies.common import schedule_grid
 from rllib_experiments.studies.common.schedule_grid import GRID_TUNE_DIR, SUMMARY_CSV
 from rllib_experiments.studies.common.trials import GRID_AXES
@@ -71,17 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "final sparsities and critic modes); prints and saves a summary table. Each trial is the "
         "training loop of `python -m rllib_experiments train` (rllib_experiments.training).",
     )
-    p.add_argument(
-        "--setup",
-        choices=list(SETUPS),
-        default=None,
-        help="paper system setup (default: the preset's; A for paper_A)",
-    )
-    p.add_argument(
-        "--preset",
-        default=None,
-        help=f"settings preset ({preset_names()} or a JSON file); default paper_<setup>",
-    )
+    add_settings_flags(p)
     p.add_argument(
         "--schedules",
         nargs="+",
@@ -121,52 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(CRITIC_MODES),
         default=None,
         help="critic mode(s) to grid over (default: the preset's)",
-    )
-    p.add_argument(
-        "--iterations",
-        type=int_at_least(1),
-        default=None,
-        help="training iterations per trial (default: the preset's; paper 1000)",
-    )
-    p.add_argument(
-        "--episodes-per-iteration",
-        type=int_at_least(1),
-        default=None,
-        help="episodes sampled per iteration (default: the preset's)",
-    )
-    p.add_argument(
-        "--eval-every",
-        type=int_at_least(1),
-        default=None,
-        help="evaluate every N iterations (default: the preset's, 10)",
-    )
-    p.add_argument(
-        "--eval-episodes",
-        type=int_at_least(1),
-        default=None,
-        help="episodes per evaluation (default: the preset's, 100)",
-    )
-    p.add_argument(
-        "--num-env-runners",
-        type=int_at_least(0),
-        default=None,
-        help="env runner processes per trial; each trial then takes 1 + this many CPUs (default: the preset's, 0)",
-    )
-    p.add_argument(
-        "--env",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="environment keyword argument, repeatable (e.g. --env num_users=3)",
-    )
-    p.add_argument(
-        "--set",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="any other Settings field, repeatable",
     )
     p.add_argument(
         "--output",
