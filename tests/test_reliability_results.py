@@ -242,7 +242,7 @@ def test_read_only_output_folders_are_an_error_naming_the_flag(tmp_path):
 
     sized = tmp_path / "sized"
     shutil.copytree(REPO / "docs" / "results" / "raw" / "scale_probe" / "N10", sized / "N10")
-    r = _cli("scale_goal", str(sized), "--output", str(ro / "goal.md"))
+    r = _cli("scale_goal", str(sized), "--allow-mixed-commits", "--output", str(ro / "goal.md"))
     assert r.returncode == 2 and "argument --output" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
 
@@ -281,8 +281,8 @@ def test_read_only_folders_of_resume_and_reports_are_an_error_naming_the_flag(
     for main, argv in (
         (train.main, ["--output", str(run), "--resume"]),
         (train.main, ["--preset", "tiny", "--output", str(tmp_path / "new")]),
-        (reproduce.main, ["--report-only", "--output", str(flat)]),
-        (scale.main, ["--report-only", "--output", str(sized)]),
+        (reproduce.main, ["--report-only", "--allow-mixed-commits", "--output", str(flat)]),
+        (scale.main, ["--report-only", "--allow-mixed-commits", "--output", str(sized)]),
     ):
         with pytest.raises(SystemExit) as exc:
             main(argv)

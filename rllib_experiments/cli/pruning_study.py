@@ -143,6 +143,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(study_progress(output, args.setups))
         return 0
     md, csv_path, figures = report_paths(output, args.markdown, args.figures)
+
+    def full_report():  # every seed on record, with the figures
+        pruning_report.build_report(
+            output,
+            md,
+            csv_path,
+            figures,
+            DISPLAY_NAMES,
+            paper_seed_table(),
+            allow_mixed_commits=args.allow_mixed_commits,
+        )
+
     if args.report_only:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
@@ -168,15 +180,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"wrote {md} and {csv_path}")
             return 0
         with output_errors(parser):
-            pruning_report.build_report(
-                output,
-                md,
-                csv_path,
-                figures,
-                DISPLAY_NAMES,
-                paper_seed_table(),
-                allow_mixed_commits=args.allow_mixed_commits,
-            )
+            full_report()
         print(f"wrote {md}, {csv_path} and {figures}/pruning_*.png")
         return 0
     if not args.study and not args.rows:
@@ -205,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         check_rows(budget, args.setups, rows, seeds[0])
     except ValueError as err:  # e.g. a variant no trial could run (all0.999 with a dense head)
         parser.error(f"argument {what}: {err}")
-    mixed = getattr(args, "allow_mixed_commits", None)
+    mixed = args.allow_mixed_commits
     with output_errors(parser):  # records made otherwise: refused before Ray starts
         plan(Layout(output, budget), trials, supersede=args.supersede, allow_mixed_commits=mixed)
     with output_errors(parser):
@@ -224,13 +228,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             rows=list(rows),
         )
         backfill_actor_bytes(output, actor_states)
-        pruning_report.build_report(
-            output,
-            md,
-            csv_path,
-            figures,
-            DISPLAY_NAMES,
-            paper_seed_table(),
-            allow_mixed_commits=args.allow_mixed_commits,
-        )
+        full_report()
     return finish("pruning_study", todo, unfinished, errors, f"wrote {md}")

@@ -166,7 +166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         parser.error(f"argument --rows: {e}")
     trials = plan_trials(budget, args.setups, rows, seeds)
-    mixed = getattr(args, "allow_mixed_commits", None)
+    mixed = args.allow_mixed_commits
     with output_errors(parser):  # records made otherwise: refused before Ray starts
         plan(Layout(output, budget), trials, supersede=args.supersede, allow_mixed_commits=mixed)
     with output_errors(parser):

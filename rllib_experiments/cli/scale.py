@@ -231,9 +231,7 @@ def resolve(argv: Optional[Sequence[str]] = None):
 
 
 def _plan_flags(args):
-    return dict(
-        supersede=args.supersede, allow_mixed_commits=getattr(args, "allow_mixed_commits", None)
-    )
+    return dict(supersede=args.supersede, allow_mixed_commits=args.allow_mixed_commits)
 
 
 def _export_actors(run_folder: Path, folder: Path) -> None:
@@ -251,16 +249,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args, budget, trials = resolve(argv)
     output = Path(args.output)
     md, csv, figures = report_paths(output)
+
+    def report():
+        scale_report.build_report(
+            output,
+            md,
+            csv,
+            figures,
+            reference=reference(output, args.reference),
+            allow_mixed_commits=args.allow_mixed_commits,
+        )
+
     if args.report_only:
         with output_errors(parser):
-            scale_report.build_report(
-                output,
-                md,
-                csv,
-                figures,
-                reference=reference(output, args.reference),
-                allow_mixed_commits=args.allow_mixed_commits,
-            )
+            report()
         print(f"wrote {md}, {csv} and {figures}/scale_*.png")
         return 0
     if args.transfer_only:
@@ -278,14 +280,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     flush=True,
                 )
                 run_trial(t, budget, output, Path(args.runs_dir))
-            scale_report.build_report(
-                output,
-                md,
-                csv,
-                figures,
-                reference=reference(output, args.reference),
-                allow_mixed_commits=args.allow_mixed_commits,
-            )
+            report()
         print(
             f"scale: {added} records of ours_from_A and {len(missing)} of baselines written; "
             f"wrote {md}, {csv}"
@@ -310,12 +305,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sizes=args.sizes,
             setups=args.setups,
         )
-        scale_report.build_report(
-            output,
-            md,
-            csv,
-            figures,
-            reference=reference(output, args.reference),
-            allow_mixed_commits=args.allow_mixed_commits,
-        )
+        report()
     return finish("scale", todo, unfinished, errors, f"{wall / 60:.1f} min; wrote {md}, {csv}")
