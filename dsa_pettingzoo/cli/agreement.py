@@ -16,6 +16,7 @@ import numpy as np
 
 from ..deploy.agreement import agreement
 from ..files import write_atomic
+from .arg_types import int_at_least
 
 
 def main(argv=None) -> int:
@@ -27,9 +28,13 @@ def main(argv=None) -> int:
         "--candidate", required=True, help="directory of the same actors, exported otherwise"
     )
     p.add_argument("--steps", type=int, default=10_000, help="environment slots (default 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
+    p.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of the first episode (then +1 each)"
+    )
     p.add_argument("--record", metavar="FILE.npy", help="save user --user's observations here")
-    p.add_argument("--user", type=int, default=0, help="the user whose observations --record saves")
+    p.add_argument(
+        "--user", type=int_at_least(0), default=0, help="the user whose observations --record saves"
+    )
     args = p.parse_args(argv)
     if args.steps < 1:
         p.error(f"argument --steps: must be >= 1, got {args.steps}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from ..config import SETUPS
 from ..speed import (
@@ -87,8 +88,8 @@ def main(argv=None) -> dict:
         args.num_envs = 64 if args.scale else 1024
     if args.num_envs < 1:
         p.error("--num-envs must be >= 1")
-    if args.seconds <= 0:
-        p.error("--seconds must be > 0")
+    if not 0 < args.seconds < math.inf:  # NaN and inf would time forever
+        p.error(f"argument --seconds: must be a finite number > 0, got {args.seconds}")
     if args.scale_point:
         kind, N, K = args.scale_point
         out = scale_point(kind, int(N), int(K), args.num_envs, args.seconds, setup=args.setup)
@@ -101,6 +102,8 @@ def main(argv=None) -> dict:
             p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
         if not sizes or min(sizes) < 2:
             p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
+        if not 0 < args.max_gb < math.inf:
+            p.error(f"argument --max-gb: must be a finite number > 0, got {args.max_gb}")
         if args.channels is not None and args.channels < 1:
             p.error(f"--channels must be an integer >= 1, got {args.channels}")
         out = scale_report(

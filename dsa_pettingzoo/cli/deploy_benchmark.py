@@ -26,6 +26,7 @@ from ..deploy.actor_speed import (
 )
 from ..deploy.native import build_command
 from ..deploy.system import actor_files
+from .arg_types import int_at_least
 
 
 def main(argv=None) -> int:
@@ -61,7 +62,9 @@ def main(argv=None) -> int:
         help="B copies of the state advanced per step, as dsa-evaluate runs B episodes "
         "at once (default 1: one device, one slot)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of weights and observations")
+    p.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of weights and observations"
+    )
     p.add_argument(
         "--kernel-sparsities",
         type=float,
@@ -85,9 +88,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.steps < 1 or args.repeats < 1 or args.batch < 1:
         p.error("argument --steps/--repeats/--batch: must be >= 1")
-    for s in [*args.sparsities, *args.kernel_sparsities]:
-        if not 0.0 <= s < 1.0:
-            p.error(f"argument --sparsities: each must be in [0, 1), got {s}")
+    for flag, values in (
+        ("--sparsities", args.sparsities),
+        ("--kernel-sparsities", args.kernel_sparsities),
+    ):
+        for s in values:
+            if not 0.0 <= s < 1.0:
+                p.error(f"argument {flag}: each must be in [0, 1), got {s}")
     rng = np.random.default_rng(args.seed)
     if args.no_native:
         modes, native_note = numpy_modes(), "native modes skipped (--no-native)"

@@ -20,12 +20,20 @@ from ..env import parallel_env
 from .policy import load_actors
 
 
+def _load(flag: str, directory: str) -> list:
+    """The actors exported to ``directory``; a ValueError names the flag that gave it."""
+    try:
+        return load_actors(directory)
+    except ValueError as err:
+        raise ValueError(f"argument {flag}: {err}") from None
+
+
 def agreement(reference: str, candidate: str, steps: int, seed: int = 0, user: int = 0) -> dict:
     """Fractions of equal greedy actions over ``steps`` environment slots (all users).
 
     ``observations`` in the result: user ``user``'s observations, float32 [steps, obs_dim].
     """
-    ref, cand = load_actors(reference), load_actors(candidate)
+    ref, cand = _load("--reference", reference), _load("--candidate", candidate)
     if len(ref) != len(cand):
         raise ValueError(
             f"--candidate {candidate}: {len(cand)} users, the reference has {len(ref)}"

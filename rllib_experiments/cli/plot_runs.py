@@ -26,8 +26,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         runs = find_runs(args.paths)
-    except ValueError as err:  # a path that holds no run: its message, exit status 1
-        raise SystemExit(str(err)) from None
+    except ValueError as err:  # a path that holds no run: named, exit status 2
+        p.error(f"argument paths: {err}")
     plot(runs, Path(args.out), args.title)
     print(f"wrote {args.out}")
     return 0

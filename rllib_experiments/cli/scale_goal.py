@@ -75,6 +75,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     folders = args.folders or study_folders()
+    if not folders:
+        parser.error(
+            f"argument FOLDER: none given, and no study folder with scale records in {RAW}"
+        )
     for f in folders:
         if not f.is_dir():
             parser.error(f"argument FOLDER: {f} is not a folder")

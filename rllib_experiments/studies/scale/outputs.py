@@ -52,7 +52,9 @@ def report_paths(output: Path) -> Tuple[Path, Path, Path]:
 
 def study_folders(raw: Path = RAW) -> List[Path]:
     """Every folder of ``raw`` holding scale records (``N*/trials/*.json``) but the cost probe's,
-    the float32 study's first and the others by name."""
+    the float32 study's first and the others by name; none when ``raw`` does not exist."""
+    if not Path(raw).is_dir():
+        return []
     found = sorted(
         p
         for p in Path(raw).iterdir()
