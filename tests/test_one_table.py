@@ -23,6 +23,7 @@ COMMIT = "abc1234" + "0" * 33
 
 def _record(folder, setup, row, seed, reward, kind="learning", commit=COMMIT, **extra):
     rec = dict(
+        trial=f"{setup}__{row}__s{seed}",
         setup=setup,
         row=row,
         seed=seed,

@@ -102,8 +102,8 @@ def main(argv=None) -> dict:
             p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
         if not sizes or min(sizes) < 2:
             p.error(f"--sizes: comma-separated integers >= 2, got {args.sizes!r}")
-        if not 0 < args.max_gb < math.inf:
-            p.error(f"argument --max-gb: must be a finite number > 0, got {args.max_gb}")
+        if not 0 <= args.max_gb < math.inf:
+            p.error(f"argument --max-gb: must be a finite number >= 0, got {args.max_gb}")
         if args.channels is not None and args.channels < 1:
             p.error(f"--channels must be an integer >= 1, got {args.channels}")
         out = scale_report(
