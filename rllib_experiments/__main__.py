@@ -24,6 +24,7 @@ COMMANDS = {
     "scale_goal": ("scale_goal", "where the scale study's goal stands, every study folder pooled"),
     "verify": ("verify", "rerun trial records and report equal, or the first figure that differs"),
     "export": ("export", "export trained actors to compact sparse files that run without torch"),
+    "pretrained": ("pretrained", "build a set of learned actors shipped with the environment"),
     "benchmark": ("benchmark", "env steps per second of the training loop"),
     "plot_runs": ("plot_runs", "plot the evaluation curves of training runs"),
 }

@@ -46,13 +46,16 @@ def test_exported_prefix_is_registered_once(tmp_path):
     from dsa_pettingzoo.baselines import exported
 
     assert baselines.EXPORTED_PREFIX is exported.EXPORTED_PREFIX == "exported:"
-    assert baselines.PREFIXED_POLICIES == {"exported:": ExportedPolicy}
+    assert baselines.PREFIXED_POLICIES["exported:"] is ExportedPolicy
+    assert list(baselines.PREFIXED_POLICIES) == ["exported:", "pretrained:"]
     arch = Architecture(obs_dim=2 + 5, num_actions=3, hidden_sizes=(16,), lstm_size=8)
     d = export_dir(tmp_path, arch, 2)
     policy = make_policy(f"exported:{d}")
     assert type(policy) is ExportedPolicy and policy.directory == str(d)
     assert len(policy.actors) == 2 and policy.greedy
-    with pytest.raises(ValueError, match=r"allowed: random, aloha, .*, exported:DIR"):
+    with pytest.raises(
+        ValueError, match=r"allowed: random, aloha, .*, exported:DIR, pretrained:NAME"
+    ):
         make_policy("exported:")
 
 

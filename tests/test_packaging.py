@@ -48,7 +48,11 @@ def run(cmd, **kwargs) -> subprocess.CompletedProcess:
 
 def package_data() -> set:
     """The data files pyproject.toml ships, as the wheel must hold them."""
-    patterns = ["rllib_experiments/presets/*.json"] + [
+    patterns = [
+        "rllib_experiments/presets/*.json",
+        "dsa_pettingzoo/pretrained/*/*.dsaactor",
+        "dsa_pettingzoo/pretrained/*/manifest.json",
+    ] + [
         f"dsa_pettingzoo/deploy/{d}/*.{e}"
         for d, e in (("native", "c"), ("native", "h"), ("mcu", "c"), ("mcu", "h"), ("mcu", "ld"))
     ]
@@ -189,3 +193,35 @@ def test_installed_wheel_trains_exports_and_evaluates(dists):
     assert evaluation["episodes"] == 4 and evaluation["env"]["num_users"] == 3
     # a reward is a sum of non-negative rates over 20 slots, each at most log2(1 + 40) per channel
     assert 0 <= evaluation["mean_reward"] <= 20 * 2 * 5.36
+
+
+def test_the_wheel_alone_plays_the_shipped_actors_without_torch_or_ray(dists):
+    """``pip install <wheel>`` in a fresh environment (its dependencies from the package
+    index: numpy, gymnasium, pettingzoo; no torch, no ray) evaluates every shipped set on
+    the standard episodes and gets its manifest's numbers to the last digit."""
+    root, _, wheel = dists
+    venv = root / "venv-base"
+    run([sys.executable, "-m", "venv", venv])
+    python = venv / "bin" / "python"
+    run([python, "-m", "pip", "install", "--quiet", wheel], timeout=600)
+    for heavy in ("torch", "ray"):
+        absent = subprocess.run([python, "-c", f"import {heavy}"], capture_output=True)
+        assert absent.returncode != 0, f"{heavy} is installed in the base environment"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    kw = dict(cwd=root, env=env, timeout=300)
+    listed = run([venv / "bin" / "dsa-evaluate", "--list-pretrained"], **kw).stdout
+    names = [line.split()[0].split(":", 1)[1] for line in listed.splitlines()[1:]]
+    assert names and names == sorted(
+        p.parent.name for p in (REPO / "dsa_pettingzoo/pretrained").glob("*/manifest.json")
+    )
+    for name in names:
+        manifest = json.loads(
+            (REPO / f"dsa_pettingzoo/pretrained/{name}/manifest.json").read_text()
+        )
+        ev = manifest["evaluation"]
+        for mode, flags in (("greedy", []), ("sampled", ["--exported-sample"])):
+            cmd = [venv / "bin" / "dsa-evaluate", "--policy", f"pretrained:{name}", "--json"]
+            cmd += ["--episodes", str(ev["episodes"]), "--quiet", *flags]
+            result = json.loads(run(cmd, **kw).stdout)
+            assert result["mean_reward"] == ev[mode]["mean_reward"], (name, mode)
+            assert result["oracle_ratio"] == ev[mode]["oracle_ratio"], (name, mode)

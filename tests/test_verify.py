@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 from pathlib import Path
 
@@ -236,6 +237,7 @@ def test_the_committed_smoke_records_verify(tmp_path, capsys):
         out = capsys.readouterr().out
         assert "A__harmonic__s0: equal" in out and "A__aloha__s0: equal" in out
         assert "iter 6/6" in out  # progress while it runs
+        _build_a_shipped_set(tmp_path, capsys)
         return
     print(
         "verify smoke records: other CPU or torch: discrete figures exactly, iteration 0 and "
@@ -290,3 +292,48 @@ def test_a_tampered_record_is_reported_at_its_iteration_and_figure(tmp_path, cap
     assert main([str(tampered), "--iterations-limit", "2"]) == 0
     out = capsys.readouterr().out
     assert "A__harmonic__s0: equal (iterations 0-2)" in out and "stopped after 2 iterations" in out
+
+
+def _build_a_shipped_set(work: Path, capsys) -> None:
+    """``python -m rllib_experiments pretrained`` on the rerun's learning record (its run is on
+    disk): int8 files, a manifest without machine paths, and numbers the set gives again."""
+    from dsa_pettingzoo import pretrained
+    from dsa_pettingzoo.evaluation import evaluate_policy
+    from rllib_experiments.cli.pretrained import main as build
+
+    (record,) = work.glob("*A__harmonic__s0/results/trials/A__harmonic__s0.json")
+    into = work / "sets"
+    into.mkdir()
+    args = ["--record", str(record), "--name", "smoke-A", "--into", str(into)]
+
+    def build_in_work(*more) -> int:
+        here = os.getcwd()
+        os.chdir(work)  # as from the repository root: the manifest names the record from there
+        try:
+            return build([*args, *more])
+        finally:
+            os.chdir(here)
+
+    assert build_in_work() == 0
+    manifest = json.loads((into / "smoke-A" / "manifest.json").read_text())
+    assert manifest["trained_by"]["command"] == (
+        "python -m rllib_experiments reproduce --budget smoke --rows harmonic --setups A --seeds 0"
+    )
+    assert str(work) not in json.dumps(manifest) and not any(
+        str(work).encode() in p.read_bytes() for p in (into / "smoke-A").glob("*.dsaactor")
+    )
+    ev = manifest["evaluation"]
+    stats = evaluate_policy(
+        pretrained.ExportedPolicy(into / "smoke-A", greedy=False),
+        100,
+        seed=ev["seed"],
+        **manifest["env"],
+    )
+    assert stats.summary()["mean_reward"] == ev["sampled"]["mean_reward"]
+    # a second build is refused, then moves the first aside
+    with pytest.raises(SystemExit):
+        build_in_work()
+    assert "argument --into: folder" in capsys.readouterr().err
+    assert build_in_work("--overwrite") == 0
+    again = json.loads((into / "smoke-A" / "manifest.json").read_text())
+    assert again["files"] == manifest["files"]  # the same bytes: the run id comes from the record

@@ -45,21 +45,43 @@ POLICIES = {
     )
 }
 
-#: prefix -> policy class built from the text after the prefix: ``make_policy("exported:DIR")``
-#: is ``ExportedPolicy("DIR", **params)``.
-PREFIXED_POLICIES = {EXPORTED_PREFIX: ExportedPolicy}
+#: ``make_policy(PRETRAINED_PREFIX + NAME)``: a set of learned actors shipped with the package.
+PRETRAINED_PREFIX = "pretrained:"
+
+
+def _pretrained(name: str, **params) -> BatchedPolicy:
+    """The shipped set ``name`` (:mod:`dsa_pettingzoo.pretrained`)."""
+    # dsa_pettingzoo.pretrained builds on ExportedPolicy, so it sits above this package
+    from ..pretrained import load
+
+    return load(name, **params)
+
+
+#: prefix -> policy class (or factory) built from the text after the prefix:
+#: ``make_policy("exported:DIR")`` is ``ExportedPolicy("DIR", **params)``,
+#: ``make_policy("pretrained:NAME")`` the shipped set NAME.
+PREFIXED_POLICIES = {EXPORTED_PREFIX: ExportedPolicy, PRETRAINED_PREFIX: _pretrained}
+_ARGUMENT_OF = {EXPORTED_PREFIX: "DIR", PRETRAINED_PREFIX: "NAME"}
 
 
 def policy_names() -> list[str]:
     """What ``make_policy`` accepts, for messages: the names, then ``PREFIX<argument>`` forms."""
-    return [*POLICIES, *(f"{prefix}DIR" for prefix in PREFIXED_POLICIES)]
+    return [*POLICIES, *(f"{prefix}{_ARGUMENT_OF[prefix]}" for prefix in PREFIXED_POLICIES)]
+
+
+def prefixed(name) -> bool:
+    """Whether ``name`` is a ``PREFIX<argument>`` form (exported or pretrained actors)."""
+    return isinstance(name, str) and any(
+        name.startswith(prefix) and len(name) > len(prefix) for prefix in PREFIXED_POLICIES
+    )
 
 
 def make_policy(name: str, **params) -> BatchedPolicy:
     """Build the baseline ``name`` with its parameters (ValueError on an unknown name).
 
     ``exported:DIR`` loads the exported actors of DIR (:class:`ExportedPolicy`; params
-    ``greedy``, ``compute``).
+    ``greedy``, ``compute``), ``pretrained:NAME`` a shipped set (:mod:`dsa_pettingzoo.pretrained`,
+    the same params).
     """
     if isinstance(name, str):
         for prefix, cls in PREFIXED_POLICIES.items():
@@ -78,6 +100,7 @@ __all__ = [
     "POLICIES",
     "PU_BLOCKED",
     "PREFIXED_POLICIES",
+    "PRETRAINED_PREFIX",
     "AlohaPolicy",
     "BatchedPolicy",
     "ExportedPolicy",
@@ -94,4 +117,5 @@ __all__ = [
     "make_policy",
     "play_parallel_episode",
     "policy_names",
+    "prefixed",
 ]

@@ -4,6 +4,8 @@ Example (the paper's setup A, 1000 episodes)::
 
     dsa-evaluate --policy aloha --setup A --episodes 1000 --seed 0
     python -m dsa_pettingzoo evaluate --policy oca --setup B --episodes 200 --json
+    dsa-evaluate --policy pretrained:ours-A --episodes 100 --seed 12345   # shipped actors
+    dsa-evaluate --list-pretrained
 
 Prints mean +- std of the episode reward in the paper's unit (the episode sum
 of the system throughput, sum_t sum_n log2(1 + beta^n(t)) = (1/N) sum_t sum_n
@@ -21,11 +23,25 @@ import time
 
 import numpy as np
 
-from ..baselines import EXPORTED_PREFIX, POLICIES, make_policy, policy_names
+from .. import pretrained
+from ..baselines import (
+    EXPORTED_PREFIX,
+    POLICIES,
+    PRETRAINED_PREFIX,
+    make_policy,
+    policy_names,
+    prefixed,
+)
 from ..config import OBSERVATIONS, PU_MODELS, REWARDS, SETUPS, ConfigError, make_config
 from ..deploy.native import NativeUnavailableError
 from ..deploy.policy import COMPUTE_MODES
-from ..evaluation import DEFAULT_CHUNK_SIZE, EpisodeStats, evaluate_policy, oracle_ratios
+from ..evaluation import (
+    DEFAULT_CHUNK_SIZE,
+    EVAL_SEED,
+    EpisodeStats,
+    evaluate_policy,
+    oracle_ratios,
+)
 from .arg_types import int_at_least, number_in
 
 #: Policy-parameter flags: flag dest -> (policy name, keyword of the policy class).
@@ -83,10 +99,35 @@ def _snr_matrix(text: str):
 
 
 def _policy_name(text: str) -> str:
-    """A baseline name, or ``exported:DIR`` (a directory of exported actors)."""
-    if text in POLICIES or (text.startswith(EXPORTED_PREFIX) and len(text) > len(EXPORTED_PREFIX)):
+    """A baseline name, ``exported:DIR`` (a directory of exported actors) or ``pretrained:NAME``
+    (a shipped set)."""
+    if (
+        text.startswith(PRETRAINED_PREFIX)
+        and text[len(PRETRAINED_PREFIX) :] not in pretrained.names()
+    ):
+        shipped = ", ".join(PRETRAINED_PREFIX + n for n in pretrained.names()) or "none"
+        raise argparse.ArgumentTypeError(
+            f"no pretrained set {text[len(PRETRAINED_PREFIX) :]!r}; shipped: {shipped}"
+        )
+    if text in POLICIES or prefixed(text):
         return text
     raise argparse.ArgumentTypeError(f"must be one of {', '.join(policy_names())}, got {text!r}")
+
+
+def _pretrained_table() -> str:
+    """``--list-pretrained``: each shipped set, its setup and its evaluation (the manifest's)."""
+    lines = ["set                  setup  users  greedy/oracle  sampled/oracle  trained by"]
+    for name in pretrained.names():
+        m = pretrained.manifest(name)
+        ev = m["evaluation"]
+        lines.append(
+            f"{PRETRAINED_PREFIX + name:<20} {m['env']['setup']:<6} {m['num_users']:<6} "
+            f"{ev['greedy']['oracle_ratio']:<14.4f} {ev['sampled']['oracle_ratio']:<15.4f} "
+            f"{m['trained_by']['command']} (commit {m['trained_by']['commit'][:10]})"
+        )
+    if len(lines) == 1:
+        lines.append("(none shipped)")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,12 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--policy",
-        required=True,
         type=_policy_name,
         metavar="POLICY",
         help=f"baseline to evaluate: {', '.join(POLICIES)} (definitions: "
-        f"docs/baselines.md), or {EXPORTED_PREFIX}DIR, the users' actors exported "
-        "to DIR by `python -m rllib_experiments export` (docs/deployment.md)",
+        f"docs/baselines.md), {EXPORTED_PREFIX}DIR, the users' actors exported "
+        "to DIR by `python -m rllib_experiments export` (docs/deployment.md), or "
+        f"{PRETRAINED_PREFIX}NAME, a set of learned actors shipped with the package "
+        "(--list-pretrained). Required unless --list-pretrained",
+    )
+    p.add_argument(
+        "--list-pretrained",
+        action="store_true",
+        help="list the shipped sets of learned actors (name, setup, their evaluation on the "
+        "standard 100 episodes, the command that trained them) and exit",
     )
     p.add_argument(
         "--episodes", type=_positive_int, default=1000, help="number of episodes (default 1000)"
@@ -112,9 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed",
         type=_nonneg_int,
-        default=0,
         help="run seed: fixes the episodes' seeds (SNRs, PUs) and the policy's randomness "
-        "(default 0)",
+        f"(default 0; for {PRETRAINED_PREFIX}NAME, {EVAL_SEED}: the standard episodes its "
+        "manifest was evaluated on)",
     )
     p.add_argument(
         "--chunk-size",
@@ -132,10 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument(
         "--setup",
         choices=list(SETUPS),
-        default="A",
         help="preset: A = N 10, K 5, T 100, no PUs; B = A plus iid PUs with "
         "pi_k = 0.2; C = A plus Markov PUs, pi_k 0.1..0.5 and mean busy runs "
-        "10..20 slots over the channels (default A)",
+        f"10..20 slots over the channels (default A; for {PRETRAINED_PREFIX}NAME, the "
+        "setup the set was trained in)",
     )
     env.add_argument("--num-users", type=_positive_int, metavar="N", help="number of users N")
     env.add_argument("--num-channels", type=_positive_int, metavar="K", help="number of channels K")
@@ -249,14 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument(
         "--exported-sample",
         action="store_true",
-        help=f"{EXPORTED_PREFIX}DIR: sample actions from the actors' softmax "
+        help=f"{EXPORTED_PREFIX}DIR and {PRETRAINED_PREFIX}NAME: sample actions from the actors' softmax "
         "instead of taking the greedy (argmax) action",
     )
     pol.add_argument(
         "--exported-compute",
         choices=COMPUTE_MODES,
         metavar="MODE",
-        help=f"{EXPORTED_PREFIX}DIR: how the actors compute a step, one of "
+        help=f"{EXPORTED_PREFIX}DIR and {PRETRAINED_PREFIX}NAME: how the actors compute a step, one of "
         f"{', '.join(COMPUTE_MODES)} (default auto: numpy, sparse kernels only where "
         "they are faster; native: the compiled C kernel on the sparse weights, needs a "
         "C compiler; see docs/deployment.md). Results are the same up to float32 "
@@ -296,15 +344,29 @@ def _env_kwargs(args, parser) -> dict:
     return kwargs
 
 
+def _with_flags(trained: dict, given: dict, args, parser) -> dict:
+    """The environment of a shipped set's evaluation: its training environment, with the
+    settings the flags give instead (a preset given by --setup replaces the set's)."""
+    kwargs = {**trained, **given} if "setup" not in given else dict(given)
+    try:
+        make_config(**kwargs)
+    except ConfigError as err:
+        parser.error(f"argument {_flag_of(err.argument, args)}: {err}")
+    return kwargs
+
+
 def _exported_params(args, parser, env_kwargs: dict) -> dict:
     """Parameters of ``--policy exported:DIR``; the actors must fit the env (N, K, observation)."""
-    if not args.policy.startswith(EXPORTED_PREFIX):
+    if not prefixed(args.policy):
         for flag, given in (
             ("--exported-sample", args.exported_sample),
             ("--exported-compute", args.exported_compute is not None),
         ):
             if given:
-                parser.error(f"argument {flag}: applies only to --policy {EXPORTED_PREFIX}DIR")
+                parser.error(
+                    f"argument {flag}: applies only to --policy {EXPORTED_PREFIX}DIR or "
+                    f"{PRETRAINED_PREFIX}NAME"
+                )
         return {}
     params = {"greedy": not args.exported_sample}
     if args.exported_compute is not None:
@@ -339,7 +401,7 @@ def _policy_params(args, parser) -> dict:
         if not sep or not key:
             parser.error(f"argument --param: must be NAME=VALUE, got {item!r}")
         params[key] = _param_value(text)
-    if params and not args.policy.startswith(EXPORTED_PREFIX):
+    if params and not prefixed(args.policy):
         try:
             make_policy(args.policy, **params)
         except TypeError:
@@ -392,6 +454,11 @@ class _Progress:
         sys.stderr.flush()
 
 
+def _reported_env(config) -> dict:
+    """The environment a result reports: every setting but the render mode."""
+    return {k: v for k, v in config.to_kwargs().items() if k != "render_mode"}
+
+
 def run(args, env_kwargs: dict, policy_params: dict) -> dict:
     """Evaluate the policy (and the oracle on the same episodes); return the result dict."""
     show = not args.quiet
@@ -416,7 +483,7 @@ def run(args, env_kwargs: dict, policy_params: dict) -> dict:
         **stats.summary(),
         "seed": args.seed,
         "chunk_size": args.chunk_size,
-        "env": {k: v for k, v in config.to_kwargs().items() if k != "render_mode"},
+        "env": _reported_env(config),
         "seconds": seconds,
     }
     if args.policy == "oracle":
@@ -468,10 +535,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``dsa-evaluate``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.list_pretrained:
+        print(_pretrained_table())
+        return 0
+    if args.policy is None:
+        parser.error("the following arguments are required: --policy (or --list-pretrained)")
+    shipped = None
+    if args.policy.startswith(PRETRAINED_PREFIX):  # its defaults: the manifest's evaluation
+        shipped = pretrained.manifest(args.policy[len(PRETRAINED_PREFIX) :])
+        if args.seed is None:
+            args.seed = shipped["evaluation"]["seed"]
+    if args.seed is None:
+        args.seed = 0
     env_kwargs = _env_kwargs(args, parser)
+    if shipped is not None:  # the flags given change the set's training environment
+        env_kwargs = _with_flags(shipped["env"], env_kwargs, args, parser)
     policy_params = {**_policy_params(args, parser), **_exported_params(args, parser, env_kwargs)}
     differences = None
-    if args.policy.startswith(EXPORTED_PREFIX):
+    if prefixed(args.policy):
         differences = make_policy(args.policy, **policy_params).training_differences(
             make_config(**env_kwargs)
         )
@@ -487,4 +568,29 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
     else:
         print(format_table(result))
+    if shipped is not None:
+        print(_against_manifest(result, shipped, args), file=sys.stderr)
     return 0
+
+
+def _against_manifest(result: dict, shipped: dict, args) -> str:
+    """How this evaluation of a shipped set compares with its manifest's (same episodes or not)."""
+    ev = shipped["evaluation"]
+    mode = "sampled" if args.exported_sample else "greedy"
+    same = (
+        result["episodes"] == ev["episodes"]
+        and result["seed"] == ev["seed"]
+        and result["chunk_size"] == ev["chunk_size"]
+        and result["env"] == _reported_env(make_config(**shipped["env"]))
+    )
+    if not same:
+        return (
+            f"note: not the manifest's episodes ({ev['episodes']} episodes of seed {ev['seed']} "
+            f"in setup {shipped['env']['setup']}): no comparison with its {mode} reward "
+            f"{ev[mode]['mean_reward']!r}"
+        )
+    said = ev[mode]["mean_reward"]
+    verdict = (
+        "equal" if result["mean_reward"] == said else f"DIFFERS (here {result['mean_reward']!r})"
+    )
+    return f"the manifest's {mode} mean reward on the same episodes: {said!r}: {verdict}"

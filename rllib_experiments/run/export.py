@@ -85,6 +85,8 @@ def export_checkpoint(
     env: Optional[Mapping[str, Any]] = None,
     overwrite: bool = False,
     log=print,
+    source_label: Optional[str] = None,
+    run_id: Optional[str] = None,
 ) -> Dict[str, Tuple[Path, Dict[str, Any]]]:
     """Export every actor of a checkpoint into the new folder ``output``; module id -> (file, header).
 
@@ -95,6 +97,10 @@ def export_checkpoint(
     failed export leaves nothing behind. Every header gets the same ``system`` entry (a
     new ``run_id`` and N; :mod:`dsa_pettingzoo.deploy.system`). Raises
     :class:`ExportError` naming the option at fault.
+
+    The headers' ``source`` names the checkpoint by its absolute path, or by ``source_label``
+    (files meant to be committed must hold no path of a machine), and ``run_id`` replaces the
+    fresh random one (files rebuilt from the same checkpoint are then the same bytes).
     """
     given_env = env is not None
     with _blame("checkpoint"):
@@ -127,8 +133,13 @@ def export_checkpoint(
                 f"({'; '.join(conflicts)}); the files would carry a wrong label: leave the "
                 "environment out (it is read from the checkpoint)",
             )
-    system = {"run_id": uuid.uuid4().hex, "num_users": num_users}
-    source = str(Path(checkpoint).resolve())
+    system = {"run_id": run_id or uuid.uuid4().hex, "num_users": num_users}
+    source = source_label or str(Path(checkpoint).resolve())
+
+    def module_source(mdir: Path) -> str:
+        if source_label is None:
+            return str(mdir.resolve())
+        return f"{source_label}/{mdir.resolve().relative_to(Path(checkpoint).resolve()).as_posix()}"
 
     def write(folder: Path):
         headers = {}
@@ -145,7 +156,7 @@ def export_checkpoint(
                     system=system,
                     source={
                         "checkpoint": source,
-                        "module_dir": str(mdir.resolve()),
+                        "module_dir": module_source(mdir),
                         "exporter": "rllib_experiments.run.export",
                     },
                 )
