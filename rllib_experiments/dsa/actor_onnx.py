@@ -24,6 +24,7 @@ export --format onnx`` (:func:`rllib_experiments.run.export.export_checkpoint`) 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import warnings
 from pathlib import Path
@@ -63,15 +64,22 @@ def torch_actor(state: Mapping[str, Any], arch: Optional[Architecture] = None) -
     found = architecture_of(state)
     if arch is not None and arch != found:
         raise ValueError(f"the weights have architecture {found}, not the given {arch}")
-    actor = IAGCActor(
-        observation_space=spaces.Box(0.0, 1.0, (found.obs_dim,), np.float32),
-        action_space=spaces.Discrete(found.num_actions),
-        model_config={
-            "hidden_sizes": list(found.hidden_sizes),
-            "lstm_size": found.lstm_size,
-            "lstm_layers": found.lstm_layers,
-        },
-    )
+    # Ray logs a deprecation warning of its own (its RLModuleConfig) for every RLModule built
+    ray_deprecation = logging.getLogger("ray._common.deprecation")
+    level = ray_deprecation.level
+    ray_deprecation.setLevel(logging.ERROR)
+    try:
+        actor = IAGCActor(
+            observation_space=spaces.Box(0.0, 1.0, (found.obs_dim,), np.float32),
+            action_space=spaces.Discrete(found.num_actions),
+            model_config={
+                "hidden_sizes": list(found.hidden_sizes),
+                "lstm_size": found.lstm_size,
+                "lstm_layers": found.lstm_layers,
+            },
+        )
+    finally:
+        ray_deprecation.setLevel(level)
     actor.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state.items()})
     return actor.eval()
 
