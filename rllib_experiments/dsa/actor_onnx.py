@@ -37,7 +37,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from dsa_pettingzoo import BatchedDSA
+from dsa_pettingzoo import BatchedDSA, make_config
 from dsa_pettingzoo.deploy.format import Architecture, sparsity_of
 from rllib_experiments.dsa.actor_files import (
     architecture_of,
@@ -210,8 +210,7 @@ def check_onnx_agreement(
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    probe = BatchedDSA(1, **dict(env))
-    episodes = math.ceil(steps / probe.horizon)
+    episodes = math.ceil(steps / make_config(**dict(env)).horizon)
     sim = BatchedDSA(episodes, **dict(env))
     users = {}
     for mid, path in models.items():
