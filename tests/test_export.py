@@ -404,7 +404,7 @@ EXPORT_FLAG_ERRORS = [  # argv, the flag named, the message
     (
         [*_CK, "--output", "{tmp}/notes", "--overwrite"],
         "--output",
-        "is not moved aside by --overwrite: it holds notes.txt, not only *.dsaactor files",
+        "is not moved aside by --overwrite: it holds notes.txt, not only *.dsaactor or *.onnx files",
     ),
     ([*_CK, *_OUT, "--dtype", "float64"], "--dtype", "invalid choice: 'float64'"),
     ([*_CK, *_OUT, "--encoding", "zip"], "--encoding", "invalid choice: 'zip'"),

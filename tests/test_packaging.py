@@ -96,6 +96,39 @@ def test_sdist_and_wheel_hold_the_sources_and_data(dists):
     assert {"pyproject.toml", "README.md"} | data <= in_sdist
 
 
+def test_sdist_holds_the_tests_docs_and_project_files(dists):
+    """MANIFEST.in: the sdist is the whole source, tests/ and docs/ (with the records under
+    docs/results/raw) included; the wheel stays the packages alone."""
+    root, sdist, wheel = dists
+    src = root / "src"  # the copy the dists were built from
+    with tarfile.open(sdist) as tar:
+        in_sdist = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for folder in ("tests", "docs"):
+        files = {
+            p.relative_to(src).as_posix()
+            for p in (src / folder).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+        assert files, folder
+        assert files <= in_sdist, sorted(files - in_sdist)[:10]
+    for name in (
+        "tests/test_golden.py",
+        "tests/conftest.py",
+        "docs/deployment.md",
+        "docs/figures.toml",
+        "CHANGELOG.md",
+        "CITATION.cff",
+        "LICENSE",
+        ".ci/run",
+    ):
+        assert name in in_sdist, name
+    assert any(n.startswith("tests/golden/") for n in in_sdist)
+    assert any(n.startswith("docs/results/raw/") for n in in_sdist)
+    assert not any(n.endswith(".pyc") for n in in_sdist)
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not any(n.startswith(("docs/", "tests/")) for n in names)
+
+
 def test_metadata_passes_twine_check(dists):
     _, sdist, wheel = dists
     proc = run([sys.executable, "-m", "twine", "check", "--strict", sdist, wheel])
@@ -103,13 +136,22 @@ def test_metadata_passes_twine_check(dists):
     meta = zipfile.ZipFile(wheel).read("dsa_pettingzoo-0.3.0.dist-info/METADATA").decode()
     for line in (
         "Project-URL: Homepage, https://github.com/dsa-pettingzoo/dsa-pettingzoo",
-        "Classifier: Programming Language :: Python :: 3.12",
+        "Classifier: Programming Language :: Python :: 3.11",
+        "Requires-Python: >=3.10",
         "License-Expression: MIT",
         "License-File: LICENSE",
         "Classifier: Topic :: Scientific/Engineering :: Artificial Intelligence",
         "Keywords: pettingzoo,multi-agent reinforcement learning,dynamic spectrum access",
     ):
         assert line in meta, line
+    # the classifiers name only the Python that CI tests (.ci/run: 3.11)
+    versions = [
+        line.rsplit(":: ", 1)[1]
+        for line in meta.splitlines()
+        if line.startswith("Classifier: Programming Language :: Python :: 3.")
+    ]
+    assert versions == ["3.11"], versions
+    assert "Provides-Extra: onnx" in meta
     # PEP 639: license-files = ["LICENSE"] ships the file in the wheel's .dist-info/licenses/
     assert "dsa_pettingzoo-0.3.0.dist-info/licenses/LICENSE" in zipfile.ZipFile(wheel).namelist()
 
