@@ -13,6 +13,9 @@ things do not, and these hooks handle them at build time, without touching the f
   folder in the repository too.
 
 Links inside code (fenced blocks and `inline code`) are left alone.
+
+The docstrings use a few reStructuredText habits that Markdown shows as they are: roles before
+a code span (":class:`Schedule`") and "::" before a literal block. The API pages drop them.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 # Fenced code blocks and inline code spans: no link in them is rewritten.
 CODE = re.compile(r"(^|\n)(```|~~~).*?\n\2[^\n]*|`[^`\n]+`", re.DOTALL)
 EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#|^/")
+# In the HTML of a docstring: ":class:<code>", and a paragraph that ends in "::"
+ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj|py:\w+):(?=<code)")
+DOUBLE_COLON = re.compile(r"::(?=</p>)")
 
 
 def on_files(files, config):
@@ -107,3 +113,10 @@ def _rewrite_links(text, page, config, files):
     return LINK.sub(
         lambda m: m.group(1) + _rewrite(m.group(2), page, config, files) + m.group(3), text
     )
+
+
+def on_page_content(html, page, config, files):
+    """Drop reStructuredText roles and "::" from the docstrings of the API pages."""
+    if not page.file.src_uri.startswith("api/"):
+        return html
+    return DOUBLE_COLON.sub(":", ROLE.sub("", html))
