@@ -139,7 +139,8 @@ class MagnitudePruner:
         mode: "hold" (default) or "regrow".
         ranking: "layer" (default, per-matrix ranking) or "global" (whole module).
         prune_biases: also prune biases (default False: biases stay dense).
-        include, exclude: fnmatch patterns on parameter names (see :func:`prunable_parameters`).
+        include: fnmatch patterns on parameter names (see :func:`prunable_parameters`).
+        exclude: fnmatch patterns on parameter names (see :func:`prunable_parameters`).
         regrow_from: hold mode only, "zero" (default) or "pruned_value".
     """
 
