@@ -30,6 +30,8 @@ modifier           change to the base row's Settings
 ``clr<x>``         critic learning rate = x (paper 5e-5: ``clr0.00005``)
 ``all<s>``         final_sparsity chosen so that s of *all* actor parameters (biases and
                    dense layers included; what an exported file stores) are zero
+``width<h>``       the actor's width: both MLP layers and the LSTM of h units (the
+                   paper's 128); ``ours_dense+width24`` is a small dense actor
 =================  ==============================================================
 
 A variant's label is the base row's label with the modifiers; its group is "variant".
@@ -60,22 +62,21 @@ MODIFIERS: Dict[str, Dict] = {
 }
 
 #: Modifiers with a number: prefix -> (what the number is, how it changes the Settings).
-NUMBERED = ("iprune", "amp", "period", "start", "end", "all", "p", "alr", "clr")
-_NUMBER = re.compile(r"^(iprune|amp|period|start|end|all|p|alr|clr)(\d+(?:\.\d+)?)$")
+NUMBERED = ("iprune", "amp", "period", "start", "end", "all", "p", "alr", "clr", "width")
+_NUMBER = re.compile(r"^(iprune|amp|period|start|end|all|p|alr|clr|width)(\d+(?:\.\d+)?)$")
 
 
 def _schedule_param(settings, name: str, value: float):
     return settings.replace(schedule_params={**settings.schedule_params, name: value})
 
 
-def _overall_sparsity(settings, target: float):
-    """final_sparsity of the pruned matrices giving ``target`` over all actor parameters."""
+def probe_actor(settings):
+    """A freshly initialised actor of these settings (its sizes, the environment's spaces)."""
     # imports ray, torch: only when called
-    from pruning_callbacks.masks import prunable_parameters
-    from rllib_experiments.iagc.modules import IAGCActor, prune_scope_patterns
+    from rllib_experiments.iagc.modules import IAGCActor
 
     info = probe_env(settings)
-    actor = IAGCActor(
+    return IAGCActor(
         observation_space=info["obs_space"],
         action_space=info["act_space"],
         model_config={
@@ -84,13 +85,25 @@ def _overall_sparsity(settings, target: float):
             "lstm_layers": settings.lstm_layers,
         },
     )
+
+
+def pruned_parameters(settings, actor) -> Dict:
+    """The actor's parameters these settings prune (name -> tensor): the prune scope's
+    matrices, and their biases with ``prune_biases``."""
+    # imports torch: only when called
+    from pruning_callbacks.masks import prunable_parameters
+    from rllib_experiments.iagc.modules import prune_scope_patterns
+
     include, exclude = prune_scope_patterns(settings.prune_scope, settings.hidden_sizes)
-    in_scope = sum(
-        p.numel()
-        for p in prunable_parameters(
-            actor, prune_biases=settings.prune_biases, include=include, exclude=exclude
-        ).values()
+    return prunable_parameters(
+        actor, prune_biases=settings.prune_biases, include=include, exclude=exclude
     )
+
+
+def _overall_sparsity(settings, target: float):
+    """final_sparsity of the pruned matrices giving ``target`` over all actor parameters."""
+    actor = probe_actor(settings)
+    in_scope = sum(p.numel() for p in pruned_parameters(settings, actor).values())
     total = sum(p.numel() for p in actor.parameters())
     p = target * total / in_scope
     if not 0 <= p < 1:
@@ -114,6 +127,10 @@ def parse_modifier(text: str) -> Callable:
             f"{[k + '<number>' for k in NUMBERED]}"
         )
     kind, value = m.group(1), float(m.group(2))
+    if kind == "width":
+        if value != int(value) or value < 1:
+            raise ValueError(f"modifier {text!r}: a width must be an integer >= 1")
+        return lambda s: s.replace(hidden_sizes=(int(value), int(value)), lstm_size=int(value))
     if kind == "iprune":
         if value != int(value) or value < 1:
             raise ValueError(f"modifier {text!r}: i_prune must be an integer >= 1")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Sequence
 
 from rllib_experiments.studies.common.budgets import PAPER
+from rllib_experiments.studies.pruning import pareto
 from rllib_experiments.studies.common.found_rows import DISPLAY_NAMES, SEARCH_A_BEST  # noqa: F401 (re-exported)
 
 SCOPES = [
@@ -81,6 +82,11 @@ STUDIES: Dict[str, tuple] = {
         "ours trained with bfloat16 autocast vs float32, paired by seed (run side by side)",
         ["ours", "ours+bf16"],
         list(range(3)),
+    ),
+    "pareto": (
+        "sparse actors against small dense ones of the same int8 bytes (run with --setups A C)",
+        pareto.study_rows(),
+        list(range(5)),
     ),
 }
 
