@@ -178,7 +178,8 @@ class FromScratch(SparseAlgorithm):
     regrows: bool = False
 
     def __init__(self, module: nn.Module, schedule: Schedule, **kwargs) -> None:
-        super().__init__(module, schedule, **kwargs)
+        # masks held at every step, whatever magnitude pruning's mode says
+        super().__init__(module, schedule, **{**kwargs, "mode": "hold", "regrow_from": "zero"})
         self.generator = torch.Generator().manual_seed(self.seed)
         self.num_updates = 0
         target = float(schedule.final_sparsity)
