@@ -15,7 +15,9 @@ RLlib's value head ``vf.*`` (the critic is never pruned, Remark 1).
 Ranking (``ranking``): "layer" (default) prunes the k = round(p n) smallest-magnitude
 entries of each matrix (n entries), so every matrix is within half a weight of p;
 "global" ranks all prunable entries of the module together (the total count is exact,
-single matrices may differ). Ties are broken deterministically: among equal scores the
+single matrices may differ). With layer ranking, ``distribution="erk"`` gives each matrix
+its Erdős–Rényi-kernel share of p instead
+(:mod:`pruning_callbacks.algorithms.distribution`; the total count is exact). Ties are broken deterministically: among equal scores the
 entry with the lower flat index (matrices in ``named_parameters`` order) is pruned first.
 
 Mask modes:
@@ -47,6 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pruning_callbacks.algorithms.distribution import DISTRIBUTIONS, prune_counts
 from pruning_callbacks.mask_options import MODES, RANKINGS, REGROW_FROM
 
 __all__ = [
@@ -142,6 +145,7 @@ class MagnitudePruner:
         include: fnmatch patterns on parameter names (see :func:`prunable_parameters`).
         exclude: fnmatch patterns on parameter names (see :func:`prunable_parameters`).
         regrow_from: hold mode only, "zero" (default) or "pruned_value".
+        distribution: layer ranking only, "uniform" (default: every matrix to p) or "erk".
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class MagnitudePruner:
         include: Optional[Sequence[str]] = None,
         exclude: Sequence[str] = (),
         regrow_from: str = "zero",
+        distribution: str = "uniform",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -161,7 +166,15 @@ class MagnitudePruner:
             raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
         if regrow_from not in REGROW_FROM:
             raise ValueError(f"regrow_from must be one of {REGROW_FROM}, got {regrow_from!r}")
+        if distribution not in DISTRIBUTIONS:
+            raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+        if distribution != "uniform" and ranking != "layer":
+            raise ValueError(
+                f"distribution {distribution!r} needs ranking 'layer' (a global ranking "
+                "chooses the matrices' shares itself)"
+            )
         self.mode = mode
+        self.distribution = distribution
         self.ranking = ranking
         self.regrow_from = regrow_from
         self.params = prunable_parameters(
@@ -225,6 +238,9 @@ class MagnitudePruner:
 
     def _new_masks(self, sparsity: float) -> Dict[str, torch.Tensor]:
         scores = {n: self._scores(n, sparsity) for n in self.params}
+        if self.distribution != "uniform":
+            counts = prune_counts([s.shape for s in scores.values()], sparsity, self.distribution)
+            return {n: smallest_k_mask(s, k) for (n, s), k in zip(scores.items(), counts)}
         if self.ranking == "layer":
             return {
                 n: smallest_k_mask(s, num_to_prune(s.numel(), sparsity)) for n, s in scores.items()
@@ -257,6 +273,22 @@ class MagnitudePruner:
             self.pruned_values[n][new[n]] = 0.0
             self.masks[n] = new[n]
         self.target_sparsity = float(sparsity)
+        self.apply_masks()
+
+    @torch.no_grad()
+    def set_masks(self, masks: Mapping[str, torch.Tensor], target_sparsity: float) -> None:
+        """Take masks chosen elsewhere (a sparse-from-scratch algorithm) and apply them.
+
+        ``masks`` has one bool tensor per prunable parameter (True = active);
+        ``target_sparsity`` is recorded as the target they stand for.
+        """
+        if set(masks) != set(self.masks):
+            raise ValueError(f"masks for {sorted(masks)}, this module prunes {sorted(self.masks)}")
+        for n, m in masks.items():
+            if m.shape != self.masks[n].shape or m.dtype != torch.bool:
+                raise ValueError(f"mask of {n} must be bool of shape {tuple(self.masks[n].shape)}")
+            self.masks[n] = m
+        self.target_sparsity = float(target_sparsity)
         self.apply_masks()
 
     @torch.no_grad()

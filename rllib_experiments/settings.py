@@ -26,7 +26,10 @@ pruning) and drop it in ``PruningConfig``, which is only about pruning, where th
 is clear: ``prune_mode`` -> ``PruningConfig.mode``, ``prune_ranking`` -> ``ranking`` (the
 magnitude ranking, "layer"/"global", also ``MagnitudePruner(ranking=...)``),
 ``prune_start``/``prune_end`` -> the schedule's ``start``/``end``; ``prune_interval`` and
-``prune_biases`` keep their names down to the schedule and the masks. ``prune_scope``
+``prune_biases`` keep their names down to the schedule and the masks; ``prune_algorithm``,
+``prune_distribution``, ``prune_update_interval``, ``prune_drop_fraction`` and
+``prune_drop_end`` -> ``algorithm``, ``distribution``, ``update_interval``,
+``drop_fraction``, ``drop_end``. ``prune_scope``
 (which of an actor's matrices are pruned) is the only "scope"; it becomes
 ``PruningConfig.include``/``exclude`` patterns (:mod:`rllib_experiments.iagc.prune_scopes`).
 """
@@ -80,7 +83,8 @@ CHECKED_BY = {
     "Bounds (pruning_callbacks.schedules), when PruningConfig builds one schedule per user; a "
     "value the chosen schedule does not take: GradualSchedule's declaration of it",
     "one value per user (lists)": "pruning_callbacks.schedules.per_agent_schedules, via PruningConfig",
-    "prune_mode, prune_ranking, prune_interval, prune_biases": "PruningConfig.__post_init__",
+    "prune_mode, prune_ranking, prune_interval, prune_biases, prune_algorithm, "
+    "prune_distribution, prune_update_interval, prune_drop_fraction, prune_drop_end": "PruningConfig.__post_init__",
     "prune_scope": "rllib_experiments.iagc.prune_scopes.prune_scope_patterns",
     "the other fields, and the rules between fields": "Settings.validate",
 }
@@ -95,6 +99,11 @@ _FIELD_OF_PRUNING = {
     "modules": "env",
     "include": "prune_scope",
     "exclude": "prune_scope",
+    "algorithm": "prune_algorithm",
+    "distribution": "prune_distribution",
+    "update_interval": "prune_update_interval",
+    "drop_fraction": "prune_drop_fraction",
+    "drop_end": "prune_drop_end",
 }
 #: Schedule parameter -> the Settings field that sets it (the others: schedule_params).
 _FIELD_OF_SCHEDULE = {
@@ -217,6 +226,21 @@ class Settings:
     prune_ranking: str = "layer"
     """Magnitude ranking: "layer" (each pruned matrix to p) or "global" (one ranking over all of
     an actor's pruned matrices, so p holds for their total)."""
+    prune_algorithm: str = "magnitude"
+    """Sparse training algorithm (``pruning_callbacks.algorithms``): "magnitude" (gradual
+    magnitude pruning along the schedule; the paper's), or sparse from the start with
+    schedule "constant" at final_sparsity: "static" (a fixed random mask), "set" (Mocanu et
+    al. 2018: drop by magnitude, grow at random) or "rigl" (Evci et al. 2020: grow where the
+    dense gradient is largest). prune_mode, prune_interval do not apply to the last three."""
+    prune_distribution: str = "uniform"
+    """Sparsity over an actor's pruned matrices: "uniform" (each to p) or "erk" (Erdős–Rényi
+    kernel: density proportional to (fan_in + fan_out)/(fan_in fan_out), p over their total)."""
+    prune_update_interval: int = 10
+    """Delta T of "set" and "rigl": their masks move every this many iterations."""
+    prune_drop_fraction: float = 0.3
+    """Initial drop fraction of "set" and "rigl", decayed by cosine to 0 at prune_drop_end."""
+    prune_drop_end: Optional[int] = None
+    """Iteration where the drop fraction reaches 0 (None: 0.75 x iterations)."""
     # --- evaluation (IV-C) -------------------------------------------------------
     eval_interval: int = 10
     """Evaluate every this many iterations."""
@@ -333,6 +357,11 @@ class Settings:
                 include=include,
                 exclude=[*DEFAULT_EXCLUDE, *exclude],
                 final_iteration=self.iterations,
+                algorithm=self.prune_algorithm,
+                distribution=self.prune_distribution,
+                update_interval=self.prune_update_interval,
+                drop_fraction=self.prune_drop_fraction,
+                drop_end=self.prune_drop_end,
             )
             # Values the chosen schedule does not take are still held to their declaration.
             takes = {p.name for p in schedule_parameters(self.schedule)}

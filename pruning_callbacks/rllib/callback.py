@@ -43,6 +43,10 @@ def _is_pruning_learner(learner) -> bool:
     )
 
 
+def _masks_from_start(learner) -> bool:
+    return learner.pruning_masks_from_start()
+
+
 def push_iteration(algorithm) -> Dict[str, float]:
     """Tell every Learner the index of the next training iteration; returns its targets."""
     i = int(algorithm.iteration)
@@ -116,6 +120,10 @@ class PruningCallback(RLlibCallback):
                 f"learner_config_dict keys {sorted(algorithm.config.learner_config_dict or {})}"
             )
         push_iteration(algorithm)
+        # sparse-from-scratch actors are masked at build: RLlib's set-up sync of the env
+        # runners is fire-and-forget for remote ones, so make sure they sample sparse
+        if any(_results(algorithm.learner_group.foreach_learner(_masks_from_start))):
+            ship_weights(algorithm)
 
     def on_train_result(
         self, *, algorithm, metrics_logger=None, result=None, **kwargs: Any

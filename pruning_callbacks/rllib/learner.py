@@ -15,16 +15,22 @@ It overrides ``build``, ``apply_gradients``, ``after_gradient_based_update``,
 overrides of these run unchanged. It touches only the module ids of
 ``PruningConfig.modules`` (default: the non-learner-only modules).
 
-Per iteration i (0-based, told by :class:`~pruning_callbacks.rllib.callback.PruningCallback`,
-else counted by the learner): the update trains with the current masks held (hold mode)
-or with none (regrow mode); then each actor's schedule decides: from
-``final_iteration - 1`` on it is finalized to p_final, otherwise it is pruned to p_i if
+Each pruned actor gets one object of its :attr:`PruningConfig.algorithm`
+(:mod:`pruning_callbacks.algorithms`; seeded with :func:`~pruning_callbacks.algorithms.base.module_seed`
+of the algorithm config's ``seed`` and the module id). Per iteration i (0-based, told by
+:class:`~pruning_callbacks.rllib.callback.PruningCallback`, else counted by the learner):
+the update trains with the current masks held (hold mode, and always for the
+sparse-from-scratch algorithms) or with none (regrow mode); then the algorithm's ``step(i)``
+moves the masks. For "magnitude" each actor's schedule decides: from ``final_iteration - 1``
+on it is finalized to p_final, otherwise it is pruned to p_i if
 ``schedule.is_mask_update_iter(i)`` (its ``prune_interval`` is
-:attr:`PruningConfig.schedule_prune_interval`). Modules whose schedule is dense ("none") get no
-masks. Logged per module, the same iteration, in
+:attr:`PruningConfig.schedule_prune_interval`). The optimizer state (e.g. Adam's moments)
+of entries a step dropped or grew is reset to zero. Modules whose schedule is dense ("none")
+get no masks. Logged per module, the same iteration, in
 ``result["learners"][module_id]``: ``sparsity`` (actual zero fraction of the prunable
 weights after this iteration), ``target_sparsity`` (p_i), ``mask_sparsity`` (fraction
-the current masks prune) and ``pruning_event`` (1 if the masks were recomputed); in ``result["learners"]["__all_modules__"]``:
+the current masks prune) and ``pruning_event`` (1 if the masks were recomputed), for SET and
+RigL also ``drop_fraction``, ``num_dropped`` and ``num_grown``; in ``result["learners"]["__all_modules__"]``:
 ``mean_sparsity``, ``mean_target_sparsity`` and ``pruning_iteration`` (i).
 """
 
@@ -36,8 +42,11 @@ from typing import Any, Dict, Mapping, Optional
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.core import ALL_MODULES
 
+import torch
+
+from pruning_callbacks.algorithms import algorithm_class, algorithm_entry
+from pruning_callbacks.algorithms.base import SparseAlgorithm, module_seed
 from pruning_callbacks.rllib.pruning_config import LEARNER_CONFIG_KEY, PruningConfig
-from pruning_callbacks.masks import MagnitudePruner
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +68,7 @@ class PruningLearnerMixin:
     def build(self, *args, **kwargs) -> None:
         super().build(*args, **kwargs)
         self._pruning_config: Optional[PruningConfig] = None
-        self._pruners: Dict[str, MagnitudePruner] = {}
+        self._pruners: Dict[str, SparseAlgorithm] = {}
         self._pruning_schedules = {}
         self._pruning_iteration = 0
         self._pruning_grad_refs: Dict[Any, tuple] = {}
@@ -85,10 +94,12 @@ class PruningLearnerMixin:
         self._pruning_config = cfg
         schedules = cfg.schedules(module_ids)
         self._pruning_schedules = {mid: s for mid, s in schedules.items() if s.prunes}
-        for mid in self._pruning_schedules:
+        cls = algorithm_class(cfg.algorithm)
+        seed = getattr(self.config, "seed", None)
+        for mid, schedule in self._pruning_schedules.items():
             module = self.module[mid]
             module = module.unwrapped() if hasattr(module, "unwrapped") else module
-            pruner = MagnitudePruner(module, **cfg.masks_kwargs())
+            pruner = cls(module, schedule, seed=module_seed(seed, mid), **cfg.algorithm_kwargs())
             self._pruners[mid] = pruner
             for name, p in pruner.params.items():
                 self._pruning_grad_refs[self.get_param_ref(p)] = (mid, name)
@@ -114,11 +125,20 @@ class PruningLearnerMixin:
 
     # ------------------------------------------------------------ per step
     def apply_gradients(self, gradients_dict, *args, **kwargs) -> None:
-        """Mask the pruned entries' gradients, step the optimizers, re-apply held masks."""
+        """Mask the pruned entries' gradients, step the optimizers, re-apply held masks.
+
+        An algorithm that wants them (RigL, on iterations that end in a mask update) first
+        sees the dense gradients, after post-processing (clipping), before the masking.
+        """
         if self._pruners:
+            wants = {
+                mid for mid, p in self._pruners.items() if p.wants_gradient(self._pruning_iteration)
+            }
             for ref, (mid, name) in self._pruning_grad_refs.items():
                 g = gradients_dict.get(ref)
                 if g is not None:
+                    if mid in wants:
+                        self._pruners[mid].observe_gradient(name, g)
                     gradients_dict[ref] = self._pruners[mid].masked_gradient(name, g)
         super().apply_gradients(gradients_dict, *args, **kwargs)
         for pruner in self._pruners.values():
@@ -126,24 +146,19 @@ class PruningLearnerMixin:
 
     # ------------------------------------------------------- per iteration
     def after_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
-        """Step 3 of the paper's iteration: prune the updated actors to p_i, log sparsity."""
+        """Step 3 of the paper's iteration: each actor's algorithm moves its masks (prunes
+        to p_i), the optimizer state of changed entries is reset, the sparsity logged."""
         super().after_gradient_based_update(timesteps=timesteps)
         if not self._pruners:
             return
         i = self._pruning_iteration
         sparsities, targets = [], []
         for mid, pruner in self._pruners.items():
-            schedule = self._pruning_schedules[mid]
-            target = schedule(i)
-            event = False
-            if pruner.finalized or schedule.is_final_iter(i):
-                target = schedule.final_sparsity
-                if not pruner.finalized:
-                    pruner.finalize(target)
-                    event = True
-            elif schedule.is_mask_update_iter(i):
-                pruner.prune_to(target)
-                event = True
+            target, event, changed, extra = pruner.step(i)
+            if changed:
+                self._reset_optimizer_state(mid, changed)
+            for key, value in extra.items():
+                self.metrics.log_value((mid, key), value, window=1)
             actual = pruner.sparsity()
             sparsities.append(actual)
             targets.append(target)
@@ -160,6 +175,18 @@ class PruningLearnerMixin:
         self.metrics.log_value((ALL_MODULES, "pruning_iteration"), i, window=1)
         self._pruning_iteration = i + 1
 
+    @torch.no_grad()
+    def _reset_optimizer_state(self, module_id: str, changed: Mapping[str, Any]) -> None:
+        """Zero every per-entry optimizer state tensor (Adam's moments) at the changed
+        entries of the module's pruned parameters (the step counter is per tensor: kept)."""
+        params = self._pruners[module_id].params
+        for _, optimizer in self.get_optimizers_for_module(module_id):
+            for name, where in changed.items():
+                state = optimizer.state.get(params[name])
+                for value in (state or {}).values():
+                    if torch.is_tensor(value) and value.shape == where.shape:
+                        value[where] = 0
+
     # -------------------------------------------------------- public API
     def set_pruning_iteration(self, iteration: int) -> Dict[str, float]:
         """Tell the learner that its next update belongs to training iteration ``iteration``.
@@ -171,6 +198,14 @@ class PruningLearnerMixin:
         self._pruning_iteration = int(iteration)
         return {mid: s(iteration) for mid, s in self._pruning_schedules.items()}
 
+    def pruning_masks_from_start(self) -> bool:
+        """True if some actor was made sparse when the learner was built (static, SET, RigL),
+        so its env runners must get the masked weights before the first sample."""
+        cfg = self._pruning_config
+        return (
+            cfg is not None and bool(self._pruners) and algorithm_entry(cfg.algorithm).from_scratch
+        )
+
     def finalize_pruning(self) -> Dict[str, float]:
         """Prune every actor to exactly its final sparsity now and hold the masks.
 
@@ -179,8 +214,8 @@ class PruningLearnerMixin:
         ships the finalized weights (without the bump the env runners ignore them).
         Returns the actual sparsity by module id.
         """
-        for mid, pruner in self._pruners.items():
-            pruner.finalize(self._pruning_schedules[mid].final_sparsity)
+        for pruner in self._pruners.values():
+            pruner.finalize()
         self._weights_seq_no += 1
         return {mid: p.sparsity() for mid, p in self._pruners.items()}
 

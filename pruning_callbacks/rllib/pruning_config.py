@@ -2,8 +2,9 @@
 
 One place for every setting: :class:`PruningConfig`, validated here, once, when it is
 built (a Learner rebuilds it from the dict it receives, which checks that dict).
-Which check lives where: the choices (mode, ranking, regrow_from) and the timing
-(prune_interval, final_iteration) are checked in :meth:`PruningConfig.__post_init__`;
+Which check lives where: the choices (algorithm, distribution, mode, ranking, regrow_from),
+the timing (prune_interval, final_iteration, update_interval, drop_end) and the drop
+fraction are checked in :meth:`PruningConfig.__post_init__`;
 every schedule parameter (final_sparsity, start, end, ...) by its schedule's declared
 :class:`~pruning_callbacks.schedules.Bounds`, when the per-module schedules are built
 there. Errors are :class:`PruningConfigError`, naming the field (and the schedule
@@ -21,6 +22,12 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from pruning_callbacks.algorithms import (
+    DEFAULT_ALGORITHM,
+    DISTRIBUTIONS,
+    algorithm_entry,
+    algorithm_names,
+)
 from pruning_callbacks.mask_options import MODES, RANKINGS, REGROW_FROM
 from pruning_callbacks.schedules import (
     DEFAULT_SCHEDULE,
@@ -33,6 +40,12 @@ from pruning_callbacks.schedules import (
 
 LEGACY_FIELDS = {"scope": "ranking", "prune_every": "prune_interval"}
 """Older names of PruningConfig fields -> today's: :meth:`PruningConfig.from_dict` reads them."""
+
+FROM_SCRATCH_SCHEDULES = ("constant", "none")
+"""Schedules a sparse-from-scratch algorithm takes: at its target from the start, or dense."""
+
+DROP_END_FRACTION = 0.75
+"""drop_end = round(0.75 final_iteration) when not given (Evci et al. stop updating at 75 %)."""
 
 LEARNER_CONFIG_KEY = "pruning"
 """Key of the pruning settings in ``AlgorithmConfig.learner_config_dict``."""
@@ -86,6 +99,19 @@ class PruningConfig:
         final_iteration: I_T. At iteration I_T - 1 (0-based) every actor is finalized:
             pruned to exactly its final_sparsity, masks held from then on. None = never
             automatically (call :func:`~pruning_callbacks.rllib.callback.finalize_pruning`).
+        algorithm: the sparse training algorithm, a name of
+            :data:`~pruning_callbacks.algorithms.ALGORITHMS`: "magnitude" (default: gradual
+            magnitude pruning along the schedule), "static", "set", "rigl" (sparse from
+            scratch: their schedule must be "constant", or "none" for a dense module; they
+            hold their masks at every step, so mode, prune_interval and regrow_from do not
+            apply to them, and they need ranking "layer").
+        distribution: how a module's sparsity is spread over its tensors: "uniform"
+            (default: each to the target) or "erk" (Erdős–Rényi kernel; ranking "layer").
+        update_interval: Delta T of SET and RigL: their masks move after iterations i with
+            (i + 1) % update_interval == 0 (default 10).
+        drop_fraction: SET and RigL's initial drop fraction f_0, in (0, 1] (default 0.3).
+        drop_end: iteration where the drop fraction's cosine decay reaches 0 (no mask
+            update from then on); None = round(0.75 final_iteration).
     """
 
     modules: Optional[List[str]] = None
@@ -100,6 +126,11 @@ class PruningConfig:
     include: Optional[List[str]] = None
     exclude: List[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     final_iteration: Optional[int] = None
+    algorithm: str = DEFAULT_ALGORITHM
+    distribution: str = "uniform"
+    update_interval: int = 10
+    drop_fraction: float = 0.3
+    drop_end: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.modules is not None:
@@ -150,6 +181,7 @@ class PruningConfig:
                 "pruning.final_iteration must be None or an "
                 f"integer >= 1, got {self.final_iteration!r}",
             )
+        self._check_algorithm()
         self.include = None if self.include is None else list(self.include)
         self.exclude = list(self.exclude)
         # validate every schedule now rather than in a remote Learner
@@ -179,6 +211,73 @@ class PruningConfig:
             raise PruningConfigError(
                 "schedule", f"pruning.schedule: {e}", getattr(e, "parameter", None)
             ) from None
+
+    def _check_algorithm(self) -> None:
+        try:
+            entry = algorithm_entry(self.algorithm)
+        except (ValueError, TypeError):
+            raise PruningConfigError(
+                "algorithm",
+                f"pruning.algorithm must be one of {algorithm_names()}, got {self.algorithm!r}",
+            ) from None
+        if self.distribution not in DISTRIBUTIONS:
+            raise PruningConfigError(
+                "distribution",
+                f"pruning.distribution must be one of {list(DISTRIBUTIONS)}, "
+                f"got {self.distribution!r}",
+            )
+        if self.ranking != "layer" and (self.distribution != "uniform" or entry.from_scratch):
+            raise PruningConfigError(
+                "ranking",
+                f"pruning.ranking must be 'layer' with pruning.algorithm {self.algorithm!r} "
+                f"and pruning.distribution {self.distribution!r}, got {self.ranking!r} (a "
+                "global ranking spreads the sparsity over the tensors itself)",
+            )
+        if not _is_int(self.update_interval, 1):
+            raise PruningConfigError(
+                "update_interval",
+                f"pruning.update_interval must be an integer >= 1, got {self.update_interval!r}",
+            )
+        f = self.drop_fraction
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 < f <= 1.0:
+            raise PruningConfigError(
+                "drop_fraction", f"pruning.drop_fraction must be a number in (0, 1], got {f!r}"
+            )
+        if self.drop_end is not None and not _is_int(self.drop_end, 1):
+            raise PruningConfigError(
+                "drop_end",
+                f"pruning.drop_end must be None or an integer >= 1, got {self.drop_end!r}",
+            )
+        if entry.from_scratch:
+            name = self.schedule.get("name", DEFAULT_SCHEDULE)
+            if isinstance(name, Mapping):
+                names = list(name.values())
+            else:
+                names = list(name) if isinstance(name, (list, tuple)) else [name]
+            wrong = sorted({str(n) for n in names if n not in FROM_SCRATCH_SCHEDULES})
+            if wrong:
+                raise PruningConfigError(
+                    "schedule",
+                    f"pruning.schedule: algorithm {self.algorithm!r} is sparse from the start, "
+                    f"so its schedule name must be one of {list(FROM_SCRATCH_SCHEDULES)} "
+                    f"('constant' at final_sparsity; 'none' keeps a module dense), got {wrong}",
+                    "name",
+                )
+        if entry.regrows and self.drop_end is None and self.final_iteration is None:
+            raise PruningConfigError(
+                "drop_end",
+                f"pruning.drop_end: algorithm {self.algorithm!r} needs the iteration where its "
+                "drop fraction reaches 0: give pruning.drop_end or pruning.final_iteration",
+            )
+
+    @property
+    def drop_end_iteration(self) -> Optional[int]:
+        """drop_end, or round(0.75 final_iteration) when it is None (None if both are)."""
+        if self.drop_end is not None:
+            return int(self.drop_end)
+        if self.final_iteration is None:
+            return None
+        return max(1, int(round(DROP_END_FRACTION * self.final_iteration)))
 
     @property
     def schedule_prune_interval(self) -> int:
@@ -213,6 +312,16 @@ class PruningConfig:
             include=self.include,
             exclude=self.exclude,
             regrow_from=self.regrow_from,
+            distribution=self.distribution,
+        )
+
+    def algorithm_kwargs(self) -> Dict[str, Any]:
+        """Keyword arguments of the algorithm's class (beside module, schedule and seed)."""
+        return dict(
+            self.masks_kwargs(),
+            update_interval=int(self.update_interval),
+            drop_fraction=float(self.drop_fraction),
+            drop_end=self.drop_end_iteration,
         )
 
     def to_dict(self) -> Dict[str, Any]:

@@ -6,6 +6,8 @@ Needs neither torch nor ray. Names and classes:
 - "polynomial": :class:`PolynomialSchedule` (eqs. 10-11, cubic)
 - "harmonic": :class:`HarmonicSchedule` (eqs. 12-14)
 - "none": :class:`DenseSchedule` (no pruning)
+- "constant": :class:`ConstantSchedule` (p_final from iteration 0: the sparse-from-scratch
+  algorithms of ``pruning_callbacks.algorithms``)
 
 ``make_schedule(name, **params)`` builds one, ``schedule_parameters(name)`` lists its
 parameters, ``per_agent_schedules(agent_ids, name=..., **params)`` builds one per agent.
@@ -26,6 +28,7 @@ from pruning_callbacks.schedules.base import (
     parameter,
 )
 from pruning_callbacks.schedules.cli import main
+from pruning_callbacks.schedules.constant import ConstantSchedule
 from pruning_callbacks.schedules.dense import DenseSchedule
 from pruning_callbacks.schedules.equations import (
     cosine_annealing,
@@ -55,6 +58,7 @@ __all__ = [
     "SCHEDULES",
     "TIMING",
     "Bounds",
+    "ConstantSchedule",
     "DenseSchedule",
     "GradualSchedule",
     "HarmonicSchedule",

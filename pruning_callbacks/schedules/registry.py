@@ -17,6 +17,7 @@ from pruning_callbacks.schedules.base import (
     Schedule,
     ScheduleError,
 )
+from pruning_callbacks.schedules.constant import ConstantSchedule
 from pruning_callbacks.schedules.dense import DenseSchedule
 from pruning_callbacks.schedules.harmonic import HarmonicSchedule
 from pruning_callbacks.schedules.linear import LinearSchedule
@@ -148,3 +149,4 @@ register_schedule("none")(DenseSchedule)
 register_schedule("harmonic")(HarmonicSchedule)
 register_schedule("linear")(LinearSchedule)
 register_schedule("polynomial")(PolynomialSchedule)
+register_schedule("constant")(ConstantSchedule)

@@ -20,6 +20,14 @@ modifier           change to the base row's Settings
 ``hold``           prune_mode "hold": masks held at every step (no regrowth)
 ``regrow``         prune_mode "regrow" (Remark 2; the paper's rows)
 ``bf16``           autocast_bf16: the actors' training forward and backward in bfloat16
+``static``         prune_algorithm "static", schedule "constant": a fixed random mask at p
+``set``            prune_algorithm "set", schedule "constant": SET (drop by magnitude, grow
+                   at random every Delta T iterations)
+``rigl``           prune_algorithm "rigl", schedule "constant": RigL (grow where the dense
+                   gradient is largest)
+``erk``            prune_distribution "erk": Erdős–Rényi-kernel sparsity per matrix
+``dt<k>``          prune_update_interval Delta T = k (SET, RigL)
+``drop<f>``        prune_drop_fraction = f (SET, RigL's initial drop fraction)
 ``iprune<k>``      prune_interval i_prune = k (regrow mode)
 ``amp<a>``         harmonic amplitude A of eq. (13) = a (paper 0.1)
 ``period<f>``      harmonic period P = f x iterations (paper 0.2: 200 of 1000)
@@ -59,11 +67,17 @@ MODIFIERS: Dict[str, Dict] = {
     "hold": dict(prune_mode="hold"),
     "regrow": dict(prune_mode="regrow"),
     "bf16": dict(autocast_bf16=True),
+    "static": dict(prune_algorithm="static", schedule="constant"),
+    "set": dict(prune_algorithm="set", schedule="constant"),
+    "rigl": dict(prune_algorithm="rigl", schedule="constant"),
+    "erk": dict(prune_distribution="erk"),
 }
 
 #: Modifiers with a number: prefix -> (what the number is, how it changes the Settings).
-NUMBERED = ("iprune", "amp", "period", "start", "end", "all", "p", "alr", "clr", "width")
-_NUMBER = re.compile(r"^(iprune|amp|period|start|end|all|p|alr|clr|width)(\d+(?:\.\d+)?)$")
+NUMBERED = (
+    "iprune", "amp", "period", "start", "end", "all", "p", "alr", "clr", "dt", "drop", "width"
+)  # fmt: skip
+_NUMBER = re.compile(r"^(iprune|amp|period|start|end|all|p|alr|clr|dt|drop|width)(\d+(?:\.\d+)?)$")
 
 
 def _schedule_param(settings, name: str, value: float):
@@ -135,6 +149,12 @@ def parse_modifier(text: str) -> Callable:
         if value != int(value) or value < 1:
             raise ValueError(f"modifier {text!r}: i_prune must be an integer >= 1")
         return lambda s: s.replace(prune_interval=int(value))
+    if kind == "dt":
+        if value != int(value) or value < 1:
+            raise ValueError(f"modifier {text!r}: Delta T must be an integer >= 1")
+        return lambda s: s.replace(prune_update_interval=int(value))
+    if kind == "drop":
+        return lambda s: s.replace(prune_drop_fraction=value)
     if kind == "amp":
         return lambda s: _schedule_param(s, "amplitude", value)
     if kind == "period":
