@@ -67,9 +67,9 @@ MODIFIERS: Dict[str, Dict] = {
     "hold": dict(prune_mode="hold"),
     "regrow": dict(prune_mode="regrow"),
     "bf16": dict(autocast_bf16=True),
-    "static": dict(prune_algorithm="static", schedule="constant"),
-    "set": dict(prune_algorithm="set", schedule="constant"),
-    "rigl": dict(prune_algorithm="rigl", schedule="constant"),
+    "static": dict(prune_algorithm="static", schedule="constant", schedule_params={}),
+    "set": dict(prune_algorithm="set", schedule="constant", schedule_params={}),
+    "rigl": dict(prune_algorithm="rigl", schedule="constant", schedule_params={}),
     "erk": dict(prune_distribution="erk"),
 }
 
