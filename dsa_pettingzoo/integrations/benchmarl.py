@@ -132,4 +132,3 @@ class DSATask(Task):
         if path is not None:
             raise ValueError("DSATask has no yaml configuration; pass get_task(config={...})")
         return self.get_task()
-
