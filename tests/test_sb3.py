@@ -63,9 +63,13 @@ def test_ppo_learns_and_repeats_with_its_seed():
     again, _ = train()
     assert all(torch.equal(a, b) for a, b in zip(after, again.policy.parameters()))
 
+    torch.manual_seed(0)  # SB3Policy samples with torch's generator
     stats = evaluate_policy(SB3Policy(model), episodes=4, seed=0, **ENV)
     assert stats.throughput.shape == (4, ENV["num_users"])
-    assert np.all(np.isfinite(stats.reward))
+    assert np.all(np.isfinite(stats.reward)) and stats.reward.mean() > 0
+    # greedy, the users of one shared model act alike in every slot: never an ACK
+    greedy = evaluate_policy(SB3Policy(model, deterministic=True), episodes=4, seed=0, **ENV)
+    assert greedy.successes.sum() == 0
 
 
 def test_bad_arguments_name_themselves():

@@ -86,13 +86,15 @@ class SB3Policy(ObservationPolicy):
     :func:`dsa_pettingzoo.evaluation.evaluate_policy`, the protocol of every baseline).
 
     Decentralised like the training: each user's observation goes through the one shared
-    model; ``deterministic`` takes the most likely action, otherwise actions are sampled
-    (with SB3's own torch generator, not the policy's ``rng``).
+    model, and actions are sampled from it (with torch's global generator, not the policy's
+    ``rng``: seed torch for a repeatable evaluation). ``deterministic=True`` takes the most
+    likely action instead, but users that share one model and see the same first observation
+    then pick the same channel in every slot and always collide (reward 0).
     """
 
     name = "sb3"
 
-    def __init__(self, model, deterministic: bool = True):
+    def __init__(self, model, deterministic: bool = False):
         if not isinstance(deterministic, bool):
             raise ValueError(f"deterministic must be true or false, got {deterministic!r}")
         self.model = model
