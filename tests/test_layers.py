@@ -4,8 +4,11 @@ Every import statement of the three packages is read with ``ast`` (imports insid
 functions included, so a lazy import cannot hide an arrow), resolved to project modules,
 and checked:
 
-* ``dsa_pettingzoo`` imports neither torch, ray, ``pruning_callbacks`` nor
-  ``rllib_experiments``; ``pruning_callbacks`` imports neither the environment nor the
+* ``dsa_pettingzoo`` imports neither torch, ray, another training framework,
+  ``pruning_callbacks`` nor ``rllib_experiments``; the one exception is
+  ``dsa_pettingzoo/integrations/``, the glue to other training frameworks (each of its modules
+  imports its framework and torch, never ray or the two packages above), which nothing else in
+  ``dsa_pettingzoo`` imports; ``pruning_callbacks`` imports neither the environment nor the
   experiments; ``pruning_callbacks.schedules`` imports neither torch nor ray;
 * inside ``rllib_experiments``, imports go down the layers, which are its folders:
   ``iagc/`` (the library, which imports nothing of DSA), ``dsa/``, ``run/``, the experiment
@@ -78,10 +81,20 @@ def _external(path):
     return {name.split(".")[0] for name in _imports(path)}
 
 
+#: Training frameworks other than RLlib: only ``dsa_pettingzoo/integrations/`` imports them.
+FRAMEWORKS = {"stable_baselines3", "supersuit", "benchmarl", "torchrl", "tensordict"}
+#: The glue to those frameworks, inside the environment package.
+INTEGRATIONS = "dsa_pettingzoo/integrations"
+
+
 @pytest.mark.parametrize(
     "package, forbidden",
     [
-        ("dsa_pettingzoo", {"torch", "ray", "pruning_callbacks", "rllib_experiments"}),
+        (
+            "dsa_pettingzoo",
+            {"torch", "ray", "pruning_callbacks", "rllib_experiments"} | FRAMEWORKS,
+        ),
+        (INTEGRATIONS, {"ray", "pruning_callbacks", "rllib_experiments"}),
         ("pruning_callbacks", {"dsa_pettingzoo", "rllib_experiments"}),
         ("pruning_callbacks/schedules", {"torch", "ray", "dsa_pettingzoo", "rllib_experiments"}),
     ],
@@ -91,8 +104,24 @@ def test_lower_layers_import_nothing_above_them(package, forbidden):
         str(p.relative_to(REPO)): sorted(_external(p) & forbidden)
         for p in (REPO / package).rglob("*.py")
         if _external(p) & forbidden
+        and (package == INTEGRATIONS or not p.is_relative_to(REPO / INTEGRATIONS))
     }
     assert bad == {}
+
+
+def test_only_the_integrations_reach_the_integrations():
+    """The environment never imports the glue (which needs torch): only the glue itself and the
+    layers above the environment may."""
+    _, edges = _graph()
+    glue = INTEGRATIONS.replace("/", ".")
+    reaching = [
+        f"{src} -> {dst}"
+        for src, targets in edges.items()
+        for dst in targets
+        if src.startswith("dsa_pettingzoo.") and not src.startswith(glue) and dst.startswith(glue)
+    ]
+    assert reaching == []
+    assert (REPO / INTEGRATIONS / "__init__.py").is_file()
 
 
 #: rllib_experiments' layers, bottom up, as folders: a module's layer is the folder it sits in

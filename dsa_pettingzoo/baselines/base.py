@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import physics
+
 
 class BatchedPolicy:
     """Base class: a policy for all users of ``B`` episodes played in lockstep.
@@ -69,6 +71,34 @@ class BatchedPolicy:
     def _random_channels(self) -> np.ndarray:
         """Uniform channels in 1..K, int64 [B, N]."""
         return self.rng.integers(1, self.num_channels + 1, size=self.shape)
+
+
+class ObservationPolicy(BatchedPolicy):
+    """A policy that acts on the environment's observations y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2).
+
+    Each user's observation is rebuilt from its own action, feedback and rate with the
+    environment's encoder (:func:`dsa_pettingzoo.physics.encode_observation`), exactly as the
+    environment hands it: ``self._obs`` is float32 [B, N, D] after :meth:`reset` and each
+    :meth:`update`. Subclasses implement :meth:`act` on it.
+    """
+
+    def _reset(self) -> None:
+        c = self.config
+        self._with_rate = c.observation == "last_action_feedback_rate"
+        self._max_rate = c.max_rate
+        zeros = np.zeros(self.shape, dtype=np.intp)  # a_0 = idle, o_0 = 0: the env's first y
+        self._obs = physics.encode_observation(
+            zeros, zeros, np.zeros(self.shape), self.num_channels, self._with_rate
+        )
+
+    def update(self, actions, feedback, rates) -> None:
+        self._obs = physics.encode_observation(
+            np.asarray(actions),
+            np.asarray(feedback),
+            np.asarray(rates) / self._max_rate,
+            self.num_channels,
+            self._with_rate,
+        )
 
 
 def check_probability(name: str, value: float, *, allow_zero: bool = True) -> float:

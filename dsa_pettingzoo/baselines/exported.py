@@ -3,11 +3,9 @@
 :class:`ExportedPolicy` follows :class:`~dsa_pettingzoo.baselines.base.BatchedPolicy`
 and runs the actors with the numpy runtime :mod:`dsa_pettingzoo.deploy` (which never imports
 the baselines). It is a decentralized policy (never handed the simulator). Each user's actor
-rebuilds its own observation y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2) from its own
-action, feedback and rate with the environment's encoder
-(:func:`dsa_pettingzoo.physics.encode_observation`), exactly as the
-environment would hand it, and runs B copies of its recurrent state (one per
-episode of the batch).
+acts on its own observation y_t^n = [a_{t-1}^n, o_{t-1}^n] (eq. 2), rebuilt as the environment
+would hand it (:class:`~dsa_pettingzoo.baselines.base.ObservationPolicy`), and runs B copies of
+its recurrent state (one per episode of the batch).
 """
 
 from __future__ import annotations
@@ -16,16 +14,15 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .. import physics
 from ..config import ConfigError, make_config
 from ..deploy.policy import load_actors
-from .base import BatchedPolicy
+from .base import ObservationPolicy
 
 #: ``make_policy(EXPORTED_PREFIX + DIR)`` / ``dsa-evaluate --policy exported:DIR``: the actors in DIR.
 EXPORTED_PREFIX = "exported:"
 
 
-class ExportedPolicy(BatchedPolicy):
+class ExportedPolicy(ObservationPolicy):
     """The N users' exported actors, greedy (argmax) or sampled from their softmax."""
 
     name = "exported"
@@ -86,27 +83,12 @@ class ExportedPolicy(BatchedPolicy):
 
     def _reset(self) -> None:
         self.check_config(self.config)
-        c = self.config
-        self._with_rate = c.observation == "last_action_feedback_rate"
-        self._max_rate = c.max_rate
         for actor in self.actors:
             actor.reset(self.num_envs)
-        zeros = np.zeros(self.shape, dtype=np.intp)  # a_0 = idle, o_0 = 0: the env's first y
-        self._obs = physics.encode_observation(
-            zeros, zeros, np.zeros(self.shape), self.num_channels, self._with_rate
-        )
+        super()._reset()
 
     def act(self, sim=None) -> np.ndarray:
         actions = np.empty(self.shape, dtype=np.int64)
         for n, actor in enumerate(self.actors):
             actions[:, n] = actor.act(self._obs[:, n], rng=self.rng, greedy=self.greedy)
         return actions
-
-    def update(self, actions, feedback, rates) -> None:
-        self._obs = physics.encode_observation(
-            np.asarray(actions),
-            np.asarray(feedback),
-            np.asarray(rates) / self._max_rate,
-            self.num_channels,
-            self._with_rate,
-        )
