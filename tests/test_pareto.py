@@ -52,3 +52,16 @@ def test_the_frozen_widths_match_the_sparse_actors_bytes(setup):
     for s in pareto.SPARSITIES:
         target = pareto.sparse_int8_bytes(pareto.MAGNITUDE_ROWS[s], setup)
         assert pareto.matching_width(target, setup) == pareto.DENSE_WIDTHS[s], s
+
+
+def test_the_distribution_check_runs_every_algorithm_both_ways():
+    question, rows, seeds = definitions.STUDIES["pareto_distribution"]
+    assert seeds == [0, 1, 2] and len(rows) == 12 == len(set(rows))
+    assert "ours+rigl+erk+head_dense+all0.95" in rows
+    assert "ours+static+head_dense+biases+all0.99" in rows
+    for row in rows:
+        settings = pareto._settings(row)
+        assert settings.schedule == "constant" and settings.prune_algorithm in pareto.ALGORITHMS
+    assert pareto.from_scratch_row("set", "erk", 0.995) == "ours+set+erk+biases+all0.995"
+    with pytest.raises(ValueError, match=r"algorithm must be one of \('static', 'set', 'rigl'\)"):
+        pareto.from_scratch_row("snip", "uniform", 0.9)

@@ -83,6 +83,12 @@ STUDIES: Dict[str, tuple] = {
         ["ours", "ours+bf16"],
         list(range(3)),
     ),
+    "pareto_distribution": (
+        "uniform vs ERK sparsity for static, SET and RigL at 95% and 99% of all actor "
+        "parameters: which the Pareto study uses (run with --setups A C)",
+        pareto.distribution_check_rows(),
+        list(range(3)),
+    ),
     "pareto": (
         "sparse actors against small dense ones of the same int8 bytes (run with --setups A C)",
         pareto.study_rows(),

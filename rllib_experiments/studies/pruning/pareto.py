@@ -90,11 +90,46 @@ def matching_width(target: float, setup: str = "A", widths: Iterable[int] = rang
     return ws[lo]
 
 
+#: The sparse-from-scratch algorithms (pruning_callbacks.algorithms) and their distributions.
+ALGORITHMS = ("static", "set", "rigl")
+DISTRIBUTIONS = ("uniform", "erk")
+#: The sparsities at which the better distribution of each algorithm is decided (3 seeds).
+CHECK_SPARSITIES = (0.95, 0.99)
+
+
+def from_scratch_row(algorithm: str, distribution: str, sparsity: float) -> str:
+    """The row of a sparse-from-scratch actor: the ``ours`` settings, the algorithm (a constant
+    sparsity from the first iteration), its distribution, and the scope of the magnitude row
+    of the same sparsity (from 0.995 every layer: the output layer's share leaves too few
+    weights otherwise, and a global ranking is magnitude pruning's own)."""
+    if algorithm not in ALGORITHMS or distribution not in DISTRIBUTIONS:
+        raise ValueError(
+            f"algorithm must be one of {ALGORITHMS} and distribution one of {DISTRIBUTIONS}, "
+            f"got {algorithm!r}, {distribution!r}"
+        )
+    scope = {0.99: "head_dense+biases", 0.995: "biases"}.get(sparsity, "head_dense")
+    erk = "+erk" if distribution == "erk" else ""
+    return f"ours+{algorithm}{erk}+{scope}+all{sparsity:g}"
+
+
+def distribution_check_rows() -> List[str]:
+    """The rows of the distribution check: every algorithm in both distributions, at
+    :data:`CHECK_SPARSITIES`."""
+    return [
+        from_scratch_row(a, d, s)
+        for s in CHECK_SPARSITIES
+        for a in ALGORITHMS
+        for d in DISTRIBUTIONS
+    ]
+
+
 def dense_rows() -> Dict[float, str]:
     """The dense control of each sparsity: ``ours_dense+width<h>``."""
     return {s: f"ours_dense+width{DENSE_WIDTHS[s]}" for s in SPARSITIES}
 
 
 def study_rows() -> List[str]:
-    """Every row of the Pareto study: the sparse actors, then their dense controls."""
+    """The rows of the Pareto study run so far: magnitude-pruned actors, then their dense
+    controls. The sparse-from-scratch rows (:func:`from_scratch_row`, each algorithm in the
+    distribution the check ``pareto_distribution`` finds better) join once it has run."""
     return [MAGNITUDE_ROWS[s] for s in SPARSITIES] + list(dense_rows().values())
