@@ -12,11 +12,12 @@ reproduce``: the same episodes, evaluation and environment), not trained here.
 from __future__ import annotations
 
 import json
-import math
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from rllib_experiments.run.outputs import write_json_atomic
+from rllib_experiments.studies.common.formatting import ci_text, number_text
+from rllib_experiments.studies.common.statistics import mean_std_ci
 from rllib_experiments.studies.frameworks.benchmarl_arms import ARMS, BUDGETS, run_trial
 
 
@@ -53,34 +54,29 @@ def run_study(
                     )
             else:
                 record = run_trial(arm, seed, plan)
-                tmp = path.with_suffix(".json.tmp")
-                tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-                os.replace(tmp, path)  # a crash never leaves half a record
+                write_json_atomic(path, record)  # a crash never leaves half a record
             records.append(record)
     return records
 
 
-def _mean_sem(values: List[float]) -> str:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return f"{mean:.3f}"
-    sem = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
-    return f"{mean:.3f} ± {sem:.3f}"
+def _mean_ci(values: List[float], digits: int) -> str:
+    stats = mean_std_ci(values)
+    return f"{number_text(stats['mean'], digits)} {ci_text(stats['ci'], digits)}"
 
 
 def table(records: List[Dict[str, Any]]) -> str:
-    """A markdown table, one row per arm: seeds, mean ± s.e.m. over seeds of the evaluation
-    reward, of its ratio to the oracle, and of the training wall time."""
+    """A markdown table, one row per arm: seeds, the mean over seeds with its 95 % t-interval
+    (:mod:`rllib_experiments.studies.common.statistics`) of the evaluation reward, of its
+    ratio to the oracle, and of the training wall time."""
     lines = [
-        "| arm | seeds | reward | reward / oracle | training wall time (s) |",
+        "| arm | seeds | reward, mean [95 % t-interval] | reward / oracle | training wall time (s) |",
         "|---|---|---|---|---|",
     ]
     for arm in dict.fromkeys(r["arm"] for r in records):
         rows = [r for r in records if r["arm"] == arm]
         lines.append(
-            f"| {arm} | {len(rows)} | {_mean_sem([r['mean_reward'] for r in rows])} | "
-            f"{_mean_sem([r['oracle_ratio'] for r in rows])} | "
-            f"{_mean_sem([r['train_wall_s'] for r in rows])} |"
+            f"| {arm} | {len(rows)} | {_mean_ci([r['mean_reward'] for r in rows], 1)} | "
+            f"{_mean_ci([r['oracle_ratio'] for r in rows], 3)} | "
+            f"{_mean_ci([r['train_wall_s'] for r in rows], 0)} |"
         )
     return "\n".join(lines)
