@@ -88,3 +88,16 @@ def test_sparsity_of_all_parameters_counts_every_parameter():
 def test_bad_variants_say_what_is_allowed(key, words):
     with pytest.raises(ValueError, match=words):
         _settings(key)
+
+
+def test_environment_modifiers_merge_into_the_settings_env():
+    from rllib_experiments.studies.pruning.definitions import STUDIES
+    from rllib_experiments.studies.pruning.pareto import BUDGET
+
+    settings = get_row("ours+rate+difference").settings(base_settings(BUDGET, "C", 0))
+    assert settings.env == {"observation": "last_action_feedback_rate", "reward": "difference"}
+    assert settings.env_kwargs()["setup"] == "C"
+    assert get_row("ours+rate").settings(base_settings(BUDGET, "A", 0)).env == {
+        "observation": "last_action_feedback_rate"
+    }
+    assert STUDIES["last3"][1] == ["ours", "ours+rate", "ours+rate+difference"]

@@ -38,6 +38,10 @@ modifier           change to the base row's Settings
 ``clr<x>``         critic learning rate = x (paper 5e-5: ``clr0.00005``)
 ``all<s>``         final_sparsity chosen so that s of *all* actor parameters (biases and
                    dense layers included; what an exported file stores) are zero
+``rate``           env observation "last_action_feedback_rate": a user also sees the rate
+                   it got (the paper's observation hides it)
+``difference``     env reward "difference": each user's reward is its marginal
+                   contribution to the sum rate
 ``width<h>``       the actor's width: both MLP layers and the LSTM of h units (the
                    paper's 128); ``ours_dense+width24`` is a small dense actor
 =================  ==============================================================
@@ -71,6 +75,13 @@ MODIFIERS: Dict[str, Dict] = {
     "set": dict(prune_algorithm="set", schedule="constant", schedule_params={}),
     "rigl": dict(prune_algorithm="rigl", schedule="constant", schedule_params={}),
     "erk": dict(prune_distribution="erk"),
+}
+
+#: Modifiers of the environment: name -> keyword arguments of dsa_pettingzoo.parallel_env,
+#: merged into the Settings' ``env`` (its other overrides stay).
+ENV_MODIFIERS: Dict[str, Dict] = {
+    "rate": dict(observation="last_action_feedback_rate"),
+    "difference": dict(reward="difference"),
 }
 
 #: Modifiers with a number: prefix -> (what the number is, how it changes the Settings).
@@ -134,10 +145,12 @@ def parse_modifier(text: str) -> Callable:
     """Settings -> Settings of one modifier (ValueError naming the allowed ones)."""
     if text in MODIFIERS:
         return lambda s: s.replace(**MODIFIERS[text])
+    if text in ENV_MODIFIERS:
+        return lambda s: s.replace(env={**s.env, **ENV_MODIFIERS[text]})
     m = _NUMBER.match(text)
     if not m:
         raise ValueError(
-            f"unknown modifier {text!r}; allowed: {sorted(MODIFIERS)} or "
+            f"unknown modifier {text!r}; allowed: {sorted([*MODIFIERS, *ENV_MODIFIERS])} or "
             f"{[k + '<number>' for k in NUMBERED]}"
         )
     kind, value = m.group(1), float(m.group(2))

@@ -83,6 +83,12 @@ STUDIES: Dict[str, tuple] = {
         ["ours", "ours+bf16"],
         list(range(3)),
     ),
+    "last3": (
+        "ours when a user sees the rate it got, with the sum-rate and the difference reward: "
+        "how close a decentralized learned policy gets to the oracle (run with --setups A C)",
+        ["ours", "ours+rate", "ours+rate+difference"],
+        list(range(5)),
+    ),
     "pareto_distribution": (
         "uniform vs ERK sparsity for static, SET and RigL at 95% and 99% of all actor "
         "parameters: which the Pareto study uses (run with --setups A C)",
