@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +162,14 @@ def test_the_shipped_sets_play_without_torch_or_ray():
         "'--no-oracle']); assert not {'torch', 'ray'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_readme_comparison_prints_what_the_readme_shows(capsys):
+    """The README's quickstart ends with random, ALOHA, the shipped actors and the oracle on the
+    same episodes: its code, run, prints its output block to the character."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("<!-- the pretrained comparison: tests/test_pretrained.py -->", 1)[1]
+    code = block.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = block.split("```text\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
