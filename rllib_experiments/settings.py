@@ -233,7 +233,7 @@ class Settings:
     al. 2018: drop by magnitude, grow at random) or "rigl" (Evci et al. 2020: grow where the
     dense gradient is largest). prune_mode, prune_interval do not apply to the last three."""
     prune_distribution: str = "uniform"
-    """Sparsity over an actor's pruned matrices: "uniform" (each to p) or "erk" (Erdős–Rényi
+    """Sparsity over an actor's pruned matrices: "uniform" (each to p) or "erk" (Erdős-Rényi
     kernel: density proportional to (fan_in + fan_out)/(fan_in fan_out), p over their total)."""
     prune_update_interval: int = 10
     """Delta T of "set" and "rigl": their masks move every this many iterations."""

@@ -25,7 +25,7 @@ modifier           change to the base row's Settings
                    at random every Delta T iterations)
 ``rigl``           prune_algorithm "rigl", schedule "constant": RigL (grow where the dense
                    gradient is largest)
-``erk``            prune_distribution "erk": Erdős–Rényi-kernel sparsity per matrix
+``erk``            prune_distribution "erk": Erdős-Rényi-kernel sparsity per matrix
 ``dt<k>``          prune_update_interval Delta T = k (SET, RigL)
 ``drop<f>``        prune_drop_fraction = f (SET, RigL's initial drop fraction)
 ``iprune<k>``      prune_interval i_prune = k (regrow mode)
