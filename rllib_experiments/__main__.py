@@ -25,6 +25,7 @@ COMMANDS = {
     "verify": ("verify", "rerun trial records and report equal, or the first figure that differs"),
     "export": ("export", "export trained actors to compact sparse files that run without torch"),
     "pretrained": ("pretrained", "build a set of learned actors shipped with the environment"),
+    "frameworks": ("frameworks", "BenchMARL's MAPPO and IPPO beside IAGC-PPO on setup A"),
     "benchmark": ("benchmark", "env steps per second of the training loop"),
     "plot_runs": ("plot_runs", "plot the evaluation curves of training runs"),
 }

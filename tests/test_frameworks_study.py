@@ -9,16 +9,17 @@ import pytest
 
 pytest.importorskip("benchmarl", reason="the [benchmarl] extra")
 
-from rllib_experiments.studies.frameworks import benchmarl_arms, study  # noqa: E402
+from rllib_experiments.cli import frameworks as frameworks_cli  # noqa: E402
+from rllib_experiments.studies.frameworks import plan, study  # noqa: E402
 
 pytestmark = pytest.mark.benchmarl
 
 
-def test_smoke_study_writes_records_and_resumes(tmp_path, monkeypatch):
+def test_smoke_study_writes_records_and_resumes(tmp_path, monkeypatch, capsys):
     (record,) = study.run_study(tmp_path, "smoke", arms=["ippo_gru"])
     path = study.record_path(tmp_path, "ippo_gru", 0)
     assert json.loads(path.read_text()) == record
-    smoke = benchmarl_arms.SMOKE
+    smoke = plan.BUDGETS["smoke"]
     assert record["frames"] == smoke["episodes"] * smoke["env"]["horizon"]
     assert record["train_episodes"] == smoke["episodes"]
     assert record["episodes"] == smoke["eval_episodes"]
@@ -31,6 +32,12 @@ def test_smoke_study_writes_records_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "run_trial", no_training)
     assert study.run_study(tmp_path, "smoke", arms=["ippo_gru"]) == [record]
     assert "| ippo_gru | 1 |" in study.table([record])
+    # the command: the same records, the table printed
+    assert (
+        frameworks_cli.main(["--budget", "smoke", "--output", str(tmp_path), "--arms", "ippo_gru"])
+        == 0
+    )
+    assert "| ippo_gru | 1 |" in capsys.readouterr().out
 
 
 def test_bad_study_arguments_name_what_is_allowed(tmp_path):

@@ -9,7 +9,7 @@ protocol of Table I's rows. :class:`BenchMARLPolicy` plays a trained BenchMARL p
 recurrent) as a batched policy of all users.
 
 The budget of IAGC-PPO (Table I): 1000 episodes of setup A, evaluated on 100 episodes
-(:data:`rllib_experiments.studies.common.budgets.PAPER`); :data:`FULL` is that budget.
+(:data:`rllib_experiments.studies.common.budgets.PAPER`); the budget `full` of :mod:`.plan` is it.
 """
 
 from __future__ import annotations
@@ -31,35 +31,16 @@ from dsa_pettingzoo.baselines import make_policy
 from dsa_pettingzoo.baselines.base import ObservationPolicy
 from dsa_pettingzoo.evaluation import EVAL_SEED, evaluate_policy, oracle_ratios
 from dsa_pettingzoo.integrations.benchmarl import GROUP, DSATask
-from rllib_experiments.studies.common.budgets import PAPER
+from rllib_experiments.studies.frameworks.plan import ARM_NAMES, BUDGETS  # noqa: F401 (re-exported)
 
-#: arm -> (BenchMARL algorithm config class, actor model config class)
+#: arm -> (BenchMARL algorithm config class, actor model config class); the names: ARM_NAMES
 ARMS = {
     "mappo_mlp": (MappoConfig, MlpConfig),
     "mappo_gru": (MappoConfig, GruConfig),
     "ippo_mlp": (IppoConfig, MlpConfig),
     "ippo_gru": (IppoConfig, GruConfig),
 }
-
-#: The study's budget: Table I's per-trial episodes and evaluation, 5 seeds, setup A.
-FULL: Dict[str, Any] = dict(
-    name="full",
-    env={"setup": "A"},
-    episodes=PAPER["iterations"],  # the paper's iterations are one episode each
-    episodes_per_batch=10,
-    eval_episodes=PAPER["eval_episodes"],
-    seeds=[0, 1, 2, 3, 4],
-)
-#: A pipeline check: 3 users, 2 channels, 20 slots; 4 episodes; 1 seed.
-SMOKE: Dict[str, Any] = dict(
-    name="smoke",
-    env={"setup": "A", "num_users": 3, "num_channels": 2, "horizon": 20},
-    episodes=4,
-    episodes_per_batch=2,
-    eval_episodes=4,
-    seeds=[0],
-)
-BUDGETS = {"full": FULL, "smoke": SMOKE}
+assert tuple(ARMS) == ARM_NAMES
 
 
 def experiment_config(budget: Dict[str, Any], horizon: int, save_folder: str) -> ExperimentConfig:
