@@ -40,6 +40,7 @@ from rllib_experiments.cli.reproduce import finish
 from rllib_experiments.methods import expand_rows
 from rllib_experiments.run import outputs as out
 from rllib_experiments.studies.common.budgets import with_overrides
+from rllib_experiments.studies.common.records import folder_records
 from rllib_experiments.studies.common.runner import (
     Layout,
     check_rows,
@@ -47,6 +48,7 @@ from rllib_experiments.studies.common.runner import (
     plan_trials,
     run_trials,
 )
+from rllib_experiments.studies.pruning import pareto_report
 from rllib_experiments.studies.pruning import report as pruning_report
 from rllib_experiments.studies.pruning.actor_bytes import backfill_actor_bytes
 from rllib_experiments.studies.pruning.definitions import (
@@ -57,7 +59,7 @@ from rllib_experiments.studies.pruning.definitions import (
     study_budget,
     study_progress,
 )
-from rllib_experiments.studies.pruning.outputs import DEFAULT_OUTPUT, report_paths
+from rllib_experiments.studies.pruning.outputs import DEFAULT_OUTPUT, pareto_paths, report_paths
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run nothing: rebuild the report from OUTPUT's records; with --seeds, instead "
         "write a report of only those seeds' records beside it "
         "(pruning_seeds_0-4.md and .csv for --seeds 0 1 2 3 4, no figures)",
+    )
+    what.add_argument(
+        "--pareto-report",
+        action="store_true",
+        help="run nothing: write the Pareto report of OUTPUT's records (reward / oracle "
+        "against int8 actor bytes per method: docs/results/pareto.md and .csv, "
+        "docs/figures/pareto_<setup>.png with the default --output, else beside the records)",
     )
     p.add_argument(
         "--setups",
@@ -155,6 +164,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             allow_mixed_commits=args.allow_mixed_commits,
         )
 
+    if args.pareto_report:
+        if not (output / "trials").is_dir():
+            parser.error(f"argument --output: {str(output)!r} holds no trial records")
+        md, csv_path, figures = pareto_paths(output, args.figures)
+        with output_errors(parser):
+            try:
+                pareto_report.build_report(
+                    folder_records(output), md, csv_path, figures, args.allow_mixed_commits
+                )
+            except pareto_report.NoParetoRecords as err:
+                parser.error(f"argument --output: {err}")
+        print(f"wrote {md}, {csv_path} and {figures}/pareto_*.png")
+        return 0
     if args.report_only:
         if not (output / "trials").is_dir():
             parser.error(f"argument --output: {str(output)!r} holds no trial records")
