@@ -94,8 +94,9 @@ def _parser() -> argparse.ArgumentParser:
         "--pareto-report",
         action="store_true",
         help="run nothing: write the Pareto report of OUTPUT's records (reward / oracle "
-        "against int8 actor bytes per method: docs/results/pareto.md and .csv, "
-        "docs/figures/pareto_<setup>.png with the default --output, else beside the records)",
+        "against int8 actor bytes per method: a Markdown report, its CSV and a figure per "
+        "setup, into docs/results and docs/figures for the Pareto study's folder, else beside "
+        "the records; docs/pruning.md)",
     )
     p.add_argument(
         "--setups",
