@@ -6,13 +6,11 @@ Tiny PPO on RLlib's MultiAgentCartPole with two recurrent modules: p0 sparse, p1
 (dense). One test per algorithm, and RigL with one remote env runner.
 """
 
-import os
-
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
-ray = pytest.importorskip("ray")
+pytest.importorskip("ray")
 
 from ray.rllib.algorithms.ppo import PPOConfig  # noqa: E402
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig  # noqa: E402
@@ -26,21 +24,10 @@ from pruning_callbacks.rllib.callback import add_pruning  # noqa: E402
 from pruning_callbacks.rllib.learner import PrunedPPOTorchLearner  # noqa: E402
 from pruning_callbacks.rllib.pruning_config import PruningConfig  # noqa: E402
 
-pytestmark = pytest.mark.rllib
+pytestmark = [pytest.mark.rllib, pytest.mark.usefixtures("ray_local")]
 
 MODULES = ("p0", "p1")
 TARGET = 0.8
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started:
-        ray.shutdown()
 
 
 def _config(algorithm, distribution, num_env_runners):
