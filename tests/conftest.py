@@ -1,12 +1,21 @@
-"""Shared fixtures."""
+"""Shared fixtures and helpers."""
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def doc_block(doc: str, containing: str, language: str = "python") -> str:
+    """The one fenced ``language`` block of ``doc`` (a path from the repository root) that
+    contains ``containing``: a documented example, to run as written."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", (REPO / doc).read_text(), flags=re.S)
+    (block,) = [b for b in blocks if containing in b]
+    return block
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ DSA task gives TorchRL specs that check out, with the global state, and MAPPO (M
 from __future__ import annotations
 
 import math
-import re
 import pickle
 
-from pathlib import Path
 
 import pytest
+from conftest import doc_block
 
 pytest.importorskip("benchmarl", reason="the [benchmarl] extra")
 
@@ -113,9 +112,7 @@ def test_recurrent_ippo_trains(tmp_path):
 
 def test_the_docs_example_runs(tmp_path, monkeypatch, capsys):
     """docs/frameworks.md's example, as written there."""
-    doc = Path(__file__).resolve().parents[1] / "docs" / "frameworks.md"
-    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
-    (example,) = [b for b in blocks if "dsa_pettingzoo.integrations.benchmarl" in b]
+    example = doc_block("docs/frameworks.md", "dsa_pettingzoo.integrations.benchmarl")
     monkeypatch.chdir(tmp_path)
     torch.set_num_threads(1)
     exec(compile(example, "docs/frameworks.md", "exec"), {})

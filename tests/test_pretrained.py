@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import doc_block
 
 from dsa_pettingzoo import make_config, pretrained
 from dsa_pettingzoo.baselines import make_policy
@@ -167,9 +167,7 @@ def test_the_shipped_sets_play_without_torch_or_ray():
 def test_the_readme_comparison_prints_what_the_readme_shows(capsys):
     """The README's quickstart ends with random, ALOHA, the shipped actors and the oracle on the
     same episodes: its code, run, prints its output block to the character."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = text.split("<!-- the pretrained comparison: tests/test_pretrained.py -->", 1)[1]
-    code = block.split("```python\n", 1)[1].split("```", 1)[0]
-    shown = block.split("```text\n", 1)[1].split("```", 1)[0]
+    code = doc_block("README.md", '"pretrained:ours-A"')
+    shown = doc_block("README.md", "pretrained:ours-A", language="text")
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out == shown

@@ -5,12 +5,11 @@ the evaluation protocol of the baselines."""
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
-from pathlib import Path
 
 import pytest
+from conftest import doc_block
 
 pytest.importorskip("stable_baselines3", reason="the [sb3] extra")
 pytest.importorskip("supersuit", reason="the [sb3] extra")
@@ -81,9 +80,7 @@ def test_bad_arguments_name_themselves():
 
 def test_the_docs_example_runs(tmp_path, monkeypatch, capsys):
     """docs/frameworks.md's example, as written there."""
-    doc = Path(__file__).resolve().parents[1] / "docs" / "frameworks.md"
-    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
-    (example,) = [b for b in blocks if "dsa_pettingzoo.integrations.sb3" in b]
+    example = doc_block("docs/frameworks.md", "dsa_pettingzoo.integrations.sb3")
     monkeypatch.chdir(tmp_path)
     torch.set_num_threads(1)
     exec(compile(example, "docs/frameworks.md", "exec"), {})
