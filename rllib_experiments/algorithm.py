@@ -66,6 +66,7 @@ _IAGC_FIELDS = (
     "num_learners",
     "learner_threads",
     "autocast_bf16",
+    "learner_device",
     "seed",
 )
 

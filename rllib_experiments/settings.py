@@ -62,9 +62,13 @@ PRESET_DIR = Path(__file__).parent / "presets"
 #: Critic modes of :class:`~rllib_experiments.iagc.modules.SharedCritic` (kept here too so that
 #: validating Settings imports neither torch nor ray; a test checks both agree).
 CRITIC_MODES = ("paper", "centralized", "state")
+#: Where the learner updates the modules (``learner_device``): sampling and evaluation stay
+#: on the CPU.
+LEARNER_DEVICES = ("cpu", "cuda")
 __all__ = [
     "CHECKED_BY",
     "CRITIC_MODES",
+    "LEARNER_DEVICES",
     "LEGACY_SCHEDULE_FIELDS",
     "PRESET_DIR",
     "PresetError",
@@ -194,6 +198,10 @@ class Settings:
     """Run the actors' training forward (and so their backward) under bfloat16 autocast
     (CPUs with AVX512-BF16; gradients within about 1e-2 of float32, not validated for
     training quality). Sampling and evaluation stay float32."""
+    learner_device: str = "cpu"
+    """Where the learner runs the modules' training passes: cpu, or cuda (one GPU per
+    learner, RLlib's num_gpus_per_learner; a machine without one is an error when the
+    algorithm is built). Sampling and evaluation stay on the CPU."""
     seed: int = 0
     """Seed of torch, numpy and the environments."""
     fast_sampling: bool = True
@@ -437,6 +445,12 @@ class Settings:
                 )
 
         users = agent_ids(self._num_users())
+        if self.learner_device not in LEARNER_DEVICES:
+            raise SettingsError(
+                "learner_device",
+                f"setting learner_device must be one of {list(LEARNER_DEVICES)}, got "
+                f"{self.learner_device!r}",
+            )
         if self.critic_mode not in CRITIC_MODES:
             raise SettingsError(
                 "critic_mode",

@@ -16,6 +16,12 @@ passes its own), then for each iteration i = 0..I_T-1:
    ``on_evaluation(point)`` after an evaluation);
 4. every ``checkpoint_every`` iterations and after the last one: checkpoint.
 
+With a ``stop_rule`` (:class:`rllib_experiments.run.stop_rule.StopRule`) the run ends early
+once the greedy evaluations met its goal at ``patience`` points in a row: after the
+iteration in which the last of them came in (a background evaluation comes in a few
+iterations after its weights), with a checkpoint and a final evaluation of that iteration;
+result.json then says where (``stopped_early``) and ``budget.iterations_done``.
+
 At the end it writes result.json. Files and their crash-safety: :mod:`rllib_experiments.run.outputs`.
 
 Resume (``resume=True``) restores the newest intact checkpoint (weights, optimizer
@@ -58,6 +64,7 @@ from rllib_experiments.run import progress as prog
 from rllib_experiments.run.background import BackgroundEvaluator
 from rllib_experiments.run.provenance import provenance_fields
 from rllib_experiments.run.random_streams import algo_random_state, set_algo_random_state
+from rllib_experiments.run.stop_rule import StopRule
 from rllib_experiments.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -125,6 +132,7 @@ class TrainingRun:
         background_eval: run the evaluations (all but the last) in a worker process while
             training continues (:mod:`rllib_experiments.run.background`; the same numbers,
             progress rows written once their evaluation is in).
+        stop_rule: end the run once the goal of this rule is met (see module doc).
     """
 
     def __init__(
@@ -142,6 +150,7 @@ class TrainingRun:
         notice: Optional[Callable[[str], None]] = None,
         run_info: Optional[Dict[str, Any]] = None,
         background_eval: bool = True,
+        stop_rule: Optional[StopRule] = None,
     ):
         self.settings = settings.validate()
         self.output = Path(output)
@@ -161,6 +170,14 @@ class TrainingRun:
         self.notice = notice or log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.run_info = dict(run_info or {})
         self.background_eval = bool(background_eval)
+        if stop_rule is not None and not isinstance(stop_rule, StopRule):
+            raise ValueError(f"stop_rule must be a StopRule or None, got {stop_rule!r}")
+        self.stop_rule = stop_rule
+        self._stop_met: Optional[Dict[str, Any]] = None
+        #: aloha and oracle on the evaluation episodes (set when the loop starts)
+        self.references: Optional[Dict[str, Dict[str, Any]]] = None
+        #: time.time() when the training loop began (after the build and the references)
+        self.loop_started_at: Optional[float] = None
         self._background = None
         self._stop_requested = False
         self.algo = None
@@ -170,12 +187,20 @@ class TrainingRun:
     # ------------------------------------------------------------------ set-up
     def run_options(self) -> Dict[str, Any]:
         """What run.json records: the settings and the run options."""
-        return {
+        options = {
             **self.run_info,
             "settings": self.settings.to_dict(),
             "checkpoint_every": self.checkpoint_every,
             "eval_seed": self.eval_seed,
         }
+        if self.stop_rule is not None:
+            options["stop_rule"] = self.stop_rule.to_dict()
+        return options
+
+    def target_sparsity(self):
+        """The actors' final sparsity the goal of a stop rule asks for (0 for a dense run)."""
+        s = self.settings
+        return 0.0 if s.schedule == "none" else s.final_sparsity
 
     def _build(self):
         # imports ray: only when called
@@ -250,10 +275,13 @@ class TrainingRun:
         ckpt = out.latest_checkpoint(self.output) if self.resume else None
         if ckpt is None or not result_file.is_file():
             return None
-        if int(out.read_run_state(ckpt)["iterations_done"]) < self.settings.iterations:
+        state = out.read_run_state(ckpt)
+        if int(state["iterations_done"]) < self.settings.iterations and not state.get(
+            "stopped_early"
+        ):
             return None
         self.notice(
-            f"resume: {self.output} is finished ({self.settings.iterations} iterations); "
+            f"resume: {self.output} is finished ({state['iterations_done']} iterations); "
             f"nothing to do, {out.RESULT_FILE} left as it is"
         )
         return json.loads(result_file.read_text())
@@ -299,7 +327,8 @@ class TrainingRun:
         weights = self.algo.learner_group.get_weights(module_ids=self.agents)
         copied = {
             mid: {
-                k: v.detach().clone() if torch.is_tensor(v) else np.array(v, copy=True)
+                # on the CPU (a learner on a GPU gives CUDA tensors; on the CPU: a plain copy)
+                k: v.detach().to("cpu", copy=True) if torch.is_tensor(v) else np.array(v, copy=True)
                 for k, v in state.items()
             }
             for mid, state in weights.items()
@@ -371,6 +400,7 @@ class TrainingRun:
             )
             for name in ("aloha", "oracle")
         }
+        self.references = references
         self._background = (
             BackgroundEvaluator(
                 evaluate_snapshot,
@@ -382,7 +412,7 @@ class TrainingRun:
             if self.background_eval
             else None
         )
-        session_start = time.time()
+        session_start = self.loop_started_at = time.time()
         iter_times = []
         last = None
         # Iterations trained but not yet written: [i, result, train_s, wall, t0, evaluation],
@@ -399,6 +429,7 @@ class TrainingRun:
                     last = self._resolve(evaluation)
                     evaluation = last["evaluation"]
                     evaluations.append(last["point"])
+                    check_stop_rule()
                 waiting.pop(0)
                 row = prog.progress_row(
                     i,
@@ -419,12 +450,32 @@ class TrainingRun:
                 if evaluation is not None:
                     on_evaluation(last["point"])
 
+        def check_stop_rule() -> None:
+            if self.stop_rule is None or self._stop_met is not None:
+                return
+            met = self.stop_rule.met(
+                evaluations, references["oracle"]["mean_reward"], self.target_sparsity()
+            )
+            if met is not None:
+                self._stop_met = met
+                self.log(
+                    f"stop rule met: {self.stop_rule.goal.describe()} at "
+                    f"{self.stop_rule.patience} evaluation(s) in a row, the last after "
+                    f"iteration {met['iterations_done']}; stopping"
+                )
+
+        final_n = s.iterations
         try:
             if done == 0 and self.evaluate_at_start:
                 last = self.evaluation_point(0, wall0)
                 evaluations.append(last["point"])
+                check_stop_rule()
                 on_evaluation(last["point"])
+            check_stop_rule()  # resumed after its goal was met, before the stop
             for i in range(done, s.iterations):
+                if self._stop_met is not None:
+                    final_n = i
+                    break
                 t0 = time.time()
                 result = self.algo.train()
                 train_s = time.time() - t0
@@ -439,11 +490,18 @@ class TrainingRun:
                         last = self.evaluation_point(n, wall_s)
                         evaluation = last["evaluation"]
                         evaluations.append(last["point"])
+                        check_stop_rule()
                 wall = wall0 + (time.time() - session_start)
                 waiting.append([i, result, train_s, wall, t0, evaluation])
                 stopping = self._stop_requested and n < s.iterations
                 checkpoint = n % self.checkpoint_every == 0 or n == s.iterations or stopping
                 write_ready(wait=checkpoint)
+                stop_early = self._stop_met is not None and n < s.iterations
+                if stop_early:
+                    final_n = n
+                    if not checkpoint:
+                        write_ready(wait=True)
+                    checkpoint = True
                 if checkpoint:
                     if tb is not None:  # events up to the checkpoint must survive a kill
                         tb.flush()
@@ -457,6 +515,11 @@ class TrainingRun:
                             "sessions": int(state.get("sessions", 0)) + 1,
                             "resumed_at": list(state.get("resumed_at", [])),
                             "evaluations": evaluations,
+                            **(
+                                {"stopped_early": self._stopped_early(final_n)}
+                                if stop_early
+                                else {}
+                            ),
                         },
                         random_state=self._random_state(),
                     )
@@ -468,8 +531,10 @@ class TrainingRun:
             writer.close()
             if tb is not None:
                 tb.close()
-        if last is None or last["point"]["iterations_done"] != s.iterations:
-            last = self.evaluation_point(s.iterations, wall0)  # resumed after the last checkpoint
+        if last is None or last["point"]["iterations_done"] != final_n:
+            last = self.evaluation_point(final_n, wall0)  # resumed after the last checkpoint
+        if last["actors"] is None:  # stopped early on a background evaluation's point
+            last["actors"] = self.actors()
         self.final_actors = last["actors"]
         result = self._final_result(
             last,
@@ -490,6 +555,16 @@ class TrainingRun:
         point = last["point"]
         pruning = self.pruning_summary()
         stochastic, greedy = last["evaluation"]["stochastic"], last["evaluation"]["greedy"]
+        early = {}
+        if self.stop_rule is not None:
+            early = {
+                "stop_rule": self.stop_rule.to_dict(),
+                "stopped_early": (
+                    self._stopped_early(point["iterations_done"])
+                    if self._stop_met is not None
+                    else None
+                ),
+            }
         return {
             "final_evaluation": {
                 "unit": "episode sum of the system throughput, sum_t sum_n log2(1+SNR) on ACK "
@@ -527,11 +602,24 @@ class TrainingRun:
                 "env_steps": s.iterations * s.episodes_per_iteration * self.horizon,
                 "eval_interval": s.eval_interval,
                 "eval_episodes": s.eval_episodes,
+                **({"iterations_done": point["iterations_done"]} if early else {}),
             },
+            **early,
             "evaluations": evaluations,
             "wall_time_s": wall,
             "sessions": sessions,
             "resumed_at": resumed_at,
             "checkpoint": str(out.latest_checkpoint(self.output)),
             **provenance_fields(),
+        }
+
+    def _stopped_early(self, iterations_done: int) -> Dict[str, Any]:
+        """Where the stop rule ended the run: the point that met it and the last iteration."""
+        met = self._stop_met
+        return {
+            "iterations_done": int(iterations_done),
+            "met_at_iteration": int(met["iterations_done"]),
+            "met_ratio": self.stop_rule.goal.ratio_of(
+                met, self.references["oracle"]["mean_reward"]
+            ),
         }

@@ -5,11 +5,17 @@
         [--only ours|naive] [--json]
     python -m rllib_experiments benchmark --scale [--sizes 10 20 50 100] [--learners 2]
         [--learner-threads 1] [--env-runners 0] [--bf16] [--iterations 3] [--warmup 1] [--json]
+    python -m rllib_experiments benchmark --time-to-target [--row ours] [--setup A]
+        [--num-users N] [--seeds 0 1 2 3 4] [--goal 0.95] [--eval-every 5] [--stop]
+        [--patience 1] [--device cpu|cuda] [--set FIELD=VALUE] [--output DIR] [--json]
 
 Without ``--scale``: ours vs a naive configuration, both in one process on the same
 environment and batch, their timed iterations interleaved
 (:mod:`rllib_experiments.studies.benchmarks.loop`). ``--scale``: the `ours` loop at N users,
 one process vs the fastest configuration (:mod:`rllib_experiments.studies.benchmarks.scale`).
+``--time-to-target``: wall seconds and env steps until the greedy actors first reach
+``--goal`` x the oracle, per seed and as a median
+(:mod:`rllib_experiments.studies.benchmarks.time_to_target`).
 Set OMP_NUM_THREADS=1 on shared machines.
 """
 
@@ -18,11 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import int_at_least, key_value
-from rllib_experiments.settings import CRITIC_MODES
+from rllib_experiments.cli.args import int_at_least, key_value, number_in
+from rllib_experiments.methods import get_row
+from rllib_experiments.settings import CRITIC_MODES, LEARNER_DEVICES, Settings, SettingsError
+from rllib_experiments.studies.benchmarks import time_to_target as ttt
 from rllib_experiments.studies.benchmarks.loop import run_loop
 from rllib_experiments.studies.benchmarks.scale import run_scale
 
@@ -116,8 +125,80 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         type=key_value,
         metavar="FIELD=VALUE",
-        help="a Settings field for both configurations (repeatable; e.g. a "
-        "CI-sized run: --set hidden_sizes=[16] --set lstm_size=16)",
+        help="a Settings field for both configurations, or with --time-to-target for the "
+        "row's (repeatable; e.g. a CI-sized run: --set hidden_sizes=[16] --set lstm_size=16)",
+    )
+    t = p.add_argument_group(
+        "--time-to-target: seconds until the greedy actors reach a fraction of the oracle"
+    )
+    t.add_argument(
+        "--time-to-target",
+        action="store_true",
+        help="train --row from scratch for each of --seeds, evaluating every --eval-every "
+        "iterations in a background process, and print the wall seconds and env steps until "
+        "the greedy evaluation first reaches --goal x the oracle (at any sparsity, and with "
+        "the actors at their final sparsity), per seed and as a median",
+    )
+    t.add_argument(
+        "--row",
+        default="ours",
+        help="the Table I row to train, or a variant BASE+MOD... (default ours)",
+    )
+    t.add_argument(
+        "--preset",
+        default=None,
+        help="the preset the row's settings start from (default paper_<setup>; tiny: a "
+        "CI-sized environment and networks)",
+    )
+    t.add_argument(
+        "--num-users",
+        type=int_at_least(2),
+        default=None,
+        metavar="N",
+        help="N users and K = N/2 channels (even; default the setup's 10 users, 5 channels)",
+    )
+    t.add_argument(
+        "--seeds",
+        type=int_at_least(0),
+        nargs="+",
+        default=[0, 1, 2, 3, 4],
+        help="training seeds, one run each (default 0 1 2 3 4)",
+    )
+    t.add_argument(
+        "--goal",
+        type=number_in(0.01, 2.0),
+        default=0.95,
+        help="fraction of the oracle's greedy reward that counts as reached (default 0.95)",
+    )
+    t.add_argument(
+        "--eval-every",
+        type=int_at_least(1),
+        default=5,
+        help="iterations between evaluations (default 5; the row's own interval is not used)",
+    )
+    t.add_argument(
+        "--stop",
+        action="store_true",
+        help="end each run once the goal is met with the actors at their final sparsity "
+        "(at --patience evaluations in a row) instead of training the row's every iteration",
+    )
+    t.add_argument(
+        "--patience",
+        type=int_at_least(1),
+        default=1,
+        help="with --stop: evaluations in a row that must meet the goal (default 1)",
+    )
+    t.add_argument(
+        "--device",
+        choices=list(LEARNER_DEVICES),
+        default="cpu",
+        help="where the learner trains: cpu, or cuda (one GPU, Settings.learner_device; "
+        "sampling and evaluation stay on the CPU); default cpu",
+    )
+    t.add_argument(
+        "--output",
+        default=None,
+        help="keep each seed's run in OUTPUT/seed<S> (default: a temporary folder, removed)",
     )
     return p
 
@@ -132,6 +213,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"--learner-threads {args.learner_threads} needs one learner: give "
             f"--learners 0 or 1, got --learners {args.learners}"
         )
+    if args.scale and args.time_to_target:
+        parser.error("argument --time-to-target: not allowed with --scale")
+    if args.time_to_target:
+        return _time_to_target(parser, args)
     if args.scale:
         return _scale(args)
     out = run_loop(
@@ -207,4 +292,63 @@ def _scale(args) -> int:
         print(json.dumps({"scale": out["scale"]}))
     else:
         print_scale(out)
+    return 0
+
+
+def _time_to_target(parser, args) -> int:
+    if args.num_users is not None and args.num_users % 2:
+        parser.error(f"argument --num-users: must be even (K = N/2 channels), got {args.num_users}")
+    try:
+        row = get_row(args.row)
+    except ValueError as err:
+        parser.error(f"argument --row: {err}")
+    if row.kind != "learning":
+        parser.error(f"argument --row: row {args.row!r} does not train (a baseline)")
+    overrides = dict(args.overrides)
+    names = set(Settings.__dataclass_fields__)
+    for key in overrides:
+        if key not in names:
+            parser.error(f"argument --set {key}: unknown setting; allowed: {sorted(names)}")
+    if "seed" in overrides:
+        parser.error("argument --set seed: use --seeds instead")
+    if "learner_device" in overrides:
+        parser.error("argument --set learner_device: use --device instead")
+    overrides["eval_interval"] = args.eval_every
+    overrides["learner_device"] = args.device
+    if args.device == "cuda":
+        # imports torch: only when a GPU is asked for (--help and flag checks load none)
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error(
+                "argument --device: cuda asked for, but torch sees no CUDA device on this "
+                f"machine (torch {torch.__version__}); allowed here: cpu"
+            )
+    try:
+        settings = ttt.benchmark_settings(
+            args.row, args.setup, args.num_users, overrides, preset=args.preset
+        )
+    except SettingsError as err:
+        flag = "--eval-every" if err.field == "eval_interval" else f"--set {err.field}"
+        parser.error(f"argument {flag}: {err}")
+    except ValueError as err:  # the preset's name, or a row that cannot apply to it
+        parser.error(f"argument {'--preset' if 'preset' in str(err) else '--row'}: {err}")
+    if args.output is not None:
+        taken = [s for s in args.seeds if (Path(args.output) / f"seed{s}").exists()]
+        if taken:
+            parser.error(
+                f"argument --output: {args.output!r} already holds seed{taken[0]}; every run "
+                "starts from scratch: choose a new or empty folder"
+            )
+    out = ttt.run_time_to_target(
+        settings,
+        args.row,
+        args.seeds,
+        ratio=args.goal,
+        stop=args.stop,
+        patience=args.patience,
+        output=args.output,
+        log=_progress,
+    )
+    print(json.dumps(out) if args.json else ttt.report(out))
     return 0

@@ -30,6 +30,7 @@ from rllib_experiments.cli.args import (
     add_settings_flags,
     int_at_least,
     key_value,
+    number_in,
     validated_settings,
 )
 from rllib_experiments.evaluation import EVAL_SEED
@@ -37,13 +38,14 @@ from rllib_experiments.methods import ROWS, get_row
 from rllib_experiments.run import outputs as out
 from rllib_experiments.run.framework_log import LOG_FILE, RAY_INIT_KWARGS, route_framework_logs
 from rllib_experiments.run.outputs import has_results
+from rllib_experiments.run.stop_rule import Goal, StopRule
 from rllib_experiments.run.ray_address import (
     CONNECT_TIMEOUT_S,
     RayAddressError,
     check_ray_address,
     given_address,
 )
-from rllib_experiments.settings import CRITIC_MODES, Settings, load_preset
+from rllib_experiments.settings import CRITIC_MODES, LEARNER_DEVICES, Settings, load_preset
 from rllib_experiments.studies.common.trials import trial_name
 from rllib_experiments.training import (
     DEFAULT_CHECKPOINT_EVERY,
@@ -67,6 +69,7 @@ FLAG_OF = {
     "critic_mode": "--critic",
     "num_env_runners": "--num-env-runners",
     "eval_interval": "--eval-every",
+    "learner_device": "--device",
     "eval_episodes": "--eval-episodes",
     "env": "--env",
     "schedule_params": "--schedule-param",
@@ -141,6 +144,13 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         "users' observations (default: the preset's, paper)",
     )
     p.add_argument(
+        "--device",
+        choices=list(LEARNER_DEVICES),
+        default=None,
+        help="where the learner trains the modules: cpu, or cuda (one GPU; sampling and "
+        "evaluation stay on the CPU; default: the preset's, cpu)",
+    )
+    p.add_argument(
         "--eval-seed",
         type=int_at_least(0),
         default=None,
@@ -200,6 +210,23 @@ def build_parser(prog: str = "python -m rllib_experiments train") -> argparse.Ar
         help="evaluate in this process, pausing training (default: in a background "
         "process on a copy of the weights while training continues; the same numbers)",
     )
+    p.add_argument(
+        "--stop-at-ratio",
+        type=number_in(0.01, 2.0),
+        default=None,
+        metavar="R",
+        help="end the run early once the greedy evaluation reaches R x the oracle's reward "
+        "with the actors at their final sparsity (a pruned run), at --patience evaluations "
+        "in a row; result.json says where it stopped (default: train every iteration)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int_at_least(1),
+        default=None,
+        metavar="P",
+        help="evaluations in a row that must meet --stop-at-ratio (default 1; evaluations "
+        "come every --eval-every iterations)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
     p.add_argument(
         "--verbose",
@@ -223,6 +250,7 @@ def explicit_overrides(args, parser) -> Dict[str, Any]:
         ("num_env_runners", args.num_env_runners),
         ("eval_interval", args.eval_every),
         ("eval_episodes", args.eval_episodes),
+        ("learner_device", args.device),
     ):
         if value is not None:
             o[field] = value
@@ -274,7 +302,13 @@ def settings_from_args(
             **overrides.get("schedule_params", {}),
         },
     }
-    return validated_settings(d, parser, FLAG_OF)
+    settings = validated_settings(d, parser, FLAG_OF)
+    if settings.learner_device == "cuda" and not torch.cuda.is_available():
+        parser.error(
+            f"argument {FLAG_OF['learner_device']}: cuda asked for, but torch sees no CUDA "
+            f"device on this machine (torch {torch.__version__}); allowed here: cpu"
+        )
+    return settings
 
 
 def default_output(settings: Settings, demo: bool) -> Path:
@@ -299,9 +333,16 @@ def resolve(argv: Optional[List[str]] = None):
         check_ray_address(args.address)
     except RayAddressError as err:
         parser.error(f"argument --address: {err}" if err.source == "--address" else str(err))
+    if args.patience is not None and args.stop_at_ratio is None:
+        parser.error("argument --patience: needs --stop-at-ratio")
     options = {
         "checkpoint_every": args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
         "eval_seed": EVAL_SEED if args.eval_seed is None else args.eval_seed,
+        "stop_rule": (
+            None
+            if args.stop_at_ratio is None
+            else StopRule(Goal(args.stop_at_ratio, at_final_sparsity=True), args.patience or 1)
+        ),
     }
     if args.resume:
         if args.output is None:
@@ -331,10 +372,19 @@ def resolve(argv: Optional[List[str]] = None):
         ):
             if flag is not None and flag != saved[key]:
                 changed[key] = (saved[key], flag)
+        saved_rule = StopRule.from_dict(saved.get("stop_rule"))
+        if options["stop_rule"] is not None and options["stop_rule"] != saved_rule:
+            changed["stop_at_ratio"] = (
+                None if saved_rule is None else saved_rule.to_dict(),
+                options["stop_rule"].to_dict(),
+            )
         if changed:
             key = sorted(changed)[0]
             flag = FLAG_OF.get(
-                key, "--" + key.replace("_", "-") if key in options else "--set " + key
+                key,
+                "--" + key.replace("_", "-")
+                if key in options or key == "stop_at_ratio"
+                else "--set " + key,
             )
             parser.error(
                 f"argument {flag}: the run in {args.output!r} was started with {key}="
@@ -345,6 +395,7 @@ def resolve(argv: Optional[List[str]] = None):
             "checkpoint_every": saved["checkpoint_every"],
             "eval_seed": saved["eval_seed"],
             "row": saved.get("row"),
+            "stop_rule": saved_rule,
         }
         output = Path(args.output)
         args.output_locks = [_lock_output(parser, output)]
@@ -439,6 +490,19 @@ def report(result: Dict[str, Any], output: Path) -> str:
         "(central planner that knows every SNR and PU state; same episodes)"
     )
 
+    early = result.get("stopped_early")
+    if early:
+        lines.append(
+            f"  stopped early by --stop-at-ratio {result['stop_rule']['ratio']:g}: the goal was "
+            f"met after iteration {early['met_at_iteration']} ({early['met_ratio']:.3f} x "
+            f"oracle), the run ended after iteration {early['iterations_done']} of "
+            f"{result['budget']['iterations']}"
+        )
+    elif result.get("stop_rule"):
+        lines.append(
+            f"  --stop-at-ratio {result['stop_rule']['ratio']:g} was not met: the run trained "
+            f"all {result['budget']['iterations']} iterations"
+        )
     lines.append(
         f"  mean final actor sparsity {achieved_sparsity(result)[1]:.3f} of the weight "
         f"matrices, {result['sparsity_all_params']:.3f} of all parameters; wall time "

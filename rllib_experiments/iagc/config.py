@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
+import torch
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
@@ -57,6 +58,7 @@ DEFAULTS: Dict[str, Any] = dict(
     num_learners=0,
     learner_threads=1,
     autocast_bf16=False,
+    learner_device="cpu",
     seed=0,
 )
 
@@ -138,6 +140,13 @@ def iagc_ppo_config(
     if unknown:
         raise ValueError(f"unknown IAGC hyperparameter(s) {unknown}; allowed: {sorted(DEFAULTS)}")
     h = {**DEFAULTS, **hyperparameters}
+    if h["learner_device"] not in ("cpu", "cuda"):
+        raise ValueError(f"learner_device must be 'cpu' or 'cuda', got {h['learner_device']!r}")
+    if h["learner_device"] == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "learner_device 'cuda': torch sees no CUDA device on this machine "
+            f"(torch {torch.__version__}, torch.cuda.is_available() is False)"
+        )
     env_config = dict(env_config or {})
     if callable(env) and not isinstance(env, (str, type)):
         info = probe_parallel_env(env, env_config)
@@ -184,6 +193,7 @@ def iagc_ppo_config(
         .learners(
             learner_class=learner_class or IAGCTorchLearner,
             num_learners=h["num_learners"],
+            num_gpus_per_learner=1 if h["learner_device"] == "cuda" else 0,
             add_default_connectors_to_learner_pipeline=False,
             learner_config_dict=dict(
                 critic_lr=h["critic_lr"],
