@@ -6,6 +6,7 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 
 from rllib_experiments.run.stop_rule import SPARSITY_TOLERANCE, Goal, StopRule
@@ -211,3 +212,87 @@ def test_a_stop_rule_ends_the_run_and_resume_keeps_it_ended(tmp_path):
         settings, tmp_path / "r", tensorboard=False, log=None, stop_rule=rule, resume=True
     ).run()
     assert again == result
+
+
+# --------------------------------------------------------------------------- the profile
+def test_flops_of_a_module_count_each_weight_matrix_twice():
+    from rllib_experiments.studies.benchmarks.profile import network_flops
+
+    weights = {"w1": np.zeros((4, 3)), "b1": np.zeros(4), "w2": np.zeros((2, 4))}
+    assert network_flops(weights) == 2 * (12 + 8)
+
+
+def test_training_flops_per_env_step_by_hand():
+    from rllib_experiments.studies.benchmarks.profile import training_flops_per_env_step
+
+    # 10 users, actor 100 FLOPs, one critic sequence of 50 FLOPs, 4 epochs of forward and
+    # backward (3 forward-equivalents each), the critic's values once more before them
+    f = training_flops_per_env_step(100, 50, 10, 1, 4)
+    assert f == {"sampling": 10 * 100, "learner": 10 * 100 * 12 + 50 * 13}
+    # the paper's critic: one sequence per user
+    assert training_flops_per_env_step(100, 50, 10, 10, 1)["learner"] == 1000 * 3 + 500 * 4
+
+
+@pytest.mark.rllib
+@pytest.mark.usefixtures("ray_local")
+def test_profile_splits_an_iteration_and_counts_the_tiny_networks(capsys):
+    pytest.importorskip("torch")
+    from rllib_experiments.cli import benchmark
+
+    code = benchmark.main(
+        ["--profile", "--preset", "tiny", "--row", "dense", "--iterations", "2", "--warmup",
+         "1", "--json"]
+    )  # fmt: skip
+    assert code == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    it = out["per_iteration_s"]
+    assert it["sampling"] > 0 and it["learner"] > 0
+    assert it["sampling"] + it["learner"] + it["other"] == pytest.approx(it["total"])
+    # tiny: 3 users, 2 channels (3 actions), one 16-unit layer and a 16-unit LSTM
+    import dsa_pettingzoo
+
+    env = dsa_pettingzoo.parallel_env(num_users=3, num_channels=2, horizon=20)
+    d = int(np.prod(env.observation_space(env.possible_agents[0]).shape))
+    actor = 2 * (16 * d + 4 * 16 * 16 + 4 * 16 * 16 + 3 * 16)
+    assert out["flops"]["actor_per_agent_step"] == actor
+    assert out["env_steps_per_iteration"] == 4 * 20
+    per_step = out["flops"]["per_env_step"]
+    assert per_step["sampling"] == 3 * actor
+    for part in ("sampling", "learner"):
+        assert out["flops"]["per_iteration"][part] == per_step[part] * 80
+    assert out["matmul_flops_per_s"] > 1e8
+    assert out["roof_s_per_iteration"] == pytest.approx(
+        sum(out["flops"]["per_iteration"].values()) / out["matmul_flops_per_s"]
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--time-to-target", "--profile"], "--profile"),
+        (["--time-to-target", "--row", "aloha"], "--row"),
+        (["--time-to-target", "--num-users", "5"], "--num-users"),
+        (["--time-to-target", "--set", "seed=3"], "--set seed"),
+        (["--time-to-target", "--set", "learner_device=cuda"], "--set learner_device"),
+        (["--time-to-target", "--stop", "sometimes"], "--stop"),
+        (["--time-to-target", "--goal", "0"], "--goal"),
+        (["--profile", "--set", "no_such_field=1"], "--set no_such_field"),
+    ],
+)
+def test_bad_flags_are_named(argv, flag, capsys):
+    pytest.importorskip("ray")
+    from rllib_experiments.cli import benchmark
+
+    with pytest.raises(SystemExit) as exit_:
+        benchmark.main(argv)
+    assert exit_.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+
+
+def test_run_seed_refuses_an_unknown_stop_goal(tmp_path):
+    pytest.importorskip("ray")
+    from rllib_experiments.settings import load_preset
+    from rllib_experiments.studies.benchmarks.time_to_target import run_seed
+
+    with pytest.raises(ValueError, match="stop must be"):
+        run_seed(load_preset("tiny"), "dense", tmp_path, ratio=0.9, stop="soon", patience=1)

@@ -8,6 +8,8 @@
     python -m rllib_experiments benchmark --time-to-target [--row ours] [--setup A]
         [--num-users N] [--seeds 0 1 2 3 4] [--goal 0.95] [--eval-every 5] [--stop]
         [--patience 1] [--device cpu|cuda] [--set FIELD=VALUE] [--output DIR] [--json]
+    python -m rllib_experiments benchmark --profile [--row ours] [--setup A] [--num-users N]
+        [--iterations 3] [--warmup 1] [--set FIELD=VALUE] [--json]
 
 Without ``--scale``: ours vs a naive configuration, both in one process on the same
 environment and batch, their timed iterations interleaved
@@ -15,7 +17,9 @@ environment and batch, their timed iterations interleaved
 one process vs the fastest configuration (:mod:`rllib_experiments.studies.benchmarks.scale`).
 ``--time-to-target``: wall seconds and env steps until the greedy actors first reach
 ``--goal`` x the oracle, per seed and as a median
-(:mod:`rllib_experiments.studies.benchmarks.time_to_target`).
+(:mod:`rllib_experiments.studies.benchmarks.time_to_target`). ``--profile``: one iteration's
+time by part (sampling, learner, the rest), an evaluation's, and the arithmetic roof
+(:mod:`rllib_experiments.studies.benchmarks.profile`).
 Set OMP_NUM_THREADS=1 on shared machines.
 """
 
@@ -31,6 +35,7 @@ from dsa_pettingzoo.config import SETUPS
 from rllib_experiments.cli.args import int_at_least, key_value, number_in
 from rllib_experiments.methods import get_row
 from rllib_experiments.settings import CRITIC_MODES, LEARNER_DEVICES, Settings, SettingsError
+from rllib_experiments.studies.benchmarks import profile as prof
 from rllib_experiments.studies.benchmarks import time_to_target as ttt
 from rllib_experiments.studies.benchmarks.loop import run_loop
 from rllib_experiments.studies.benchmarks.scale import run_scale
@@ -132,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
         "--time-to-target: seconds until the greedy actors reach a fraction of the oracle"
     )
     t.add_argument(
+        "--profile",
+        action="store_true",
+        help="time --iterations iterations of --row (after --warmup) split into sampling, "
+        "learner and the rest, one evaluation, and the iteration's FLOPs against this "
+        "machine's measured matrix-product rate (the arithmetic roof)",
+    )
+    t.add_argument(
         "--time-to-target",
         action="store_true",
         help="train --row from scratch for each of --seeds, evaluating every --eval-every "
@@ -178,9 +190,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--stop",
-        action="store_true",
-        help="end each run once the goal is met with the actors at their final sparsity "
-        "(at --patience evaluations in a row) instead of training the row's every iteration",
+        nargs="?",
+        const="final_sparsity",
+        default=None,
+        choices=list(ttt.GOAL_KINDS),
+        help="end each run once the goal is met (at --patience evaluations in a row) instead "
+        "of training every iteration of the row: final_sparsity (the default with no value) "
+        "with the actors at their final sparsity, any_sparsity at the first such point",
     )
     t.add_argument(
         "--patience",
@@ -213,10 +229,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"--learner-threads {args.learner_threads} needs one learner: give "
             f"--learners 0 or 1, got --learners {args.learners}"
         )
-    if args.scale and args.time_to_target:
-        parser.error("argument --time-to-target: not allowed with --scale")
-    if args.time_to_target:
-        return _time_to_target(parser, args)
+    modes = [
+        f
+        for f, on in (
+            ("--scale", args.scale),
+            ("--time-to-target", args.time_to_target),
+            ("--profile", args.profile),
+        )
+        if on
+    ]
+    if len(modes) > 1:
+        parser.error(f"argument {modes[1]}: not allowed with {modes[0]}")
+    if args.time_to_target or args.profile:
+        return _row_benchmark(parser, args)
     if args.scale:
         return _scale(args)
     out = run_loop(
@@ -295,7 +320,8 @@ def _scale(args) -> int:
     return 0
 
 
-def _time_to_target(parser, args) -> int:
+def _row_benchmark(parser, args) -> int:
+    """--time-to-target and --profile: the row's settings from the flags, then the measure."""
     if args.num_users is not None and args.num_users % 2:
         parser.error(f"argument --num-users: must be even (K = N/2 channels), got {args.num_users}")
     try:
@@ -340,6 +366,12 @@ def _time_to_target(parser, args) -> int:
                 f"argument --output: {args.output!r} already holds seed{taken[0]}; every run "
                 "starts from scratch: choose a new or empty folder"
             )
+    if args.profile:
+        out = prof.profile_iterations(
+            settings, args.row, iterations=args.iterations, warmup=args.warmup, log=_progress
+        )
+        print(json.dumps(out) if args.json else prof.report(out))
+        return 0
     out = ttt.run_time_to_target(
         settings,
         args.row,

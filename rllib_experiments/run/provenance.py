@@ -74,6 +74,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine() -> Dict[str, Any]:
+    """What a timing was taken on: CPU model, the cores this process may use and the
+    machine's, torch's threads, the GPU if torch sees one."""
+    # imports torch: only when called (a record's provenance needs none)
+    import torch
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": cpu_model(),
+        "cores_usable": usable,
+        "cores_machine": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
 def provenance() -> Dict[str, Any]:
     """The libraries and the machine of this process (a record's ``provenance`` field)."""
     return {

@@ -2,7 +2,8 @@
 fraction of the oracle's reward.
 
     python -m rllib_experiments benchmark --time-to-target [--row ours] [--setup A]
-        [--num-users N] [--seeds 0 1 2 3 4] [--goal 0.95] [--eval-every 5] [--stop]
+        [--num-users N] [--seeds 0 1 2 3 4] [--goal 0.95] [--eval-every 5]
+        [--stop [final_sparsity|any_sparsity]]
         [--set FIELD=VALUE ...] [--json]
 
 Each seed trains the configuration from scratch with :class:`rllib_experiments.training.TrainingRun`,
@@ -20,7 +21,7 @@ it reports the first evaluation point that meets the goal: ``wall_s`` (seconds f
 start of the run, building the algorithm included, to the end of the iteration whose
 weights met it), ``known_s`` (when that evaluation had come in), ``env_steps`` and
 ``iterations``, and ``stays``: whether every later evaluation met it too (None when the run
-stopped there, ``stop``). A goal not met is ``reached: false`` with no time: never a time
+stopped there: ``stop``, one of the two goals, ends each run at its goal). A goal not met is ``reached: false`` with no time: never a time
 of a run that did not get there. Over the seeds: the median, with a seed that did not reach
 the goal counted as slower than every one that did (so the median is "not reached" when
 half the seeds or more miss it).
@@ -29,17 +30,16 @@ half the seeds or more miss it).
 from __future__ import annotations
 
 import math
-import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from rllib_experiments.methods import get_row
-from rllib_experiments.run.stop_rule import Goal, StopRule
 from dsa_pettingzoo.config import scale_size
+from rllib_experiments.methods import get_row
+from rllib_experiments.run.provenance import machine, provenance_fields
+from rllib_experiments.run.stop_rule import Goal, StopRule
 from rllib_experiments.settings import Settings, load_preset
 
 # torch and Ray are imported where a run starts: the benchmark command's --help and flag
@@ -75,32 +75,6 @@ def benchmark_settings(
     if "env" in overrides:
         overrides["env"] = {**settings["env"], **overrides["env"]}
     return Settings.from_dict({**settings, **overrides}).validate()
-
-
-def machine() -> Dict[str, Any]:
-    """The machine the times were taken on: CPU model, cores, torch threads, GPU if any."""
-    # imports torch: only when called
-    import torch
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {
-        "cpu": model,
-        "cores_usable": usable,
-        "cores_machine": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "gpu": gpu,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def describe_machine(m: Dict[str, Any]) -> str:
@@ -176,15 +150,18 @@ def run_seed(
     output: Path,
     *,
     ratio: float,
-    stop: bool,
+    stop: Optional[str],
     patience: int,
     log: Optional[Callable[[str], None]] = None,
 ) -> Dict[str, Any]:
-    """Train one seed from scratch in ``output`` and read its times (one row of the result)."""
+    """Train one seed from scratch in ``output`` and read its times (one row of the result);
+    ``stop``: None, or the goal of :data:`GOAL_KINDS` that ends the run."""
     # imports ray, torch: only when called
     from rllib_experiments.training import TrainingRun
 
-    rule = StopRule(goals(ratio)["final_sparsity"], patience) if stop else None
+    if stop is not None and stop not in GOAL_KINDS:
+        raise ValueError(f"stop must be None or one of {list(GOAL_KINDS)}, got {stop!r}")
+    rule = StopRule(goals(ratio)[stop], patience) if stop else None
     known_at: Dict[int, float] = {}
     run = TrainingRun(
         settings,
@@ -237,7 +214,7 @@ def run_time_to_target(
     seeds: Sequence[int],
     *,
     ratio: float = 0.95,
-    stop: bool = False,
+    stop: Optional[str] = None,
     patience: int = 1,
     output: Optional[Path] = None,
     log: Optional[Callable[[str], None]] = None,
@@ -281,6 +258,7 @@ def run_time_to_target(
         "machine": machine(),
         "seeds": rows,
         "median": summarize(rows),
+        **provenance_fields(),
     }
 
 
@@ -308,7 +286,11 @@ def report(out: Dict[str, Any]) -> str:
     lines = [
         f"time to {out['goal_ratio']:g} x oracle: row {out['row']}, setup {out['setup']}, "
         f"N = {out['num_users']}, evaluation every {out['eval_interval']} iterations"
-        + (f", stopping at the goal (patience {out['patience']})" if out["stop"] else ""),
+        + (
+            f", each run stopped at the goal {out['stop']} (patience {out['patience']})"
+            if out["stop"]
+            else ""
+        ),
         f"machine: {describe_machine(out['machine'])}",
     ]
     lines += ["  " + seed_line(r, out["goal_ratio"]) for r in out["seeds"]]
