@@ -263,7 +263,7 @@ def test_profile_splits_an_iteration_and_counts_the_tiny_networks(capsys):
     assert out["matmul_flops_per_s"] > 1e8
     assert out["roof_s_per_iteration"] == pytest.approx(
         sum(out["flops"]["per_iteration"].values()) / out["matmul_flops_per_s"]
-    )
+    )  # one learner thread: both phases on one core
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ iteration: the actors' forward when sampling, then for the critic's values and
 ``num_epochs`` passes of forward and backward (backward counted as twice the forward).
 :func:`matmul_flops_per_s` measures the machine's float32 matrix-product rate at the
 learner's shapes on this process's torch threads: ``roof_s`` is the iteration's FLOPs at
-that rate, the time no implementation on these threads can beat.
+that rate (the learner's share on ``learner_threads`` cores at once), the time no
+implementation on these cores can beat.
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ def profile_iterations(
             for part in ("sampling", "learner")
             if per_iteration[part] > 0
         },
-        "roof_s_per_iteration": sum(flops_iteration.values()) / rate,
+        "roof_s_per_iteration": flops_iteration["sampling"] / rate
+        + flops_iteration["learner"] / (rate * settings.learner_threads),
         "machine": machine(),
         **provenance_fields(),
     }
