@@ -116,6 +116,7 @@ def profile_iterations(
     # imports ray, torch: only when called
     import ray
 
+    # imports ray, torch: only when called
     from rllib_experiments.evaluation import algo_actors, evaluate
     from rllib_experiments.iagc.modules import CRITIC_ID
     from rllib_experiments.studies.benchmarks.loop import limit_threads

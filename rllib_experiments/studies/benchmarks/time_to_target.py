@@ -224,6 +224,7 @@ def run_time_to_target(
     # imports ray: only when called
     import ray
 
+    # imports torch: only when called
     from rllib_experiments.studies.benchmarks.loop import limit_threads
 
     limit_threads()
