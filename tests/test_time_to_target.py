@@ -72,7 +72,12 @@ def test_stop_rule_needs_patience_points_in_a_row():
 def test_first_reached_is_the_first_point_at_the_goal():
     pts = [_point(5, 80.0), _point(10, 96.0, wall=12.5), _point(15, 97.0), _point(20, 99.0)]
     r = first_reached(
-        pts, Goal(0.95), 100.0, 0.0, setup_s=3.0, env_steps_per_iteration=800,
+        pts,
+        Goal(0.95),
+        100.0,
+        0.0,
+        setup_s=3.0,
+        env_steps_per_iteration=800,
         known_at={10: 14.0},
     )
     assert r == {
@@ -100,15 +105,15 @@ def test_first_reached_says_whether_the_goal_held_later():
 
 def test_a_goal_never_met_has_no_time():
     pts = [_point(5, 80.0), _point(10, 94.0)]
-    assert first_reached(
-        pts, Goal(0.95), 100.0, 0.0, setup_s=1.0, env_steps_per_iteration=1
-    ) == {"reached": False}
+    assert first_reached(pts, Goal(0.95), 100.0, 0.0, setup_s=1.0, env_steps_per_iteration=1) == {
+        "reached": False
+    }
     # reached on reward but not on sparsity
     sparse_goal = Goal(0.5, at_final_sparsity=True)
     pts = [_point(5, 99.0, (0.3, 0.3))]
-    assert not first_reached(
-        pts, sparse_goal, 100.0, 0.95, setup_s=0.0, env_steps_per_iteration=1
-    )["reached"]
+    assert not first_reached(pts, sparse_goal, 100.0, 0.95, setup_s=0.0, env_steps_per_iteration=1)[
+        "reached"
+    ]
 
 
 def test_the_median_counts_a_seed_short_of_the_goal_as_slowest():
@@ -121,9 +126,7 @@ def test_the_median_counts_a_seed_short_of_the_goal_as_slowest():
     assert median_time(reached + [missed, missed], "wall_s") == 30.0  # 2 of 5 missed
     assert median_time(reached[:2] + [missed] * 3, "wall_s") is None  # 3 of 5 missed
     assert median_time([], "wall_s") is None
-    seeds = [
-        {"any_sparsity": r, "final_sparsity": missed} for r in reached
-    ]
+    seeds = [{"any_sparsity": r, "final_sparsity": missed} for r in reached]
     m = summarize(seeds)
     assert m["any_sparsity"]["reached"] == 3 and m["any_sparsity"]["median_wall_s"] == 20.0
     assert m["any_sparsity"]["median_env_steps"] == 2000.0
