@@ -299,3 +299,24 @@ def test_run_seed_refuses_an_unknown_stop_goal(tmp_path):
 
     with pytest.raises(ValueError, match="stop must be"):
         run_seed(load_preset("tiny"), "dense", tmp_path, ratio=0.9, stop="soon", patience=1)
+
+
+def test_train_flags_make_the_stop_rule(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("ray")
+    from rllib_experiments.cli import train
+
+    monkeypatch.chdir(tmp_path)
+    args, _, options, _, _ = train.resolve(
+        ["--preset", "tiny", "--stop-at-ratio", "0.9", "--patience", "2", "--output", "a"]
+    )
+    for lock in args.output_locks:
+        lock.close()
+    assert options["stop_rule"] == StopRule(Goal(0.9, at_final_sparsity=True), 2)
+    args, _, options, _, _ = train.resolve(["--preset", "tiny", "--output", "b"])
+    for lock in args.output_locks:
+        lock.close()
+    assert "stop_rule" not in options  # a run without one records none
+    with pytest.raises(SystemExit) as exit_:
+        train.resolve(["--preset", "tiny", "--patience", "2", "--output", "c"])
+    assert exit_.value.code == 2
+    assert "argument --patience: needs --stop-at-ratio" in capsys.readouterr().err

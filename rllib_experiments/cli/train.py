@@ -338,12 +338,11 @@ def resolve(argv: Optional[List[str]] = None):
     options = {
         "checkpoint_every": args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
         "eval_seed": EVAL_SEED if args.eval_seed is None else args.eval_seed,
-        "stop_rule": (
-            None
-            if args.stop_at_ratio is None
-            else StopRule(Goal(args.stop_at_ratio, at_final_sparsity=True), args.patience or 1)
-        ),
     }
+    if args.stop_at_ratio is not None:  # only then: a run without one records none
+        options["stop_rule"] = StopRule(
+            Goal(args.stop_at_ratio, at_final_sparsity=True), args.patience or 1
+        )
     if args.resume:
         if args.output is None:
             parser.error("argument --resume: needs --output, the folder of the run to continue")
@@ -373,7 +372,7 @@ def resolve(argv: Optional[List[str]] = None):
             if flag is not None and flag != saved[key]:
                 changed[key] = (saved[key], flag)
         saved_rule = StopRule.from_dict(saved.get("stop_rule"))
-        if options["stop_rule"] is not None and options["stop_rule"] != saved_rule:
+        if "stop_rule" in options and options["stop_rule"] != saved_rule:
             changed["stop_at_ratio"] = (
                 None if saved_rule is None else saved_rule.to_dict(),
                 options["stop_rule"].to_dict(),
@@ -395,7 +394,7 @@ def resolve(argv: Optional[List[str]] = None):
             "checkpoint_every": saved["checkpoint_every"],
             "eval_seed": saved["eval_seed"],
             "row": saved.get("row"),
-            "stop_rule": saved_rule,
+            **({"stop_rule": saved_rule} if saved_rule is not None else {}),
         }
         output = Path(args.output)
         args.output_locks = [_lock_output(parser, output)]
