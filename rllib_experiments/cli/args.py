@@ -130,6 +130,34 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def set_overrides(pairs, parser, own_flags: Mapping[str, str]) -> Dict[str, Any]:
+    """The ``--set FIELD=VALUE`` pairs as a dict; a field Settings does not have, or one that
+    has a flag of its own (``own_flags``: field -> flag), is an error naming it."""
+    names = set(Settings.__dataclass_fields__)
+    found: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in names:
+            parser.error(f"argument --set {key}: unknown setting; allowed: {sorted(names)}")
+        if key in own_flags:
+            parser.error(f"argument --set {key}: use {own_flags[key]} instead")
+        found[key] = value
+    return found
+
+
+def check_device_here(parser, flag: str, device: str) -> None:
+    """A learner on ``cuda`` where torch sees no GPU is an error naming ``flag``."""
+    if device != "cuda":
+        return
+    # imports torch: only when a GPU is asked for (--help and the flag checks load none)
+    import torch
+
+    if not torch.cuda.is_available():
+        parser.error(
+            f"argument {flag}: cuda asked for, but torch sees no CUDA device on this machine "
+            f"(torch {torch.__version__}); allowed here: cpu"
+        )
+
+
 def flag_of_field(field: str, flags: Mapping[str, str]) -> str:
     """The flag that sets a Settings field: its own flag, else ``--set FIELD``."""
     return flags.get(field, f"--set {field}")

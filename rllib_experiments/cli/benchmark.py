@@ -32,9 +32,15 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from dsa_pettingzoo.config import SETUPS
-from rllib_experiments.cli.args import int_at_least, key_value, number_in
+from rllib_experiments.cli.args import (
+    check_device_here,
+    int_at_least,
+    key_value,
+    number_in,
+    set_overrides,
+)
 from rllib_experiments.methods import get_row
-from rllib_experiments.settings import CRITIC_MODES, LEARNER_DEVICES, Settings, SettingsError
+from rllib_experiments.settings import CRITIC_MODES, LEARNER_DEVICES, SettingsError
 from rllib_experiments.studies.benchmarks import profile as prof
 from rllib_experiments.studies.benchmarks import time_to_target as ttt
 from rllib_experiments.studies.benchmarks.loop import run_loop
@@ -330,26 +336,12 @@ def _row_benchmark(parser, args) -> int:
         parser.error(f"argument --row: {err}")
     if row.kind != "learning":
         parser.error(f"argument --row: row {args.row!r} does not train (a baseline)")
-    overrides = dict(args.overrides)
-    names = set(Settings.__dataclass_fields__)
-    for key in overrides:
-        if key not in names:
-            parser.error(f"argument --set {key}: unknown setting; allowed: {sorted(names)}")
-    if "seed" in overrides:
-        parser.error("argument --set seed: use --seeds instead")
-    if "learner_device" in overrides:
-        parser.error("argument --set learner_device: use --device instead")
+    overrides = set_overrides(
+        args.overrides, parser, {"seed": "--seeds", "learner_device": "--device"}
+    )
     overrides["eval_interval"] = args.eval_every
     overrides["learner_device"] = args.device
-    if args.device == "cuda":
-        # imports torch: only when a GPU is asked for (--help and flag checks load none)
-        import torch
-
-        if not torch.cuda.is_available():
-            parser.error(
-                "argument --device: cuda asked for, but torch sees no CUDA device on this "
-                f"machine (torch {torch.__version__}); allowed here: cpu"
-            )
+    check_device_here(parser, "--device", args.device)
     try:
         settings = ttt.benchmark_settings(
             args.row, args.setup, args.num_users, overrides, preset=args.preset

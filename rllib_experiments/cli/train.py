@@ -28,9 +28,11 @@ import torch
 from pruning_callbacks.schedules import SCHEDULES
 from rllib_experiments.cli.args import (
     add_settings_flags,
+    check_device_here,
     int_at_least,
     key_value,
     number_in,
+    set_overrides,
     validated_settings,
 )
 from rllib_experiments.evaluation import EVAL_SEED
@@ -257,13 +259,7 @@ def explicit_overrides(args, parser) -> Dict[str, Any]:
     if args.final_sparsity is not None:
         fs = args.final_sparsity
         o["final_sparsity"] = fs[0] if len(fs) == 1 else list(fs)
-    names = {f for f in Settings.__dataclass_fields__}
-    for key, value in args.set:
-        if key not in names:
-            parser.error(f"argument --set {key}: unknown setting; allowed: {sorted(names)}")
-        if key in FLAG_OF:
-            parser.error(f"argument --set {key}: use {FLAG_OF[key]} instead")
-        o[key] = value
+    o.update(set_overrides(args.set, parser, FLAG_OF))
     if args.env:
         o["env"] = dict(args.env)
     if args.schedule_param:
@@ -303,11 +299,7 @@ def settings_from_args(
         },
     }
     settings = validated_settings(d, parser, FLAG_OF)
-    if settings.learner_device == "cuda" and not torch.cuda.is_available():
-        parser.error(
-            f"argument {FLAG_OF['learner_device']}: cuda asked for, but torch sees no CUDA "
-            f"device on this machine (torch {torch.__version__}); allowed here: cpu"
-        )
+    check_device_here(parser, FLAG_OF["learner_device"], settings.learner_device)
     return settings
 
 
